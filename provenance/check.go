@@ -1,0 +1,200 @@
+package provenance
+
+import (
+	"github.com/gitgate/gitgate/provenance/compare"
+)
+
+// Operation is the admission operation being checked.
+type Operation string
+
+// Operations gitgate checks.
+const (
+	Create Operation = "CREATE"
+	Update Operation = "UPDATE"
+	Delete Operation = "DELETE"
+)
+
+// Request is what Check needs of an admission request. For the scale
+// subresource, Group and Kind name the scaled object (a Deployment), and
+// Object is the autoscaling/v1 Scale.
+type Request struct {
+	Operation   Operation
+	Group       string
+	Version     string
+	Kind        string
+	Namespace   string
+	Name        string
+	Subresource string
+	// Object is the object after the change; OldObject before it (updates
+	// and deletes).
+	Object, OldObject map[string]any
+}
+
+// Key is the object the request is about.
+func (r *Request) Key() Key {
+	return Key{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+}
+
+// Reason is a stable, low-cardinality code for a verdict, used in audit
+// records and metrics.
+type Reason string
+
+// Reasons for a verdict.
+const (
+	ReasonMatchesGit      Reason = "matches-git"
+	ReasonNotManaged      Reason = "not-managed"
+	ReasonSubresource     Reason = "subresource-not-enforced"
+	ReasonTerminating     Reason = "terminating"
+	ReasonNotInGit        Reason = "not-in-git"
+	ReasonFieldMismatch   Reason = "field-mismatch"
+	ReasonUndeclared      Reason = "undeclared-change"
+	ReasonManagedDelete   Reason = "managed-delete"
+	ReasonManagedNSDelete Reason = "managed-namespace-delete"
+	ReasonVersionMismatch Reason = "version-mismatch"
+)
+
+// Result is the verdict on one request.
+type Result struct {
+	Allowed bool
+	Reason  Reason
+	// Entry is the declared object, when Git declares one.
+	Entry *Entry
+	// Diffs lists where the request disagrees with Git.
+	Diffs []compare.Diff
+}
+
+// Fields chooses which fields a person may not change.
+type Fields string
+
+const (
+	// FieldsStrict protects every field: a change outside what Git declares
+	// is denied too. The default.
+	FieldsStrict Fields = "strict"
+	// FieldsDeclared protects only the fields Git declares, like Config
+	// Sync's webhook and Flux's drift detection.
+	FieldsDeclared Fields = "declared"
+)
+
+// Checker decides requests against a Snapshot.
+type Checker struct {
+	Fields  Fields
+	Ignores *Ignores
+}
+
+// Check decides one request. It never blocks and never mutates snap or req.
+func (c *Checker) Check(snap *Snapshot, req *Request) Result {
+	switch req.Subresource {
+	case "":
+	case "scale":
+		return c.checkScale(snap, req)
+	default:
+		// Only the object itself and its scale carry declared state; status
+		// and the rest (eviction, binding, ...) are the cluster's own.
+		return Result{Allowed: true, Reason: ReasonSubresource}
+	}
+	entry := snap.Lookup(req.Key())
+	switch req.Operation {
+	case Delete:
+		return c.checkDelete(snap, req, entry)
+	case Create, Update:
+		if entry == nil {
+			return Result{Reason: ReasonNotInGit}
+		}
+		if v := apiVersionOf(req.Object); v != "" && v != entry.APIVersion {
+			// Without the API server's conversion, fields of two versions
+			// cannot be compared; deny rather than guess.
+			return Result{Reason: ReasonVersionMismatch, Entry: entry}
+		}
+		var old map[string]any
+		if req.Operation == Update {
+			old = req.OldObject
+		}
+		diffs := compare.Compare(entry.Object, old, req.Object, entry.Schema, compare.Options{
+			Strict: c.Fields != FieldsDeclared,
+			Ignore: c.ignoreFor(entry.Key),
+		})
+		return resultOf(entry, diffs)
+	default:
+		// CONNECT and anything newer carry no object state.
+		return Result{Allowed: true, Reason: ReasonNotManaged}
+	}
+}
+
+func (c *Checker) checkDelete(snap *Snapshot, req *Request, entry *Entry) Result {
+	if isTerminating(req.OldObject) {
+		// Deletion already began (Config Sync allows this too); denying the
+		// follow-up DELETE only leaves the object stuck.
+		return Result{Allowed: true, Reason: ReasonTerminating, Entry: entry}
+	}
+	if entry != nil {
+		return Result{Reason: ReasonManagedDelete, Entry: entry}
+	}
+	if req.Group == "" && req.Kind == "Namespace" && snap.NamespaceHoldsManaged(req.Name) {
+		// Deleting the namespace deletes every managed object in it.
+		return Result{Reason: ReasonManagedNSDelete}
+	}
+	return Result{Allowed: true, Reason: ReasonNotManaged}
+}
+
+// checkScale compares a Scale's spec.replicas with the replicas Git declares
+// for the scaled object. kubectl scale and the HPA write through it.
+func (c *Checker) checkScale(snap *Snapshot, req *Request) Result {
+	entry := snap.Lookup(req.Key())
+	if entry == nil {
+		if req.Operation == Update {
+			return Result{Allowed: true, Reason: ReasonNotManaged}
+		}
+		return Result{Allowed: true, Reason: ReasonSubresource}
+	}
+	declSpec, _ := entry.Object["spec"].(map[string]any)
+	declared := map[string]any{}
+	if r, ok := declSpec["replicas"]; ok {
+		declared["spec"] = map[string]any{"replicas": r}
+	}
+	diffs := compare.Compare(declared, req.OldObject, req.Object, nil, compare.Options{
+		Strict: c.Fields != FieldsDeclared,
+		Ignore: scaleIgnore(c.ignoreFor(entry.Key)),
+	})
+	return resultOf(entry, diffs)
+}
+
+// scaleIgnore keeps only what matters in a Scale: spec.replicas. The rest
+// (metadata, status.selector) mirrors the scaled object. A user rule that
+// ignores /spec/replicas on the object applies to its scale too.
+func scaleIgnore(objIgnore *compare.Ignore) *compare.Ignore {
+	ig := &compare.Ignore{}
+	ig.Add([]string{"metadata"}, false)
+	ig.Add([]string{"status"}, false)
+	return compare.Merge(ig, objIgnore)
+}
+
+func (c *Checker) ignoreFor(k Key) *compare.Ignore {
+	if c.Ignores == nil {
+		return nil
+	}
+	return c.Ignores.For(k)
+}
+
+func resultOf(entry *Entry, diffs []compare.Diff) Result {
+	if len(diffs) == 0 {
+		return Result{Allowed: true, Reason: ReasonMatchesGit, Entry: entry}
+	}
+	reason := ReasonFieldMismatch
+	for _, d := range diffs {
+		if d.Kind != compare.Undeclared {
+			return Result{Reason: reason, Entry: entry, Diffs: diffs}
+		}
+	}
+	return Result{Reason: ReasonUndeclared, Entry: entry, Diffs: diffs}
+}
+
+func apiVersionOf(obj map[string]any) string {
+	v, _ := obj["apiVersion"].(string)
+	return v
+}
+
+func isTerminating(obj map[string]any) bool {
+	meta, _ := obj["metadata"].(map[string]any)
+	ts, _ := meta["deletionTimestamp"].(string)
+	return ts != ""
+}

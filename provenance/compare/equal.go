@@ -1,0 +1,145 @@
+package compare
+
+import (
+	"encoding/json"
+	"math"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// equal reports whether two decoded JSON values are the same to the API
+// server. Each rule below exists because the object that reaches admission
+// is not the YAML stored in Git:
+//
+//   - Absent, null, "", 0, false, {} and [] are alike. The API server drops
+//     empty optional fields when it encodes (omitempty), so a manifest that
+//     spells out `hostNetwork: false` or `args: []` reads back without them.
+//   - Numbers compare by value across int and float: YAML and JSON decoders
+//     disagree on 80 versus 80.0, the API server does not.
+//   - Quantities compare by value: the API server canonicalizes "0.5" to
+//     "500m" and "1000m" to "1"
+//     (https://github.com/kubernetes/kubernetes/issues/54336).
+//   - Maps compare key by key, so label and annotation order never matters.
+func equal(a, b any, s *Schema) bool {
+	if isEmpty(a) || isEmpty(b) {
+		return isEmpty(a) && isEmpty(b)
+	}
+	if s.IsQuantity() {
+		if as, ok := a.(string); ok {
+			if bs, ok := b.(string); ok && as == bs {
+				return true
+			}
+		}
+		if qa, ok := quantity(a); ok {
+			if qb, ok := quantity(b); ok {
+				return qa.Cmp(qb) == 0
+			}
+		}
+	}
+	switch av := a.(type) {
+	case string:
+		bv, ok := b.(string)
+		return ok && av == bv
+	case bool:
+		bv, ok := b.(bool)
+		return ok && av == bv
+	case map[string]any:
+		bv, ok := b.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, x := range av {
+			if !equal(x, bv[k], s.Field(k)) {
+				return false
+			}
+		}
+		for k, y := range bv {
+			if _, ok := av[k]; !ok && !isEmpty(y) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		bv, ok := b.([]any)
+		if !ok || len(av) != len(bv) {
+			return false
+		}
+		es := s.Elem()
+		for i := range av {
+			if !equal(av[i], bv[i], es) {
+				return false
+			}
+		}
+		return true
+	default:
+		return numbersEqual(a, b)
+	}
+}
+
+// isEmpty reports whether v is one of the values the API server omits.
+func isEmpty(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case string:
+		return v == ""
+	case bool:
+		return !v
+	case map[string]any:
+		return len(v) == 0
+	case []any:
+		return len(v) == 0
+	case int64:
+		return v == 0
+	case float64:
+		return v == 0
+	case int:
+		return v == 0
+	case json.Number:
+		f, err := v.Float64()
+		return err == nil && f == 0
+	}
+	return false
+}
+
+func numbersEqual(a, b any) bool {
+	if ai, ok := a.(int64); ok {
+		if bi, ok := b.(int64); ok {
+			return ai == bi
+		}
+	}
+	fa, ok1 := toFloat(a)
+	fb, ok2 := toFloat(b)
+	return ok1 && ok2 && fa == fb
+}
+
+func toFloat(v any) (float64, bool) {
+	switch v := v.(type) {
+	case float64:
+		return v, true
+	case int64:
+		return float64(v), true
+	case int:
+		return float64(v), true
+	case int32:
+		return float64(v), true
+	case json.Number:
+		f, err := v.Float64()
+		return f, err == nil && !math.IsInf(f, 0)
+	}
+	return 0, false
+}
+
+func quantity(v any) (resource.Quantity, bool) {
+	switch v := v.(type) {
+	case string:
+		q, err := resource.ParseQuantity(v)
+		return q, err == nil
+	default:
+		if f, ok := toFloat(v); ok {
+			q, err := resource.ParseQuantity(scalarString(f))
+			return q, err == nil
+		}
+	}
+	return resource.Quantity{}, false
+}

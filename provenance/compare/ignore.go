@@ -1,0 +1,126 @@
+package compare
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Ignore is a compiled set of paths that comparison skips. It is a trie over
+// path steps, walked in step with the object, so that an object with no
+// ignored paths under a subtree pays nothing there. The zero value and nil
+// ignore nothing.
+type Ignore struct {
+	children map[string]*Ignore
+	// any matches every map key or list element at this level ("*").
+	any *Ignore
+	// skip ends the walk here: the subtree is ignored.
+	skip bool
+	// undeclaredOnly limits skip to subtrees that Git does not declare; it is
+	// how API-allocated values (a Service's clusterIP) stay free unless Git
+	// pins them.
+	undeclaredOnly bool
+}
+
+// ParsePointer splits an RFC 6901 JSON pointer into its segments. A segment
+// "*" matches any key or list element; a segment may also select a list
+// element by position ("0") or by merge key ("name=app").
+func ParsePointer(ptr string) ([]string, error) {
+	if ptr == "" || ptr[0] != '/' {
+		return nil, fmt.Errorf("JSON pointer %q must start with /", ptr)
+	}
+	segs := strings.Split(ptr[1:], "/")
+	for i, s := range segs {
+		if s == "" {
+			return nil, fmt.Errorf("JSON pointer %q has an empty segment", ptr)
+		}
+		segs[i] = strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
+	}
+	return segs, nil
+}
+
+// Add registers the path given as segments. undeclaredOnly keeps the path
+// compared when Git declares it.
+func (ig *Ignore) Add(segments []string, undeclaredOnly bool) {
+	n := ig
+	for _, s := range segments {
+		if s == "*" {
+			if n.any == nil {
+				n.any = &Ignore{}
+			}
+			n = n.any
+			continue
+		}
+		if n.children == nil {
+			n.children = map[string]*Ignore{}
+		}
+		c := n.children[s]
+		if c == nil {
+			c = &Ignore{}
+			n.children[s] = c
+		}
+		n = c
+	}
+	// A path ignored unconditionally wins over one ignored only when undeclared.
+	n.undeclaredOnly = !n.skip && undeclaredOnly || n.skip && n.undeclaredOnly && undeclaredOnly
+	n.skip = true
+}
+
+// Merge returns a new Ignore holding the paths of both.
+func Merge(a, b *Ignore) *Ignore {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	out := &Ignore{
+		skip:           a.skip || b.skip,
+		undeclaredOnly: (!a.skip || a.undeclaredOnly) && (!b.skip || b.undeclaredOnly),
+		any:            Merge(a.any, b.any),
+	}
+	if len(a.children)+len(b.children) > 0 {
+		out.children = make(map[string]*Ignore, len(a.children)+len(b.children))
+		for k, v := range a.children {
+			out.children[k] = v
+		}
+		for k, v := range b.children {
+			out.children[k] = Merge(out.children[k], v)
+		}
+	}
+	return out
+}
+
+func (ig *Ignore) field(name string) *Ignore {
+	if ig == nil {
+		return nil
+	}
+	if c := ig.children[name]; c != nil {
+		if ig.any != nil {
+			return Merge(c, ig.any)
+		}
+		return c
+	}
+	return ig.any
+}
+
+func (ig *Ignore) element(keyed string, index int) *Ignore {
+	if ig == nil {
+		return nil
+	}
+	var found *Ignore
+	if keyed != "" {
+		found = ig.children[keyed]
+	}
+	if found == nil && len(ig.children) > 0 {
+		found = ig.children[strconv.Itoa(index)]
+	}
+	if found == nil {
+		return ig.any
+	}
+	return Merge(found, ig.any)
+}
+
+func (ig *Ignore) skips(declared bool) bool {
+	return ig != nil && ig.skip && (!ig.undeclaredOnly || !declared)
+}

@@ -1,0 +1,87 @@
+package compare
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Step is one element of a Path: a map key, or a list element identified by
+// its merge key (Key/Value) or, for atomic lists, its position.
+type Step struct {
+	// Field is the map key; empty for list elements.
+	Field string
+	// KeyName and KeyValue identify an element of a list that merges by key,
+	// e.g. containers[name=app].
+	KeyName, KeyValue string
+	// Index is the element's position in the request object, or -1.
+	Index int
+}
+
+// Path locates a field inside an object.
+type Path []Step
+
+func (p Path) child(field string) Path {
+	return append(p[:len(p):len(p)], Step{Field: field, Index: -1})
+}
+
+func (p Path) element(keyName, keyValue string, index int) Path {
+	return append(p[:len(p):len(p)], Step{KeyName: keyName, KeyValue: keyValue, Index: index})
+}
+
+// String renders the path the way people read it in a denial:
+// spec.template.spec.containers[name=app].image, or
+// metadata.annotations["example.com/owner"] for keys that are not identifiers.
+func (p Path) String() string {
+	var b strings.Builder
+	for i, s := range p {
+		switch {
+		case s.KeyName != "":
+			b.WriteString("[" + s.KeyName + "=" + s.KeyValue + "]")
+		case s.Field == "" && s.Index >= 0:
+			b.WriteString("[" + strconv.Itoa(s.Index) + "]")
+		case isIdentifier(s.Field):
+			if i > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(s.Field)
+		default:
+			b.WriteString("[" + strconv.Quote(s.Field) + "]")
+		}
+	}
+	return b.String()
+}
+
+// Pointer renders the path as an RFC 6901 JSON pointer, with list elements
+// by their position in the request object.
+func (p Path) Pointer() string {
+	var b strings.Builder
+	for _, s := range p {
+		b.WriteByte('/')
+		if s.Field != "" || s.Index < 0 {
+			b.WriteString(escapePointer(s.Field))
+		} else {
+			b.WriteString(strconv.Itoa(s.Index))
+		}
+	}
+	return b.String()
+}
+
+func escapePointer(s string) string {
+	if !strings.ContainsAny(s, "~/") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+func isIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && (c >= '0' && c <= '9' || c == '-')) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,180 @@
+package compare
+
+import (
+	"reflect"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Schema describes the shape of one kind as far as comparison needs it:
+// which lists merge by key, and which strings are quantities. A nil *Schema
+// is valid and means "unknown": maps compare key by key, lists as a whole.
+type Schema struct {
+	fields map[string]*Schema
+	// elem is the schema of list items or of map values.
+	elem *Schema
+	// keys names the fields that identify an element of a list that merges
+	// by key (patchMergeKey in the Go types, x-kubernetes-list-map-keys in a
+	// CRD). Empty for atomic lists.
+	keys []string
+	// quantity marks resource.Quantity values, which compare by value.
+	quantity bool
+}
+
+// Field returns the schema of a map key or struct field.
+func (s *Schema) Field(name string) *Schema {
+	if s == nil {
+		return nil
+	}
+	if s.fields != nil {
+		return s.fields[name]
+	}
+	return s.elem
+}
+
+// Elem returns the schema of list items or map values.
+func (s *Schema) Elem() *Schema {
+	if s == nil {
+		return nil
+	}
+	return s.elem
+}
+
+// Keys returns the merge keys of a list that merges by key, or nil.
+func (s *Schema) Keys() []string {
+	if s == nil {
+		return nil
+	}
+	return s.keys
+}
+
+// IsQuantity reports whether values at this node are resource quantities.
+func (s *Schema) IsQuantity() bool { return s != nil && s.quantity }
+
+var (
+	typeSchemas sync.Map // reflect.Type -> *Schema
+	quantityT   = reflect.TypeFor[resource.Quantity]()
+)
+
+// SchemaForType derives a Schema from a Kubernetes Go API type, such as
+// appsv1.Deployment. Lists whose field carries `patchStrategy:"merge"` and a
+// `patchMergeKey` merge by that key, the same rule strategic merge patch and
+// kubectl apply use. The result is cached per type.
+func SchemaForType(t reflect.Type) *Schema {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if s, ok := typeSchemas.Load(t); ok {
+		return s.(*Schema)
+	}
+	building := map[reflect.Type]*Schema{}
+	s := schemaFor(t, building)
+	for typ, sch := range building {
+		typeSchemas.LoadOrStore(typ, sch)
+	}
+	return s
+}
+
+func schemaFor(t reflect.Type, building map[reflect.Type]*Schema) *Schema {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if s, ok := typeSchemas.Load(t); ok {
+		return s.(*Schema)
+	}
+	if s, ok := building[t]; ok {
+		// Recursive types, such as apiextensions' JSONSchemaProps.
+		return s
+	}
+	switch {
+	case t == quantityT:
+		return &Schema{quantity: true}
+	case t.Kind() == reflect.Struct:
+		s := &Schema{fields: map[string]*Schema{}}
+		building[t] = s
+		addStructFields(s, t, building)
+		if len(s.fields) == 0 {
+			// Types with custom JSON encodings (metav1.Time, IntOrString,
+			// RawExtension) carry no exported JSON fields: they are leaves.
+			s.fields = nil
+		}
+		return s
+	case t.Kind() == reflect.Map:
+		return &Schema{elem: schemaFor(t.Elem(), building)}
+	case t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8:
+		return &Schema{elem: schemaFor(t.Elem(), building)}
+	default:
+		return nil
+	}
+}
+
+func addStructFields(s *Schema, t reflect.Type, building map[reflect.Type]*Schema) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if name == "" && (f.Anonymous || strings.Contains(opts, "inline")) && ft.Kind() == reflect.Struct {
+			addStructFields(s, ft, building)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fs := schemaFor(f.Type, building)
+		if key := f.Tag.Get("patchMergeKey"); key != "" && strings.Contains(f.Tag.Get("patchStrategy"), "merge") && fs != nil {
+			// Copy: the same slice type may be atomic elsewhere.
+			fs = &Schema{elem: fs.elem, keys: []string{key}}
+		}
+		s.fields[name] = fs
+	}
+}
+
+// SchemaFromOpenAPI derives a Schema from a CRD's openAPIV3Schema, decoded
+// as JSON. It honours x-kubernetes-list-type: map with
+// x-kubernetes-list-map-keys; a list without them compares as a whole.
+func SchemaFromOpenAPI(props map[string]any) *Schema {
+	if props == nil {
+		return nil
+	}
+	s := &Schema{}
+	if p, ok := props["properties"].(map[string]any); ok && len(p) > 0 {
+		s.fields = make(map[string]*Schema, len(p))
+		for name, sub := range p {
+			sm, _ := sub.(map[string]any)
+			s.fields[name] = SchemaFromOpenAPI(sm)
+		}
+	}
+	if items, ok := props["items"].(map[string]any); ok {
+		s.elem = SchemaFromOpenAPI(items)
+		if props["x-kubernetes-list-type"] == "map" {
+			for _, k := range asSlice(props["x-kubernetes-list-map-keys"]) {
+				if ks, ok := k.(string); ok {
+					s.keys = append(s.keys, ks)
+				}
+			}
+		}
+	}
+	if ap, ok := props["additionalProperties"].(map[string]any); ok && s.fields == nil {
+		s.elem = SchemaFromOpenAPI(ap)
+	}
+	if s.fields == nil && s.elem == nil && len(s.keys) == 0 {
+		return nil
+	}
+	return s
+}
+
+func asSlice(v any) []any {
+	l, _ := v.([]any)
+	return l
+}

@@ -1,0 +1,172 @@
+package provenance
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/gitgate/gitgate/provenance/compare"
+)
+
+// IgnoreRule skips fields in comparison, like Argo CD's ignoreDifferences:
+// for objects of Group/Kind (optionally one Namespace and Name), the fields
+// at JSONPointers may hold any value. Use it for fields another controller
+// owns, such as spec.replicas under an HPA.
+type IgnoreRule struct {
+	Group        string   `json:"group"`
+	Kind         string   `json:"kind"`
+	Namespace    string   `json:"namespace,omitempty"`
+	Name         string   `json:"name,omitempty"`
+	JSONPointers []string `json:"jsonPointers"`
+}
+
+// builtinIgnores are paths the API server, kubectl or controllers change on
+// their own; comparing them would deny every ordinary update.
+var builtinIgnores = []struct {
+	group, kind string // empty matches every kind
+	pointer     string
+	// undeclaredOnly: API-allocated values stay enforced when Git pins them.
+	undeclaredOnly bool
+}{
+	{pointer: "/status"},
+	{pointer: "/metadata/resourceVersion"},
+	{pointer: "/metadata/generation"},
+	{pointer: "/metadata/uid"},
+	{pointer: "/metadata/creationTimestamp"},
+	{pointer: "/metadata/managedFields"},
+	{pointer: "/metadata/selfLink"},
+	// kubectl apply rewrites it on every apply; the fields it records are
+	// compared in their own right.
+	{pointer: "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration"},
+	// The deployment controller counts rollouts here.
+	{pointer: "/metadata/annotations/deployment.kubernetes.io~1revision"},
+	// kubectl rollout restart stamps pod templates; a restart is not drift.
+	{pointer: "/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt"},
+	{pointer: "/spec/jobTemplate/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt"},
+	// Values the API server allocates for a Service.
+	{kind: "Service", pointer: "/spec/clusterIP", undeclaredOnly: true},
+	{kind: "Service", pointer: "/spec/clusterIPs", undeclaredOnly: true},
+	{kind: "Service", pointer: "/spec/healthCheckNodePort", undeclaredOnly: true},
+	{kind: "Service", pointer: "/spec/ports/*/nodePort", undeclaredOnly: true},
+	// A PersistentVolumeClaim is bound to a volume by the PV controller.
+	{kind: "PersistentVolumeClaim", pointer: "/spec/volumeName", undeclaredOnly: true},
+	// The ServiceAccount token controller appends token secrets.
+	{kind: "ServiceAccount", pointer: "/secrets", undeclaredOnly: true},
+}
+
+// Ignores is a compiled set of built-in and user ignore rules.
+type Ignores struct {
+	all    *compare.Ignore
+	byKind map[schema.GroupKind]*compare.Ignore
+	// scoped are user rules limited to a namespace or name; few in practice.
+	scoped []scopedIgnore
+}
+
+type scopedIgnore struct {
+	gk              schema.GroupKind
+	namespace, name string
+	ignore          *compare.Ignore
+}
+
+// CompileIgnores validates user rules and merges them with the built-in
+// ones. Every invalid rule is reported, not only the first.
+func CompileIgnores(rules []IgnoreRule) (*Ignores, error) {
+	ig := &Ignores{all: &compare.Ignore{}, byKind: map[schema.GroupKind]*compare.Ignore{}}
+	for _, b := range builtinIgnores {
+		segs, err := compare.ParsePointer(b.pointer)
+		if err != nil {
+			panic(err) // a typo in the table above
+		}
+		target := ig.all
+		if b.kind != "" {
+			target = ig.kind(schema.GroupKind{Group: b.group, Kind: b.kind})
+		}
+		target.Add(segs, b.undeclaredOnly)
+	}
+	var errs []error
+	for i, r := range rules {
+		if r.Kind == "" {
+			errs = append(errs, fmt.Errorf("ignore rule %d: kind is required", i))
+			continue
+		}
+		if len(r.JSONPointers) == 0 {
+			errs = append(errs, fmt.Errorf("ignore rule %d (%s): jsonPointers is empty", i, r.Kind))
+			continue
+		}
+		target := &compare.Ignore{}
+		gk := schema.GroupKind{Group: r.Group, Kind: r.Kind}
+		if r.Namespace == "" && r.Name == "" {
+			target = ig.kind(gk)
+		} else {
+			ig.scoped = append(ig.scoped, scopedIgnore{gk: gk, namespace: r.Namespace, name: r.Name, ignore: target})
+		}
+		for _, p := range r.JSONPointers {
+			segs, err := compare.ParsePointer(p)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("ignore rule %d (%s): %w", i, r.Kind, err))
+				continue
+			}
+			target.Add(segs, false)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	// Kind tries include the rules for every kind, so For returns one trie.
+	for gk, k := range ig.byKind {
+		ig.byKind[gk] = compare.Merge(k, ig.all)
+	}
+	return ig, nil
+}
+
+func (ig *Ignores) kind(gk schema.GroupKind) *compare.Ignore {
+	k := ig.byKind[gk]
+	if k == nil {
+		k = &compare.Ignore{}
+		ig.byKind[gk] = k
+	}
+	return k
+}
+
+// For returns the paths ignored for one object.
+func (ig *Ignores) For(k Key) *compare.Ignore {
+	gk := schema.GroupKind{Group: k.Group, Kind: k.Kind}
+	out := ig.byKind[gk]
+	if out == nil {
+		out = ig.all
+	}
+	for _, s := range ig.scoped {
+		if s.gk == gk && (s.namespace == "" || s.namespace == k.Namespace) && (s.name == "" || s.name == k.Name) {
+			out = compare.Merge(out, s.ignore)
+		}
+	}
+	return out
+}
+
+// ParseIgnoreFlag parses the --ignore flag form
+// "group/Kind[:namespace/name]=/json/pointer[,/another]"; the core group is
+// written as an empty group ("/ConfigMap=...") or without the slash.
+func ParseIgnoreFlag(v string) (IgnoreRule, error) {
+	target, ptrs, ok := strings.Cut(v, "=")
+	if !ok || ptrs == "" {
+		return IgnoreRule{}, fmt.Errorf("ignore %q: want group/Kind[:namespace/name]=/json/pointer", v)
+	}
+	var r IgnoreRule
+	gk, obj, scoped := strings.Cut(target, ":")
+	if g, k, ok := strings.Cut(gk, "/"); ok {
+		r.Group, r.Kind = g, k
+	} else {
+		r.Kind = gk
+	}
+	if scoped {
+		ns, name, ok := strings.Cut(obj, "/")
+		if !ok {
+			return IgnoreRule{}, fmt.Errorf("ignore %q: object must be namespace/name (use an empty namespace, /name, for cluster-scoped)", v)
+		}
+		r.Namespace, r.Name = ns, name
+	}
+	r.JSONPointers = strings.Split(ptrs, ",")
+	return r, nil
+}

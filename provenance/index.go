@@ -1,0 +1,196 @@
+package provenance
+
+import (
+	"encoding/base64"
+	"fmt"
+	"reflect"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/gitgate/gitgate/provenance/compare"
+)
+
+// Scope tells whether a kind is namespaced. The API server's discovery (a
+// RESTMapper) implements it in production.
+type Scope interface {
+	// Namespaced reports whether gk is namespaced; known is false when the
+	// API server does not serve the kind.
+	Namespaced(gk schema.GroupKind) (namespaced, known bool, err error)
+}
+
+// File is one manifest file (or rendered kustomize root) of a revision.
+type File struct {
+	Path    string
+	Objects []map[string]any
+}
+
+// Indexer turns the files of one revision into a Snapshot.
+type Indexer struct {
+	Scope Scope
+	// DefaultNamespace is where a namespaced object without
+	// metadata.namespace lands, as kubectl apply would place it.
+	DefaultNamespace string
+	// Scheme provides Go types for built-in kinds; nil uses client-go's.
+	Scheme *runtime.Scheme
+}
+
+// Build indexes files into a Snapshot. It fails, and the caller keeps its
+// current Snapshot, when an object is declared twice or a kind's scope
+// cannot be looked up.
+func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
+	crds := crdsOf(files)
+	snap := &Snapshot{
+		Revision:   rev,
+		objects:    map[Key]*Entry{},
+		namespaces: map[string]int{},
+	}
+	schemas := map[schema.GroupVersionKind]*compare.Schema{}
+	unresolved := map[string]bool{}
+	for _, f := range files {
+		for _, obj := range f.Objects {
+			e, guessed, err := ix.entry(f.Path, obj, crds, schemas)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f.Path, err)
+			}
+			if guessed {
+				unresolved[e.Key.Kind+"."+e.Key.Group] = true
+			}
+			if prev, dup := snap.objects[e.Key]; dup {
+				return nil, fmt.Errorf("%w: %s in %s and %s", ErrDuplicate, e.Key, prev.Path, f.Path)
+			}
+			snap.objects[e.Key] = e
+			if e.Key.Namespace != "" {
+				snap.namespaces[e.Key.Namespace]++
+			}
+		}
+	}
+	for k := range unresolved {
+		snap.unresolved = append(snap.unresolved, k)
+	}
+	sort.Strings(snap.unresolved)
+	return snap, nil
+}
+
+func (ix *Indexer) entry(path string, obj map[string]any, crds map[schema.GroupKind]*crdInfo, schemas map[schema.GroupVersionKind]*compare.Schema) (*Entry, bool, error) {
+	apiVersion, _ := obj["apiVersion"].(string)
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return nil, false, fmt.Errorf("apiVersion %q: %w", apiVersion, err)
+	}
+	gvk := gv.WithKind(obj["kind"].(string))
+	meta := obj["metadata"].(map[string]any)
+	key := Key{Group: gvk.Group, Kind: gvk.Kind, Name: meta["name"].(string)}
+	ns, _ := meta["namespace"].(string)
+
+	namespaced, known, guessed := true, false, false
+	if crd := crds[gvk.GroupKind()]; crd != nil {
+		namespaced, known = crd.namespaced, true
+	} else if ix.Scope != nil {
+		namespaced, known, err = ix.Scope.Namespaced(gvk.GroupKind())
+		if err != nil {
+			return nil, false, fmt.Errorf("look up scope of %s: %w", gvk.GroupKind(), err)
+		}
+	}
+	if !known {
+		// The API server does not serve this kind yet. kubectl could not
+		// apply it either; guess from the manifest and resolve again later.
+		guessed = true
+		namespaced = true
+	}
+	switch {
+	case namespaced && ns == "":
+		ns = ix.DefaultNamespace
+		meta["namespace"] = ns
+	case !namespaced:
+		ns = ""
+		delete(meta, "namespace")
+	}
+	key.Namespace = ns
+
+	s, ok := schemas[gvk]
+	if !ok {
+		s = ix.schemaFor(gvk, crds)
+		schemas[gvk] = s
+	}
+	normalizeDeclared(key, obj)
+	compare.Normalize(obj, s)
+	return &Entry{Key: key, APIVersion: apiVersion, Path: path, Object: obj, Schema: s}, guessed, nil
+}
+
+func (ix *Indexer) schemaFor(gvk schema.GroupVersionKind, crds map[schema.GroupKind]*crdInfo) *compare.Schema {
+	sch := ix.Scheme
+	if sch == nil {
+		sch = clientgoscheme.Scheme
+	}
+	if obj, err := sch.New(gvk); err == nil {
+		return compare.SchemaForType(reflect.TypeOf(obj))
+	}
+	if crd := crds[gvk.GroupKind()]; crd != nil {
+		return compare.SchemaFromOpenAPI(crd.schemas[gvk.Version])
+	}
+	return nil
+}
+
+// normalizeDeclared rewrites what the API server rewrites before admission
+// sees an object, for fields whose rule depends on the kind.
+func normalizeDeclared(k Key, obj map[string]any) {
+	if k.Group == "" && k.Kind == "Secret" {
+		// The API server merges stringData into data (base64) when it
+		// converts a v1 Secret, so validating webhooks never see stringData.
+		// https://kubernetes.io/docs/concepts/configuration/secret/#restriction-names-data
+		if sd, ok := obj["stringData"].(map[string]any); ok {
+			data, _ := obj["data"].(map[string]any)
+			if data == nil {
+				data = map[string]any{}
+			}
+			for key, v := range sd {
+				if s, ok := v.(string); ok {
+					data[key] = base64.StdEncoding.EncodeToString([]byte(s))
+				}
+			}
+			obj["data"] = data
+			delete(obj, "stringData")
+		}
+	}
+}
+
+type crdInfo struct {
+	namespaced bool
+	// schemas maps a served version to its openAPIV3Schema.
+	schemas map[string]map[string]any
+}
+
+// crdsOf collects the CustomResourceDefinitions of a revision, so that
+// custom resources declared next to their CRD index and compare correctly
+// before the CRD is installed.
+func crdsOf(files []File) map[schema.GroupKind]*crdInfo {
+	out := map[schema.GroupKind]*crdInfo{}
+	for _, f := range files {
+		for _, obj := range f.Objects {
+			if obj["kind"] != "CustomResourceDefinition" || obj["apiVersion"] != "apiextensions.k8s.io/v1" {
+				continue
+			}
+			spec, _ := obj["spec"].(map[string]any)
+			names, _ := spec["names"].(map[string]any)
+			group, _ := spec["group"].(string)
+			kind, _ := names["kind"].(string)
+			if kind == "" {
+				continue
+			}
+			info := &crdInfo{namespaced: spec["scope"] != "Cluster", schemas: map[string]map[string]any{}}
+			versions, _ := spec["versions"].([]any)
+			for _, v := range versions {
+				vm, _ := v.(map[string]any)
+				name, _ := vm["name"].(string)
+				sch, _ := vm["schema"].(map[string]any)
+				props, _ := sch["openAPIV3Schema"].(map[string]any)
+				info.schemas[name] = props
+			}
+			out[schema.GroupKind{Group: group, Kind: kind}] = info
+		}
+	}
+	return out
+}

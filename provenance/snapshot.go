@@ -1,0 +1,114 @@
+package provenance
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/gitgate/gitgate/provenance/compare"
+)
+
+// Key identifies an object independently of its API version.
+type Key struct {
+	Group, Kind, Namespace, Name string
+}
+
+func (k Key) String() string {
+	gk := k.Kind
+	if k.Group != "" {
+		gk = k.Kind + "." + k.Group
+	}
+	if k.Namespace == "" {
+		return gk + " " + k.Name
+	}
+	return gk + " " + k.Namespace + "/" + k.Name
+}
+
+// Revision names a commit the way Flux prints it: main@sha1:<hash>.
+type Revision struct {
+	// Ref is the branch, tag or semver-selected tag followed; empty when a
+	// fixed commit is followed.
+	Ref string
+	// Hash is the full commit SHA.
+	Hash string
+}
+
+func (r Revision) String() string {
+	if r.Ref == "" {
+		return "sha1:" + r.Hash
+	}
+	return r.Ref + "@sha1:" + r.Hash
+}
+
+// Short is the abbreviated commit SHA people see in denials.
+func (r Revision) Short() string {
+	if len(r.Hash) > 7 {
+		return r.Hash[:7]
+	}
+	return r.Hash
+}
+
+// Entry is one object Git declares.
+type Entry struct {
+	Key Key
+	// APIVersion is the group/version the manifest is written in.
+	APIVersion string
+	// Path is the file in the repository that declares the object; for a
+	// kustomize root, the root followed by " (kustomize)".
+	Path string
+	// Object is the declared manifest, normalized (see normalizeDeclared).
+	Object map[string]any
+	// Schema guides comparison of this kind; nil compares generically.
+	Schema *compare.Schema
+}
+
+// Snapshot is everything declared at one revision. It is immutable once
+// built: requests read it without locks while the Syncer builds the next.
+type Snapshot struct {
+	Revision Revision
+	// Fetched is when this revision was first read from the remote.
+	Fetched time.Time
+	objects map[Key]*Entry
+	// namespaces counts declared objects per namespace, so deleting a
+	// namespace that holds managed objects can be refused in O(1).
+	namespaces map[string]int
+	// unresolved lists kinds whose scope the API server did not know when
+	// the snapshot was built (e.g. a CRD not yet installed).
+	unresolved []string
+}
+
+// Lookup returns the declared object for k, or nil.
+func (s *Snapshot) Lookup(k Key) *Entry {
+	return s.objects[k]
+}
+
+// Len is the number of declared objects.
+func (s *Snapshot) Len() int { return len(s.objects) }
+
+// Unresolved lists kinds whose scope was guessed.
+func (s *Snapshot) Unresolved() []string { return s.unresolved }
+
+// NamespaceHoldsManaged reports whether Git declares objects in namespace ns.
+func (s *Snapshot) NamespaceHoldsManaged(ns string) bool { return s.namespaces[ns] > 0 }
+
+// Entries calls fn for every declared object, in no particular order.
+func (s *Snapshot) Entries(fn func(*Entry)) {
+	for _, e := range s.objects {
+		fn(e)
+	}
+}
+
+// Store holds the current Snapshot. Readers never block.
+type Store struct {
+	current atomic.Pointer[Snapshot]
+}
+
+// Load returns the current snapshot, or nil before the first sync.
+func (s *Store) Load() *Snapshot { return s.current.Load() }
+
+// Swap installs snap as the current snapshot.
+func (s *Store) Swap(snap *Snapshot) { s.current.Store(snap) }
+
+// ErrDuplicate is returned when one revision declares an object twice. The
+// revision is refused: which of the two should gitgate enforce?
+var ErrDuplicate = fmt.Errorf("object declared twice")
