@@ -1,0 +1,87 @@
+package certs
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+)
+
+// File names inside a certificate directory, as cert-manager and
+// kubernetes.io/tls Secrets lay them out.
+const (
+	CertFile = "tls.crt"
+	KeyFile  = "tls.key"
+	CAFile   = "ca.crt"
+)
+
+// FileSource serves the key pair in a directory and reloads it when the
+// files change, through controller-runtime's certwatcher.
+type FileSource struct {
+	watcher *certwatcher.CertWatcher
+}
+
+// NewFileSource loads tls.crt and tls.key from dir. It fails if they cannot
+// be read now: a webhook with no certificate cannot serve at all.
+func NewFileSource(dir string) (*FileSource, error) {
+	w, err := certwatcher.New(filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("load serving certificate from %s: %w", dir, err)
+	}
+	return &FileSource{watcher: w}, nil
+}
+
+// GetCertificate is for tls.Config.GetCertificate.
+func (s *FileSource) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return s.watcher.GetCertificate(hello)
+}
+
+// Start watches the files until ctx ends (manager.Runnable).
+func (s *FileSource) Start(ctx context.Context) error { return s.watcher.Start(ctx) }
+
+// NeedLeaderElection is false: every replica serves.
+func (s *FileSource) NeedLeaderElection() bool { return false }
+
+// ErrNoCertificate means no serving certificate is loaded.
+var ErrNoCertificate = errors.New("no serving certificate loaded")
+
+// Healthy reports an error when the served certificate is missing or
+// outside its validity period; readiness follows it.
+func (s *FileSource) Healthy() error {
+	cert, err := s.watcher.GetCertificate(nil)
+	if err != nil {
+		return err
+	}
+	return checkValidity(cert, time.Now())
+}
+
+func checkValidity(cert *tls.Certificate, now time.Time) error {
+	if cert == nil || len(cert.Certificate) == 0 {
+		return ErrNoCertificate
+	}
+	leaf := cert.Leaf
+	if leaf == nil {
+		var err error
+		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return fmt.Errorf("parse serving certificate: %w", err)
+		}
+	}
+	if now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {
+		return fmt.Errorf("serving certificate valid from %s to %s, not now", leaf.NotBefore.Format(time.RFC3339), leaf.NotAfter.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// TLSConfig sets what gitgate requires of every TLS connection: TLS 1.2 or
+// newer, and certificates from source.
+func TLSConfig(getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)) func(*tls.Config) {
+	return func(c *tls.Config) {
+		c.MinVersion = tls.VersionTLS12
+		c.GetCertificate = getCertificate
+	}
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/webhook"
+)
+
+// serveOptions are the flags of `gitgate serve`.
+type serveOptions struct {
+	kubeconfig string
+
+	repoURL          string
+	ref              provenance.Ref
+	paths            []string
+	interval         time.Duration
+	defaultNamespace string
+
+	agents       []string
+	exemptUsers  []string
+	exemptGroups []string
+
+	fields      string
+	ignores     []string
+	ignoreFile  string
+	ignoreRules []provenance.IgnoreRule
+
+	webhookHost string
+	port        int
+	certDir     string
+	healthAddr  string
+	metricsAddr string
+}
+
+func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig. Without it, the in-cluster config or $KUBECONFIG is used, as kubectl does.")
+
+	fs.StringVar(&o.repoURL, "repo-url", "", "URL of the Git repository to enforce (https://, http://, ssh:// or file://). Required.")
+	fs.StringVar(&o.ref.Branch, "branch", "", "Branch to follow. Exactly one of --branch, --tag, --semver or --commit is required.")
+	fs.StringVar(&o.ref.Tag, "tag", "", "Tag to follow.")
+	fs.StringVar(&o.ref.SemVer, "semver", "", "Semantic version range; the highest matching tag is followed, e.g. \">=1.2.0 <2.0.0\".")
+	fs.StringVar(&o.ref.Commit, "commit", "", "Full SHA-1 of a commit to pin.")
+	fs.StringArrayVar(&o.paths, "path", nil, "Directory in the repository whose *.yaml, *.yml and *.json files are enforced; repeatable. Default: the whole repository.")
+	fs.DurationVar(&o.interval, "interval", 30*time.Second, "How often to poll the repository for a new revision.")
+	fs.StringVar(&o.defaultNamespace, "default-namespace", "default", "Namespace of namespaced manifests that set none, as kubectl apply would place them.")
+
+	fs.StringArrayVar(&o.agents, "agent", webhook.DefaultAgents, "User name of a GitOps agent, always allowed; repeatable. Setting it replaces the defaults. A trailing * matches a prefix.")
+	fs.StringArrayVar(&o.exemptUsers, "exempt-user", nil, "User name that is never checked, in addition to the built-in system controllers; repeatable. A trailing * matches a prefix.")
+	fs.StringArrayVar(&o.exemptGroups, "exempt-group", nil, "Group whose members are never checked, in addition to system:nodes and system:serviceaccounts:kube-system; repeatable.")
+
+	fs.StringVar(&o.fields, "fields", string(provenance.FieldsStrict), "Which fields are protected: strict (every field; changes outside Git's declared fields are denied) or declared (only the fields Git declares).")
+	fs.StringArrayVar(&o.ignores, "ignore", nil, "Ignore rule group/Kind[:namespace/name]=/json/pointer[,/pointer]; the fields may hold any value. Repeatable. Example: apps/Deployment=/spec/replicas.")
+	fs.StringVar(&o.ignoreFile, "ignore-file", "", "YAML file with a list of ignore rules (group, kind, namespace, name, jsonPointers).")
+
+	fs.StringVar(&o.webhookHost, "webhook-host", "", "Address the webhook server binds to. Default: all addresses.")
+	fs.IntVar(&o.port, "port", 9443, "Port of the webhook server (HTTPS, path /validate).")
+	fs.StringVar(&o.certDir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "Directory holding tls.crt and tls.key; reloaded when they change.")
+	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz. /readyz fails until Git is synced and a certificate is loaded.")
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; 0 disables it.")
+}
+
+// Validate reports every invalid setting at once and loads the ignore file.
+func (o *serveOptions) Validate() error {
+	var errs []error
+	if o.repoURL == "" {
+		errs = append(errs, errors.New("--repo-url is required"))
+	} else if u, err := url.Parse(o.repoURL); err == nil && u.User != nil {
+		if _, hasPassword := u.User.Password(); hasPassword {
+			errs = append(errs, errors.New("--repo-url must not carry a password; use the credential file flags"))
+		}
+	}
+	if err := o.ref.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("--branch, --tag, --semver, --commit: %w", err))
+	}
+	if o.interval <= 0 {
+		errs = append(errs, fmt.Errorf("--interval must be positive, got %s", o.interval))
+	}
+	switch provenance.Fields(o.fields) {
+	case provenance.FieldsStrict, provenance.FieldsDeclared:
+	default:
+		errs = append(errs, fmt.Errorf("--fields must be strict or declared, got %q", o.fields))
+	}
+	if o.port <= 0 || o.port > 65535 {
+		errs = append(errs, fmt.Errorf("--port must be 1-65535, got %d", o.port))
+	}
+	o.ignoreRules = nil
+	if o.ignoreFile != "" {
+		rules, err := readIgnoreFile(o.ignoreFile)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		o.ignoreRules = append(o.ignoreRules, rules...)
+	}
+	for _, v := range o.ignores {
+		r, err := provenance.ParseIgnoreFlag(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--ignore: %w", err))
+			continue
+		}
+		o.ignoreRules = append(o.ignoreRules, r)
+	}
+	if _, err := provenance.CompileIgnores(o.ignoreRules); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func readIgnoreFile(path string) ([]provenance.IgnoreRule, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--ignore-file: %w", err)
+	}
+	var rules []provenance.IgnoreRule
+	if err := yaml.UnmarshalStrict(data, &rules); err != nil {
+		return nil, fmt.Errorf("--ignore-file %s: %w", path, err)
+	}
+	return rules, nil
+}
+
+// displayURL is the repository URL as people may see it: no credentials.
+func displayURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return strings.TrimSuffix(u.String(), "/")
+}

@@ -1,0 +1,234 @@
+package provenance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/memory"
+)
+
+// Ref selects what to follow in the repository. Exactly one field is set.
+type Ref struct {
+	Branch string
+	Tag    string
+	// SemVer is a range; the highest tag in it is followed.
+	SemVer string
+	// Commit pins one commit SHA.
+	Commit string
+}
+
+// Validate reports a Ref that sets none or several of its fields.
+func (r Ref) Validate() error {
+	n := 0
+	for _, v := range []string{r.Branch, r.Tag, r.SemVer, r.Commit} {
+		if v != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return errors.New("exactly one of branch, tag, semver or commit must be set")
+	}
+	if r.Commit != "" && !plumbing.IsHash(r.Commit) {
+		return fmt.Errorf("commit %q is not a full 40-character SHA-1", r.Commit)
+	}
+	if r.SemVer != "" {
+		if _, err := parseConstraint(r.SemVer); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r Ref) String() string {
+	switch {
+	case r.Branch != "":
+		return "branch " + r.Branch
+	case r.Tag != "":
+		return "tag " + r.Tag
+	case r.SemVer != "":
+		return "semver " + r.SemVer
+	default:
+		return "commit " + r.Commit
+	}
+}
+
+// ErrRefNotFound means the remote no longer has the followed branch or tag.
+var ErrRefNotFound = errors.New("ref not found on remote")
+
+// GitOptions configure a GitSource.
+type GitOptions struct {
+	URL string
+	Ref Ref
+	// Auth is nil for anonymous access.
+	Auth transport.AuthMethod
+	// CABundle adds trusted CAs for HTTPS.
+	CABundle []byte
+	// CacheDir keeps objects on disk so that a restart does not clone again;
+	// empty keeps them in memory.
+	CacheDir string
+}
+
+// GitSource reads revisions of one remote repository with go-git. It
+// fetches shallowly: only the commit being enforced, never history.
+type GitSource struct {
+	opts GitOptions
+	mu   sync.Mutex
+	repo *git.Repository
+}
+
+const remoteName = "origin"
+
+// NewGitSource opens (or initializes) the object store.
+func NewGitSource(opts GitOptions) (*GitSource, error) {
+	if err := opts.Ref.Validate(); err != nil {
+		return nil, err
+	}
+	var st storage.Storer = memory.NewStorage()
+	if opts.CacheDir != "" {
+		if err := os.MkdirAll(opts.CacheDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create cache dir: %w", err)
+		}
+		st = filesystem.NewStorage(osfs.New(filepath.Clean(opts.CacheDir)), cache.NewObjectLRUDefault())
+	}
+	repo, err := git.Open(st, nil)
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		repo, err = git.Init(st, nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open object store: %w", err)
+	}
+	// The remote is recreated so a changed URL in the flags takes effect
+	// with an existing cache dir.
+	if err := repo.DeleteRemote(remoteName); err != nil && !errors.Is(err, git.ErrRemoteNotFound) {
+		return nil, fmt.Errorf("reset remote: %w", err)
+	}
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: remoteName, URLs: []string{opts.URL}}); err != nil {
+		return nil, fmt.Errorf("configure remote: %w", err)
+	}
+	return &GitSource{opts: opts, repo: repo}, nil
+}
+
+// Resolve asks the remote which commit the ref points at now (git
+// ls-remote). It downloads no objects.
+func (g *GitSource) Resolve(ctx context.Context) (Revision, error) {
+	if g.opts.Ref.Commit != "" {
+		return Revision{Hash: g.opts.Ref.Commit}, nil
+	}
+	remote, err := g.repo.Remote(remoteName)
+	if err != nil {
+		return Revision{}, err
+	}
+	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: g.opts.Auth, CABundle: g.opts.CABundle, PeelingOption: git.AppendPeeled})
+	if err != nil {
+		return Revision{}, fmt.Errorf("list remote refs: %w", redact(err, g.opts.Auth))
+	}
+	return resolveRef(g.opts.Ref, refs)
+}
+
+func resolveRef(r Ref, refs []*plumbing.Reference) (Revision, error) {
+	byName := make(map[plumbing.ReferenceName]plumbing.Hash, len(refs))
+	var tags []string
+	for _, ref := range refs {
+		byName[ref.Name()] = ref.Hash()
+		if ref.Name().IsTag() && !strings.HasSuffix(ref.Name().String(), "^{}") {
+			tags = append(tags, ref.Name().Short())
+		}
+	}
+	tagRev := func(tag string) (Revision, error) {
+		// An annotated tag points at a tag object; the peeled entry
+		// (refs/tags/v1^{}) names the commit.
+		if h, ok := byName[plumbing.ReferenceName("refs/tags/"+tag+"^{}")]; ok {
+			return Revision{Ref: tag, Hash: h.String()}, nil
+		}
+		if h, ok := byName[plumbing.NewTagReferenceName(tag)]; ok {
+			return Revision{Ref: tag, Hash: h.String()}, nil
+		}
+		return Revision{}, fmt.Errorf("tag %s: %w", tag, ErrRefNotFound)
+	}
+	switch {
+	case r.Branch != "":
+		h, ok := byName[plumbing.NewBranchReferenceName(r.Branch)]
+		if !ok {
+			return Revision{}, fmt.Errorf("branch %s: %w", r.Branch, ErrRefNotFound)
+		}
+		return Revision{Ref: r.Branch, Hash: h.String()}, nil
+	case r.Tag != "":
+		return tagRev(r.Tag)
+	default:
+		tag, err := highestTag(r.SemVer, tags)
+		if err != nil {
+			return Revision{}, err
+		}
+		return tagRev(tag)
+	}
+}
+
+// Commit fetches rev (shallowly, if it is not stored yet) and returns it.
+func (g *GitSource) Commit(ctx context.Context, rev Revision) (*object.Commit, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	hash := plumbing.NewHash(rev.Hash)
+	if c, err := g.repo.CommitObject(hash); err == nil {
+		return c, nil
+	}
+	opts := &git.FetchOptions{
+		RemoteName: remoteName,
+		Auth:       g.opts.Auth,
+		CABundle:   g.opts.CABundle,
+		Tags:       git.NoTags,
+		Force:      true,
+		Depth:      1,
+	}
+	switch {
+	case g.opts.Ref.Branch != "":
+		opts.RefSpecs = []config.RefSpec{config.RefSpec("+refs/heads/" + rev.Ref + ":refs/remotes/origin/" + rev.Ref)}
+	case g.opts.Ref.Commit != "":
+		// Servers rarely allow fetching an arbitrary SHA, so fetch the
+		// branches with history and find the commit among them.
+		opts.RefSpecs = []config.RefSpec{"+refs/heads/*:refs/remotes/origin/*"}
+		opts.Depth = 0
+	default:
+		opts.RefSpecs = []config.RefSpec{config.RefSpec("+refs/tags/" + rev.Ref + ":refs/tags/" + rev.Ref)}
+	}
+	if err := g.repo.FetchContext(ctx, opts); err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil, fmt.Errorf("fetch %s: %w", rev, redact(err, g.opts.Auth))
+	}
+	c, err := g.repo.CommitObject(hash)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", rev.Short(), err)
+	}
+	return c, nil
+}
+
+// redact removes a password or token from an error message. go-git puts
+// URLs into some errors, and a URL can carry credentials.
+func redact(err error, auth transport.AuthMethod) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	redacted := msg
+	for _, secret := range secretsOf(auth) {
+		if secret != "" {
+			redacted = strings.ReplaceAll(redacted, secret, "<redacted>")
+		}
+	}
+	if redacted == msg {
+		return err
+	}
+	return errors.New(redacted)
+}

@@ -1,0 +1,56 @@
+package provenance
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+var (
+	revisionInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gitgate_git_revision_info",
+		Help: "The Git revision being enforced (value 1), labelled by revision.",
+	}, []string{"revision"})
+	lastSuccess = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "gitgate_git_last_sync_success_timestamp_seconds",
+		Help: "Unix time of the last sync that confirmed or loaded the current revision.",
+	})
+	syncFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gitgate_git_sync_failures_total",
+		Help: "Syncs that failed, by reason; the last good revision stayed in force.",
+	}, []string{"reason"})
+	objectsIndexed = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "gitgate_git_objects_indexed",
+		Help: "Objects declared at the revision being enforced.",
+	})
+	syncDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "gitgate_git_sync_duration_seconds",
+		Help:    "Time to check the remote and, when it moved, load the new revision.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+	})
+)
+
+func init() {
+	metrics.Registry.MustRegister(revisionInfo, lastSuccess, syncFailures, objectsIndexed, syncDuration)
+}
+
+func observeSync(start time.Time, err error, snap *Snapshot) {
+	syncDuration.Observe(time.Since(start).Seconds())
+	if err != nil {
+		reason := "other"
+		var se *SyncError
+		if errors.As(err, &se) {
+			reason = string(se.Reason)
+		}
+		syncFailures.WithLabelValues(reason).Inc()
+		return
+	}
+	lastSuccess.SetToCurrentTime()
+	if snap != nil {
+		revisionInfo.Reset()
+		revisionInfo.WithLabelValues(snap.Revision.String()).Set(1)
+		objectsIndexed.Set(float64(snap.Len()))
+	}
+}

@@ -1,0 +1,144 @@
+package provenance
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// maxManifestBytes bounds one manifest file. The API server refuses objects
+// over ~1.5 MiB; a larger file in the repository is almost surely not a
+// manifest and would only cost memory.
+const maxManifestBytes = 8 << 20
+
+// parseCache remembers parsed manifests by blob hash, so a new commit
+// re-parses only the files that changed. Git blobs are content-addressed:
+// the same hash is the same bytes.
+type parseCache struct {
+	mu    sync.Mutex
+	blobs map[plumbing.Hash][]map[string]any
+	// used marks blobs read by the latest revision; the rest are dropped.
+	used map[plumbing.Hash]bool
+}
+
+func newParseCache() *parseCache {
+	return &parseCache{blobs: map[plumbing.Hash][]map[string]any{}}
+}
+
+func (c *parseCache) begin() {
+	c.mu.Lock()
+	c.used = map[plumbing.Hash]bool{}
+	c.mu.Unlock()
+}
+
+// end drops entries the latest revision did not use.
+func (c *parseCache) end() {
+	c.mu.Lock()
+	for h := range c.blobs {
+		if !c.used[h] {
+			delete(c.blobs, h)
+		}
+	}
+	c.used = nil
+	c.mu.Unlock()
+}
+
+// get returns a deep copy: indexing normalizes objects in place, and the
+// cached objects must stay as Git wrote them.
+func (c *parseCache) get(h plumbing.Hash) ([]map[string]any, bool) {
+	c.mu.Lock()
+	objs, ok := c.blobs[h]
+	if ok && c.used != nil {
+		c.used[h] = true
+	}
+	c.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	return deepCopyObjects(objs), true
+}
+
+func (c *parseCache) put(h plumbing.Hash, objs []map[string]any) {
+	c.mu.Lock()
+	c.blobs[h] = deepCopyObjects(objs)
+	if c.used != nil {
+		c.used[h] = true
+	}
+	c.mu.Unlock()
+}
+
+// manifestFile is one file to read under a root.
+type manifestFile struct {
+	path string
+	blob *object.File
+}
+
+// listManifests lists the manifest files under root in tree, sorted by path
+// so errors and duplicates are reported the same way every time.
+func listManifests(tree *object.Tree, root string, skip func(string) bool) ([]manifestFile, error) {
+	sub := tree
+	root = cleanRoot(root)
+	if root != "" {
+		var err error
+		if sub, err = tree.Tree(root); err != nil {
+			if errors.Is(err, object.ErrDirectoryNotFound) {
+				return nil, fmt.Errorf("path %q not found in the repository", root)
+			}
+			return nil, fmt.Errorf("read path %q: %w", root, err)
+		}
+	}
+	var out []manifestFile
+	err := sub.Files().ForEach(func(f *object.File) error {
+		p := path.Join(root, f.Name)
+		if !IsManifestFile(p) || (skip != nil && skip(p)) || !f.Mode.IsFile() {
+			return nil
+		}
+		out = append(out, manifestFile{path: p, blob: f})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("walk %q: %w", root, err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out, nil
+}
+
+func cleanRoot(root string) string {
+	root = strings.Trim(path.Clean("/"+root), "/")
+	if root == "." {
+		return ""
+	}
+	return root
+}
+
+// parseFile parses one blob, through the cache.
+func (c *parseCache) parseFile(f manifestFile) (File, error) {
+	if objs, ok := c.get(f.blob.Hash); ok {
+		return File{Path: f.path, Objects: objs}, nil
+	}
+	if f.blob.Size > maxManifestBytes {
+		return File{}, fmt.Errorf("%s: %d bytes is over the %d byte limit for a manifest", f.path, f.blob.Size, maxManifestBytes)
+	}
+	r, err := f.blob.Reader()
+	if err != nil {
+		return File{}, fmt.Errorf("%s: %w", f.path, err)
+	}
+	data, err := io.ReadAll(r)
+	r.Close()
+	if err != nil {
+		return File{}, fmt.Errorf("%s: %w", f.path, err)
+	}
+	objs, err := ParseManifests(data)
+	if err != nil {
+		return File{}, fmt.Errorf("%s: %w", f.path, err)
+	}
+	c.put(f.blob.Hash, objs)
+	return File{Path: f.path, Objects: objs}, nil
+}

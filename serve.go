@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"k8s.io/client-go/rest"
+	"net/http"
+
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/gitgate/gitgate/certs"
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/webhook"
+)
+
+func runServe(args []string, stderr io.Writer) int {
+	var o serveOptions
+	zopts := zap.Options{}
+	code, ok := parseFlags("serve", args, stderr, func(fs *pflag.FlagSet) {
+		o.BindFlags(fs)
+		gofs := flag.NewFlagSet("zap", flag.ContinueOnError)
+		zopts.BindFlags(gofs)
+		fs.AddGoFlagSet(gofs)
+	})
+	if !ok {
+		return code
+	}
+	log := zap.New(zap.UseFlagOptions(&zopts))
+	ctrl.SetLogger(log)
+	if err := o.Validate(); err != nil {
+		log.Error(err, "invalid flags")
+		return 2
+	}
+	if err := serve(ctrl.SetupSignalHandler(), &o); err != nil {
+		log.Error(err, "gitgate stopped")
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, o *serveOptions) error {
+	log := ctrl.Log.WithName("gitgate")
+	cfg, err := restConfig(o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	cert, err := certs.NewFileSource(o.certDir)
+	if err != nil {
+		return err
+	}
+	server := ctrlwebhook.NewServer(ctrlwebhook.Options{
+		Host:    o.webhookHost,
+		Port:    o.port,
+		TLSOpts: []func(*tls.Config){certs.TLSConfig(cert.GetCertificate)},
+	})
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress: o.healthAddr,
+		WebhookServer:          server,
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+
+	ignores, err := provenance.CompileIgnores(o.ignoreRules)
+	if err != nil {
+		return err
+	}
+	source, err := provenance.NewGitSource(provenance.GitOptions{URL: o.repoURL, Ref: o.ref})
+	if err != nil {
+		return err
+	}
+	store := &provenance.Store{}
+	syncer := &provenance.Syncer{
+		Source:   source,
+		Indexer:  &provenance.Indexer{Scope: mapperScope{mgr.GetRESTMapper()}, DefaultNamespace: o.defaultNamespace},
+		Store:    store,
+		Roots:    o.paths,
+		Interval: o.interval,
+		Log:      log.WithName("git").WithValues("repo", displayURL(o.repoURL), "ref", o.ref.String()),
+	}
+	handler := &webhook.Handler{
+		Identities: webhook.Identities{
+			Agents:       o.agents,
+			ExemptUsers:  append(append([]string{}, webhook.DefaultExemptUsers...), o.exemptUsers...),
+			ExemptGroups: append(append([]string{}, webhook.DefaultExemptGroups...), o.exemptGroups...),
+		},
+		Snapshots: store,
+		Checker:   &provenance.Checker{Fields: provenance.Fields(o.fields), Ignores: ignores},
+		Kinds:     mgr.GetRESTMapper(),
+		Repo:      webhook.Repo{URL: displayURL(o.repoURL)},
+	}
+	server.Register("/validate", webhook.WithHTTPStatus(&admission.Webhook{Handler: handler}))
+
+	for _, r := range []interface{ Start(context.Context) error }{cert, syncer} {
+		if err := mgr.Add(runnable{r}); err != nil {
+			return err
+		}
+	}
+	checks := map[string]healthz.Checker{
+		"git": func(*http.Request) error {
+			if store.Load() == nil {
+				return errors.New("no Git revision loaded yet")
+			}
+			return nil
+		},
+		"certificate": func(*http.Request) error { return cert.Healthy() },
+		"webhook":     server.StartedChecker(),
+	}
+	for name, check := range checks {
+		if err := mgr.AddReadyzCheck(name, check); err != nil {
+			return err
+		}
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	log.Info("starting", "version", version, "repo", displayURL(o.repoURL), "ref", o.ref.String(), "paths", o.paths, "fields", o.fields)
+	return mgr.Start(ctx)
+}
+
+// runnable runs on every replica: each serves admission and keeps its own
+// snapshot, so none waits for leader election.
+type runnable struct {
+	r interface{ Start(context.Context) error }
+}
+
+func (r runnable) Start(ctx context.Context) error { return r.r.Start(ctx) }
+func (runnable) NeedLeaderElection() bool          { return false }
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	return cfg, nil
+}
+
+// mapperScope answers provenance's scope questions from API discovery.
+type mapperScope struct{ mapper meta.RESTMapper }
+
+func (m mapperScope) Namespaced(gk schema.GroupKind) (bool, bool, error) {
+	mapping, err := m.mapper.RESTMapping(gk)
+	if meta.IsNoMatchError(err) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	return mapping.Scope.Name() == meta.RESTScopeNameNamespace, true, nil
+}

@@ -1,0 +1,143 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/gitgate/gitgate/provenance"
+)
+
+// Checker decides a request against a snapshot; *provenance.Checker is the
+// implementation.
+type Checker interface {
+	Check(*provenance.Snapshot, *provenance.Request) provenance.Result
+}
+
+// Snapshots gives the snapshot in force; *provenance.Store implements it.
+type Snapshots interface {
+	Load() *provenance.Snapshot
+}
+
+// KindResolver maps a resource to its kind, for subresource requests whose
+// object (a Scale) is not the kind Git declares. A RESTMapper implements it.
+type KindResolver interface {
+	KindFor(resource schema.GroupVersionResource) (schema.GroupVersionKind, error)
+}
+
+// Handler is gitgate's admission.Handler.
+type Handler struct {
+	Identities Identities
+	Snapshots  Snapshots
+	Checker    Checker
+	Kinds      KindResolver
+	Repo       Repo
+}
+
+var _ admission.Handler = &Handler{}
+
+// errNotSynced: before the first revision loads, gitgate cannot tell Git's
+// objects from anything else. Allowing would let drift in exactly while the
+// webhook starts, so it denies on purpose (fail closed).
+var errNotSynced = errors.New("no Git revision loaded yet")
+
+// Handle decides one admission request.
+func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
+	start := time.Now()
+	op := string(req.Operation)
+	class, _ := h.Identities.Classify(req.UserInfo)
+	switch class {
+	case Agent:
+		observe(op, "allowed", "agent", start)
+		return admission.Allowed("")
+	case Exempt:
+		observe(op, "allowed", "exempt", start)
+		return admission.Allowed("")
+	}
+
+	preq, err := h.decode(&req)
+	if err != nil {
+		observe(op, "error", "bad-request", start)
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	log := logf.FromContext(ctx).WithValues("user", req.UserInfo.Username, "key", preq.Key().String(), "operation", op)
+
+	snap := h.Snapshots.Load()
+	if snap == nil {
+		observe(op, "denied", "not-synced", start)
+		log.Info("denied", "reason", "not-synced", "error", errNotSynced.Error())
+		return admission.Denied(notSyncedMessage(preq, req.UserInfo.Username, h.Repo))
+	}
+	res := h.Checker.Check(snap, preq)
+	if res.Allowed {
+		observe(op, "allowed", string(res.Reason), start)
+		return admission.Allowed("")
+	}
+	observe(op, "denied", string(res.Reason), start)
+	log.Info("denied", "reason", string(res.Reason), "revision", snap.Revision.String(), "fields", diffPaths(res))
+	return admission.Denied(denialMessage(preq, req.UserInfo.Username, snap, res, h.Repo))
+}
+
+// decode turns an admission request into a provenance request. Errors are
+// the client's: the body is not a valid object.
+func (h *Handler) decode(req *admission.Request) (*provenance.Request, error) {
+	preq := &provenance.Request{
+		Operation:   provenance.Operation(req.Operation),
+		Group:       req.Kind.Group,
+		Version:     req.Kind.Version,
+		Kind:        req.Kind.Kind,
+		Namespace:   req.Namespace,
+		Name:        req.Name,
+		Subresource: req.SubResource,
+	}
+	if req.SubResource != "" {
+		// The object is the subresource's (a Scale); Git declares the
+		// object it belongs to.
+		gvk, err := h.Kinds.KindFor(schema.GroupVersionResource{Group: req.Resource.Group, Version: req.Resource.Version, Resource: req.Resource.Resource})
+		if err != nil {
+			return nil, fmt.Errorf("resolve kind of %s: %w", req.Resource.Resource, err)
+		}
+		preq.Group, preq.Version, preq.Kind = gvk.Group, gvk.Version, gvk.Kind
+	}
+	var err error
+	if preq.Object, err = decodeObject(req.Object.Raw, "object"); err != nil {
+		return nil, err
+	}
+	if preq.OldObject, err = decodeObject(req.OldObject.Raw, "oldObject"); err != nil {
+		return nil, err
+	}
+	switch req.Operation {
+	case admissionv1.Create, admissionv1.Update:
+		if preq.Object == nil {
+			return nil, fmt.Errorf("%s request without an object", req.Operation)
+		}
+	}
+	return preq, nil
+}
+
+func decodeObject(raw []byte, field string) (map[string]any, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", field, err)
+	}
+	return obj, nil
+}
+
+func diffPaths(res provenance.Result) []string {
+	out := make([]string, len(res.Diffs))
+	for i, d := range res.Diffs {
+		out[i] = d.Path.String()
+	}
+	return out
+}

@@ -1,0 +1,162 @@
+package webhook
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/compare"
+)
+
+const (
+	// maxShownDiffs keeps a denial short enough to read in a terminal.
+	maxShownDiffs = 3
+	// maxValueLen bounds one value in a denial.
+	maxValueLen = 80
+	// maxMessageLen keeps a denial under 1 KB, whatever the values.
+	maxMessageLen = 1000
+)
+
+// Repo describes the watched repository for messages, with any credentials
+// already removed from the URL.
+type Repo struct {
+	URL string
+}
+
+// denialMessage explains a denial in one paragraph: what was refused, where
+// Git disagrees, and what to do instead.
+func denialMessage(req *provenance.Request, user string, snap *provenance.Snapshot, res provenance.Result, repo Repo) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "gitgate denied %s of %s by %s: ", req.Operation, describeObject(req), user)
+	where := fmt.Sprintf("revision %s (%s)", snap.Revision.Short(), snap.Revision)
+	if res.Entry != nil {
+		where += ", file " + res.Entry.Path
+	}
+	switch res.Reason {
+	case provenance.ReasonNotInGit:
+		fmt.Fprintf(&b, "Git does not declare this object at %s.", where)
+	case provenance.ReasonManagedDelete:
+		fmt.Fprintf(&b, "Git declares this object at %s.", where)
+	case provenance.ReasonManagedNSDelete:
+		fmt.Fprintf(&b, "Git declares objects in this namespace at %s.", where)
+	case provenance.ReasonVersionMismatch:
+		fmt.Fprintf(&b, "Git declares it as %s at %s, the request uses %s; resend it as %s.", res.Entry.APIVersion, where, apiVersion(req), res.Entry.APIVersion)
+	default:
+		fmt.Fprintf(&b, "the request differs from Git at %s: ", where)
+		writeDiffs(&b, res.Diffs, isSecret(req))
+	}
+	b.WriteString(" " + advice(req, snap, res, repo))
+	return truncate(b.String(), maxMessageLen)
+}
+
+func advice(req *provenance.Request, snap *provenance.Snapshot, res provenance.Result, repo Repo) string {
+	target := repo.URL
+	if snap.Revision.Ref != "" {
+		target += " (" + snap.Revision.Ref + ")"
+	}
+	switch {
+	case req.Operation == provenance.Delete:
+		return "To delete it, remove it from " + target + "; the GitOps agent prunes it."
+	case res.Reason == provenance.ReasonNotInGit:
+		return "To create it, commit it to " + target + "; the GitOps agent applies it."
+	default:
+		return "Commit the change to " + target + " instead; the GitOps agent applies it."
+	}
+}
+
+// NotSyncedMessage is the denial before the first revision has loaded.
+func notSyncedMessage(req *provenance.Request, user string, repo Repo) string {
+	return fmt.Sprintf("gitgate denied %s of %s by %s: gitgate has not synced Git yet (%s), so it cannot tell whether the change matches Git. Retry once gitgate is ready; if this persists, check gitgate's logs.",
+		req.Operation, describeObject(req), user, repo.URL)
+}
+
+func describeObject(req *provenance.Request) string {
+	kind := req.Kind
+	if req.Group != "" {
+		kind = req.Group + "/" + req.Kind
+	}
+	name := req.Name
+	if name == "" {
+		name = "(generated name)"
+	}
+	if req.Namespace != "" {
+		name = req.Namespace + "/" + name
+	}
+	if req.Subresource != "" {
+		return kind + " " + name + " (" + req.Subresource + ")"
+	}
+	return kind + " " + name
+}
+
+func apiVersion(req *provenance.Request) string {
+	if req.Group == "" {
+		return req.Version
+	}
+	return req.Group + "/" + req.Version
+}
+
+func writeDiffs(b *strings.Builder, diffs []compare.Diff, secret bool) {
+	for i, d := range diffs {
+		if i == maxShownDiffs {
+			fmt.Fprintf(b, "; and %d more", len(diffs)-maxShownDiffs)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(d.Path.String() + ": ")
+		hide := secret && isSecretDataPath(d.Path)
+		switch d.Kind {
+		case compare.Undeclared:
+			fmt.Fprintf(b, "Git does not declare it, request changes it from %s to %s", value(d.Old, hide), value(d.Request, hide))
+		default:
+			fmt.Fprintf(b, "Git has %s, request has %s", value(d.Git, hide), value(d.Request, hide))
+		}
+	}
+	b.WriteString(".")
+}
+
+func isSecret(req *provenance.Request) bool {
+	return req.Group == "" && req.Kind == "Secret"
+}
+
+// isSecretDataPath is true for every Secret field but its labels and type:
+// data, and annotations (kubectl's last-applied-configuration copies data
+// into one), must never be shown.
+func isSecretDataPath(p compare.Path) bool {
+	switch {
+	case len(p) == 1 && p[0].Field == "type":
+		return false
+	case len(p) >= 2 && p[0].Field == "metadata" && p[1].Field == "labels":
+		return false
+	}
+	return true
+}
+
+// value renders a value for people; hidden values never leave the process.
+func value(v any, hidden bool) string {
+	if v == nil {
+		return "nothing"
+	}
+	if hidden {
+		return "(hidden: Secret data)"
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return "(unprintable)"
+	}
+	return truncate(string(out), maxValueLen)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
