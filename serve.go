@@ -103,7 +103,8 @@ func serve(ctx context.Context, o *serveOptions) error {
 		Kinds:     mgr.GetRESTMapper(),
 		Repo:      webhook.Repo{URL: displayURL(o.repoURL)},
 	}
-	server.Register("/validate", webhook.WithHTTPStatus(&admission.Webhook{Handler: handler}))
+	// GetWebhookServer also adds the server to the manager's runnables.
+	mgr.GetWebhookServer().Register("/validate", webhook.WithHTTPStatus(&admission.Webhook{Handler: handler}))
 
 	for _, r := range []interface{ Start(context.Context) error }{cert, syncer} {
 		if err := mgr.Add(runnable{r}); err != nil {

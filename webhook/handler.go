@@ -98,6 +98,11 @@ func (h *Handler) decode(req *admission.Request) (*provenance.Request, error) {
 		Name:        req.Name,
 		Subresource: req.SubResource,
 	}
+	if preq.Group == "" && preq.Kind == "Namespace" {
+		// The API server sets a Namespace's own name as the request's
+		// namespace; the object itself is cluster-scoped.
+		preq.Namespace = ""
+	}
 	if req.SubResource != "" {
 		// The object is the subresource's (a Scale); Git declares the
 		// object it belongs to.

@@ -136,9 +136,11 @@ func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore, p Path) {
 	if !w.strict || equal(old, obj, s) {
 		return
 	}
+	// A map that appears or disappears is reported field by field, so that
+	// ignored fields inside it (kubectl's last-applied annotation) stay free.
 	om, ok1 := obj.(map[string]any)
 	oldm, ok2 := old.(map[string]any)
-	if ok1 && ok2 {
+	if ok1 && old == nil || ok2 && obj == nil || ok1 && ok2 {
 		for k, v := range om {
 			w.walk(nil, oldm[k], v, s.Field(k), ig.field(k), p.child(k))
 		}

@@ -1,0 +1,212 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/gitgate/gitgate/test/harness"
+)
+
+// The tests below run in file order and share one cluster.
+
+func TestAgentCreatesEverythingInGit(t *testing.T) {
+	r := env.kubectl.Run("", "apply", "--as", agent, "-f", env.fixture)
+	if r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	for _, obj := range []string{"namespace/shop created", "deployment.apps/web created", "service/web created", "configmap/web-config created"} {
+		if !strings.Contains(r.Stdout, obj) {
+			t.Errorf("agent apply output lacks %q:\n%s", obj, r.Stdout)
+		}
+	}
+}
+
+func TestPersonReappliesIdenticalManifests(t *testing.T) {
+	for _, args := range [][]string{
+		{"apply", "--as", person, "-f", env.fixture},
+		// Server-side apply always sends the objects, so the webhook sees an
+		// UPDATE per object even though nothing changes.
+		// --force-conflicts: client-side apply recorded cpu "0.5", the API
+		// server stores 500m, and server-side apply calls that a conflict.
+		{"apply", "--server-side", "--force-conflicts", "--field-manager", "dev", "--as", person, "-f", env.fixture},
+	} {
+		if r := env.kubectl.Run("", args...); r.Failed() {
+			t.Errorf("%s: want allowed, got %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+		}
+	}
+}
+
+func TestPersonSetImageIsDenied(t *testing.T) {
+	r := env.kubectl.Run("", "set", "image", "deployment/web", "app=registry.example.com/shop:latest", "-n", "shop", "--as", person)
+	wantDenied(t, r, "UPDATE", "web.yaml", "spec.template.spec.containers[name=app].image",
+		`Git has "registry.example.com/shop:1.4.2", request has "registry.example.com/shop:latest"`, person)
+	if !regexp.MustCompile(`revision [0-9a-f]{7} \(main@sha1:[0-9a-f]{40}\)`).MatchString(r.Stderr) {
+		t.Errorf("denial does not name the revision:\n%s", r.Stderr)
+	}
+	if img := jsonpath(t, "deployment/web", "{.spec.template.spec.containers[0].image}"); img != "registry.example.com/shop:1.4.2" {
+		t.Errorf("image after denied set image = %q, want it unchanged", img)
+	}
+}
+
+func TestPersonLabelIsDenied(t *testing.T) {
+	r := env.kubectl.Run("", "label", "deployment/web", "-n", "shop", "owner=me", "--as", person)
+	wantDenied(t, r, "UPDATE", "web.yaml", `metadata.labels.owner: Git does not declare it`)
+}
+
+func TestPersonCreateUndeclaredConfigMapIsDenied(t *testing.T) {
+	r := env.kubectl.Run("", "create", "configmap", "extra", "-n", "shop", "--from-literal=a=b", "--as", person)
+	wantDenied(t, r, "CREATE", "ConfigMap shop/extra", "Git does not declare this object")
+}
+
+func TestPersonDeleteManagedServiceIsDenied(t *testing.T) {
+	r := env.kubectl.Run("", "delete", "service", "web", "-n", "shop", "--as", person)
+	wantDenied(t, r, "DELETE", "web.yaml", "To delete it, remove it from")
+	if r := env.kubectl.Run("", "get", "service", "web", "-n", "shop"); r.Failed() {
+		t.Errorf("service gone after a denied delete: %s", r.Stderr)
+	}
+}
+
+func TestExemptControllerUpdatesManagedDeployment(t *testing.T) {
+	r := env.kubectl.Run("", "annotate", "deployment/web", "-n", "shop", "example.com/rolled=1", "--as", exemptController)
+	if r.Failed() {
+		t.Fatalf("%s: want allowed, got %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+}
+
+func TestNewCommitIsEnforcedWithinInterval(t *testing.T) {
+	web, err := os.ReadFile(filepath.Join(env.fixture, "web.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newWeb := strings.Replace(string(web), "shop:1.4.2", "shop:1.5.0", 1)
+	hash, err := env.git.Commit(harness.Change{Write: map[string]string{"web.yaml": newWeb}, Message: "web 1.5.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitForRevision(t, hash)
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "web.yaml"), []byte(newWeb), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := env.kubectl.Run("", "apply", "--as", person, "-f", filepath.Join(dir, "web.yaml")); r.Failed() {
+		t.Fatalf("applying the new revision's manifest: want allowed, got %v\n%s", r.Err, r.Stderr)
+	}
+	r := env.kubectl.Run("", "apply", "--as", person, "-f", filepath.Join(env.fixture, "web.yaml"))
+	wantDenied(t, r, "UPDATE", hash[:7], `Git has "registry.example.com/shop:1.5.0", request has "registry.example.com/shop:1.4.2"`)
+}
+
+func TestGitServerDownKeepsLastRevision(t *testing.T) {
+	env.git.Stop()
+	defer func() {
+		if err := env.git.Restart(); err != nil {
+			t.Errorf("restart git server: %v", err)
+		}
+	}()
+	// Let at least two polls fail.
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(env.gitgate.Logs(), "sync failed") {
+		if time.Now().After(deadline) {
+			t.Fatal("gitgate did not notice the Git server going away")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r := env.kubectl.Run("", "set", "image", "deployment/web", "app=registry.example.com/shop:evil", "-n", "shop", "--as", person)
+	wantDenied(t, r, "UPDATE", "spec.template.spec.containers[name=app].image")
+	if r := env.kubectl.Run("", "label", "deployment/web", "-n", "shop", "synced-by=flux", "--as", agent); r.Failed() {
+		t.Errorf("agent with Git down: want allowed, got %v\n%s", r.Err, r.Stderr)
+	}
+}
+
+func TestMalformedBodyGets400AndServerKeepsAnswering(t *testing.T) {
+	for _, body := range []string{"{not json", `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{"uid":"x","object":{"raw`, ""} {
+		status, resp, err := env.gitgate.Post("application/json", []byte(body))
+		if err != nil {
+			t.Fatalf("post %q: %v", body, err)
+		}
+		if status != http.StatusBadRequest {
+			t.Errorf("post %q: HTTP %d, want 400; body %s", body, status, resp)
+		}
+	}
+	review := admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{
+			UID:       types.UID("valid-after-garbage"),
+			Kind:      metav1.GroupVersionKind{Version: "v1", Kind: "ConfigMap"},
+			Resource:  metav1.GroupVersionResource{Version: "v1", Resource: "configmaps"},
+			Namespace: "shop", Name: "web-config", Operation: admissionv1.Create,
+			UserInfo: authenticationv1.UserInfo{Username: person},
+			Object:   runtime.RawExtension{Raw: []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web-config","namespace":"shop"},"data":{"greeting":"hello","currency":"EUR"}}`)},
+		},
+	}
+	body, _ := json.Marshal(review)
+	status, resp, err := env.gitgate.Post("application/json", body)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("valid request after garbage: HTTP %d, %v: %s", status, err, resp)
+	}
+	var got admissionv1.AdmissionReview
+	if err := json.Unmarshal(resp, &got); err != nil || got.Response == nil {
+		t.Fatalf("decode response: %v: %s", err, resp)
+	}
+	if got.Response.UID != "valid-after-garbage" || !got.Response.Allowed {
+		t.Errorf("response = uid %q allowed %v, want the declared ConfigMap allowed", got.Response.UID, got.Response.Allowed)
+	}
+}
+
+func wantDenied(t *testing.T, r harness.Result, want ...string) {
+	t.Helper()
+	if !r.Failed() {
+		t.Fatalf("%s: want denied, got allowed:\n%s", r.CommandLine(), r.Stdout)
+	}
+	if !strings.Contains(r.Stderr, `admission webhook "validate.gitgate.dev" denied the request`) {
+		t.Fatalf("%s: failed, but not by gitgate:\n%s", r.CommandLine(), r.Stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.Stderr, w) {
+			t.Errorf("%s: denial lacks %q:\n%s", r.CommandLine(), w, r.Stderr)
+		}
+	}
+	_, msg, _ := strings.Cut(r.Stderr, "denied the request: ")
+	msg, _, _ = strings.Cut(msg, "\n")
+	if len(msg) >= 1024 {
+		t.Errorf("denial is %d bytes, want under 1 KB:\n%s", len(msg), msg)
+	}
+}
+
+func jsonpath(t *testing.T, obj, path string) string {
+	t.Helper()
+	r := env.kubectl.Run("", "get", obj, "-n", "shop", "-o", "jsonpath="+path)
+	if r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	return r.Stdout
+}
+
+func waitForRevision(t *testing.T, hash string) {
+	t.Helper()
+	want := fmt.Sprintf(`gitgate_git_revision_info{revision="main@sha1:%s"} 1`, hash)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m, err := env.gitgate.Metrics()
+		if err == nil && strings.Contains(m, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gitgate did not load %s within 30s", hash)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

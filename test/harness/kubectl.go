@@ -1,0 +1,52 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// Kubectl runs the real kubectl against a control plane, as a person
+// would type it.
+type Kubectl struct {
+	Path       string
+	Kubeconfig string
+}
+
+// NewKubectl finds kubectl (see KubectlPath).
+func NewKubectl(kubeconfig string) (*Kubectl, error) {
+	p, err := KubectlPath()
+	if err != nil {
+		return nil, err
+	}
+	return &Kubectl{Path: p, Kubeconfig: kubeconfig}, nil
+}
+
+// Result is what one kubectl command printed.
+type Result struct {
+	Args           []string
+	Stdout, Stderr string
+	Err            error
+}
+
+// Failed reports whether kubectl exited non-zero.
+func (r Result) Failed() bool { return r.Err != nil }
+
+// CommandLine renders the command as a person would type it.
+func (r Result) CommandLine() string { return "kubectl " + strings.Join(r.Args, " ") }
+
+// Run runs kubectl with args; stdin, if not empty, is piped in.
+func (k *Kubectl) Run(stdin string, args ...string) Result {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, k.Path, append([]string{"--kubeconfig", k.Kubeconfig}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	err := cmd.Run()
+	return Result{Args: args, Stdout: out.String(), Stderr: errb.String(), Err: err}
+}

@@ -1,0 +1,69 @@
+package harness
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+)
+
+// RepoRoot is the root of the gitgate checkout.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// BinDir holds kube-apiserver, etcd and kubectl: $GITGATE_BIN_DIR, or the
+// folder hack/build-control-plane.sh fills.
+func BinDir() (string, error) {
+	dir := os.Getenv("GITGATE_BIN_DIR")
+	if dir == "" {
+		dir = filepath.Join(RepoRoot(), ".cache", "bin")
+	}
+	for _, b := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
+			return "", fmt.Errorf("%s missing in %s: run hack/build-control-plane.sh first", b, dir)
+		}
+	}
+	return dir, nil
+}
+
+// KubectlPath prefers the kubectl built next to the API server (same
+// version), then the one on PATH.
+func KubectlPath() (string, error) {
+	if dir, err := BinDir(); err == nil {
+		p := filepath.Join(dir, "kubectl")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath("kubectl")
+	if err != nil {
+		return "", errors.New("kubectl not found: run hack/build-control-plane.sh")
+	}
+	return p, nil
+}
+
+// FreeAddr returns a loopback address with a port nobody listens on now.
+func FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// FreePort is FreeAddr's port.
+func FreePort() (int, error) {
+	addr, err := FreeAddr()
+	if err != nil {
+		return 0, err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	return strconv.Atoi(port)
+}
