@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, fuzz seeds, and the end-to-end tests against
+# a real kube-apiserver, Git server and kubectl. Builds the control plane
+# first (once; cached in .cache/). Ends with a one-line summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./hack/build-control-plane.sh >/dev/null
+go vet ./...
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+go test -count=1 -timeout 45m -v ./... >"$log" 2>&1 || status=$?
+# Package results and failures in full; passing test names are counted only.
+grep -E '^(ok|FAIL|---|panic:|\s+\S+_test\.go:[0-9]+:)|^\s+--- FAIL' "$log" | grep -v -- '--- PASS' || true
+passed=$(grep -cE '^\s*--- PASS' "$log" || true)
+failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
+skipped=$(grep -cE '^\s*--- SKIP' "$log" || true)
+if [[ $status -ne 0 && $failed -eq 0 ]]; then
+	# A build error or a crash fails no single test: show the whole log.
+	cat "$log"
+fi
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit $status

@@ -1,0 +1,109 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// Identities used by the tests and the demo.
+const (
+	// Agent is Flux's kustomize-controller, a default GitOps agent.
+	Agent = "system:serviceaccount:flux-system:kustomize-controller"
+	// Person has cluster-admin rights; only gitgate stands in the way.
+	Person = "dev-user"
+	// ExemptController runs in kube-system, like the deployment controller.
+	ExemptController = "system:serviceaccount:kube-system:deployment-controller"
+)
+
+// Stack is the whole setup: control plane, Git server, gitgate, and the
+// webhook registered with the API server.
+type Stack struct {
+	ControlPlane *ControlPlane
+	Git          *GitServer
+	Gitgate      *Gitgate
+	Kubectl      *Kubectl
+}
+
+// StackOptions configure StartStack.
+type StackOptions struct {
+	// Fixture seeds the Git repository.
+	Fixture string
+	// GitgateArgs are added to --branch main --interval 1s.
+	GitgateArgs []string
+	// APIServerArgs are passed to the API server.
+	APIServerArgs map[string][]string
+	// GitgateLogs also receives gitgate's output.
+	GitgateLogs io.Writer
+}
+
+// StartStack starts everything in order. On error, what was started is
+// stopped again.
+func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
+	s = &Stack{}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	if s.ControlPlane, err = StartControlPlane(ControlPlaneOptions{APIServerArgs: opts.APIServerArgs}); err != nil {
+		return nil, err
+	}
+	if s.Kubectl, err = NewKubectl(s.ControlPlane.Kubeconfig); err != nil {
+		return nil, err
+	}
+	// Everyone here has the credentials to change anything. RBAC comes
+	// before the webhook, which would deny it: Git does not declare it.
+	if r := s.Kubectl.Run(rbac, "apply", "-f", "-"); r.Failed() {
+		return nil, fmt.Errorf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	if s.Git, err = StartGitServer(GitServerOptions{Fixture: opts.Fixture}); err != nil {
+		return nil, err
+	}
+	if s.Gitgate, err = StartGitgate(GitgateOptions{
+		Kubeconfig: s.ControlPlane.Kubeconfig,
+		RepoURL:    s.Git.HTTPURL(),
+		Args:       append([]string{"--branch", "main", "--interval", "1s"}, opts.GitgateArgs...),
+		LogTo:      opts.GitgateLogs,
+	}); err != nil {
+		return nil, err
+	}
+	if err = RegisterWebhook(ctx, s.ControlPlane.Client, s.Gitgate.URL(), s.Gitgate.CA); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Stop stops whatever runs, in reverse order.
+func (s *Stack) Stop() {
+	if s.Gitgate != nil {
+		s.Gitgate.Stop()
+	}
+	if s.Git != nil {
+		s.Git.Close()
+	}
+	if s.ControlPlane != nil {
+		_ = s.ControlPlane.Stop()
+	}
+}
+
+const rbac = `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: gitgate-test-admins
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: cluster-admin
+subjects:
+- kind: User
+  name: dev-user
+  apiGroup: rbac.authorization.k8s.io
+- kind: ServiceAccount
+  name: kustomize-controller
+  namespace: flux-system
+- kind: Group
+  name: system:serviceaccounts:kube-system
+  apiGroup: rbac.authorization.k8s.io
+`
