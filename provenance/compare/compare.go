@@ -75,6 +75,13 @@ func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore, p Path) {
 	if w.full() || ig.skips(decl != nil) {
 		return
 	}
+	if w.strict && old == nil && decl != nil {
+		// A declared subtree the object did not have yet (a container Git
+		// just added) is being created: the defaults the API server fills
+		// into it are free, exactly as on CREATE.
+		w.strict = false
+		defer func() { w.strict = true }()
+	}
 	switch d := decl.(type) {
 	case nil:
 		w.undeclared(old, obj, s, ig, p)
@@ -113,9 +120,7 @@ func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore, p Path) {
 			w.keyedList(d, old, obj, s, keys, ig, p)
 			return
 		}
-		if !equal(decl, obj, s) {
-			w.report(p, Mismatch, decl, obj, old)
-		}
+		w.atomicList(d, old, obj, s, ig, p)
 	default:
 		if !equal(decl, obj, s) {
 			w.report(p, mismatchKind(obj), decl, obj, old)
@@ -136,11 +141,12 @@ func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore, p Path) {
 	if !w.strict || equal(old, obj, s) {
 		return
 	}
-	// A map that appears or disappears is reported field by field, so that
-	// ignored fields inside it (kubectl's last-applied annotation) stay free.
+	// A map that appears or disappears is reported as a whole, unless
+	// ignored fields lie inside it (kubectl's last-applied annotation), which
+	// must stay free.
 	om, ok1 := obj.(map[string]any)
 	oldm, ok2 := old.(map[string]any)
-	if ok1 && old == nil || ok2 && obj == nil || ok1 && ok2 {
+	if ok1 && ok2 || ig != nil && (ok1 && old == nil || ok2 && obj == nil) {
 		for k, v := range om {
 			w.walk(nil, oldm[k], v, s.Field(k), ig.field(k), p.child(k))
 		}
@@ -210,6 +216,28 @@ func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, i
 		if find(decl, kv, ord, keys) < 0 && find(ol, kv, ord, keys) < 0 {
 			w.walk(nil, e, nil, s.Elem(), ig.element(keyName+"="+kv, -1), p.element(keyName, kv, -1))
 		}
+	}
+}
+
+// atomicList compares a list that does not merge by key. Git owns the whole
+// list: it must have as many elements as Git declares. Each element is
+// compared position by position with the same declared-fields rule as the
+// rest of the object, because defaulting reaches into list elements too (an
+// RBAC subject gains apiGroup, a volumeClaimTemplate gains status).
+func (w *walker) atomicList(decl []any, old, obj any, s *Schema, ig *Ignore, p Path) {
+	ol, isList := obj.([]any)
+	if len(decl) != len(ol) || obj != nil && !isList {
+		w.report(p, mismatchKind(obj), decl, obj, old)
+		return
+	}
+	oldl, _ := old.([]any)
+	es := s.Elem()
+	for i, de := range decl {
+		var oe any
+		if i < len(oldl) && len(oldl) == len(ol) {
+			oe = oldl[i]
+		}
+		w.walk(de, oe, ol[i], es, ig.element("", i), p.index(i))
 	}
 }
 

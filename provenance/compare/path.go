@@ -28,6 +28,10 @@ func (p Path) element(keyName, keyValue string, index int) Path {
 	return append(p[:len(p):len(p)], Step{KeyName: keyName, KeyValue: keyValue, Index: index})
 }
 
+func (p Path) index(i int) Path {
+	return append(p[:len(p):len(p)], Step{Index: i})
+}
+
 // String renders the path the way people read it in a denial:
 // spec.template.spec.containers[name=app].image, or
 // metadata.annotations["example.com/owner"] for keys that are not identifiers.

@@ -1,0 +1,227 @@
+package compare
+
+import (
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
+)
+
+func obj(t testing.TB, y string) map[string]any {
+	t.Helper()
+	if y == "" {
+		return nil
+	}
+	j, err := yaml.YAMLToJSON([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(j, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+var (
+	deploySchema  = SchemaForType(reflect.TypeOf(appsv1.Deployment{}))
+	serviceSchema = SchemaForType(reflect.TypeOf(corev1.Service{}))
+	bindingSchema = SchemaForType(reflect.TypeOf(rbacv1.RoleBinding{}))
+)
+
+const gitDeploy = `
+metadata: {name: web, labels: {app: web}}
+spec:
+  replicas: 2
+  template:
+    spec:
+      hostNetwork: false
+      containers:
+      - name: app
+        image: shop:1.4.2
+        ports: [{containerPort: 8080}]
+        env: [{name: LOG, value: info}]
+        resources: {requests: {cpu: "0.5", memory: 256Mi}, limits: {cpu: 1000m}}
+      - name: sidecar
+        image: proxy:1
+`
+
+// liveDeploy is gitDeploy as the API server returns it: defaults filled in,
+// quantities canonical, containers reordered.
+const liveDeploy = `
+metadata: {name: web, labels: {app: web}, resourceVersion: "7", generation: 1, uid: u1}
+spec:
+  replicas: 2
+  strategy: {type: RollingUpdate}
+  template:
+    spec:
+      dnsPolicy: ClusterFirst
+      containers:
+      - name: sidecar
+        image: proxy:1
+        imagePullPolicy: IfNotPresent
+      - name: app
+        image: shop:1.4.2
+        imagePullPolicy: IfNotPresent
+        terminationMessagePath: /dev/termination-log
+        ports: [{containerPort: 8080, protocol: TCP}]
+        env: [{name: LOG, value: info}]
+        resources: {requests: {cpu: 500m, memory: 256Mi}, limits: {cpu: "1"}}
+status: {replicas: 2}
+`
+
+func TestCompare(t *testing.T) {
+	builtins := &Ignore{}
+	for _, p := range [][]string{{"status"}, {"metadata", "resourceVersion"}, {"metadata", "generation"}, {"metadata", "uid"}} {
+		builtins.Add(p, false)
+	}
+	svcIgnore := Merge(builtins, &Ignore{})
+	svcIgnore.Add([]string{"spec", "clusterIP"}, true)
+	replicas := Merge(builtins, &Ignore{})
+	replicas.Add([]string{"spec", "replicas"}, false)
+
+	tests := []struct {
+		name     string
+		schema   *Schema
+		declared string
+		old, obj string
+		strict   bool
+		ignore   *Ignore
+		want     []string // "path kind"
+	}{
+		{name: "create with API defaults matches", schema: deploySchema, declared: gitDeploy, obj: liveDeploy, strict: true},
+		{name: "identical update matches", schema: deploySchema, declared: gitDeploy, old: liveDeploy, obj: liveDeploy, strict: true, ignore: builtins},
+		{
+			name: "image change is a mismatch at the keyed path", schema: deploySchema, declared: gitDeploy, old: liveDeploy, strict: true, ignore: builtins,
+			obj:  replace(liveDeploy, "image: shop:1.4.2", "image: shop:latest"),
+			want: []string{"spec.template.spec.containers[name=app].image Mismatch"},
+		},
+		{
+			name: "quantity compares by value, not text", schema: deploySchema, declared: gitDeploy, strict: true,
+			obj:  replace(liveDeploy, "cpu: 500m", "cpu: 501m"),
+			want: []string{"spec.template.spec.containers[name=app].resources.requests.cpu Mismatch"},
+		},
+		{
+			name: "missing declared container", schema: deploySchema, declared: gitDeploy, strict: true,
+			obj:  replace(liveDeploy, "name: sidecar", "name: other"),
+			want: []string{"spec.template.spec.containers[name=sidecar] Missing"},
+		},
+		{
+			name: "env var added by hand, strict", schema: deploySchema, declared: gitDeploy, old: liveDeploy, strict: true, ignore: builtins,
+			obj:  replace(liveDeploy, "env: [{name: LOG, value: info}]", "env: [{name: LOG, value: info}, {name: DEBUG, value: '1'}]"),
+			want: []string{"spec.template.spec.containers[name=app].env[name=DEBUG] Undeclared"},
+		},
+		{
+			name: "env var added by hand, declared mode", schema: deploySchema, declared: gitDeploy, old: liveDeploy, strict: false, ignore: builtins,
+			obj: replace(liveDeploy, "env: [{name: LOG, value: info}]", "env: [{name: LOG, value: info}, {name: DEBUG, value: '1'}]"),
+		},
+		{
+			name: "label added by hand, strict", schema: deploySchema, declared: gitDeploy, old: liveDeploy, strict: true, ignore: builtins,
+			obj:  replace(liveDeploy, "labels: {app: web}", "labels: {app: web, owner: me}"),
+			want: []string{"metadata.labels.owner Undeclared"},
+		},
+		{
+			name: "defaulted field changed by hand, strict", schema: deploySchema, declared: gitDeploy, old: liveDeploy, strict: true, ignore: builtins,
+			obj:  replace(liveDeploy, "dnsPolicy: ClusterFirst", "dnsPolicy: Default"),
+			want: []string{"spec.template.spec.dnsPolicy Undeclared"},
+		},
+		{
+			name: "status and resourceVersion are ignored", schema: deploySchema, declared: gitDeploy, old: liveDeploy, strict: true, ignore: builtins,
+			obj: replace(replace(liveDeploy, "status: {replicas: 2}", "status: {replicas: 3}"), `resourceVersion: "7"`, `resourceVersion: "8"`),
+		},
+		{
+			name: "user rule ignores replicas under an HPA", schema: deploySchema, declared: gitDeploy, old: liveDeploy, strict: true, ignore: replicas,
+			obj: replace(liveDeploy, "replicas: 2\n  strategy", "replicas: 5\n  strategy"),
+		},
+		{
+			name: "container added by hand on update, strict", schema: deploySchema, declared: gitDeploy, old: liveDeploy, strict: true, ignore: builtins,
+			obj:  replace(liveDeploy, "      - name: sidecar\n", "      - name: debug\n        image: busybox\n      - name: sidecar\n"),
+			want: []string{"spec.template.spec.containers[name=debug] Undeclared"},
+		},
+		{
+			name: "container Git adds arrives with defaults: catching up to Git is allowed", schema: deploySchema, declared: gitDeploy, strict: true, ignore: builtins,
+			old: replace(liveDeploy, "      - name: sidecar\n        image: proxy:1\n        imagePullPolicy: IfNotPresent\n", ""),
+			obj: liveDeploy,
+		},
+		{
+			name: "hostNetwork false in Git equals absent", schema: deploySchema, declared: gitDeploy, strict: true,
+			obj: liveDeploy,
+		},
+		{
+			name: "RBAC subject gains a defaulted apiGroup inside an atomic list", schema: bindingSchema, strict: true,
+			declared: "subjects: [{kind: User, name: dev}]",
+			obj:      "subjects: [{kind: User, name: dev, apiGroup: rbac.authorization.k8s.io}]",
+		},
+		{
+			name: "atomic list of different length", schema: bindingSchema, strict: true,
+			declared: "subjects: [{kind: User, name: dev}]",
+			obj:      "subjects: [{kind: User, name: dev}, {kind: User, name: eve}]",
+			want:     []string{"subjects Mismatch"},
+		},
+		{
+			name: "service clusterIP allocated by the API server is free", schema: serviceSchema, strict: true, ignore: svcIgnore,
+			declared: "spec: {ports: [{port: 80}]}",
+			old:      "spec: {clusterIP: 10.0.0.5, ports: [{port: 80, protocol: TCP, targetPort: 80}]}",
+			obj:      "spec: {clusterIP: 10.0.0.6, ports: [{port: 80, protocol: TCP, targetPort: 80}]}",
+		},
+		{
+			name: "service clusterIP pinned in Git is enforced", schema: serviceSchema, strict: true, ignore: svcIgnore,
+			declared: "spec: {clusterIP: 10.0.0.5}",
+			obj:      "spec: {clusterIP: 10.0.0.6}",
+			want:     []string{"spec.clusterIP Mismatch"},
+		},
+		{
+			name: "ports sharing a merge key match by order among equals", schema: serviceSchema, strict: true,
+			declared: "spec: {ports: [{port: 53, protocol: UDP, name: dns}, {port: 53, protocol: TCP, name: dns-tcp}]}",
+			obj:      "spec: {ports: [{port: 53, protocol: UDP, name: dns}, {port: 53, protocol: TCP, name: dns-tcp}]}",
+		},
+		{
+			name: "numbers equal across int and float", strict: true,
+			declared: "spec: {num: 80}", obj: `{"spec": {"num": 80.0}}`,
+		},
+		{
+			name: "string is not a number", strict: true,
+			declared: "spec: {num: 80}", obj: `spec: {num: "80"}`,
+			want: []string{"spec.num Mismatch"},
+		},
+		{
+			name: "annotation key with dots is quoted in the path", strict: true,
+			declared: "metadata: {annotations: {a: b}}", old: "metadata: {annotations: {a: b}}",
+			obj:  `metadata: {annotations: {a: b, "example.com/x": "1"}}`,
+			want: []string{`metadata.annotations["example.com/x"] Undeclared`},
+		},
+		{
+			name: "generic (unknown kind) nested map", strict: true,
+			declared: "spec: {a: {b: 1}}", obj: "spec: {a: {b: 2, c: 3}}",
+			want: []string{"spec.a.b Mismatch"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			decl := obj(t, tc.declared)
+			Normalize(decl, tc.schema)
+			diffs := Compare(decl, obj(t, tc.old), obj(t, tc.obj), tc.schema, Options{Strict: tc.strict, Ignore: tc.ignore})
+			var got []string
+			for _, d := range diffs {
+				got = append(got, d.Path.String()+" "+[]string{"Mismatch", "Missing", "Undeclared"}[d.Kind])
+			}
+			sort.Strings(got)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("diffs = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func replace(s, old, new string) string {
+	if !strings.Contains(s, old) {
+		panic("test fixture lacks " + old)
+	}
+	return strings.Replace(s, old, new, 1)
+}
