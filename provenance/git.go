@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -214,21 +215,74 @@ func (g *GitSource) Commit(ctx context.Context, rev Revision) (*object.Commit, e
 	return c, nil
 }
 
-// redact removes a password or token from an error message. go-git puts
-// URLs into some errors, and a URL can carry credentials.
-func redact(err error, auth transport.AuthMethod) error {
-	if err == nil {
+// Retain drops every stored object that the given commits do not need, when objects
+// are kept in memory. Without it each fetch would add a tree's worth of
+// objects for good. The commits, their trees and blobs stay, so the next fetch
+// still negotiates from it and sends only what changed. With a cache dir,
+// objects live on disk and are left alone.
+func (g *GitSource) Retain(commits ...*object.Commit) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	mem, ok := g.repo.Storer.(*memory.Storage)
+	if !ok {
 		return nil
 	}
-	msg := err.Error()
-	redacted := msg
-	for _, secret := range secretsOf(auth) {
-		if secret != "" {
-			redacted = strings.ReplaceAll(redacted, secret, "<redacted>")
+	keep := map[plumbing.Hash]bool{}
+	var shallow []plumbing.Hash
+	for _, c := range commits {
+		if c == nil || keep[c.Hash] {
+			continue
+		}
+		if err := markReachable(c, keep); err != nil {
+			return err
+		}
+		shallow = append(shallow, c.Hash)
+	}
+	for _, m := range []map[plumbing.Hash]plumbing.EncodedObject{mem.Objects, mem.Commits, mem.Trees, mem.Blobs, mem.Tags} {
+		for h := range m {
+			if !keep[h] {
+				delete(m, h)
+			}
 		}
 	}
-	if redacted == msg {
-		return err
+	// References to dropped commits (an old tag, a rewritten branch) would
+	// make the next fetch offer objects it no longer has.
+	for name, ref := range mem.ReferenceStorage {
+		if ref.Type() == plumbing.HashReference && !keep[ref.Hash()] {
+			delete(mem.ReferenceStorage, name)
+		}
 	}
-	return errors.New(redacted)
+	return mem.SetShallow(shallow)
+}
+
+// markReachable marks a commit, its tree, subtrees and blobs.
+func markReachable(c *object.Commit, keep map[plumbing.Hash]bool) error {
+	keep[c.Hash] = true
+	tree, err := c.Tree()
+	if err != nil {
+		return fmt.Errorf("read tree: %w", err)
+	}
+	keep[tree.Hash] = true
+	walker := object.NewTreeWalker(tree, true, nil)
+	defer walker.Close()
+	for {
+		_, e, err := walker.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("walk tree: %w", err)
+		}
+		keep[e.Hash] = true
+	}
+}
+
+// ObjectCount is the number of objects held in memory; 0 with a cache dir.
+func (g *GitSource) ObjectCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if mem, ok := g.repo.Storer.(*memory.Storage); ok {
+		return len(mem.Objects)
+	}
+	return 0
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -23,11 +24,40 @@ type Syncer struct {
 	// reads the whole repository.
 	Roots    []string
 	Interval time.Duration
-	Log      logr.Logger
+	// Verifier, when set, must accept a revision's head commit before the
+	// revision is enforced.
+	Verifier CommitVerifier
+	// TriggerMinInterval is the least time between two syncs started by
+	// Trigger, so a flood of push notifications costs at most one fetch per
+	// interval. Zero means DefaultTriggerMinInterval.
+	TriggerMinInterval time.Duration
+	Log                logr.Logger
 
 	once    sync.Once
 	cache   *parseCache
+	kcache  *kustomizeCache
 	trigger chan struct{}
+	// lastSuccess is the Unix time in nanoseconds of the last successful
+	// sync; 0 before the first.
+	lastSuccess atomic.Int64
+	// stats describes the last render, for tests and logs.
+	stats renderStats
+	// good is the head commit of the enforced revision; its objects are
+	// kept when those of refused revisions are dropped.
+	good *object.Commit
+}
+
+// DefaultTriggerMinInterval bounds the fetch rate of push notifications.
+const DefaultTriggerMinInterval = time.Second
+
+// renderStats counts the work a render did, as opposed to reused.
+type renderStats struct {
+	// Files is the number of plain manifest files; Parsed how many of them
+	// were parsed rather than taken from the cache.
+	Files, Parsed int
+	// Roots is the number of kustomize roots; Built how many were built
+	// rather than taken from the cache.
+	Roots, Built int
 }
 
 // FailureReason classifies a failed sync for metrics.
@@ -39,6 +69,10 @@ const (
 	FailFetch   FailureReason = "fetch"
 	FailRender  FailureReason = "render"
 	FailIndex   FailureReason = "index"
+	// FailRefNotFound: the branch or tag is gone from the remote.
+	FailRefNotFound FailureReason = "ref_not_found"
+	// FailVerify: the head commit is not signed by a trusted key.
+	FailVerify FailureReason = "verify"
 )
 
 // SyncError is a failed sync. The current Snapshot is unchanged.
@@ -53,6 +87,7 @@ func (e *SyncError) Unwrap() error { return e.Err }
 func (s *Syncer) init() {
 	s.once.Do(func() {
 		s.cache = newParseCache()
+		s.kcache = newKustomizeCache()
 		s.trigger = make(chan struct{}, 1)
 	})
 }
@@ -67,12 +102,32 @@ func (s *Syncer) Trigger() {
 	}
 }
 
+// LastSuccess is when a sync last succeeded: it either loaded a new
+// revision or confirmed with the remote that the enforced revision is still
+// the head. It is the zero time before the first success. A failed fetch, a
+// refused (unverified or unrenderable) head or a deleted branch does not
+// move it, so time.Since(LastSuccess()) is how stale the enforced revision
+// may be.
+func (s *Syncer) LastSuccess() time.Time {
+	ns := s.lastSuccess.Load()
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
 // Start syncs at once, then every Interval and on Trigger, until ctx ends.
 func (s *Syncer) Start(ctx context.Context) error {
 	s.init()
 	t := time.NewTicker(s.Interval)
 	defer t.Stop()
+	minGap := s.TriggerMinInterval
+	if minGap <= 0 {
+		minGap = DefaultTriggerMinInterval
+	}
+	var last time.Time
 	for {
+		last = time.Now()
 		if err := s.SyncOnce(ctx); err != nil && ctx.Err() == nil {
 			s.Log.Error(err, "sync failed; keeping the last good revision", "revision", s.current())
 		}
@@ -81,6 +136,15 @@ func (s *Syncer) Start(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		case <-s.trigger:
+			// Rate limit: wait out the rest of the gap; triggers that
+			// arrive meanwhile coalesce into this sync.
+			if wait := minGap - time.Since(last); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(wait):
+				}
+			}
 		}
 	}
 }
@@ -100,16 +164,37 @@ func (s *Syncer) SyncOnce(ctx context.Context) (err error) {
 	defer func() { observeSync(start, err, s.Store.Load()) }()
 
 	rev, err := s.Source.Resolve(ctx)
+	if errors.Is(err, ErrRefNotFound) {
+		return &SyncError{Reason: FailRefNotFound, Err: err}
+	}
 	if err != nil {
 		return &SyncError{Reason: FailResolve, Err: err}
 	}
 	cur := s.Store.Load()
 	if cur != nil && cur.Revision == rev && len(cur.Unresolved()) == 0 {
+		s.lastSuccess.Store(time.Now().UnixNano())
 		return nil
 	}
 	commit, err := s.Source.Commit(ctx, rev)
 	if err != nil {
 		return &SyncError{Reason: FailFetch, Err: err}
+	}
+	defer func() {
+		if err != nil && s.good != nil {
+			// Keep the refused head too, so the next poll does not fetch
+			// it again, but nothing older: memory stays bounded however
+			// many bad heads are pushed.
+			if rerr := s.Source.Retain(s.good, commit); rerr != nil {
+				s.Log.Error(rerr, "could not drop objects of earlier revisions")
+			}
+		}
+	}()
+	if s.Verifier != nil && (cur == nil || cur.Revision.Hash != rev.Hash) {
+		signer, err := s.Verifier.Verify(commit)
+		if err != nil {
+			return &SyncError{Reason: FailVerify, Err: fmt.Errorf("revision %s: %w", rev, err)}
+		}
+		s.Log.Info("commit signature verified", "revision", rev.String(), "signer", signer)
 	}
 	files, err := s.render(commit)
 	if err != nil {
@@ -124,37 +209,57 @@ func (s *Syncer) SyncOnce(ctx context.Context) (err error) {
 		snap.Fetched = cur.Fetched
 	}
 	s.Store.Swap(snap)
-	s.Log.Info("revision loaded", "revision", rev.String(), "objects", snap.Len(), "duration", time.Since(start).String())
+	s.lastSuccess.Store(time.Now().UnixNano())
+	s.good = commit
+	if err := s.Source.Retain(commit); err != nil {
+		s.Log.Error(err, "could not drop objects of earlier revisions")
+	}
+	st := s.stats
+	s.Log.Info("revision loaded", "revision", rev.String(), "objects", snap.Len(), "duration", time.Since(start).String(),
+		"files", st.Files, "filesParsed", st.Parsed, "kustomizeRoots", st.Roots, "kustomizeBuilt", st.Built)
 	if u := snap.Unresolved(); len(u) > 0 {
 		s.Log.Info("kinds not served by the API server yet; will resolve again", "kinds", u)
 	}
 	return nil
 }
 
-// render reads every manifest under the roots of a commit.
+// render reads every manifest under the roots of a commit: plain files
+// through the parse cache, kustomize roots through the kustomize cache, so
+// only what changed since the last revision is parsed or built again.
 func (s *Syncer) render(commit *object.Commit) ([]File, error) {
 	tree, err := commit.Tree()
 	if err != nil {
 		return nil, fmt.Errorf("read tree: %w", err)
 	}
-	roots := s.Roots
-	if len(roots) == 0 {
-		roots = []string{""}
-	}
-	var todo []manifestFile
-	for _, root := range roots {
-		fs, err := listManifests(tree, root, nil)
-		if err != nil {
-			return nil, err
-		}
-		todo = append(todo, fs...)
-	}
-	s.cache.begin()
-	files, err := s.parseAll(todo)
+	skip, err := readIgnoreFile(tree)
 	if err != nil {
 		return nil, err
 	}
+	plan, err := planRoots(tree, s.Roots, skip)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.begin()
+	before := s.cache.misses.Load()
+	files, err := s.parseAll(plan.plain)
+	if err != nil {
+		return nil, err
+	}
+	st := renderStats{Files: len(plan.plain), Parsed: int(s.cache.misses.Load() - before), Roots: len(plan.kustomize)}
+	s.kcache.begin()
+	for _, dir := range plan.kustomize {
+		f, built, err := s.kcache.build(tree, dir)
+		if err != nil {
+			return nil, err
+		}
+		if built {
+			st.Built++
+		}
+		files = append(files, f)
+	}
 	s.cache.end()
+	s.kcache.end()
+	s.stats = st
 	return files, nil
 }
 

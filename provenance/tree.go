@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -26,6 +27,8 @@ type parseCache struct {
 	blobs map[plumbing.Hash][]map[string]any
 	// used marks blobs read by the latest revision; the rest are dropped.
 	used map[plumbing.Hash]bool
+	// misses counts blobs parsed rather than found.
+	misses atomic.Int64
 }
 
 func newParseCache() *parseCache {
@@ -123,6 +126,7 @@ func (c *parseCache) parseFile(f manifestFile) (File, error) {
 	if objs, ok := c.get(f.blob.Hash); ok {
 		return File{Path: f.path, Objects: objs}, nil
 	}
+	c.misses.Add(1)
 	if f.blob.Size > maxManifestBytes {
 		return File{}, fmt.Errorf("%s: %d bytes is over the %d byte limit for a manifest", f.path, f.blob.Size, maxManifestBytes)
 	}
@@ -141,4 +145,88 @@ func (c *parseCache) parseFile(f manifestFile) (File, error) {
 	}
 	c.put(f.blob.Hash, objs)
 	return File{Path: f.path, Objects: objs}, nil
+}
+
+// renderPlan is what the roots of one revision hold: plain manifest files
+// and kustomize roots (directories with a kustomization file).
+type renderPlan struct {
+	plain     []manifestFile
+	kustomize []string
+}
+
+// planRoots lists the plain manifests and kustomize roots under roots. A
+// root with a kustomization is rendered by kustomize. In a root without
+// one, every subdirectory with a kustomization is a kustomize root and
+// every other manifest file is read as it is, as Flux's kustomize-controller
+// does. Paths matched by skip are left out; overlapping roots count once.
+func planRoots(tree *object.Tree, roots []string, skip pathMatcher) (renderPlan, error) {
+	if len(roots) == 0 {
+		roots = []string{""}
+	}
+	var plan renderPlan
+	seenFile, seenDir := map[string]bool{}, map[string]bool{}
+	addDir := func(d string) {
+		if !seenDir[d] {
+			seenDir[d] = true
+			plan.kustomize = append(plan.kustomize, d)
+		}
+	}
+	for _, root := range roots {
+		root = cleanRoot(root)
+		if kustomizationIn(tree, root) != "" {
+			addDir(root)
+			continue
+		}
+		files, err := listManifests(tree, root, nil)
+		if err != nil {
+			return renderPlan{}, err
+		}
+		// Kustomization files sort before nothing in particular, so find
+		// the kustomize directories first.
+		var kdirs []string
+		for _, f := range files {
+			if isKustomizationFile(f.path) {
+				kdirs = append(kdirs, path.Dir(f.path))
+			}
+		}
+		kdirs = outermost(kdirs)
+		for _, d := range kdirs {
+			if skip == nil || !skip(d, true) {
+				addDir(d)
+			}
+		}
+		for _, f := range files {
+			if seenFile[f.path] || underAny(f.path, kdirs) || (skip != nil && skip(f.path, false)) {
+				continue
+			}
+			seenFile[f.path] = true
+			plan.plain = append(plan.plain, f)
+		}
+	}
+	sort.Slice(plan.plain, func(i, j int) bool { return plan.plain[i].path < plan.plain[j].path })
+	sort.Strings(plan.kustomize)
+	return plan, nil
+}
+
+// outermost drops directories nested in another of the list: a nested
+// kustomization is a base of the outer one, or unused by it.
+func outermost(dirs []string) []string {
+	sort.Strings(dirs)
+	var out []string
+	for _, d := range dirs {
+		if !underAny(d+"/x", out) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// underAny reports whether file p lies under one of dirs.
+func underAny(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if d == "." || d == "" || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
 }
