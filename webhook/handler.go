@@ -10,7 +10,6 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/gitgate/gitgate/provenance"
@@ -40,6 +39,18 @@ type Handler struct {
 	Checker    Checker
 	Kinds      KindResolver
 	Repo       Repo
+
+	// Modes gives the mode per namespace; nil enforces everywhere.
+	Modes Modes
+	// BreakGlass finds a grant covering the caller; nil means none.
+	BreakGlass BreakGlass
+	// Audit receives a record per refusal, would-be refusal and
+	// break-glass use; nil writes none.
+	Audit Auditor
+	// Staleness bounds the age of the last Git sync; nil means no bound.
+	Staleness *Staleness
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 var _ admission.Handler = &Handler{}
@@ -49,9 +60,17 @@ var _ admission.Handler = &Handler{}
 // webhook starts, so it denies on purpose (fail closed).
 var errNotSynced = errors.New("no Git revision loaded yet")
 
-// Handle decides one admission request.
+// Reasons the webhook itself gives, besides provenance's.
+const (
+	reasonNotSynced = "not-synced"
+	reasonStale     = "stale"
+)
+
+// Handle decides one admission request: identity first (no Git lookup),
+// then the Git verdict, then what to do with a request Git does not back
+// (refuse, in policy.go: break-glass, then the mode).
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
-	start := time.Now()
+	start := h.now()
 	op := string(req.Operation)
 	class, _ := h.Identities.Classify(req.UserInfo)
 	switch class {
@@ -68,22 +87,42 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 		observe(op, "error", "bad-request", start)
 		return admission.Errored(http.StatusBadRequest, err)
 	}
-	log := logf.FromContext(ctx).WithValues("user", req.UserInfo.Username, "key", preq.Key().String(), "operation", op)
-
 	snap := h.Snapshots.Load()
-	if snap == nil {
-		observe(op, "denied", "not-synced", start)
-		log.Info("denied", "reason", "not-synced", "error", errNotSynced.Error())
-		return admission.Denied(notSyncedMessage(preq, req.UserInfo.Username, h.Repo))
-	}
-	res := h.Checker.Check(snap, preq)
-	if res.Allowed {
-		observe(op, "allowed", string(res.Reason), start)
+	v := h.judge(snap, preq, start)
+	if v.allowed {
+		observe(op, "allowed", v.reason, start)
 		return admission.Allowed("")
 	}
-	observe(op, "denied", string(res.Reason), start)
-	log.Info("denied", "reason", string(res.Reason), "revision", snap.Revision.String(), "fields", diffPaths(res))
-	return admission.Denied(denialMessage(preq, req.UserInfo.Username, snap, res, h.Repo))
+	return h.refuse(ctx, &req, preq, snap, v, start)
+}
+
+// verdict is the Git side's answer, before mode and break-glass.
+type verdict struct {
+	allowed bool
+	reason  string
+	result  provenance.Result
+	// age of the last sync, for stale.
+	age time.Duration
+}
+
+// judge asks Git. Not-synced and stale come first: without a current
+// revision there is nothing to compare with.
+func (h *Handler) judge(snap *provenance.Snapshot, preq *provenance.Request, now time.Time) verdict {
+	if snap == nil {
+		return verdict{reason: reasonNotSynced}
+	}
+	if age, stale := h.Staleness.stale(now); stale && h.Staleness.Deny {
+		return verdict{reason: reasonStale, age: age}
+	}
+	res := h.Checker.Check(snap, preq)
+	return verdict{allowed: res.Allowed, reason: string(res.Reason), result: res}
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
 }
 
 // decode turns an admission request into a provenance request. Errors are

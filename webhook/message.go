@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"github.com/gitgate/gitgate/breakglass"
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/compare"
 )
@@ -159,4 +161,31 @@ func truncate(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// staleMessage is the denial once the last Git sync is older than
+// --max-staleness and gitgate was told to fail closed.
+func staleMessage(req *provenance.Request, user string, repo Repo, age, max time.Duration) string {
+	return fmt.Sprintf("gitgate denied %s of %s by %s: gitgate last read Git (%s) %s ago, longer than --max-staleness %s, so it cannot tell whether the change matches Git. Retry once gitgate has synced; if this persists, check the Git server and gitgate's logs.",
+		req.Operation, describeObject(req), user, repo.URL, age.Round(time.Second), max)
+}
+
+// warnMessage turns a denial into warn mode's warning.
+func warnMessage(denial string) string {
+	rest, ok := strings.CutPrefix(denial, "gitgate denied ")
+	if !ok {
+		return "gitgate (warn mode): " + denial
+	}
+	return truncate("gitgate would deny (warn mode) "+rest, maxMessageLen)
+}
+
+// maxGrantReasonLen keeps a break-glass warning on one terminal line or two.
+const maxGrantReasonLen = 160
+
+// breakGlassWarning tells the caller the change passed only by break-glass
+// and will not last unless it goes to Git.
+func breakGlassWarning(u breakglass.Use) string {
+	reason := strings.Join(strings.Fields(u.Reason), " ") // one line
+	return fmt.Sprintf("break-glass grant %s (%s) used; commit this change to Git or the GitOps agent will revert it",
+		u.Grant, truncate(reason, maxGrantReasonLen))
 }
