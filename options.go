@@ -24,6 +24,8 @@ type serveOptions struct {
 	paths            []string
 	interval         time.Duration
 	defaultNamespace string
+	// git holds credentials, cache, commit verification and the receiver.
+	git gitOptions
 
 	agents       []string
 	exemptUsers  []string
@@ -39,6 +41,8 @@ type serveOptions struct {
 	certDir     string
 	healthAddr  string
 	metricsAddr string
+
+	policy policyOptions
 }
 
 func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
@@ -49,7 +53,7 @@ func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ref.Tag, "tag", "", "Tag to follow.")
 	fs.StringVar(&o.ref.SemVer, "semver", "", "Semantic version range; the highest matching tag is followed, e.g. \">=1.2.0 <2.0.0\".")
 	fs.StringVar(&o.ref.Commit, "commit", "", "Full SHA-1 of a commit to pin.")
-	fs.StringArrayVar(&o.paths, "path", nil, "Directory in the repository whose *.yaml, *.yml and *.json files are enforced; repeatable. Default: the whole repository.")
+	fs.StringArrayVar(&o.paths, "path", nil, "Directory in the repository whose *.yaml, *.yml and *.json files are enforced; repeatable. A directory with a kustomization.yaml (the path itself or one below it) is rendered with kustomize. Default: the whole repository.")
 	fs.DurationVar(&o.interval, "interval", 30*time.Second, "How often to poll the repository for a new revision.")
 	fs.StringVar(&o.defaultNamespace, "default-namespace", "default", "Namespace of namespaced manifests that set none, as kubectl apply would place them.")
 
@@ -66,6 +70,8 @@ func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.certDir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "Directory holding tls.crt and tls.key; reloaded when they change.")
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz. /readyz fails until Git is synced and a certificate is loaded.")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; 0 disables it.")
+	o.git.BindFlags(fs)
+	o.policy.BindFlags(fs)
 }
 
 // Validate reports every invalid setting at once and loads the ignore file.
@@ -77,6 +83,9 @@ func (o *serveOptions) Validate() error {
 		if _, hasPassword := u.User.Password(); hasPassword {
 			errs = append(errs, errors.New("--repo-url must not carry a password; use the credential file flags"))
 		}
+	}
+	if err := o.git.Validate(o.repoURL); err != nil {
+		errs = append(errs, err)
 	}
 	if err := o.ref.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("--branch, --tag, --semver, --commit: %w", err))
@@ -109,6 +118,9 @@ func (o *serveOptions) Validate() error {
 		o.ignoreRules = append(o.ignoreRules, r)
 	}
 	if _, err := provenance.CompileIgnores(o.ignoreRules); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.policy.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

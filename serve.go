@@ -79,7 +79,11 @@ func serve(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	source, err := provenance.NewGitSource(provenance.GitOptions{URL: o.repoURL, Ref: o.ref})
+	source, err := o.git.source(o.repoURL, o.ref)
+	if err != nil {
+		return err
+	}
+	verifier, err := o.git.verifier()
 	if err != nil {
 		return err
 	}
@@ -90,6 +94,7 @@ func serve(ctx context.Context, o *serveOptions) error {
 		Store:    store,
 		Roots:    o.paths,
 		Interval: o.interval,
+		Verifier: verifier,
 		Log:      log.WithName("git").WithValues("repo", displayURL(o.repoURL), "ref", o.ref.String()),
 	}
 	handler := &webhook.Handler{
@@ -103,9 +108,21 @@ func serve(ctx context.Context, o *serveOptions) error {
 		Kinds:     mgr.GetRESTMapper(),
 		Repo:      webhook.Repo{URL: displayURL(o.repoURL)},
 	}
+	if err := setupPolicy(mgr, cfg, &o.policy, handler, syncer, log); err != nil {
+		return err
+	}
 	// GetWebhookServer also adds the server to the manager's runnables.
 	mgr.GetWebhookServer().Register("/validate", webhook.WithHTTPStatus(&admission.Webhook{Handler: handler}))
 
+	recv, err := o.git.receiver(syncer, log.WithName("receiver"))
+	if err != nil {
+		return err
+	}
+	if recv != nil {
+		if err := mgr.Add(runnable{recv}); err != nil {
+			return err
+		}
+	}
 	for _, r := range []interface{ Start(context.Context) error }{cert, syncer} {
 		if err := mgr.Add(runnable{r}); err != nil {
 			return err

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/pflag"
+
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/receiver"
+)
+
+// gitOptions are the flags for reaching and trusting the Git repository:
+// credentials, object cache, commit verification and the push receiver.
+type gitOptions struct {
+	creds provenance.Credentials
+	// caFile adds trusted CAs for an HTTPS remote.
+	caFile   string
+	cacheDir string
+	// verifyKeyring is an OpenPGP keyring; when set, only signed heads are
+	// enforced.
+	verifyKeyring string
+
+	receiverAddr       string
+	receiverSecretFile string
+}
+
+func (o *gitOptions) BindFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.creds.UsernameFile, "git-username-file", "", "File holding the HTTP basic-auth username, e.g. a mounted Secret key.")
+	fs.StringVar(&o.creds.PasswordFile, "git-password-file", "", "File holding the HTTP basic-auth password or access token. Needs --git-username-file.")
+	fs.StringVar(&o.creds.TokenFile, "git-token-file", "", "File holding an HTTP bearer token.")
+	fs.StringVar(&o.creds.SSHKeyFile, "git-ssh-key-file", "", "File holding an SSH private key (PEM or OpenSSH). Needs --git-known-hosts-file and an ssh:// URL.")
+	fs.StringVar(&o.creds.SSHKeyPasswordFile, "git-ssh-key-passphrase-file", "", "File holding the SSH key's passphrase, if it has one.")
+	fs.StringVar(&o.creds.KnownHostsFile, "git-known-hosts-file", "", "known_hosts file with the Git server's host key; host keys not listed are refused.")
+	fs.StringVar(&o.caFile, "git-ca-file", "", "PEM file of CAs trusted for an https:// repository, in addition to the system's.")
+	fs.StringVar(&o.cacheDir, "cache-dir", "", "Directory keeping fetched Git objects, so a restart does not fetch again. Default: objects are kept in memory.")
+	fs.StringVar(&o.verifyKeyring, "verify-commits", "", "ASCII-armored OpenPGP public keyring. When set, a head commit not signed by one of its keys is refused and the last verified revision stays enforced.")
+	fs.StringVar(&o.receiverAddr, "receiver-bind-address", "", "Address of the push-notification endpoint (HTTP, path /hook) for GitHub, GitLab and generic HMAC webhooks. Default: off.")
+	fs.StringVar(&o.receiverSecretFile, "receiver-secret-file", "", "File holding the receiver's shared secret (at least 16 bytes). Required with --receiver-bind-address.")
+}
+
+// Validate reports flag combinations that cannot work. It reads no files.
+func (o *gitOptions) Validate(repoURL string) error {
+	var errs []error
+	if err := o.creds.Validate(repoURL); err != nil {
+		errs = append(errs, err)
+	}
+	if o.receiverAddr != "" {
+		if o.receiverSecretFile == "" {
+			errs = append(errs, errors.New("--receiver-bind-address needs --receiver-secret-file: the receiver never runs unauthenticated"))
+		}
+		if _, _, err := net.SplitHostPort(o.receiverAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--receiver-bind-address: %w", err))
+		}
+	} else if o.receiverSecretFile != "" {
+		errs = append(errs, errors.New("--receiver-secret-file is set but --receiver-bind-address is not"))
+	}
+	return errors.Join(errs...)
+}
+
+// sshUser is the login of an ssh:// URL, "git" when it names none.
+func sshUser(repoURL string) string {
+	if u, err := url.Parse(repoURL); err == nil && u.User != nil && u.User.Username() != "" {
+		return u.User.Username()
+	}
+	return "git"
+}
+
+// source builds the GitSource from the flags, reading the credential and
+// CA files. Errors name files, never their contents.
+func (o *gitOptions) source(repoURL string, ref provenance.Ref) (*provenance.GitSource, error) {
+	creds := o.creds
+	creds.SSHUser = sshUser(repoURL)
+	auth, err := creds.Load()
+	if err != nil {
+		return nil, err
+	}
+	var ca []byte
+	if o.caFile != "" {
+		if ca, err = os.ReadFile(o.caFile); err != nil {
+			return nil, fmt.Errorf("--git-ca-file: %w", err)
+		}
+	}
+	return provenance.NewGitSource(provenance.GitOptions{URL: repoURL, Ref: ref, Auth: auth, CABundle: ca, CacheDir: o.cacheDir})
+}
+
+// verifier loads the keyring of --verify-commits; nil when unset.
+func (o *gitOptions) verifier() (provenance.CommitVerifier, error) {
+	if o.verifyKeyring == "" {
+		return nil, nil
+	}
+	v, err := provenance.LoadPGPKeyring(o.verifyKeyring)
+	if err != nil {
+		return nil, fmt.Errorf("--verify-commits: %w", err)
+	}
+	return v, nil
+}
+
+// receiver builds the push-notification server; nil when it is off.
+func (o *gitOptions) receiver(t receiver.Triggerer, log logr.Logger) (*receiver.Server, error) {
+	if o.receiverAddr == "" {
+		return nil, nil
+	}
+	secret, err := receiver.LoadSecret(o.receiverSecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("--receiver-secret-file: %w", err)
+	}
+	return &receiver.Server{Addr: o.receiverAddr, Handler: &receiver.Handler{Secret: secret, Trigger: t, Log: log}}, nil
+}
