@@ -2,7 +2,6 @@ package compare
 
 import (
 	"strconv"
-	"strings"
 )
 
 // DiffKind says how a field disagrees with Git.
@@ -52,26 +51,46 @@ func Compare(declared, old, obj map[string]any, s *Schema, opts Options) []Diff 
 	if w.max <= 0 {
 		w.max = 64
 	}
-	w.walk(declared, old, obj, s, opts.Ignore, nil)
+	w.walk(declared, old, obj, s, opts.Ignore)
 	return w.diffs
 }
 
+// walker carries the state of one comparison. The path is a stack that
+// grows and shrinks with the walk and is copied only into a Diff, so the
+// common case, an object that agrees with Git, allocates nothing per field.
 type walker struct {
 	strict bool
 	max    int
 	diffs  []Diff
+	path   Path
 }
 
 func (w *walker) full() bool { return len(w.diffs) >= w.max }
 
-func (w *walker) report(p Path, kind DiffKind, git, req, old any) {
-	if !w.full() {
-		w.diffs = append(w.diffs, Diff{Path: append(Path(nil), p...), Kind: kind, Git: git, Request: req, Old: old})
+func (w *walker) report(kind DiffKind, git, req, old any) {
+	if w.full() {
+		return
 	}
+	p := append(Path(nil), w.path...)
+	for i := range p {
+		p[i].render()
+		p[i].keys, p[i].elem = nil, nil
+	}
+	w.diffs = append(w.diffs, Diff{Path: p, Kind: kind, Git: git, Request: req, Old: old})
+}
+
+func (w *walker) push(s Step) { w.path = append(w.path, s) }
+func (w *walker) pop()        { w.path = w.path[:len(w.path)-1] }
+
+// field descends into map key k.
+func (w *walker) field(k string, decl, old, obj any, s *Schema, ig *Ignore) {
+	w.push(Step{Field: k, Index: -1})
+	w.walk(decl, old, obj, s.Field(k), ig.field(k))
+	w.pop()
 }
 
 // walk compares one node. decl is nil where Git declares nothing.
-func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore, p Path) {
+func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore) {
 	if w.full() || ig.skips(decl != nil) {
 		return
 	}
@@ -84,46 +103,35 @@ func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore, p Path) {
 	}
 	switch d := decl.(type) {
 	case nil:
-		w.undeclared(old, obj, s, ig, p)
+		w.undeclared(old, obj, s, ig)
 	case map[string]any:
 		if len(d) == 0 {
 			// An empty map declares the field's existence, not its content.
-			w.undeclared(old, obj, s, ig, p)
+			w.undeclared(old, obj, s, ig)
 			return
 		}
 		om, _ := obj.(map[string]any)
 		if obj != nil && om == nil {
-			w.report(p, Mismatch, decl, obj, old)
+			w.report(Mismatch, decl, obj, old)
 			return
 		}
 		oldm, _ := old.(map[string]any)
 		for k, dv := range d {
-			w.walk(dv, lookup(oldm, k), lookup(om, k), s.Field(k), ig.field(k), p.child(k))
+			w.field(k, dv, lookup(oldm, k), lookup(om, k), s, ig)
 		}
 		if !w.strict {
 			return
 		}
-		for k, v := range om {
-			if _, ok := d[k]; !ok {
-				w.walk(nil, lookup(oldm, k), v, s.Field(k), ig.field(k), p.child(k))
-			}
-		}
-		for k, v := range oldm {
-			if _, ok := d[k]; !ok {
-				if _, ok := om[k]; !ok {
-					w.walk(nil, v, nil, s.Field(k), ig.field(k), p.child(k))
-				}
-			}
-		}
+		w.undeclaredFields(d, oldm, om, s, ig)
 	case []any:
 		if keys := s.Keys(); len(keys) > 0 && allMaps(d) {
-			w.keyedList(d, old, obj, s, keys, ig, p)
+			w.keyedList(d, old, obj, s, keys, ig)
 			return
 		}
-		w.atomicList(d, old, obj, s, ig, p)
+		w.atomicList(d, old, obj, s, ig)
 	default:
 		if !equal(decl, obj, s) {
-			w.report(p, mismatchKind(obj), decl, obj, old)
+			w.report(mismatchKind(obj), decl, obj, old)
 		}
 	}
 }
@@ -137,7 +145,7 @@ func mismatchKind(obj any) DiffKind {
 
 // undeclared handles a subtree Git does not declare: free, unless strict mode
 // and the request changes it. It descends to name the deepest changed field.
-func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore, p Path) {
+func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore) {
 	if !w.strict || equal(old, obj, s) {
 		return
 	}
@@ -147,74 +155,46 @@ func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore, p Path) {
 	om, ok1 := obj.(map[string]any)
 	oldm, ok2 := old.(map[string]any)
 	if ok1 && ok2 || ig != nil && (ok1 && old == nil || ok2 && obj == nil) {
-		for k, v := range om {
-			w.walk(nil, oldm[k], v, s.Field(k), ig.field(k), p.child(k))
-		}
-		for k, v := range oldm {
-			if _, ok := om[k]; !ok {
-				w.walk(nil, v, nil, s.Field(k), ig.field(k), p.child(k))
-			}
-		}
+		w.undeclaredFields(nil, oldm, om, s, ig)
 		return
 	}
 	ol, ok1 := obj.([]any)
 	oldl, ok2 := old.([]any)
 	if keys := s.Keys(); len(keys) > 0 && ok1 && ok2 && allMaps(ol) && allMaps(oldl) {
-		w.keyedList(nil, oldl, ol, s, keys, ig, p)
+		w.keyedList(nil, oldl, ol, s, keys, ig)
 		return
 	}
-	w.report(p, Undeclared, nil, obj, old)
+	w.report(Undeclared, nil, obj, old)
 }
 
-// keyedList compares lists that merge by key (containers by name, ports by
-// port): elements match on their key, not their position, the way kubectl
-// apply and the API server's strategic merge treat them.
-func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, ig *Ignore, p Path) {
-	ol, _ := obj.([]any)
-	oldl, _ := old.([]any)
-	keyName := strings.Join(keys, ",")
-	for di, de := range decl {
-		kv := keyOf(de.(map[string]any), keys)
-		ord := ordinal(decl, di, kv, keys)
-		i := find(ol, kv, ord, keys)
-		if i < 0 {
-			w.report(p.element(keyName, kv, -1), Missing, de, nil, nil)
+// undeclaredFields checks, in strict mode, the keys of a map that decl
+// does not declare: added, changed or removed between old and obj.
+func (w *walker) undeclaredFields(decl, oldm, om map[string]any, s *Schema, ig *Ignore) {
+	kept := 0
+	for k, v := range om {
+		ov, had := oldm[k]
+		if had {
+			kept++
+		}
+		if _, ok := decl[k]; ok {
 			continue
 		}
-		var oe any
-		if j := find(oldl, kv, ord, keys); j >= 0 {
-			oe = oldl[j]
+		// Both sides come from the API server in canonical form, so a plain
+		// comparison settles the common case without the schema or a path.
+		if had && equal(ov, v, nil) {
+			continue
 		}
-		w.walk(de, oe, ol[i], s.Elem(), ig.element(keyName+"="+kv, i), p.element(keyName, kv, i))
+		w.field(k, nil, ov, v, s, ig)
 	}
-	if !w.strict {
-		return
+	if kept == len(oldm) {
+		return // nothing was removed
 	}
-	for i, e := range ol {
-		em, ok := e.(map[string]any)
-		if !ok {
+	for k, v := range oldm {
+		if _, ok := decl[k]; ok {
 			continue
 		}
-		kv := keyOf(em, keys)
-		ord := ordinal(ol, i, kv, keys)
-		if find(decl, kv, ord, keys) >= 0 {
-			continue
-		}
-		var oe any
-		if j := find(oldl, kv, ord, keys); j >= 0 {
-			oe = oldl[j]
-		}
-		w.walk(nil, oe, e, s.Elem(), ig.element(keyName+"="+kv, i), p.element(keyName, kv, i))
-	}
-	for j, e := range oldl {
-		em, ok := e.(map[string]any)
-		if !ok {
-			continue
-		}
-		kv := keyOf(em, keys)
-		ord := ordinal(oldl, j, kv, keys)
-		if find(decl, kv, ord, keys) < 0 && find(ol, kv, ord, keys) < 0 {
-			w.walk(nil, e, nil, s.Elem(), ig.element(keyName+"="+kv, -1), p.element(keyName, kv, -1))
+		if _, ok := om[k]; !ok {
+			w.field(k, nil, v, nil, s, ig)
 		}
 	}
 }
@@ -224,53 +204,111 @@ func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, i
 // compared position by position with the same declared-fields rule as the
 // rest of the object, because defaulting reaches into list elements too (an
 // RBAC subject gains apiGroup, a volumeClaimTemplate gains status).
-func (w *walker) atomicList(decl []any, old, obj any, s *Schema, ig *Ignore, p Path) {
+func (w *walker) atomicList(decl []any, old, obj any, s *Schema, ig *Ignore) {
 	ol, isList := obj.([]any)
 	if len(decl) != len(ol) || obj != nil && !isList {
-		w.report(p, mismatchKind(obj), decl, obj, old)
+		w.report(mismatchKind(obj), decl, obj, old)
 		return
 	}
 	oldl, _ := old.([]any)
 	es := s.Elem()
 	for i, de := range decl {
 		var oe any
-		if i < len(oldl) && len(oldl) == len(ol) {
+		if len(oldl) == len(ol) {
 			oe = oldl[i]
 		}
-		w.walk(de, oe, ol[i], es, ig.element("", i), p.index(i))
+		w.push(Step{Index: i})
+		w.walk(de, oe, ol[i], es, ig.element("", i))
+		w.pop()
 	}
 }
 
-// keyOf renders an element's merge key values, e.g. "app" or "53,UDP".
-func keyOf(m map[string]any, keys []string) string {
-	if len(keys) == 1 {
-		return scalarString(m[keys[0]])
+// keyedList compares lists that merge by key (containers by name, ports by
+// port): elements match on their key, not their position, the way kubectl
+// apply and the API server's strategic merge treat them.
+func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, ig *Ignore) {
+	ol, _ := obj.([]any)
+	oldl, _ := old.([]any)
+	es := s.Elem()
+	for di, de := range decl {
+		dm := de.(map[string]any)
+		ord := ordinal(decl, di, keys)
+		i := find(ol, dm, ord, keys)
+		if i < 0 {
+			w.element(keys, dm, -1, ig, func(*Ignore) { w.report(Missing, de, nil, nil) })
+			continue
+		}
+		var oe any
+		if j := find(oldl, dm, ord, keys); j >= 0 {
+			oe = oldl[j]
+		}
+		w.element(keys, dm, i, ig, func(eig *Ignore) { w.walk(de, oe, ol[i], es, eig) })
 	}
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = scalarString(m[k])
+	if !w.strict {
+		return
 	}
-	return strings.Join(parts, ",")
+	for i, e := range ol {
+		em, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		ord := ordinal(ol, i, keys)
+		if find(decl, em, ord, keys) >= 0 {
+			continue
+		}
+		var oe any
+		if j := find(oldl, em, ord, keys); j >= 0 {
+			oe = oldl[j]
+		}
+		w.element(keys, em, i, ig, func(eig *Ignore) { w.walk(nil, oe, e, es, eig) })
+	}
+	for j, e := range oldl {
+		em, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		ord := ordinal(oldl, j, keys)
+		if find(decl, em, ord, keys) < 0 && find(ol, em, ord, keys) < 0 {
+			w.element(keys, em, -1, ig, func(eig *Ignore) { w.walk(nil, e, nil, es, eig) })
+		}
+	}
 }
 
-// ordinal counts earlier elements with the same key. Keys are not always
-// unique (port 53 over TCP and UDP share patchMergeKey "port"), so the n-th
-// element with a key matches the n-th element with that key on the other
-// side.
-func ordinal(list []any, i int, kv string, keys []string) int {
+// element runs fn for one keyed list element with its path pushed. The key
+// is rendered to text only when a path or an ignore rule needs it.
+func (w *walker) element(keys []string, elem map[string]any, index int, ig *Ignore, fn func(*Ignore)) {
+	step := Step{Index: index, keys: keys, elem: elem}
+	var eig *Ignore
+	if ig != nil {
+		step.render()
+		eig = ig.element(step.KeyName+"="+step.KeyValue, index)
+	}
+	w.push(step)
+	fn(eig)
+	w.pop()
+}
+
+// ordinal counts earlier elements with the same key as list[i]. Keys are not
+// always unique (port 53 over TCP and UDP share patchMergeKey "port"), so
+// the n-th element with a key matches the n-th element with that key on the
+// other side.
+func ordinal(list []any, i int, keys []string) int {
+	target, _ := list[i].(map[string]any)
 	n := 0
 	for _, e := range list[:i] {
-		if em, ok := e.(map[string]any); ok && keyOf(em, keys) == kv {
+		if em, ok := e.(map[string]any); ok && sameKey(em, target, keys) {
 			n++
 		}
 	}
 	return n
 }
 
-func find(list []any, kv string, ord int, keys []string) int {
+// find returns the index of the ord-th element of list whose key equals
+// elem's, or -1.
+func find(list []any, elem map[string]any, ord int, keys []string) int {
 	for i, e := range list {
 		em, ok := e.(map[string]any)
-		if ok && keyOf(em, keys) == kv {
+		if ok && sameKey(em, elem, keys) {
 			if ord == 0 {
 				return i
 			}
@@ -278,6 +316,22 @@ func find(list []any, kv string, ord int, keys []string) int {
 		}
 	}
 	return -1
+}
+
+func sameKey(a, b map[string]any, keys []string) bool {
+	for _, k := range keys {
+		av, bv := a[k], b[k]
+		if as, ok := av.(string); ok {
+			if bs, ok := bv.(string); !ok || as != bs {
+				return false
+			}
+			continue
+		}
+		if !equal(av, bv, nil) {
+			return false
+		}
+	}
+	return true
 }
 
 func allMaps(l []any) bool {

@@ -15,22 +15,27 @@ type Step struct {
 	KeyName, KeyValue string
 	// Index is the element's position in the request object, or -1.
 	Index int
+
+	// keys and elem render KeyName and KeyValue lazily (see render).
+	keys []string
+	elem map[string]any
+}
+
+// render fills KeyName and KeyValue from the element's merge keys.
+func (s *Step) render() {
+	if s.keys == nil || s.KeyName != "" {
+		return
+	}
+	s.KeyName = strings.Join(s.keys, ",")
+	vals := make([]string, len(s.keys))
+	for i, k := range s.keys {
+		vals[i] = scalarString(s.elem[k])
+	}
+	s.KeyValue = strings.Join(vals, ",")
 }
 
 // Path locates a field inside an object.
 type Path []Step
-
-func (p Path) child(field string) Path {
-	return append(p[:len(p):len(p)], Step{Field: field, Index: -1})
-}
-
-func (p Path) element(keyName, keyValue string, index int) Path {
-	return append(p[:len(p):len(p)], Step{KeyName: keyName, KeyValue: keyValue, Index: index})
-}
-
-func (p Path) index(i int) Path {
-	return append(p[:len(p):len(p)], Step{Index: i})
-}
 
 // String renders the path the way people read it in a denial:
 // spec.template.spec.containers[name=app].image, or

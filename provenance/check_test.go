@@ -1,0 +1,285 @@
+package provenance
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+)
+
+// fakeScope knows the scope of a few kinds, as discovery would.
+type fakeScope map[string]bool
+
+func (f fakeScope) Namespaced(gk schema.GroupKind) (bool, bool, error) {
+	ns, ok := f[gk.String()]
+	return ns, ok, nil
+}
+
+var scope = fakeScope{"CustomResourceDefinition.apiextensions.k8s.io": false, "ConfigMap": true, "Secret": true, "Service": true, "Deployment.apps": true, "Namespace": false, "ClusterRole.rbac.authorization.k8s.io": false}
+
+func mustObjects(t testing.TB, y string) []map[string]any {
+	t.Helper()
+	objs, err := ParseManifests([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+func toMap(t testing.TB, y string) map[string]any {
+	t.Helper()
+	if y == "" {
+		return nil
+	}
+	j, err := yaml.YAMLToJSON([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(j, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+const repo = `
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: conf, namespace: shop}
+data: {a: "1"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: defaulted}
+data: {b: "2"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds, namespace: shop}
+stringData: {password: hunter2}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: viewer, namespace: ignored}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers: [{name: app, image: "shop:1"}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: free, namespace: shop}
+spec:
+  template:
+    spec:
+      containers: [{name: app, image: "shop:1"}]
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w, namespace: shop}
+spec: {size: 3}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets}
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]
+`
+
+func buildSnapshot(t testing.TB) *Snapshot {
+	t.Helper()
+	ix := &Indexer{Scope: scope, DefaultNamespace: "default"}
+	snap, err := ix.Build(Revision{Ref: "main", Hash: strings.Repeat("a", 40)}, []File{{Path: "apps/all.yaml", Objects: mustObjects(t, repo)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+func TestIndexer(t *testing.T) {
+	snap := buildSnapshot(t)
+	for _, tc := range []struct {
+		key  Key
+		want bool
+	}{
+		{Key{Kind: "ConfigMap", Namespace: "shop", Name: "conf"}, true},
+		{Key{Kind: "ConfigMap", Namespace: "default", Name: "defaulted"}, true}, // --default-namespace
+		{Key{Kind: "ConfigMap", Name: "defaulted"}, false},
+		{Key{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "viewer"}, true}, // namespace dropped
+		{Key{Kind: "Namespace", Name: "shop"}, true},
+		{Key{Group: "example.com", Kind: "Widget", Namespace: "shop", Name: "w"}, true}, // scope from the CRD in the revision
+		{Key{Kind: "ConfigMap", Namespace: "shop", Name: "missing"}, false},
+	} {
+		if got := snap.Lookup(tc.key) != nil; got != tc.want {
+			t.Errorf("Lookup(%s) found = %v, want %v", tc.key, got, tc.want)
+		}
+	}
+	secret := snap.Lookup(Key{Kind: "Secret", Namespace: "shop", Name: "creds"})
+	if _, ok := secret.Object["stringData"]; ok || secret.Object["data"].(map[string]any)["password"] != "aHVudGVyMg==" {
+		t.Errorf("stringData not folded into base64 data: %v", secret.Object)
+	}
+	if !snap.NamespaceHoldsManaged("shop") || snap.NamespaceHoldsManaged("other") {
+		t.Error("NamespaceHoldsManaged wrong")
+	}
+	if len(snap.Unresolved()) != 0 {
+		t.Errorf("unresolved = %v", snap.Unresolved())
+	}
+}
+
+func TestIndexerRefusesBadRevisions(t *testing.T) {
+	ix := &Indexer{Scope: scope, DefaultNamespace: "default"}
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\n"
+	tests := []struct {
+		name  string
+		files []File
+		want  string
+	}{
+		{name: "object declared twice", files: []File{{Path: "a.yaml", Objects: mustObjects(t, cm)}, {Path: "b.yaml", Objects: mustObjects(t, cm)}}, want: "declared twice: ConfigMap default/a in a.yaml and b.yaml"},
+		{name: "namespace defaulted into a duplicate", files: []File{{Path: "a.yaml", Objects: mustObjects(t, cm)}, {Path: "b.yaml", Objects: mustObjects(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")}}, want: "declared twice"},
+		{name: "bad apiVersion", files: []File{{Path: "c.yaml", Objects: mustObjects(t, "apiVersion: a/b/c\nkind: X\nmetadata: {name: a}\n")}}, want: "c.yaml: apiVersion"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ix.Build(Revision{Hash: "x"}, tc.files)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestIndexerUnknownKindIsResolvedLater(t *testing.T) {
+	ix := &Indexer{Scope: scope, DefaultNamespace: "default"}
+	snap, err := ix.Build(Revision{Hash: "x"}, []File{{Path: "x.yaml", Objects: mustObjects(t, "apiVersion: other.io/v1\nkind: Gadget\nmetadata: {name: g}\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snap.Unresolved(); len(got) != 1 || got[0] != "Gadget.other.io" {
+		t.Errorf("unresolved = %v", got)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	snap := buildSnapshot(t)
+	ignores, err := CompileIgnores([]IgnoreRule{{Group: "apps", Kind: "Deployment", Name: "free", JSONPointers: []string{"/spec/replicas"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop, resourceVersion: '1'}\nspec: {replicas: 2, template: {spec: {containers: [{name: app, image: 'shop:1', imagePullPolicy: Always}]}}}"
+	scale := func(n string) string {
+		return "apiVersion: autoscaling/v1\nkind: Scale\nmetadata: {name: web, namespace: shop}\nspec: {replicas: " + n + "}"
+	}
+	tests := []struct {
+		name        string
+		fields      Fields
+		req         Request
+		obj, old    string
+		wantAllowed bool
+		wantReason  Reason
+	}{
+		{name: "create declared and matching", req: Request{Operation: Create, Kind: "ConfigMap", Namespace: "shop", Name: "conf"},
+			obj: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf, namespace: shop}\ndata: {a: '1'}", wantAllowed: true, wantReason: ReasonMatchesGit},
+		{name: "create undeclared", req: Request{Operation: Create, Kind: "ConfigMap", Namespace: "shop", Name: "other"},
+			obj: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: shop}", wantReason: ReasonNotInGit},
+		{name: "create with a different value", req: Request{Operation: Create, Kind: "ConfigMap", Namespace: "shop", Name: "conf"},
+			obj: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf, namespace: shop}\ndata: {a: '2'}", wantReason: ReasonFieldMismatch},
+		{name: "secret from stringData matches base64 data", req: Request{Operation: Create, Kind: "Secret", Namespace: "shop", Name: "creds"},
+			obj: "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: shop}\ntype: Opaque\ndata: {password: aHVudGVyMg==}", wantAllowed: true, wantReason: ReasonMatchesGit},
+		{name: "update changing an undeclared default, strict", req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
+			old: web, obj: strings.Replace(web, "Always", "Never", 1), wantReason: ReasonUndeclared},
+		{name: "same update, declared mode", fields: FieldsDeclared, req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
+			old: web, obj: strings.Replace(web, "Always", "Never", 1), wantAllowed: true, wantReason: ReasonMatchesGit},
+		{name: "other API version is not compared", req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
+			old: web, obj: strings.Replace(web, "apps/v1", "apps/v2", 1), wantReason: ReasonVersionMismatch},
+		{name: "delete declared", req: Request{Operation: Delete, Kind: "Service", Namespace: "shop", Name: "x"}, wantAllowed: true, wantReason: ReasonNotManaged},
+		{name: "delete managed", req: Request{Operation: Delete, Kind: "ConfigMap", Namespace: "shop", Name: "conf"},
+			old: "metadata: {name: conf}", wantReason: ReasonManagedDelete},
+		{name: "delete of an object already terminating", req: Request{Operation: Delete, Kind: "ConfigMap", Namespace: "shop", Name: "conf"},
+			old: "metadata: {name: conf, deletionTimestamp: '2026-01-01T00:00:00Z'}", wantAllowed: true, wantReason: ReasonTerminating},
+		{name: "delete an undeclared namespace holding managed objects", req: Request{Operation: Delete, Kind: "Namespace", Name: "default"},
+			old: "metadata: {name: default}", wantReason: ReasonManagedNSDelete},
+		{name: "delete an unmanaged namespace", req: Request{Operation: Delete, Kind: "Namespace", Name: "scratch"},
+			old: "metadata: {name: scratch}", wantAllowed: true, wantReason: ReasonNotManaged},
+		{name: "scale to the declared replicas", req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web", Subresource: "scale"},
+			old: scale("5"), obj: scale("2"), wantAllowed: true, wantReason: ReasonMatchesGit},
+		{name: "scale away from Git", req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web", Subresource: "scale"},
+			old: scale("2"), obj: scale("5"), wantReason: ReasonFieldMismatch},
+		{name: "scale without declared replicas, strict", req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "free", Subresource: "scale"},
+			old: strings.Replace(scale("1"), "web", "free", 1), obj: strings.Replace(scale("4"), "web", "free", 1), wantAllowed: true, wantReason: ReasonMatchesGit},
+		{name: "status is never enforced", req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web", Subresource: "status"},
+			old: web, obj: web, wantAllowed: true, wantReason: ReasonSubresource},
+		{name: "custom resource compared generically", req: Request{Operation: Create, Group: "example.com", Kind: "Widget", Namespace: "shop", Name: "w"},
+			obj: "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {size: 4}", wantReason: ReasonFieldMismatch},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fields := tc.fields
+			if fields == "" {
+				fields = FieldsStrict
+			}
+			c := &Checker{Fields: fields, Ignores: ignores}
+			req := tc.req
+			req.Object, req.OldObject = toMap(t, tc.obj), toMap(t, tc.old)
+			res := c.Check(snap, &req)
+			if res.Allowed != tc.wantAllowed || res.Reason != tc.wantReason {
+				t.Errorf("Check = allowed %v reason %s (diffs %v), want allowed %v reason %s", res.Allowed, res.Reason, res.Diffs, tc.wantAllowed, tc.wantReason)
+			}
+		})
+	}
+}
+
+func TestCompileIgnoresReportsEveryInvalidRule(t *testing.T) {
+	_, err := CompileIgnores([]IgnoreRule{
+		{Kind: "Deployment", JSONPointers: []string{"spec/replicas"}},
+		{JSONPointers: []string{"/spec"}},
+		{Kind: "Service"},
+	})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{"rule 0", "must start with /", "rule 1", "kind is required", "rule 2", "jsonPointers is empty"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+}
+
+func TestParseIgnoreFlag(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    IgnoreRule
+		wantErr bool
+	}{
+		{in: "apps/Deployment=/spec/replicas", want: IgnoreRule{Group: "apps", Kind: "Deployment", JSONPointers: []string{"/spec/replicas"}}},
+		{in: "ConfigMap:shop/conf=/data/a,/data/b", want: IgnoreRule{Kind: "ConfigMap", Namespace: "shop", Name: "conf", JSONPointers: []string{"/data/a", "/data/b"}}},
+		{in: "/Namespace:/shop=/metadata/labels", want: IgnoreRule{Kind: "Namespace", Name: "shop", JSONPointers: []string{"/metadata/labels"}}},
+		{in: "apps/Deployment", wantErr: true},
+		{in: "apps/Deployment:web=/spec", wantErr: true},
+	}
+	for _, tc := range tests {
+		got, err := ParseIgnoreFlag(tc.in)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("ParseIgnoreFlag(%q) err = %v", tc.in, err)
+			continue
+		}
+		if !tc.wantErr && (got.Group != tc.want.Group || got.Kind != tc.want.Kind || got.Namespace != tc.want.Namespace || got.Name != tc.want.Name || strings.Join(got.JSONPointers, " ") != strings.Join(tc.want.JSONPointers, " ")) {
+			t.Errorf("ParseIgnoreFlag(%q) = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+}
+
