@@ -21,6 +21,7 @@ const usage = `gitgate makes Git the only way into a Kubernetes cluster.
 
 Usage:
   gitgate serve [flags]   run the admission webhook
+  gitgate breakglass ...  grant, revoke or list break-glass grants
   gitgate version         print the version
 
 Run "gitgate serve --help" for the flags.
@@ -34,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return runServe(args[1:], stderr)
+	case "breakglass":
+		return runBreakglass(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "gitgate", version)
 		return 0
