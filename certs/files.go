@@ -33,6 +33,11 @@ func NewFileSource(dir string) (*FileSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load serving certificate from %s: %w", dir, err)
 	}
+	w.RegisterCallback(func(c tls.Certificate) {
+		if leaf, err := leafOf(&c); err == nil {
+			certificateExpiry.Set(float64(leaf.NotAfter.Unix()))
+		}
+	})
 	return &FileSource{watcher: w}, nil
 }
 
@@ -64,17 +69,28 @@ func checkValidity(cert *tls.Certificate, now time.Time) error {
 	if cert == nil || len(cert.Certificate) == 0 {
 		return ErrNoCertificate
 	}
-	leaf := cert.Leaf
-	if leaf == nil {
-		var err error
-		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
-			return fmt.Errorf("parse serving certificate: %w", err)
-		}
+	leaf, err := leafOf(cert)
+	if err != nil {
+		return err
 	}
 	if now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {
 		return fmt.Errorf("serving certificate valid from %s to %s, not now", leaf.NotBefore.Format(time.RFC3339), leaf.NotAfter.Format(time.RFC3339))
 	}
 	return nil
+}
+
+func leafOf(cert *tls.Certificate) (*x509.Certificate, error) {
+	if cert.Leaf != nil {
+		return cert.Leaf, nil
+	}
+	if len(cert.Certificate) == 0 {
+		return nil, ErrNoCertificate
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("parse serving certificate: %w", err)
+	}
+	return leaf, nil
 }
 
 // TLSConfig sets what gitgate requires of every TLS connection: TLS 1.2 or

@@ -25,7 +25,11 @@ type KeyPair struct {
 
 // NewCA creates a self-signed CA with an ECDSA P-256 key.
 func NewCA(commonName string, validity time.Duration) (*KeyPair, error) {
-	tmpl, err := template(commonName, validity)
+	return newCAAt(commonName, time.Now(), validity)
+}
+
+func newCAAt(commonName string, now time.Time, validity time.Duration) (*KeyPair, error) {
+	tmpl, err := template(commonName, now, validity)
 	if err != nil {
 		return nil, err
 	}
@@ -38,10 +42,14 @@ func NewCA(commonName string, validity time.Duration) (*KeyPair, error) {
 // NewServing creates a serving certificate for the DNS names and IPs in
 // hosts, signed by ca.
 func NewServing(ca *KeyPair, hosts []string, validity time.Duration) (*KeyPair, error) {
+	return newServingAt(ca, hosts, time.Now(), validity)
+}
+
+func newServingAt(ca *KeyPair, hosts []string, now time.Time, validity time.Duration) (*KeyPair, error) {
 	if len(hosts) == 0 {
 		return nil, fmt.Errorf("a serving certificate needs at least one host")
 	}
-	tmpl, err := template(hosts[0], validity)
+	tmpl, err := template(hosts[0], now, validity)
 	if err != nil {
 		return nil, err
 	}
@@ -57,17 +65,17 @@ func NewServing(ca *KeyPair, hosts []string, validity time.Duration) (*KeyPair, 
 	return sign(tmpl, ca)
 }
 
-func template(cn string, validity time.Duration) (*x509.Certificate, error) {
+func template(cn string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
 	if err != nil {
 		return nil, fmt.Errorf("generate serial: %w", err)
 	}
-	now := time.Now()
 	return &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: cn, Organization: []string{"gitgate"}},
-		// Back-date a little: clocks across a cluster disagree.
-		NotBefore: now.Add(-5 * time.Minute),
+		// Back-date a little: clocks across a cluster disagree. A tenth of
+		// the validity at most, so renewal at two thirds stays ahead of now.
+		NotBefore: now.Add(-min(5*time.Minute, validity/10)),
 		NotAfter:  now.Add(validity),
 	}, nil
 }
