@@ -7,9 +7,9 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
-	"net/http"
 	"testing"
 	"time"
 )

@@ -114,7 +114,9 @@ func TestDecodeStateRejectsCorruptSecrets(t *testing.T) {
 		{"garbage certificate", func(d map[string][]byte) { d[CertFile] = []byte("not pem") }},
 		{"serving certificate from another CA", func(d map[string][]byte) { d[CertFile], d[KeyFile] = b.Serving.CertPEM, b.Serving.KeyPEM }},
 		{"half a next generation", func(d map[string][]byte) { d[keyNextCACert] = b.CA.CertPEM }},
-		{"garbage previous CAs", func(d map[string][]byte) { d[keyPreviousCAs] = []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n") }},
+		{"garbage previous CAs", func(d map[string][]byte) {
+			d[keyPreviousCAs] = []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
