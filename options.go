@@ -38,11 +38,12 @@ type serveOptions struct {
 
 	webhookHost string
 	port        int
-	certDir     string
 	healthAddr  string
 	metricsAddr string
 
 	policy policyOptions
+	// certs chooses the serving certificate's source.
+	certs certOptions
 }
 
 func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
@@ -67,11 +68,11 @@ func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 
 	fs.StringVar(&o.webhookHost, "webhook-host", "", "Address the webhook server binds to. Default: all addresses.")
 	fs.IntVar(&o.port, "port", 9443, "Port of the webhook server (HTTPS, path /validate).")
-	fs.StringVar(&o.certDir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "Directory holding tls.crt and tls.key; reloaded when they change.")
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz. /readyz fails until Git is synced and a certificate is loaded.")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; 0 disables it.")
 	o.git.BindFlags(fs)
 	o.policy.BindFlags(fs)
+	o.certs.BindFlags(fs)
 }
 
 // Validate reports every invalid setting at once and loads the ignore file.
@@ -118,6 +119,9 @@ func (o *serveOptions) Validate() error {
 		o.ignoreRules = append(o.ignoreRules, r)
 	}
 	if _, err := provenance.CompileIgnores(o.ignoreRules); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.certs.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := o.policy.Validate(); err != nil {

@@ -57,7 +57,7 @@ func serve(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	cert, err := certs.NewFileSource(o.certDir)
+	cert, err := o.certs.source(cfg, log.WithName("certs"))
 	if err != nil {
 		return err
 	}
