@@ -135,7 +135,7 @@ func (g *GitSource) Resolve(ctx context.Context) (Revision, error) {
 	}
 	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: g.opts.Auth, CABundle: g.opts.CABundle, PeelingOption: git.AppendPeeled})
 	if err != nil {
-		return Revision{}, fmt.Errorf("list remote refs: %w", redact(err, g.opts.Auth))
+		return Revision{}, fmt.Errorf("list remote refs: %w", explain(redact(err, g.opts.Auth)))
 	}
 	return resolveRef(g.opts.Ref, refs)
 }
@@ -206,7 +206,7 @@ func (g *GitSource) Commit(ctx context.Context, rev Revision) (*object.Commit, e
 		opts.RefSpecs = []config.RefSpec{config.RefSpec("+refs/tags/" + rev.Ref + ":refs/tags/" + rev.Ref)}
 	}
 	if err := g.repo.FetchContext(ctx, opts); err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil, fmt.Errorf("fetch %s: %w", rev, redact(err, g.opts.Auth))
+		return nil, fmt.Errorf("fetch %s: %w", rev, explain(redact(err, g.opts.Auth)))
 	}
 	c, err := g.repo.CommitObject(hash)
 	if err != nil {
@@ -285,4 +285,15 @@ func (g *GitSource) ObjectCount() int {
 		return len(mem.Objects)
 	}
 	return 0
+}
+
+// explain says in words what go-git's terse authentication errors mean.
+func explain(err error) error {
+	switch {
+	case errors.Is(err, transport.ErrAuthenticationRequired):
+		return fmt.Errorf("the Git server refused the credentials (or none were given): %w", err)
+	case errors.Is(err, transport.ErrAuthorizationFailed):
+		return fmt.Errorf("the credentials are not allowed to read the repository: %w", err)
+	}
+	return err
 }
