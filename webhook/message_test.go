@@ -1,0 +1,91 @@
+package webhook
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitgate/gitgate/breakglass"
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/compare"
+)
+
+func TestMessages(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	secretReq := &provenance.Request{Operation: provenance.Update, Version: "v1", Kind: "Secret", Namespace: "shop", Name: "db"}
+	cmReq := &provenance.Request{Operation: provenance.Update, Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "web-config"}
+	path := func(fs ...string) compare.Path {
+		p := compare.Path{}
+		for _, f := range fs {
+			p = append(p, compare.Step{Field: f, Index: -1})
+		}
+		return p
+	}
+	entry := &provenance.Entry{Path: "secret.yaml"}
+	repo := Repo{URL: "https://git.example/fleet.git"}
+	tests := []struct {
+		name      string
+		msg       string
+		want      []string
+		forbidden []string
+	}{
+		{
+			name: "secret values hidden",
+			msg: denialMessage(secretReq, "dev-user", snap, provenance.Result{Reason: provenance.ReasonFieldMismatch, Entry: entry, Diffs: []compare.Diff{
+				{Path: path("data", "password"), Git: "czNjcjN0", Request: "aHVudGVy"},
+				{Path: path("metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"), Kind: compare.Undeclared, Request: `{"data":{"password":"aHVudGVy"}}`},
+			}}, repo),
+			want:      []string{"data.password: Git has (hidden: Secret data)", "file secret.yaml", "gitgate denied UPDATE of Secret shop/db by dev-user"},
+			forbidden: []string{"czNjcjN0", "aHVudGVy"},
+		},
+		{
+			name: "long values stay under 1 KB",
+			msg: denialMessage(cmReq, "dev-user", snap, provenance.Result{Reason: provenance.ReasonFieldMismatch, Entry: entry, Diffs: []compare.Diff{
+				{Path: path("data", "a"), Git: long, Request: long}, {Path: path("data", "b"), Git: long, Request: long},
+				{Path: path("data", "c"), Git: long, Request: long}, {Path: path("data", "d"), Git: long, Request: long},
+			}}, repo),
+			want: []string{"data.a: Git has", "and 1 more"},
+		},
+		{
+			name: "warn mode rewords the denial",
+			msg:  warnMessage(denialMessage(cmReq, "dev-user", snap, provenance.Result{Reason: provenance.ReasonNotInGit}, repo)),
+			want: []string{"gitgate would deny (warn mode) UPDATE of ConfigMap shop/web-config by dev-user: Git does not declare this object"},
+		},
+		{
+			name: "stale",
+			msg:  staleMessage(cmReq, "dev-user", repo, 754*time.Second, 10*time.Minute),
+			want: []string{"last read Git (https://git.example/fleet.git) 12m34s ago, longer than --max-staleness 10m0s"},
+		},
+		{
+			name: "break-glass warning on one line",
+			msg:  breakGlassWarning(breakglass.Use{Grant: "inc-42", Reason: "INC-42\ndatabase   down"}),
+			want: []string{"break-glass grant inc-42 (INC-42 database down) used; commit this change to Git or the GitOps agent will revert it"},
+		},
+		{
+			name:      "break-glass warning bounds a long reason",
+			msg:       breakGlassWarning(breakglass.Use{Grant: "g", Reason: long}),
+			want:      []string{"…) used;"},
+			forbidden: []string{strings.Repeat("x", maxGrantReasonLen)},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if len(tt.msg) >= 1024 {
+				t.Errorf("message is %d bytes, want under 1 KB", len(tt.msg))
+			}
+			if strings.Contains(tt.msg, "\n") {
+				t.Errorf("message spans lines: %q", tt.msg)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(tt.msg, w) {
+					t.Errorf("message lacks %q:\n%s", w, tt.msg)
+				}
+			}
+			for _, f := range tt.forbidden {
+				if strings.Contains(tt.msg, f) {
+					t.Errorf("message contains %q:\n%s", f, tt.msg)
+				}
+			}
+		})
+	}
+}
