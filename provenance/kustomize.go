@@ -367,13 +367,15 @@ func runKustomize(tree *object.Tree, dir string, inputs map[string]plumbing.Hash
 	}
 	out := make([]map[string]any, 0, rm.Size())
 	for _, r := range rm.Resources() {
-		m, err := r.Map()
+		// Through JSON, so numbers have the types ParseManifests gives
+		// plain files (int64, float64), not YAML's int.
+		data, err := r.MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
 		}
-		objs, err := flatten(m)
+		objs, err := ParseManifests(data)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
 		}
 		out = append(out, objs...)
 	}

@@ -1,0 +1,346 @@
+package provenance
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-billy/v5/memfs"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/memory"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/gitgate/gitgate/test/harness"
+)
+
+// treeOf commits files to an in-memory repository and returns the tree.
+func treeOf(t testing.TB, files map[string]string) *object.Tree {
+	t.Helper()
+	fs := memfs.New()
+	repo, err := git.Init(memory.NewStorage(), fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, _ := repo.Worktree()
+	for p, c := range files {
+		if err := fs.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f, err := fs.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = f.Write([]byte(c))
+		f.Close()
+		if _, err := wt.Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := wt.Commit("c", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@example.com", When: time.Now()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := repo.CommitObject(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
+}
+
+// overlayFixture is a base and an overlay using namePrefix, namespace,
+// patches (strategic merge and JSON 6902) and configMapGenerator.
+var overlayFixture = map[string]string{
+	"base/kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- deployment.yaml
+- service.yaml
+`,
+	"base/deployment.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: app
+        image: registry.example.com/web:1.0.0
+        envFrom:
+        - configMapRef:
+            name: web-config
+`,
+	"base/service.yaml": `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - port: 80
+`,
+	"overlays/prod/kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: prod
+namePrefix: prod-
+resources:
+- ../../base
+patches:
+- path: replicas.yaml
+- target: {kind: Deployment, name: web}
+  patch: |-
+    - op: replace
+      path: /spec/template/spec/containers/0/image
+      value: registry.example.com/web:2.0.0
+configMapGenerator:
+- name: web-config
+  literals:
+  - MODE=production
+  files:
+  - settings.properties
+`,
+	"overlays/prod/replicas.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 3
+`,
+	"overlays/prod/settings.properties": "cache=on\n",
+	"plain/cm.yaml":                     configMap("plain", "1"),
+}
+
+func writeFixture(t testing.TB, files map[string]string) string {
+	dir := t.TempDir()
+	for p, c := range files {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeTestFile(t, filepath.Join(dir, p), c)
+	}
+	return dir
+}
+
+// TestKustomizeMatchesKrusty: what gitgate renders from the Git tree is
+// exactly what kustomize builds from the same files on disk.
+func TestKustomizeMatchesKrusty(t *testing.T) {
+	dir := writeFixture(t, overlayFixture)
+	rm, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(dir, "overlays/prod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []map[string]any
+	for _, r := range rm.Resources() {
+		m, err := r.Map()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, m)
+	}
+	got, built, err := newKustomizeCache().build(treeOf(t, overlayFixture), "overlays/prod")
+	if err != nil || !built {
+		t.Fatalf("build: built=%v err=%v", built, err)
+	}
+	if got.Path != "overlays/prod (kustomize)" {
+		t.Errorf("path = %q", got.Path)
+	}
+	if !reflect.DeepEqual(viaJSON(t, byName(got.Objects)), viaJSON(t, byName(want))) {
+		t.Errorf("gitgate rendered\n%v\nkustomize built\n%v", byName(got.Objects), byName(want))
+	}
+	names := strings.Join(sortedKeys(byName(got.Objects)), " ")
+	if !strings.Contains(names, "Deployment prod/prod-web") || !strings.Contains(names, "ConfigMap prod/prod-web-config-") {
+		t.Errorf("objects = %s; want prefixed names in namespace prod and a hashed ConfigMap", names)
+	}
+}
+
+func byName(objs []map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, o := range objs {
+		meta := o["metadata"].(map[string]any)
+		ns, _ := meta["namespace"].(string)
+		out[o["kind"].(string)+" "+ns+"/"+meta["name"].(string)] = o
+	}
+	return out
+}
+
+func sortedKeys(m map[string]map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestKustomizeRefusals(t *testing.T) {
+	kust := func(body string) map[string]string {
+		return map[string]string{
+			"app/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" + body,
+			"app/cm.yaml":            configMap("a", "1"),
+			"app/gen.yaml":           "apiVersion: example.com/v1\nkind: Exec\nmetadata:\n  name: gen\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: /bin/sh\n",
+			"app/fn.yaml":            "apiVersion: example.com/v1\nkind: Fn\nmetadata:\n  name: fn\n  annotations:\n    config.kubernetes.io/function: |\n      container:\n        image: example.com/fn:1\n",
+			"secret.txt":             "x",
+		}
+	}
+	tests := []struct {
+		name    string
+		body    string
+		wantErr error  // a sentinel, or nil to match text
+		wantMsg string // a substring of the error
+	}{
+		{"remote https base", "resources:\n- https://github.com/example/repo//base?ref=v1\n", ErrRemoteBase, "resources"},
+		{"remote github base", "resources:\n- github.com/example/repo/base\n", ErrRemoteBase, ""},
+		{"scp-like base", "resources:\n- git@github.com:example/repo.git\n", ErrRemoteBase, ""},
+		{"remote patch file", "patches:\n- path: https://example.com/patch.yaml\n", ErrRemoteBase, "patches"},
+		{"escapes repository", "resources:\n- ../../outside\n", ErrEscapesRepo, ""},
+		{"absolute path", "resources:\n- /etc/passwd\n", ErrEscapesRepo, ""},
+		{"missing file", "resources:\n- missing.yaml\n", ErrNotInRepo, "missing.yaml"},
+		{"helm", "helmCharts:\n- name: x\n  repo: https://charts.example.com\n", ErrHelm, ""},
+		{"exec plugin", "generators:\n- gen.yaml\n", nil, "plugin"},
+		{"function plugin", "transformers:\n- fn.yaml\n", nil, "plugin"},
+		{"file outside the root", "configMapGenerator:\n- name: c\n  files:\n  - ../secret.txt\n", nil, "security"},
+		{"invalid YAML", "resources: [unclosed\n", nil, "kustomization.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := newKustomizeCache().build(treeOf(t, kust(tt.body)), "app")
+			if err == nil {
+				t.Fatal("build succeeded, want an error")
+			}
+			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("err = %v, want %v", err, tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("err = %v, want it to mention %q", err, tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestPlanRoots(t *testing.T) {
+	tree := treeOf(t, map[string]string{
+		".gitgateignore":                      "# local only\nscratch/\n*.draft.yaml\n!keep.draft.yaml\n",
+		"apps/a.yaml":                         configMap("a", "1"),
+		"apps/b.draft.yaml":                   configMap("b", "1"),
+		"apps/keep.draft.yaml":                configMap("k", "1"),
+		"apps/kust/kustomization.yaml":        "resources: [cm.yaml]\n",
+		"apps/kust/cm.yaml":                   configMap("k2", "1"),
+		"apps/kust/nested/kustomization.yaml": "resources: []\n",
+		"scratch/x.yaml":                      configMap("x", "1"),
+		"infra/kustomization.yaml":            "resources: []\n",
+		"README.md":                           "# repo",
+	})
+	skip, err := readIgnoreFile(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		roots     []string
+		wantPlain []string
+		wantKust  []string
+	}{
+		{"whole repository", nil, []string{"apps/a.yaml", "apps/keep.draft.yaml"}, []string{"apps/kust", "infra"}},
+		{"overlapping roots count once", []string{"apps", "/apps/", "infra"}, []string{"apps/a.yaml", "apps/keep.draft.yaml"}, []string{"apps/kust", "infra"}},
+		{"kustomize root", []string{"infra"}, nil, []string{"infra"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := planRoots(tree, tt.roots, skip)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plain []string
+			for _, f := range plan.plain {
+				plain = append(plain, f.path)
+			}
+			if !reflect.DeepEqual(plain, tt.wantPlain) || !reflect.DeepEqual(plan.kustomize, tt.wantKust) {
+				t.Errorf("plain %v kustomize %v; want %v and %v", plain, plan.kustomize, tt.wantPlain, tt.wantKust)
+			}
+		})
+	}
+	if _, err := planRoots(tree, []string{"nope"}, skip); err == nil || !strings.Contains(err.Error(), `"nope" not found`) {
+		t.Errorf("missing root: err = %v", err)
+	}
+}
+
+// TestIncrementalRender: a commit re-parses only changed files and rebuilds
+// only the kustomize roots whose inputs changed.
+func TestIncrementalRender(t *testing.T) {
+	files := map[string]string{}
+	for k, v := range overlayFixture {
+		files[k] = v
+	}
+	for i := 0; i < 20; i++ {
+		files["plain/cm"+string(rune('a'+i))+".yaml"] = configMap("cm"+string(rune('a'+i)), "1")
+	}
+	g := startGitServer(t, files)
+	s := newTestSyncer(newTestSource(t, g.HTTPURL(), Ref{Branch: "main"}, basicAuthFiles(t, testUser, testPass), ""), "plain", "overlays/prod")
+	mustSync(t, s)
+	if want := (renderStats{Files: 21, Parsed: 21, Roots: 1, Built: 1}); s.stats != want {
+		t.Fatalf("cold render: %+v, want %+v", s.stats, want)
+	}
+	steps := []struct {
+		name   string
+		change harness.Change
+		want   renderStats
+	}{
+		{"one plain file", harness.Change{Write: map[string]string{"plain/cma.yaml": configMap("cma", "2")}}, renderStats{Files: 21, Parsed: 1, Roots: 1, Built: 0}},
+		{"a base file of the overlay", harness.Change{Write: map[string]string{"base/service.yaml": strings.Replace(overlayFixture["base/service.yaml"], "port: 80", "port: 8080", 1)}}, renderStats{Files: 21, Parsed: 0, Roots: 1, Built: 1}},
+		{"a file outside every root", harness.Change{Write: map[string]string{"docs/readme.yaml": "x: 1\n"}}, renderStats{}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			before := s.stats
+			mustCommit(t, g, st.change)
+			mustSync(t, s)
+			want := st.want
+			if want == (renderStats{}) {
+				want = renderStats{Files: before.Files, Roots: before.Roots}
+			}
+			if s.stats != want {
+				t.Errorf("render: %+v, want %+v", s.stats, want)
+			}
+		})
+	}
+	svc := s.Store.Load().Lookup(Key{Kind: "Service", Namespace: "prod", Name: "prod-web"})
+	if svc == nil {
+		t.Fatal("Service prod/prod-web not indexed")
+	}
+	port := svc.Object["spec"].(map[string]any)["ports"].([]any)[0].(map[string]any)["port"]
+	if port != int64(8080) && port != float64(8080) {
+		t.Errorf("port = %v (%T), want 8080 from the changed base", port, port)
+	}
+}
+
+// viaJSON gives numbers one type, so that YAML's int and JSON's int64
+// compare equal.
+func viaJSON(t testing.TB, v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
