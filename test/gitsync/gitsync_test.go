@@ -1,0 +1,268 @@
+package gitsync
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitgate/gitgate/receiver"
+	"github.com/gitgate/gitgate/test/harness"
+)
+
+// The tests below run in file order and share one cluster and repository.
+
+func TestAgentAppliesNamespaceAndOverlay(t *testing.T) {
+	for _, args := range [][]string{
+		{"apply", "--as", agent, "-f", filepath.Join(env.checkout, "namespaces")},
+		{"apply", "--as", agent, "-k", filepath.Join(env.checkout, "overlays/prod")},
+	} {
+		if r := env.kubectl.Run("", args...); r.Failed() {
+			t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+		}
+	}
+}
+
+// TestPersonReappliesOverlay: kubectl's own kustomize build, applied
+// server-side so every object reaches the webhook, matches what gitgate
+// rendered from Git.
+func TestPersonReappliesOverlay(t *testing.T) {
+	r := env.kubectl.Run("", "apply", "--server-side", "--force-conflicts", "--field-manager", "dev", "--as", person, "-k", filepath.Join(env.checkout, "overlays/prod"))
+	if r.Failed() {
+		t.Fatalf("%s: want allowed, got %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	for _, obj := range []string{"deployment.apps/prod-web", "configmap/prod-flags", "configmap/prod-web-config-"} {
+		if !strings.Contains(r.Stdout, obj) {
+			t.Errorf("apply output lacks %s:\n%s", obj, r.Stdout)
+		}
+	}
+}
+
+func TestPersonScaleOfOverlayIsDenied(t *testing.T) {
+	r := env.kubectl.Run("", "scale", "deployment/prod-web", "-n", "prod", "--replicas", "5", "--as", person)
+	wantDenied(t, r, "overlays/prod (kustomize)", "spec.replicas")
+}
+
+func TestForgedPushChangesNothing(t *testing.T) {
+	hash, err := env.git.Commit(harness.Change{Write: map[string]string{"overlays/prod/flags.yaml": flags("green")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"ref":"refs/heads/main"}`)
+	for name, hdr := range map[string]http.Header{
+		"forged github signature": {receiver.HeaderGitHubSignature: {receiver.Sign(body, []byte("not-the-secret-at-all"))}, receiver.HeaderGitHubEvent: {"push"}},
+		"wrong gitlab token":      {receiver.HeaderGitLabToken: {"not-the-secret-at-all"}},
+		"no signature":            {},
+	} {
+		if code := notify(t, body, hdr); code != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", name, code)
+		}
+	}
+	time.Sleep(2 * time.Second) // a triggered sync would have finished by now
+	if m := metrics(t); strings.Contains(m, hash) {
+		t.Fatalf("revision %s loaded after forged notifications", hash)
+	}
+	wantDenied(t, applyFlags("green"), `Git has "blue", request has "green"`)
+}
+
+func TestSignedPushEnforcesNewRevision(t *testing.T) {
+	body := []byte(`{"ref":"refs/heads/main"}`)
+	hdr := http.Header{receiver.HeaderGitHubSignature: {receiver.Sign(body, []byte(secret))}, receiver.HeaderGitHubEvent: {"push"}}
+	if code := notify(t, body, hdr); code != http.StatusAccepted {
+		t.Fatalf("status %d, want 202", code)
+	}
+	waitRevision(t, headOf(t))
+	if r := applyFlags("green"); r.Failed() {
+		t.Errorf("%s: want allowed at the new revision, got %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+}
+
+func TestBrokenYAMLKeepsPreviousRevision(t *testing.T) {
+	good := headOf(t)
+	before := failures(t, "render")
+	if _, err := env.git.Commit(harness.Change{Write: map[string]string{
+		"namespaces/broken.yaml":   "apiVersion: v1\nkind: [unclosed\n",
+		"overlays/prod/flags.yaml": flags("red"),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{}`)
+	if code := notify(t, body, http.Header{receiver.HeaderSignature: {receiver.Sign(body, []byte(secret))}}); code != http.StatusAccepted {
+		t.Fatalf("status %d, want 202", code)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for failures(t, "render") <= before {
+		if time.Now().After(deadline) {
+			t.Fatal("no render failure counted")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	wantDenied(t, applyFlags("red"), `Git has "green", request has "red"`, good[:7])
+	if !strings.Contains(env.gitgate.Logs(), "namespaces/broken.yaml") {
+		t.Error("the log does not name the broken file")
+	}
+}
+
+func TestForcePushRewritesHistory(t *testing.T) {
+	files := map[string]string{}
+	for p, c := range fixture {
+		files[p] = c
+	}
+	files["overlays/prod/flags.yaml"] = flags("purple")
+	hash, err := env.git.Commit(harness.Change{Orphan: true, Write: files, Message: "rewritten"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := notify(t, []byte(`{}`), http.Header{receiver.HeaderGitLabToken: {secret}, receiver.HeaderGitLabEvent: {"Push Hook"}}); code != http.StatusAccepted {
+		t.Fatalf("status %d, want 202", code)
+	}
+	waitRevision(t, hash)
+	if r := applyFlags("purple"); r.Failed() {
+		t.Errorf("%s: want allowed after the force-push, got %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	wantDenied(t, applyFlags("green"), `Git has "purple", request has "green"`, hash[:7])
+}
+
+// TestWrongPasswordIsClearAndNeverLogged runs a second gitgate with a
+// wrong password: it says the server refused the credentials, and neither
+// password appears in its output.
+func TestWrongPasswordIsClearAndNeverLogged(t *testing.T) {
+	const wrong = "wr0ng-pa55word-also-secret"
+	dir := t.TempDir()
+	if err := writeFiles(dir, map[string]string{"password": wrong + "\n"}); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := harness.BuildGitgate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := harness.FreePort()
+	health, _ := harness.FreeAddr()
+	metricsAddr, _ := harness.FreeAddr()
+	var out syncBuf
+	cmd := exec.Command(bin, "serve", "--kubeconfig", env.cp.Kubeconfig, "--repo-url", env.git.HTTPURL(), "--branch", "main",
+		"--git-username-file", filepath.Join(env.creds, "username"), "--git-password-file", filepath.Join(dir, "password"),
+		"--webhook-host", "127.0.0.1", "--port", strconv.Itoa(port), "--cert-dir", env.gitgate.CertDir,
+		"--health-probe-bind-address", health, "--metrics-bind-address", metricsAddr)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "sync failed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no sync failure logged:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	logs := out.String()
+	if !strings.Contains(logs, "refused the credentials") {
+		t.Errorf("the failure does not say the credentials were refused:\n%s", logs)
+	}
+	for _, s := range []string{wrong, password} {
+		if strings.Contains(logs, s) {
+			t.Errorf("a password appears in the log:\n%s", logs)
+		}
+	}
+}
+
+func TestNoCredentialInLogs(t *testing.T) {
+	logs := env.gitgate.Logs()
+	for _, s := range []string{password, secret} {
+		if strings.Contains(logs, s) {
+			t.Errorf("a credential appears in gitgate's log")
+		}
+	}
+	if !strings.Contains(logs, "revision loaded") {
+		t.Error("the log is empty or lacks revision loads; the check above proves nothing")
+	}
+}
+
+func flags(color string) string {
+	return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: flags\ndata:\n  color: " + color + "\n"
+}
+
+// applyFlags applies prod/prod-flags with color, as the person.
+func applyFlags(color string) harness.Result {
+	manifest := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod-flags\n  namespace: prod\ndata:\n  color: " + color + "\n"
+	return env.kubectl.Run(manifest, "apply", "--server-side", "--force-conflicts", "--field-manager", "dev", "--as", person, "-f", "-")
+}
+
+func notify(t *testing.T, body []byte, hdr http.Header) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, env.receiver, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = hdr
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func metrics(t *testing.T) string {
+	t.Helper()
+	m, err := env.gitgate.Metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// failures reads gitgate_git_sync_failures_total for reason.
+func failures(t *testing.T, reason string) float64 {
+	prefix := `gitgate_git_sync_failures_total{reason="` + reason + `"} `
+	for _, line := range strings.Split(metrics(t), "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// waitRevision waits until gitgate enforces commit hash.
+func waitRevision(t *testing.T, hash string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(metrics(t), `gitgate_git_revision_info{revision="main@sha1:`+hash+`"} 1`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("revision %s not enforced after 15s", hash)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// headOf is the server's current head of main.
+func headOf(t *testing.T) string {
+	t.Helper()
+	h, err := env.git.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func wantDenied(t *testing.T, r harness.Result, want ...string) {
+	t.Helper()
+	if !r.Failed() {
+		t.Fatalf("%s: want denied, got allowed:\n%s", r.CommandLine(), r.Stdout)
+	}
+	if !strings.Contains(r.Stderr, `admission webhook "validate.gitgate.dev" denied the request`) {
+		t.Fatalf("%s: failed, but not by gitgate:\n%s", r.CommandLine(), r.Stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.Stderr, w) {
+			t.Errorf("%s: denial lacks %q:\n%s", r.CommandLine(), w, r.Stderr)
+		}
+	}
+}

@@ -1,0 +1,166 @@
+// Package gitsync drives the real gitgate binary through the life of a Git
+// repository: private (basic auth), built with kustomize, changed by push
+// notifications, broken, force-pushed. The real kubectl shows which
+// revision is enforced.
+package gitsync
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gitgate/gitgate/test/harness"
+)
+
+const (
+	agent    = harness.Agent
+	person   = harness.Person
+	user     = "fleet-reader"
+	password = "pa55-w0rd-never-logged"
+	secret   = "receiver-shared-secret-0123456789"
+)
+
+var env struct {
+	cp       *harness.ControlPlane
+	git      *harness.GitServer
+	gitgate  *harness.Gitgate
+	kubectl  *harness.Kubectl
+	checkout string // the repository's first revision, on disk
+	creds    string // directory of the credential and secret files
+	receiver string // http://host:port/hook
+}
+
+func TestMain(m *testing.M) {
+	log.SetOutput(io.Discard) // gittestserver logs every request
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gitsync setup:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	var err error
+	if env.checkout, err = os.MkdirTemp("", "gitsync-repo-"); err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(env.checkout)
+	if env.creds, err = os.MkdirTemp("", "gitsync-creds-"); err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(env.creds)
+	if err := writeFiles(env.checkout, fixture); err != nil {
+		return 0, err
+	}
+	if err := writeFiles(env.creds, map[string]string{"username": user + "\n", "password": password + "\n", "receiver-secret": secret + "\n"}); err != nil {
+		return 0, err
+	}
+	if env.cp, err = harness.StartControlPlane(harness.ControlPlaneOptions{}); err != nil {
+		return 0, err
+	}
+	defer func() { _ = env.cp.Stop() }()
+	if env.kubectl, err = harness.NewKubectl(env.cp.Kubeconfig); err != nil {
+		return 0, err
+	}
+	if err := harness.GrantTestAdmins(env.kubectl); err != nil {
+		return 0, err
+	}
+	if env.git, err = harness.StartGitServer(harness.GitServerOptions{Fixture: env.checkout, Username: user, Password: password}); err != nil {
+		return 0, err
+	}
+	defer env.git.Close()
+	addr, err := harness.FreeAddr()
+	if err != nil {
+		return 0, err
+	}
+	env.receiver = "http://" + addr + "/hook"
+	if env.gitgate, err = harness.StartGitgate(harness.GitgateOptions{
+		Kubeconfig: env.cp.Kubeconfig,
+		RepoURL:    env.git.HTTPURL(),
+		Args: []string{
+			"--branch", "main",
+			// Only push notifications move the revision in these tests.
+			"--interval", "1h",
+			"--path", "namespaces", "--path", "overlays/prod",
+			"--git-username-file", filepath.Join(env.creds, "username"),
+			"--git-password-file", filepath.Join(env.creds, "password"),
+			"--receiver-bind-address", addr,
+			"--receiver-secret-file", filepath.Join(env.creds, "receiver-secret"),
+		},
+	}); err != nil {
+		return 0, err
+	}
+	defer env.gitgate.Stop()
+	if err := harness.RegisterWebhook(context.Background(), env.cp.Client, env.gitgate.URL(), env.gitgate.CA); err != nil {
+		return 0, err
+	}
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "--- gitgate logs ---\n%s\n", env.gitgate.Logs())
+	}
+	return code, nil
+}
+
+func writeFiles(dir string, files map[string]string) error {
+	for p, c := range files {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(c), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fixture is the first revision: a namespace as a plain manifest, and an
+// overlay using namePrefix, namespace, patches and configMapGenerator.
+var fixture = map[string]string{
+	"namespaces/prod.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: prod\n",
+	"base/kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- deployment.yaml
+`,
+	"base/deployment.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: app
+        image: registry.example.com/web:1.0.0
+        envFrom:
+        - configMapRef:
+            name: web-config
+`,
+	"overlays/prod/kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: prod
+namePrefix: prod-
+resources:
+- ../../base
+- flags.yaml
+patches:
+- path: replicas.yaml
+configMapGenerator:
+- name: web-config
+  literals:
+  - MODE=production
+`,
+	"overlays/prod/replicas.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n",
+	"overlays/prod/flags.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: flags\ndata:\n  color: blue\n",
+}
