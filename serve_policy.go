@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"github.com/go-logr/logr"
+	uzap "go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -54,7 +56,10 @@ func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, o *policyOptions, h *webhoo
 
 	// Audit records go to stdout, always at info level: they are the audit
 	// trail, not diagnostics, and --zap-log-level must not silence them.
-	aopts := audit.Options{Log: zap.New(zap.WriteTo(os.Stdout)).WithName("audit"), QueueSize: o.auditQueue}
+	// Level -2 also turns off controller-runtime's zap sampling, which would
+	// drop records beyond 100 a second; this logger logs nothing but records.
+	level := uzap.NewAtomicLevelAt(zapcore.Level(-2))
+	aopts := audit.Options{Log: zap.New(zap.WriteTo(os.Stdout), zap.Level(&level)).WithName("audit"), QueueSize: o.auditQueue}
 	if o.auditLogFile != "" {
 		if aopts.File, err = audit.OpenFile(o.auditLogFile, o.auditLogMaxBytes, o.auditLogMaxBackups); err != nil {
 			return err
