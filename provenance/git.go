@@ -197,6 +197,13 @@ func (g *GitSource) Commit(ctx context.Context, rev Revision) (*object.Commit, e
 	switch {
 	case g.opts.Ref.Branch != "":
 		opts.RefSpecs = []config.RefSpec{config.RefSpec("+refs/heads/" + rev.Ref + ":refs/remotes/origin/" + rev.Ref)}
+		if g.haveShallow() {
+			// A depth-limited fetch makes the server send the whole tree
+			// again. Without a depth, the server stops at the commit we
+			// hold (our shallow boundary) and sends only what changed. A
+			// rewritten history is sent whole once; Retain then drops it.
+			opts.Depth = 0
+		}
 	case g.opts.Ref.Commit != "":
 		// Servers rarely allow fetching an arbitrary SHA, so fetch the
 		// branches with history and find the commit among them.
@@ -296,4 +303,10 @@ func explain(err error) error {
 		return fmt.Errorf("the credentials are not allowed to read the repository: %w", err)
 	}
 	return err
+}
+
+// haveShallow reports whether the store holds an earlier fetched commit.
+func (g *GitSource) haveShallow() bool {
+	sh, err := g.repo.Storer.Shallow()
+	return err == nil && len(sh) > 0
 }
