@@ -33,6 +33,14 @@ var (
 	deploySchema  = SchemaForType(reflect.TypeOf(appsv1.Deployment{}))
 	serviceSchema = SchemaForType(reflect.TypeOf(corev1.Service{}))
 	bindingSchema = SchemaForType(reflect.TypeOf(rbacv1.RoleBinding{}))
+	crSchema      = SchemaFromOpenAPI(map[string]any{"type": "object", "properties": map[string]any{
+		"spec": map[string]any{"type": "object", "properties": map[string]any{
+			"shards": map[string]any{
+				"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": []any{"name"},
+				"items": map[string]any{"type": "object", "properties": map[string]any{"name": map[string]any{"type": "string"}, "weight": map[string]any{"type": "integer"}}},
+			},
+		}},
+	}})
 )
 
 const gitDeploy = `
@@ -195,6 +203,17 @@ func TestCompare(t *testing.T) {
 			declared: "metadata: {annotations: {a: b}}", old: "metadata: {annotations: {a: b}}",
 			obj:  `metadata: {annotations: {a: b, "example.com/x": "1"}}`,
 			want: []string{`metadata.annotations["example.com/x"] Undeclared`},
+		},
+		{
+			name: "custom resource list-map keys come from the CRD schema", schema: crSchema, strict: true,
+			declared: "spec: {shards: [{name: a, weight: 2}, {name: b, weight: 1}]}",
+			obj:      "spec: {shards: [{name: b, weight: 1}, {name: a, weight: 2}]}",
+		},
+		{
+			name: "custom resource keyed element changed", schema: crSchema, strict: true,
+			declared: "spec: {shards: [{name: a, weight: 2}]}",
+			obj:      "spec: {shards: [{name: a, weight: 3}]}",
+			want:     []string{"spec.shards[name=a].weight Mismatch"},
 		},
 		{
 			name: "generic (unknown kind) nested map", strict: true,
