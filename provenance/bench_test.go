@@ -38,11 +38,12 @@ func BenchmarkDecideUpdate(b *testing.B) {
 	b.SetBytes(int64(2 * len(live)))
 	b.ReportAllocs()
 	for b.Loop() {
-		var obj, old map[string]any
-		if err := json.Unmarshal(live, &obj); err != nil {
+		obj, err := DecodeObject(live)
+		if err != nil {
 			b.Fatal(err)
 		}
-		if err := json.Unmarshal(live, &old); err != nil {
+		old, err := DecodeObject(live)
+		if err != nil {
 			b.Fatal(err)
 		}
 		res := c.Check(snap, &Request{Operation: Update, Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "checkout", Object: obj, OldObject: old})

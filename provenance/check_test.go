@@ -282,4 +282,3 @@ func TestParseIgnoreFlag(t *testing.T) {
 		}
 	}
 }
-

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -168,11 +167,8 @@ func (h *Handler) decode(req *admission.Request) (*provenance.Request, error) {
 }
 
 func decodeObject(raw []byte, field string) (map[string]any, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var obj map[string]any
-	if err := json.Unmarshal(raw, &obj); err != nil {
+	obj, err := provenance.DecodeObject(raw)
+	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", field, err)
 	}
 	return obj, nil

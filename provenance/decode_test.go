@@ -1,0 +1,79 @@
+package provenance
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestDecodeObject(t *testing.T) {
+	live, err := os.ReadFile("testdata/deployment-live.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		in      string
+		wantNil bool
+		wantErr bool
+	}{
+		{name: "empty", in: "", wantNil: true},
+		{name: "null", in: "null", wantNil: true},
+		{name: "object", in: `{"a":1,"b":[true,null,"x"],"c":{"d":1.5}}`},
+		{name: "real deployment", in: string(live)},
+		{name: "truncated", in: `{"a":`, wantErr: true},
+		{name: "array", in: `[1,2]`, wantErr: true},
+		{name: "string", in: `"x"`, wantErr: true},
+		{name: "trailing garbage", in: `{"a":1}}`, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := DecodeObject([]byte(tc.in))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
+			}
+			if tc.wantErr {
+				return
+			}
+			if tc.wantNil {
+				if got != nil {
+					t.Fatalf("got %v, want nil", got)
+				}
+				return
+			}
+			// Same result as encoding/json, which the API server's JSON is
+			// written for.
+			var want map[string]any
+			if err := json.Unmarshal([]byte(tc.in), &want); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("DecodeObject differs from encoding/json:\n got %v\nwant %v", got, want)
+			}
+		})
+	}
+}
+
+func FuzzDecodeObject(f *testing.F) {
+	f.Add([]byte(`{"metadata":{"name":"a"},"spec":{"replicas":3}}`))
+	f.Add([]byte(`{"a":"\u00e9\ud83d\ude00","b":1e400}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got, err := DecodeObject(in)
+		var want map[string]any
+		stdErr := json.Unmarshal(in, &want)
+		// The API server only sends valid UTF-8; on invalid bytes the two
+		// decoders differ (replacement character or raw byte), harmlessly,
+		// since both sides of a comparison decode the same way.
+		if len(in) == 0 || string(in) == "null" || !utf8.Valid(in) {
+			return
+		}
+		if err == nil && stdErr != nil {
+			t.Fatalf("accepted what encoding/json rejects (%v): %q", stdErr, in)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("differs from encoding/json on %q", in)
+		}
+	})
+}
