@@ -2,6 +2,7 @@ package provenance
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -280,5 +281,70 @@ func TestParseIgnoreFlag(t *testing.T) {
 		if !tc.wantErr && (got.Group != tc.want.Group || got.Kind != tc.want.Kind || got.Namespace != tc.want.Namespace || got.Name != tc.want.Name || strings.Join(got.JSONPointers, " ") != strings.Join(tc.want.JSONPointers, " ")) {
 			t.Errorf("ParseIgnoreFlag(%q) = %+v, want %+v", tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestIndexerReusesEntriesOfUnchangedFiles(t *testing.T) {
+	cm := func(name, v string) []map[string]any {
+		return mustObjects(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "+name+", namespace: default}\ndata: {v: '"+v+"'}\n")
+	}
+	crd := func(scope string) []map[string]any {
+		return mustObjects(t, "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: gadgets.other.io}\nspec: {group: other.io, scope: "+scope+", names: {kind: Gadget, plural: gadgets}, versions: [{name: v1}]}\n")
+	}
+	gadget := func() []map[string]any {
+		return mustObjects(t, "apiVersion: other.io/v1\nkind: Gadget\nmetadata: {name: g, namespace: team}\n")
+	}
+	ix := &Indexer{Scope: scope, DefaultNamespace: "default"}
+	first, err := ix.Build(Revision{Hash: "1"}, []File{
+		{Path: "a.yaml", ID: "a1", Objects: cm("a", "1")},
+		{Path: "b.yaml", ID: "b1", Objects: cm("b", "1")},
+		{Path: "crd.yaml", ID: "c1", Objects: crd("Namespaced")},
+		{Path: "g.yaml", ID: "g1", Objects: gadget()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ix.Cached("a.yaml", "a1") || ix.Cached("a.yaml", "a2") || ix.Cached("a.yaml", "") {
+		t.Fatal("Cached answers wrong")
+	}
+	// b changes; a, the CRD and the Gadget are passed by identity only.
+	second, err := ix.Build(Revision{Hash: "2"}, []File{
+		{Path: "a.yaml", ID: "a1"},
+		{Path: "b.yaml", ID: "b2", Objects: cm("b", "2")},
+		{Path: "crd.yaml", ID: "c1"},
+		{Path: "g.yaml", ID: "g1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Key{Kind: "ConfigMap", Namespace: "default", Name: "a"}
+	b := Key{Kind: "ConfigMap", Namespace: "default", Name: "b"}
+	g := Key{Group: "other.io", Kind: "Gadget", Namespace: "team", Name: "g"}
+	if second.Lookup(a) != first.Lookup(a) || second.Lookup(g) != first.Lookup(g) {
+		t.Error("entries of unchanged files were rebuilt")
+	}
+	if second.Lookup(b).Object["data"].(map[string]any)["v"] != "2" {
+		t.Error("changed file not re-indexed")
+	}
+	// The CRD becomes cluster-scoped: the Gadget's entry depends on it.
+	_, err = ix.Build(Revision{Hash: "3"}, []File{
+		{Path: "a.yaml", ID: "a1"},
+		{Path: "crd.yaml", ID: "c2", Objects: crd("Cluster")},
+		{Path: "g.yaml", ID: "g1"},
+	})
+	if !errors.Is(err, ErrIndexCacheStale) {
+		t.Fatalf("err = %v, want ErrIndexCacheStale", err)
+	}
+	ix.Reset()
+	third, err := ix.Build(Revision{Hash: "3"}, []File{
+		{Path: "a.yaml", ID: "a1", Objects: cm("a", "1")},
+		{Path: "crd.yaml", ID: "c2", Objects: crd("Cluster")},
+		{Path: "g.yaml", ID: "g1", Objects: gadget()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.Lookup(Key{Group: "other.io", Kind: "Gadget", Name: "g"}) == nil {
+		t.Error("Gadget not re-indexed as cluster-scoped")
 	}
 }

@@ -2,15 +2,17 @@ package provenance
 
 import (
 	"errors"
+	"fmt"
+	"io"
 
 	jsoniter "github.com/json-iterator/go"
 )
 
 // decoder is json-iterator in its encoding/json-compatible configuration:
-// the same results as encoding/json for map[string]any (float64 numbers,
-// the same errors on malformed input), at well under half the cost. Objects
-// are decoded twice per UPDATE on the admission hot path (object and
-// oldObject), where decoding is most of the work; see BENCHMARKS.md.
+// the same values as encoding/json for map[string]any (float64 numbers),
+// at well under half the cost. Objects are decoded twice per UPDATE on the
+// admission hot path (object and oldObject), where decoding is most of the
+// work; see BENCHMARKS.md.
 var decoder = jsoniter.ConfigCompatibleWithStandardLibrary
 
 // errNotObject: an admission object must be a JSON object.
@@ -18,16 +20,52 @@ var errNotObject = errors.New("not a JSON object")
 
 // DecodeObject decodes one object of an admission request. An empty or
 // null body decodes to nil (DELETE has no object, CREATE no oldObject).
+//
+// metadata.managedFields is skipped, not decoded: comparison always ignores
+// it (see builtinIgnores), and on a typical object it is a third of the
+// JSON and most of the small maps.
 func DecodeObject(raw []byte) (map[string]any, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
-	var obj map[string]any
-	if err := decoder.Unmarshal(raw, &obj); err != nil {
-		return nil, err
-	}
-	if obj == nil {
+	iter := decoder.BorrowIterator(raw)
+	defer decoder.ReturnIterator(iter)
+	if iter.WhatIsNext() != jsoniter.ObjectValue {
 		return nil, errNotObject
 	}
+	obj := map[string]any{}
+	complete := iter.ReadMapCB(func(it *jsoniter.Iterator, key string) bool {
+		if key == "metadata" && it.WhatIsNext() == jsoniter.ObjectValue {
+			obj[key] = readMetadata(it)
+		} else {
+			obj[key] = it.Read()
+		}
+		return it.Error == nil
+	})
+	switch {
+	case iter.Error == io.EOF:
+		return nil, io.ErrUnexpectedEOF
+	case iter.Error != nil:
+		return nil, iter.Error
+	case !complete:
+		return nil, errors.New("decode object: malformed JSON")
+	}
+	// Nothing but white space may follow the object.
+	if iter.WhatIsNext() != jsoniter.InvalidValue || iter.Error != io.EOF {
+		return nil, fmt.Errorf("decode object: bytes left after the object")
+	}
 	return obj, nil
+}
+
+func readMetadata(iter *jsoniter.Iterator) map[string]any {
+	meta := map[string]any{}
+	iter.ReadMapCB(func(it *jsoniter.Iterator, key string) bool {
+		if key == "managedFields" {
+			it.Skip()
+		} else {
+			meta[key] = it.Read()
+		}
+		return it.Error == nil
+	})
+	return meta
 }

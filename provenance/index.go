@@ -2,9 +2,11 @@ package provenance
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -23,11 +25,21 @@ type Scope interface {
 
 // File is one manifest file (or rendered kustomize root) of a revision.
 type File struct {
-	Path    string
+	Path string
+	// ID identifies the content: a blob hash, or the hash of a kustomize
+	// root's inputs. With an ID, the Indexer reuses the entries it built
+	// for the same Path and ID in the previous revision.
+	ID string
+	// Objects are the parsed manifests. They may be nil when
+	// Indexer.Cached(Path, ID) said the entries are cached; the Indexer
+	// normalizes them in place.
 	Objects []map[string]any
 }
 
-// Indexer turns the files of one revision into a Snapshot.
+// Indexer turns the files of one revision into a Snapshot. It keeps the
+// entries of the last successful Build, so a commit that changes one file
+// re-indexes one file. Build and Cached must not run concurrently with
+// another Build; Cached may be called from many goroutines at once.
 type Indexer struct {
 	Scope Scope
 	// DefaultNamespace is where a namespaced object without
@@ -35,35 +47,93 @@ type Indexer struct {
 	DefaultNamespace string
 	// Scheme provides Go types for built-in kinds; nil uses client-go's.
 	Scheme *runtime.Scheme
+
+	// cache holds the entries of the last successful Build by file.
+	cache map[fileKey]*cachedFile
+	// crdPrint names the files that declared CRDs in that Build. Entries of
+	// custom resources depend on them (scope and schema), so when they
+	// change, nothing is reused.
+	crdPrint string
+	builds   int
+}
+
+type fileKey struct{ path, id string }
+
+type cachedFile struct {
+	entries []*Entry
+	crds    map[schema.GroupKind]*crdInfo
+}
+
+// ErrIndexCacheStale means Build was given a file without objects whose
+// entries it can no longer reuse (the revision's CRDs changed). The caller
+// resets the Indexer and renders again with every file's objects.
+var ErrIndexCacheStale = errors.New("index cache cannot serve this revision")
+
+// Cached reports whether Build can reuse the entries of the file at path
+// with content id, so its objects need not be read or parsed.
+func (ix *Indexer) Cached(path, id string) bool {
+	_, ok := ix.cache[fileKey{path, id}]
+	return id != "" && ok
+}
+
+// Reset forgets the reusable entries.
+func (ix *Indexer) Reset() {
+	ix.cache, ix.crdPrint = nil, ""
 }
 
 // Build indexes files into a Snapshot. It fails, and the caller keeps its
 // current Snapshot, when an object is declared twice or a kind's scope
 // cannot be looked up.
 func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
-	crds := crdsOf(files)
+	crds, crdPrint, err := ix.collectCRDs(files)
+	if err != nil {
+		return nil, err
+	}
+	reuse := crdPrint == ix.crdPrint
 	snap := &Snapshot{
 		Revision:   rev,
 		objects:    map[Key]*Entry{},
 		namespaces: map[string]int{},
 	}
+	next := make(map[fileKey]*cachedFile, len(files))
 	schemas := map[schema.GroupVersionKind]*compare.Schema{}
 	unresolved := map[string]bool{}
 	for _, f := range files {
-		for _, obj := range f.Objects {
-			e, guessed, err := ix.entry(f.Path, obj, crds, schemas)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", f.Path, err)
+		key := fileKey{f.Path, f.ID}
+		cached := ix.cache[key]
+		if !reuse || f.ID == "" || cached == nil {
+			if f.Objects == nil && cached != nil {
+				return nil, ErrIndexCacheStale
 			}
-			if guessed {
-				unresolved[e.Key.Kind+"."+e.Key.Group] = true
+			fresh := &cachedFile{crds: crdsOf([]File{f})}
+			guessedAny := false
+			for _, obj := range f.Objects {
+				e, guessed, err := ix.entry(f.Path, obj, crds, schemas)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", f.Path, err)
+				}
+				if guessed {
+					guessedAny = true
+					unresolved[e.Key.Kind+"."+e.Key.Group] = true
+				}
+				fresh.entries = append(fresh.entries, e)
 			}
-			if prev, dup := snap.objects[e.Key]; dup {
-				return nil, fmt.Errorf("%w: %s in %s and %s", ErrDuplicate, e.Key, prev.Path, f.Path)
+			cached = fresh
+			if guessedAny || f.ID == "" {
+				// A guessed scope is resolved again next time; never reuse it.
+				cached = nil
+				for _, e := range fresh.entries {
+					if err := snap.add(e); err != nil {
+						return nil, err
+					}
+				}
+				continue
 			}
-			snap.objects[e.Key] = e
-			if e.Key.Namespace != "" {
-				snap.namespaces[e.Key.Namespace]++
+		}
+		next[key] = cached
+		for _, e := range cached.entries {
+			if err := snap.add(e); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -71,7 +141,56 @@ func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 		snap.unresolved = append(snap.unresolved, k)
 	}
 	sort.Strings(snap.unresolved)
+	ix.cache, ix.crdPrint = next, crdPrint
 	return snap, nil
+}
+
+func (s *Snapshot) add(e *Entry) error {
+	if prev, dup := s.objects[e.Key]; dup {
+		return fmt.Errorf("%w: %s in %s and %s", ErrDuplicate, e.Key, prev.Path, e.Path)
+	}
+	s.objects[e.Key] = e
+	if e.Key.Namespace != "" {
+		s.namespaces[e.Key.Namespace]++
+	}
+	return nil
+}
+
+// collectCRDs gathers the CRDs of a revision, from the cache for files
+// passed without objects, and a fingerprint of where they came from.
+func (ix *Indexer) collectCRDs(files []File) (map[schema.GroupKind]*crdInfo, string, error) {
+	crds := map[schema.GroupKind]*crdInfo{}
+	var from []string
+	for _, f := range files {
+		fc := map[schema.GroupKind]*crdInfo(nil)
+		if f.Objects == nil {
+			cached := ix.cache[fileKey{f.Path, f.ID}]
+			if cached == nil {
+				if f.ID == "" {
+					continue // an empty file
+				}
+				return nil, "", ErrIndexCacheStale
+			}
+			fc = cached.crds
+		} else {
+			fc = crdsOf([]File{f})
+		}
+		if len(fc) == 0 {
+			continue
+		}
+		id := f.ID
+		if id == "" {
+			// Content unknown: this revision's CRDs never match the last.
+			ix.builds++
+			id = fmt.Sprintf("unidentified-%d", ix.builds)
+		}
+		from = append(from, f.Path+"@"+id)
+		for gk, info := range fc {
+			crds[gk] = info
+		}
+	}
+	sort.Strings(from)
+	return crds, strings.Join(from, ","), nil
 }
 
 func (ix *Indexer) entry(path string, obj map[string]any, crds map[schema.GroupKind]*crdInfo, schemas map[schema.GroupVersionKind]*compare.Schema) (*Entry, bool, error) {

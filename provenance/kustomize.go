@@ -9,7 +9,6 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -270,35 +269,6 @@ func displayDir(dir string) string {
 	return dir
 }
 
-// kustomizeCache remembers rendered kustomize roots by the hash of their
-// inputs, so a commit that changes none of a root's files does not build
-// it again.
-type kustomizeCache struct {
-	mu      sync.Mutex
-	entries map[string]kustomizeEntry
-	used    map[string]bool
-}
-
-type kustomizeEntry struct {
-	key  string
-	objs []map[string]any
-}
-
-func newKustomizeCache() *kustomizeCache {
-	return &kustomizeCache{entries: map[string]kustomizeEntry{}}
-}
-
-func (c *kustomizeCache) begin() { c.used = map[string]bool{} }
-
-// end drops roots the latest revision no longer has.
-func (c *kustomizeCache) end() {
-	for dir := range c.entries {
-		if !c.used[dir] {
-			delete(c.entries, dir)
-		}
-	}
-}
-
 // inputsKey hashes the paths and blob hashes of a root's inputs.
 func inputsKey(files map[string]plumbing.Hash) string {
 	names := make([]string, 0, len(files))
@@ -314,32 +284,23 @@ func inputsKey(files map[string]plumbing.Hash) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// build renders the kustomize root dir of tree, or returns the cached
-// objects when none of its inputs changed. It reports whether it built.
-func (c *kustomizeCache) build(tree *object.Tree, dir string) (File, bool, error) {
+// renderKustomize renders the kustomize root dir of tree, unless none of
+// its inputs changed since ix indexed it. It reports whether it built.
+func renderKustomize(ix *Indexer, tree *object.Tree, dir string) (File, bool, error) {
 	name := displayDir(dir) + " (kustomize)"
 	inputs, err := collectKustomize(tree, dir)
 	if err != nil {
 		return File{}, false, err
 	}
 	key := inputsKey(inputs)
-	c.mu.Lock()
-	e, ok := c.entries[dir]
-	if c.used != nil {
-		c.used[dir] = true
-	}
-	c.mu.Unlock()
-	if ok && e.key == key {
-		return File{Path: name, Objects: deepCopyObjects(e.objs)}, false, nil
+	if ix.Cached(name, key) {
+		return File{Path: name, ID: key}, false, nil
 	}
 	objs, err := runKustomize(tree, dir, inputs)
 	if err != nil {
 		return File{}, true, fmt.Errorf("kustomize build %s: %w", displayDir(dir), err)
 	}
-	c.mu.Lock()
-	c.entries[dir] = kustomizeEntry{key: key, objs: deepCopyObjects(objs)}
-	c.mu.Unlock()
-	return File{Path: name, Objects: objs}, true, nil
+	return File{Path: name, ID: key, Objects: objs}, true, nil
 }
 
 // runKustomize runs krusty over an in-memory filesystem that holds only the

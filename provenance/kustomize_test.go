@@ -155,7 +155,7 @@ func TestKustomizeMatchesKrusty(t *testing.T) {
 		}
 		want = append(want, m)
 	}
-	got, built, err := newKustomizeCache().build(treeOf(t, overlayFixture), "overlays/prod")
+	got, built, err := renderKustomize(&Indexer{}, treeOf(t, overlayFixture), "overlays/prod")
 	if err != nil || !built {
 		t.Fatalf("build: built=%v err=%v", built, err)
 	}
@@ -221,7 +221,7 @@ func TestKustomizeRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := newKustomizeCache().build(treeOf(t, kust(tt.body)), "app")
+			_, _, err := renderKustomize(&Indexer{}, treeOf(t, kust(tt.body)), "app")
 			if err == nil {
 				t.Fatal("build succeeded, want an error")
 			}

@@ -34,8 +34,6 @@ type Syncer struct {
 	Log                logr.Logger
 
 	once    sync.Once
-	cache   *parseCache
-	kcache  *kustomizeCache
 	trigger chan struct{}
 	// lastSuccess is the Unix time in nanoseconds of the last successful
 	// sync; 0 before the first.
@@ -53,10 +51,10 @@ const DefaultTriggerMinInterval = time.Second
 // renderStats counts the work a render did, as opposed to reused.
 type renderStats struct {
 	// Files is the number of plain manifest files; Parsed how many of them
-	// were parsed rather than taken from the cache.
+	// were parsed rather than reused from the last revision's index.
 	Files, Parsed int
 	// Roots is the number of kustomize roots; Built how many were built
-	// rather than taken from the cache.
+	// rather than reused.
 	Roots, Built int
 }
 
@@ -86,8 +84,6 @@ func (e *SyncError) Unwrap() error { return e.Err }
 
 func (s *Syncer) init() {
 	s.once.Do(func() {
-		s.cache = newParseCache()
-		s.kcache = newKustomizeCache()
 		s.trigger = make(chan struct{}, 1)
 	})
 }
@@ -201,6 +197,15 @@ func (s *Syncer) SyncOnce(ctx context.Context) (err error) {
 		return &SyncError{Reason: FailRender, Err: fmt.Errorf("revision %s: %w", rev, err)}
 	}
 	snap, err := s.Indexer.Build(rev, files)
+	if errors.Is(err, ErrIndexCacheStale) {
+		// The revision's CRDs changed, so entries of unchanged files cannot
+		// be reused: read every file again.
+		s.Indexer.Reset()
+		if files, err = s.render(commit); err != nil {
+			return &SyncError{Reason: FailRender, Err: fmt.Errorf("revision %s: %w", rev, err)}
+		}
+		snap, err = s.Indexer.Build(rev, files)
+	}
 	if err != nil {
 		return &SyncError{Reason: FailIndex, Err: fmt.Errorf("revision %s: %w", rev, err)}
 	}
@@ -223,9 +228,10 @@ func (s *Syncer) SyncOnce(ctx context.Context) (err error) {
 	return nil
 }
 
-// render reads every manifest under the roots of a commit: plain files
-// through the parse cache, kustomize roots through the kustomize cache, so
-// only what changed since the last revision is parsed or built again.
+// render reads every manifest under the roots of a commit. Files and
+// kustomize roots whose content the Indexer already indexed are passed by
+// identity only, so only what changed since the last revision is read,
+// parsed or built again.
 func (s *Syncer) render(commit *object.Commit) ([]File, error) {
 	tree, err := commit.Tree()
 	if err != nil {
@@ -239,16 +245,13 @@ func (s *Syncer) render(commit *object.Commit) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.cache.begin()
-	before := s.cache.misses.Load()
-	files, err := s.parseAll(plan.plain)
+	files, parsed, err := s.readAll(plan.plain)
 	if err != nil {
 		return nil, err
 	}
-	st := renderStats{Files: len(plan.plain), Parsed: int(s.cache.misses.Load() - before), Roots: len(plan.kustomize)}
-	s.kcache.begin()
+	st := renderStats{Files: len(plan.plain), Parsed: parsed, Roots: len(plan.kustomize)}
 	for _, dir := range plan.kustomize {
-		f, built, err := s.kcache.build(tree, dir)
+		f, built, err := renderKustomize(s.Indexer, tree, dir)
 		if err != nil {
 			return nil, err
 		}
@@ -257,16 +260,15 @@ func (s *Syncer) render(commit *object.Commit) ([]File, error) {
 		}
 		files = append(files, f)
 	}
-	s.cache.end()
-	s.kcache.end()
 	s.stats = st
 	return files, nil
 }
 
-// parseAll parses files on every core; most time in a cold sync goes here.
-func (s *Syncer) parseAll(todo []manifestFile) ([]File, error) {
+// readAll reads files on every core; most time in a cold sync goes here.
+func (s *Syncer) readAll(todo []manifestFile) ([]File, int, error) {
 	files := make([]File, len(todo))
 	errs := make([]error, len(todo))
+	var parsed atomic.Int64
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
@@ -274,7 +276,11 @@ func (s *Syncer) parseAll(todo []manifestFile) ([]File, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				files[i], errs[i] = s.cache.parseFile(todo[i])
+				var p bool
+				files[i], p, errs[i] = readFile(s.Indexer, todo[i])
+				if p {
+					parsed.Add(1)
+				}
 			}
 		}()
 	}
@@ -283,5 +289,5 @@ func (s *Syncer) parseAll(todo []manifestFile) ([]File, error) {
 	}
 	close(next)
 	wg.Wait()
-	return files, errors.Join(errs...)
+	return files, int(parsed.Load()), errors.Join(errs...)
 }

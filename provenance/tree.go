@@ -7,10 +7,7 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
@@ -18,64 +15,6 @@ import (
 // over ~1.5 MiB; a larger file in the repository is almost surely not a
 // manifest and would only cost memory.
 const maxManifestBytes = 8 << 20
-
-// parseCache remembers parsed manifests by blob hash, so a new commit
-// re-parses only the files that changed. Git blobs are content-addressed:
-// the same hash is the same bytes.
-type parseCache struct {
-	mu    sync.Mutex
-	blobs map[plumbing.Hash][]map[string]any
-	// used marks blobs read by the latest revision; the rest are dropped.
-	used map[plumbing.Hash]bool
-	// misses counts blobs parsed rather than found.
-	misses atomic.Int64
-}
-
-func newParseCache() *parseCache {
-	return &parseCache{blobs: map[plumbing.Hash][]map[string]any{}}
-}
-
-func (c *parseCache) begin() {
-	c.mu.Lock()
-	c.used = map[plumbing.Hash]bool{}
-	c.mu.Unlock()
-}
-
-// end drops entries the latest revision did not use.
-func (c *parseCache) end() {
-	c.mu.Lock()
-	for h := range c.blobs {
-		if !c.used[h] {
-			delete(c.blobs, h)
-		}
-	}
-	c.used = nil
-	c.mu.Unlock()
-}
-
-// get returns a deep copy: indexing normalizes objects in place, and the
-// cached objects must stay as Git wrote them.
-func (c *parseCache) get(h plumbing.Hash) ([]map[string]any, bool) {
-	c.mu.Lock()
-	objs, ok := c.blobs[h]
-	if ok && c.used != nil {
-		c.used[h] = true
-	}
-	c.mu.Unlock()
-	if !ok {
-		return nil, false
-	}
-	return deepCopyObjects(objs), true
-}
-
-func (c *parseCache) put(h plumbing.Hash, objs []map[string]any) {
-	c.mu.Lock()
-	c.blobs[h] = deepCopyObjects(objs)
-	if c.used != nil {
-		c.used[h] = true
-	}
-	c.mu.Unlock()
-}
 
 // manifestFile is one file to read under a root.
 type manifestFile struct {
@@ -121,30 +60,31 @@ func cleanRoot(root string) string {
 	return root
 }
 
-// parseFile parses one blob, through the cache.
-func (c *parseCache) parseFile(f manifestFile) (File, error) {
-	if objs, ok := c.get(f.blob.Hash); ok {
-		return File{Path: f.path, Objects: objs}, nil
+// readFile reads and parses one blob, unless the indexer can reuse what it
+// built from the same blob before. Git blobs are content-addressed: the
+// same hash is the same bytes.
+func readFile(ix *Indexer, f manifestFile) (file File, parsed bool, err error) {
+	id := f.blob.Hash.String()
+	if ix.Cached(f.path, id) {
+		return File{Path: f.path, ID: id}, false, nil
 	}
-	c.misses.Add(1)
 	if f.blob.Size > maxManifestBytes {
-		return File{}, fmt.Errorf("%s: %d bytes is over the %d byte limit for a manifest", f.path, f.blob.Size, maxManifestBytes)
+		return File{}, true, fmt.Errorf("%s: %d bytes is over the %d byte limit for a manifest", f.path, f.blob.Size, maxManifestBytes)
 	}
 	r, err := f.blob.Reader()
 	if err != nil {
-		return File{}, fmt.Errorf("%s: %w", f.path, err)
+		return File{}, true, fmt.Errorf("%s: %w", f.path, err)
 	}
 	data, err := io.ReadAll(r)
 	r.Close()
 	if err != nil {
-		return File{}, fmt.Errorf("%s: %w", f.path, err)
+		return File{}, true, fmt.Errorf("%s: %w", f.path, err)
 	}
 	objs, err := ParseManifests(data)
 	if err != nil {
-		return File{}, fmt.Errorf("%s: %w", f.path, err)
+		return File{}, true, fmt.Errorf("%s: %w", f.path, err)
 	}
-	c.put(f.blob.Hash, objs)
-	return File{Path: f.path, Objects: objs}, nil
+	return File{Path: f.path, ID: id, Objects: objs}, true, nil
 }
 
 // renderPlan is what the roots of one revision hold: plain manifest files

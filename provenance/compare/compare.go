@@ -63,6 +63,8 @@ type walker struct {
 	max    int
 	diffs  []Diff
 	path   Path
+	// keybuf is scratch space for the merge key values of keyed lists.
+	keybuf []any
 }
 
 func (w *walker) full() bool { return len(w.diffs) >= w.max }
@@ -225,21 +227,27 @@ func (w *walker) atomicList(decl []any, old, obj any, s *Schema, ig *Ignore) {
 
 // keyedList compares lists that merge by key (containers by name, ports by
 // port): elements match on their key, not their position, the way kubectl
-// apply and the API server's strategic merge treat them.
+// apply and the API server's strategic merge treat them. Key values are
+// read once per list, so matching costs no map lookups.
 func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, ig *Ignore) {
 	ol, _ := obj.([]any)
 	oldl, _ := old.([]any)
+	mark := len(w.keybuf)
+	defer func() { w.keybuf = w.keybuf[:mark] }()
+	dk, nk, ok := w.keyValues(decl, keys), w.keyValues(ol, keys), w.keyValues(oldl, keys)
+	n := len(keys)
 	es := s.Elem()
 	for di, de := range decl {
 		dm := de.(map[string]any)
-		ord := ordinal(decl, di, keys)
-		i := find(ol, dm, ord, keys)
+		kv := dk[di*n : di*n+n]
+		ord := ordinal(dk, di, n)
+		i := find(nk, kv, ord, n)
 		if i < 0 {
 			w.element(keys, dm, -1, ig, func(*Ignore) { w.report(Missing, de, nil, nil) })
 			continue
 		}
 		var oe any
-		if j := find(oldl, dm, ord, keys); j >= 0 {
+		if j := find(ok, kv, ord, n); j >= 0 {
 			oe = oldl[j]
 		}
 		w.element(keys, dm, i, ig, func(eig *Ignore) { w.walk(de, oe, ol[i], es, eig) })
@@ -248,30 +256,45 @@ func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, i
 		return
 	}
 	for i, e := range ol {
-		em, ok := e.(map[string]any)
-		if !ok {
+		em, isMap := e.(map[string]any)
+		if !isMap {
 			continue
 		}
-		ord := ordinal(ol, i, keys)
-		if find(decl, em, ord, keys) >= 0 {
+		kv := nk[i*n : i*n+n]
+		ord := ordinal(nk, i, n)
+		if find(dk, kv, ord, n) >= 0 {
 			continue
 		}
 		var oe any
-		if j := find(oldl, em, ord, keys); j >= 0 {
+		if j := find(ok, kv, ord, n); j >= 0 {
 			oe = oldl[j]
 		}
 		w.element(keys, em, i, ig, func(eig *Ignore) { w.walk(nil, oe, e, es, eig) })
 	}
 	for j, e := range oldl {
-		em, ok := e.(map[string]any)
-		if !ok {
+		em, isMap := e.(map[string]any)
+		if !isMap {
 			continue
 		}
-		ord := ordinal(oldl, j, keys)
-		if find(decl, em, ord, keys) < 0 && find(ol, em, ord, keys) < 0 {
+		kv := ok[j*n : j*n+n]
+		ord := ordinal(ok, j, n)
+		if find(dk, kv, ord, n) < 0 && find(nk, kv, ord, n) < 0 {
 			w.element(keys, em, -1, ig, func(eig *Ignore) { w.walk(nil, e, nil, es, eig) })
 		}
 	}
+}
+
+// keyValues reads the merge key values of every element of list into the
+// walker's scratch buffer: n values per element, nil for non-objects.
+func (w *walker) keyValues(list []any, keys []string) []any {
+	start := len(w.keybuf)
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		for _, k := range keys {
+			w.keybuf = append(w.keybuf, lookup(m, k))
+		}
+	}
+	return w.keybuf[start:len(w.keybuf):len(w.keybuf)]
 }
 
 // element runs fn for one keyed list element with its path pushed. The key
@@ -288,27 +311,26 @@ func (w *walker) element(keys []string, elem map[string]any, index int, ig *Igno
 	w.pop()
 }
 
-// ordinal counts earlier elements with the same key as list[i]. Keys are not
-// always unique (port 53 over TCP and UDP share patchMergeKey "port"), so
-// the n-th element with a key matches the n-th element with that key on the
-// other side.
-func ordinal(list []any, i int, keys []string) int {
-	target, _ := list[i].(map[string]any)
-	n := 0
-	for _, e := range list[:i] {
-		if em, ok := e.(map[string]any); ok && sameKey(em, target, keys) {
-			n++
+// ordinal counts earlier elements with the same key as element i. Keys are
+// not always unique (port 53 over TCP and UDP share patchMergeKey "port"),
+// so the n-th element with a key matches the n-th element with that key on
+// the other side. kvs holds n key values per element.
+func ordinal(kvs []any, i, n int) int {
+	target := kvs[i*n : i*n+n]
+	c := 0
+	for j := 0; j < i; j++ {
+		if sameKey(kvs[j*n:j*n+n], target) {
+			c++
 		}
 	}
-	return n
+	return c
 }
 
-// find returns the index of the ord-th element of list whose key equals
-// elem's, or -1.
-func find(list []any, elem map[string]any, ord int, keys []string) int {
-	for i, e := range list {
-		em, ok := e.(map[string]any)
-		if ok && sameKey(em, elem, keys) {
+// find returns the index of the ord-th element whose key values equal kv,
+// or -1.
+func find(kvs, kv []any, ord, n int) int {
+	for i := 0; i*n < len(kvs); i++ {
+		if sameKey(kvs[i*n:i*n+n], kv) {
 			if ord == 0 {
 				return i
 			}
@@ -318,16 +340,15 @@ func find(list []any, elem map[string]any, ord int, keys []string) int {
 	return -1
 }
 
-func sameKey(a, b map[string]any, keys []string) bool {
-	for _, k := range keys {
-		av, bv := a[k], b[k]
-		if as, ok := av.(string); ok {
-			if bs, ok := bv.(string); !ok || as != bs {
+func sameKey(a, b []any) bool {
+	for i := range a {
+		if as, ok := a[i].(string); ok {
+			if bs, ok := b[i].(string); !ok || as != bs {
 				return false
 			}
 			continue
 		}
-		if !equal(av, bv, nil) {
+		if !equal(a[i], b[i], nil) {
 			return false
 		}
 	}

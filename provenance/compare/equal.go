@@ -48,10 +48,18 @@ func equal(a, b any, s *Schema) bool {
 		if !ok {
 			return false
 		}
+		found := 0
 		for k, x := range av {
-			if !equal(x, bv[k], s.Field(k)) {
+			y, ok := bv[k]
+			if ok {
+				found++
+			}
+			if !equal(x, y, s.Field(k)) {
 				return false
 			}
+		}
+		if found == len(bv) {
+			return true // b has no keys a lacks
 		}
 		for k, y := range bv {
 			if _, ok := av[k]; !ok && !isEmpty(y) {
