@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/fluxcd/pkg/gittestserver"
 	"github.com/go-git/go-billy/v5/memfs"
 	"github.com/go-git/go-git/v5"
@@ -87,6 +88,8 @@ type Change struct {
 	Branch string
 	// Orphan starts the branch anew (a force-push that rewrites history).
 	Orphan bool
+	// SignKey signs the commit with OpenPGP.
+	SignKey *openpgp.Entity
 }
 
 // Commit pushes a change as a person would and returns the new commit SHA.
@@ -138,7 +141,7 @@ func (g *GitServer) Commit(c Change) (string, error) {
 	if msg == "" {
 		msg = "change"
 	}
-	opts := &git.CommitOptions{Author: &object.Signature{Name: "Dev", Email: "dev@example.com", When: time.Now()}, AllowEmptyCommits: true}
+	opts := &git.CommitOptions{Author: &object.Signature{Name: "Dev", Email: "dev@example.com", When: time.Now()}, AllowEmptyCommits: true, SignKey: c.SignKey}
 	if c.Orphan {
 		opts.Parents = []plumbing.Hash{}
 	}

@@ -2,7 +2,6 @@ package harness
 
 import (
 	"context"
-	"fmt"
 	"io"
 )
 
@@ -54,8 +53,8 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	}
 	// Everyone here has the credentials to change anything. RBAC comes
 	// before the webhook, which would deny it: Git does not declare it.
-	if r := s.Kubectl.Run(rbac, "apply", "-f", "-"); r.Failed() {
-		return nil, fmt.Errorf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	if err = GrantTestAdmins(s.Kubectl); err != nil {
+		return nil, err
 	}
 	if s.Git, err = StartGitServer(GitServerOptions{Fixture: opts.Fixture}); err != nil {
 		return nil, err
@@ -87,6 +86,8 @@ func (s *Stack) Stop() {
 	}
 }
 
+// rbac makes the people and controllers of the tests cluster-admins, so
+// that only gitgate stands in their way.
 const rbac = `
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -105,5 +106,8 @@ subjects:
   namespace: flux-system
 - kind: Group
   name: system:serviceaccounts:kube-system
+  apiGroup: rbac.authorization.k8s.io
+- kind: Group
+  name: system:nodes
   apiGroup: rbac.authorization.k8s.io
 `

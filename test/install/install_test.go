@@ -30,32 +30,6 @@ import (
 	"github.com/gitgate/gitgate/test/harness"
 )
 
-// testRBAC gives the people and controllers of these tests every right, so
-// only gitgate stands in their way.
-const testRBAC = `
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: gitgate-install-test-admins
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: cluster-admin
-subjects:
-- kind: User
-  name: dev-user
-  apiGroup: rbac.authorization.k8s.io
-- kind: ServiceAccount
-  name: kustomize-controller
-  namespace: flux-system
-- kind: Group
-  name: system:serviceaccounts:kube-system
-  apiGroup: rbac.authorization.k8s.io
-- kind: Group
-  name: system:nodes
-  apiGroup: rbac.authorization.k8s.io
-`
-
 func mustRun(t *testing.T, stdin string, args ...string) harness.Result {
 	t.Helper()
 	r := env.kubectl.Run(stdin, args...)
@@ -178,7 +152,9 @@ func startGitgates(t *testing.T, n int, extra ...string) []*harness.Gitgate {
 }
 
 func TestSelfManagedInstallServesTheAPIServer(t *testing.T) {
-	mustRun(t, testRBAC, "apply", "-f", "-")
+	if err := harness.GrantTestAdmins(env.kubectl); err != nil {
+		t.Fatal(err)
+	}
 	installSelfManaged(t)
 	// gitgate runs as its ServiceAccount, with only the manifests' RBAC.
 	startGitgates(t, 1)
