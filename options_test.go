@@ -1,0 +1,85 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+// parseServe parses args as `gitgate serve` would and validates them.
+func parseServe(t *testing.T, args ...string) (*serveOptions, error) {
+	t.Helper()
+	var o serveOptions
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	o.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return &o, o.Validate()
+}
+
+func TestServeOptionsValidate(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "ignore.yaml")
+	if err := os.WriteFile(good, []byte("- {group: apps, kind: Deployment, jsonPointers: [/spec/replicas]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("- {kind: Deployment, jsonPointer: [/spec]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"--repo-url", "https://git.example.com/fleet.git", "--branch", "main"}
+	tests := []struct {
+		name string
+		args []string
+		want []string // substrings of the error; none means valid
+	}{
+		{name: "minimal", args: base},
+		{name: "ignore rules from flag and file", args: append(base, "--ignore", "apps/Deployment=/spec/replicas", "--ignore-file", good, "--fields", "declared")},
+		{name: "nothing", args: nil, want: []string{"--repo-url is required", "exactly one of branch, tag, semver or commit"}},
+		{name: "two refs", args: []string{"--repo-url", "https://x/y.git", "--branch", "main", "--tag", "v1"}, want: []string{"exactly one"}},
+		{name: "short commit", args: []string{"--repo-url", "https://x/y.git", "--commit", "abc123"}, want: []string{"not a full 40-character SHA-1"}},
+		{name: "bad semver range", args: []string{"--repo-url", "https://x/y.git", "--semver", "not a range"}, want: []string{"semver range"}},
+		{name: "password in the URL", args: []string{"--repo-url", "https://u:secret@x/y.git", "--branch", "main"}, want: []string{"must not carry a password"}},
+		{name: "every error at once", args: append(base, "--fields", "loose", "--interval", "0s", "--port", "0", "--ignore", "Deployment=spec"), want: []string{"--fields must be strict or declared", "--interval must be positive", "--port must be 1-65535", "must start with /"}},
+		{name: "ignore file with a typo", args: append(base, "--ignore-file", bad), want: []string{"--ignore-file", "jsonPointer"}},
+		{name: "missing ignore file", args: append(base, "--ignore-file", filepath.Join(dir, "nope.yaml")), want: []string{"no such file"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseServe(t, tc.args...)
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("want an error with %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("error repeats the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestDisplayURLDropsCredentials(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:pw@git.example.com/fleet.git": "https://git.example.com/fleet.git",
+		"ssh://git@git.example.com/fleet.git":       "ssh://git.example.com/fleet.git",
+		"https://git.example.com/fleet.git":         "https://git.example.com/fleet.git",
+	} {
+		if got := displayURL(in); got != want {
+			t.Errorf("displayURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
