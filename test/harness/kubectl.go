@@ -29,13 +29,28 @@ type Result struct {
 	Args           []string
 	Stdout, Stderr string
 	Err            error
+	// Command is the program run; empty means kubectl.
+	Command string
 }
 
 // Failed reports whether kubectl exited non-zero.
 func (r Result) Failed() bool { return r.Err != nil }
 
 // CommandLine renders the command as a person would type it.
-func (r Result) CommandLine() string { return "kubectl " + strings.Join(r.Args, " ") }
+func (r Result) CommandLine() string {
+	cmd := r.Command
+	if cmd == "" {
+		cmd = "kubectl"
+	}
+	quoted := make([]string, len(r.Args))
+	for i, a := range r.Args {
+		quoted[i] = a
+		if strings.ContainsAny(a, " \t\"'$*?{}") {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return cmd + " " + strings.Join(quoted, " ")
+}
 
 // Run runs kubectl with args; stdin, if not empty, is piped in.
 func (k *Kubectl) Run(stdin string, args ...string) Result {

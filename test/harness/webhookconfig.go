@@ -16,9 +16,15 @@ import (
 // WebhookName is the name of the test ValidatingWebhookConfiguration.
 const WebhookName = "gitgate"
 
+// GitgateNamespace is gitgate's own namespace (its default for the
+// break-glass ConfigMap). The webhook leaves it out, as the shipped
+// manifests do, so grants can be written while gitgate cannot sync Git.
+const GitgateNamespace = "gitgate-system"
+
 // RegisterWebhook points the API server at gitgate for CREATE, UPDATE and
-// DELETE on every resource and on */scale, failing closed. kube-system and
-// leases are left out, as the shipped manifests do.
+// DELETE on every resource and on */scale, failing closed. kube-system,
+// kube-public, kube-node-lease and gitgate's namespace, and leases and
+// events, are left out, as the shipped manifests do.
 func RegisterWebhook(ctx context.Context, c client.Client, url string, ca *certs.KeyPair) error {
 	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: WebhookName}}
 	_, err := controllerutil.CreateOrUpdate(ctx, c, vwc, func() error {
@@ -37,7 +43,7 @@ func RegisterWebhook(ctx context.Context, c client.Client, url string, ca *certs
 			}},
 			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
 				Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn,
-				Values: []string{"kube-system", "kube-node-lease"},
+				Values: []string{"kube-system", "kube-public", "kube-node-lease", GitgateNamespace},
 			}}},
 			MatchConditions: []admissionregistrationv1.MatchCondition{{
 				Name:       "skip-leases-and-events",
