@@ -21,9 +21,9 @@ var errNotObject = errors.New("not a JSON object")
 // DecodeObject decodes one object of an admission request. An empty or
 // null body decodes to nil (DELETE has no object, CREATE no oldObject).
 //
-// metadata.managedFields is skipped, not decoded: comparison always ignores
-// it (see builtinIgnores), and on a typical object it is a third of the
-// JSON and most of the small maps.
+// status and metadata.managedFields are skipped, not decoded: comparison
+// always ignores both (see builtinIgnores), and on a typical object they
+// are a third of the JSON and most of the small maps.
 func DecodeObject(raw []byte) (map[string]any, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
@@ -35,9 +35,12 @@ func DecodeObject(raw []byte) (map[string]any, error) {
 	}
 	obj := map[string]any{}
 	complete := iter.ReadMapCB(func(it *jsoniter.Iterator, key string) bool {
-		if key == "metadata" && it.WhatIsNext() == jsoniter.ObjectValue {
+		switch {
+		case key == "status":
+			it.Skip()
+		case key == "metadata" && it.WhatIsNext() == jsoniter.ObjectValue:
 			obj[key] = readMetadata(it)
-		} else {
+		default:
 			obj[key] = it.Read()
 		}
 		return it.Error == nil

@@ -23,6 +23,7 @@ func TestDecodeObject(t *testing.T) {
 		{name: "null", in: "null", wantNil: true},
 		{name: "object", in: `{"a":1,"b":[true,null,"x"],"c":{"d":1.5}}`},
 		{name: "real deployment", in: string(live)},
+		{name: "status is skipped", in: `{"metadata":{"name":"a"},"status":{"conditions":[{"type":"Ready"}]}}`},
 		{name: "managedFields are skipped", in: `{"metadata":{"name":"a","managedFields":[{"manager":"kubectl","fieldsV1":{"f:spec":{}}}]},"spec":{}}`},
 		{name: "metadata that is not an object", in: `{"metadata":3}`},
 		{name: "malformed managedFields", in: `{"metadata":{"managedFields":[{]}}`, wantErr: true},
@@ -63,7 +64,7 @@ func FuzzDecodeObject(f *testing.F) {
 		got, err := DecodeObject(in)
 		var want map[string]any
 		stdErr := json.Unmarshal(in, &want)
-		dropManagedFields(want)
+		dropSkipped(want)
 		// The API server only sends valid UTF-8; on invalid bytes the two
 		// decoders differ (replacement character or raw byte), harmlessly,
 		// since both sides of a comparison decode the same way.
@@ -79,19 +80,20 @@ func FuzzDecodeObject(f *testing.F) {
 	})
 }
 
-// stdDecode is encoding/json's result without metadata.managedFields, which
-// DecodeObject skips.
+// stdDecode is encoding/json's result without status and
+// metadata.managedFields, which DecodeObject skips.
 func stdDecode(t *testing.T, in []byte) map[string]any {
 	t.Helper()
 	var want map[string]any
 	if err := json.Unmarshal(in, &want); err != nil {
 		t.Fatal(err)
 	}
-	dropManagedFields(want)
+	dropSkipped(want)
 	return want
 }
 
-func dropManagedFields(obj map[string]any) {
+func dropSkipped(obj map[string]any) {
+	delete(obj, "status")
 	if meta, ok := obj["metadata"].(map[string]any); ok {
 		delete(meta, "managedFields")
 	}
