@@ -109,10 +109,15 @@ func (c *Checker) Check(snap *Snapshot, req *Request) Result {
 		if req.Operation == Update {
 			old = req.OldObject
 		}
+		strict := c.Fields != FieldsDeclared
 		diffs := compare.Compare(entry.Object, old, req.Object, entry.Schema, compare.Options{
-			Strict: c.Fields != FieldsDeclared,
-			Ignore: c.ignoreFor(entry.Key),
+			Strict: strict,
+			// The ServiceAccount admission plugin injects the token volume
+			// into every Pod it creates; pod templates get no such thing.
+			StrictLists: strict && !(entry.Key.Group == "" && entry.Key.Kind == "Pod"),
+			Ignore:      c.ignoreFor(entry.Key),
 		})
+		diffs = append(diffs, protectedLabelDiffs(entry, strict, old, req.Object)...)
 		return resultOf(entry, diffs)
 	default:
 		// CONNECT and anything newer carry no object state.
@@ -197,4 +202,45 @@ func isTerminating(obj map[string]any) bool {
 	meta, _ := obj["metadata"].(map[string]any)
 	ts, _ := meta["deletionTimestamp"].(string)
 	return ts != ""
+}
+
+// ModeLabel is the Namespace label that overrides the enforcement mode for
+// the objects in the namespace.
+const ModeLabel = "gitgate.dev/mode"
+
+// protectedLabelDiffs keeps gitgate's own Namespace label as Git has it
+// even with --fields declared, where labels Git does not declare are
+// otherwise free: whoever may update a Namespace must not be able to switch
+// enforcement off for everything in it. (In strict mode, and when Git
+// declares the label, the comparison already covers it.)
+func protectedLabelDiffs(entry *Entry, strict bool, old, obj map[string]any) []compare.Diff {
+	if strict || entry.Key.Group != "" || entry.Key.Kind != "Namespace" {
+		return nil
+	}
+	if _, declared := labelOf(entry.Object, ModeLabel); declared {
+		return nil
+	}
+	got, present := labelOf(obj, ModeLabel)
+	before, had := labelOf(old, ModeLabel)
+	if present == had && got == before {
+		return nil
+	}
+	d := compare.Diff{
+		Path: compare.Path{{Field: "metadata", Index: -1}, {Field: "labels", Index: -1}, {Field: ModeLabel, Index: -1}},
+		Kind: compare.Undeclared,
+	}
+	if present {
+		d.Request = got
+	}
+	if had {
+		d.Old = before
+	}
+	return []compare.Diff{d}
+}
+
+func labelOf(obj map[string]any, key string) (string, bool) {
+	meta, _ := obj["metadata"].(map[string]any)
+	labels, _ := meta["labels"].(map[string]any)
+	v, ok := labels[key].(string)
+	return v, ok
 }

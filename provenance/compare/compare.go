@@ -36,6 +36,14 @@ type Options struct {
 	// MaxDiffs caps the diffs reported; 0 means 64. Comparison stops early
 	// once the cap is reached, the verdict is already known.
 	MaxDiffs int
+	// StrictLists denies elements that Git does not declare in a list that
+	// merges by key (a container, a volume, an env var) also where
+	// undeclared fields are otherwise free: on create, and inside a subtree
+	// an update adds. No defaulting adds such elements, but a person who
+	// creates a declared Deployment before the GitOps agent could add a
+	// privileged container that the agent's server-side apply would never
+	// remove.
+	StrictLists bool
 }
 
 // Compare reports where obj disagrees with the declared manifest. For an
@@ -47,7 +55,7 @@ type Options struct {
 // update in strict mode, a change between old and obj outside Git's declared
 // fields is a Diff of kind Undeclared.
 func Compare(declared, old, obj map[string]any, s *Schema, opts Options) []Diff {
-	w := walker{strict: opts.Strict && old != nil, max: opts.MaxDiffs}
+	w := walker{strict: opts.Strict && old != nil, strictLists: opts.StrictLists, max: opts.MaxDiffs}
 	if w.max <= 0 {
 		w.max = 64
 	}
@@ -59,10 +67,11 @@ func Compare(declared, old, obj map[string]any, s *Schema, opts Options) []Diff 
 // grows and shrinks with the walk and is copied only into a Diff, so the
 // common case, an object that agrees with Git, allocates nothing per field.
 type walker struct {
-	strict bool
-	max    int
-	diffs  []Diff
-	path   Path
+	strict      bool
+	strictLists bool
+	max         int
+	diffs       []Diff
+	path        Path
 	// keybuf is scratch space for the merge key values of keyed lists.
 	keybuf []any
 }
@@ -132,7 +141,11 @@ func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore) {
 		}
 		w.atomicList(d, old, obj, s, ig)
 	default:
-		if !equal(decl, obj, s) {
+		if obj == nil && isEmpty(decl) && !s.OmitsZero() {
+			// Git pins a zero value (automountServiceAccountToken: false)
+			// of a field where absent means something else.
+			w.report(Missing, decl, nil, old)
+		} else if !equal(decl, obj, s) {
 			w.report(mismatchKind(obj), decl, obj, old)
 		}
 	}
@@ -252,7 +265,7 @@ func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, i
 		}
 		w.element(keys, dm, i, ig, func(eig *Ignore) { w.walk(de, oe, ol[i], es, eig) })
 	}
-	if !w.strict {
+	if !w.strict && !w.strictLists {
 		return
 	}
 	for i, e := range ol {
@@ -269,7 +282,21 @@ func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, i
 		if j := find(ok, kv, ord, n); j >= 0 {
 			oe = oldl[j]
 		}
+		if !w.strict {
+			// Undeclared fields are free here, undeclared elements are not.
+			if oe == nil {
+				w.element(keys, em, i, ig, func(eig *Ignore) {
+					if !eig.skips(false) {
+						w.report(Undeclared, nil, e, nil)
+					}
+				})
+			}
+			continue
+		}
 		w.element(keys, em, i, ig, func(eig *Ignore) { w.walk(nil, oe, e, es, eig) })
+	}
+	if !w.strict {
+		return
 	}
 	for j, e := range oldl {
 		em, isMap := e.(map[string]any)

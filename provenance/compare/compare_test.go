@@ -100,8 +100,10 @@ func TestCompare(t *testing.T) {
 		declared string
 		old, obj string
 		strict   bool
-		ignore   *Ignore
-		want     []string // "path kind"
+		// strictLists: see Options.StrictLists.
+		strictLists bool
+		ignore      *Ignore
+		want        []string // "path kind"
 	}{
 		{name: "create with API defaults matches", schema: deploySchema, declared: gitDeploy, obj: liveDeploy, strict: true},
 		{name: "identical update matches", schema: deploySchema, declared: gitDeploy, old: liveDeploy, obj: liveDeploy, strict: true, ignore: builtins},
@@ -159,6 +161,27 @@ func TestCompare(t *testing.T) {
 		},
 		{
 			name: "hostNetwork false in Git equals absent", schema: deploySchema, declared: gitDeploy, strict: true,
+			obj: liveDeploy,
+		},
+		{
+			name: "pointer field pinned to false in Git is removed", schema: deploySchema, strict: true, ignore: builtins,
+			declared: "spec: {template: {spec: {automountServiceAccountToken: false, containers: [{name: app, securityContext: {allowPrivilegeEscalation: false}}]}}}",
+			old:      "spec: {template: {spec: {automountServiceAccountToken: false, containers: [{name: app, securityContext: {allowPrivilegeEscalation: false}}]}}}",
+			obj:      "spec: {template: {spec: {containers: [{name: app, securityContext: {}}]}}}",
+			want:     []string{"spec.template.spec.automountServiceAccountToken Missing", "spec.template.spec.containers[name=app].securityContext.allowPrivilegeEscalation Missing"},
+		},
+		{
+			name: "custom resource false is not absent", strict: true,
+			declared: "spec: {persistence: false}", obj: "spec: {}",
+			want: []string{"spec.persistence Missing"},
+		},
+		{
+			name: "create with a container Git does not declare, strict lists", schema: deploySchema, declared: gitDeploy, strict: true, strictLists: true,
+			obj:  replace(liveDeploy, "      - name: sidecar\n", "      - name: evil\n        image: evil:1\n        securityContext: {privileged: true}\n      - name: sidecar\n"),
+			want: []string{"spec.template.spec.containers[name=evil] Undeclared"},
+		},
+		{
+			name: "create with defaults only, strict lists", schema: deploySchema, declared: gitDeploy, strict: true, strictLists: true,
 			obj: liveDeploy,
 		},
 		{
@@ -225,7 +248,7 @@ func TestCompare(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			decl := obj(t, tc.declared)
 			Normalize(decl, tc.schema)
-			diffs := Compare(decl, obj(t, tc.old), obj(t, tc.obj), tc.schema, Options{Strict: tc.strict, Ignore: tc.ignore})
+			diffs := Compare(decl, obj(t, tc.old), obj(t, tc.obj), tc.schema, Options{Strict: tc.strict, StrictLists: tc.strictLists, Ignore: tc.ignore})
 			var got []string
 			for _, d := range diffs {
 				got = append(got, d.Path.String()+" "+[]string{"Mismatch", "Missing", "Undeclared"}[d.Kind])

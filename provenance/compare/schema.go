@@ -21,7 +21,20 @@ type Schema struct {
 	keys []string
 	// quantity marks resource.Quantity values, which compare by value.
 	quantity bool
+	// omitsZero marks a non-pointer scalar field with omitempty in the Go
+	// types: the API server drops its zero value, so a declared false, 0
+	// or "" equals an absent field. Elsewhere (pointer fields, custom
+	// resources) absent is not zero: absent automountServiceAccountToken
+	// means true.
+	omitsZero bool
 }
+
+// omitsZeroScalar is shared by every scalar field that omits its zero value.
+var omitsZeroScalar = &Schema{omitsZero: true}
+
+// OmitsZero reports whether an absent value at this node means the zero
+// value.
+func (s *Schema) OmitsZero() bool { return s != nil && s.omitsZero }
 
 // Field returns the schema of a map key or struct field.
 func (s *Schema) Field(name string) *Schema {
@@ -132,6 +145,9 @@ func addStructFields(s *Schema, t reflect.Type, building map[reflect.Type]*Schem
 			name = f.Name
 		}
 		fs := schemaFor(f.Type, building)
+		if fs == nil && f.Type.Kind() != reflect.Pointer && strings.Contains(opts, "omitempty") {
+			fs = omitsZeroScalar
+		}
 		if key := f.Tag.Get("patchMergeKey"); key != "" && strings.Contains(f.Tag.Get("patchStrategy"), "merge") && fs != nil {
 			// Copy: the same slice type may be atomic elsewhere.
 			fs = &Schema{elem: fs.elem, keys: []string{key}}
