@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -80,10 +81,8 @@ func (o *serveOptions) Validate() error {
 	var errs []error
 	if o.repoURL == "" {
 		errs = append(errs, errors.New("--repo-url is required"))
-	} else if u, err := url.Parse(o.repoURL); err == nil && u.User != nil {
-		if _, hasPassword := u.User.Password(); hasPassword {
-			errs = append(errs, errors.New("--repo-url must not carry a password; use the credential file flags"))
-		}
+	} else if err := checkRepoURL(o.repoURL); err != nil {
+		errs = append(errs, err)
 	}
 	if err := o.git.Validate(o.repoURL); err != nil {
 		errs = append(errs, err)
@@ -142,12 +141,26 @@ func readIgnoreFile(path string) ([]provenance.IgnoreRule, error) {
 	return rules, nil
 }
 
-// displayURL is the repository URL as people may see it: no credentials.
-func displayURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
+// checkRepoURL refuses a repository URL that carries a password, or that
+// does not parse (where gitgate could not tell whether it does). The scp
+// form user@host:path has no password by construction.
+func checkRepoURL(raw string) error {
+	if scp := scpURL.FindStringSubmatch(raw); scp != nil {
+		if strings.Contains(scp[1], ":") {
+			return errors.New("--repo-url must not carry a password; use the credential file flags")
+		}
+		return nil
 	}
-	u.User = nil
-	return strings.TrimSuffix(u.String(), "/")
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return fmt.Errorf("--repo-url %s is not a URL (scheme://host/path or user@host:path)", provenance.RedactURL(raw))
+	}
+	if _, hasPassword := u.User.Password(); hasPassword {
+		return errors.New("--repo-url must not carry a password; use the credential file flags")
+	}
+	return nil
 }
+
+// scpURL matches git's scp-like syntax, user@host:path, and captures the
+// part before the last @.
+var scpURL = regexp.MustCompile(`^([^/]*)@([^/:]+):([^/].*)?$`)

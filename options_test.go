@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/spf13/pflag"
+
+	"github.com/gitgate/gitgate/provenance"
 )
 
 // parseServe parses args as `gitgate serve` would and validates them.
@@ -44,6 +46,10 @@ func TestServeOptionsValidate(t *testing.T) {
 		{name: "short commit", args: []string{"--repo-url", "https://x/y.git", "--commit", "abc123"}, want: []string{"not a full 40-character SHA-1"}},
 		{name: "bad semver range", args: []string{"--repo-url", "https://x/y.git", "--semver", "not a range"}, want: []string{"semver range"}},
 		{name: "password in the URL", args: []string{"--repo-url", "https://u:secret@x/y.git", "--branch", "main"}, want: []string{"must not carry a password"}},
+		{name: "password in a URL that does not parse", args: []string{"--repo-url", "https://u:secret%zz@x/y.git", "--branch", "main"}, want: []string{"is not a URL", "https://x/y.git"}},
+		{name: "password in the scp form", args: []string{"--repo-url", "git:secret@x.example:org/y.git", "--branch", "main"}, want: []string{"must not carry a password"}},
+		{name: "scp form without a password", args: []string{"--repo-url", "git@x.example:org/y.git", "--branch", "main"}},
+		{name: "not a URL", args: []string{"--repo-url", "fleet", "--branch", "main"}, want: []string{"is not a URL"}},
 		{name: "every error at once", args: append(base, "--fields", "loose", "--interval", "0s", "--port", "0", "--ignore", "Deployment=spec"), want: []string{"--fields must be strict or declared", "--interval must be positive", "--port must be 1-65535", "must start with /"}},
 		{name: "ignore file with a typo", args: append(base, "--ignore-file", bad), want: []string{"--ignore-file", "jsonPointer"}},
 		{name: "missing ignore file", args: append(base, "--ignore-file", filepath.Join(dir, "nope.yaml")), want: []string{"no such file"}},
@@ -72,14 +78,17 @@ func TestServeOptionsValidate(t *testing.T) {
 	}
 }
 
-func TestDisplayURLDropsCredentials(t *testing.T) {
+func TestRedactURLDropsCredentials(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://user:pw@git.example.com/fleet.git": "https://git.example.com/fleet.git",
 		"ssh://git@git.example.com/fleet.git":       "ssh://git.example.com/fleet.git",
 		"https://git.example.com/fleet.git":         "https://git.example.com/fleet.git",
+		"https://user:s3cr%zzet@git.example/fleet":  "https://git.example/fleet",
+		"https://user:p/w@git.example/fleet":        "https://git.example/fleet",
+		"git:s3cret@host.example:org/repo.git":      "host.example:org/repo.git",
 	} {
-		if got := displayURL(in); got != want {
-			t.Errorf("displayURL(%q) = %q, want %q", in, got, want)
+		if got := provenance.RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

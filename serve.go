@@ -95,7 +95,7 @@ func serve(ctx context.Context, o *serveOptions) error {
 		Roots:    o.paths,
 		Interval: o.interval,
 		Verifier: verifier,
-		Log:      log.WithName("git").WithValues("repo", displayURL(o.repoURL), "ref", o.ref.String()),
+		Log:      log.WithName("git").WithValues("repo", provenance.RedactURL(o.repoURL), "ref", o.ref.String()),
 	}
 	handler := &webhook.Handler{
 		Identities: webhook.Identities{
@@ -106,7 +106,7 @@ func serve(ctx context.Context, o *serveOptions) error {
 		Snapshots: store,
 		Checker:   &provenance.Checker{Fields: provenance.Fields(o.fields), Ignores: ignores},
 		Kinds:     mgr.GetRESTMapper(),
-		Repo:      webhook.Repo{URL: displayURL(o.repoURL)},
+		Repo:      webhook.Repo{URL: provenance.RedactURL(o.repoURL)},
 	}
 	if err := setupPolicy(mgr, cfg, &o.policy, handler, syncer, log); err != nil {
 		return err
@@ -146,7 +146,7 @@ func serve(ctx context.Context, o *serveOptions) error {
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	log.Info("starting", "version", version, "repo", displayURL(o.repoURL), "ref", o.ref.String(), "paths", o.paths, "fields", o.fields)
+	log.Info("starting", "version", version, "repo", provenance.RedactURL(o.repoURL), "ref", o.ref.String(), "paths", o.paths, "fields", o.fields)
 	return mgr.Start(ctx)
 }
 

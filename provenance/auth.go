@@ -158,14 +158,26 @@ func secretsOf(auth transport.AuthMethod) []string {
 }
 
 // RedactURL removes user information from a repository URL, so that it can
-// be logged and shown in denials.
+// be logged and shown in denials. A URL that does not parse, or the scp
+// form user@host:path, loses everything before its last @ in the
+// authority, so a password never survives a typo.
 func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
+	if u, err := url.Parse(raw); err == nil && u.Scheme != "" && u.Host != "" {
+		u.User = nil
+		return strings.TrimSuffix(u.String(), "/")
 	}
-	u.User = nil
-	return u.String()
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		scheme, rest = "", raw
+	} else {
+		scheme += "://"
+	}
+	// Without a parse, the authority's end is unknown (a password may hold
+	// a slash): drop everything up to the last @.
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		rest = rest[i+1:]
+	}
+	return scheme + rest
 }
 
 // redact removes passwords, tokens and URL credentials from an error
