@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
+	"time"
 
 	"github.com/go-logr/logr"
 )
@@ -35,7 +37,19 @@ type Auditor struct {
 	opts  Options
 	queue chan *Record
 	done  chan struct{}
+	// mu orders Record against shutdown: once closed is set under the write
+	// lock, no record can enter the queue, so the last drain sees them all.
+	mu     sync.RWMutex
+	closed bool
 }
+
+// shutdownQuiet and shutdownMax bound how long Start keeps writing after
+// its context ends: the webhook server still answers in-flight requests
+// during its graceful shutdown, and their records must not be lost.
+const (
+	shutdownQuiet = 250 * time.Millisecond
+	shutdownMax   = 5 * time.Second
+)
 
 // New returns an Auditor; call Start to begin writing.
 func New(opts Options) *Auditor {
@@ -48,6 +62,12 @@ func New(opts Options) *Auditor {
 // Record queues r for writing and returns at once. If the queue is full the
 // record is dropped and counted: a slow disk must not stall admission.
 func (a *Auditor) Record(r *Record) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.closed {
+		recordsDropped.Inc()
+		return
+	}
 	select {
 	case a.queue <- r:
 	default:
@@ -62,11 +82,32 @@ func (a *Auditor) Start(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			a.drainUntilQuiet()
+			a.mu.Lock()
+			a.closed = true
+			a.mu.Unlock()
 			a.drain()
 			return a.close()
 		case r := <-a.queue:
 			a.write(r)
 			a.drain()
+		}
+	}
+}
+
+// drainUntilQuiet keeps writing until no record has arrived for
+// shutdownQuiet, or shutdownMax has passed.
+func (a *Auditor) drainUntilQuiet() {
+	deadline := time.After(shutdownMax)
+	for {
+		select {
+		case r := <-a.queue:
+			a.write(r)
+			a.drain()
+		case <-time.After(shutdownQuiet):
+			return
+		case <-deadline:
+			return
 		}
 	}
 }

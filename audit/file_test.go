@@ -198,3 +198,31 @@ func counterValue(c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// TestAuditorWritesRecordsArrivingDuringShutdown: the webhook server still
+// answers in-flight requests after the manager cancels; their records are
+// written, and records after the Auditor finished are counted as dropped.
+func TestAuditorWritesRecordsArrivingDuringShutdown(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	f, err := OpenFile(path, 1<<20, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(Options{Log: logr.Discard(), File: f})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = a.Start(ctx) }()
+	cancel()
+	for i := range 5 { // in-flight requests answered during shutdown
+		time.Sleep(20 * time.Millisecond)
+		a.Record(&Record{UID: fmt.Sprintf("late-%d", i), Decision: Denied, Time: time.Now()})
+	}
+	<-a.Done()
+	dropped := counterValue(recordsDropped)
+	a.Record(&Record{UID: "after-done", Decision: Denied})
+	if d := counterValue(recordsDropped) - dropped; d != 1 {
+		t.Errorf("a record after shutdown: %v dropped, want 1", d)
+	}
+	if seen, _ := readRecords(t, path); len(seen) != 5 {
+		t.Errorf("records written = %d, want the 5 that arrived during shutdown", len(seen))
+	}
+}
