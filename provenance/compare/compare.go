@@ -2,6 +2,7 @@ package compare
 
 import (
 	"strconv"
+	"strings"
 )
 
 // DiffKind says how a field disagrees with Git.
@@ -71,7 +72,7 @@ type walker struct {
 	strictLists bool
 	max         int
 	diffs       []Diff
-	path        Path
+	path        []frame
 	// keybuf is scratch space for the merge key values of keyed lists.
 	keybuf []any
 }
@@ -82,20 +83,48 @@ func (w *walker) report(kind DiffKind, git, req, old any) {
 	if w.full() {
 		return
 	}
-	p := append(Path(nil), w.path...)
-	for i := range p {
-		p[i].render()
-		p[i].keys, p[i].elem = nil, nil
+	p := make(Path, len(w.path))
+	for i, f := range w.path {
+		p[i] = f.step()
 	}
 	w.diffs = append(w.diffs, Diff{Path: p, Kind: kind, Git: git, Request: req, Old: old})
 }
 
-func (w *walker) push(s Step) { w.path = append(w.path, s) }
-func (w *walker) pop()        { w.path = w.path[:len(w.path)-1] }
+// frame is one level of the walk. It is smaller than a Step: a keyed list
+// element keeps its list's schema and the element, and its key is rendered
+// to text only when a Diff or an ignore rule needs it.
+type frame struct {
+	field string
+	index int
+	list  *Schema
+	elem  map[string]any
+}
+
+func (f frame) step() Step {
+	st := Step{Field: f.field, Index: f.index}
+	if f.list != nil {
+		st.KeyName, st.KeyValue = renderKey(f.list.keys, f.elem)
+	}
+	return st
+}
+
+func renderKey(keys []string, elem map[string]any) (name, value string) {
+	if len(keys) == 1 {
+		return keys[0], scalarString(elem[keys[0]])
+	}
+	vals := make([]string, len(keys))
+	for i, k := range keys {
+		vals[i] = scalarString(elem[k])
+	}
+	return strings.Join(keys, ","), strings.Join(vals, ",")
+}
+
+func (w *walker) push(f frame) { w.path = append(w.path, f) }
+func (w *walker) pop()         { w.path = w.path[:len(w.path)-1] }
 
 // field descends into map key k.
 func (w *walker) field(k string, decl, old, obj any, s *Schema, ig *Ignore) {
-	w.push(Step{Field: k, Index: -1})
+	w.push(frame{field: k, index: -1})
 	w.walk(decl, old, obj, s.Field(k), ig.field(k))
 	w.pop()
 }
@@ -127,13 +156,13 @@ func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore) {
 			return
 		}
 		oldm, _ := old.(map[string]any)
-		for k, dv := range d {
-			w.field(k, dv, lookup(oldm, k), lookup(om, k), s, ig)
-		}
 		if !w.strict {
+			for k, dv := range d {
+				w.field(k, dv, lookup(oldm, k), lookup(om, k), s, ig)
+			}
 			return
 		}
-		w.undeclaredFields(d, oldm, om, s, ig)
+		w.strictFields(d, oldm, om, s, ig)
 	case []any:
 		if keys := s.Keys(); len(keys) > 0 && allMaps(d) {
 			w.keyedList(d, old, obj, s, keys, ig)
@@ -170,7 +199,7 @@ func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore) {
 	om, ok1 := obj.(map[string]any)
 	oldm, ok2 := old.(map[string]any)
 	if ok1 && ok2 || ig != nil && (ok1 && old == nil || ok2 && obj == nil) {
-		w.undeclaredFields(nil, oldm, om, s, ig)
+		w.undeclaredFields(oldm, om, s, ig)
 		return
 	}
 	ol, ok1 := obj.([]any)
@@ -182,16 +211,19 @@ func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore) {
 	w.report(Undeclared, nil, obj, old)
 }
 
-// undeclaredFields checks, in strict mode, the keys of a map that decl
-// does not declare: added, changed or removed between old and obj.
-func (w *walker) undeclaredFields(decl, oldm, om map[string]any, s *Schema, ig *Ignore) {
-	kept := 0
+// strictFields compares a declared map in strict mode: declared keys with
+// Git, the rest between old and obj. One pass over obj serves both, since
+// in strict mode every key of obj is visited anyway.
+func (w *walker) strictFields(decl, oldm, om map[string]any, s *Schema, ig *Ignore) {
+	matched, kept := 0, 0
 	for k, v := range om {
 		ov, had := oldm[k]
 		if had {
 			kept++
 		}
-		if _, ok := decl[k]; ok {
+		if dv, ok := decl[k]; ok {
+			matched++
+			w.field(k, dv, ov, v, s, ig)
 			continue
 		}
 		// Both sides come from the API server in canonical form, so a plain
@@ -201,14 +233,45 @@ func (w *walker) undeclaredFields(decl, oldm, om map[string]any, s *Schema, ig *
 		}
 		w.field(k, nil, ov, v, s, ig)
 	}
-	if kept == len(oldm) {
-		return // nothing was removed
+	if matched < len(decl) {
+		for k, dv := range decl {
+			if _, ok := om[k]; !ok {
+				w.field(k, dv, lookup(oldm, k), nil, s, ig)
+			}
+		}
 	}
+	if kept < len(oldm) {
+		w.removedFields(decl, oldm, om, s, ig)
+	}
+}
+
+// undeclaredFields checks, in strict mode, a map Git does not declare at
+// all: added, changed or removed keys between old and obj.
+func (w *walker) undeclaredFields(oldm, om map[string]any, s *Schema, ig *Ignore) {
+	kept := 0
+	for k, v := range om {
+		ov, had := oldm[k]
+		if had {
+			kept++
+			if equal(ov, v, nil) {
+				continue
+			}
+		}
+		w.field(k, nil, ov, v, s, ig)
+	}
+	if kept < len(oldm) {
+		w.removedFields(nil, oldm, om, s, ig)
+	}
+}
+
+// removedFields reports keys of old that obj no longer has and Git does not
+// declare.
+func (w *walker) removedFields(decl, oldm, om map[string]any, s *Schema, ig *Ignore) {
 	for k, v := range oldm {
-		if _, ok := decl[k]; ok {
+		if _, ok := om[k]; ok {
 			continue
 		}
-		if _, ok := om[k]; !ok {
+		if _, ok := decl[k]; !ok {
 			w.field(k, nil, v, nil, s, ig)
 		}
 	}
@@ -232,7 +295,7 @@ func (w *walker) atomicList(decl []any, old, obj any, s *Schema, ig *Ignore) {
 		if len(oldl) == len(ol) {
 			oe = oldl[i]
 		}
-		w.push(Step{Index: i})
+		w.push(frame{index: i})
 		w.walk(de, oe, ol[i], es, ig.element("", i))
 		w.pop()
 	}
@@ -256,14 +319,14 @@ func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, i
 		ord := ordinal(dk, di, n)
 		i := find(nk, kv, ord, n)
 		if i < 0 {
-			w.element(keys, dm, -1, ig, func(*Ignore) { w.report(Missing, de, nil, nil) })
+			w.element(s, dm, -1, ig, func(*Ignore) { w.report(Missing, de, nil, nil) })
 			continue
 		}
 		var oe any
 		if j := find(ok, kv, ord, n); j >= 0 {
 			oe = oldl[j]
 		}
-		w.element(keys, dm, i, ig, func(eig *Ignore) { w.walk(de, oe, ol[i], es, eig) })
+		w.element(s, dm, i, ig, func(eig *Ignore) { w.walk(de, oe, ol[i], es, eig) })
 	}
 	if !w.strict && !w.strictLists {
 		return
@@ -285,7 +348,7 @@ func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, i
 		if !w.strict {
 			// Undeclared fields are free here, undeclared elements are not.
 			if oe == nil {
-				w.element(keys, em, i, ig, func(eig *Ignore) {
+				w.element(s, em, i, ig, func(eig *Ignore) {
 					if !eig.skips(false) {
 						w.report(Undeclared, nil, e, nil)
 					}
@@ -293,7 +356,7 @@ func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, i
 			}
 			continue
 		}
-		w.element(keys, em, i, ig, func(eig *Ignore) { w.walk(nil, oe, e, es, eig) })
+		w.element(s, em, i, ig, func(eig *Ignore) { w.walk(nil, oe, e, es, eig) })
 	}
 	if !w.strict {
 		return
@@ -306,7 +369,7 @@ func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, i
 		kv := ok[j*n : j*n+n]
 		ord := ordinal(ok, j, n)
 		if find(dk, kv, ord, n) < 0 && find(nk, kv, ord, n) < 0 {
-			w.element(keys, em, -1, ig, func(eig *Ignore) { w.walk(nil, e, nil, es, eig) })
+			w.element(s, em, -1, ig, func(eig *Ignore) { w.walk(nil, e, nil, es, eig) })
 		}
 	}
 }
@@ -326,14 +389,13 @@ func (w *walker) keyValues(list []any, keys []string) []any {
 
 // element runs fn for one keyed list element with its path pushed. The key
 // is rendered to text only when a path or an ignore rule needs it.
-func (w *walker) element(keys []string, elem map[string]any, index int, ig *Ignore, fn func(*Ignore)) {
-	step := Step{Index: index, keys: keys, elem: elem}
+func (w *walker) element(list *Schema, elem map[string]any, index int, ig *Ignore, fn func(*Ignore)) {
 	var eig *Ignore
 	if ig != nil {
-		step.render()
-		eig = ig.element(step.KeyName+"="+step.KeyValue, index)
+		name, value := renderKey(list.keys, elem)
+		eig = ig.element(name+"="+value, index)
 	}
-	w.push(step)
+	w.push(frame{index: index, list: list, elem: elem})
 	fn(eig)
 	w.pop()
 }

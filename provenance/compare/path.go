@@ -15,23 +15,6 @@ type Step struct {
 	KeyName, KeyValue string
 	// Index is the element's position in the request object, or -1.
 	Index int
-
-	// keys and elem render KeyName and KeyValue lazily (see render).
-	keys []string
-	elem map[string]any
-}
-
-// render fills KeyName and KeyValue from the element's merge keys.
-func (s *Step) render() {
-	if s.keys == nil || s.KeyName != "" {
-		return
-	}
-	s.KeyName = strings.Join(s.keys, ",")
-	vals := make([]string, len(s.keys))
-	for i, k := range s.keys {
-		vals[i] = scalarString(s.elem[k])
-	}
-	s.KeyValue = strings.Join(vals, ",")
 }
 
 // Path locates a field inside an object.
