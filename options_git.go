@@ -24,6 +24,8 @@ type gitOptions struct {
 	// verifyKeyring is an OpenPGP keyring; when set, only signed heads are
 	// enforced.
 	verifyKeyring string
+	// verifySSH is an SSH allowed_signers file; like verifyKeyring.
+	verifySSH string
 
 	receiverAddr       string
 	receiverSecretFile string
@@ -39,6 +41,7 @@ func (o *gitOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.caFile, "git-ca-file", "", "PEM file of CAs trusted for an https:// repository, in addition to the system's.")
 	fs.StringVar(&o.cacheDir, "cache-dir", "", "Directory keeping fetched Git objects, so a restart does not fetch again. Default: objects are kept in memory.")
 	fs.StringVar(&o.verifyKeyring, "verify-commits", "", "ASCII-armored OpenPGP public keyring. When set, a head commit not signed by one of its keys is refused and the last verified revision stays enforced.")
+	fs.StringVar(&o.verifySSH, "verify-commits-ssh", "", "SSH allowed_signers file (git's gpg.ssh.allowedSignersFile format). Like --verify-commits, for commits signed with SSH keys; both may be set.")
 	fs.StringVar(&o.receiverAddr, "receiver-bind-address", "", "Address of the push-notification endpoint (HTTP, path /hook) for GitHub, GitLab and generic HMAC webhooks. Default: off.")
 	fs.StringVar(&o.receiverSecretFile, "receiver-secret-file", "", "File holding the receiver's shared secret (at least 16 bytes). Required with --receiver-bind-address.")
 }
@@ -88,14 +91,23 @@ func (o *gitOptions) source(repoURL string, ref provenance.Ref) (*provenance.Git
 	return provenance.NewGitSource(provenance.GitOptions{URL: repoURL, Ref: ref, Auth: auth, CABundle: ca, CacheDir: o.cacheDir})
 }
 
-// verifier loads the keyring of --verify-commits; nil when unset.
+// verifier loads the keys of --verify-commits and --verify-commits-ssh;
+// nil when neither is set.
 func (o *gitOptions) verifier() (provenance.CommitVerifier, error) {
-	if o.verifyKeyring == "" {
+	if o.verifyKeyring == "" && o.verifySSH == "" {
 		return nil, nil
 	}
-	v, err := provenance.LoadPGPKeyring(o.verifyKeyring)
-	if err != nil {
-		return nil, fmt.Errorf("--verify-commits: %w", err)
+	var v provenance.Verifiers
+	var err error
+	if o.verifyKeyring != "" {
+		if v.PGP, err = provenance.LoadPGPKeyring(o.verifyKeyring); err != nil {
+			return nil, fmt.Errorf("--verify-commits: %w", err)
+		}
+	}
+	if o.verifySSH != "" {
+		if v.SSH, err = provenance.LoadAllowedSigners(o.verifySSH); err != nil {
+			return nil, fmt.Errorf("--verify-commits-ssh: %w", err)
+		}
 	}
 	return v, nil
 }
