@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,21 +14,10 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/memory"
-	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/gitgate/gitgate/test/harness"
 )
-
-// sshCommitSigner signs commits the way `git commit -S` with gpg.format=ssh
-// does: an armored sshsig signature in namespace "git".
-type sshCommitSigner struct{ signer ssh.Signer }
-
-func (s sshCommitSigner) Sign(message io.Reader) ([]byte, error) {
-	sig, err := sshsig.Sign(message, s.signer, sshsig.HashSHA512, "git")
-	if err != nil {
-		return nil, err
-	}
-	return sshsig.Armor(sig), nil
-}
 
 func newSSHSigner(t *testing.T) (ssh.Signer, string) {
 	t.Helper()
@@ -91,11 +79,11 @@ func TestSSHCommitVerification(t *testing.T) {
 		signer   git.Signer
 		want     error // nil: verified
 	}{
-		{name: "signed by an allowed key", verifier: sshV, signer: sshCommitSigner{trusted}},
-		{name: "signed by another key", verifier: sshV, signer: sshCommitSigner{stranger}, want: ErrUntrustedSignature},
+		{name: "signed by an allowed key", verifier: sshV, signer: harness.SSHCommitSigner{trusted}},
+		{name: "signed by another key", verifier: sshV, signer: harness.SSHCommitSigner{stranger}, want: ErrUntrustedSignature},
 		{name: "unsigned", verifier: sshV, want: ErrUnsigned},
-		{name: "either kind: SSH signature", verifier: Verifiers{SSH: sshV}, signer: sshCommitSigner{trusted}},
-		{name: "either kind: SSH signature without allowed signers", verifier: Verifiers{PGP: &PGPVerifier{}}, signer: sshCommitSigner{trusted}, want: ErrUntrustedSignature},
+		{name: "either kind: SSH signature", verifier: Verifiers{SSH: sshV}, signer: harness.SSHCommitSigner{trusted}},
+		{name: "either kind: SSH signature without allowed signers", verifier: Verifiers{PGP: &PGPVerifier{}}, signer: harness.SSHCommitSigner{trusted}, want: ErrUntrustedSignature},
 		{name: "either kind: unsigned", verifier: Verifiers{SSH: sshV}, want: ErrUnsigned},
 	}
 	for _, tc := range tests {
@@ -116,7 +104,7 @@ func TestSSHCommitVerification(t *testing.T) {
 
 	// A signature is bound to the commit: the same signature on other
 	// content does not verify.
-	c := commitWith(t, sshCommitSigner{trusted})
+	c := commitWith(t, harness.SSHCommitSigner{trusted})
 	c.Message = "tampered"
 	if _, err := sshV.Verify(c); !errors.Is(err, ErrUntrustedSignature) {
 		t.Errorf("tampered commit: err = %v, want ErrUntrustedSignature", err)

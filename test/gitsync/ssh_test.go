@@ -10,8 +10,9 @@ import (
 
 // TestSSHWithVerifiedCommits runs a second gitgate that reads the same
 // repository over SSH (key and known_hosts from files) and enforces only
-// OpenPGP-signed heads: it loads a signed commit, then refuses an unsigned
-// one and keeps enforcing the signed revision.
+// signed heads, OpenPGP or SSH: it loads a PGP-signed commit, refuses an
+// unsigned one and keeps enforcing the signed revision, then loads an
+// SSH-signed commit.
 func TestSSHWithVerifiedCommits(t *testing.T) {
 	dir := t.TempDir()
 	access, err := env.git.StartSSH(dir)
@@ -19,6 +20,10 @@ func TestSSHWithVerifiedCommits(t *testing.T) {
 		t.Fatal(err)
 	}
 	key, keyring, err := harness.NewPGPKey(dir, "release")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshKey, allowedSigners, err := harness.NewSSHSigningKey(dir, "release@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +40,7 @@ func TestSSHWithVerifiedCommits(t *testing.T) {
 			"--git-ssh-key-file", access.KeyFile,
 			"--git-known-hosts-file", access.KnownHostsFile,
 			"--verify-commits", keyring,
+			"--verify-commits-ssh", allowedSigners,
 		},
 	})
 	if err != nil {
@@ -65,6 +71,18 @@ func TestSSHWithVerifiedCommits(t *testing.T) {
 	}
 	if strings.Contains(logs, "PRIVATE KEY") {
 		t.Error("the SSH private key appears in the log")
+	}
+
+	sshSigned, err := env.git.Commit(harness.Change{Write: map[string]string{"overlays/prod/flags.yaml": flags("teal")}, Message: "ssh-signed", Signer: sshKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for !strings.Contains(ggMetrics(t, gg), `gitgate_git_revision_info{revision="main@sha1:`+sshSigned+`"} 1`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the SSH-signed head %s was not loaded within 20s\n%s", sshSigned, gg.Logs())
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -90,6 +90,8 @@ type Change struct {
 	Orphan bool
 	// SignKey signs the commit with OpenPGP.
 	SignKey *openpgp.Entity
+	// Signer signs the commit any other way, e.g. with an SSH key.
+	Signer git.Signer
 }
 
 // Commit pushes a change as a person would and returns the new commit SHA.
@@ -141,7 +143,7 @@ func (g *GitServer) Commit(c Change) (string, error) {
 	if msg == "" {
 		msg = "change"
 	}
-	opts := &git.CommitOptions{Author: &object.Signature{Name: "Dev", Email: "dev@example.com", When: time.Now()}, AllowEmptyCommits: true, SignKey: c.SignKey}
+	opts := &git.CommitOptions{Author: &object.Signature{Name: "Dev", Email: "dev@example.com", When: time.Now()}, AllowEmptyCommits: true, SignKey: c.SignKey, Signer: c.Signer}
 	if c.Orphan {
 		opts.Parents = []plumbing.Hash{}
 	}
