@@ -79,11 +79,11 @@ func TestSSHCommitVerification(t *testing.T) {
 		signer   git.Signer
 		want     error // nil: verified
 	}{
-		{name: "signed by an allowed key", verifier: sshV, signer: harness.SSHCommitSigner{trusted}},
-		{name: "signed by another key", verifier: sshV, signer: harness.SSHCommitSigner{stranger}, want: ErrUntrustedSignature},
+		{name: "signed by an allowed key", verifier: sshV, signer: harness.SSHCommitSigner{Signer: trusted}},
+		{name: "signed by another key", verifier: sshV, signer: harness.SSHCommitSigner{Signer: stranger}, want: ErrUntrustedSignature},
 		{name: "unsigned", verifier: sshV, want: ErrUnsigned},
-		{name: "either kind: SSH signature", verifier: Verifiers{SSH: sshV}, signer: harness.SSHCommitSigner{trusted}},
-		{name: "either kind: SSH signature without allowed signers", verifier: Verifiers{PGP: &PGPVerifier{}}, signer: harness.SSHCommitSigner{trusted}, want: ErrUntrustedSignature},
+		{name: "either kind: SSH signature", verifier: Verifiers{SSH: sshV}, signer: harness.SSHCommitSigner{Signer: trusted}},
+		{name: "either kind: SSH signature without allowed signers", verifier: Verifiers{PGP: &PGPVerifier{}}, signer: harness.SSHCommitSigner{Signer: trusted}, want: ErrUntrustedSignature},
 		{name: "either kind: unsigned", verifier: Verifiers{SSH: sshV}, want: ErrUnsigned},
 	}
 	for _, tc := range tests {
@@ -104,7 +104,7 @@ func TestSSHCommitVerification(t *testing.T) {
 
 	// A signature is bound to the commit: the same signature on other
 	// content does not verify.
-	c := commitWith(t, harness.SSHCommitSigner{trusted})
+	c := commitWith(t, harness.SSHCommitSigner{Signer: trusted})
 	c.Message = "tampered"
 	if _, err := sshV.Verify(c); !errors.Is(err, ErrUntrustedSignature) {
 		t.Errorf("tampered commit: err = %v, want ErrUntrustedSignature", err)
