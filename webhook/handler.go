@@ -61,9 +61,17 @@ var errNotSynced = errors.New("no Git revision loaded yet")
 
 // Reasons the webhook itself gives, besides provenance's.
 const (
-	reasonNotSynced = "not-synced"
-	reasonStale     = "stale"
+	reasonNotSynced      = "not-synced"
+	reasonStale          = "stale"
+	reasonUnresolvedKind = "unresolved-kind"
 )
+
+// errUnresolvedKind: a subresource request (scale) names a resource that
+// discovery cannot map to a kind, so gitgate cannot tell which declared
+// object it changes. That is gitgate's blind spot, not the client's fault:
+// it is refused (fail closed) through the policy, so the mode, break-glass
+// and the audit trail apply as to any other refusal.
+var errUnresolvedKind = errors.New("cannot resolve the kind of the resource")
 
 // Handle decides one admission request: identity first (no Git lookup),
 // then the Git verdict, then what to do with a request Git does not back
@@ -82,11 +90,14 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	}
 
 	preq, err := h.decode(&req)
+	snap := h.Snapshots.Load()
+	if errors.Is(err, errUnresolvedKind) {
+		return h.refuse(ctx, &req, preq, snap, verdict{reason: reasonUnresolvedKind, err: err}, start)
+	}
 	if err != nil {
 		observe(op, "error", "bad-request", start)
 		return admission.Errored(http.StatusBadRequest, err)
 	}
-	snap := h.Snapshots.Load()
 	v := h.judge(snap, preq, start)
 	if v.allowed {
 		observe(op, "allowed", v.reason, start)
@@ -102,6 +113,8 @@ type verdict struct {
 	result  provenance.Result
 	// age of the last sync, for stale.
 	age time.Duration
+	// err explains a refusal that has no provenance result.
+	err error
 }
 
 // judge asks Git. Not-synced and stale come first: without a current
@@ -141,14 +154,16 @@ func (h *Handler) decode(req *admission.Request) (*provenance.Request, error) {
 		// namespace; the object itself is cluster-scoped.
 		preq.Namespace = ""
 	}
+	var kindErr error
 	if req.SubResource != "" {
 		// The object is the subresource's (a Scale); Git declares the
 		// object it belongs to.
 		gvk, err := h.Kinds.KindFor(schema.GroupVersionResource{Group: req.Resource.Group, Version: req.Resource.Version, Resource: req.Resource.Resource})
 		if err != nil {
-			return nil, fmt.Errorf("resolve kind of %s: %w", req.Resource.Resource, err)
+			kindErr = fmt.Errorf("%w %s.%s: %w", errUnresolvedKind, req.Resource.Resource, req.Resource.Group, err)
+		} else {
+			preq.Group, preq.Version, preq.Kind = gvk.Group, gvk.Version, gvk.Kind
 		}
-		preq.Group, preq.Version, preq.Kind = gvk.Group, gvk.Version, gvk.Kind
 	}
 	var err error
 	if preq.Object, err = decodeObject(req.Object.Raw, "object"); err != nil {
@@ -156,6 +171,9 @@ func (h *Handler) decode(req *admission.Request) (*provenance.Request, error) {
 	}
 	if preq.OldObject, err = decodeObject(req.OldObject.Raw, "oldObject"); err != nil {
 		return nil, err
+	}
+	if kindErr != nil {
+		return preq, kindErr
 	}
 	switch req.Operation {
 	case admissionv1.Create, admissionv1.Update:

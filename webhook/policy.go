@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -95,6 +96,9 @@ func (h *Handler) message(preq *provenance.Request, u authenticationv1.UserInfo,
 		return notSyncedMessage(preq, u.Username, h.Repo)
 	case reasonStale:
 		return staleMessage(preq, u.Username, h.Repo, v.age, h.Staleness.Max)
+	case reasonUnresolvedKind:
+		return fmt.Sprintf("gitgate denied %s of %s by %s: %v, so it cannot tell which object Git declares. The API server's discovery may not list it yet; retry, and check gitgate's logs if this persists.",
+			preq.Operation, describeObject(preq), u.Username, v.err)
 	}
 	return denialMessage(preq, u.Username, snap, v.result, h.Repo)
 }

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/gitgate/gitgate/audit"
@@ -71,6 +73,24 @@ func request(user string, groups ...string) admission.Request {
 		Object:    runtime.RawExtension{Raw: []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web-config","namespace":"shop","uid":"obj-uid"},"data":{"greeting":"hi"}}`)},
 		OldObject: runtime.RawExtension{Raw: []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web-config","namespace":"shop","uid":"obj-uid"},"data":{"greeting":"hello"}}`)},
 	}}
+}
+
+// scaleRequest is a scale of a custom resource the RESTMapper does not know.
+func scaleRequest(user string) admission.Request {
+	r := request(user)
+	r.Kind = metav1.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "Scale"}
+	r.Resource = metav1.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "widgets"}
+	r.SubResource = "scale"
+	r.Object = runtime.RawExtension{Raw: []byte(`{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"web-config","namespace":"shop","uid":"obj-uid"},"spec":{"replicas":3}}`)}
+	r.OldObject = runtime.RawExtension{Raw: []byte(`{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"web-config","namespace":"shop","uid":"obj-uid"},"spec":{"replicas":2}}`)}
+	return r
+}
+
+// noKinds is a RESTMapper that knows no resource.
+type noKinds struct{}
+
+func (noKinds) KindFor(r schema.GroupVersionResource) (schema.GroupVersionKind, error) {
+	return schema.GroupVersionKind{}, fmt.Errorf("no matches for %s", r)
 }
 
 func grantStore(grants ...breakglass.Grant) *breakglass.Store {
@@ -141,6 +161,10 @@ func TestHandlePolicy(t *testing.T) {
 			staleness: &Staleness{Max: time.Minute, Clock: clock{t0.Add(-2 * time.Minute)}}, wantAllowed: true},
 		{name: "fresh, deny mode", req: request("dev-user"), result: matches,
 			staleness: &Staleness{Max: time.Minute, Deny: true, Clock: clock{t0.Add(-30 * time.Second)}}, wantAllowed: true},
+		{name: "scale of a resource discovery cannot map is refused", req: scaleRequest("dev-user"), result: matches,
+			wantDecision: audit.Denied, wantReason: "unresolved-kind", wantMessage: "cannot resolve the kind of the resource widgets.example.com"},
+		{name: "unresolved kind in warn mode is warned", req: scaleRequest("dev-user"), result: matches, modes: FixedMode(Warn), wantAllowed: true,
+			wantDecision: audit.Warned, wantReason: "unresolved-kind", wantWarning: "cannot resolve the kind"},
 		{name: "stale in audit mode is audited", req: request("dev-user"), result: matches, modes: FixedMode(Audit),
 			staleness: &Staleness{Max: time.Minute, Deny: true, Clock: clock{t0.Add(-2 * time.Minute)}}, wantAllowed: true,
 			wantDecision: audit.Audited, wantReason: "stale"},
@@ -164,6 +188,7 @@ func TestHandlePolicy(t *testing.T) {
 				Modes:      tt.modes,
 				Audit:      recs,
 				Staleness:  tt.staleness,
+				Kinds:      noKinds{},
 				Now:        func() time.Time { return now },
 			}
 			if tt.grants != nil {
@@ -198,7 +223,7 @@ func TestHandlePolicy(t *testing.T) {
 			if got := resp.AuditAnnotations["decision"]; got != string(tt.wantDecision) {
 				t.Errorf("auditAnnotations = %v, want decision %q", resp.AuditAnnotations, tt.wantDecision)
 			}
-			if r.UID != "uid-1" || r.User != tt.req.UserInfo.Username || r.Operation != "UPDATE" || r.Kind != "ConfigMap" ||
+			if r.UID != "uid-1" || r.User != tt.req.UserInfo.Username || r.Operation != "UPDATE" || r.Kind != tt.req.Kind.Kind ||
 				r.Namespace != "shop" || r.Name != "web-config" || r.ObjectUID != "obj-uid" || !r.Time.Equal(now) {
 				t.Errorf("record = %+v", r)
 			}
