@@ -1,6 +1,10 @@
 package provenance
 
 import (
+	"reflect"
+
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+
 	"github.com/gitgate/gitgate/provenance/compare"
 )
 
@@ -156,12 +160,16 @@ func (c *Checker) checkScale(snap *Snapshot, req *Request) Result {
 	if r, ok := declSpec["replicas"]; ok {
 		declared["spec"] = map[string]any{"replicas": r}
 	}
-	diffs := compare.Compare(declared, req.OldObject, req.Object, nil, compare.Options{
+	diffs := compare.Compare(declared, req.OldObject, req.Object, scaleSchema, compare.Options{
 		Strict: c.Fields != FieldsDeclared,
 		Ignore: scaleIgnore(c.ignoreFor(entry.Key)),
 	})
 	return resultOf(entry, diffs)
 }
+
+// scaleSchema: a Scale's spec.replicas omits zero, so kubectl scale
+// --replicas=0 arrives as spec: {}.
+var scaleSchema = compare.SchemaForType(reflect.TypeOf(autoscalingv1.Scale{}))
 
 // scaleIgnore keeps only what matters in a Scale: spec.replicas. The rest
 // (metadata, status.selector) mirrors the scaled object. A user rule that
@@ -209,12 +217,14 @@ func isTerminating(obj map[string]any) bool {
 const ModeLabel = "gitgate.dev/mode"
 
 // protectedLabelDiffs keeps gitgate's own Namespace label as Git has it
-// even with --fields declared, where labels Git does not declare are
-// otherwise free: whoever may update a Namespace must not be able to switch
-// enforcement off for everything in it. (In strict mode, and when Git
-// declares the label, the comparison already covers it.)
+// wherever labels Git does not declare are otherwise free (--fields
+// declared, and every create): whoever may write a Namespace must not be
+// able to switch enforcement off for everything in it. (When Git declares
+// the label, the comparison already covers it.)
 func protectedLabelDiffs(entry *Entry, strict bool, old, obj map[string]any) []compare.Diff {
-	if strict || entry.Key.Group != "" || entry.Key.Kind != "Namespace" {
+	// A strict update already judges every label; a create, in either
+	// mode, leaves undeclared labels free, so it is checked here too.
+	if strict && old != nil || entry.Key.Group != "" || entry.Key.Kind != "Namespace" {
 		return nil
 	}
 	if _, declared := labelOf(entry.Object, ModeLabel); declared {

@@ -18,7 +18,7 @@ func (f fakeScope) Namespaced(gk schema.GroupKind) (bool, bool, error) {
 	return ns, ok, nil
 }
 
-var scope = fakeScope{"CustomResourceDefinition.apiextensions.k8s.io": false, "ConfigMap": true, "Secret": true, "Service": true, "Deployment.apps": true, "Namespace": false, "ClusterRole.rbac.authorization.k8s.io": false}
+var scope = fakeScope{"DaemonSet.apps": true, "CustomResourceDefinition.apiextensions.k8s.io": false, "ConfigMap": true, "Secret": true, "Service": true, "Deployment.apps": true, "Namespace": false, "ClusterRole.rbac.authorization.k8s.io": false}
 
 func mustObjects(t testing.TB, y string) []map[string]any {
 	t.Helper()
@@ -86,6 +86,31 @@ spec:
   template:
     spec:
       containers: [{name: app, image: "shop:1"}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: idle, namespace: shop}
+spec:
+  replicas: 0
+  template:
+    spec:
+      containers: [{name: app, image: "shop:1"}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: wrapped, namespace: shop}
+data:
+  cert: |
+    YWJjZGVmZ2hp
+    amtsbW5vcA==
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: shop}
+spec:
+  template:
+    spec:
+      containers: [{name: agent, image: "agent:2"}]
 ---
 apiVersion: example.com/v1
 kind: Widget
@@ -232,6 +257,15 @@ func TestCheck(t *testing.T) {
 			obj: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {gitgate.dev/mode: warn}}", wantReason: ReasonUndeclared},
 		{name: "create with a container Git does not declare, strict", req: Request{Operation: Create, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
 			obj: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {replicas: 2, template: {spec: {containers: [{name: app, image: 'shop:1'}, {name: evil, image: x}]}}}", wantReason: ReasonUndeclared},
+		{name: "mode label on a declared Namespace, strict create", req: Request{Operation: Create, Kind: "Namespace", Name: "shop"},
+			obj: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {gitgate.dev/mode: audit}}", wantReason: ReasonUndeclared},
+		{name: "scale to zero as Git declares", req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "idle", Subresource: "scale"},
+			old: strings.Replace(scale("1"), "web", "idle", 1), obj: "apiVersion: autoscaling/v1\nkind: Scale\nmetadata: {name: idle, namespace: shop}\nspec: {}", wantAllowed: true, wantReason: ReasonMatchesGit},
+		{name: "secret with base64 wrapped over lines in Git", req: Request{Operation: Create, Kind: "Secret", Namespace: "shop", Name: "wrapped"},
+			obj: "apiVersion: v1\nkind: Secret\nmetadata: {name: wrapped, namespace: shop}\ntype: Opaque\ndata: {cert: YWJjZGVmZ2hpamtsbW5vcA==}", wantAllowed: true, wantReason: ReasonMatchesGit},
+		{name: "daemonset template generation bumped by the API server", req: Request{Operation: Update, Group: "apps", Kind: "DaemonSet", Namespace: "shop", Name: "agent"},
+			old: "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: shop, annotations: {deprecated.daemonset.template.generation: '1'}}\nspec: {template: {spec: {containers: [{name: agent, image: 'agent:1'}]}}}",
+			obj: "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: shop, annotations: {deprecated.daemonset.template.generation: '2'}}\nspec: {template: {spec: {containers: [{name: agent, image: 'agent:2'}]}}}", wantAllowed: true, wantReason: ReasonMatchesGit},
 		{name: "custom resource compared generically", req: Request{Operation: Create, Group: "example.com", Kind: "Widget", Namespace: "shop", Name: "w"},
 			obj: "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {size: 4}", wantReason: ReasonFieldMismatch},
 	}

@@ -42,6 +42,9 @@ var builtinIgnores = []struct {
 	{pointer: "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration"},
 	// The deployment controller counts rollouts here.
 	{pointer: "/metadata/annotations/deployment.kubernetes.io~1revision"},
+	// The API server bumps it on every DaemonSet template change
+	// (Convert_apps_DaemonSet_To_v1_DaemonSet in k8s.io/kubernetes).
+	{group: "apps", kind: "DaemonSet", pointer: "/metadata/annotations/deprecated.daemonset.template.generation"},
 	// kubectl rollout restart stamps pod templates; a restart is not drift.
 	{pointer: "/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt"},
 	{pointer: "/spec/jobTemplate/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt"},

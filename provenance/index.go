@@ -256,6 +256,12 @@ func (ix *Indexer) schemaFor(gvk schema.GroupVersionKind, crds map[schema.GroupK
 // normalizeDeclared rewrites what the API server rewrites before admission
 // sees an object, for fields whose rule depends on the kind.
 func normalizeDeclared(k Key, obj map[string]any) {
+	switch {
+	case k.Group == "" && k.Kind == "Secret":
+		canonicalBase64(obj["data"])
+	case k.Group == "" && k.Kind == "ConfigMap":
+		canonicalBase64(obj["binaryData"])
+	}
 	if k.Group == "" && k.Kind == "Secret" {
 		// The API server merges stringData into data (base64) when it
 		// converts a v1 Secret, so validating webhooks never see stringData.
@@ -273,6 +279,24 @@ func normalizeDeclared(k Key, obj map[string]any) {
 			obj["data"] = data
 			delete(obj, "stringData")
 		}
+	}
+}
+
+// canonicalBase64 re-encodes base64 values the way the API server writes
+// []byte back: one line, standard padding. Git often holds `base64` output
+// wrapped over several lines, which the API server decodes all the same.
+func canonicalBase64(v any) {
+	m, _ := v.(map[string]any)
+	for key, val := range m {
+		s, ok := val.(string)
+		if !ok {
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), ""))
+		if err != nil {
+			continue // not base64: leave it, the API server will refuse it
+		}
+		m[key] = base64.StdEncoding.EncodeToString(raw)
 	}
 }
 

@@ -144,4 +144,3 @@ func TestLoadAllowedSigners(t *testing.T) {
 		})
 	}
 }
-

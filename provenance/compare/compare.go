@@ -131,10 +131,12 @@ func (w *walker) field(k string, decl, old, obj any, s *Schema, ig *Ignore) {
 
 // walk compares one node. decl is nil where Git declares nothing.
 func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore) {
-	if w.full() || ig.skips(decl != nil) {
+	// A declared empty value ("", {}) does not pin an API-allocated field:
+	// clusterIP: "" asks the API server to allocate one.
+	if w.full() || ig.skips(decl != nil && !isEmpty(decl)) {
 		return
 	}
-	if w.strict && old == nil && decl != nil {
+	if w.strict && old == nil && !isEmpty(decl) {
 		// A declared subtree the object did not have yet (a container Git
 		// just added) is being created: the defaults the API server fills
 		// into it are free, exactly as on CREATE.
@@ -145,8 +147,23 @@ func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore) {
 	case nil:
 		w.undeclared(old, obj, s, ig)
 	case map[string]any:
+		if s.IsAtomic() {
+			// A label selector means what it says as a whole: an empty one
+			// selects everything, an extra matchLabels entry selects less.
+			if !equal(decl, obj, s) {
+				w.report(mismatchKind(obj), decl, obj, old)
+			}
+			return
+		}
 		if len(d) == 0 {
-			// An empty map declares the field's existence, not its content.
+			// An empty map declares the field's existence, not its content:
+			// emptyDir: {} must stay, or the volume could become a hostPath.
+			// Only maps the API server drops when empty (nodeSelector: {})
+			// may be absent.
+			if obj == nil && !s.OmitsZero() {
+				w.report(Missing, decl, nil, old)
+				return
+			}
 			w.undeclared(old, obj, s, ig)
 			return
 		}
@@ -159,6 +176,15 @@ func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore) {
 		if !w.strict {
 			for k, dv := range d {
 				w.field(k, dv, lookup(oldm, k), lookup(om, k), s, ig)
+			}
+			if w.strictLists {
+				// Keyed lists Git does not declare here at all
+				// (initContainers, volumes) are not free either.
+				for k, v := range om {
+					if _, ok := d[k]; !ok && len(s.Field(k).Keys()) > 0 {
+						w.field(k, nil, lookup(oldm, k), v, s, ig)
+					}
+				}
 			}
 			return
 		}
@@ -190,7 +216,16 @@ func mismatchKind(obj any) DiffKind {
 // undeclared handles a subtree Git does not declare: free, unless strict mode
 // and the request changes it. It descends to name the deepest changed field.
 func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore) {
-	if !w.strict || equal(old, obj, s) {
+	if !w.strict {
+		if w.strictLists && old == nil && len(s.Keys()) > 0 {
+			// initContainers or volumes Git does not declare at all.
+			if l, ok := obj.([]any); ok && len(l) > 0 && !ig.skips(false) {
+				w.report(Undeclared, nil, obj, nil)
+			}
+		}
+		return
+	}
+	if same(old, obj) {
 		return
 	}
 	// A map that appears or disappears is reported as a whole, unless
@@ -228,7 +263,7 @@ func (w *walker) strictFields(decl, oldm, om map[string]any, s *Schema, ig *Igno
 		}
 		// Both sides come from the API server in canonical form, so a plain
 		// comparison settles the common case without the schema or a path.
-		if had && equal(ov, v, nil) {
+		if had && same(ov, v) {
 			continue
 		}
 		w.field(k, nil, ov, v, s, ig)
@@ -253,7 +288,7 @@ func (w *walker) undeclaredFields(oldm, om map[string]any, s *Schema, ig *Ignore
 		ov, had := oldm[k]
 		if had {
 			kept++
-			if equal(ov, v, nil) {
+			if same(ov, v) {
 				continue
 			}
 		}
@@ -327,6 +362,21 @@ func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, i
 			oe = oldl[j]
 		}
 		w.element(s, dm, i, ig, func(eig *Ignore) { w.walk(de, oe, ol[i], es, eig) })
+	}
+	// An element repeating a declared key beyond what Git declares is never
+	// free: for env, the last duplicate wins and would override Git's value.
+	for i := range ol {
+		kv := nk[i*n : i*n+n]
+		if ord := ordinal(nk, i, n); ord > 0 && find(dk, kv, 0, n) >= 0 && find(dk, kv, ord, n) < 0 {
+			// Strict modes report it below, with every other extra element.
+			if em, isMap := ol[i].(map[string]any); isMap && !w.strict && !w.strictLists {
+				w.element(s, em, i, ig, func(eig *Ignore) {
+					if !eig.skips(false) {
+						w.report(Undeclared, nil, ol[i], nil)
+					}
+				})
+			}
+		}
 	}
 	if !w.strict && !w.strictLists {
 		return

@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -266,4 +267,85 @@ func replace(s, old, new string) string {
 		panic("test fixture lacks " + old)
 	}
 	return strings.Replace(s, old, new, 1)
+}
+
+// TestCompareReviewFindings: cases an adversarial review found, each a
+// false allow or a false deny before it was fixed.
+func TestCompareReviewFindings(t *testing.T) {
+	npSchema := SchemaForType(reflect.TypeOf(networkingv1.NetworkPolicy{}))
+	podSchema := SchemaForType(reflect.TypeOf(corev1.Pod{}))
+	nsIgnore := &Ignore{}
+	svcIgnore := &Ignore{}
+	svcIgnore.Add([]string{"spec", "clusterIP"}, true)
+	tests := []struct {
+		name          string
+		schema        *Schema
+		declared      string
+		old, obj      string
+		strict, lists bool
+		ignore        *Ignore
+		want          []string
+	}{
+		{name: "empty podSelector narrowed, declared mode", schema: npSchema,
+			declared: "spec: {podSelector: {}, policyTypes: [Ingress]}",
+			old:      "spec: {podSelector: {}, policyTypes: [Ingress]}",
+			obj:      "spec: {podSelector: {matchLabels: {nothing: here}}, policyTypes: [Ingress]}",
+			want:     []string{"spec.podSelector Mismatch"}},
+		{name: "empty podSelector narrowed on create", schema: npSchema, strict: true,
+			declared: "spec: {podSelector: {}}",
+			obj:      "spec: {podSelector: {matchLabels: {a: b}}}",
+			want:     []string{"spec.podSelector Mismatch"}},
+		{name: "emptyDir swapped for hostPath", schema: deploySchema,
+			declared: "spec: {template: {spec: {volumes: [{name: data, emptyDir: {}}]}}}",
+			obj:      "spec: {template: {spec: {volumes: [{name: data, hostPath: {path: /}}]}}}",
+			want:     []string{"spec.template.spec.volumes[name=data].emptyDir Missing"}},
+		{name: "nodeSelector {} in Git is dropped by the API server", schema: deploySchema, strict: true,
+			declared: "spec: {template: {spec: {nodeSelector: {}, containers: [{name: a}]}}}",
+			obj:      "spec: {template: {spec: {containers: [{name: a}]}}}"},
+		{name: "runAsUser 0 added by hand", schema: deploySchema, strict: true,
+			declared: "spec: {template: {spec: {containers: [{name: a}]}}}",
+			old:      "spec: {template: {spec: {securityContext: {}, containers: [{name: a}]}}}",
+			obj:      "spec: {template: {spec: {securityContext: {runAsUser: 0}, containers: [{name: a}]}}}",
+			want:     []string{"spec.template.spec.securityContext.runAsUser Undeclared"}},
+		{name: "label with an empty value added by hand", strict: true, ignore: nsIgnore,
+			declared: "metadata: {name: shop}",
+			old:      "metadata: {name: shop, labels: {kubernetes.io/metadata.name: shop}}",
+			obj:      `metadata: {name: shop, labels: {kubernetes.io/metadata.name: shop, admission.gatekeeper.sh/ignore: ""}}`,
+			want:     []string{`metadata.labels["admission.gatekeeper.sh/ignore"] Undeclared`}},
+		{name: "declared nodeSelector {} stays strict underneath", schema: deploySchema, strict: true,
+			declared: "spec: {template: {spec: {nodeSelector: {}, containers: [{name: a}]}}}",
+			old:      "spec: {template: {spec: {containers: [{name: a}]}}}",
+			obj:      "spec: {template: {spec: {nodeSelector: {kubernetes.io/hostname: cp-1}, containers: [{name: a}]}}}",
+			want:     []string{"spec.template.spec.nodeSelector Undeclared"}},
+		{name: "undeclared initContainers on create, strict lists", schema: deploySchema, strict: true, lists: true,
+			declared: "spec: {template: {spec: {containers: [{name: a}]}}}",
+			obj:      "spec: {template: {spec: {initContainers: [{name: x, image: evil}], containers: [{name: a}]}}}",
+			want:     []string{"spec.template.spec.initContainers Undeclared"}},
+		{name: "duplicate env key overriding Git, declared mode", schema: deploySchema,
+			declared: "spec: {template: {spec: {containers: [{name: a, env: [{name: TLS_VERIFY, value: 'true'}]}]}}}",
+			old:      "spec: {template: {spec: {containers: [{name: a, env: [{name: TLS_VERIFY, value: 'true'}]}]}}}",
+			obj:      "spec: {template: {spec: {containers: [{name: a, env: [{name: TLS_VERIFY, value: 'true'}, {name: TLS_VERIFY, value: 'false'}]}]}}}",
+			want:     []string{"spec.template.spec.containers[name=a].env[name=TLS_VERIFY] Undeclared"}},
+		{name: "tolerations appended by admission on a Pod", schema: podSchema, strict: true,
+			declared: "spec: {tolerations: [{key: dedicated, operator: Exists}]}",
+			obj:      "spec: {tolerations: [{key: dedicated, operator: Exists}, {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute, tolerationSeconds: 300}]}"},
+		{name: "clusterIP empty in Git lets the API server allocate", schema: serviceSchema, strict: true, ignore: svcIgnore,
+			declared: `spec: {clusterIP: ""}`,
+			obj:      "spec: {clusterIP: 10.0.0.7}"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			decl := obj(t, tc.declared)
+			Normalize(decl, tc.schema)
+			diffs := Compare(decl, obj(t, tc.old), obj(t, tc.obj), tc.schema, Options{Strict: tc.strict, StrictLists: tc.lists, Ignore: tc.ignore})
+			var got []string
+			for _, d := range diffs {
+				got = append(got, d.Path.String()+" "+[]string{"Mismatch", "Missing", "Undeclared"}[d.Kind])
+			}
+			sort.Strings(got)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("diffs = %q, want %q", got, tc.want)
+			}
+		})
+	}
 }

@@ -151,3 +151,46 @@ func quantity(v any) (resource.Quantity, bool) {
 	}
 	return resource.Quantity{}, false
 }
+
+// same reports whether two values the API server wrote are the same. Unlike
+// equal, absent is not the zero value here: both sides went through the
+// same serializer, so a field that appears, even as "", 0, false or {},
+// was added (runAsUser: 0, or a label with an empty value that a selector
+// tests for existence).
+func same(a, b any) bool {
+	switch av := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		bv, ok := b.(string)
+		return ok && av == bv
+	case bool:
+		bv, ok := b.(bool)
+		return ok && av == bv
+	case map[string]any:
+		bv, ok := b.(map[string]any)
+		if !ok || len(av) != len(bv) {
+			return false
+		}
+		for k, x := range av {
+			y, ok := bv[k]
+			if !ok || !same(x, y) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		bv, ok := b.([]any)
+		if !ok || len(av) != len(bv) {
+			return false
+		}
+		for i := range av {
+			if !same(av[i], bv[i]) {
+				return false
+			}
+		}
+		return true
+	default:
+		return numbersEqual(a, b)
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"strings"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Schema describes the shape of one kind as far as comparison needs it:
@@ -27,7 +29,13 @@ type Schema struct {
 	// resources) absent is not zero: absent automountServiceAccountToken
 	// means true.
 	omitsZero bool
+	// atomic marks a struct compared as a whole, not field by field: a
+	// label selector, where an added matchLabels entry changes its meaning.
+	atomic bool
 }
+
+// IsAtomic reports whether the value at this node compares as a whole.
+func (s *Schema) IsAtomic() bool { return s != nil && s.atomic }
 
 // omitsZeroScalar is shared by every scalar field that omits its zero value.
 var omitsZeroScalar = &Schema{omitsZero: true}
@@ -67,8 +75,16 @@ func (s *Schema) Keys() []string {
 func (s *Schema) IsQuantity() bool { return s != nil && s.quantity }
 
 var (
-	typeSchemas sync.Map // reflect.Type -> *Schema
-	quantityT   = reflect.TypeFor[resource.Quantity]()
+	typeSchemas   sync.Map // reflect.Type -> *Schema
+	quantityT     = reflect.TypeFor[resource.Quantity]()
+	labelSelector = reflect.TypeFor[metav1.LabelSelector]()
+	// setKeys gives lists without a patchMergeKey that are sets all the
+	// same the fields that identify an element. Tolerations: admission
+	// (DefaultTolerationSeconds) appends to a Pod's, so they cannot be
+	// compared by position.
+	setKeys = map[reflect.Type][]string{
+		reflect.TypeFor[corev1.Toleration](): {"key", "operator", "value", "effect"},
+	}
 )
 
 // SchemaForType derives a Schema from a Kubernetes Go API type, such as
@@ -105,7 +121,7 @@ func schemaFor(t reflect.Type, building map[reflect.Type]*Schema) *Schema {
 	case t == quantityT:
 		return &Schema{quantity: true}
 	case t.Kind() == reflect.Struct:
-		s := &Schema{fields: map[string]*Schema{}}
+		s := &Schema{fields: map[string]*Schema{}, atomic: t == labelSelector}
 		building[t] = s
 		addStructFields(s, t, building)
 		if len(s.fields) == 0 {
@@ -117,7 +133,7 @@ func schemaFor(t reflect.Type, building map[reflect.Type]*Schema) *Schema {
 	case t.Kind() == reflect.Map:
 		return &Schema{elem: schemaFor(t.Elem(), building)}
 	case t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8:
-		return &Schema{elem: schemaFor(t.Elem(), building)}
+		return &Schema{elem: schemaFor(t.Elem(), building), keys: setKeys[t.Elem()]}
 	default:
 		return nil
 	}
@@ -145,12 +161,20 @@ func addStructFields(s *Schema, t reflect.Type, building map[reflect.Type]*Schem
 			name = f.Name
 		}
 		fs := schemaFor(f.Type, building)
-		if fs == nil && f.Type.Kind() != reflect.Pointer && strings.Contains(opts, "omitempty") {
-			fs = omitsZeroScalar
+		if strings.Contains(opts, "omitempty") {
+			switch {
+			case fs == nil && f.Type.Kind() != reflect.Pointer:
+				fs = omitsZeroScalar
+			case f.Type.Kind() == reflect.Map || f.Type.Kind() == reflect.Slice:
+				// encoding/json drops an empty map or list with omitempty.
+				c := *fs
+				c.omitsZero = true
+				fs = &c
+			}
 		}
 		if key := f.Tag.Get("patchMergeKey"); key != "" && strings.Contains(f.Tag.Get("patchStrategy"), "merge") && fs != nil {
 			// Copy: the same slice type may be atomic elsewhere.
-			fs = &Schema{elem: fs.elem, keys: []string{key}}
+			fs = &Schema{elem: fs.elem, keys: []string{key}, omitsZero: fs.omitsZero}
 		}
 		s.fields[name] = fs
 	}
