@@ -363,22 +363,23 @@ func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, i
 		}
 		w.element(s, dm, i, ig, func(eig *Ignore) { w.walk(de, oe, ol[i], es, eig) })
 	}
-	// An element repeating a declared key beyond what Git declares is never
-	// free: for env, the last duplicate wins and would override Git's value.
-	for i := range ol {
-		kv := nk[i*n : i*n+n]
-		if ord := ordinal(nk, i, n); ord > 0 && find(dk, kv, 0, n) >= 0 && find(dk, kv, ord, n) < 0 {
-			// Strict modes report it below, with every other extra element.
-			if em, isMap := ol[i].(map[string]any); isMap && !w.strict && !w.strictLists {
-				w.element(s, em, i, ig, func(eig *Ignore) {
-					if !eig.skips(false) {
-						w.report(Undeclared, nil, ol[i], nil)
-					}
-				})
+	if !w.strict && !w.strictLists {
+		// Undeclared elements are free here, but one repeating a declared
+		// key beyond what Git declares is not: for env, the last duplicate
+		// wins and would override Git's value. (Strict modes report it
+		// below with every other extra element.)
+		for i := range ol {
+			kv := nk[i*n : i*n+n]
+			if ord := ordinal(nk, i, n); ord > 0 && find(dk, kv, 0, n) >= 0 && find(dk, kv, ord, n) < 0 {
+				if em, isMap := ol[i].(map[string]any); isMap {
+					w.element(s, em, i, ig, func(eig *Ignore) {
+						if !eig.skips(false) {
+							w.report(Undeclared, nil, ol[i], nil)
+						}
+					})
+				}
 			}
 		}
-	}
-	if !w.strict && !w.strictLists {
 		return
 	}
 	for i, e := range ol {
