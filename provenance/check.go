@@ -115,10 +115,8 @@ func (c *Checker) Check(snap *Snapshot, req *Request) Result {
 		}
 		strict := c.Fields != FieldsDeclared
 		diffs := compare.Compare(entry.Object, old, req.Object, entry.Schema, compare.Options{
-			Strict: strict,
-			// The ServiceAccount admission plugin injects the token volume
-			// into every Pod it creates; pod templates get no such thing.
-			StrictLists: strict && !(entry.Key.Group == "" && entry.Key.Kind == "Pod"),
+			Strict:      strict,
+			StrictLists: strict,
 			Ignore:      c.ignoreFor(entry.Key),
 		})
 		diffs = append(diffs, protectedLabelDiffs(entry, strict, old, req.Object)...)

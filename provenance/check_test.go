@@ -18,7 +18,7 @@ func (f fakeScope) Namespaced(gk schema.GroupKind) (bool, bool, error) {
 	return ns, ok, nil
 }
 
-var scope = fakeScope{"DaemonSet.apps": true, "CustomResourceDefinition.apiextensions.k8s.io": false, "ConfigMap": true, "Secret": true, "Service": true, "Deployment.apps": true, "Namespace": false, "ClusterRole.rbac.authorization.k8s.io": false}
+var scope = fakeScope{"Pod": true, "DaemonSet.apps": true, "CustomResourceDefinition.apiextensions.k8s.io": false, "ConfigMap": true, "Secret": true, "Service": true, "Deployment.apps": true, "Namespace": false, "ClusterRole.rbac.authorization.k8s.io": false}
 
 func mustObjects(t testing.TB, y string) []map[string]any {
 	t.Helper()
@@ -111,6 +111,13 @@ spec:
   template:
     spec:
       containers: [{name: agent, image: "agent:2"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: tools, namespace: shop}
+spec:
+  containers: [{name: tools, image: "tools:1"}]
+  tolerations: [{key: dedicated, operator: Exists}]
 ---
 apiVersion: example.com/v1
 kind: Widget
@@ -266,6 +273,18 @@ func TestCheck(t *testing.T) {
 		{name: "daemonset template generation bumped by the API server", req: Request{Operation: Update, Group: "apps", Kind: "DaemonSet", Namespace: "shop", Name: "agent"},
 			old: "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: shop, annotations: {deprecated.daemonset.template.generation: '1'}}\nspec: {template: {spec: {containers: [{name: agent, image: 'agent:1'}]}}}",
 			obj: "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: shop, annotations: {deprecated.daemonset.template.generation: '2'}}\nspec: {template: {spec: {containers: [{name: agent, image: 'agent:2'}]}}}", wantAllowed: true, wantReason: ReasonMatchesGit},
+		{name: "pod created with what admission plugins add", req: Request{Operation: Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
+			obj: `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"tools","namespace":"shop"},"spec":{"serviceAccountName":"default",
+"volumes":[{"name":"kube-api-access-x7k2p","projected":{"sources":[{"serviceAccountToken":{"path":"token"}}]}}],
+"containers":[{"name":"tools","image":"tools:1","volumeMounts":[{"name":"kube-api-access-x7k2p","mountPath":"/var/run/secrets/kubernetes.io/serviceaccount","readOnly":true}]}],
+"tolerations":[{"key":"dedicated","operator":"Exists"},{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":300},{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}]}}`,
+			wantAllowed: true, wantReason: ReasonMatchesGit},
+		{name: "pod created with a container Git does not declare", req: Request{Operation: Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
+			obj: `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"tools","namespace":"shop"},"spec":{"containers":[{"name":"tools","image":"tools:1"},{"name":"evil","image":"x","securityContext":{"privileged":true}}],"tolerations":[{"key":"dedicated","operator":"Exists"}]}}`,
+			wantReason: ReasonUndeclared},
+		{name: "pod created with a hostPath volume Git does not declare", req: Request{Operation: Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
+			obj: `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"tools","namespace":"shop"},"spec":{"volumes":[{"name":"host","hostPath":{"path":"/"}}],"containers":[{"name":"tools","image":"tools:1"}],"tolerations":[{"key":"dedicated","operator":"Exists"}]}}`,
+			wantReason: ReasonUndeclared},
 		{name: "custom resource compared generically", req: Request{Operation: Create, Group: "example.com", Kind: "Widget", Namespace: "shop", Name: "w"},
 			obj: "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {size: 4}", wantReason: ReasonFieldMismatch},
 	}

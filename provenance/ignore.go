@@ -53,6 +53,14 @@ var builtinIgnores = []struct {
 	{kind: "Service", pointer: "/spec/clusterIPs", undeclaredOnly: true},
 	{kind: "Service", pointer: "/spec/healthCheckNodePort", undeclaredOnly: true},
 	{kind: "Service", pointer: "/spec/ports/*/nodePort", undeclaredOnly: true},
+	// The ServiceAccount admission plugin mounts a projected token volume
+	// into every Pod it admits, under a generated name.
+	{kind: "Pod", pointer: "/spec/volumes/name=kube-api-access-*", undeclaredOnly: true},
+	{kind: "Pod", pointer: "/spec/containers/*/volumeMounts/mountPath=~1var~1run~1secrets~1kubernetes.io~1serviceaccount", undeclaredOnly: true},
+	{kind: "Pod", pointer: "/spec/initContainers/*/volumeMounts/mountPath=~1var~1run~1secrets~1kubernetes.io~1serviceaccount", undeclaredOnly: true},
+	// DefaultTolerationSeconds adds these to every Pod.
+	{kind: "Pod", pointer: "/spec/tolerations/key,operator,value,effect=node.kubernetes.io~1not-ready,*", undeclaredOnly: true},
+	{kind: "Pod", pointer: "/spec/tolerations/key,operator,value,effect=node.kubernetes.io~1unreachable,*", undeclaredOnly: true},
 	// A PersistentVolumeClaim is bound to a volume by the PV controller.
 	{kind: "PersistentVolumeClaim", pointer: "/spec/volumeName", undeclaredOnly: true},
 	// The ServiceAccount token controller appends token secrets.

@@ -218,9 +218,10 @@ func mismatchKind(obj any) DiffKind {
 func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore) {
 	if !w.strict {
 		if w.strictLists && old == nil && len(s.Keys()) > 0 {
-			// initContainers or volumes Git does not declare at all.
-			if l, ok := obj.([]any); ok && len(l) > 0 && !ig.skips(false) {
-				w.report(Undeclared, nil, obj, nil)
+			// initContainers or volumes Git does not declare at all: every
+			// element is an extra one, unless an ignore rule frees it.
+			if l, ok := obj.([]any); ok && len(l) > 0 && allMaps(l) {
+				w.keyedList(nil, nil, l, s, s.Keys(), ig)
 			}
 		}
 		return

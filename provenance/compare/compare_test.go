@@ -320,7 +320,7 @@ func TestCompareReviewFindings(t *testing.T) {
 		{name: "undeclared initContainers on create, strict lists", schema: deploySchema, strict: true, lists: true,
 			declared: "spec: {template: {spec: {containers: [{name: a}]}}}",
 			obj:      "spec: {template: {spec: {initContainers: [{name: x, image: evil}], containers: [{name: a}]}}}",
-			want:     []string{"spec.template.spec.initContainers Undeclared"}},
+			want:     []string{"spec.template.spec.initContainers[name=x] Undeclared"}},
 		{name: "duplicate env key overriding Git, declared mode", schema: deploySchema,
 			declared: "spec: {template: {spec: {containers: [{name: a, env: [{name: TLS_VERIFY, value: 'true'}]}]}}}",
 			old:      "spec: {template: {spec: {containers: [{name: a, env: [{name: TLS_VERIFY, value: 'true'}]}]}}}",

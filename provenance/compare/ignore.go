@@ -12,6 +12,9 @@ import (
 // ignore nothing.
 type Ignore struct {
 	children map[string]*Ignore
+	// prefixes match keys or keyed elements by prefix: a segment ending in
+	// "*", such as name=kube-api-access-* for a generated volume name.
+	prefixes []prefixIgnore
 	// any matches every map key or list element at this level ("*").
 	any *Ignore
 	// skip ends the walk here: the subtree is ignored.
@@ -22,9 +25,15 @@ type Ignore struct {
 	undeclaredOnly bool
 }
 
+type prefixIgnore struct {
+	prefix string
+	node   *Ignore
+}
+
 // ParsePointer splits an RFC 6901 JSON pointer into its segments. A segment
 // "*" matches any key or list element; a segment may also select a list
-// element by position ("0") or by merge key ("name=app").
+// element by position ("0") or by merge key ("name=app"), and a segment
+// ending in "*" matches by prefix ("name=kube-api-access-*").
 func ParsePointer(ptr string) ([]string, error) {
 	if ptr == "" || ptr[0] != '/' {
 		return nil, fmt.Errorf("JSON pointer %q must start with /", ptr)
@@ -49,6 +58,12 @@ func (ig *Ignore) Add(segments []string, undeclaredOnly bool) {
 				n.any = &Ignore{}
 			}
 			n = n.any
+			continue
+		}
+		if prefix, ok := strings.CutSuffix(s, "*"); ok {
+			c := &Ignore{}
+			n.prefixes = append(n.prefixes, prefixIgnore{prefix: prefix, node: c})
+			n = c
 			continue
 		}
 		if n.children == nil {
@@ -78,6 +93,7 @@ func Merge(a, b *Ignore) *Ignore {
 		skip:           a.skip || b.skip,
 		undeclaredOnly: (!a.skip || a.undeclaredOnly) && (!b.skip || b.undeclaredOnly),
 		any:            Merge(a.any, b.any),
+		prefixes:       append(append([]prefixIgnore(nil), a.prefixes...), b.prefixes...),
 	}
 	if len(a.children)+len(b.children) > 0 {
 		out.children = make(map[string]*Ignore, len(a.children)+len(b.children))
@@ -95,13 +111,27 @@ func (ig *Ignore) field(name string) *Ignore {
 	if ig == nil {
 		return nil
 	}
-	if c := ig.children[name]; c != nil {
-		if ig.any != nil {
-			return Merge(c, ig.any)
-		}
-		return c
+	found := ig.children[name]
+	if found == nil {
+		found = ig.byPrefix(name)
 	}
-	return ig.any
+	if found == nil {
+		return ig.any
+	}
+	if ig.any != nil {
+		return Merge(found, ig.any)
+	}
+	return found
+}
+
+func (ig *Ignore) byPrefix(s string) *Ignore {
+	var out *Ignore
+	for _, p := range ig.prefixes {
+		if strings.HasPrefix(s, p.prefix) {
+			out = Merge(out, p.node)
+		}
+	}
+	return out
 }
 
 func (ig *Ignore) element(keyed string, index int) *Ignore {
@@ -111,6 +141,9 @@ func (ig *Ignore) element(keyed string, index int) *Ignore {
 	var found *Ignore
 	if keyed != "" {
 		found = ig.children[keyed]
+		if found == nil {
+			found = ig.byPrefix(keyed)
+		}
 	}
 	if found == nil && len(ig.children) > 0 {
 		found = ig.children[strconv.Itoa(index)]
