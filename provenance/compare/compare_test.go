@@ -95,17 +95,7 @@ func TestCompare(t *testing.T) {
 	replicas := Merge(builtins, &Ignore{})
 	replicas.Add([]string{"spec", "replicas"}, false)
 
-	tests := []struct {
-		name     string
-		schema   *Schema
-		declared string
-		old, obj string
-		strict   bool
-		// strictLists: see Options.StrictLists.
-		strictLists bool
-		ignore      *Ignore
-		want        []string // "path kind"
-	}{
+	tests := []compareCase{
 		{name: "create with API defaults matches", schema: deploySchema, declared: gitDeploy, obj: liveDeploy, strict: true},
 		{name: "identical update matches", schema: deploySchema, declared: gitDeploy, old: liveDeploy, obj: liveDeploy, strict: true, ignore: builtins},
 		{
@@ -245,6 +235,25 @@ func TestCompare(t *testing.T) {
 			want: []string{"spec.a.b Mismatch"},
 		},
 	}
+	runCompareCases(t, tests)
+}
+
+// compareCase is one comparison and the differences it must report, each
+// rendered as "path Kind".
+type compareCase struct {
+	name     string
+	schema   *Schema
+	declared string
+	old, obj string
+	strict   bool
+	// strictLists: see Options.StrictLists.
+	strictLists bool
+	ignore      *Ignore
+	want        []string
+}
+
+func runCompareCases(t *testing.T, tests []compareCase) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			decl := obj(t, tc.declared)
@@ -277,15 +286,7 @@ func TestCompareReviewFindings(t *testing.T) {
 	nsIgnore := &Ignore{}
 	svcIgnore := &Ignore{}
 	svcIgnore.Add([]string{"spec", "clusterIP"}, true)
-	tests := []struct {
-		name          string
-		schema        *Schema
-		declared      string
-		old, obj      string
-		strict, lists bool
-		ignore        *Ignore
-		want          []string
-	}{
+	tests := []compareCase{
 		{name: "empty podSelector narrowed, declared mode", schema: npSchema,
 			declared: "spec: {podSelector: {}, policyTypes: [Ingress]}",
 			old:      "spec: {podSelector: {}, policyTypes: [Ingress]}",
@@ -317,7 +318,7 @@ func TestCompareReviewFindings(t *testing.T) {
 			old:      "spec: {template: {spec: {containers: [{name: a}]}}}",
 			obj:      "spec: {template: {spec: {nodeSelector: {kubernetes.io/hostname: cp-1}, containers: [{name: a}]}}}",
 			want:     []string{"spec.template.spec.nodeSelector Undeclared"}},
-		{name: "undeclared initContainers on create, strict lists", schema: deploySchema, strict: true, lists: true,
+		{name: "undeclared initContainers on create, strict lists", schema: deploySchema, strict: true, strictLists: true,
 			declared: "spec: {template: {spec: {containers: [{name: a}]}}}",
 			obj:      "spec: {template: {spec: {initContainers: [{name: x, image: evil}], containers: [{name: a}]}}}",
 			want:     []string{"spec.template.spec.initContainers[name=x] Undeclared"}},
@@ -333,19 +334,5 @@ func TestCompareReviewFindings(t *testing.T) {
 			declared: `spec: {clusterIP: ""}`,
 			obj:      "spec: {clusterIP: 10.0.0.7}"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			decl := obj(t, tc.declared)
-			Normalize(decl, tc.schema)
-			diffs := Compare(decl, obj(t, tc.old), obj(t, tc.obj), tc.schema, Options{Strict: tc.strict, StrictLists: tc.lists, Ignore: tc.ignore})
-			var got []string
-			for _, d := range diffs {
-				got = append(got, d.Path.String()+" "+[]string{"Mismatch", "Missing", "Undeclared"}[d.Kind])
-			}
-			sort.Strings(got)
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("diffs = %q, want %q", got, tc.want)
-			}
-		})
-	}
+	runCompareCases(t, tests)
 }
