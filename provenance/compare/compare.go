@@ -217,7 +217,7 @@ func mismatchKind(obj any) DiffKind {
 // and the request changes it. It descends to name the deepest changed field.
 func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore) {
 	if !w.strict {
-		if w.strictLists && old == nil && len(s.Keys()) > 0 {
+		if w.strictLists && old == nil && len(s.Keys()) > 0 && !s.defaulted {
 			// initContainers or volumes Git does not declare at all: every
 			// element is an extra one, unless an ignore rule frees it.
 			if l, ok := obj.([]any); ok && len(l) > 0 && allMaps(l) {

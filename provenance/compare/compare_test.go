@@ -330,6 +330,13 @@ func TestCompareReviewFindings(t *testing.T) {
 		{name: "tolerations appended by admission on a Pod", schema: podSchema, strict: true,
 			declared: "spec: {tolerations: [{key: dedicated, operator: Exists}]}",
 			obj:      "spec: {tolerations: [{key: dedicated, operator: Exists}, {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute, tolerationSeconds: 300}]}"},
+		{name: "custom resource list filled by a CRD default on create", strict: true, strictLists: true,
+			schema: SchemaFromOpenAPI(map[string]any{"properties": map[string]any{"spec": map[string]any{"properties": map[string]any{
+				"ports": map[string]any{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": []any{"name"}, "default": []any{map[string]any{"name": "http"}},
+					"items": map[string]any{"properties": map[string]any{"name": map[string]any{"type": "string"}}}},
+			}}}}),
+			declared: "spec: {size: 1}",
+			obj:      "spec: {size: 1, ports: [{name: http}]}"},
 		{name: "clusterIP empty in Git lets the API server allocate", schema: serviceSchema, strict: true, ignore: svcIgnore,
 			declared: `spec: {clusterIP: ""}`,
 			obj:      "spec: {clusterIP: 10.0.0.7}"},

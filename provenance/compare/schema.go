@@ -32,6 +32,10 @@ type Schema struct {
 	// atomic marks a struct compared as a whole, not field by field: a
 	// label selector, where an added matchLabels entry changes its meaning.
 	atomic bool
+	// defaulted marks a CRD field with a schema default: the API server
+	// may fill the whole list on create, so its elements are not a
+	// person's additions.
+	defaulted bool
 }
 
 // IsAtomic reports whether the value at this node compares as a whole.
@@ -208,7 +212,8 @@ func SchemaFromOpenAPI(props map[string]any) *Schema {
 	if ap, ok := props["additionalProperties"].(map[string]any); ok && s.fields == nil {
 		s.elem = SchemaFromOpenAPI(ap)
 	}
-	if s.fields == nil && s.elem == nil && len(s.keys) == 0 {
+	_, s.defaulted = props["default"]
+	if s.fields == nil && s.elem == nil && len(s.keys) == 0 && !s.defaulted {
 		return nil
 	}
 	return s
