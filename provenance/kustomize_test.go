@@ -143,7 +143,7 @@ func writeFixture(t testing.TB, files map[string]string) string {
 // exactly what kustomize builds from the same files on disk.
 func TestKustomizeMatchesKrusty(t *testing.T) {
 	dir := writeFixture(t, overlayFixture)
-	rm, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(dir, "overlays/prod"))
+	rm, err := krusty.MakeKustomizer(KrustyOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(dir, "overlays/prod"))
 	if err != nil {
 		t.Fatal(err)
 	}

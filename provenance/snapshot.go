@@ -91,13 +91,6 @@ func (s *Snapshot) Unresolved() []string { return s.unresolved }
 // NamespaceHoldsManaged reports whether Git declares objects in namespace ns.
 func (s *Snapshot) NamespaceHoldsManaged(ns string) bool { return s.namespaces[ns] > 0 }
 
-// Entries calls fn for every declared object, in no particular order.
-func (s *Snapshot) Entries(fn func(*Entry)) {
-	for _, e := range s.objects {
-		fn(e)
-	}
-}
-
 // Store holds the current Snapshot. Readers never block.
 type Store struct {
 	current atomic.Pointer[Snapshot]

@@ -8,6 +8,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/gitgate/gitgate/provenance"
 )
 
 // Mode says what gitgate does with a request that disagrees with Git.
@@ -23,8 +25,9 @@ const (
 	Audit Mode = "audit"
 )
 
-// ModeLabel on a Namespace overrides --mode for the objects in it.
-const ModeLabel = "gitgate.dev/mode"
+// ModeLabel on a Namespace overrides --mode for the objects in it;
+// provenance protects it from hand edits.
+const ModeLabel = provenance.ModeLabel
 
 // ParseMode accepts enforce, warn or audit.
 func ParseMode(s string) (Mode, error) {

@@ -43,28 +43,6 @@ func (p Path) String() string {
 	return b.String()
 }
 
-// Pointer renders the path as an RFC 6901 JSON pointer, with list elements
-// by their position in the request object.
-func (p Path) Pointer() string {
-	var b strings.Builder
-	for _, s := range p {
-		b.WriteByte('/')
-		if s.Field != "" || s.Index < 0 {
-			b.WriteString(escapePointer(s.Field))
-		} else {
-			b.WriteString(strconv.Itoa(s.Index))
-		}
-	}
-	return b.String()
-}
-
-func escapePointer(s string) string {
-	if !strings.ContainsAny(s, "~/") {
-		return s
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
-}
-
 func isIdentifier(s string) bool {
 	if s == "" {
 		return false
