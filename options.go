@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/gitsource"
 	"github.com/gitgate/gitgate/webhook"
 )
 
@@ -21,7 +22,7 @@ type serveOptions struct {
 	kubeconfig string
 
 	repoURL          string
-	ref              provenance.Ref
+	ref              gitsource.Ref
 	paths            []string
 	interval         time.Duration
 	defaultNamespace string
@@ -50,7 +51,7 @@ type serveOptions struct {
 func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig. Without it, the in-cluster config or $KUBECONFIG is used, as kubectl does.")
 
-	fs.StringVar(&o.repoURL, "repo-url", "", "URL of the Git repository to enforce (https://, http://, ssh:// or file://). Required.")
+	fs.StringVar(&o.repoURL, "repo-url", "", "URL of the Git repository to enforce (https://, http://, ssh:// or file://). Required. Credentials over http:// need --git-insecure-http.")
 	fs.StringVar(&o.ref.Branch, "branch", "", "Branch to follow. Exactly one of --branch, --tag, --semver or --commit is required.")
 	fs.StringVar(&o.ref.Tag, "tag", "", "Tag to follow.")
 	fs.StringVar(&o.ref.SemVer, "semver", "", "Semantic version range; the highest matching tag is followed, e.g. \">=1.2.0 <2.0.0\".")
@@ -93,7 +94,7 @@ func (o *serveOptions) Validate() error {
 	if o.interval <= 0 {
 		errs = append(errs, fmt.Errorf("--interval must be positive, got %s", o.interval))
 	}
-	switch provenance.Fields(o.fields) {
+	switch provenance.FieldMode(o.fields) {
 	case provenance.FieldsStrict, provenance.FieldsDeclared:
 	default:
 		errs = append(errs, fmt.Errorf("--fields must be strict or declared, got %q", o.fields))
@@ -153,7 +154,7 @@ func checkRepoURL(raw string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		return fmt.Errorf("--repo-url %s is not a URL (scheme://host/path or user@host:path)", provenance.RedactURL(raw))
+		return fmt.Errorf("--repo-url %s is not a URL (scheme://host/path or user@host:path)", gitsource.RedactURL(raw))
 	}
 	if _, hasPassword := u.User.Password(); hasPassword {
 		return errors.New("--repo-url must not carry a password; use the credential file flags")

@@ -10,14 +10,15 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
 
-	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/gitsource"
+	"github.com/gitgate/gitgate/provenance/signature"
 	"github.com/gitgate/gitgate/receiver"
 )
 
 // gitOptions are the flags for reaching and trusting the Git repository:
 // credentials, object cache, commit verification and the push receiver.
 type gitOptions struct {
-	creds provenance.Credentials
+	creds gitsource.Credentials
 	// caFile adds trusted CAs for an HTTPS remote.
 	caFile   string
 	cacheDir string
@@ -38,6 +39,7 @@ func (o *gitOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.creds.SSHKeyFile, "git-ssh-key-file", "", "File holding an SSH private key (PEM or OpenSSH). Needs --git-known-hosts-file and an ssh:// URL.")
 	fs.StringVar(&o.creds.SSHKeyPasswordFile, "git-ssh-key-passphrase-file", "", "File holding the SSH key's passphrase, if it has one.")
 	fs.StringVar(&o.creds.KnownHostsFile, "git-known-hosts-file", "", "known_hosts file with the Git server's host key; host keys not listed are refused.")
+	fs.BoolVar(&o.creds.InsecureHTTP, "git-insecure-http", false, "Allow HTTP credentials over a plain http:// repository URL, where they travel in clear text. Off: such credentials are refused at start-up.")
 	fs.StringVar(&o.caFile, "git-ca-file", "", "PEM file of CAs trusted for an https:// repository, in addition to the system's.")
 	fs.StringVar(&o.cacheDir, "cache-dir", "", "Directory keeping fetched Git objects, so a restart does not fetch again. Default: objects are kept in memory.")
 	fs.StringVar(&o.verifyKeyring, "verify-commits", "", "ASCII-armored OpenPGP public keyring. When set, a head commit not signed by one of its keys is refused and the last verified revision stays enforced.")
@@ -49,7 +51,9 @@ func (o *gitOptions) BindFlags(fs *pflag.FlagSet) {
 // Validate reports flag combinations that cannot work. It reads no files.
 func (o *gitOptions) Validate(repoURL string) error {
 	var errs []error
-	if err := o.creds.Validate(repoURL); err != nil {
+	if err := o.creds.Validate(repoURL); errors.Is(err, gitsource.ErrInsecureHTTP) {
+		errs = append(errs, fmt.Errorf("%w; or set --git-insecure-http", err))
+	} else if err != nil {
 		errs = append(errs, err)
 	}
 	if o.receiverAddr != "" {
@@ -73,9 +77,9 @@ func sshUser(repoURL string) string {
 	return "git"
 }
 
-// source builds the GitSource from the flags, reading the credential and
+// source builds the Git source from the flags, reading the credential and
 // CA files. Errors name files, never their contents.
-func (o *gitOptions) source(repoURL string, ref provenance.Ref) (*provenance.GitSource, error) {
+func (o *gitOptions) source(repoURL string, ref gitsource.Ref) (*gitsource.Source, error) {
 	creds := o.creds
 	creds.SSHUser = sshUser(repoURL)
 	auth, err := creds.Load()
@@ -88,24 +92,24 @@ func (o *gitOptions) source(repoURL string, ref provenance.Ref) (*provenance.Git
 			return nil, fmt.Errorf("--git-ca-file: %w", err)
 		}
 	}
-	return provenance.NewGitSource(provenance.GitOptions{URL: repoURL, Ref: ref, Auth: auth, CABundle: ca, CacheDir: o.cacheDir})
+	return gitsource.New(gitsource.Options{URL: repoURL, Ref: ref, Auth: auth, CABundle: ca, CacheDir: o.cacheDir})
 }
 
 // verifier loads the keys of --verify-commits and --verify-commits-ssh;
 // nil when neither is set.
-func (o *gitOptions) verifier() (provenance.CommitVerifier, error) {
+func (o *gitOptions) verifier() (signature.Verifier, error) {
 	if o.verifyKeyring == "" && o.verifySSH == "" {
 		return nil, nil
 	}
-	var v provenance.Verifiers
+	var v signature.Verifiers
 	var err error
 	if o.verifyKeyring != "" {
-		if v.PGP, err = provenance.LoadPGPKeyring(o.verifyKeyring); err != nil {
+		if v.PGP, err = signature.LoadPGPKeyring(o.verifyKeyring); err != nil {
 			return nil, fmt.Errorf("--verify-commits: %w", err)
 		}
 	}
 	if o.verifySSH != "" {
-		if v.SSH, err = provenance.LoadAllowedSigners(o.verifySSH); err != nil {
+		if v.SSH, err = signature.LoadAllowedSigners(o.verifySSH); err != nil {
 			return nil, fmt.Errorf("--verify-commits-ssh: %w", err)
 		}
 	}

@@ -7,12 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"k8s.io/client-go/rest"
 	"net/http"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -23,6 +24,8 @@ import (
 
 	"github.com/gitgate/gitgate/certs"
 	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/gitsource"
+	"github.com/gitgate/gitgate/provenance/gitsync"
 	"github.com/gitgate/gitgate/webhook"
 )
 
@@ -61,6 +64,46 @@ func serve(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
+	mgr, err := newManager(cfg, o, cert)
+	if err != nil {
+		return err
+	}
+	syncer, err := newSyncer(o, mgr, log)
+	if err != nil {
+		return err
+	}
+	handler, err := newHandler(o, mgr, syncer.Store)
+	if err != nil {
+		return err
+	}
+	if err := setupPolicy(mgr, cfg, &o.policy, handler, syncer, log); err != nil {
+		return err
+	}
+	// GetWebhookServer also adds the server to the manager's runnables.
+	mgr.GetWebhookServer().Register("/validate", webhook.WithHTTPStatus(&admission.Webhook{Handler: handler}))
+	recv, err := o.git.receiver(syncer, log.WithName("receiver"))
+	if err != nil {
+		return err
+	}
+	runnables := []interface{ Start(context.Context) error }{cert, syncer}
+	if recv != nil {
+		runnables = append(runnables, recv)
+	}
+	for _, r := range runnables {
+		if err := mgr.Add(runnable{r}); err != nil {
+			return err
+		}
+	}
+	if err := addHealthChecks(mgr, syncer.Store, cert); err != nil {
+		return err
+	}
+	log.Info("starting", "version", version, "repo", gitsource.RedactURL(o.repoURL), "ref", o.ref.String(), "paths", o.paths, "fields", o.fields)
+	return mgr.Start(ctx)
+}
+
+// newManager creates the controller-runtime manager with gitgate's webhook
+// server (TLS from cert), metrics and health probes.
+func newManager(cfg *rest.Config, o *serveOptions, cert certSource) (ctrl.Manager, error) {
 	server := ctrlwebhook.NewServer(ctrlwebhook.Options{
 		Host:    o.webhookHost,
 		Port:    o.port,
@@ -72,62 +115,56 @@ func serve(ctx context.Context, o *serveOptions) error {
 		WebhookServer:          server,
 	})
 	if err != nil {
-		return fmt.Errorf("create manager: %w", err)
+		return nil, fmt.Errorf("create manager: %w", err)
 	}
+	return mgr, nil
+}
 
-	ignores, err := provenance.CompileIgnores(o.ignoreRules)
-	if err != nil {
-		return err
-	}
+// newSyncer builds the Git side: source, verifier, indexer and the store
+// the webhook reads.
+func newSyncer(o *serveOptions, mgr ctrl.Manager, log logr.Logger) (*gitsync.Syncer, error) {
 	source, err := o.git.source(o.repoURL, o.ref)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	verifier, err := o.git.verifier()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	store := &provenance.Store{}
-	syncer := &provenance.Syncer{
+	return &gitsync.Syncer{
 		Source:   source,
 		Indexer:  &provenance.Indexer{Scope: mapperScope{mgr.GetRESTMapper()}, DefaultNamespace: o.defaultNamespace},
-		Store:    store,
+		Store:    &provenance.Store{},
 		Roots:    o.paths,
 		Interval: o.interval,
 		Verifier: verifier,
-		Log:      log.WithName("git").WithValues("repo", provenance.RedactURL(o.repoURL), "ref", o.ref.String()),
+		Log:      log.WithName("git").WithValues("repo", gitsource.RedactURL(o.repoURL), "ref", o.ref.String()),
+	}, nil
+}
+
+// newHandler builds the admission handler over the store's snapshots.
+func newHandler(o *serveOptions, mgr ctrl.Manager, store *provenance.Store) (*webhook.Handler, error) {
+	ignores, err := provenance.CompileIgnores(o.ignoreRules)
+	if err != nil {
+		return nil, err
 	}
 	handler := &webhook.Handler{
-		Identities: webhook.Identities{
-			Agents:       o.agents,
-			ExemptUsers:  append(append([]string{}, webhook.DefaultExemptUsers...), o.exemptUsers...),
-			ExemptGroups: append(append([]string{}, webhook.DefaultExemptGroups...), o.exemptGroups...),
-		},
-		Snapshots: store,
-		Checker:   &provenance.Checker{Fields: provenance.Fields(o.fields), Ignores: ignores},
-		Kinds:     mgr.GetRESTMapper(),
-		Repo:      webhook.Repo{URL: provenance.RedactURL(o.repoURL)},
+		Identities: o.identities.identities,
+		Skip:       o.identities.skip,
+		Snapshots:  store,
+		Checker:    &provenance.Checker{Fields: provenance.FieldMode(o.fields), Ignores: ignores},
+		// A controller may change what Git does not declare, whatever
+		// --fields says.
+		Controllers: &provenance.Checker{Fields: provenance.FieldsDeclared, Ignores: ignores},
+		Kinds:       mgr.GetRESTMapper(),
+		Repo:        webhook.Repo{URL: gitsource.RedactURL(o.repoURL)},
 	}
-	if err := setupPolicy(mgr, cfg, &o.policy, handler, syncer, log); err != nil {
-		return err
-	}
-	// GetWebhookServer also adds the server to the manager's runnables.
-	mgr.GetWebhookServer().Register("/validate", webhook.WithHTTPStatus(&admission.Webhook{Handler: handler}))
+	return handler, nil
+}
 
-	recv, err := o.git.receiver(syncer, log.WithName("receiver"))
-	if err != nil {
-		return err
-	}
-	if recv != nil {
-		if err := mgr.Add(runnable{recv}); err != nil {
-			return err
-		}
-	}
-	for _, r := range []interface{ Start(context.Context) error }{cert, syncer} {
-		if err := mgr.Add(runnable{r}); err != nil {
-			return err
-		}
-	}
+// addHealthChecks: /readyz passes once a revision is loaded, a certificate
+// is healthy and the webhook server listens.
+func addHealthChecks(mgr ctrl.Manager, store *provenance.Store, cert certSource) error {
 	checks := map[string]healthz.Checker{
 		"git": func(*http.Request) error {
 			if store.Load() == nil {
@@ -136,18 +173,14 @@ func serve(ctx context.Context, o *serveOptions) error {
 			return nil
 		},
 		"certificate": func(*http.Request) error { return cert.Healthy() },
-		"webhook":     server.StartedChecker(),
+		"webhook":     mgr.GetWebhookServer().StartedChecker(),
 	}
 	for name, check := range checks {
 		if err := mgr.AddReadyzCheck(name, check); err != nil {
 			return err
 		}
 	}
-	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return err
-	}
-	log.Info("starting", "version", version, "repo", provenance.RedactURL(o.repoURL), "ref", o.ref.String(), "paths", o.paths, "fields", o.fields)
-	return mgr.Start(ctx)
+	return mgr.AddHealthzCheck("ping", healthz.Ping)
 }
 
 // runnable runs on every replica: each serves admission and keeps its own

@@ -1,4 +1,4 @@
-package provenance
+package provenance_test
 
 import (
 	"encoding/json"
@@ -6,13 +6,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/compare"
+	"github.com/gitgate/gitgate/provenance/provenancetest"
 )
 
 // benchFixture is a real Deployment: its manifest as written in Git, and
 // the object the API server stored for it (defaults filled in, with kubectl's
 // last-applied annotation; 6.9 KB of JSON).
-func benchFixture(b *testing.B, livePath string) (*Snapshot, []byte) {
+func benchFixture(b *testing.B, livePath string) (*provenance.Snapshot, []byte) {
 	b.Helper()
 	manifest, err := os.ReadFile("testdata/deployment.yaml")
 	if err != nil {
@@ -22,8 +24,8 @@ func benchFixture(b *testing.B, livePath string) (*Snapshot, []byte) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ix := &Indexer{Scope: fakeScope{"Deployment.apps": true}, DefaultNamespace: "default"}
-	snap, err := ix.Build(Revision{Ref: "main", Hash: strings.Repeat("b", 40)}, []File{{Path: "deploy.yaml", Objects: mustObjects(b, string(manifest))}})
+	ix := &provenance.Indexer{Scope: provenancetest.Scope{"Deployment.apps": true}, DefaultNamespace: "default"}
+	snap, err := ix.Build(provenance.Revision{Ref: "main", Hash: strings.Repeat("b", 40)}, []provenance.File{{Path: "deploy.yaml", Objects: mustObjects(b, string(manifest))}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -41,19 +43,19 @@ func BenchmarkDecideUpdate(b *testing.B) {
 
 func benchDecideUpdate(b *testing.B, livePath string) {
 	snap, live := benchFixture(b, livePath)
-	c := &Checker{Fields: FieldsStrict, Ignores: mustIgnores(b)}
+	c := &provenance.Checker{Fields: provenance.FieldsStrict, Ignores: mustIgnores(b)}
 	b.SetBytes(int64(2 * len(live)))
 	b.ReportAllocs()
 	for b.Loop() {
-		obj, err := DecodeObject(live)
+		obj, err := provenance.DecodeObject(live)
 		if err != nil {
 			b.Fatal(err)
 		}
-		old, err := DecodeObject(live)
+		old, err := provenance.DecodeObject(live)
 		if err != nil {
 			b.Fatal(err)
 		}
-		res := c.Check(snap, &Request{Operation: Update, Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "checkout", Object: obj, OldObject: old})
+		res := c.Check(snap, &provenance.Request{Operation: provenance.Update, Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "checkout", Object: obj, OldObject: old})
 		if !res.Allowed {
 			b.Fatalf("denied: %v %v", res.Reason, res.Diffs)
 		}
@@ -70,7 +72,7 @@ func BenchmarkCompareDeployment(b *testing.B) {
 	if err := json.Unmarshal(live, &old); err != nil {
 		b.Fatal(err)
 	}
-	e := snap.Lookup(Key{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "checkout"})
+	e := snap.Lookup(provenance.Key{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "checkout"})
 	ig := mustIgnores(b).For(e.Key)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -80,8 +82,8 @@ func BenchmarkCompareDeployment(b *testing.B) {
 	}
 }
 
-func mustIgnores(b testing.TB) *Ignores {
-	ig, err := CompileIgnores(nil)
+func mustIgnores(b testing.TB) *provenance.Ignores {
+	ig, err := provenance.CompileIgnores(nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -67,21 +67,22 @@ type Result struct {
 	Diffs []compare.Diff
 }
 
-// Fields chooses which fields a person may not change.
-type Fields string
+// FieldMode chooses which fields a person may not change.
+type FieldMode string
 
 const (
 	// FieldsStrict protects every field: a change outside what Git declares
 	// is denied too. The default.
-	FieldsStrict Fields = "strict"
+	FieldsStrict FieldMode = "strict"
 	// FieldsDeclared protects only the fields Git declares, like Config
 	// Sync's webhook and Flux's drift detection.
-	FieldsDeclared Fields = "declared"
+	FieldsDeclared FieldMode = "declared"
 )
 
 // Checker decides requests against a Snapshot.
 type Checker struct {
-	Fields  Fields
+	// Fields is the field mode: strict unless set to FieldsDeclared.
+	Fields  FieldMode
 	Ignores *Ignores
 }
 

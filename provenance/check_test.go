@@ -1,49 +1,20 @@
-package provenance
+package provenance_test
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/yaml"
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/provenancetest"
 )
 
-// fakeScope knows the scope of a few kinds, as discovery would.
-type fakeScope map[string]bool
+var scope = provenancetest.Scope{"Pod": true, "DaemonSet.apps": true, "CustomResourceDefinition.apiextensions.k8s.io": false, "ConfigMap": true, "Secret": true, "Service": true, "Deployment.apps": true, "Namespace": false, "ClusterRole.rbac.authorization.k8s.io": false}
 
-func (f fakeScope) Namespaced(gk schema.GroupKind) (bool, bool, error) {
-	ns, ok := f[gk.String()]
-	return ns, ok, nil
-}
-
-var scope = fakeScope{"Pod": true, "DaemonSet.apps": true, "CustomResourceDefinition.apiextensions.k8s.io": false, "ConfigMap": true, "Secret": true, "Service": true, "Deployment.apps": true, "Namespace": false, "ClusterRole.rbac.authorization.k8s.io": false}
-
-func mustObjects(t testing.TB, y string) []map[string]any {
-	t.Helper()
-	objs, err := ParseManifests([]byte(y))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return objs
-}
-
-func toMap(t testing.TB, y string) map[string]any {
-	t.Helper()
-	if y == "" {
-		return nil
-	}
-	j, err := yaml.YAMLToJSON([]byte(y))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(j, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
+var (
+	mustObjects = provenancetest.Objects
+	toMap       = provenancetest.ToMap
+)
 
 const repo = `
 apiVersion: v1
@@ -134,10 +105,10 @@ spec:
   versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]
 `
 
-func buildSnapshot(t testing.TB) *Snapshot {
+func buildSnapshot(t testing.TB) *provenance.Snapshot {
 	t.Helper()
-	ix := &Indexer{Scope: scope, DefaultNamespace: "default"}
-	snap, err := ix.Build(Revision{Ref: "main", Hash: strings.Repeat("a", 40)}, []File{{Path: "apps/all.yaml", Objects: mustObjects(t, repo)}})
+	ix := &provenance.Indexer{Scope: scope, DefaultNamespace: "default"}
+	snap, err := ix.Build(provenance.Revision{Ref: "main", Hash: strings.Repeat("a", 40)}, []provenance.File{{Path: "apps/all.yaml", Objects: mustObjects(t, repo)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,22 +118,22 @@ func buildSnapshot(t testing.TB) *Snapshot {
 func TestIndexer(t *testing.T) {
 	snap := buildSnapshot(t)
 	for _, tc := range []struct {
-		key  Key
+		key  provenance.Key
 		want bool
 	}{
-		{Key{Kind: "ConfigMap", Namespace: "shop", Name: "conf"}, true},
-		{Key{Kind: "ConfigMap", Namespace: "default", Name: "defaulted"}, true}, // --default-namespace
-		{Key{Kind: "ConfigMap", Name: "defaulted"}, false},
-		{Key{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "viewer"}, true}, // namespace dropped
-		{Key{Kind: "Namespace", Name: "shop"}, true},
-		{Key{Group: "example.com", Kind: "Widget", Namespace: "shop", Name: "w"}, true}, // scope from the CRD in the revision
-		{Key{Kind: "ConfigMap", Namespace: "shop", Name: "missing"}, false},
+		{provenance.Key{Kind: "ConfigMap", Namespace: "shop", Name: "conf"}, true},
+		{provenance.Key{Kind: "ConfigMap", Namespace: "default", Name: "defaulted"}, true}, // --default-namespace
+		{provenance.Key{Kind: "ConfigMap", Name: "defaulted"}, false},
+		{provenance.Key{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "viewer"}, true}, // namespace dropped
+		{provenance.Key{Kind: "Namespace", Name: "shop"}, true},
+		{provenance.Key{Group: "example.com", Kind: "Widget", Namespace: "shop", Name: "w"}, true}, // scope from the CRD in the revision
+		{provenance.Key{Kind: "ConfigMap", Namespace: "shop", Name: "missing"}, false},
 	} {
 		if got := snap.Lookup(tc.key) != nil; got != tc.want {
 			t.Errorf("Lookup(%s) found = %v, want %v", tc.key, got, tc.want)
 		}
 	}
-	secret := snap.Lookup(Key{Kind: "Secret", Namespace: "shop", Name: "creds"})
+	secret := snap.Lookup(provenance.Key{Kind: "Secret", Namespace: "shop", Name: "creds"})
 	if _, ok := secret.Object["stringData"]; ok || secret.Object["data"].(map[string]any)["password"] != "aHVudGVyMg==" {
 		t.Errorf("stringData not folded into base64 data: %v", secret.Object)
 	}
@@ -175,20 +146,23 @@ func TestIndexer(t *testing.T) {
 }
 
 func TestIndexerRefusesBadRevisions(t *testing.T) {
-	ix := &Indexer{Scope: scope, DefaultNamespace: "default"}
+	ix := &provenance.Indexer{Scope: scope, DefaultNamespace: "default"}
 	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\n"
 	tests := []struct {
 		name  string
-		files []File
+		files []provenance.File
 		want  string
 	}{
-		{name: "object declared twice", files: []File{{Path: "a.yaml", Objects: mustObjects(t, cm)}, {Path: "b.yaml", Objects: mustObjects(t, cm)}}, want: "declared twice: ConfigMap default/a in a.yaml and b.yaml"},
-		{name: "namespace defaulted into a duplicate", files: []File{{Path: "a.yaml", Objects: mustObjects(t, cm)}, {Path: "b.yaml", Objects: mustObjects(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")}}, want: "declared twice"},
-		{name: "bad apiVersion", files: []File{{Path: "c.yaml", Objects: mustObjects(t, "apiVersion: a/b/c\nkind: X\nmetadata: {name: a}\n")}}, want: "c.yaml: apiVersion"},
+		{name: "object declared twice", files: []provenance.File{{Path: "a.yaml", Objects: mustObjects(t, cm)}, {Path: "b.yaml", Objects: mustObjects(t, cm)}}, want: "declared twice: ConfigMap default/a in a.yaml and b.yaml"},
+		{name: "namespace defaulted into a duplicate", files: []provenance.File{{Path: "a.yaml", Objects: mustObjects(t, cm)}, {Path: "b.yaml", Objects: mustObjects(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")}}, want: "declared twice"},
+		{name: "object without a name", files: []provenance.File{{Path: "d.yaml", Objects: []map[string]any{{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{}}}}}, want: "d.yaml: v1 object without a kind or metadata.name"},
+		{name: "object without metadata", files: []provenance.File{{Path: "e.yaml", Objects: []map[string]any{{"apiVersion": "v1", "kind": "ConfigMap", "metadata": "x"}}}}, want: "e.yaml: v1 object without"},
+		{name: "object without a kind", files: []provenance.File{{Path: "f.yaml", Objects: []map[string]any{{"apiVersion": "v1", "metadata": map[string]any{"name": "a"}}}}}, want: "not a Kubernetes object"},
+		{name: "bad apiVersion", files: []provenance.File{{Path: "c.yaml", Objects: mustObjects(t, "apiVersion: a/b/c\nkind: X\nmetadata: {name: a}\n")}}, want: "c.yaml: apiVersion"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ix.Build(Revision{Hash: "x"}, tc.files)
+			_, err := ix.Build(provenance.Revision{Hash: "x"}, tc.files)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
@@ -197,8 +171,8 @@ func TestIndexerRefusesBadRevisions(t *testing.T) {
 }
 
 func TestIndexerUnknownKindIsResolvedLater(t *testing.T) {
-	ix := &Indexer{Scope: scope, DefaultNamespace: "default"}
-	snap, err := ix.Build(Revision{Hash: "x"}, []File{{Path: "x.yaml", Objects: mustObjects(t, "apiVersion: other.io/v1\nkind: Gadget\nmetadata: {name: g}\n")}})
+	ix := &provenance.Indexer{Scope: scope, DefaultNamespace: "default"}
+	snap, err := ix.Build(provenance.Revision{Hash: "x"}, []provenance.File{{Path: "x.yaml", Objects: mustObjects(t, "apiVersion: other.io/v1\nkind: Gadget\nmetadata: {name: g}\n")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +183,7 @@ func TestIndexerUnknownKindIsResolvedLater(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	snap := buildSnapshot(t)
-	ignores, err := CompileIgnores([]IgnoreRule{{Group: "apps", Kind: "Deployment", Name: "free", JSONPointers: []string{"/spec/replicas"}}})
+	ignores, err := provenance.CompileIgnores([]provenance.IgnoreRule{{Group: "apps", Kind: "Deployment", Name: "free", JSONPointers: []string{"/spec/replicas"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,82 +193,82 @@ func TestCheck(t *testing.T) {
 	}
 	tests := []struct {
 		name        string
-		fields      Fields
-		req         Request
+		fields      provenance.FieldMode
+		req         provenance.Request
 		obj, old    string
 		wantAllowed bool
-		wantReason  Reason
+		wantReason  provenance.Reason
 	}{
-		{name: "create declared and matching", req: Request{Operation: Create, Kind: "ConfigMap", Namespace: "shop", Name: "conf"},
-			obj: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf, namespace: shop}\ndata: {a: '1'}", wantAllowed: true, wantReason: ReasonMatchesGit},
-		{name: "create undeclared", req: Request{Operation: Create, Kind: "ConfigMap", Namespace: "shop", Name: "other"},
-			obj: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: shop}", wantReason: ReasonNotInGit},
-		{name: "create with a different value", req: Request{Operation: Create, Kind: "ConfigMap", Namespace: "shop", Name: "conf"},
-			obj: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf, namespace: shop}\ndata: {a: '2'}", wantReason: ReasonFieldMismatch},
-		{name: "secret from stringData matches base64 data", req: Request{Operation: Create, Kind: "Secret", Namespace: "shop", Name: "creds"},
-			obj: "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: shop}\ntype: Opaque\ndata: {password: aHVudGVyMg==}", wantAllowed: true, wantReason: ReasonMatchesGit},
-		{name: "update changing an undeclared default, strict", req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
-			old: web, obj: strings.Replace(web, "Always", "Never", 1), wantReason: ReasonUndeclared},
-		{name: "same update, declared mode", fields: FieldsDeclared, req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
-			old: web, obj: strings.Replace(web, "Always", "Never", 1), wantAllowed: true, wantReason: ReasonMatchesGit},
-		{name: "other API version is not compared", req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
-			old: web, obj: strings.Replace(web, "apps/v1", "apps/v2", 1), wantReason: ReasonVersionMismatch},
-		{name: "delete declared", req: Request{Operation: Delete, Kind: "Service", Namespace: "shop", Name: "x"}, wantAllowed: true, wantReason: ReasonNotManaged},
-		{name: "delete managed", req: Request{Operation: Delete, Kind: "ConfigMap", Namespace: "shop", Name: "conf"},
-			old: "metadata: {name: conf}", wantReason: ReasonManagedDelete},
-		{name: "delete of an object already terminating", req: Request{Operation: Delete, Kind: "ConfigMap", Namespace: "shop", Name: "conf"},
-			old: "metadata: {name: conf, deletionTimestamp: '2026-01-01T00:00:00Z'}", wantAllowed: true, wantReason: ReasonTerminating},
-		{name: "delete an undeclared namespace holding managed objects", req: Request{Operation: Delete, Kind: "Namespace", Name: "default"},
-			old: "metadata: {name: default}", wantReason: ReasonManagedNSDelete},
-		{name: "delete an unmanaged namespace", req: Request{Operation: Delete, Kind: "Namespace", Name: "scratch"},
-			old: "metadata: {name: scratch}", wantAllowed: true, wantReason: ReasonNotManaged},
-		{name: "scale to the declared replicas", req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web", Subresource: "scale"},
-			old: scale("5"), obj: scale("2"), wantAllowed: true, wantReason: ReasonMatchesGit},
-		{name: "scale away from Git", req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web", Subresource: "scale"},
-			old: scale("2"), obj: scale("5"), wantReason: ReasonFieldMismatch},
-		{name: "scale without declared replicas, strict", req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "free", Subresource: "scale"},
-			old: strings.Replace(scale("1"), "web", "free", 1), obj: strings.Replace(scale("4"), "web", "free", 1), wantAllowed: true, wantReason: ReasonMatchesGit},
-		{name: "status is never enforced", req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web", Subresource: "status"},
-			old: web, obj: web, wantAllowed: true, wantReason: ReasonSubresource},
-		{name: "mode label on a managed Namespace, declared mode", fields: FieldsDeclared, req: Request{Operation: Update, Kind: "Namespace", Name: "shop"},
-			old: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}", obj: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {gitgate.dev/mode: audit}}", wantReason: ReasonUndeclared},
-		{name: "other label on a managed Namespace, declared mode", fields: FieldsDeclared, req: Request{Operation: Update, Kind: "Namespace", Name: "shop"},
-			old: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}", obj: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {team: x}}", wantAllowed: true, wantReason: ReasonMatchesGit},
-		{name: "create a declared Namespace with the mode label, declared mode", fields: FieldsDeclared, req: Request{Operation: Create, Kind: "Namespace", Name: "shop"},
-			obj: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {gitgate.dev/mode: warn}}", wantReason: ReasonUndeclared},
-		{name: "create with a container Git does not declare, strict", req: Request{Operation: Create, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
-			obj: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {replicas: 2, template: {spec: {containers: [{name: app, image: 'shop:1'}, {name: evil, image: x}]}}}", wantReason: ReasonUndeclared},
-		{name: "mode label on a declared Namespace, strict create", req: Request{Operation: Create, Kind: "Namespace", Name: "shop"},
-			obj: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {gitgate.dev/mode: audit}}", wantReason: ReasonUndeclared},
-		{name: "scale to zero as Git declares", req: Request{Operation: Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "idle", Subresource: "scale"},
-			old: strings.Replace(scale("1"), "web", "idle", 1), obj: "apiVersion: autoscaling/v1\nkind: Scale\nmetadata: {name: idle, namespace: shop}\nspec: {}", wantAllowed: true, wantReason: ReasonMatchesGit},
-		{name: "secret with base64 wrapped over lines in Git", req: Request{Operation: Create, Kind: "Secret", Namespace: "shop", Name: "wrapped"},
-			obj: "apiVersion: v1\nkind: Secret\nmetadata: {name: wrapped, namespace: shop}\ntype: Opaque\ndata: {cert: YWJjZGVmZ2hpamtsbW5vcA==}", wantAllowed: true, wantReason: ReasonMatchesGit},
-		{name: "daemonset template generation bumped by the API server", req: Request{Operation: Update, Group: "apps", Kind: "DaemonSet", Namespace: "shop", Name: "agent"},
+		{name: "create declared and matching", req: provenance.Request{Operation: provenance.Create, Kind: "ConfigMap", Namespace: "shop", Name: "conf"},
+			obj: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf, namespace: shop}\ndata: {a: '1'}", wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "create undeclared", req: provenance.Request{Operation: provenance.Create, Kind: "ConfigMap", Namespace: "shop", Name: "other"},
+			obj: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: shop}", wantReason: provenance.ReasonNotInGit},
+		{name: "create with a different value", req: provenance.Request{Operation: provenance.Create, Kind: "ConfigMap", Namespace: "shop", Name: "conf"},
+			obj: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf, namespace: shop}\ndata: {a: '2'}", wantReason: provenance.ReasonFieldMismatch},
+		{name: "secret from stringData matches base64 data", req: provenance.Request{Operation: provenance.Create, Kind: "Secret", Namespace: "shop", Name: "creds"},
+			obj: "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: shop}\ntype: Opaque\ndata: {password: aHVudGVyMg==}", wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "update changing an undeclared default, strict", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
+			old: web, obj: strings.Replace(web, "Always", "Never", 1), wantReason: provenance.ReasonUndeclared},
+		{name: "same update, declared mode", fields: provenance.FieldsDeclared, req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
+			old: web, obj: strings.Replace(web, "Always", "Never", 1), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "other API version is not compared", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
+			old: web, obj: strings.Replace(web, "apps/v1", "apps/v2", 1), wantReason: provenance.ReasonVersionMismatch},
+		{name: "delete declared", req: provenance.Request{Operation: provenance.Delete, Kind: "Service", Namespace: "shop", Name: "x"}, wantAllowed: true, wantReason: provenance.ReasonNotManaged},
+		{name: "delete managed", req: provenance.Request{Operation: provenance.Delete, Kind: "ConfigMap", Namespace: "shop", Name: "conf"},
+			old: "metadata: {name: conf}", wantReason: provenance.ReasonManagedDelete},
+		{name: "delete of an object already terminating", req: provenance.Request{Operation: provenance.Delete, Kind: "ConfigMap", Namespace: "shop", Name: "conf"},
+			old: "metadata: {name: conf, deletionTimestamp: '2026-01-01T00:00:00Z'}", wantAllowed: true, wantReason: provenance.ReasonTerminating},
+		{name: "delete an undeclared namespace holding managed objects", req: provenance.Request{Operation: provenance.Delete, Kind: "Namespace", Name: "default"},
+			old: "metadata: {name: default}", wantReason: provenance.ReasonManagedNSDelete},
+		{name: "delete an unmanaged namespace", req: provenance.Request{Operation: provenance.Delete, Kind: "Namespace", Name: "scratch"},
+			old: "metadata: {name: scratch}", wantAllowed: true, wantReason: provenance.ReasonNotManaged},
+		{name: "scale to the declared replicas", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web", Subresource: "scale"},
+			old: scale("5"), obj: scale("2"), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "scale away from Git", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web", Subresource: "scale"},
+			old: scale("2"), obj: scale("5"), wantReason: provenance.ReasonFieldMismatch},
+		{name: "scale without declared replicas, strict", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "free", Subresource: "scale"},
+			old: strings.Replace(scale("1"), "web", "free", 1), obj: strings.Replace(scale("4"), "web", "free", 1), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "status is never enforced", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web", Subresource: "status"},
+			old: web, obj: web, wantAllowed: true, wantReason: provenance.ReasonSubresource},
+		{name: "mode label on a managed Namespace, declared mode", fields: provenance.FieldsDeclared, req: provenance.Request{Operation: provenance.Update, Kind: "Namespace", Name: "shop"},
+			old: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}", obj: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {gitgate.dev/mode: audit}}", wantReason: provenance.ReasonUndeclared},
+		{name: "other label on a managed Namespace, declared mode", fields: provenance.FieldsDeclared, req: provenance.Request{Operation: provenance.Update, Kind: "Namespace", Name: "shop"},
+			old: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}", obj: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {team: x}}", wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "create a declared Namespace with the mode label, declared mode", fields: provenance.FieldsDeclared, req: provenance.Request{Operation: provenance.Create, Kind: "Namespace", Name: "shop"},
+			obj: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {gitgate.dev/mode: warn}}", wantReason: provenance.ReasonUndeclared},
+		{name: "create with a container Git does not declare, strict", req: provenance.Request{Operation: provenance.Create, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
+			obj: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {replicas: 2, template: {spec: {containers: [{name: app, image: 'shop:1'}, {name: evil, image: x}]}}}", wantReason: provenance.ReasonUndeclared},
+		{name: "mode label on a declared Namespace, strict create", req: provenance.Request{Operation: provenance.Create, Kind: "Namespace", Name: "shop"},
+			obj: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {gitgate.dev/mode: audit}}", wantReason: provenance.ReasonUndeclared},
+		{name: "scale to zero as Git declares", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "idle", Subresource: "scale"},
+			old: strings.Replace(scale("1"), "web", "idle", 1), obj: "apiVersion: autoscaling/v1\nkind: Scale\nmetadata: {name: idle, namespace: shop}\nspec: {}", wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "secret with base64 wrapped over lines in Git", req: provenance.Request{Operation: provenance.Create, Kind: "Secret", Namespace: "shop", Name: "wrapped"},
+			obj: "apiVersion: v1\nkind: Secret\nmetadata: {name: wrapped, namespace: shop}\ntype: Opaque\ndata: {cert: YWJjZGVmZ2hpamtsbW5vcA==}", wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "daemonset template generation bumped by the API server", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "DaemonSet", Namespace: "shop", Name: "agent"},
 			old: "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: shop, annotations: {deprecated.daemonset.template.generation: '1'}}\nspec: {template: {spec: {containers: [{name: agent, image: 'agent:1'}]}}}",
-			obj: "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: shop, annotations: {deprecated.daemonset.template.generation: '2'}}\nspec: {template: {spec: {containers: [{name: agent, image: 'agent:2'}]}}}", wantAllowed: true, wantReason: ReasonMatchesGit},
-		{name: "pod created with what admission plugins add", req: Request{Operation: Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
+			obj: "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: shop, annotations: {deprecated.daemonset.template.generation: '2'}}\nspec: {template: {spec: {containers: [{name: agent, image: 'agent:2'}]}}}", wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "pod created with what admission plugins add", req: provenance.Request{Operation: provenance.Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
 			obj: `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"tools","namespace":"shop"},"spec":{"serviceAccountName":"default",
 "volumes":[{"name":"kube-api-access-x7k2p","projected":{"sources":[{"serviceAccountToken":{"path":"token"}}]}}],
 "containers":[{"name":"tools","image":"tools:1","volumeMounts":[{"name":"kube-api-access-x7k2p","mountPath":"/var/run/secrets/kubernetes.io/serviceaccount","readOnly":true}]}],
 "tolerations":[{"key":"dedicated","operator":"Exists"},{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":300},{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}]}}`,
-			wantAllowed: true, wantReason: ReasonMatchesGit},
-		{name: "pod created with a container Git does not declare", req: Request{Operation: Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
+			wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "pod created with a container Git does not declare", req: provenance.Request{Operation: provenance.Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
 			obj:        `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"tools","namespace":"shop"},"spec":{"containers":[{"name":"tools","image":"tools:1"},{"name":"evil","image":"x","securityContext":{"privileged":true}}],"tolerations":[{"key":"dedicated","operator":"Exists"}]}}`,
-			wantReason: ReasonUndeclared},
-		{name: "pod created with a hostPath volume Git does not declare", req: Request{Operation: Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
+			wantReason: provenance.ReasonUndeclared},
+		{name: "pod created with a hostPath volume Git does not declare", req: provenance.Request{Operation: provenance.Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
 			obj:        `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"tools","namespace":"shop"},"spec":{"volumes":[{"name":"host","hostPath":{"path":"/"}}],"containers":[{"name":"tools","image":"tools:1"}],"tolerations":[{"key":"dedicated","operator":"Exists"}]}}`,
-			wantReason: ReasonUndeclared},
-		{name: "custom resource compared generically", req: Request{Operation: Create, Group: "example.com", Kind: "Widget", Namespace: "shop", Name: "w"},
-			obj: "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {size: 4}", wantReason: ReasonFieldMismatch},
+			wantReason: provenance.ReasonUndeclared},
+		{name: "custom resource compared generically", req: provenance.Request{Operation: provenance.Create, Group: "example.com", Kind: "Widget", Namespace: "shop", Name: "w"},
+			obj: "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {size: 4}", wantReason: provenance.ReasonFieldMismatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			fields := tc.fields
 			if fields == "" {
-				fields = FieldsStrict
+				fields = provenance.FieldsStrict
 			}
-			c := &Checker{Fields: fields, Ignores: ignores}
+			c := &provenance.Checker{Fields: fields, Ignores: ignores}
 			req := tc.req
 			req.Object, req.OldObject = toMap(t, tc.obj), toMap(t, tc.old)
 			res := c.Check(snap, &req)
@@ -306,7 +280,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCompileIgnoresReportsEveryInvalidRule(t *testing.T) {
-	_, err := CompileIgnores([]IgnoreRule{
+	_, err := provenance.CompileIgnores([]provenance.IgnoreRule{
 		{Kind: "Deployment", JSONPointers: []string{"spec/replicas"}},
 		{JSONPointers: []string{"/spec"}},
 		{Kind: "Service"},
@@ -324,17 +298,17 @@ func TestCompileIgnoresReportsEveryInvalidRule(t *testing.T) {
 func TestParseIgnoreFlag(t *testing.T) {
 	tests := []struct {
 		in      string
-		want    IgnoreRule
+		want    provenance.IgnoreRule
 		wantErr bool
 	}{
-		{in: "apps/Deployment=/spec/replicas", want: IgnoreRule{Group: "apps", Kind: "Deployment", JSONPointers: []string{"/spec/replicas"}}},
-		{in: "ConfigMap:shop/conf=/data/a,/data/b", want: IgnoreRule{Kind: "ConfigMap", Namespace: "shop", Name: "conf", JSONPointers: []string{"/data/a", "/data/b"}}},
-		{in: "/Namespace:/shop=/metadata/labels", want: IgnoreRule{Kind: "Namespace", Name: "shop", JSONPointers: []string{"/metadata/labels"}}},
+		{in: "apps/Deployment=/spec/replicas", want: provenance.IgnoreRule{Group: "apps", Kind: "Deployment", JSONPointers: []string{"/spec/replicas"}}},
+		{in: "ConfigMap:shop/conf=/data/a,/data/b", want: provenance.IgnoreRule{Kind: "ConfigMap", Namespace: "shop", Name: "conf", JSONPointers: []string{"/data/a", "/data/b"}}},
+		{in: "/Namespace:/shop=/metadata/labels", want: provenance.IgnoreRule{Kind: "Namespace", Name: "shop", JSONPointers: []string{"/metadata/labels"}}},
 		{in: "apps/Deployment", wantErr: true},
 		{in: "apps/Deployment:web=/spec", wantErr: true},
 	}
 	for _, tc := range tests {
-		got, err := ParseIgnoreFlag(tc.in)
+		got, err := provenance.ParseIgnoreFlag(tc.in)
 		if (err != nil) != tc.wantErr {
 			t.Errorf("ParseIgnoreFlag(%q) err = %v", tc.in, err)
 			continue
@@ -355,8 +329,8 @@ func TestIndexerReusesEntriesOfUnchangedFiles(t *testing.T) {
 	gadget := func() []map[string]any {
 		return mustObjects(t, "apiVersion: other.io/v1\nkind: Gadget\nmetadata: {name: g, namespace: team}\n")
 	}
-	ix := &Indexer{Scope: scope, DefaultNamespace: "default"}
-	first, err := ix.Build(Revision{Hash: "1"}, []File{
+	ix := &provenance.Indexer{Scope: scope, DefaultNamespace: "default"}
+	first, err := ix.Build(provenance.Revision{Hash: "1"}, []provenance.File{
 		{Path: "a.yaml", ID: "a1", Objects: cm("a", "1")},
 		{Path: "b.yaml", ID: "b1", Objects: cm("b", "1")},
 		{Path: "crd.yaml", ID: "c1", Objects: crd("Namespaced")},
@@ -369,7 +343,7 @@ func TestIndexerReusesEntriesOfUnchangedFiles(t *testing.T) {
 		t.Fatal("Cached answers wrong")
 	}
 	// b changes; a, the CRD and the Gadget are passed by identity only.
-	second, err := ix.Build(Revision{Hash: "2"}, []File{
+	second, err := ix.Build(provenance.Revision{Hash: "2"}, []provenance.File{
 		{Path: "a.yaml", ID: "a1"},
 		{Path: "b.yaml", ID: "b2", Objects: cm("b", "2")},
 		{Path: "crd.yaml", ID: "c1"},
@@ -378,9 +352,9 @@ func TestIndexerReusesEntriesOfUnchangedFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := Key{Kind: "ConfigMap", Namespace: "default", Name: "a"}
-	b := Key{Kind: "ConfigMap", Namespace: "default", Name: "b"}
-	g := Key{Group: "other.io", Kind: "Gadget", Namespace: "team", Name: "g"}
+	a := provenance.Key{Kind: "ConfigMap", Namespace: "default", Name: "a"}
+	b := provenance.Key{Kind: "ConfigMap", Namespace: "default", Name: "b"}
+	g := provenance.Key{Group: "other.io", Kind: "Gadget", Namespace: "team", Name: "g"}
 	if second.Lookup(a) != first.Lookup(a) || second.Lookup(g) != first.Lookup(g) {
 		t.Error("entries of unchanged files were rebuilt")
 	}
@@ -388,16 +362,16 @@ func TestIndexerReusesEntriesOfUnchangedFiles(t *testing.T) {
 		t.Error("changed file not re-indexed")
 	}
 	// The CRD becomes cluster-scoped: the Gadget's entry depends on it.
-	_, err = ix.Build(Revision{Hash: "3"}, []File{
+	_, err = ix.Build(provenance.Revision{Hash: "3"}, []provenance.File{
 		{Path: "a.yaml", ID: "a1"},
 		{Path: "crd.yaml", ID: "c2", Objects: crd("Cluster")},
 		{Path: "g.yaml", ID: "g1"},
 	})
-	if !errors.Is(err, ErrIndexCacheStale) {
-		t.Fatalf("err = %v, want ErrIndexCacheStale", err)
+	if !errors.Is(err, provenance.ErrIndexCacheStale) {
+		t.Fatalf("err = %v, want provenance.ErrIndexCacheStale", err)
 	}
 	ix.Reset()
-	third, err := ix.Build(Revision{Hash: "3"}, []File{
+	third, err := ix.Build(provenance.Revision{Hash: "3"}, []provenance.File{
 		{Path: "a.yaml", ID: "a1", Objects: cm("a", "1")},
 		{Path: "crd.yaml", ID: "c2", Objects: crd("Cluster")},
 		{Path: "g.yaml", ID: "g1", Objects: gadget()},
@@ -405,7 +379,7 @@ func TestIndexerReusesEntriesOfUnchangedFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if third.Lookup(Key{Group: "other.io", Kind: "Gadget", Name: "g"}) == nil {
+	if third.Lookup(provenance.Key{Group: "other.io", Kind: "Gadget", Name: "g"}) == nil {
 		t.Error("Gadget not re-indexed as cluster-scoped")
 	}
 }

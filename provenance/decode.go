@@ -15,6 +15,17 @@ import (
 // work; see BENCHMARKS.md.
 var decoder = jsoniter.ConfigCompatibleWithStandardLibrary
 
+// The fields DecodeObject skips. Skipping is only sound because comparison
+// ignores them always: TestDecodeSkipsOnlyIgnoredFields keeps this in step
+// with builtinIgnores.
+const (
+	skippedTopField      = "status"
+	skippedMetadataField = "managedFields"
+)
+
+// skippedPointers are the skipped fields as ignore-rule pointers.
+var skippedPointers = []string{"/" + skippedTopField, "/metadata/" + skippedMetadataField}
+
 // errNotObject: an admission object must be a JSON object.
 var errNotObject = errors.New("not a JSON object")
 
@@ -36,7 +47,7 @@ func DecodeObject(raw []byte) (map[string]any, error) {
 	obj := map[string]any{}
 	complete := iter.ReadMapCB(func(it *jsoniter.Iterator, key string) bool {
 		switch {
-		case key == "status":
+		case key == skippedTopField:
 			it.Skip()
 		case key == "metadata" && it.WhatIsNext() == jsoniter.ObjectValue:
 			obj[key] = readMetadata(it)
@@ -63,7 +74,7 @@ func DecodeObject(raw []byte) (map[string]any, error) {
 func readMetadata(iter *jsoniter.Iterator) map[string]any {
 	meta := map[string]any{}
 	iter.ReadMapCB(func(it *jsoniter.Iterator, key string) bool {
-		if key == "managedFields" {
+		if key == skippedMetadataField {
 			it.Skip()
 		} else {
 			meta[key] = it.Read()

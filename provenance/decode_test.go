@@ -98,3 +98,34 @@ func dropSkipped(obj map[string]any) {
 		delete(meta, "managedFields")
 	}
 }
+
+// TestDecodeSkipsOnlyIgnoredFields: DecodeObject may skip a field only
+// because every comparison ignores it. Each skipped field must be a
+// built-in ignore for every kind, whether or not Git declares it.
+func TestDecodeSkipsOnlyIgnoredFields(t *testing.T) {
+	for _, p := range skippedPointers {
+		found := false
+		for _, b := range builtinIgnores {
+			if b.pointer == p && b.group == "" && b.kind == "" && !b.undeclaredOnly {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("DecodeObject skips %s, but no built-in ignore rule covers it for every kind", p)
+		}
+	}
+	obj, err := DecodeObject([]byte(`{"status":{"x":1},"metadata":{"name":"a","managedFields":[{}]},"spec":{}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := obj["metadata"].(map[string]any)
+	if _, ok := obj[skippedTopField]; ok {
+		t.Error("status decoded")
+	}
+	if _, ok := meta[skippedMetadataField]; ok {
+		t.Error("managedFields decoded")
+	}
+	if meta["name"] != "a" || obj["spec"] == nil {
+		t.Errorf("decoded %v", obj)
+	}
+}

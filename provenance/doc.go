@@ -1,10 +1,14 @@
-// Package provenance answers one question: does this object agree with Git
-// at the current revision, and if not, where does it differ?
+// Package provenance is gitgate's core: it answers one question, does this
+// object agree with Git at the current revision, and if not, where does it
+// differ?
 //
-// A Syncer follows one ref of a Git repository, renders the manifests under
-// the configured paths into an immutable Snapshot and swaps it in atomically.
-// Check decides a request against a Snapshot. A revision that cannot be
-// fetched, parsed or indexed never replaces the last good Snapshot.
+// It holds the value types the rest share (Key, Revision, Entry, File), the
+// Indexer that turns rendered files into an immutable Snapshot, the Store
+// that swaps Snapshots atomically, and the Checker that decides a Request
+// against a Snapshot. Getting files out of Git is the job of gitsource,
+// render and gitsync, which import this package, never the reverse: the
+// webhook depends on this package alone and so on nothing of Git,
+// kustomize or OpenPGP.
 //
 // The package knows nothing of HTTP or the admission protocol, and it never
 // logs manifest values: Secret data may be among them.

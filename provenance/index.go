@@ -50,10 +50,10 @@ type Indexer struct {
 
 	// cache holds the entries of the last successful Build by file.
 	cache map[fileKey]*cachedFile
-	// crdPrint names the files that declared CRDs in that Build. Entries of
-	// custom resources depend on them (scope and schema), so when they
-	// change, nothing is reused.
-	crdPrint string
+	// crdFingerprint names the files that declared CRDs in that Build.
+	// Entries of custom resources depend on them (scope and schema), so
+	// when they change, nothing is reused.
+	crdFingerprint string
 	builds   int
 }
 
@@ -69,6 +69,10 @@ type cachedFile struct {
 // resets the Indexer and renders again with every file's objects.
 var ErrIndexCacheStale = errors.New("index cache cannot serve this revision")
 
+// ErrNotAnObject: Build was given a manifest without a kind, a metadata map
+// or a name, which no Kubernetes object lacks.
+var ErrNotAnObject = errors.New("not a Kubernetes object")
+
 // Cached reports whether Build can reuse the entries of the file at path
 // with content id, so its objects need not be read or parsed.
 func (ix *Indexer) Cached(path, id string) bool {
@@ -78,18 +82,18 @@ func (ix *Indexer) Cached(path, id string) bool {
 
 // Reset forgets the reusable entries.
 func (ix *Indexer) Reset() {
-	ix.cache, ix.crdPrint = nil, ""
+	ix.cache, ix.crdFingerprint = nil, ""
 }
 
 // Build indexes files into a Snapshot. It fails, and the caller keeps its
 // current Snapshot, when an object is declared twice or a kind's scope
 // cannot be looked up.
 func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
-	crds, crdPrint, err := ix.collectCRDs(files)
+	crds, fingerprint, err := ix.collectCRDs(files)
 	if err != nil {
 		return nil, err
 	}
-	reuse := crdPrint == ix.crdPrint
+	reuse := fingerprint == ix.crdFingerprint
 	snap := &Snapshot{
 		Revision:   rev,
 		objects:    map[Key]*Entry{},
@@ -141,7 +145,7 @@ func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 		snap.unresolved = append(snap.unresolved, k)
 	}
 	sort.Strings(snap.unresolved)
-	ix.cache, ix.crdPrint = next, crdPrint
+	ix.cache, ix.crdFingerprint = next, fingerprint
 	return snap, nil
 }
 
@@ -199,9 +203,16 @@ func (ix *Indexer) entry(path string, obj map[string]any, crds map[schema.GroupK
 	if err != nil {
 		return nil, false, fmt.Errorf("apiVersion %q: %w", apiVersion, err)
 	}
-	gvk := gv.WithKind(obj["kind"].(string))
-	meta := obj["metadata"].(map[string]any)
-	key := Key{Group: gvk.Group, Kind: gvk.Kind, Name: meta["name"].(string)}
+	kind, _ := obj["kind"].(string)
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	if kind == "" || name == "" {
+		// render.ParseManifests never yields such an object, but Build is
+		// exported: a caller's bad object is an error, not a panic.
+		return nil, false, fmt.Errorf("%s object without a kind or metadata.name: %w", apiVersion, ErrNotAnObject)
+	}
+	gvk := gv.WithKind(kind)
+	key := Key{Group: gvk.Group, Kind: gvk.Kind, Name: name}
 	ns, _ := meta["namespace"].(string)
 
 	namespaced, known, guessed := true, false, false

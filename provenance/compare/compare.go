@@ -147,48 +147,7 @@ func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore) {
 	case nil:
 		w.undeclared(old, obj, s, ig)
 	case map[string]any:
-		if s.IsAtomic() {
-			// A label selector means what it says as a whole: an empty one
-			// selects everything, an extra matchLabels entry selects less.
-			if !equal(decl, obj, s) {
-				w.report(mismatchKind(obj), decl, obj, old)
-			}
-			return
-		}
-		if len(d) == 0 {
-			// An empty map declares the field's existence, not its content:
-			// emptyDir: {} must stay, or the volume could become a hostPath.
-			// Only maps the API server drops when empty (nodeSelector: {})
-			// may be absent.
-			if obj == nil && !s.OmitsZero() {
-				w.report(Missing, decl, nil, old)
-				return
-			}
-			w.undeclared(old, obj, s, ig)
-			return
-		}
-		om, _ := obj.(map[string]any)
-		if obj != nil && om == nil {
-			w.report(Mismatch, decl, obj, old)
-			return
-		}
-		oldm, _ := old.(map[string]any)
-		if !w.strict {
-			for k, dv := range d {
-				w.field(k, dv, lookup(oldm, k), lookup(om, k), s, ig)
-			}
-			if w.strictLists {
-				// Keyed lists Git does not declare here at all
-				// (initContainers, volumes) are not free either.
-				for k, v := range om {
-					if _, ok := d[k]; !ok && len(s.Field(k).Keys()) > 0 {
-						w.field(k, nil, lookup(oldm, k), v, s, ig)
-					}
-				}
-			}
-			return
-		}
-		w.strictFields(d, oldm, om, s, ig)
+		w.declaredMap(d, old, obj, s, ig)
 	case []any:
 		if keys := s.Keys(); len(keys) > 0 && allMaps(d) {
 			w.keyedList(d, old, obj, s, keys, ig)
@@ -200,8 +159,54 @@ func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore) {
 			// Git pins a zero value (automountServiceAccountToken: false)
 			// of a field where absent means something else.
 			w.report(Missing, decl, nil, old)
-		} else if !equal(decl, obj, s) {
+		} else if !semanticEqual(decl, obj, s) {
 			w.report(mismatchKind(obj), decl, obj, old)
+		}
+	}
+}
+
+// declaredMap compares a map Git declares.
+func (w *walker) declaredMap(decl map[string]any, old, obj any, s *Schema, ig *Ignore) {
+	if s.IsAtomic() {
+		// A label selector means what it says as a whole: an empty one
+		// selects everything, an extra matchLabels entry selects less.
+		if !semanticEqual(decl, obj, s) {
+			w.report(mismatchKind(obj), decl, obj, old)
+		}
+		return
+	}
+	if len(decl) == 0 {
+		// An empty map declares the field's existence, not its content:
+		// emptyDir: {} must stay, or the volume could become a hostPath.
+		// Only maps the API server drops when empty (nodeSelector: {})
+		// may be absent.
+		if obj == nil && !s.OmitsZero() {
+			w.report(Missing, decl, nil, old)
+			return
+		}
+		w.undeclared(old, obj, s, ig)
+		return
+	}
+	objMap, _ := obj.(map[string]any)
+	if obj != nil && objMap == nil {
+		w.report(Mismatch, decl, obj, old)
+		return
+	}
+	oldMap, _ := old.(map[string]any)
+	if w.strict {
+		w.strictFields(decl, oldMap, objMap, s, ig)
+		return
+	}
+	for k, dv := range decl {
+		w.field(k, dv, lookup(oldMap, k), lookup(objMap, k), s, ig)
+	}
+	if w.strictLists {
+		// Keyed lists Git does not declare here at all (initContainers,
+		// volumes) are not free either.
+		for k, v := range objMap {
+			if _, ok := decl[k]; !ok && len(s.Field(k).Keys()) > 0 {
+				w.field(k, nil, lookup(oldMap, k), v, s, ig)
+			}
 		}
 	}
 }
@@ -226,22 +231,22 @@ func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore) {
 		}
 		return
 	}
-	if same(old, obj) {
+	if exactEqual(old, obj) {
 		return
 	}
 	// A map that appears or disappears is reported as a whole, unless
 	// ignored fields lie inside it (kubectl's last-applied annotation), which
 	// must stay free.
-	om, ok1 := obj.(map[string]any)
-	oldm, ok2 := old.(map[string]any)
-	if ok1 && ok2 || ig != nil && (ok1 && old == nil || ok2 && obj == nil) {
-		w.undeclaredFields(oldm, om, s, ig)
+	objMap, objIsMap := obj.(map[string]any)
+	oldMap, oldIsMap := old.(map[string]any)
+	if objIsMap && oldIsMap || ig != nil && (objIsMap && old == nil || oldIsMap && obj == nil) {
+		w.undeclaredFields(oldMap, objMap, s, ig)
 		return
 	}
-	ol, ok1 := obj.([]any)
-	oldl, ok2 := old.([]any)
-	if keys := s.Keys(); len(keys) > 0 && ok1 && ok2 && allMaps(ol) && allMaps(oldl) {
-		w.keyedList(nil, oldl, ol, s, keys, ig)
+	objList, objIsList := obj.([]any)
+	oldList, oldIsList := old.([]any)
+	if keys := s.Keys(); len(keys) > 0 && objIsList && oldIsList && allMaps(objList) && allMaps(oldList) {
+		w.keyedList(nil, oldList, objList, s, keys, ig)
 		return
 	}
 	w.report(Undeclared, nil, obj, old)
@@ -250,10 +255,10 @@ func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore) {
 // strictFields compares a declared map in strict mode: declared keys with
 // Git, the rest between old and obj. One pass over obj serves both, since
 // in strict mode every key of obj is visited anyway.
-func (w *walker) strictFields(decl, oldm, om map[string]any, s *Schema, ig *Ignore) {
+func (w *walker) strictFields(decl, oldMap, objMap map[string]any, s *Schema, ig *Ignore) {
 	matched, kept := 0, 0
-	for k, v := range om {
-		ov, had := oldm[k]
+	for k, v := range objMap {
+		ov, had := oldMap[k]
 		if had {
 			kept++
 		}
@@ -264,47 +269,47 @@ func (w *walker) strictFields(decl, oldm, om map[string]any, s *Schema, ig *Igno
 		}
 		// Both sides come from the API server in canonical form, so a plain
 		// comparison settles the common case without the schema or a path.
-		if had && same(ov, v) {
+		if had && exactEqual(ov, v) {
 			continue
 		}
 		w.field(k, nil, ov, v, s, ig)
 	}
 	if matched < len(decl) {
 		for k, dv := range decl {
-			if _, ok := om[k]; !ok {
-				w.field(k, dv, lookup(oldm, k), nil, s, ig)
+			if _, ok := objMap[k]; !ok {
+				w.field(k, dv, lookup(oldMap, k), nil, s, ig)
 			}
 		}
 	}
-	if kept < len(oldm) {
-		w.removedFields(decl, oldm, om, s, ig)
+	if kept < len(oldMap) {
+		w.removedFields(decl, oldMap, objMap, s, ig)
 	}
 }
 
 // undeclaredFields checks, in strict mode, a map Git does not declare at
 // all: added, changed or removed keys between old and obj.
-func (w *walker) undeclaredFields(oldm, om map[string]any, s *Schema, ig *Ignore) {
+func (w *walker) undeclaredFields(oldMap, objMap map[string]any, s *Schema, ig *Ignore) {
 	kept := 0
-	for k, v := range om {
-		ov, had := oldm[k]
+	for k, v := range objMap {
+		ov, had := oldMap[k]
 		if had {
 			kept++
-			if same(ov, v) {
+			if exactEqual(ov, v) {
 				continue
 			}
 		}
 		w.field(k, nil, ov, v, s, ig)
 	}
-	if kept < len(oldm) {
-		w.removedFields(nil, oldm, om, s, ig)
+	if kept < len(oldMap) {
+		w.removedFields(nil, oldMap, objMap, s, ig)
 	}
 }
 
 // removedFields reports keys of old that obj no longer has and Git does not
 // declare.
-func (w *walker) removedFields(decl, oldm, om map[string]any, s *Schema, ig *Ignore) {
-	for k, v := range oldm {
-		if _, ok := om[k]; ok {
+func (w *walker) removedFields(decl, oldMap, objMap map[string]any, s *Schema, ig *Ignore) {
+	for k, v := range oldMap {
+		if _, ok := objMap[k]; ok {
 			continue
 		}
 		if _, ok := decl[k]; !ok {
@@ -319,20 +324,20 @@ func (w *walker) removedFields(decl, oldm, om map[string]any, s *Schema, ig *Ign
 // rest of the object, because defaulting reaches into list elements too (an
 // RBAC subject gains apiGroup, a volumeClaimTemplate gains status).
 func (w *walker) atomicList(decl []any, old, obj any, s *Schema, ig *Ignore) {
-	ol, isList := obj.([]any)
-	if len(decl) != len(ol) || obj != nil && !isList {
+	objList, isList := obj.([]any)
+	if len(decl) != len(objList) || obj != nil && !isList {
 		w.report(mismatchKind(obj), decl, obj, old)
 		return
 	}
-	oldl, _ := old.([]any)
+	oldList, _ := old.([]any)
 	es := s.Elem()
 	for i, de := range decl {
-		var oe any
-		if len(oldl) == len(ol) {
-			oe = oldl[i]
+		var oldElem any
+		if len(oldList) == len(objList) {
+			oldElem = oldList[i]
 		}
 		w.push(frame{index: i})
-		w.walk(de, oe, ol[i], es, ig.element("", i))
+		w.walk(de, oldElem, objList[i], es, ig.element("", i))
 		w.pop()
 	}
 }
@@ -340,88 +345,128 @@ func (w *walker) atomicList(decl []any, old, obj any, s *Schema, ig *Ignore) {
 // keyedList compares lists that merge by key (containers by name, ports by
 // port): elements match on their key, not their position, the way kubectl
 // apply and the API server's strategic merge treat them. Key values are
-// read once per list, so matching costs no map lookups.
+// read once per list, so matching costs no map lookups. It runs in passes:
+// declared elements, then extra elements of the request, then (strict
+// updates) elements the request removed.
 func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, ig *Ignore) {
-	ol, _ := obj.([]any)
-	oldl, _ := old.([]any)
 	mark := len(w.keybuf)
 	defer func() { w.keybuf = w.keybuf[:mark] }()
-	dk, nk, ok := w.keyValues(decl, keys), w.keyValues(ol, keys), w.keyValues(oldl, keys)
-	n := len(keys)
-	es := s.Elem()
-	for di, de := range decl {
-		dm := de.(map[string]any)
-		kv := dk[di*n : di*n+n]
-		ord := ordinal(dk, di, n)
-		i := find(nk, kv, ord, n)
-		if i < 0 {
-			w.element(s, dm, -1, ig, func(*Ignore) { w.report(Missing, de, nil, nil) })
-			continue
-		}
-		var oe any
-		if j := find(ok, kv, ord, n); j >= 0 {
-			oe = oldl[j]
-		}
-		w.element(s, dm, i, ig, func(eig *Ignore) { w.walk(de, oe, ol[i], es, eig) })
-	}
+	kl := keyedLists{schema: s, elem: s.Elem(), n: len(keys), ig: ig, decl: decl}
+	kl.obj, _ = obj.([]any)
+	kl.old, _ = old.([]any)
+	kl.declKeys, kl.objKeys, kl.oldKeys = w.keyValues(decl, keys), w.keyValues(kl.obj, keys), w.keyValues(kl.old, keys)
+	w.declaredElements(&kl)
 	if !w.strict && !w.strictLists {
-		// Undeclared elements are free here, but one repeating a declared
-		// key beyond what Git declares is not: for env, the last duplicate
-		// wins and would override Git's value. (Strict modes report it
-		// below with every other extra element.)
-		for i := range ol {
-			kv := nk[i*n : i*n+n]
-			if ord := ordinal(nk, i, n); ord > 0 && find(dk, kv, 0, n) >= 0 && find(dk, kv, ord, n) < 0 {
-				if em, isMap := ol[i].(map[string]any); isMap {
-					w.element(s, em, i, ig, func(eig *Ignore) {
-						if !eig.skips(false) {
-							w.report(Undeclared, nil, ol[i], nil)
-						}
-					})
-				}
-			}
-		}
+		w.duplicateElements(&kl)
 		return
 	}
-	for i, e := range ol {
-		em, isMap := e.(map[string]any)
+	w.extraElements(&kl)
+	if w.strict {
+		w.removedElements(&kl)
+	}
+}
+
+// keyedLists holds the three sides of one keyed list and their key values,
+// n per element.
+type keyedLists struct {
+	schema, elem               *Schema
+	n                          int
+	ig                         *Ignore
+	decl, obj, old             []any
+	declKeys, objKeys, oldKeys []any
+}
+
+// key is the key values of element i of a side's key values.
+func (kl *keyedLists) key(kvs []any, i int) []any { return kvs[i*kl.n : i*kl.n+kl.n] }
+
+// oldElem is the element of old with the same key and ordinal, or nil.
+func (kl *keyedLists) oldElem(kv []any, ord int) any {
+	if j := find(kl.oldKeys, kv, ord, kl.n); j >= 0 {
+		return kl.old[j]
+	}
+	return nil
+}
+
+// declaredElements compares every element Git declares with the request's
+// element of the same key.
+func (w *walker) declaredElements(kl *keyedLists) {
+	for di, de := range kl.decl {
+		declElem := de.(map[string]any)
+		kv := kl.key(kl.declKeys, di)
+		ord := ordinal(kl.declKeys, di, kl.n)
+		i := find(kl.objKeys, kv, ord, kl.n)
+		if i < 0 {
+			w.element(kl.schema, declElem, -1, kl.ig, func(*Ignore) { w.report(Missing, de, nil, nil) })
+			continue
+		}
+		oldElem := kl.oldElem(kv, ord)
+		w.element(kl.schema, declElem, i, kl.ig, func(eig *Ignore) { w.walk(de, oldElem, kl.obj[i], kl.elem, eig) })
+	}
+}
+
+// duplicateElements: where undeclared elements are free, one repeating a
+// declared key beyond what Git declares is not: for env, the last
+// duplicate wins and would override Git's value. (Strict modes report it
+// in extraElements with every other extra element.)
+func (w *walker) duplicateElements(kl *keyedLists) {
+	for i, e := range kl.obj {
+		kv := kl.key(kl.objKeys, i)
+		ord := ordinal(kl.objKeys, i, kl.n)
+		if ord == 0 || find(kl.declKeys, kv, 0, kl.n) < 0 || find(kl.declKeys, kv, ord, kl.n) >= 0 {
+			continue
+		}
+		if objElem, isMap := e.(map[string]any); isMap {
+			w.extraElement(kl, objElem, i)
+		}
+	}
+}
+
+// extraElements checks the request's elements Git does not declare: new
+// ones are denied (strict lists), changed ones only in strict mode.
+func (w *walker) extraElements(kl *keyedLists) {
+	for i, e := range kl.obj {
+		objElem, isMap := e.(map[string]any)
 		if !isMap {
 			continue
 		}
-		kv := nk[i*n : i*n+n]
-		ord := ordinal(nk, i, n)
-		if find(dk, kv, ord, n) >= 0 {
+		kv := kl.key(kl.objKeys, i)
+		ord := ordinal(kl.objKeys, i, kl.n)
+		if find(kl.declKeys, kv, ord, kl.n) >= 0 {
 			continue
 		}
-		var oe any
-		if j := find(ok, kv, ord, n); j >= 0 {
-			oe = oldl[j]
-		}
-		if !w.strict {
+		oldElem := kl.oldElem(kv, ord)
+		switch {
+		case w.strict:
+			w.element(kl.schema, objElem, i, kl.ig, func(eig *Ignore) { w.walk(nil, oldElem, e, kl.elem, eig) })
+		case oldElem == nil:
 			// Undeclared fields are free here, undeclared elements are not.
-			if oe == nil {
-				w.element(s, em, i, ig, func(eig *Ignore) {
-					if !eig.skips(false) {
-						w.report(Undeclared, nil, e, nil)
-					}
-				})
-			}
-			continue
+			w.extraElement(kl, objElem, i)
 		}
-		w.element(s, em, i, ig, func(eig *Ignore) { w.walk(nil, oe, e, es, eig) })
 	}
-	if !w.strict {
-		return
-	}
-	for j, e := range oldl {
-		em, isMap := e.(map[string]any)
+}
+
+// extraElement reports element i of the request as undeclared, unless an
+// ignore rule frees it.
+func (w *walker) extraElement(kl *keyedLists, objElem map[string]any, i int) {
+	w.element(kl.schema, objElem, i, kl.ig, func(eig *Ignore) {
+		if !eig.skips(false) {
+			w.report(Undeclared, nil, objElem, nil)
+		}
+	})
+}
+
+// removedElements reports, in strict mode, elements of old that neither Git
+// nor the request has.
+func (w *walker) removedElements(kl *keyedLists) {
+	for j, e := range kl.old {
+		oldElem, isMap := e.(map[string]any)
 		if !isMap {
 			continue
 		}
-		kv := ok[j*n : j*n+n]
-		ord := ordinal(ok, j, n)
-		if find(dk, kv, ord, n) < 0 && find(nk, kv, ord, n) < 0 {
-			w.element(s, em, -1, ig, func(eig *Ignore) { w.walk(nil, e, nil, es, eig) })
+		kv := kl.key(kl.oldKeys, j)
+		ord := ordinal(kl.oldKeys, j, kl.n)
+		if find(kl.declKeys, kv, ord, kl.n) < 0 && find(kl.objKeys, kv, ord, kl.n) < 0 {
+			w.element(kl.schema, oldElem, -1, kl.ig, func(eig *Ignore) { w.walk(nil, e, nil, kl.elem, eig) })
 		}
 	}
 }
@@ -489,7 +534,7 @@ func sameKey(a, b []any) bool {
 			}
 			continue
 		}
-		if !equal(a[i], b[i], nil) {
+		if !semanticEqual(a[i], b[i], nil) {
 			return false
 		}
 	}

@@ -7,8 +7,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-// equal reports whether two decoded JSON values are the same to the API
-// server. Each rule below exists because the object that reaches admission
+// semanticEqual reports whether two decoded JSON values are the same to
+// the API server. Each rule below exists because the object that reaches admission
 // is not the YAML stored in Git:
 //
 //   - Absent, null, "", 0, false, {} and [] are alike. The API server drops
@@ -20,20 +20,13 @@ import (
 //     "500m" and "1000m" to "1"
 //     (https://github.com/kubernetes/kubernetes/issues/54336).
 //   - Maps compare key by key, so label and annotation order never matters.
-func equal(a, b any, s *Schema) bool {
+func semanticEqual(a, b any, s *Schema) bool {
 	if isEmpty(a) || isEmpty(b) {
 		return isEmpty(a) && isEmpty(b)
 	}
 	if s.IsQuantity() {
-		if as, ok := a.(string); ok {
-			if bs, ok := b.(string); ok && as == bs {
-				return true
-			}
-		}
-		if qa, ok := quantity(a); ok {
-			if qb, ok := quantity(b); ok {
-				return qa.Cmp(qb) == 0
-			}
+		if eq, ok := quantitiesEqual(a, b); ok {
+			return eq
 		}
 	}
 	switch av := a.(type) {
@@ -45,28 +38,7 @@ func equal(a, b any, s *Schema) bool {
 		return ok && av == bv
 	case map[string]any:
 		bv, ok := b.(map[string]any)
-		if !ok {
-			return false
-		}
-		found := 0
-		for k, x := range av {
-			y, ok := bv[k]
-			if ok {
-				found++
-			}
-			if !equal(x, y, s.Field(k)) {
-				return false
-			}
-		}
-		if found == len(bv) {
-			return true // b has no keys a lacks
-		}
-		for k, y := range bv {
-			if _, ok := av[k]; !ok && !isEmpty(y) {
-				return false
-			}
-		}
-		return true
+		return ok && mapsSemanticEqual(av, bv, s)
 	case []any:
 		bv, ok := b.([]any)
 		if !ok || len(av) != len(bv) {
@@ -74,7 +46,7 @@ func equal(a, b any, s *Schema) bool {
 		}
 		es := s.Elem()
 		for i := range av {
-			if !equal(av[i], bv[i], es) {
+			if !semanticEqual(av[i], bv[i], es) {
 				return false
 			}
 		}
@@ -82,6 +54,49 @@ func equal(a, b any, s *Schema) bool {
 	default:
 		return numbersEqual(a, b)
 	}
+}
+
+// quantitiesEqual compares two quantities by value; ok is false when either
+// is not a quantity, and the values are then compared as they are.
+func quantitiesEqual(a, b any) (eq, ok bool) {
+	if as, isStr := a.(string); isStr {
+		if bs, isStr := b.(string); isStr && as == bs {
+			return true, true
+		}
+	}
+	qa, ok := quantity(a)
+	if !ok {
+		return false, false
+	}
+	qb, ok := quantity(b)
+	if !ok {
+		return false, false
+	}
+	return qa.Cmp(qb) == 0, true
+}
+
+// mapsSemanticEqual compares key by key; a key only one side has must hold
+// an empty value.
+func mapsSemanticEqual(a, b map[string]any, s *Schema) bool {
+	found := 0
+	for k, x := range a {
+		y, ok := b[k]
+		if ok {
+			found++
+		}
+		if !semanticEqual(x, y, s.Field(k)) {
+			return false
+		}
+	}
+	if found == len(b) {
+		return true // b has no keys a lacks
+	}
+	for k, y := range b {
+		if _, ok := a[k]; !ok && !isEmpty(y) {
+			return false
+		}
+	}
+	return true
 }
 
 // isEmpty reports whether v is one of the values the API server omits.
@@ -152,12 +167,12 @@ func quantity(v any) (resource.Quantity, bool) {
 	return resource.Quantity{}, false
 }
 
-// same reports whether two values the API server wrote are the same. Unlike
-// equal, absent is not the zero value here: both sides went through the
+// exactEqual reports whether two values the API server wrote are the same.
+// Unlike semanticEqual, absent is not the zero value here: both sides went through the
 // same serializer, so a field that appears, even as "", 0, false or {},
 // was added (runAsUser: 0, or a label with an empty value that a selector
 // tests for existence).
-func same(a, b any) bool {
+func exactEqual(a, b any) bool {
 	switch av := a.(type) {
 	case nil:
 		return b == nil
@@ -174,7 +189,7 @@ func same(a, b any) bool {
 		}
 		for k, x := range av {
 			y, ok := bv[k]
-			if !ok || !same(x, y) {
+			if !ok || !exactEqual(x, y) {
 				return false
 			}
 		}
@@ -185,7 +200,7 @@ func same(a, b any) bool {
 			return false
 		}
 		for i := range av {
-			if !same(av[i], bv[i]) {
+			if !exactEqual(av[i], bv[i]) {
 				return false
 			}
 		}

@@ -146,7 +146,7 @@ func TestWrongPasswordIsClearAndNeverLogged(t *testing.T) {
 	metricsAddr, _ := harness.FreeAddr()
 	var out syncBuf
 	cmd := exec.Command(bin, "serve", "--kubeconfig", env.cp.Kubeconfig, "--repo-url", env.git.HTTPURL(), "--branch", "main",
-		"--git-username-file", filepath.Join(env.creds, "username"), "--git-password-file", filepath.Join(dir, "password"),
+		"--git-username-file", filepath.Join(env.creds, "username"), "--git-password-file", filepath.Join(dir, "password"), "--git-insecure-http",
 		"--webhook-host", "127.0.0.1", "--port", strconv.Itoa(port), "--cert-dir", env.gitgate.CertDir,
 		"--health-probe-bind-address", health, "--metrics-bind-address", metricsAddr)
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -89,6 +89,8 @@ func run(m *testing.M) (int, error) {
 			"--path", "namespaces", "--path", "overlays/prod",
 			"--git-username-file", filepath.Join(env.creds, "username"),
 			"--git-password-file", filepath.Join(env.creds, "password"),
+			// The test Git server speaks plain HTTP on loopback.
+			"--git-insecure-http",
 			"--receiver-bind-address", addr,
 			"--receiver-secret-file", filepath.Join(env.creds, "receiver-secret"),
 		},

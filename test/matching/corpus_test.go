@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/render"
 	"github.com/gitgate/gitgate/test/harness"
 )
 
@@ -46,7 +46,7 @@ func loadCorpus(t *testing.T) []manifest {
 		if err != nil {
 			t.Fatal(err)
 		}
-		objs, err := provenance.ParseManifests(data)
+		objs, err := render.ParseManifests(data)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}

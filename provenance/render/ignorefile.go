@@ -1,4 +1,4 @@
-package provenance
+package render
 
 import (
 	"fmt"

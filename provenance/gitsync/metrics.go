@@ -1,4 +1,4 @@
-package provenance
+package gitsync
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/gitgate/gitgate/provenance"
 )
 
 var (
@@ -36,7 +38,7 @@ func init() {
 	metrics.Registry.MustRegister(revisionInfo, lastSuccess, syncFailures, objectsIndexed, syncDuration)
 }
 
-func observeSync(start time.Time, err error, snap *Snapshot) {
+func observeSync(start time.Time, err error, snap *provenance.Snapshot) {
 	syncDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
 		reason := "other"

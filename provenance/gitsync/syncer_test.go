@@ -1,4 +1,4 @@
-package provenance
+package gitsync
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitgate/gitgate/provenance/gitsource"
+	"github.com/gitgate/gitgate/provenance/signature"
 	"github.com/gitgate/gitgate/test/harness"
 )
 
@@ -22,17 +24,17 @@ func TestRefKinds(t *testing.T) {
 
 	tests := []struct {
 		name      string
-		ref       Ref
+		ref       gitsource.Ref
 		wantHash  string
 		wantValue string
 		wantRev   string
 	}{
-		{"branch", Ref{Branch: "main"}, head, "head", "main@sha1:" + head},
-		{"tag", Ref{Tag: "v1.0.0"}, c1, "1.0.0", "v1.0.0@sha1:" + c1},
-		{"annotated tag", Ref{Tag: "v1.2.0"}, c2, "1.2.0", "v1.2.0@sha1:" + c2},
-		{"semver range", Ref{SemVer: ">=1.0.0 <2.0.0"}, c2, "1.2.0", "v1.2.0@sha1:" + c2},
-		{"semver any", Ref{SemVer: "*"}, c3, "2.0.0", "v2.0.0@sha1:" + c3},
-		{"commit", Ref{Commit: c1}, c1, "1.0.0", "sha1:" + c1},
+		{"branch", gitsource.Ref{Branch: "main"}, head, "head", "main@sha1:" + head},
+		{"tag", gitsource.Ref{Tag: "v1.0.0"}, c1, "1.0.0", "v1.0.0@sha1:" + c1},
+		{"annotated tag", gitsource.Ref{Tag: "v1.2.0"}, c2, "1.2.0", "v1.2.0@sha1:" + c2},
+		{"semver range", gitsource.Ref{SemVer: ">=1.0.0 <2.0.0"}, c2, "1.2.0", "v1.2.0@sha1:" + c2},
+		{"semver any", gitsource.Ref{SemVer: "*"}, c3, "2.0.0", "v2.0.0@sha1:" + c3},
+		{"commit", gitsource.Ref{Commit: c1}, c1, "1.0.0", "sha1:" + c1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,14 +48,14 @@ func TestRefKinds(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []Ref{{}, {Branch: "main", Tag: "v1"}, {Commit: "abc"}, {SemVer: "not a range"}} {
+	for _, bad := range []gitsource.Ref{{}, {Branch: "main", Tag: "v1"}, {Commit: "abc"}, {SemVer: "not a range"}} {
 		if err := bad.Validate(); err == nil {
 			t.Errorf("Ref %+v: want a validation error", bad)
 		}
 	}
-	s := newTestSyncer(newTestSource(t, g.HTTPURL(), Ref{SemVer: ">=3.0.0"}, basicAuthFiles(t, testUser, testPass), ""))
-	if err := s.SyncOnce(context.Background()); !errors.Is(err, ErrRefNotFound) {
-		t.Errorf("semver range without a tag: err = %v, want ErrRefNotFound", err)
+	s := newTestSyncer(newTestSource(t, g.HTTPURL(), gitsource.Ref{SemVer: ">=3.0.0"}, basicAuthFiles(t, testUser, testPass), ""))
+	if err := s.SyncOnce(context.Background()); !errors.Is(err, gitsource.ErrRefNotFound) {
+		t.Errorf("semver range without a tag: err = %v, want gitsource.ErrRefNotFound", err)
 	}
 }
 
@@ -61,7 +63,7 @@ func TestRefKinds(t *testing.T) {
 // must never replace the enforced revision, and the ones that must.
 func TestLastGoodRevisionStands(t *testing.T) {
 	g := startGitServer(t, map[string]string{"app/cm.yaml": configMap("web", "1")})
-	s := newTestSyncer(newTestSource(t, g.HTTPURL(), Ref{Branch: "main"}, basicAuthFiles(t, testUser, testPass), ""))
+	s := newTestSyncer(newTestSource(t, g.HTTPURL(), gitsource.Ref{Branch: "main"}, basicAuthFiles(t, testUser, testPass), ""))
 	if !s.LastSuccess().IsZero() {
 		t.Fatal("LastSuccess is set before any sync")
 	}
@@ -137,14 +139,14 @@ func TestBranchDeleted(t *testing.T) {
 	g := startGitServer(t, map[string]string{"app/cm.yaml": configMap("web", "1")})
 	pushBranch(t, g, "release")
 	mustCommit(t, g, harness.Change{Branch: "release", Write: map[string]string{"app/cm.yaml": configMap("web", "release")}})
-	s := newTestSyncer(newTestSource(t, g.HTTPURL(), Ref{Branch: "release"}, basicAuthFiles(t, testUser, testPass), ""))
+	s := newTestSyncer(newTestSource(t, g.HTTPURL(), gitsource.Ref{Branch: "release"}, basicAuthFiles(t, testUser, testPass), ""))
 	before := mustSync(t, s)
 	if err := g.DeleteBranch("release"); err != nil {
 		t.Fatal(err)
 	}
 	err := s.SyncOnce(context.Background())
 	var se *SyncError
-	if !errors.As(err, &se) || se.Reason != FailRefNotFound || !errors.Is(err, ErrRefNotFound) {
+	if !errors.As(err, &se) || se.Reason != FailRefNotFound || !errors.Is(err, gitsource.ErrRefNotFound) {
 		t.Fatalf("err = %v, want a ref_not_found failure", err)
 	}
 	if s.Store.Load() != before || declaredValue(t, s, "web") != "release" {
@@ -163,11 +165,11 @@ func TestVerifyCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := LoadPGPKeyring(keyring)
+	v, err := signature.LoadPGPKeyring(keyring)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newTestSyncer(newTestSource(t, g.HTTPURL(), Ref{Branch: "main"}, basicAuthFiles(t, testUser, testPass), ""))
+	s := newTestSyncer(newTestSource(t, g.HTTPURL(), gitsource.Ref{Branch: "main"}, basicAuthFiles(t, testUser, testPass), ""))
 	s.Verifier = v
 
 	steps := []struct {
@@ -176,16 +178,16 @@ func TestVerifyCommits(t *testing.T) {
 		wantErr   error
 		wantValue string
 	}{
-		{"unsigned seed refused", func() (string, error) { return "", nil }, ErrUnsigned, ""},
+		{"unsigned seed refused", func() (string, error) { return "", nil }, signature.ErrUnsigned, ""},
 		{"signed by trusted key", func() (string, error) {
 			return g.CommitSigned(map[string]string{"app/cm.yaml": configMap("web", "signed")}, trusted)
 		}, nil, "signed"},
 		{"unsigned refused", func() (string, error) {
 			return g.Commit(harness.Change{Write: map[string]string{"app/cm.yaml": configMap("web", "unsigned")}})
-		}, ErrUnsigned, "signed"},
+		}, signature.ErrUnsigned, "signed"},
 		{"signed by unknown key refused", func() (string, error) {
 			return g.CommitSigned(map[string]string{"app/cm.yaml": configMap("web", "stranger")}, stranger)
-		}, ErrUntrustedSignature, "signed"},
+		}, signature.ErrUntrustedSignature, "signed"},
 		{"signed again", func() (string, error) {
 			return g.CommitSigned(map[string]string{"app/cm.yaml": configMap("web", "signed-2")}, trusted)
 		}, nil, "signed-2"},
@@ -220,7 +222,7 @@ func TestVerifyCommits(t *testing.T) {
 // more than one revision's objects.
 func TestRetainBoundsMemory(t *testing.T) {
 	g := startGitServer(t, map[string]string{"app/cm.yaml": configMap("web", "0")})
-	src := newTestSource(t, g.HTTPURL(), Ref{Branch: "main"}, basicAuthFiles(t, testUser, testPass), "")
+	src := newTestSource(t, g.HTTPURL(), gitsource.Ref{Branch: "main"}, basicAuthFiles(t, testUser, testPass), "")
 	s := newTestSyncer(src)
 	mustSync(t, s)
 	for i := 1; i <= 8; i++ {
@@ -230,7 +232,7 @@ func TestRetainBoundsMemory(t *testing.T) {
 		}})
 		mustSync(t, s)
 	}
-	fresh := newTestSource(t, g.HTTPURL(), Ref{Branch: "main"}, basicAuthFiles(t, testUser, testPass), "")
+	fresh := newTestSource(t, g.HTTPURL(), gitsource.Ref{Branch: "main"}, basicAuthFiles(t, testUser, testPass), "")
 	mustSync(t, newTestSyncer(fresh))
 	if got, want := src.ObjectCount(), fresh.ObjectCount(); got != want {
 		t.Errorf("objects after 9 fetches = %d, want %d (a fresh fetch of the head)", got, want)
@@ -246,10 +248,10 @@ func TestCacheDirRestart(t *testing.T) {
 	g := startGitServer(t, map[string]string{"app/cm.yaml": configMap("web", "cached")})
 	cache := t.TempDir()
 	creds := basicAuthFiles(t, testUser, testPass)
-	first := newTestSyncer(newTestSource(t, g.HTTPURL(), Ref{Branch: "main"}, creds, cache))
+	first := newTestSyncer(newTestSource(t, g.HTTPURL(), gitsource.Ref{Branch: "main"}, creds, cache))
 	rev := mustSync(t, first).Revision
 
-	restarted := newTestSource(t, g.HTTPURL(), Ref{Branch: "main"}, creds, cache)
+	restarted := newTestSource(t, g.HTTPURL(), gitsource.Ref{Branch: "main"}, creds, cache)
 	if got, err := restarted.Resolve(context.Background()); err != nil || got != rev {
 		t.Fatalf("resolve = %v, %v; want %v", got, err, rev)
 	}

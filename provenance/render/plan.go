@@ -1,14 +1,15 @@
-package provenance
+package render
 
 import (
 	"errors"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/gitgate/gitgate/provenance"
 )
 
 // maxManifestBytes bounds one manifest file. The API server refuses objects
@@ -63,28 +64,20 @@ func cleanRoot(root string) string {
 // readFile reads and parses one blob, unless the indexer can reuse what it
 // built from the same blob before. Git blobs are content-addressed: the
 // same hash is the same bytes.
-func readFile(ix *Indexer, f manifestFile) (file File, parsed bool, err error) {
+func readFile(f manifestFile, reuse Reuse) (file provenance.File, parsed bool, err error) {
 	id := f.blob.Hash.String()
-	if ix.Cached(f.path, id) {
-		return File{Path: f.path, ID: id}, false, nil
+	if reuse(f.path, id) {
+		return provenance.File{Path: f.path, ID: id}, false, nil
 	}
-	if f.blob.Size > maxManifestBytes {
-		return File{}, true, fmt.Errorf("%s: %d bytes is over the %d byte limit for a manifest", f.path, f.blob.Size, maxManifestBytes)
-	}
-	r, err := f.blob.Reader()
+	data, err := readBlob(f.blob)
 	if err != nil {
-		return File{}, true, fmt.Errorf("%s: %w", f.path, err)
-	}
-	data, err := io.ReadAll(r)
-	r.Close()
-	if err != nil {
-		return File{}, true, fmt.Errorf("%s: %w", f.path, err)
+		return provenance.File{}, true, err
 	}
 	objs, err := ParseManifests(data)
 	if err != nil {
-		return File{}, true, fmt.Errorf("%s: %w", f.path, err)
+		return provenance.File{}, true, fmt.Errorf("%s: %w", f.path, err)
 	}
-	return File{Path: f.path, ID: id, Objects: objs}, true, nil
+	return provenance.File{Path: f.path, ID: id, Objects: objs}, true, nil
 }
 
 // renderPlan is what the roots of one revision hold: plain manifest files

@@ -1,4 +1,4 @@
-package provenance
+package gitsource
 
 import (
 	"context"
@@ -20,6 +20,8 @@ import (
 	"github.com/go-git/go-git/v5/storage"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/gitgate/gitgate/provenance"
 )
 
 // Ref selects what to follow in the repository. Exactly one field is set.
@@ -70,8 +72,8 @@ func (r Ref) String() string {
 // ErrRefNotFound means the remote no longer has the followed branch or tag.
 var ErrRefNotFound = errors.New("ref not found on remote")
 
-// GitOptions configure a GitSource.
-type GitOptions struct {
+// Options configure a Source.
+type Options struct {
 	URL string
 	Ref Ref
 	// Auth is nil for anonymous access.
@@ -83,18 +85,18 @@ type GitOptions struct {
 	CacheDir string
 }
 
-// GitSource reads revisions of one remote repository with go-git. It
+// Source reads revisions of one remote repository with go-git. It
 // fetches shallowly: only the commit being enforced, never history.
-type GitSource struct {
-	opts GitOptions
+type Source struct {
+	opts Options
 	mu   sync.Mutex
 	repo *git.Repository
 }
 
 const remoteName = "origin"
 
-// NewGitSource opens (or initializes) the object store.
-func NewGitSource(opts GitOptions) (*GitSource, error) {
+// New opens (or initializes) the object store.
+func New(opts Options) (*Source, error) {
 	if err := opts.Ref.Validate(); err != nil {
 		return nil, err
 	}
@@ -120,27 +122,27 @@ func NewGitSource(opts GitOptions) (*GitSource, error) {
 	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: remoteName, URLs: []string{opts.URL}}); err != nil {
 		return nil, fmt.Errorf("configure remote: %w", err)
 	}
-	return &GitSource{opts: opts, repo: repo}, nil
+	return &Source{opts: opts, repo: repo}, nil
 }
 
 // Resolve asks the remote which commit the ref points at now (git
 // ls-remote). It downloads no objects.
-func (g *GitSource) Resolve(ctx context.Context) (Revision, error) {
+func (g *Source) Resolve(ctx context.Context) (provenance.Revision, error) {
 	if g.opts.Ref.Commit != "" {
-		return Revision{Hash: g.opts.Ref.Commit}, nil
+		return provenance.Revision{Hash: g.opts.Ref.Commit}, nil
 	}
 	remote, err := g.repo.Remote(remoteName)
 	if err != nil {
-		return Revision{}, err
+		return provenance.Revision{}, err
 	}
 	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: g.opts.Auth, CABundle: g.opts.CABundle, PeelingOption: git.AppendPeeled})
 	if err != nil {
-		return Revision{}, fmt.Errorf("list remote refs: %w", explain(redact(err, g.opts.Auth)))
+		return provenance.Revision{}, fmt.Errorf("list remote refs: %w", explain(redact(err, g.opts.Auth)))
 	}
 	return resolveRef(g.opts.Ref, refs)
 }
 
-func resolveRef(r Ref, refs []*plumbing.Reference) (Revision, error) {
+func resolveRef(r Ref, refs []*plumbing.Reference) (provenance.Revision, error) {
 	byName := make(map[plumbing.ReferenceName]plumbing.Hash, len(refs))
 	var tags []string
 	for _, ref := range refs {
@@ -149,37 +151,37 @@ func resolveRef(r Ref, refs []*plumbing.Reference) (Revision, error) {
 			tags = append(tags, ref.Name().Short())
 		}
 	}
-	tagRev := func(tag string) (Revision, error) {
+	tagRev := func(tag string) (provenance.Revision, error) {
 		// An annotated tag points at a tag object; the peeled entry
 		// (refs/tags/v1^{}) names the commit.
 		if h, ok := byName[plumbing.ReferenceName("refs/tags/"+tag+"^{}")]; ok {
-			return Revision{Ref: tag, Hash: h.String()}, nil
+			return provenance.Revision{Ref: tag, Hash: h.String()}, nil
 		}
 		if h, ok := byName[plumbing.NewTagReferenceName(tag)]; ok {
-			return Revision{Ref: tag, Hash: h.String()}, nil
+			return provenance.Revision{Ref: tag, Hash: h.String()}, nil
 		}
-		return Revision{}, fmt.Errorf("tag %s: %w", tag, ErrRefNotFound)
+		return provenance.Revision{}, fmt.Errorf("tag %s: %w", tag, ErrRefNotFound)
 	}
 	switch {
 	case r.Branch != "":
 		h, ok := byName[plumbing.NewBranchReferenceName(r.Branch)]
 		if !ok {
-			return Revision{}, fmt.Errorf("branch %s: %w", r.Branch, ErrRefNotFound)
+			return provenance.Revision{}, fmt.Errorf("branch %s: %w", r.Branch, ErrRefNotFound)
 		}
-		return Revision{Ref: r.Branch, Hash: h.String()}, nil
+		return provenance.Revision{Ref: r.Branch, Hash: h.String()}, nil
 	case r.Tag != "":
 		return tagRev(r.Tag)
 	default:
 		tag, err := highestTag(r.SemVer, tags)
 		if err != nil {
-			return Revision{}, err
+			return provenance.Revision{}, err
 		}
 		return tagRev(tag)
 	}
 }
 
 // Commit fetches rev (shallowly, if it is not stored yet) and returns it.
-func (g *GitSource) Commit(ctx context.Context, rev Revision) (*object.Commit, error) {
+func (g *Source) Commit(ctx context.Context, rev provenance.Revision) (*object.Commit, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	hash := plumbing.NewHash(rev.Hash)
@@ -227,7 +229,7 @@ func (g *GitSource) Commit(ctx context.Context, rev Revision) (*object.Commit, e
 // objects for good. The commits, their trees and blobs stay, so the next fetch
 // still negotiates from it and sends only what changed. With a cache dir,
 // objects live on disk and are left alone.
-func (g *GitSource) Retain(commits ...*object.Commit) error {
+func (g *Source) Retain(commits ...*object.Commit) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	mem, ok := g.repo.Storer.(*memory.Storage)
@@ -285,7 +287,7 @@ func markReachable(c *object.Commit, keep map[plumbing.Hash]bool) error {
 }
 
 // ObjectCount is the number of objects held in memory; 0 with a cache dir.
-func (g *GitSource) ObjectCount() int {
+func (g *Source) ObjectCount() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if mem, ok := g.repo.Storer.(*memory.Storage); ok {
@@ -306,7 +308,7 @@ func explain(err error) error {
 }
 
 // haveShallow reports whether the store holds an earlier fetched commit.
-func (g *GitSource) haveShallow() bool {
+func (g *Source) haveShallow() bool {
 	sh, err := g.repo.Storer.Shallow()
 	return err == nil && len(sh) > 0
 }

@@ -1,4 +1,4 @@
-package provenance
+package render
 
 import (
 	"crypto/sha256"
@@ -16,6 +16,8 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/gitgate/gitgate/provenance"
 )
 
 // Kustomize refusals. Each is a render failure: the revision is refused and
@@ -127,22 +129,30 @@ func (in *kustomizeInputs) dir(dir string) error {
 	if len(k.HelmCharts) > 0 {
 		return fmt.Errorf("%s: %w", kfile, ErrHelm)
 	}
-	check := func(field string, refs []string, inline bool) error {
-		for _, r := range refs {
-			if r == "" || (inline && strings.Contains(r, "\n")) {
+	for _, l := range k.lists() {
+		for _, r := range l.refs {
+			if r == "" || (l.inline && strings.Contains(r, "\n")) {
 				continue // inline patch or plugin config, read by kustomize itself
 			}
-			if err := in.ref(kfile, dir, field, r); err != nil {
+			if err := in.ref(kfile, dir, l.field, r); err != nil {
 				return err
 			}
 		}
-		return nil
 	}
-	lists := []struct {
-		field  string
-		refs   []string
-		inline bool
-	}{
+	return nil
+}
+
+// refList is one field of a kustomization that names files or directories.
+type refList struct {
+	field string
+	refs  []string
+	// inline: an entry may be YAML rather than a path.
+	inline bool
+}
+
+// lists gives every field of k that names files or directories.
+func (k *kustomizationRefs) lists() []refList {
+	lists := []refList{
 		{"resources", k.Resources, false}, {"bases", k.Bases, false}, {"components", k.Components, false},
 		{"crds", k.Crds, false}, {"configurations", k.Configurations, false},
 		{"generators", k.Generators, true}, {"transformers", k.Transformers, true}, {"validators", k.Validators, true},
@@ -159,25 +169,12 @@ func (in *kustomizeInputs) dir(dir string) error {
 			}
 			files = append(files, f)
 		}
-		lists = append(lists, struct {
-			field  string
-			refs   []string
-			inline bool
-		}{"generator files", append(append(files, g.Envs...), g.Env), false})
+		lists = append(lists, refList{"generator files", append(append(files, g.Envs...), g.Env), false})
 	}
 	if p, _ := k.OpenAPI["path"].(string); p != "" {
-		lists = append(lists, struct {
-			field  string
-			refs   []string
-			inline bool
-		}{"openapi", []string{p}, false})
+		lists = append(lists, refList{"openapi", []string{p}, false})
 	}
-	for _, l := range lists {
-		if err := check(l.field, l.refs, l.inline); err != nil {
-			return err
-		}
-	}
-	return nil
+	return lists
 }
 
 func paths(refs []pathRef) []string {
@@ -233,9 +230,11 @@ func (in *kustomizeInputs) read(p string) ([]byte, error) {
 	return readBlob(f)
 }
 
+// readBlob reads a file of the tree, refusing one over maxManifestBytes
+// before reading it.
 func readBlob(f *object.File) ([]byte, error) {
 	if f.Size > maxManifestBytes {
-		return nil, fmt.Errorf("%s: %d bytes is over the %d byte limit", f.Name, f.Size, maxManifestBytes)
+		return nil, fmt.Errorf("%s: %d bytes is %w", f.Name, f.Size, errTooLarge)
 	}
 	r, err := f.Reader()
 	if err != nil {
@@ -284,23 +283,23 @@ func inputsKey(files map[string]plumbing.Hash) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// renderKustomize renders the kustomize root dir of tree, unless none of
-// its inputs changed since ix indexed it. It reports whether it built.
-func renderKustomize(ix *Indexer, tree *object.Tree, dir string) (File, bool, error) {
+// renderKustomize renders the kustomize root dir of tree, unless reuse
+// says its inputs are unchanged. It reports whether it built.
+func renderKustomize(tree *object.Tree, dir string, reuse Reuse) (provenance.File, bool, error) {
 	name := displayDir(dir) + " (kustomize)"
 	inputs, err := collectKustomize(tree, dir)
 	if err != nil {
-		return File{}, false, err
+		return provenance.File{}, false, err
 	}
 	key := inputsKey(inputs)
-	if ix.Cached(name, key) {
-		return File{Path: name, ID: key}, false, nil
+	if reuse(name, key) {
+		return provenance.File{Path: name, ID: key}, false, nil
 	}
 	objs, err := runKustomize(tree, dir, inputs)
 	if err != nil {
-		return File{}, true, fmt.Errorf("kustomize build %s: %w", displayDir(dir), err)
+		return provenance.File{}, true, fmt.Errorf("kustomize build %s: %w", displayDir(dir), err)
 	}
-	return File{Path: name, ID: key, Objects: objs}, true, nil
+	return provenance.File{Path: name, ID: key, Objects: objs}, true, nil
 }
 
 // runKustomize runs krusty over an in-memory filesystem that holds only the

@@ -1,4 +1,4 @@
-package provenance
+package gitsync
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/gitgate/gitgate/provenance/gitsource"
 	"github.com/gitgate/gitgate/receiver"
 	"github.com/gitgate/gitgate/test/harness"
 )
@@ -63,7 +64,7 @@ func benchColdIndex(b *testing.B, n int) {
 	resetPeakRSS := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s := newTestSyncer(newTestSource(b, g.HTTPURL(), Ref{Branch: "main"}, creds, ""))
+		s := newTestSyncer(newTestSource(b, g.HTTPURL(), gitsource.Ref{Branch: "main"}, creds, ""))
 		snap := mustSync(b, s)
 		if snap.Len() != n {
 			b.Fatalf("indexed %d objects, want %d", snap.Len(), n)
@@ -105,7 +106,7 @@ func BenchmarkColdIndex1k(b *testing.B) { benchColdIndex(b, 1000) }
 // Target: under 200 ms. The commit is made outside the timer.
 func BenchmarkOneFileChange(b *testing.B) {
 	g := startGitServer(b, generatedRepo(10000))
-	s := newTestSyncer(newTestSource(b, g.HTTPURL(), Ref{Branch: "main"}, basicAuthFiles(b, testUser, testPass), ""))
+	s := newTestSyncer(newTestSource(b, g.HTTPURL(), gitsource.Ref{Branch: "main"}, basicAuthFiles(b, testUser, testPass), ""))
 	mustSync(b, s)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -121,11 +122,11 @@ func BenchmarkOneFileChange(b *testing.B) {
 
 // BenchmarkPushToEnforced: a running Syncer and receiver; time from
 // sending a signed push notification to the new revision being in the
-// Store (what the webhook reads), for a 1,000-manifest repository on
+// provenance.Store (what the webhook reads), for a 1,000-manifest repository on
 // loopback. Target: under 1 s.
 func BenchmarkPushToEnforced(b *testing.B) {
 	g := startGitServer(b, generatedRepo(1000))
-	s := newTestSyncer(newTestSource(b, g.HTTPURL(), Ref{Branch: "main"}, basicAuthFiles(b, testUser, testPass), ""))
+	s := newTestSyncer(newTestSource(b, g.HTTPURL(), gitsource.Ref{Branch: "main"}, basicAuthFiles(b, testUser, testPass), ""))
 	// Iterations come faster than the production rate limit allows; the
 	// first notification after a quiet second is never delayed by it.
 	s.TriggerMinInterval = time.Millisecond

@@ -1,4 +1,4 @@
-package provenance
+package signature_test
 
 import (
 	"crypto/ed25519"
@@ -16,6 +16,8 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/gitgate/gitgate/provenance/gitsource"
+	. "github.com/gitgate/gitgate/provenance/signature"
 	"github.com/gitgate/gitgate/test/harness"
 )
 
@@ -34,7 +36,7 @@ func newSSHSigner(t *testing.T) (ssh.Signer, string) {
 
 // commitWith makes a commit in a throwaway repository, signed by signer
 // (nil: unsigned).
-func commitWith(t *testing.T, signer git.Signer) *object.Commit {
+func commitWith(t *testing.T, signer git.Signer) Commit {
 	t.Helper()
 	repo, err := git.Init(memory.NewStorage(), memfs.New())
 	if err != nil {
@@ -42,7 +44,7 @@ func commitWith(t *testing.T, signer git.Signer) *object.Commit {
 	}
 	wt, _ := repo.Worktree()
 	f, _ := wt.Filesystem.Create("cm.yaml")
-	_, _ = f.Write([]byte(configMap("a", "1")))
+	_, _ = f.Write([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"))
 	f.Close()
 	if _, err := wt.Add("cm.yaml"); err != nil {
 		t.Fatal(err)
@@ -58,7 +60,11 @@ func commitWith(t *testing.T, signer git.Signer) *object.Commit {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	sc, err := gitsource.SignedCommit(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }
 
 func TestSSHCommitVerification(t *testing.T) {
@@ -75,7 +81,7 @@ func TestSSHCommitVerification(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
-		verifier CommitVerifier
+		verifier Verifier
 		signer   git.Signer
 		want     error // nil: verified
 	}{
@@ -105,7 +111,8 @@ func TestSSHCommitVerification(t *testing.T) {
 	// A signature is bound to the commit: the same signature on other
 	// content does not verify.
 	c := commitWith(t, harness.SSHCommitSigner{Signer: trusted})
-	c.Message = "tampered"
+	c.Payload = append([]byte(nil), c.Payload...)
+	c.Payload[len(c.Payload)-2] ^= 1 // the last byte of the message
 	if _, err := sshV.Verify(c); !errors.Is(err, ErrUntrustedSignature) {
 		t.Errorf("tampered commit: err = %v, want ErrUntrustedSignature", err)
 	}

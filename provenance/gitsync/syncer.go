@@ -1,32 +1,36 @@
-package provenance
+package gitsync
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-logr/logr"
+
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/gitsource"
+	"github.com/gitgate/gitgate/provenance/render"
+	"github.com/gitgate/gitgate/provenance/signature"
 )
 
-// Syncer follows a GitSource and keeps Store holding the Snapshot of the
-// latest good revision. It implements controller-runtime's
-// manager.Runnable.
+// Syncer follows a Git source and keeps Store holding the Snapshot of the
+// latest good revision: resolve the ref, fetch, verify, render, index,
+// swap. It implements controller-runtime's manager.Runnable.
 type Syncer struct {
-	Source  *GitSource
-	Indexer *Indexer
-	Store   *Store
+	Source  *gitsource.Source
+	Indexer *provenance.Indexer
+	Store   *provenance.Store
 	// Roots are the paths in the repository whose manifests are read; empty
 	// reads the whole repository.
 	Roots    []string
 	Interval time.Duration
 	// Verifier, when set, must accept a revision's head commit before the
 	// revision is enforced.
-	Verifier CommitVerifier
+	Verifier signature.Verifier
 	// TriggerMinInterval is the least time between two syncs started by
 	// Trigger, so a flood of push notifications costs at most one fetch per
 	// interval. Zero means DefaultTriggerMinInterval.
@@ -39,24 +43,14 @@ type Syncer struct {
 	// sync; 0 before the first.
 	lastSuccess atomic.Int64
 	// stats describes the last render, for tests and logs.
-	stats renderStats
-	// good is the head commit of the enforced revision; its objects are
-	// kept when those of refused revisions are dropped.
-	good *object.Commit
+	stats render.Stats
+	// enforced is the head commit of the enforced revision; its objects
+	// are kept when those of refused revisions are dropped.
+	enforced *object.Commit
 }
 
 // DefaultTriggerMinInterval bounds the fetch rate of push notifications.
 const DefaultTriggerMinInterval = time.Second
-
-// renderStats counts the work a render did, as opposed to reused.
-type renderStats struct {
-	// Files is the number of plain manifest files; Parsed how many of them
-	// were parsed rather than reused from the last revision's index.
-	Files, Parsed int
-	// Roots is the number of kustomize roots; Built how many were built
-	// rather than reused.
-	Roots, Built int
-}
 
 // FailureReason classifies a failed sync for metrics.
 type FailureReason string
@@ -160,7 +154,7 @@ func (s *Syncer) SyncOnce(ctx context.Context) (err error) {
 	defer func() { observeSync(start, err, s.Store.Load()) }()
 
 	rev, err := s.Source.Resolve(ctx)
-	if errors.Is(err, ErrRefNotFound) {
+	if errors.Is(err, gitsource.ErrRefNotFound) {
 		return &SyncError{Reason: FailRefNotFound, Err: err}
 	}
 	if err != nil {
@@ -175,119 +169,83 @@ func (s *Syncer) SyncOnce(ctx context.Context) (err error) {
 	if err != nil {
 		return &SyncError{Reason: FailFetch, Err: err}
 	}
-	defer func() {
-		if err != nil && s.good != nil {
+	snap, err := s.load(rev, commit, cur)
+	if err != nil {
+		if s.enforced != nil {
 			// Keep the refused head too, so the next poll does not fetch
 			// it again, but nothing older: memory stays bounded however
 			// many bad heads are pushed.
-			if rerr := s.Source.Retain(s.good, commit); rerr != nil {
-				s.Log.Error(rerr, "could not drop objects of earlier revisions")
-			}
+			s.retain(s.enforced, commit)
 		}
-	}()
-	if s.Verifier != nil && (cur == nil || cur.Revision.Hash != rev.Hash) {
-		signer, err := s.Verifier.Verify(commit)
-		if err != nil {
-			return &SyncError{Reason: FailVerify, Err: fmt.Errorf("revision %s: %w", rev, err)}
-		}
-		s.Log.Info("commit signature verified", "revision", rev.String(), "signer", signer)
+		return err
 	}
-	files, err := s.render(commit)
+	s.Store.Swap(snap)
+	s.lastSuccess.Store(time.Now().UnixNano())
+	s.enforced = commit
+	s.retain(commit)
+	s.logLoaded(snap, start)
+	return nil
+}
+
+// load verifies, renders and indexes the commit of rev into a Snapshot.
+func (s *Syncer) load(rev provenance.Revision, commit *object.Commit, cur *provenance.Snapshot) (*provenance.Snapshot, error) {
+	if s.Verifier != nil && (cur == nil || cur.Revision.Hash != rev.Hash) {
+		if err := s.verify(rev, commit); err != nil {
+			return nil, &SyncError{Reason: FailVerify, Err: fmt.Errorf("revision %s: %w", rev, err)}
+		}
+	}
+	tree, err := commit.Tree()
 	if err != nil {
-		return &SyncError{Reason: FailRender, Err: fmt.Errorf("revision %s: %w", rev, err)}
+		return nil, &SyncError{Reason: FailRender, Err: fmt.Errorf("revision %s: read tree: %w", rev, err)}
+	}
+	files, st, err := render.Tree(tree, s.Roots, s.Indexer.Cached)
+	if err != nil {
+		return nil, &SyncError{Reason: FailRender, Err: fmt.Errorf("revision %s: %w", rev, err)}
 	}
 	snap, err := s.Indexer.Build(rev, files)
-	if errors.Is(err, ErrIndexCacheStale) {
+	if errors.Is(err, provenance.ErrIndexCacheStale) {
 		// The revision's CRDs changed, so entries of unchanged files cannot
 		// be reused: read every file again.
-		s.Indexer.Reset()
-		if files, err = s.render(commit); err != nil {
-			return &SyncError{Reason: FailRender, Err: fmt.Errorf("revision %s: %w", rev, err)}
+		if files, st, err = render.Tree(tree, s.Roots, nil); err != nil {
+			return nil, &SyncError{Reason: FailRender, Err: fmt.Errorf("revision %s: %w", rev, err)}
 		}
 		snap, err = s.Indexer.Build(rev, files)
 	}
 	if err != nil {
-		return &SyncError{Reason: FailIndex, Err: fmt.Errorf("revision %s: %w", rev, err)}
+		return nil, &SyncError{Reason: FailIndex, Err: fmt.Errorf("revision %s: %w", rev, err)}
 	}
+	s.stats = st
 	snap.Fetched = time.Now()
 	if cur != nil && cur.Revision == rev {
 		snap.Fetched = cur.Fetched
 	}
-	s.Store.Swap(snap)
-	s.lastSuccess.Store(time.Now().UnixNano())
-	s.good = commit
-	if err := s.Source.Retain(commit); err != nil {
+	return snap, nil
+}
+
+func (s *Syncer) verify(rev provenance.Revision, commit *object.Commit) error {
+	c, err := gitsource.SignedCommit(commit)
+	if err != nil {
+		return err
+	}
+	signer, err := s.Verifier.Verify(c)
+	if err != nil {
+		return err
+	}
+	s.Log.Info("commit signature verified", "revision", rev.String(), "signer", signer)
+	return nil
+}
+
+func (s *Syncer) retain(commits ...*object.Commit) {
+	if err := s.Source.Retain(commits...); err != nil {
 		s.Log.Error(err, "could not drop objects of earlier revisions")
 	}
+}
+
+func (s *Syncer) logLoaded(snap *provenance.Snapshot, start time.Time) {
 	st := s.stats
-	s.Log.Info("revision loaded", "revision", rev.String(), "objects", snap.Len(), "duration", time.Since(start).String(),
+	s.Log.Info("revision loaded", "revision", snap.Revision.String(), "objects", snap.Len(), "duration", time.Since(start).String(),
 		"files", st.Files, "filesParsed", st.Parsed, "kustomizeRoots", st.Roots, "kustomizeBuilt", st.Built)
 	if u := snap.Unresolved(); len(u) > 0 {
 		s.Log.Info("kinds not served by the API server yet; will resolve again", "kinds", u)
 	}
-	return nil
-}
-
-// render reads every manifest under the roots of a commit. Files and
-// kustomize roots whose content the Indexer already indexed are passed by
-// identity only, so only what changed since the last revision is read,
-// parsed or built again.
-func (s *Syncer) render(commit *object.Commit) ([]File, error) {
-	tree, err := commit.Tree()
-	if err != nil {
-		return nil, fmt.Errorf("read tree: %w", err)
-	}
-	skip, err := readIgnoreFile(tree)
-	if err != nil {
-		return nil, err
-	}
-	plan, err := planRoots(tree, s.Roots, skip)
-	if err != nil {
-		return nil, err
-	}
-	files, parsed, err := s.readAll(plan.plain)
-	if err != nil {
-		return nil, err
-	}
-	st := renderStats{Files: len(plan.plain), Parsed: parsed, Roots: len(plan.kustomize)}
-	for _, dir := range plan.kustomize {
-		f, built, err := renderKustomize(s.Indexer, tree, dir)
-		if err != nil {
-			return nil, err
-		}
-		if built {
-			st.Built++
-		}
-		files = append(files, f)
-	}
-	s.stats = st
-	return files, nil
-}
-
-// readAll reads files on every core; most time in a cold sync goes here.
-func (s *Syncer) readAll(todo []manifestFile) ([]File, int, error) {
-	files := make([]File, len(todo))
-	errs := make([]error, len(todo))
-	var parsed atomic.Int64
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				var p bool
-				files[i], p, errs[i] = readFile(s.Indexer, todo[i])
-				if p {
-					parsed.Add(1)
-				}
-			}
-		}()
-	}
-	for i := range todo {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return files, int(parsed.Load()), errors.Join(errs...)
 }

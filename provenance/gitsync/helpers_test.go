@@ -1,4 +1,4 @@
-package provenance
+package gitsync
 
 import (
 	"context"
@@ -24,6 +24,8 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/gitsource"
 	"github.com/gitgate/gitgate/test/harness"
 )
 
@@ -66,9 +68,9 @@ func startGitServer(t testing.TB, files map[string]string) *harness.GitServer {
 }
 
 // basicAuthFiles writes the test credentials to files, as a mounted Secret.
-func basicAuthFiles(t testing.TB, user, pass string) Credentials {
+func basicAuthFiles(t testing.TB, user, pass string) gitsource.Credentials {
 	dir := t.TempDir()
-	c := Credentials{UsernameFile: filepath.Join(dir, "username"), PasswordFile: filepath.Join(dir, "password")}
+	c := gitsource.Credentials{UsernameFile: filepath.Join(dir, "username"), PasswordFile: filepath.Join(dir, "password")}
 	writeTestFile(t, c.UsernameFile, user+"\n")
 	writeTestFile(t, c.PasswordFile, pass+"\n")
 	return c
@@ -81,24 +83,24 @@ func writeTestFile(t testing.TB, p, s string) {
 	}
 }
 
-func newTestSource(t testing.TB, url string, ref Ref, creds Credentials, cacheDir string) *GitSource {
+func newTestSource(t testing.TB, url string, ref gitsource.Ref, creds gitsource.Credentials, cacheDir string) *gitsource.Source {
 	t.Helper()
 	auth, err := creds.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := NewGitSource(GitOptions{URL: url, Ref: ref, Auth: auth, CacheDir: cacheDir})
+	src, err := gitsource.New(gitsource.Options{URL: url, Ref: ref, Auth: auth, CacheDir: cacheDir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return src
 }
 
-func newTestSyncer(src *GitSource, roots ...string) *Syncer {
+func newTestSyncer(src *gitsource.Source, roots ...string) *Syncer {
 	return &Syncer{
 		Source:   src,
-		Indexer:  &Indexer{Scope: gitTestScope{}, DefaultNamespace: "default"},
-		Store:    &Store{},
+		Indexer:  &provenance.Indexer{Scope: gitTestScope{}, DefaultNamespace: "default"},
+		Store:    &provenance.Store{},
 		Roots:    roots,
 		Interval: time.Hour,
 		Log:      logr.Discard(),
@@ -114,7 +116,7 @@ func mustCommit(t testing.TB, g *harness.GitServer, c harness.Change) string {
 	return h
 }
 
-func mustSync(t testing.TB, s *Syncer) *Snapshot {
+func mustSync(t testing.TB, s *Syncer) *provenance.Snapshot {
 	t.Helper()
 	if err := s.SyncOnce(context.Background()); err != nil {
 		t.Fatalf("sync: %v", err)
@@ -129,7 +131,7 @@ func declaredValue(t testing.TB, s *Syncer, name string) string {
 	if snap == nil {
 		t.Fatal("no snapshot")
 	}
-	e := snap.Lookup(Key{Kind: "ConfigMap", Namespace: "app", Name: name})
+	e := snap.Lookup(provenance.Key{Kind: "ConfigMap", Namespace: "app", Name: name})
 	if e == nil {
 		return ""
 	}
@@ -176,20 +178,20 @@ func TestCredentials(t *testing.T) {
 	tests := []struct {
 		name     string
 		url      string
-		creds    Credentials
+		creds    gitsource.Credentials
 		wantErr  bool
 		wantAuth bool // the error is an authentication error
 	}{
 		{"basic auth", g.HTTPURL(), basicAuthFiles(t, testUser, testPass), false, false},
 		{"wrong password", g.HTTPURL(), basicAuthFiles(t, testUser, "not-the-"+testPass), true, true},
-		{"anonymous", g.HTTPURL(), Credentials{}, true, true},
-		{"ssh key and known_hosts", ssh.URL, Credentials{SSHKeyFile: ssh.KeyFile, KnownHostsFile: ssh.KnownHostsFile}, false, false},
-		{"ssh unknown host key", ssh.URL, Credentials{SSHKeyFile: ssh.KeyFile, KnownHostsFile: otherHost}, true, false},
-		{"ssh key not accepted", ssh.URL, Credentials{SSHKeyFile: otherKey, KnownHostsFile: ssh.KnownHostsFile}, true, false},
+		{"anonymous", g.HTTPURL(), gitsource.Credentials{}, true, true},
+		{"ssh key and known_hosts", ssh.URL, gitsource.Credentials{SSHKeyFile: ssh.KeyFile, KnownHostsFile: ssh.KnownHostsFile}, false, false},
+		{"ssh unknown host key", ssh.URL, gitsource.Credentials{SSHKeyFile: ssh.KeyFile, KnownHostsFile: otherHost}, true, false},
+		{"ssh key not accepted", ssh.URL, gitsource.Credentials{SSHKeyFile: otherKey, KnownHostsFile: ssh.KnownHostsFile}, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newTestSyncer(newTestSource(t, tt.url, Ref{Branch: "main"}, tt.creds, ""))
+			s := newTestSyncer(newTestSource(t, tt.url, gitsource.Ref{Branch: "main"}, tt.creds, ""))
 			err := s.SyncOnce(context.Background())
 			if !tt.wantErr {
 				if err != nil {

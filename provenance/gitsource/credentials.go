@@ -1,4 +1,4 @@
-package provenance
+package gitsource
 
 import (
 	"errors"
@@ -27,12 +27,20 @@ type Credentials struct {
 	SSHKeyFile, SSHKeyPasswordFile, KnownHostsFile string
 	// SSHUser is the SSH login; "git" when empty.
 	SSHUser string
+	// InsecureHTTP allows HTTP credentials over plain http://, where they
+	// travel in clear text. Off by default, as Flux refuses it too.
+	InsecureHTTP bool
 }
 
 // ErrCredentials is a credential setting that cannot work. It is reported at
 // start-up rather than on the first fetch, so a typo does not look like an
 // outage of the Git server.
 var ErrCredentials = errors.New("invalid Git credentials")
+
+// ErrInsecureHTTP: credentials sent over plain http:// can be read by
+// anyone on the path to the Git server. They are refused unless the
+// operator says otherwise (Credentials.InsecureHTTP).
+var ErrInsecureHTTP = errors.New("credentials over plain http:// travel in clear text; use https://")
 
 // Validate reports combinations of credential flags that cannot work. It
 // does not read the files.
@@ -58,6 +66,9 @@ func (c Credentials) Validate(repoURL string) error {
 	}
 	if http && scheme != "http" && scheme != "https" {
 		errs = append(errs, fmt.Errorf("HTTP credentials need an http:// or https:// repository URL, got scheme %q", scheme))
+	}
+	if http && scheme == "http" && !c.InsecureHTTP {
+		errs = append(errs, ErrInsecureHTTP)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrCredentials, errors.Join(errs...))

@@ -1,4 +1,4 @@
-package provenance
+package signature
 
 import (
 	"bufio"
@@ -7,8 +7,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
 )
@@ -81,8 +79,8 @@ func LoadAllowedSigners(path string) (*SSHVerifier, error) {
 
 // Verify checks c's SSH signature (sshsig, namespace "git") against the
 // allowed signers.
-func (v *SSHVerifier) Verify(c *object.Commit) (string, error) {
-	armored := strings.TrimSpace(c.PGPSignature)
+func (v *SSHVerifier) Verify(c Commit) (string, error) {
+	armored := strings.TrimSpace(c.Signature)
 	if armored == "" {
 		return "", fmt.Errorf("commit %s: %w", c.Hash, ErrUnsigned)
 	}
@@ -90,57 +88,10 @@ func (v *SSHVerifier) Verify(c *object.Commit) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("commit %s: %w: %w", c.Hash, ErrUntrustedSignature, err)
 	}
-	msg, err := signedBytes(c)
-	if err != nil {
-		return "", err
-	}
 	for _, s := range v.signers {
-		if sshsig.Verify(bytes.NewReader(msg), sig, s.key, sig.HashAlgorithm, sshSigNamespace) == nil {
+		if sshsig.Verify(bytes.NewReader(c.Payload), sig, s.key, sig.HashAlgorithm, sshSigNamespace) == nil {
 			return s.principals, nil
 		}
 	}
 	return "", fmt.Errorf("commit %s: %w (SSH key %s)", c.Hash, ErrUntrustedSignature, ssh.FingerprintSHA256(sig.PublicKey))
-}
-
-// signedBytes is the commit as it was signed: encoded without its
-// signature header.
-func signedBytes(c *object.Commit) ([]byte, error) {
-	enc := &plumbing.MemoryObject{}
-	if err := c.EncodeWithoutSignature(enc); err != nil {
-		return nil, fmt.Errorf("commit %s: encode: %w", c.Hash, err)
-	}
-	r, err := enc.Reader()
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(r); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// Verifiers trusts a commit signed by either kind of key it holds; which
-// one applies follows from the signature's armor.
-type Verifiers struct {
-	PGP *PGPVerifier
-	SSH *SSHVerifier
-}
-
-// Verify dispatches on the signature kind.
-func (v Verifiers) Verify(c *object.Commit) (string, error) {
-	isSSH := strings.HasPrefix(strings.TrimSpace(c.PGPSignature), "-----BEGIN SSH SIGNATURE-----")
-	switch {
-	case isSSH && v.SSH != nil:
-		return v.SSH.Verify(c)
-	case !isSSH && v.PGP != nil:
-		return v.PGP.Verify(c)
-	case strings.TrimSpace(c.PGPSignature) == "":
-		return "", fmt.Errorf("commit %s: %w", c.Hash, ErrUnsigned)
-	case isSSH:
-		return "", fmt.Errorf("commit %s: signed with SSH, but no allowed signers are configured: %w", c.Hash, ErrUntrustedSignature)
-	default:
-		return "", fmt.Errorf("commit %s: signed with OpenPGP, but no keyring is configured: %w", c.Hash, ErrUntrustedSignature)
-	}
 }

@@ -1,4 +1,4 @@
-package provenance
+package render
 
 import (
 	"encoding/json"
@@ -15,10 +15,11 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/memory"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
-	"github.com/gitgate/gitgate/test/harness"
+	"github.com/gitgate/gitgate/provenance"
 )
 
 // treeOf commits files to an in-memory repository and returns the tree.
@@ -134,7 +135,9 @@ func writeFixture(t testing.TB, files map[string]string) string {
 		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		writeTestFile(t, filepath.Join(dir, p), c)
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(c), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir
 }
@@ -155,7 +158,7 @@ func TestKustomizeMatchesKrusty(t *testing.T) {
 		}
 		want = append(want, m)
 	}
-	got, built, err := renderKustomize(&Indexer{}, treeOf(t, overlayFixture), "overlays/prod")
+	got, built, err := renderKustomize(treeOf(t, overlayFixture), "overlays/prod", noReuse)
 	if err != nil || !built {
 		t.Fatalf("build: built=%v err=%v", built, err)
 	}
@@ -221,7 +224,7 @@ func TestKustomizeRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := renderKustomize(&Indexer{}, treeOf(t, kust(tt.body)), "app")
+			_, _, err := renderKustomize(treeOf(t, kust(tt.body)), "app", noReuse)
 			if err == nil {
 				t.Fatal("build succeeded, want an error")
 			}
@@ -282,8 +285,9 @@ func TestPlanRoots(t *testing.T) {
 	}
 }
 
-// TestIncrementalRender: a commit re-parses only changed files and rebuilds
-// only the kustomize roots whose inputs changed.
+// TestIncrementalRender: with an index's Cached as the reuse function, a
+// commit re-parses only changed files and rebuilds only the kustomize roots
+// whose inputs changed.
 func TestIncrementalRender(t *testing.T) {
 	files := map[string]string{}
 	for k, v := range overlayFixture {
@@ -292,36 +296,43 @@ func TestIncrementalRender(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		files["plain/cm"+string(rune('a'+i))+".yaml"] = configMap("cm"+string(rune('a'+i)), "1")
 	}
-	g := startGitServer(t, files)
-	s := newTestSyncer(newTestSource(t, g.HTTPURL(), Ref{Branch: "main"}, basicAuthFiles(t, testUser, testPass), ""), "plain", "overlays/prod")
-	mustSync(t, s)
-	if want := (renderStats{Files: 21, Parsed: 21, Roots: 1, Built: 1}); s.stats != want {
-		t.Fatalf("cold render: %+v, want %+v", s.stats, want)
+	ix := &provenance.Indexer{Scope: namespacedScope{}, DefaultNamespace: "default"}
+	roots := []string{"plain", "overlays/prod"}
+	render := func(files map[string]string) (*provenance.Snapshot, Stats) {
+		t.Helper()
+		fs, st, err := Tree(treeOf(t, files), roots, ix.Cached)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap, err := ix.Build(provenance.Revision{Hash: "x"}, fs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap, st
+	}
+	if _, st := render(files); st != (Stats{Files: 21, Parsed: 21, Roots: 1, Built: 1}) {
+		t.Fatalf("cold render: %+v", st)
 	}
 	steps := []struct {
-		name   string
-		change harness.Change
-		want   renderStats
+		name  string
+		write map[string]string
+		want  Stats
 	}{
-		{"one plain file", harness.Change{Write: map[string]string{"plain/cma.yaml": configMap("cma", "2")}}, renderStats{Files: 21, Parsed: 1, Roots: 1, Built: 0}},
-		{"a base file of the overlay", harness.Change{Write: map[string]string{"base/service.yaml": strings.Replace(overlayFixture["base/service.yaml"], "port: 80", "port: 8080", 1)}}, renderStats{Files: 21, Parsed: 0, Roots: 1, Built: 1}},
-		{"a file outside every root", harness.Change{Write: map[string]string{"docs/readme.yaml": "x: 1\n"}}, renderStats{}},
+		{"one plain file", map[string]string{"plain/cma.yaml": configMap("cma", "2")}, Stats{Files: 21, Parsed: 1, Roots: 1, Built: 0}},
+		{"a base file of the overlay", map[string]string{"base/service.yaml": strings.Replace(overlayFixture["base/service.yaml"], "port: 80", "port: 8080", 1)}, Stats{Files: 21, Parsed: 0, Roots: 1, Built: 1}},
+		{"a file outside every root", map[string]string{"docs/readme.yaml": "x: 1\n"}, Stats{Files: 21, Parsed: 0, Roots: 1, Built: 0}},
 	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			before := s.stats
-			mustCommit(t, g, st.change)
-			mustSync(t, s)
-			want := st.want
-			if want == (renderStats{}) {
-				want = renderStats{Files: before.Files, Roots: before.Roots}
-			}
-			if s.stats != want {
-				t.Errorf("render: %+v, want %+v", s.stats, want)
-			}
-		})
+	var snap *provenance.Snapshot
+	for _, step := range steps {
+		for p, c := range step.write {
+			files[p] = c
+		}
+		var st Stats
+		if snap, st = render(files); st != step.want {
+			t.Errorf("%s: render %+v, want %+v", step.name, st, step.want)
+		}
 	}
-	svc := s.Store.Load().Lookup(Key{Kind: "Service", Namespace: "prod", Name: "prod-web"})
+	svc := snap.Lookup(provenance.Key{Kind: "Service", Namespace: "prod", Name: "prod-web"})
 	if svc == nil {
 		t.Fatal("Service prod/prod-web not indexed")
 	}
@@ -329,6 +340,18 @@ func TestIncrementalRender(t *testing.T) {
 	if port != int64(8080) && port != float64(8080) {
 		t.Errorf("port = %v (%T), want 8080 from the changed base", port, port)
 	}
+}
+
+func noReuse(string, string) bool { return false }
+
+// namespacedScope knows every kind, all namespaced: the fixtures hold no
+// cluster-scoped objects.
+type namespacedScope struct{}
+
+func (namespacedScope) Namespaced(schema.GroupKind) (bool, bool, error) { return true, true, nil }
+
+func configMap(name, value string) string {
+	return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n  namespace: app\ndata:\n  v: \"" + value + "\"\n"
 }
 
 // viaJSON gives numbers one type, so that YAML's int and JSON's int64

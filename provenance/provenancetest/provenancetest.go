@@ -1,0 +1,105 @@
+// Package provenancetest holds the fakes and builders that tests of several
+// packages share: YAML to objects, a fake of discovery's scope, a Snapshot
+// from YAML, and files on disk. It is for tests only.
+package provenancetest
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/render"
+)
+
+// Scope fakes discovery: it knows the kinds it lists (by
+// schema.GroupKind's String, e.g. "Deployment.apps") and whether each is
+// namespaced. Other kinds are unknown, as before their CRD is installed.
+type Scope map[string]bool
+
+// Namespaced implements provenance.Scope.
+func (s Scope) Namespaced(gk schema.GroupKind) (bool, bool, error) {
+	ns, ok := s[gk.String()]
+	return ns, ok, nil
+}
+
+// AnyKind knows every kind: the cluster-scoped kinds tests use are
+// cluster-scoped, everything else is namespaced.
+type AnyKind struct{}
+
+// Namespaced implements provenance.Scope.
+func (AnyKind) Namespaced(gk schema.GroupKind) (bool, bool, error) {
+	switch gk.Kind {
+	case "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Node":
+		return false, true, nil
+	}
+	return true, true, nil
+}
+
+// ToMap decodes one YAML object; "" gives nil.
+func ToMap(t testing.TB, y string) map[string]any {
+	t.Helper()
+	if y == "" {
+		return nil
+	}
+	j, err := yaml.YAMLToJSON([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(j, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// Objects parses the manifests of a YAML file as gitgate reads Git.
+func Objects(t testing.TB, y string) []map[string]any {
+	t.Helper()
+	objs, err := render.ParseManifests([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+// Revision is a fixed revision of branch main whose hash repeats c.
+func Revision(c string) provenance.Revision {
+	return provenance.Revision{Ref: "main", Hash: strings.Repeat(c, 40)}
+}
+
+// Snapshot indexes files (path to YAML) at rev, with namespace "default"
+// for objects that name none.
+func Snapshot(t testing.TB, scope provenance.Scope, rev provenance.Revision, files map[string]string) *provenance.Snapshot {
+	t.Helper()
+	var fs []provenance.File
+	for p, y := range files {
+		fs = append(fs, provenance.File{Path: p, Objects: Objects(t, y)})
+	}
+	ix := &provenance.Indexer{Scope: scope, DefaultNamespace: "default"}
+	snap, err := ix.Build(rev, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+// WriteFiles writes files (path relative to dir, to content), creating
+// directories as needed.
+func WriteFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for p, c := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
