@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/gitsource"
 )
 
 // parseServe parses args as `gitgate serve` would and validates them.
@@ -91,7 +91,7 @@ func TestRedactURLDropsCredentials(t *testing.T) {
 		"https://user:p/w@git.example/fleet":        "https://git.example/fleet",
 		"git:s3cret@host.example:org/repo.git":      "host.example:org/repo.git",
 	} {
-		if got := provenance.RedactURL(in); got != want {
+		if got := gitsource.RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
