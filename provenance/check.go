@@ -55,6 +55,10 @@ const (
 	ReasonManagedDelete   Reason = "managed-delete"
 	ReasonManagedNSDelete Reason = "managed-namespace-delete"
 	ReasonVersionMismatch Reason = "version-mismatch"
+	// ReasonFinishingDeletion: an update of a terminating object that only
+	// removes finalizers. Denying it would leave the object terminating
+	// forever, for a prune by the GitOps agent as for any other delete.
+	ReasonFinishingDeletion Reason = "finishing-deletion"
 )
 
 // Result is the verdict on one request.
@@ -98,6 +102,9 @@ func (c *Checker) Check(snap *Snapshot, req *Request) Result {
 		return Result{Allowed: true, Reason: ReasonSubresource}
 	}
 	entry := snap.Lookup(req.Key())
+	if entry == nil && req.Operation == Update && onlyRemovesFinalizers(req.OldObject, req.Object) {
+		return Result{Allowed: true, Reason: ReasonFinishingDeletion}
+	}
 	switch req.Operation {
 	case Delete:
 		return c.checkDelete(snap, req, entry)
@@ -113,6 +120,9 @@ func (c *Checker) Check(snap *Snapshot, req *Request) Result {
 		var old map[string]any
 		if req.Operation == Update {
 			old = req.OldObject
+			if onlyRemovesFinalizers(old, req.Object) {
+				return Result{Allowed: true, Reason: ReasonFinishingDeletion, Entry: entry}
+			}
 		}
 		strict := c.Fields != FieldsDeclared
 		diffs := compare.Compare(entry.Object, old, req.Object, entry.Schema, compare.Options{
@@ -203,6 +213,87 @@ func resultOf(entry *Entry, diffs []compare.Diff) Result {
 func apiVersionOf(obj map[string]any) string {
 	v, _ := obj["apiVersion"].(string)
 	return v
+}
+
+// onlyRemovesFinalizers reports whether an update of a terminating object
+// removes finalizers and changes nothing else. Finalizers are removed by
+// the controllers that own them (a prune's garbage collection, a
+// PersistentVolumeClaim's protection) and, when a controller is gone, by a
+// person; any other change to a terminating object is judged as usual.
+func onlyRemovesFinalizers(old, obj map[string]any) bool {
+	if !isTerminating(old) || obj == nil {
+		return false
+	}
+	oldMeta, _ := old["metadata"].(map[string]any)
+	objMeta, _ := obj["metadata"].(map[string]any)
+	before, _ := oldMeta["finalizers"].([]any)
+	after, _ := objMeta["finalizers"].([]any)
+	if len(after) >= len(before) || !isSubset(after, before) {
+		return false
+	}
+	return equalWithout(old, obj, "finalizers")
+}
+
+// isSubset reports whether every element of a is in b.
+func isSubset(a, b []any) bool {
+	for _, x := range a {
+		found := false
+		for _, y := range b {
+			if x == y {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// equalWithout compares two objects the API server wrote, leaving out one
+// metadata field.
+func equalWithout(old, obj map[string]any, metaField string) bool {
+	if len(old) != len(obj) {
+		return false
+	}
+	for k, v := range obj {
+		ov, ok := old[k]
+		if !ok {
+			return false
+		}
+		if k != "metadata" {
+			if !reflect.DeepEqual(ov, v) {
+				return false
+			}
+			continue
+		}
+		om, _ := ov.(map[string]any)
+		nm, _ := v.(map[string]any)
+		if !mapsEqualWithout(om, nm, metaField) {
+			return false
+		}
+	}
+	return true
+}
+
+func mapsEqualWithout(a, b map[string]any, skip string) bool {
+	n := 0
+	for k, v := range b {
+		if k == skip {
+			continue
+		}
+		n++
+		av, ok := a[k]
+		if !ok || !reflect.DeepEqual(av, v) {
+			return false
+		}
+	}
+	_, skipped := a[skip]
+	if skipped {
+		return len(a)-1 == n
+	}
+	return len(a) == n
 }
 
 func isTerminating(obj map[string]any) bool {

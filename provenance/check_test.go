@@ -181,6 +181,16 @@ func TestIndexerUnknownKindIsResolvedLater(t *testing.T) {
 	}
 }
 
+// withFinalizers adds finalizers to a one-line-metadata manifest.
+func withFinalizers(y string, fs ...string) string {
+	return strings.Replace(y, "metadata: {", "metadata: {finalizers: ["+strings.Join(fs, ", ")+"], ", 1)
+}
+
+// terminating marks a manifest as being deleted, with finalizers fs.
+func terminating(y string, fs ...string) string {
+	return strings.Replace(withFinalizers(y, fs...), "metadata: {", "metadata: {deletionTimestamp: '2026-11-26T12:00:00Z', ", 1)
+}
+
 func TestCheck(t *testing.T) {
 	snap := buildSnapshot(t)
 	ignores, err := provenance.CompileIgnores([]provenance.IgnoreRule{{Group: "apps", Kind: "Deployment", Name: "free", JSONPointers: []string{"/spec/replicas"}}})
@@ -209,6 +219,22 @@ func TestCheck(t *testing.T) {
 			obj: "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: shop}\ntype: Opaque\ndata: {password: aHVudGVyMg==}", wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
 		{name: "update changing an undeclared default, strict", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
 			old: web, obj: strings.Replace(web, "Always", "Never", 1), wantReason: provenance.ReasonUndeclared},
+		{name: "terminating: finalizer removed", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
+			old: terminating(web, "a", "b"), obj: terminating(web, "a"), wantAllowed: true, wantReason: provenance.ReasonFinishingDeletion},
+		{name: "terminating: last finalizer removed", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
+			old: terminating(web, "a"), obj: terminating(web), wantAllowed: true, wantReason: provenance.ReasonFinishingDeletion},
+		{name: "terminating: finalizer removed and a field changed", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
+			old: terminating(web, "a"), obj: terminating(strings.Replace(web, "Always", "Never", 1)), wantReason: provenance.ReasonUndeclared},
+		{name: "terminating: finalizer swapped for another", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
+			old: terminating(web, "a"), obj: terminating(web, "b"), wantReason: provenance.ReasonUndeclared},
+		{name: "not terminating: finalizer removed", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
+			old: withFinalizers(web, "a"), obj: web, wantReason: provenance.ReasonUndeclared},
+		{name: "terminating undeclared object: finalizer removed", req: provenance.Request{Operation: provenance.Update, Kind: "ConfigMap", Namespace: "shop", Name: "other"},
+			old: terminating("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: shop}", "a"), obj: terminating("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: shop}"), wantAllowed: true, wantReason: provenance.ReasonFinishingDeletion},
+		{name: "flux reconcile request on a declared object, strict", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
+			old: web, obj: strings.Replace(web, "resourceVersion: '1'", "resourceVersion: '1', annotations: {reconcile.fluxcd.io/requestedAt: '2026-11-26T12:00:00Z'}", 1), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "argo refresh request on a declared object, strict", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
+			old: web, obj: strings.Replace(web, "resourceVersion: '1'", "resourceVersion: '1', annotations: {argocd.argoproj.io/refresh: hard}", 1), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
 		{name: "same update, declared mode", fields: provenance.FieldsDeclared, req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
 			old: web, obj: strings.Replace(web, "Always", "Never", 1), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
 		{name: "other API version is not compared", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},

@@ -40,6 +40,16 @@ var builtinIgnores = []struct {
 	// kubectl apply rewrites it on every apply; the fields it records are
 	// compared in their own right.
 	{pointer: "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration"},
+	// Requests to the GitOps agent, not state: `flux reconcile` (and
+	// notification-controller's receivers) write requestedAt, `flux
+	// reconcile --force` and `--reset` the others
+	// (github.com/fluxcd/pkg/apis/meta annotations.go); Argo CD's refresh
+	// button writes argocd.argoproj.io/refresh. A person asking the agent to
+	// apply Git now must not be refused for it.
+	{pointer: "/metadata/annotations/reconcile.fluxcd.io~1requestedAt"},
+	{pointer: "/metadata/annotations/reconcile.fluxcd.io~1forceAt"},
+	{pointer: "/metadata/annotations/reconcile.fluxcd.io~1resetAt"},
+	{pointer: "/metadata/annotations/argocd.argoproj.io~1refresh"},
 	// The deployment controller counts rollouts here.
 	{pointer: "/metadata/annotations/deployment.kubernetes.io~1revision"},
 	// The API server bumps it on every DaemonSet template change
