@@ -54,7 +54,7 @@ type Indexer struct {
 	// Entries of custom resources depend on them (scope and schema), so
 	// when they change, nothing is reused.
 	crdFingerprint string
-	builds   int
+	builds         int
 }
 
 type fileKey struct{ path, id string }
