@@ -181,6 +181,25 @@ func TestIndexerUnknownKindIsResolvedLater(t *testing.T) {
 	}
 }
 
+// What the ServiceAccount and DefaultTolerationSeconds admission plugins
+// add to a Pod, as a real API server stores it.
+const (
+	tokenVolume = `{"name":"kube-api-access-x7k2p","projected":{"defaultMode":420,"sources":[{"serviceAccountToken":{"expirationSeconds":3607,"path":"token"}},` +
+		`{"configMap":{"name":"kube-root-ca.crt","items":[{"key":"ca.crt","path":"ca.crt"}]}},` +
+		`{"downwardAPI":{"items":[{"path":"namespace","fieldRef":{"apiVersion":"v1","fieldPath":"metadata.namespace"}}]}}]}}`
+	tokenMount         = `{"name":"kube-api-access-x7k2p","mountPath":"/var/run/secrets/kubernetes.io/serviceaccount","readOnly":true}`
+	defaultTolerations = `{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":300},` +
+		`{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}`
+)
+
+// admittedPod is Git's Pod tools with a volume, a mount and tolerations
+// added after Git's own.
+func admittedPod(volume, mount, tolerations string) string {
+	return `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"tools","namespace":"shop"},"spec":{"serviceAccountName":"default",` +
+		`"volumes":[` + volume + `],"containers":[{"name":"tools","image":"tools:1","volumeMounts":[` + mount + `]}],` +
+		`"tolerations":[{"key":"dedicated","operator":"Exists"},` + tolerations + `]}}`
+}
+
 // withFinalizers adds finalizers to a one-line-metadata manifest.
 func withFinalizers(y string, fs ...string) string {
 	return strings.Replace(y, "metadata: {", "metadata: {finalizers: ["+strings.Join(fs, ", ")+"], ", 1)
@@ -274,11 +293,15 @@ func TestCheck(t *testing.T) {
 			old: "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: shop, annotations: {deprecated.daemonset.template.generation: '1'}}\nspec: {template: {spec: {containers: [{name: agent, image: 'agent:1'}]}}}",
 			obj: "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: shop, annotations: {deprecated.daemonset.template.generation: '2'}}\nspec: {template: {spec: {containers: [{name: agent, image: 'agent:2'}]}}}", wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
 		{name: "pod created with what admission plugins add", req: provenance.Request{Operation: provenance.Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
-			obj: `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"tools","namespace":"shop"},"spec":{"serviceAccountName":"default",
-"volumes":[{"name":"kube-api-access-x7k2p","projected":{"sources":[{"serviceAccountToken":{"path":"token"}}]}}],
-"containers":[{"name":"tools","image":"tools:1","volumeMounts":[{"name":"kube-api-access-x7k2p","mountPath":"/var/run/secrets/kubernetes.io/serviceaccount","readOnly":true}]}],
-"tolerations":[{"key":"dedicated","operator":"Exists"},{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":300},{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}]}}`,
-			wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+			obj: admittedPod(tokenVolume, tokenMount, defaultTolerations), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "pod created with a hostPath volume named like the token volume", req: provenance.Request{Operation: provenance.Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
+			obj: admittedPod(`{"name":"kube-api-access-root","hostPath":{"path":"/"}}`, tokenMount, defaultTolerations), wantReason: provenance.ReasonUndeclared},
+		{name: "pod created with a token volume that also mounts a Secret", req: provenance.Request{Operation: provenance.Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
+			obj: admittedPod(strings.Replace(tokenVolume, `]`, `,{"secret":{"name":"db"}}]`, 1), tokenMount, defaultTolerations), wantReason: provenance.ReasonUndeclared},
+		{name: "pod created with a writable token mount", req: provenance.Request{Operation: provenance.Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
+			obj: admittedPod(tokenVolume, strings.Replace(tokenMount, `"readOnly":true`, `"readOnly":false`, 1), defaultTolerations), wantReason: provenance.ReasonUndeclared},
+		{name: "pod created with a not-ready toleration that never expires", req: provenance.Request{Operation: provenance.Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
+			obj: admittedPod(tokenVolume, tokenMount, `{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoSchedule"}`), wantReason: provenance.ReasonUndeclared},
 		{name: "pod created with a container Git does not declare", req: provenance.Request{Operation: provenance.Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
 			obj:        `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"tools","namespace":"shop"},"spec":{"containers":[{"name":"tools","image":"tools:1"},{"name":"evil","image":"x","securityContext":{"privileged":true}}],"tolerations":[{"key":"dedicated","operator":"Exists"}]}}`,
 			wantReason: provenance.ReasonUndeclared},

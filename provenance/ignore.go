@@ -29,6 +29,8 @@ var builtinIgnores = []struct {
 	pointer     string
 	// undeclaredOnly: API-allocated values stay enforced when Git pins them.
 	undeclaredOnly bool
+	// shape: the value is free only in this exact form (see podshapes.go).
+	shape compare.Shape
 }{
 	{pointer: "/status"},
 	{pointer: "/metadata/resourceVersion"},
@@ -64,13 +66,15 @@ var builtinIgnores = []struct {
 	{kind: "Service", pointer: "/spec/healthCheckNodePort", undeclaredOnly: true},
 	{kind: "Service", pointer: "/spec/ports/*/nodePort", undeclaredOnly: true},
 	// The ServiceAccount admission plugin mounts a projected token volume
-	// into every Pod it admits, under a generated name.
-	{kind: "Pod", pointer: "/spec/volumes/name=kube-api-access-*", undeclaredOnly: true},
-	{kind: "Pod", pointer: "/spec/containers/*/volumeMounts/mountPath=~1var~1run~1secrets~1kubernetes.io~1serviceaccount", undeclaredOnly: true},
-	{kind: "Pod", pointer: "/spec/initContainers/*/volumeMounts/mountPath=~1var~1run~1secrets~1kubernetes.io~1serviceaccount", undeclaredOnly: true},
-	// DefaultTolerationSeconds adds these to every Pod.
-	{kind: "Pod", pointer: "/spec/tolerations/key,operator,value,effect=node.kubernetes.io~1not-ready,*", undeclaredOnly: true},
-	{kind: "Pod", pointer: "/spec/tolerations/key,operator,value,effect=node.kubernetes.io~1unreachable,*", undeclaredOnly: true},
+	// into every Pod it admits, under a generated name, and
+	// DefaultTolerationSeconds adds two tolerations. Each is free only in
+	// the exact form the plugin writes: a hostPath volume named
+	// kube-api-access-root is not.
+	{kind: "Pod", pointer: "/spec/volumes/name=kube-api-access-*", undeclaredOnly: true, shape: isTokenVolume},
+	{kind: "Pod", pointer: "/spec/containers/*/volumeMounts/mountPath=~1var~1run~1secrets~1kubernetes.io~1serviceaccount", undeclaredOnly: true, shape: isTokenMount},
+	{kind: "Pod", pointer: "/spec/initContainers/*/volumeMounts/mountPath=~1var~1run~1secrets~1kubernetes.io~1serviceaccount", undeclaredOnly: true, shape: isTokenMount},
+	{kind: "Pod", pointer: "/spec/tolerations/key,operator,value,effect=node.kubernetes.io~1not-ready,*", undeclaredOnly: true, shape: isDefaultToleration},
+	{kind: "Pod", pointer: "/spec/tolerations/key,operator,value,effect=node.kubernetes.io~1unreachable,*", undeclaredOnly: true, shape: isDefaultToleration},
 	// A PersistentVolumeClaim is bound to a volume by the PV controller.
 	{kind: "PersistentVolumeClaim", pointer: "/spec/volumeName", undeclaredOnly: true},
 	// The ServiceAccount token controller appends token secrets.
@@ -104,7 +108,7 @@ func CompileIgnores(rules []IgnoreRule) (*Ignores, error) {
 		if b.kind != "" {
 			target = ig.kind(schema.GroupKind{Group: b.group, Kind: b.kind})
 		}
-		target.Add(segs, b.undeclaredOnly)
+		target.AddShape(segs, b.undeclaredOnly, b.shape)
 	}
 	var errs []error
 	for i, r := range rules {

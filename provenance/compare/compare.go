@@ -133,7 +133,7 @@ func (w *walker) field(k string, decl, old, obj any, s *Schema, ig *Ignore) {
 func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore) {
 	// A declared empty value ("", {}) does not pin an API-allocated field:
 	// clusterIP: "" asks the API server to allocate one.
-	if w.full() || ig.skips(decl != nil && !isEmpty(decl)) {
+	if w.full() || ig.skips(decl != nil && !isEmpty(decl), present(obj, old)) {
 		return
 	}
 	if w.strict && old == nil && !isEmpty(decl) {
@@ -170,7 +170,7 @@ func (w *walker) declaredMap(decl map[string]any, old, obj any, s *Schema, ig *I
 	if s.IsAtomic() {
 		// A label selector means what it says as a whole: an empty one
 		// selects everything, an extra matchLabels entry selects less.
-		if !semanticEqual(decl, obj, s) {
+		if !atomicEqual(decl, obj, s) {
 			w.report(mismatchKind(obj), decl, obj, old)
 		}
 		return
@@ -209,6 +209,15 @@ func (w *walker) declaredMap(decl map[string]any, old, obj any, s *Schema, ig *I
 			}
 		}
 	}
+}
+
+// present is the request's value, or the stored one where the request
+// removes it: what an ignore rule's shape judges.
+func present(obj, old any) any {
+	if obj != nil {
+		return obj
+	}
+	return old
 }
 
 func mismatchKind(obj any) DiffKind {
@@ -449,7 +458,7 @@ func (w *walker) extraElements(kl *keyedLists) {
 // ignore rule frees it.
 func (w *walker) extraElement(kl *keyedLists, objElem map[string]any, i int) {
 	w.element(kl.schema, objElem, i, kl.ig, func(eig *Ignore) {
-		if !eig.skips(false) {
+		if !eig.skips(false, objElem) {
 			w.report(Undeclared, nil, objElem, nil)
 		}
 	})

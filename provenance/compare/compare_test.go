@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -296,6 +297,44 @@ func TestCompareReviewFindings(t *testing.T) {
 			declared: "spec: {podSelector: {}}",
 			obj:      "spec: {podSelector: {matchLabels: {a: b}}}",
 			want:     []string{"spec.podSelector Mismatch"}},
+		{name: "podSelector gains a label with an empty value, declared mode", schema: npSchema,
+			declared: "spec: {podSelector: {matchLabels: {app: web}}}",
+			old:      "spec: {podSelector: {matchLabels: {app: web}}}",
+			obj:      `spec: {podSelector: {matchLabels: {app: web, nobody: ""}}}`,
+			want:     []string{"spec.podSelector Mismatch"}},
+		{name: "podSelector gains a label with an empty value on create", schema: npSchema, strict: true,
+			declared: "spec: {podSelector: {matchLabels: {app: web}}}",
+			obj:      `spec: {podSelector: {matchLabels: {app: web, nobody: ""}}}`,
+			want:     []string{"spec.podSelector Mismatch"}},
+		{name: "podSelector label value emptied", schema: npSchema,
+			declared: "spec: {podSelector: {matchLabels: {app: web}}}",
+			obj:      `spec: {podSelector: {matchLabels: {app: ""}}}`,
+			want:     []string{"spec.podSelector Mismatch"}},
+		{name: "podSelector with an empty matchExpressions the API server dropped", schema: npSchema, strict: true,
+			declared: "spec: {podSelector: {matchLabels: {app: web}, matchExpressions: []}}",
+			obj:      "spec: {podSelector: {matchLabels: {app: web}}}"},
+		{name: "Service selector gains a label, declared mode", schema: serviceSchema, ignore: svcIgnore,
+			declared: "spec: {selector: {app: web}}",
+			old:      "spec: {selector: {app: web}, clusterIP: 10.0.0.1}",
+			obj:      `spec: {selector: {app: web, nobody: ""}, clusterIP: 10.0.0.1}`,
+			want:     []string{"spec.selector Mismatch"}},
+		{name: "Service selector as Git has it", schema: serviceSchema, ignore: svcIgnore, strict: true,
+			declared: "spec: {selector: {app: web}}",
+			old:      "spec: {selector: {app: web}, clusterIP: 10.0.0.1}",
+			obj:      "spec: {selector: {app: web}, clusterIP: 10.0.0.1}"},
+		{name: "PDB selector gains a label, declared mode", schema: SchemaForType(reflect.TypeOf(policyv1.PodDisruptionBudget{})),
+			declared: "spec: {selector: {matchLabels: {app: web}}}",
+			old:      "spec: {selector: {matchLabels: {app: web}}}",
+			obj:      `spec: {selector: {matchLabels: {app: web, x: ""}}}`,
+			want:     []string{"spec.selector Mismatch"}},
+		{name: "CRD selector marked atomic gains a label", schema: SchemaFromOpenAPI(map[string]any{"type": "object", "properties": map[string]any{
+			"spec": map[string]any{"type": "object", "properties": map[string]any{
+				"selector": map[string]any{"type": "object", "x-kubernetes-map-type": "atomic", "properties": map[string]any{
+					"matchLabels": map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}}}}}}}}),
+			declared: "spec: {selector: {matchLabels: {app: web}}}",
+			old:      "spec: {selector: {matchLabels: {app: web}}}",
+			obj:      `spec: {selector: {matchLabels: {app: web, x: ""}}}`,
+			want:     []string{"spec.selector Mismatch"}},
 		{name: "emptyDir swapped for hostPath", schema: deploySchema,
 			declared: "spec: {template: {spec: {volumes: [{name: data, emptyDir: {}}]}}}",
 			obj:      "spec: {template: {spec: {volumes: [{name: data, hostPath: {path: /}}]}}}",

@@ -56,6 +56,63 @@ func semanticEqual(a, b any, s *Schema) bool {
 	}
 }
 
+// atomicEqual compares a value that means what it says as a whole, such as
+// a label selector. A key only one side has is a difference even when its
+// value is "": `nobody: ""` in a NetworkPolicy's podSelector selects only
+// Pods with that label, so a default-deny policy would silently select
+// nothing. Absent, null, {} and [] stay alike, since the API server drops
+// empty optional fields of a selector (matchExpressions: []).
+func atomicEqual(a, b any, s *Schema) bool {
+	if isAbsent(a) || isAbsent(b) {
+		return isAbsent(a) && isAbsent(b)
+	}
+	switch av := a.(type) {
+	case map[string]any:
+		bv, ok := b.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, x := range av {
+			if !atomicEqual(x, bv[k], s.Field(k)) {
+				return false
+			}
+		}
+		for k, y := range bv {
+			if _, ok := av[k]; !ok && !isAbsent(y) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		bv, ok := b.([]any)
+		if !ok || len(av) != len(bv) {
+			return false
+		}
+		for i := range av {
+			if !atomicEqual(av[i], bv[i], s.Elem()) {
+				return false
+			}
+		}
+		return true
+	default:
+		return semanticEqual(a, b, s)
+	}
+}
+
+// isAbsent reports a value the API server never keeps in a selector: null,
+// {} or [].
+func isAbsent(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		return len(v) == 0
+	case []any:
+		return len(v) == 0
+	}
+	return false
+}
+
 // quantitiesEqual compares two quantities by value; ok is false when either
 // is not a quantity, and the values are then compared as they are.
 func quantitiesEqual(a, b any) (eq, ok bool) {

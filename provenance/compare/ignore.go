@@ -23,7 +23,13 @@ type Ignore struct {
 	// how API-allocated values (a Service's clusterIP) stay free unless Git
 	// pins them.
 	undeclaredOnly bool
+	// shape, when set, limits skip to values it accepts: an admission
+	// plugin's addition is free only in the exact form the plugin writes.
+	shape Shape
 }
+
+// Shape accepts the values an ignore rule may skip.
+type Shape func(v any) bool
 
 type prefixIgnore struct {
 	prefix string
@@ -51,6 +57,12 @@ func ParsePointer(ptr string) ([]string, error) {
 // Add registers the path given as segments. undeclaredOnly keeps the path
 // compared when Git declares it.
 func (ig *Ignore) Add(segments []string, undeclaredOnly bool) {
+	ig.AddShape(segments, undeclaredOnly, nil)
+}
+
+// AddShape registers a path whose value is skipped only when shape accepts
+// it; a nil shape accepts everything.
+func (ig *Ignore) AddShape(segments []string, undeclaredOnly bool, shape Shape) {
 	n := ig
 	for _, s := range segments {
 		if s == "*" {
@@ -78,7 +90,22 @@ func (ig *Ignore) Add(segments []string, undeclaredOnly bool) {
 	}
 	// A path ignored unconditionally wins over one ignored only when undeclared.
 	n.undeclaredOnly = !n.skip && undeclaredOnly || n.skip && n.undeclaredOnly && undeclaredOnly
+	n.shape = anyShape(n.skip, n.shape, true, shape)
 	n.skip = true
+}
+
+// anyShape combines the shapes of two rules on one path: a value either
+// accepts is skipped. A rule without a shape accepts every value.
+func anyShape(skipA bool, a Shape, skipB bool, b Shape) Shape {
+	switch {
+	case !skipA:
+		return b
+	case !skipB:
+		return a
+	case a == nil || b == nil:
+		return nil
+	}
+	return func(v any) bool { return a(v) || b(v) }
 }
 
 // Merge returns a new Ignore holding the paths of both.
@@ -92,6 +119,7 @@ func Merge(a, b *Ignore) *Ignore {
 	out := &Ignore{
 		skip:           a.skip || b.skip,
 		undeclaredOnly: (!a.skip || a.undeclaredOnly) && (!b.skip || b.undeclaredOnly),
+		shape:          anyShape(a.skip, a.shape, b.skip, b.shape),
 		any:            Merge(a.any, b.any),
 		prefixes:       append(append([]prefixIgnore(nil), a.prefixes...), b.prefixes...),
 	}
@@ -154,6 +182,7 @@ func (ig *Ignore) element(keyed string, index int) *Ignore {
 	return Merge(found, ig.any)
 }
 
-func (ig *Ignore) skips(declared bool) bool {
-	return ig != nil && ig.skip && (!ig.undeclaredOnly || !declared)
+// skips reports whether the walk ends at value v.
+func (ig *Ignore) skips(declared bool, v any) bool {
+	return ig != nil && ig.skip && (!ig.undeclaredOnly || !declared) && (ig.shape == nil || ig.shape(v))
 }

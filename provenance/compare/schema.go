@@ -89,6 +89,13 @@ var (
 	setKeys = map[reflect.Type][]string{
 		reflect.TypeFor[corev1.Toleration](): {"key", "operator", "value", "effect"},
 	}
+	// atomicFields are label selectors written as plain maps: like a
+	// metav1.LabelSelector they mean what they say as a whole (upstream
+	// marks them +mapType=atomic, which reflection cannot see).
+	atomicFields = map[reflect.Type]string{
+		reflect.TypeFor[corev1.ServiceSpec]():               "selector",
+		reflect.TypeFor[corev1.ReplicationControllerSpec](): "selector",
+	}
 )
 
 // SchemaForType derives a Schema from a Kubernetes Go API type, such as
@@ -176,6 +183,11 @@ func addStructFields(s *Schema, t reflect.Type, building map[reflect.Type]*Schem
 				fs = &c
 			}
 		}
+		if atomicFields[t] == name && fs != nil {
+			c := *fs
+			c.atomic = true
+			fs = &c
+		}
 		if key := f.Tag.Get("patchMergeKey"); key != "" && strings.Contains(f.Tag.Get("patchStrategy"), "merge") && fs != nil {
 			// Copy: the same slice type may be atomic elsewhere.
 			fs = &Schema{elem: fs.elem, keys: []string{key}, omitsZero: fs.omitsZero}
@@ -213,7 +225,10 @@ func SchemaFromOpenAPI(props map[string]any) *Schema {
 		s.elem = SchemaFromOpenAPI(ap)
 	}
 	_, s.defaulted = props["default"]
-	if s.fields == nil && s.elem == nil && len(s.keys) == 0 && !s.defaulted {
+	// controller-gen marks label selectors (and other maps and structs
+	// that mean what they say as a whole) with x-kubernetes-map-type.
+	s.atomic = props["x-kubernetes-map-type"] == "atomic"
+	if s.fields == nil && s.elem == nil && len(s.keys) == 0 && !s.defaulted && !s.atomic {
 		return nil
 	}
 	return s
