@@ -14,7 +14,6 @@ import (
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/gitsource"
-	"github.com/gitgate/gitgate/webhook"
 )
 
 // serveOptions are the flags of `gitgate serve`.
@@ -29,9 +28,8 @@ type serveOptions struct {
 	// git holds credentials, cache, commit verification and the receiver.
 	git gitOptions
 
-	agents       []string
-	exemptUsers  []string
-	exemptGroups []string
+	// identities: exempt users, agents, controllers; skipped resources.
+	identities identityOptions
 
 	fields      string
 	ignores     []string
@@ -60,9 +58,7 @@ func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.interval, "interval", 30*time.Second, "How often to poll the repository for a new revision.")
 	fs.StringVar(&o.defaultNamespace, "default-namespace", "default", "Namespace of namespaced manifests that set none, as kubectl apply would place them.")
 
-	fs.StringArrayVar(&o.agents, "agent", webhook.DefaultAgents, "User name of a GitOps agent, always allowed; repeatable. Setting it replaces the defaults. A trailing * matches a prefix.")
-	fs.StringArrayVar(&o.exemptUsers, "exempt-user", nil, "User name that is never checked, in addition to the built-in system controllers; repeatable. A trailing * matches a prefix.")
-	fs.StringArrayVar(&o.exemptGroups, "exempt-group", nil, "Group whose members are never checked, in addition to system:nodes and system:serviceaccounts:kube-system; repeatable.")
+	o.identities.BindFlags(fs)
 
 	fs.StringVar(&o.fields, "fields", string(provenance.FieldsStrict), "Which fields are protected: strict (every field; changes outside Git's declared fields are denied) or declared (only the fields Git declares).")
 	fs.StringArrayVar(&o.ignores, "ignore", nil, "Ignore rule group/Kind[:namespace/name]=/json/pointer[,/pointer]; the fields may hold any value. Repeatable. Example: apps/Deployment=/spec/replicas.")
@@ -122,6 +118,9 @@ func (o *serveOptions) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := o.certs.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.identities.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := o.policy.Validate(); err != nil {

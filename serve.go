@@ -149,15 +149,15 @@ func newHandler(o *serveOptions, mgr ctrl.Manager, store *provenance.Store) (*we
 		return nil, err
 	}
 	handler := &webhook.Handler{
-		Identities: webhook.Identities{
-			Agents:       o.agents,
-			ExemptUsers:  append(append([]string{}, webhook.DefaultExemptUsers...), o.exemptUsers...),
-			ExemptGroups: append(append([]string{}, webhook.DefaultExemptGroups...), o.exemptGroups...),
-		},
-		Snapshots: store,
-		Checker:   &provenance.Checker{Fields: provenance.FieldMode(o.fields), Ignores: ignores},
-		Kinds:     mgr.GetRESTMapper(),
-		Repo:      webhook.Repo{URL: gitsource.RedactURL(o.repoURL)},
+		Identities: o.identities.identities,
+		Skip:       o.identities.skip,
+		Snapshots:  store,
+		Checker:    &provenance.Checker{Fields: provenance.FieldMode(o.fields), Ignores: ignores},
+		// A controller may change what Git does not declare, whatever
+		// --fields says.
+		Controllers: webhook.ControllerChecker(ignores),
+		Kinds:       mgr.GetRESTMapper(),
+		Repo:        webhook.Repo{URL: gitsource.RedactURL(o.repoURL)},
 	}
 	return handler, nil
 }

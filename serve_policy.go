@@ -54,6 +54,23 @@ func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, o *policyOptions, h *webhoo
 		h.Staleness = &webhook.Staleness{Max: o.maxStaleness, Deny: o.staleAction == staleDeny, Clock: clock}
 	}
 
+	auditRunnables, err := setupAudit(o, h, client)
+	if err != nil {
+		return err
+	}
+	if err := addPolicyRunnables(mgr, append(runnables, auditRunnables...), ready); err != nil {
+		return err
+	}
+	log.Info("policy", "mode", mode, "namespaceModeLabel", o.namespaceOverrides, "maxBreakGlass", o.maxBreakGlass.String(),
+		"breakGlassConfigMap", o.breakGlassNS+"/"+o.breakGlassCM, "permanentBreakGlassUsers", o.breakGlassUsers,
+		"permanentBreakGlassGroups", o.breakGlassGroups, "maxStaleness", o.maxStaleness.String(), "staleAction", o.staleAction,
+		"auditLogFile", o.auditLogFile)
+	return nil
+}
+
+// setupAudit gives h its Auditor and returns what must run for it: the
+// Auditor's writer and, with --events, the Event broadcaster.
+func setupAudit(o *policyOptions, h *webhook.Handler, client kubernetes.Interface) ([]interface{ Start(context.Context) error }, error) {
 	// Audit records go to stdout, always at info level: they are the audit
 	// trail, not diagnostics, and --zap-log-level must not silence them.
 	// Level -2 also turns off controller-runtime's zap sampling, which would
@@ -61,10 +78,13 @@ func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, o *policyOptions, h *webhoo
 	level := uzap.NewAtomicLevelAt(zapcore.Level(-2))
 	aopts := audit.Options{Log: zap.New(zap.WriteTo(os.Stdout), zap.Level(&level)).WithName("audit"), QueueSize: o.auditQueue}
 	if o.auditLogFile != "" {
-		if aopts.File, err = audit.OpenFile(o.auditLogFile, o.auditLogMaxBytes, o.auditLogMaxBackups); err != nil {
-			return err
+		f, err := audit.OpenFile(o.auditLogFile, o.auditLogMaxBytes, o.auditLogMaxBackups)
+		if err != nil {
+			return nil, err
 		}
+		aopts.File = f
 	}
+	var runnables []interface{ Start(context.Context) error }
 	if o.events {
 		ev := audit.NewEvents(client)
 		aopts.Events = ev
@@ -72,8 +92,12 @@ func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, o *policyOptions, h *webhoo
 	}
 	auditor := audit.New(aopts)
 	h.Audit = auditor
-	runnables = append(runnables, auditor)
+	return append(runnables, auditor), nil
+}
 
+// addPolicyRunnables adds the policy's runnables and readiness checks to
+// mgr.
+func addPolicyRunnables(mgr ctrl.Manager, runnables []interface{ Start(context.Context) error }, ready map[string]func() error) error {
 	for _, r := range runnables {
 		if err := mgr.Add(runnable{r}); err != nil {
 			return err
@@ -84,9 +108,5 @@ func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, o *policyOptions, h *webhoo
 			return err
 		}
 	}
-	log.Info("policy", "mode", mode, "namespaceModeLabel", o.namespaceOverrides, "maxBreakGlass", o.maxBreakGlass.String(),
-		"breakGlassConfigMap", o.breakGlassNS+"/"+o.breakGlassCM, "permanentBreakGlassUsers", o.breakGlassUsers,
-		"permanentBreakGlassGroups", o.breakGlassGroups, "maxStaleness", o.maxStaleness.String(), "staleAction", o.staleAction,
-		"auditLogFile", o.auditLogFile)
 	return nil
 }

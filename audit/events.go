@@ -68,7 +68,12 @@ func EventMessage(r *Record) string {
 	default:
 		b.WriteString(string(r.Decision) + " ")
 	}
-	b.WriteString(r.Operation + " by " + r.User + ": " + r.Reason)
+	b.WriteString(r.Operation + " by " + r.User)
+	if r.Class == "controller" {
+		// A person is the default; a controller is held to less.
+		b.WriteString(" (controller)")
+	}
+	b.WriteString(": " + string(r.Reason))
 	if r.Revision != "" {
 		b.WriteString(" at " + r.Revision)
 	}

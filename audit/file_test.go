@@ -189,6 +189,10 @@ func TestEventMessage(t *testing.T) {
 	if got := EventMessage(r); got != "gitgate allowed by break-glass grant inc-1 DELETE by dev-user: managed-delete" {
 		t.Errorf("EventMessage = %q", got)
 	}
+	r = &Record{Decision: Denied, Operation: "DELETE", User: "system:serviceaccount:ops:bot", Class: "controller", Reason: "managed-delete"}
+	if got := EventMessage(r); got != "gitgate denied DELETE by system:serviceaccount:ops:bot (controller): managed-delete" {
+		t.Errorf("EventMessage = %q", got)
+	}
 }
 
 func counterValue(c prometheus.Counter) float64 {

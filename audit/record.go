@@ -1,6 +1,10 @@
 package audit
 
-import "time"
+import (
+	"time"
+
+	"github.com/gitgate/gitgate/provenance"
+)
 
 // Decision is what gitgate did with a request that disagreed with Git.
 type Decision string
@@ -23,8 +27,48 @@ type Record struct {
 	Time     time.Time `json:"time"`
 	UID      string    `json:"uid"`
 	Decision Decision  `json:"decision"`
-	// Reason is a provenance.Reason value, or not-synced or stale.
-	Reason      string   `json:"reason"`
+	// Reason says why, in one vocabulary shared by audit records, the
+	// API server's audit annotations and the reason label of
+	// gitgate_admission_decisions_total. provenance's verdicts:
+	//
+	//   - matches-git: the object agrees with Git (allowed).
+	//   - not-managed: Git declares nothing the request touches, e.g. a
+	//     delete of an undeclared object (allowed).
+	//   - subresource-not-enforced: a subresource other than scale (allowed).
+	//   - terminating: a delete of an object already being deleted (allowed).
+	//   - finishing-deletion: an update of an object being deleted that only
+	//     removes finalizers (allowed).
+	//   - not-in-git: Git does not declare the object (refused; allowed for
+	//     a controller).
+	//   - field-mismatch: a field Git declares holds another value, or is
+	//     missing.
+	//   - undeclared-change: with --fields strict, a field Git does not
+	//     declare changed (and gitgate.dev/mode on a Namespace, always).
+	//   - managed-delete: a delete of an object Git declares.
+	//   - managed-namespace-delete: a delete of a Namespace holding objects
+	//     Git declares.
+	//   - version-mismatch: the request uses another apiVersion than Git.
+	//
+	// The webhook's own (package webhook, reasons.go):
+	//
+	//   - exempt, agent: allowed by the caller's identity class, unjudged.
+	//   - skipped-resource: allowed unjudged, the resource is on
+	//     --skip-resource.
+	//   - not-synced: no Git revision loaded yet (refused, fail closed).
+	//   - stale: the last Git sync is older than --max-staleness with
+	//     --stale-action deny (refused).
+	//   - unresolved-kind: a scale request for a resource discovery cannot
+	//     map to a kind (refused).
+	//   - bad-request: the body is not a valid object (HTTP 400; metrics
+	//     only, never in a record).
+	//
+	// Exempt, agent, skipped-resource and the allowed verdicts reach the
+	// metric only: records are written for refusals, would-be refusals and
+	// break-glass uses.
+	Reason provenance.Reason `json:"reason"`
+	// Class is how the caller was judged: controller or person (exempt
+	// callers and agents are never recorded).
+	Class       string   `json:"class"`
 	Mode        string   `json:"mode"`
 	User        string   `json:"user"`
 	Groups      []string `json:"groups,omitempty"`

@@ -86,8 +86,14 @@ const (
 // Checker decides requests against a Snapshot.
 type Checker struct {
 	// Fields is the field mode: strict unless set to FieldsDeclared.
-	Fields  FieldMode
-	Ignores *Ignores
+	Fields FieldMode
+	// StrictLists, in declared mode, still denies elements of keyed lists
+	// that Git does not declare (a container, a volume, an env var): the
+	// rule for controllers, which may set undeclared fields but must not
+	// smuggle a container into a declared Deployment. Strict mode always
+	// does.
+	StrictLists bool
+	Ignores     *Ignores
 }
 
 // Check decides one request. It never blocks and never mutates snap or req.
@@ -127,7 +133,7 @@ func (c *Checker) Check(snap *Snapshot, req *Request) Result {
 		strict := c.Fields != FieldsDeclared
 		diffs := compare.Compare(entry.Object, old, req.Object, entry.Schema, compare.Options{
 			Strict:      strict,
-			StrictLists: strict,
+			StrictLists: strict || c.StrictLists,
 			Ignore:      c.ignoreFor(entry.Key),
 		})
 		diffs = append(diffs, protectedLabelDiffs(entry, strict, old, req.Object)...)

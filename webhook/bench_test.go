@@ -42,7 +42,8 @@ func benchHandler(b *testing.B, a Auditor) *Handler {
 	store := &provenance.Store{}
 	store.Swap(s)
 	return &Handler{
-		Identities: Identities{Agents: DefaultAgents, ExemptUsers: DefaultExemptUsers, ExemptGroups: DefaultExemptGroups},
+		Identities: DefaultIdentities(),
+		Skip:       DefaultSkip(),
 		Snapshots:  store,
 		Checker:    &provenance.Checker{Fields: provenance.FieldsStrict},
 		Repo:       Repo{URL: "https://git.example/fleet.git"},

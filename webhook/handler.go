@@ -34,10 +34,16 @@ type KindResolver interface {
 // Handler is gitgate's admission.Handler.
 type Handler struct {
 	Identities Identities
-	Snapshots  Snapshots
-	Checker    Checker
-	Kinds      KindResolver
-	Repo       Repo
+	// Skip lists resources allowed without a look (--skip-resource).
+	Skip      Resources
+	Snapshots Snapshots
+	// Checker judges people, with the --fields the operator chose.
+	Checker Checker
+	// Controllers judges controllers: ControllerChecker, whatever --fields
+	// says; nil judges them with Checker.
+	Controllers Checker
+	Kinds       KindResolver
+	Repo        Repo
 
 	// Modes gives the mode per namespace; nil enforces everywhere.
 	Modes Modes
@@ -54,17 +60,13 @@ type Handler struct {
 
 var _ admission.Handler = &Handler{}
 
-// errNotSynced: before the first revision loads, gitgate cannot tell Git's
-// objects from anything else. Allowing would let drift in exactly while the
-// webhook starts, so it denies on purpose (fail closed).
-var errNotSynced = errors.New("no Git revision loaded yet")
-
-// Reasons the webhook itself gives, besides provenance's.
-const (
-	reasonNotSynced      = "not-synced"
-	reasonStale          = "stale"
-	reasonUnresolvedKind = "unresolved-kind"
-)
+// ControllerChecker is the controller rule: a controller may set, change or
+// remove what Git does not declare (provenance.FieldsDeclared), but not add
+// an element to a keyed list, such as a container to a declared
+// Deployment: whoever holds any service account's token is a controller.
+func ControllerChecker(ignores *provenance.Ignores) *provenance.Checker {
+	return &provenance.Checker{Fields: provenance.FieldsDeclared, StrictLists: true, Ignores: ignores}
+}
 
 // errUnresolvedKind: a subresource request (scale) names a resource that
 // discovery cannot map to a kind, so gitgate cannot tell which declared
@@ -73,43 +75,55 @@ const (
 // and the audit trail apply as to any other refusal.
 var errUnresolvedKind = errors.New("cannot resolve the kind of the resource")
 
-// Handle decides one admission request: identity first (no Git lookup),
-// then the Git verdict, then what to do with a request Git does not back
-// (refuse, in policy.go: break-glass, then the mode).
+// Handle decides one admission request: a skipped resource, an exempt
+// caller or an agent first (no Git lookup), then the Git verdict, then
+// what to do with a request Git does not back (applyPolicy, in policy.go:
+// break-glass, then the mode).
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
 	start := h.now()
 	op := string(req.Operation)
-	class, _ := h.Identities.Classify(req.UserInfo)
-	switch class {
-	case Agent:
-		observe(op, "allowed", "agent", start)
+	class, match := h.Identities.Classify(req.UserInfo)
+	switch {
+	case h.Skip.Has(req.Resource.Group, req.Resource.Resource):
+		observe(op, "allowed", reasonSkippedResource, class, start)
 		return admission.Allowed("")
-	case Exempt:
-		observe(op, "allowed", "exempt", start)
+	case class == Exempt || class == Agent:
+		observe(op, "allowed", identityReason(class), class, start)
 		return admission.Allowed("")
 	}
 
+	who := caller{user: req.UserInfo.Username, class: class, match: match}
 	preq, err := h.decode(&req)
 	snap := h.Snapshots.Load()
 	if errors.Is(err, errUnresolvedKind) {
-		return h.refuse(ctx, &req, preq, snap, verdict{reason: reasonUnresolvedKind, err: err}, start)
+		return h.applyPolicy(ctx, &req, preq, snap, verdict{who: who, reason: reasonUnresolvedKind, err: err}, start)
 	}
 	if err != nil {
-		observe(op, "error", "bad-request", start)
+		observe(op, "error", reasonBadRequest, class, start)
 		return admission.Errored(http.StatusBadRequest, err)
 	}
-	v := h.judge(snap, preq, start)
+	v := h.judge(snap, preq, class, start)
+	v.who = who
 	if v.allowed {
-		observe(op, "allowed", v.reason, start)
+		observe(op, "allowed", v.reason, class, start)
 		return admission.Allowed("")
 	}
-	return h.refuse(ctx, &req, preq, snap, v, start)
+	return h.applyPolicy(ctx, &req, preq, snap, v, start)
+}
+
+// caller is who sent a request, as Classify placed them.
+type caller struct {
+	user  string
+	class Class
+	// match is the pattern or group that made the class; "" for a person.
+	match string
 }
 
 // verdict is the Git side's answer, before mode and break-glass.
 type verdict struct {
+	who     caller
 	allowed bool
-	reason  string
+	reason  provenance.Reason
 	result  provenance.Result
 	// age of the last sync, for stale.
 	age time.Duration
@@ -119,15 +133,36 @@ type verdict struct {
 
 // judge asks Git. Not-synced and stale come first: without a current
 // revision there is nothing to compare with.
-func (h *Handler) judge(snap *provenance.Snapshot, preq *provenance.Request, now time.Time) verdict {
+func (h *Handler) judge(snap *provenance.Snapshot, preq *provenance.Request, class Class, now time.Time) verdict {
 	if snap == nil {
 		return verdict{reason: reasonNotSynced}
 	}
 	if age, stale := h.Staleness.stale(now); stale && h.Staleness.Deny {
 		return verdict{reason: reasonStale, age: age}
 	}
+	if class == Controller {
+		return h.judgeController(snap, preq)
+	}
 	res := h.Checker.Check(snap, preq)
-	return verdict{allowed: res.Allowed, reason: string(res.Reason), result: res}
+	return verdict{allowed: res.Allowed, reason: res.Reason, result: res}
+}
+
+// judgeController holds a controller to what Git declares and nothing
+// more: objects Git does not declare are its own (not-in-git and
+// not-managed are allowed), and on a declared object only declared values
+// count. A declared value changed or removed, a declared object deleted
+// (managed-delete) and gitgate's own Namespace label (undeclared-change)
+// stay refused.
+func (h *Handler) judgeController(snap *provenance.Snapshot, preq *provenance.Request) verdict {
+	c := h.Controllers
+	if c == nil {
+		c = h.Checker
+	}
+	res := c.Check(snap, preq)
+	if res.Reason == provenance.ReasonNotInGit {
+		res.Allowed = true
+	}
+	return verdict{allowed: res.Allowed, reason: res.Reason, result: res}
 }
 
 func (h *Handler) now() time.Time {

@@ -1,19 +1,41 @@
 package webhook
 
 import (
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 )
 
-// Defaults for the identities gitgate lets through without a Git check.
+// Class says how a request's identity is treated. Its values are the
+// class label of gitgate_admission_decisions_total and the class of an
+// audit record: four values, never a user name.
+type Class string
+
+// Classes of identity, in the order Classify decides them.
+const (
+	// Exempt is the cluster itself (the API server, the controller
+	// manager, the scheduler, kube-system's service accounts, kubelets,
+	// node bootstrap): never blocked, never judged.
+	Exempt Class = "exempt"
+	// Agent is a GitOps agent: it applies Git, so it is Git. It may do
+	// anything and is not judged.
+	Agent Class = "agent"
+	// Controller is an operator or any other service account: it may
+	// create, change and delete what Git does not declare, and change the
+	// fields of a declared object that Git does not declare, but never a
+	// declared value or a declared object's existence.
+	Controller Class = "controller"
+	// Person is everyone else, judged field by field as --fields says.
+	Person Class = "person"
+)
+
+// Defaults for the identity classes; gitgate serve's flags start from
+// them, and manifests/base/webhook.yaml's matchConditions skip the same
+// exempt identities and agents (manifests/manifests_test.go proves it).
 var (
-	// DefaultAgents are the GitOps agents that apply what is in Git.
-	DefaultAgents = []string{
-		"system:serviceaccount:flux-system:kustomize-controller",
-		"system:serviceaccount:flux-system:helm-controller",
-		"system:serviceaccount:argocd:argocd-application-controller",
-	}
 	// DefaultExemptUsers are the cluster's own controllers. The API server
 	// writes as system:apiserver (e.g. the default/kubernetes Service).
 	DefaultExemptUsers = []string{
@@ -22,59 +44,128 @@ var (
 		"system:kube-scheduler",
 		"system:apiserver",
 	}
-	// DefaultExemptGroups: kubelets, and kube-system's service accounts.
+	// DefaultExemptGroups: kubelets, kube-system's service accounts, and
+	// bootstrap tokens creating the CSRs of joining nodes.
 	DefaultExemptGroups = []string{
 		"system:nodes",
 		"system:serviceaccounts:kube-system",
+		"system:bootstrappers",
+	}
+	// DefaultAgents are Flux's controllers and Argo CD's application
+	// controller.
+	DefaultAgents = []string{
+		"system:serviceaccount:flux-system:*",
+		"system:serviceaccount:argocd:argocd-application-controller",
+	}
+	// DefaultControllers: every other service account is a controller.
+	DefaultControllers = []string{
+		"system:serviceaccount:*",
 	}
 )
 
-// Identities decides who bypasses the Git check. A pattern matches a name
-// exactly, or by prefix when it ends in "*".
-type Identities struct {
-	Agents       []string
-	ExemptUsers  []string
-	ExemptGroups []string
+// DefaultIdentities are the identity classes with no flag set.
+func DefaultIdentities() Identities {
+	return Identities{
+		ExemptUsers:     slices.Clone(DefaultExemptUsers),
+		ExemptGroups:    slices.Clone(DefaultExemptGroups),
+		AgentUsers:      slices.Clone(DefaultAgents),
+		ControllerUsers: slices.Clone(DefaultControllers),
+	}
 }
 
-// Class says how a request's identity is treated.
-type Class int
+// Identities classifies the caller of a request. A user pattern is a user
+// name in which "*" matches any run of characters, anywhere in it
+// ("system:serviceaccount:*:gitops-reconciler"); a group is matched
+// exactly.
+type Identities struct {
+	ExemptUsers, ExemptGroups         []string
+	AgentUsers, AgentGroups           []string
+	ControllerUsers, ControllerGroups []string
+}
 
-// Classes of identity.
-const (
-	// Person is everyone the Git check applies to.
-	Person Class = iota
-	// Agent is a GitOps agent: it applies Git, so it is Git.
-	Agent
-	// Exempt is a system controller that must never be blocked.
-	Exempt
-)
-
-// Classify returns the class of u and the pattern that matched.
+// Classify returns the class of u and the pattern or group that put it
+// there ("" for a person). Exempt comes first, then agent, then
+// controller: a more trusted class always wins.
 func (ids *Identities) Classify(u authenticationv1.UserInfo) (Class, string) {
-	if p, ok := matchAny(ids.Agents, u.Username); ok {
-		return Agent, p
-	}
-	if p, ok := matchAny(ids.ExemptUsers, u.Username); ok {
-		return Exempt, p
-	}
-	for _, g := range u.Groups {
-		if p, ok := matchAny(ids.ExemptGroups, g); ok {
-			return Exempt, p
+	for _, c := range []struct {
+		class         Class
+		users, groups []string
+	}{
+		{Exempt, ids.ExemptUsers, ids.ExemptGroups},
+		{Agent, ids.AgentUsers, ids.AgentGroups},
+		{Controller, ids.ControllerUsers, ids.ControllerGroups},
+	} {
+		if p, ok := matchUser(c.users, u.Username); ok {
+			return c.class, p
+		}
+		for _, g := range u.Groups {
+			if slices.Contains(c.groups, g) {
+				return c.class, g
+			}
 		}
 	}
 	return Person, ""
 }
 
-func matchAny(patterns []string, name string) (string, bool) {
-	for _, p := range patterns {
-		if prefix, ok := strings.CutSuffix(p, "*"); ok {
-			if strings.HasPrefix(name, prefix) {
-				return p, true
+// Validate reports every empty pattern or group, and every group holding
+// a "*", naming the flag each comes from.
+func (ids *Identities) Validate() error {
+	var errs []error
+	for _, f := range []struct {
+		flag   string
+		values []string
+		group  bool
+	}{
+		{"--exempt-user", ids.ExemptUsers, false}, {"--exempt-group", ids.ExemptGroups, true},
+		{"--agent", ids.AgentUsers, false}, {"--agent-group", ids.AgentGroups, true},
+		{"--controller", ids.ControllerUsers, false}, {"--controller-group", ids.ControllerGroups, true},
+	} {
+		for _, v := range f.values {
+			switch {
+			case strings.TrimSpace(v) == "":
+				errs = append(errs, fmt.Errorf("%s must not be empty", f.flag))
+			case f.group && strings.Contains(v, "*"):
+				errs = append(errs, fmt.Errorf("%s %q: a group is matched exactly, it takes no *", f.flag, v))
 			}
-		} else if p == name {
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func matchUser(patterns []string, name string) (string, bool) {
+	for _, p := range patterns {
+		if glob(p, name) {
 			return p, true
 		}
 	}
 	return "", false
+}
+
+// glob reports whether name matches pattern, in which "*" matches any run
+// of characters (none included) and every other character itself. It
+// does not allocate: it runs on every admission request.
+func glob(pattern, name string) bool {
+	p, n := 0, 0
+	// Where the last "*" was, and the name position it currently covers up
+	// to: on a mismatch, that star takes one more character.
+	star, covered := -1, 0
+	for n < len(name) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, covered = p, n
+			p++
+		case p < len(pattern) && pattern[p] == name[n]:
+			p++
+			n++
+		case star >= 0:
+			covered++
+			p, n = star+1, covered
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
 }

@@ -28,10 +28,15 @@ type Repo struct {
 }
 
 // denialMessage explains a denial in one paragraph: what was refused, where
-// Git disagrees, and what to do instead.
-func denialMessage(req *provenance.Request, user string, snap *provenance.Snapshot, res provenance.Result, repo Repo) string {
+// Git disagrees, and what to do instead. A controller's denial says it was
+// judged as one, and how to make it an agent instead.
+func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapshot, res provenance.Result, repo Repo) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "gitgate denied %s of %s by %s: ", req.Operation, describeObject(req), user)
+	fmt.Fprintf(&b, "gitgate denied %s of %s by %s", req.Operation, describeObject(req), who.user)
+	if who.class == Controller {
+		fmt.Fprintf(&b, ", judged as a controller (it matches %s)", who.match)
+	}
+	b.WriteString(": ")
 	where := fmt.Sprintf("revision %s (%s)", snap.Revision.Short(), snap.Revision)
 	if res.Entry != nil {
 		where += ", file " + res.Entry.Path
@@ -49,15 +54,24 @@ func denialMessage(req *provenance.Request, user string, snap *provenance.Snapsh
 		fmt.Fprintf(&b, "the request differs from Git at %s: ", where)
 		writeDiffs(&b, res.Diffs, isSecret(req))
 	}
-	b.WriteString(" " + advice(req, snap, res, repo))
+	target := gitTarget(snap, repo)
+	if who.class == Controller {
+		b.WriteString(" " + controllerAdvice(req, res, who.user, target))
+	} else {
+		b.WriteString(" " + advice(req, res, target))
+	}
 	return truncate(b.String(), maxMessageLen)
 }
 
-func advice(req *provenance.Request, snap *provenance.Snapshot, res provenance.Result, repo Repo) string {
-	target := repo.URL
+// gitTarget names the repository and ref for advice.
+func gitTarget(snap *provenance.Snapshot, repo Repo) string {
 	if snap.Revision.Ref != "" {
-		target += " (" + snap.Revision.Ref + ")"
+		return repo.URL + " (" + snap.Revision.Ref + ")"
 	}
+	return repo.URL
+}
+
+func advice(req *provenance.Request, res provenance.Result, target string) string {
 	switch {
 	case req.Operation == provenance.Delete:
 		return "To delete it, remove it from " + target + "; the GitOps agent prunes it."
@@ -68,7 +82,22 @@ func advice(req *provenance.Request, snap *provenance.Snapshot, res provenance.R
 	}
 }
 
-// NotSyncedMessage is the denial before the first revision has loaded.
+// controllerAdvice tells an operator the two ways out: the value belongs
+// in Git, or the identity is in fact a GitOps agent.
+func controllerAdvice(req *provenance.Request, res provenance.Result, user, target string) string {
+	agent := " If " + user + " is a GitOps agent that applies Git, run gitgate with --agent " + user + "."
+	switch {
+	case req.Operation == provenance.Delete:
+		return "A controller may not delete what Git declares: remove it from " + target + " and the GitOps agent prunes it." + agent
+	case res.Reason == provenance.ReasonUndeclared:
+		// In production only gitgate's own Namespace label gets here.
+		return "gitgate protects this field even where Git does not declare it: commit the value to " + target + "." + agent
+	default:
+		return "A controller may change only what Git does not declare: commit the value to " + target + "." + agent
+	}
+}
+
+// notSyncedMessage is the denial before the first revision has loaded.
 func notSyncedMessage(req *provenance.Request, user string, repo Repo) string {
 	return fmt.Sprintf("gitgate denied %s of %s by %s: gitgate has not synced Git yet (%s), so it cannot tell whether the change matches Git. Retry once gitgate is ready; if this persists, check gitgate's logs.",
 		req.Operation, describeObject(req), user, repo.URL)

@@ -23,6 +23,7 @@ func TestMessages(t *testing.T) {
 	}
 	entry := &provenance.Entry{Path: "secret.yaml"}
 	repo := Repo{URL: "https://git.example/fleet.git"}
+	dev := caller{user: "dev-user", class: Person}
 	tests := []struct {
 		name      string
 		msg       string
@@ -31,7 +32,7 @@ func TestMessages(t *testing.T) {
 	}{
 		{
 			name: "secret values hidden",
-			msg: denialMessage(secretReq, "dev-user", snap, provenance.Result{Reason: provenance.ReasonFieldMismatch, Entry: entry, Diffs: []compare.Diff{
+			msg: denialMessage(secretReq, dev, snap, provenance.Result{Reason: provenance.ReasonFieldMismatch, Entry: entry, Diffs: []compare.Diff{
 				{Path: path("data", "password"), Git: "czNjcjN0", Request: "aHVudGVy"},
 				{Path: path("metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"), Kind: compare.Undeclared, Request: `{"data":{"password":"aHVudGVy"}}`},
 			}}, repo),
@@ -40,7 +41,7 @@ func TestMessages(t *testing.T) {
 		},
 		{
 			name: "long values stay under 1 KB",
-			msg: denialMessage(cmReq, "dev-user", snap, provenance.Result{Reason: provenance.ReasonFieldMismatch, Entry: entry, Diffs: []compare.Diff{
+			msg: denialMessage(cmReq, dev, snap, provenance.Result{Reason: provenance.ReasonFieldMismatch, Entry: entry, Diffs: []compare.Diff{
 				{Path: path("data", "a"), Git: long, Request: long}, {Path: path("data", "b"), Git: long, Request: long},
 				{Path: path("data", "c"), Git: long, Request: long}, {Path: path("data", "d"), Git: long, Request: long},
 			}}, repo),
@@ -48,7 +49,7 @@ func TestMessages(t *testing.T) {
 		},
 		{
 			name: "warn mode rewords the denial",
-			msg:  warnMessage(denialMessage(cmReq, "dev-user", snap, provenance.Result{Reason: provenance.ReasonNotInGit}, repo)),
+			msg:  warnMessage(denialMessage(cmReq, dev, snap, provenance.Result{Reason: provenance.ReasonNotInGit}, repo)),
 			want: []string{"gitgate would deny (warn mode) UPDATE of ConfigMap shop/web-config by dev-user: Git does not declare this object"},
 		},
 		{

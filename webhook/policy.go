@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -26,7 +25,7 @@ type Auditor interface {
 	Record(*audit.Record)
 }
 
-// refuse decides a request Git does not back. The order is:
+// applyPolicy decides a request Git does not back. The order is:
 //
 //  1. break-glass: a grant covering the caller allows it, whatever the
 //     mode and whatever the reason (not-synced and stale included: an
@@ -37,9 +36,9 @@ type Auditor interface {
 //
 // Grants are consulted only here, after the Git check, so a request that
 // matches Git is not counted as a use, and every record names the reason
-// the grant overrode. Identity (agents, exempt controllers) was decided
-// before any of this and is never recorded.
-func (h *Handler) refuse(ctx context.Context, req *admission.Request, preq *provenance.Request, snap *provenance.Snapshot, v verdict, start time.Time) admission.Response {
+// the grant overrode. Exempt callers, agents and skipped resources were
+// allowed before any of this and are never recorded.
+func (h *Handler) applyPolicy(ctx context.Context, req *admission.Request, preq *provenance.Request, snap *provenance.Snapshot, v verdict, start time.Time) admission.Response {
 	mode := h.modeFor(preq.Namespace)
 	decision := decisionFor(mode)
 	var use breakglass.Use
@@ -52,20 +51,20 @@ func (h *Handler) refuse(ctx context.Context, req *admission.Request, preq *prov
 	if h.Audit != nil {
 		h.Audit.Record(rec)
 	} else {
-		logf.FromContext(ctx).Info("refused", "decision", decision, "reason", v.reason, "user", rec.User, "key", preq.Key().String(), "operation", rec.Operation)
+		logf.FromContext(ctx).Info("refused", "decision", decision, "reason", v.reason, "class", rec.Class, "user", rec.User, "key", preq.Key().String(), "operation", rec.Operation)
 	}
-	observe(rec.Operation, string(decision), v.reason, start)
+	observe(rec.Operation, string(decision), v.reason, v.who.class, start)
 
 	var resp admission.Response
 	switch decision {
 	case audit.BreakGlass:
 		resp = admission.Allowed("").WithWarnings(breakGlassWarning(use))
 	case audit.Warned:
-		resp = admission.Allowed("").WithWarnings(warnMessage(h.message(preq, req.UserInfo, snap, v)))
+		resp = admission.Allowed("").WithWarnings(warnMessage(h.message(preq, snap, v)))
 	case audit.Audited:
 		resp = admission.Allowed("")
 	default:
-		resp = admission.Denied(h.message(preq, req.UserInfo, snap, v))
+		resp = admission.Denied(h.message(preq, snap, v))
 	}
 	resp.AuditAnnotations = auditAnnotations(rec)
 	return resp
@@ -90,23 +89,23 @@ func decisionFor(m Mode) audit.Decision {
 }
 
 // message is the denial text; warn mode shows the same text as a warning.
-func (h *Handler) message(preq *provenance.Request, u authenticationv1.UserInfo, snap *provenance.Snapshot, v verdict) string {
+func (h *Handler) message(preq *provenance.Request, snap *provenance.Snapshot, v verdict) string {
 	switch v.reason {
 	case reasonNotSynced:
-		return notSyncedMessage(preq, u.Username, h.Repo)
+		return notSyncedMessage(preq, v.who.user, h.Repo)
 	case reasonStale:
-		return staleMessage(preq, u.Username, h.Repo, v.age, h.Staleness.Max)
+		return staleMessage(preq, v.who.user, h.Repo, v.age, h.Staleness.Max)
 	case reasonUnresolvedKind:
 		return fmt.Sprintf("gitgate denied %s of %s by %s: %v, so it cannot tell which object Git declares. The API server's discovery may not list it yet; retry, and check gitgate's logs if this persists.",
-			preq.Operation, describeObject(preq), u.Username, v.err)
+			preq.Operation, describeObject(preq), v.who.user, v.err)
 	}
-	return denialMessage(preq, u.Username, snap, v.result, h.Repo)
+	return denialMessage(preq, v.who, snap, v.result, h.Repo)
 }
 
 // auditAnnotations go into the API server's own audit log, keyed there as
 // validate.gitgate.dev/<key>.
 func auditAnnotations(r *audit.Record) map[string]string {
-	a := map[string]string{"decision": string(r.Decision), "reason": r.Reason}
+	a := map[string]string{"decision": string(r.Decision), "reason": string(r.Reason), "class": r.Class}
 	if r.Revision != "" {
 		a["revision"] = r.Revision
 	}
@@ -123,6 +122,7 @@ func newRecord(req *admission.Request, preq *provenance.Request, snap *provenanc
 		UID:         string(req.UID),
 		Decision:    d,
 		Reason:      v.reason,
+		Class:       string(v.who.class),
 		Mode:        string(mode),
 		User:        req.UserInfo.Username,
 		Groups:      req.UserInfo.Groups,

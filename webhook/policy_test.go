@@ -75,6 +75,13 @@ func request(user string, groups ...string) admission.Request {
 	}}
 }
 
+// onResource sends r for another resource; the object stays a ConfigMap,
+// which the fake checker does not look at.
+func onResource(r admission.Request, group, resource string) admission.Request {
+	r.Resource = metav1.GroupVersionResource{Group: group, Version: "v1", Resource: resource}
+	return r
+}
+
 // scaleRequest is a scale of a custom resource the RESTMapper does not know.
 func scaleRequest(user string) admission.Request {
 	r := request(user)
@@ -106,9 +113,10 @@ func TestHandlePolicy(t *testing.T) {
 	byGroup := breakglass.Grant{Name: "sre", Groups: []string{"sre"}, Reason: "pager", GrantedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 
 	tests := []struct {
-		name      string
-		req       admission.Request
-		snap      *provenance.Snapshot
+		name string
+		req  admission.Request
+		// unsynced: no revision loaded yet (the snapshot store is empty).
+		unsynced  bool
 		result    provenance.Result
 		modes     Modes
 		grants    *breakglass.Store
@@ -117,12 +125,17 @@ func TestHandlePolicy(t *testing.T) {
 
 		wantAllowed  bool
 		wantDecision audit.Decision // "" means no audit record
-		wantReason   string
+		wantReason   provenance.Reason
 		wantWarning  string // substring of the only warning; "" means none
 		wantMessage  string // substring of a denial
 	}{
 		{name: "agent skips everything", req: request("system:serviceaccount:flux-system:kustomize-controller"), result: mismatch, wantAllowed: true},
 		{name: "exempt group", req: request("system:node:n1", "system:nodes"), result: mismatch, wantAllowed: true},
+		{name: "node bootstrap is exempt", req: request("system:bootstrap:abcdef", "system:bootstrappers"), result: mismatch, wantAllowed: true},
+		{name: "skipped resource", req: onResource(request("dev-user"), "coordination.k8s.io", "leases"), result: mismatch, wantAllowed: true},
+		{name: "skipped resource, not synced", req: onResource(request("dev-user"), "", "nodes"), unsynced: true, result: mismatch, wantAllowed: true},
+		{name: "endpointslices are judged", req: onResource(request("dev-user"), "discovery.k8s.io", "endpointslices"), result: mismatch,
+			wantDecision: audit.Denied, wantReason: "field-mismatch"},
 		{name: "matches Git: no record", req: request("dev-user"), result: matches, wantAllowed: true},
 		{name: "enforce denies", req: request("dev-user"), result: mismatch, wantDecision: audit.Denied, wantReason: "field-mismatch",
 			wantMessage: `data.greeting: Git has "hello", request has "hi"`},
@@ -150,9 +163,9 @@ func TestHandlePolicy(t *testing.T) {
 		{name: "permanent identity", req: request("oncall-root"), result: mismatch, grants: grantStore(), wantAllowed: true,
 			wantDecision: audit.BreakGlass, wantWarning: "break-glass grant permanent (--break-glass-user oncall-root)"},
 		{name: "grant does not apply when Git agrees", req: request("dev-user"), result: matches, grants: grantStore(incident), wantAllowed: true},
-		{name: "not synced denies", req: request("dev-user"), snap: nil, result: matches, wantDecision: audit.Denied, wantReason: "not-synced",
+		{name: "not synced denies", req: request("dev-user"), unsynced: true, result: matches, wantDecision: audit.Denied, wantReason: "not-synced",
 			wantMessage: "gitgate has not synced Git yet"},
-		{name: "not synced, grant allows loudly", req: request("dev-user"), snap: nil, result: matches, grants: grantStore(incident), wantAllowed: true,
+		{name: "not synced, grant allows loudly", req: request("dev-user"), unsynced: true, result: matches, grants: grantStore(incident), wantAllowed: true,
 			wantDecision: audit.BreakGlass, wantReason: "not-synced", wantWarning: "break-glass grant inc-42"},
 		{name: "stale, deny", req: request("dev-user"), result: matches,
 			staleness:    &Staleness{Max: time.Minute, Deny: true, Clock: clock{t0.Add(-2 * time.Minute)}},
@@ -171,9 +184,9 @@ func TestHandlePolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := tt.snap
-			if s == nil && !strings.HasPrefix(tt.name, "not synced") {
-				s = snap
+			s := snap
+			if tt.unsynced {
+				s = nil
 			}
 			now := tt.now
 			if now.IsZero() {
@@ -181,7 +194,8 @@ func TestHandlePolicy(t *testing.T) {
 			}
 			recs := &records{}
 			h := &Handler{
-				Identities: Identities{Agents: DefaultAgents, ExemptUsers: DefaultExemptUsers, ExemptGroups: DefaultExemptGroups},
+				Identities: DefaultIdentities(),
+				Skip:       DefaultSkip(),
 				Snapshots:  fixedSnap{s},
 				Checker:    fakeChecker{tt.result},
 				Repo:       Repo{URL: "https://git.example/fleet.git"},
@@ -223,7 +237,7 @@ func TestHandlePolicy(t *testing.T) {
 			if got := resp.AuditAnnotations["decision"]; got != string(tt.wantDecision) {
 				t.Errorf("auditAnnotations = %v, want decision %q", resp.AuditAnnotations, tt.wantDecision)
 			}
-			if r.UID != "uid-1" || r.User != tt.req.UserInfo.Username || r.Operation != "UPDATE" || r.Kind != tt.req.Kind.Kind ||
+			if r.UID != "uid-1" || r.User != tt.req.UserInfo.Username || r.Class != "person" || r.Operation != "UPDATE" || r.Kind != tt.req.Kind.Kind ||
 				r.Namespace != "shop" || r.Name != "web-config" || r.ObjectUID != "obj-uid" || !r.Time.Equal(now) {
 				t.Errorf("record = %+v", r)
 			}

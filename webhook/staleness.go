@@ -1,12 +1,9 @@
 package webhook
 
-import (
-	"errors"
-	"time"
-)
+import "time"
 
 // SyncClock tells when Git was last read successfully, including polls
-// that found the revision unchanged. *provenance.Syncer implements it.
+// that found the revision unchanged. *gitsync.Syncer implements it.
 type SyncClock interface {
 	LastSuccess() time.Time
 }
@@ -21,11 +18,6 @@ type Staleness struct {
 	Deny  bool
 	Clock SyncClock
 }
-
-// errStale: Git has not been read for longer than --max-staleness and the
-// operator chose to fail closed. Enforcing an old revision could admit
-// what Git has since removed, or refuse what Git now declares.
-var errStale = errors.New("last successful Git sync is older than --max-staleness")
 
 // stale reports whether the last sync is older than Max at now, and how old.
 func (s *Staleness) stale(now time.Time) (time.Duration, bool) {

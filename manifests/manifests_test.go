@@ -1,0 +1,268 @@
+// Package manifests_test proves that the shipped ValidatingWebhookConfiguration
+// agrees with gitgate's Go defaults: its matchConditions, evaluated with
+// cel-go as the API server would, skip exactly the requests that gitgate
+// serve with no identity or --skip-resource flag allows without a Git
+// check, and send everything else (persons, controllers, EndpointSlices)
+// to gitgate. The Go side cannot know that a CEL expression equals a glob:
+// this table is the proof.
+package manifests_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/cel-go/cel"
+	admissionv1 "k8s.io/api/admission/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/webhook"
+)
+
+type identity struct {
+	user   string
+	groups []string
+	class  webhook.Class
+}
+
+var (
+	sa = func(ns string) []string {
+		return []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}
+	}
+	identities = []identity{
+		{"system:apiserver", []string{"system:authenticated", "system:masters"}, webhook.Exempt},
+		{"system:kube-controller-manager", []string{"system:authenticated"}, webhook.Exempt},
+		{"system:kube-scheduler", []string{"system:authenticated"}, webhook.Exempt},
+		{"system:serviceaccount:kube-system:deployment-controller", sa("kube-system"), webhook.Exempt},
+		{"system:serviceaccount:kube-system:generic-garbage-collector", nil, webhook.Exempt},
+		{"system:node:worker-1", []string{"system:nodes", "system:authenticated"}, webhook.Exempt},
+		{"system:bootstrap:abcdef", []string{"system:bootstrappers", "system:bootstrappers:kubeadm:default-node-token"}, webhook.Exempt},
+		{"someone", []string{"system:serviceaccounts:kube-system"}, webhook.Exempt},
+
+		{"system:serviceaccount:flux-system:kustomize-controller", sa("flux-system"), webhook.Agent},
+		{"system:serviceaccount:flux-system:source-controller", sa("flux-system"), webhook.Agent},
+		{"system:serviceaccount:flux-system:notification-controller", sa("flux-system"), webhook.Agent},
+		{"system:serviceaccount:flux-system:helm-controller", sa("flux-system"), webhook.Agent},
+		{"system:serviceaccount:argocd:argocd-application-controller", sa("argocd"), webhook.Agent},
+
+		{"system:serviceaccount:argocd:argocd-server", sa("argocd"), webhook.Controller},
+		{"system:serviceaccount:cert-manager:cert-manager", sa("cert-manager"), webhook.Controller},
+		{"system:serviceaccount:team-a:flux-reconciler", sa("team-a"), webhook.Controller},
+		{"system:serviceaccount:flux-system-x:kustomize-controller", sa("flux-system-x"), webhook.Controller},
+		{"system:serviceaccount:kube-systemx:deployment-controller", sa("kube-systemx"), webhook.Controller},
+		{"system:serviceaccount:argocd:argocd-application-controller-x", sa("argocd"), webhook.Controller},
+
+		{"dev-user", []string{"system:masters", "system:authenticated"}, webhook.Person},
+		{"dev-user", nil, webhook.Person},
+		{"system:kube-scheduler-impostor", []string{"system:authenticated"}, webhook.Person},
+		{"system:apiserverx", nil, webhook.Person},
+		{"system:serviceaccount", []string{"system:serviceaccounts"}, webhook.Person},
+		{"mallory", []string{"system:nodes-x", "system:bootstrappers-x", "flux-system"}, webhook.Person},
+		{"", nil, webhook.Person},
+	}
+	resources = []struct {
+		group, version, resource, subresource string
+	}{
+		{"", "v1", "configmaps", ""},
+		{"", "v1", "secrets", ""},
+		{"", "v1", "namespaces", ""},
+		{"", "v1", "services", ""},
+		{"", "v1", "pods", ""},
+		{"", "v1", "endpoints", ""},
+		{"", "v1", "nodes", ""},
+		{"", "v1", "events", ""},
+		{"", "v1", "leases", ""},
+		{"apps", "v1", "deployments", ""},
+		{"apps", "v1", "deployments", "scale"},
+		{"discovery.k8s.io", "v1", "endpointslices", ""},
+		{"certificates.k8s.io", "v1", "certificatesigningrequests", ""},
+		{"certificates.k8s.io", "v1", "certificatesigningrequests", "approval"},
+		{"events.k8s.io", "v1", "events", ""},
+		{"coordination.k8s.io", "v1", "leases", ""},
+		{"coordination.k8s.io", "v1beta1", "leasecandidates", ""},
+		{"authentication.k8s.io", "v1", "tokenreviews", ""},
+		{"authentication.k8s.io", "v1", "selfsubjectreviews", ""},
+		{"authorization.k8s.io", "v1", "subjectaccessreviews", ""},
+		{"authorization.k8s.io", "v1", "selfsubjectaccessreviews", ""},
+		{"authorization.k8s.io", "v1", "localsubjectaccessreviews", ""},
+		{"example.com", "v1", "nodes", ""},
+		{"example.com", "v1", "events", ""},
+		{"example.com", "v1", "widgets", ""},
+	}
+)
+
+func TestMatchConditionsSkipExactlyWhatGitgateAllowsUnjudged(t *testing.T) {
+	conditions := loadMatchConditions(t, filepath.Join("base", "webhook.yaml"))
+	h := unsyncedHandler()
+	called := map[webhook.Class]int{}
+	for _, id := range identities {
+		if got, _ := h.Identities.Classify(authenticationv1.UserInfo{Username: id.user, Groups: id.groups}); got != id.class {
+			t.Errorf("%q %v is %s in Go, the table says %s", id.user, id.groups, got, id.class)
+		}
+		for _, r := range resources {
+			name := fmt.Sprintf("%s %v on %s/%s", id.user, id.groups, r.group, r.resource)
+			if r.subresource != "" {
+				name += "/" + r.subresource
+			}
+			req := admissionRequest(id, r.group, r.version, r.resource, r.subresource)
+			celCalls := conditions.call(t, req)
+			// Nothing is synced, so whatever gitgate judges is refused:
+			// allowed means allowed without a look at Git.
+			goJudges := !h.Handle(context.Background(), req).Allowed
+			if celCalls != goJudges {
+				t.Errorf("%s: matchConditions call gitgate = %v, gitgate judges it = %v", name, celCalls, goJudges)
+			}
+			if celCalls {
+				called[id.class]++
+			}
+		}
+	}
+	// The table must exercise both sides for the classes that are judged.
+	if called[webhook.Person] == 0 || called[webhook.Controller] == 0 || called[webhook.Exempt] != 0 || called[webhook.Agent] != 0 {
+		t.Errorf("requests sent to gitgate by class = %v; want persons and controllers only", called)
+	}
+}
+
+// TestOnlyTheBaseHoldsMatchConditions: overlays patch the base's webhook
+// but must not repeat (and drift from) its matchConditions.
+func TestOnlyTheBaseHoldsMatchConditions(t *testing.T) {
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".yaml") || path == filepath.Join("base", "webhook.yaml") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(data), "matchConditions") {
+			t.Errorf("%s holds matchConditions; keep them in base/webhook.yaml only, where the test checks them", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// unsyncedHandler is gitgate with every identity and resource flag at its
+// default and no Git revision loaded: it refuses whatever it judges.
+func unsyncedHandler() *webhook.Handler {
+	return &webhook.Handler{
+		Identities: webhook.DefaultIdentities(),
+		Skip:       webhook.DefaultSkip(),
+		Snapshots:  &provenance.Store{},
+		Checker:    &provenance.Checker{Fields: provenance.FieldsStrict},
+		Kinds:      anyKind{},
+	}
+}
+
+// anyKind resolves every resource, for the scale subresource.
+type anyKind struct{}
+
+func (anyKind) KindFor(r schema.GroupVersionResource) (schema.GroupVersionKind, error) {
+	return schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: "Thing"}, nil
+}
+
+func admissionRequest(id identity, group, version, resource, subresource string) admission.Request {
+	obj := fmt.Sprintf(`{"apiVersion":%q,"kind":"Thing","metadata":{"name":"x","namespace":"shop"}}`, strings.TrimPrefix(group+"/"+version, "/"))
+	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		UID:         "uid-1",
+		Kind:        metav1.GroupVersionKind{Group: group, Version: version, Kind: "Thing"},
+		Resource:    metav1.GroupVersionResource{Group: group, Version: version, Resource: resource},
+		SubResource: subresource,
+		Namespace:   "shop",
+		Name:        "x",
+		Operation:   admissionv1.Create,
+		UserInfo:    authenticationv1.UserInfo{Username: id.user, Groups: id.groups},
+		Object:      runtime.RawExtension{Raw: []byte(obj)},
+	}}
+}
+
+// matchConditions are compiled CEL programs; the API server calls the
+// webhook only when every one of them is true.
+type matchConditions []struct {
+	name string
+	prg  cel.Program
+}
+
+func loadMatchConditions(t *testing.T, path string) matchConditions {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg admissionregistrationv1.ValidatingWebhookConfiguration
+	if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Webhooks) != 1 || len(cfg.Webhooks[0].MatchConditions) == 0 {
+		t.Fatalf("%s: want one webhook with matchConditions", path)
+	}
+	env, err := cel.NewEnv(cel.Variable("request", cel.MapType(cel.StringType, cel.DynType)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out matchConditions
+	for _, mc := range cfg.Webhooks[0].MatchConditions {
+		ast, iss := env.Compile(mc.Expression)
+		if iss.Err() != nil {
+			t.Fatalf("matchCondition %s: %v", mc.Name, iss.Err())
+		}
+		prg, err := env.Program(ast)
+		if err != nil {
+			t.Fatalf("matchCondition %s: %v", mc.Name, err)
+		}
+		out = append(out, struct {
+			name string
+			prg  cel.Program
+		}{mc.Name, prg})
+	}
+	return out
+}
+
+// call evaluates the conditions on req as the API server does: the
+// webhook is called only when all are true.
+func (mcs matchConditions) call(t *testing.T, req admission.Request) bool {
+	t.Helper()
+	userInfo := map[string]any{"username": req.UserInfo.Username}
+	if len(req.UserInfo.Groups) > 0 {
+		// Like the request's JSON, groups is absent when empty (omitempty).
+		groups := make([]any, len(req.UserInfo.Groups))
+		for i, g := range req.UserInfo.Groups {
+			groups[i] = g
+		}
+		userInfo["groups"] = groups
+	}
+	vars := map[string]any{"request": map[string]any{
+		"operation":   string(req.Operation),
+		"resource":    map[string]any{"group": req.Resource.Group, "version": req.Resource.Version, "resource": req.Resource.Resource},
+		"subResource": req.SubResource,
+		"namespace":   req.Namespace,
+		"name":        req.Name,
+		"userInfo":    userInfo,
+	}}
+	for _, mc := range mcs {
+		out, _, err := mc.prg.Eval(vars)
+		if err != nil {
+			t.Fatalf("matchCondition %s: %v", mc.name, err)
+		}
+		b, ok := out.Value().(bool)
+		if !ok {
+			t.Fatalf("matchCondition %s returned %v, not a bool", mc.name, out)
+		}
+		if !b {
+			return false
+		}
+	}
+	return true
+}

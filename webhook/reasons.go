@@ -1,0 +1,37 @@
+package webhook
+
+import "github.com/gitgate/gitgate/provenance"
+
+// Reasons the webhook gives itself, besides provenance's verdicts. They
+// share provenance.Reason's type, so one vocabulary goes into audit
+// records, audit annotations and the reason label of
+// gitgate_admission_decisions_total; audit/record.go lists all of them.
+const (
+	// reasonExempt and reasonAgent: allowed by identity, no Git lookup.
+	reasonExempt provenance.Reason = "exempt"
+	reasonAgent  provenance.Reason = "agent"
+	// reasonSkippedResource: the resource is on --skip-resource.
+	reasonSkippedResource provenance.Reason = "skipped-resource"
+	// reasonNotSynced: before the first revision loads, gitgate cannot tell
+	// Git's objects from anything else. Allowing would let drift in exactly
+	// while the webhook starts, so it refuses on purpose (fail closed).
+	reasonNotSynced provenance.Reason = "not-synced"
+	// reasonStale: Git has not been read for longer than --max-staleness
+	// and the operator chose to fail closed (--stale-action deny).
+	// Enforcing an old revision could admit what Git has since removed, or
+	// refuse what Git now declares.
+	reasonStale provenance.Reason = "stale"
+	// reasonUnresolvedKind: see errUnresolvedKind.
+	reasonUnresolvedKind provenance.Reason = "unresolved-kind"
+	// reasonBadRequest: the body is not a valid object; metrics only,
+	// there is no object to record.
+	reasonBadRequest provenance.Reason = "bad-request"
+)
+
+// identityReason is the reason of a request allowed by its caller's class.
+func identityReason(c Class) provenance.Reason {
+	if c == Agent {
+		return reasonAgent
+	}
+	return reasonExempt
+}
