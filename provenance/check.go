@@ -166,7 +166,10 @@ func (c *Checker) checkScale(snap *Snapshot, req *Request) Result {
 	entry := snap.Lookup(req.Key())
 	if entry == nil {
 		if req.Operation == Update {
-			return Result{Allowed: true, Reason: ReasonNotManaged}
+			// A scale is an update of the object: of one Git does not
+			// declare (a Helm-rendered Deployment), not-in-git as a plain
+			// update would be.
+			return Result{Reason: ReasonNotInGit}
 		}
 		return Result{Allowed: true, Reason: ReasonSubresource}
 	}

@@ -269,6 +269,8 @@ func TestCheck(t *testing.T) {
 			old: "metadata: {name: scratch}", wantAllowed: true, wantReason: provenance.ReasonNotManaged},
 		{name: "scale to the declared replicas", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web", Subresource: "scale"},
 			old: scale("5"), obj: scale("2"), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "scale of an object Git does not declare", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "helm-made", Subresource: "scale"},
+			old: strings.Replace(scale("1"), "web", "helm-made", 1), obj: strings.Replace(scale("4"), "web", "helm-made", 1), wantReason: provenance.ReasonNotInGit},
 		{name: "scale away from Git", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web", Subresource: "scale"},
 			old: scale("2"), obj: scale("5"), wantReason: provenance.ReasonFieldMismatch},
 		{name: "scale without declared replicas, strict", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "free", Subresource: "scale"},

@@ -20,9 +20,12 @@ import (
 	"github.com/gitgate/gitgate/test/harness"
 )
 
-// The tests below run in file order and share one cluster.
+// Each test below starts from the shop as Git declares it (applyShop) or,
+// for the first, from no shop at all, and undoes what it changes beyond
+// that, so that any of them runs alone.
 
 func TestAgentCreatesEverythingInGit(t *testing.T) {
+	removeShop(t)
 	r := env.kubectl.Run("", "apply", "--as", agent, "-f", env.fixture)
 	if r.Failed() {
 		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
@@ -35,6 +38,7 @@ func TestAgentCreatesEverythingInGit(t *testing.T) {
 }
 
 func TestPersonReappliesIdenticalManifests(t *testing.T) {
+	applyShop(t)
 	for _, args := range [][]string{
 		{"apply", "--as", person, "-f", env.fixture},
 		// Server-side apply always sends the objects, so the webhook sees an
@@ -50,6 +54,7 @@ func TestPersonReappliesIdenticalManifests(t *testing.T) {
 }
 
 func TestPersonSetImageIsDenied(t *testing.T) {
+	applyShop(t)
 	r := env.kubectl.Run("", "set", "image", "deployment/web", "app=registry.example.com/shop:latest", "-n", "shop", "--as", person)
 	wantDenied(t, r, "UPDATE", "web.yaml", "spec.template.spec.containers[name=app].image",
 		`Git has "registry.example.com/shop:1.4.2", request has "registry.example.com/shop:latest"`, person)
@@ -62,16 +67,19 @@ func TestPersonSetImageIsDenied(t *testing.T) {
 }
 
 func TestPersonLabelIsDenied(t *testing.T) {
+	applyShop(t)
 	r := env.kubectl.Run("", "label", "deployment/web", "-n", "shop", "owner=me", "--as", person)
 	wantDenied(t, r, "UPDATE", "web.yaml", `metadata.labels.owner: Git does not declare it`)
 }
 
 func TestPersonCreateUndeclaredConfigMapIsDenied(t *testing.T) {
+	applyShop(t)
 	r := env.kubectl.Run("", "create", "configmap", "extra", "-n", "shop", "--from-literal=a=b", "--as", person)
 	wantDenied(t, r, "CREATE", "ConfigMap shop/extra", "Git does not declare this object")
 }
 
 func TestPersonDeleteManagedServiceIsDenied(t *testing.T) {
+	applyShop(t)
 	r := env.kubectl.Run("", "delete", "service", "web", "-n", "shop", "--as", person)
 	wantDenied(t, r, "DELETE", "web.yaml", "To delete it, remove it from")
 	if r := env.kubectl.Run("", "get", "service", "web", "-n", "shop"); r.Failed() {
@@ -80,22 +88,34 @@ func TestPersonDeleteManagedServiceIsDenied(t *testing.T) {
 }
 
 func TestExemptControllerUpdatesManagedDeployment(t *testing.T) {
+	applyShop(t)
 	r := env.kubectl.Run("", "annotate", "deployment/web", "-n", "shop", "example.com/rolled=1", "--as", exemptController)
 	if r.Failed() {
 		t.Fatalf("%s: want allowed, got %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
+	mustRun(t, "annotate", "deployment/web", "-n", "shop", "example.com/rolled-", "--as", exemptController)
 }
 
 func TestNewCommitIsEnforcedWithinInterval(t *testing.T) {
+	applyShop(t)
 	web, err := os.ReadFile(filepath.Join(env.fixture, "web.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	newWeb := strings.Replace(string(web), "shop:1.4.2", "shop:1.5.0", 1)
-	hash, err := env.git.Commit(harness.Change{Write: map[string]string{"web.yaml": newWeb}, Message: "web 1.5.0"})
+	hash, err := env.stack.Git.Commit(harness.Change{Write: map[string]string{"web.yaml": newWeb}, Message: "web 1.5.0"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Put Git and the shop back as the fixture declares them.
+	t.Cleanup(func() {
+		back, err := env.stack.Git.Commit(harness.Change{Write: map[string]string{"web.yaml": string(web)}, Message: "web 1.4.2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitForRevision(t, back)
+		applyShop(t)
+	})
 	waitForRevision(t, hash)
 
 	dir := t.TempDir()
@@ -110,15 +130,13 @@ func TestNewCommitIsEnforcedWithinInterval(t *testing.T) {
 }
 
 func TestGitServerDownKeepsLastRevision(t *testing.T) {
-	env.git.Stop()
-	defer func() {
-		if err := env.git.Restart(); err != nil {
-			t.Errorf("restart git server: %v", err)
-		}
-	}()
-	// Let at least two polls fail.
+	applyShop(t)
+	failedBefore := strings.Count(env.stack.Gitgate.Logs(), "sync failed")
+	env.stack.Git.Stop()
+	t.Cleanup(func() { followGit(t) })
+	// Let a poll fail.
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(env.gitgate.Logs(), "sync failed") {
+	for strings.Count(env.stack.Gitgate.Logs(), "sync failed") <= failedBefore {
 		if time.Now().After(deadline) {
 			t.Fatal("gitgate did not notice the Git server going away")
 		}
@@ -128,12 +146,14 @@ func TestGitServerDownKeepsLastRevision(t *testing.T) {
 	wantDenied(t, r, "UPDATE", "spec.template.spec.containers[name=app].image")
 	if r := env.kubectl.Run("", "label", "deployment/web", "-n", "shop", "synced-by=flux", "--as", agent); r.Failed() {
 		t.Errorf("agent with Git down: want allowed, got %v\n%s", r.Err, r.Stderr)
+	} else {
+		mustRun(t, "label", "deployment/web", "-n", "shop", "synced-by-", "--as", agent)
 	}
 }
 
 func TestMalformedBodyGets400AndServerKeepsAnswering(t *testing.T) {
 	for _, body := range []string{"{not json", `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{"uid":"x","object":{"raw`, ""} {
-		status, resp, err := env.gitgate.Post("application/json", []byte(body))
+		status, resp, err := env.stack.Gitgate.Post("application/json", []byte(body))
 		if err != nil {
 			t.Fatalf("post %q: %v", body, err)
 		}
@@ -153,7 +173,7 @@ func TestMalformedBodyGets400AndServerKeepsAnswering(t *testing.T) {
 		},
 	}
 	body, _ := json.Marshal(review)
-	status, resp, err := env.gitgate.Post("application/json", body)
+	status, resp, err := env.stack.Gitgate.Post("application/json", body)
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("valid request after garbage: HTTP %d, %v: %s", status, err, resp)
 	}
@@ -164,6 +184,38 @@ func TestMalformedBodyGets400AndServerKeepsAnswering(t *testing.T) {
 	if got.Response.UID != "valid-after-garbage" || !got.Response.Allowed {
 		t.Errorf("response = uid %q allowed %v, want the declared ConfigMap allowed", got.Response.UID, got.Response.Allowed)
 	}
+}
+
+// applyShop applies the fixture as the agent: the shop exists and holds
+// what Git declares (fields others added stay, as with any apply).
+func applyShop(t *testing.T) {
+	t.Helper()
+	mustRun(t, "apply", "--as", agent, "-f", env.fixture)
+}
+
+// removeShop deletes the shop namespace and the objects Git puts in it, so
+// that the agent creates them anew. No namespace controller runs here, so
+// the namespace is finalized by hand once its objects are gone.
+func removeShop(t *testing.T) {
+	t.Helper()
+	if r := mustRun(t, "get", "namespace", "shop", "--ignore-not-found", "-o", "name"); r.Stdout == "" {
+		return
+	}
+	mustRun(t, "delete", "--as", agent, "--ignore-not-found", "--wait=false", "-f", env.fixture)
+	finalize := `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"},"spec":{"finalizers":[]}}`
+	if r := env.kubectl.Run(finalize, "replace", "--raw", "/api/v1/namespaces/shop/finalize", "-f", "-"); r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	mustRun(t, "wait", "--for=delete", "--timeout=30s", "namespace/shop")
+}
+
+func mustRun(t *testing.T, args ...string) harness.Result {
+	t.Helper()
+	r := env.kubectl.Run("", args...)
+	if r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	return r
 }
 
 func wantDenied(t *testing.T, r harness.Result, want ...string) {
@@ -200,7 +252,7 @@ func waitForRevision(t *testing.T, hash string) {
 	want := fmt.Sprintf(`gitgate_git_revision_info{revision="main@sha1:%s"} 1`, hash)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		m, err := env.gitgate.Metrics()
+		m, err := env.stack.Gitgate.Metrics()
 		if err == nil && strings.Contains(m, want) {
 			return
 		}

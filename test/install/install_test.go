@@ -48,9 +48,11 @@ func TestOverlaysApplyWithServerDryRun(t *testing.T) {
 	// last-applied annotation.
 	mustRun(t, "", "apply", "--server-side", "-f", crds)
 	mustRun(t, "", "wait", "--for=condition=established", "--timeout=60s", "crd/certificates.cert-manager.io", "crd/issuers.cert-manager.io")
+	// What a dry run creates must not exist yet.
+	uninstall(t)
 	// A dry-run Namespace is not stored, and the objects in it would be
 	// refused for a namespace that does not exist.
-	mustRun(t, "", "create", "namespace", namespace)
+	mustRun(t, `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"`+namespace+`"}}`, "apply", "-f", "-")
 	for _, dir := range []string{"base", "overlays/cert-manager", "overlays/self-managed"} {
 		t.Run(dir, func(t *testing.T) {
 			r := mustRun(t, "", "apply", "--dry-run=server", "-k", filepath.Join(harness.RepoRoot(), "manifests", dir))
@@ -126,8 +128,39 @@ func installSelfManaged(t *testing.T) {
 	mustRun(t, y, "apply", "-f", "-")
 }
 
-func startGitgates(t *testing.T, n int, extra ...string) []*harness.Gitgate {
+// uninstall deletes what the self-managed overlay creates, webhook
+// configuration first, so nothing calls a gitgate that is gone. The
+// Namespace stays: no namespace controller runs here to empty it.
+func uninstall(t *testing.T) {
 	t.Helper()
+	mustRun(t, "", "delete", "validatingwebhookconfiguration", webhookName, "--ignore-not-found")
+	m, err := env.kubectl.RenderManifests("overlays/self-managed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep harness.Manifests
+	for _, o := range m {
+		if o.GetKind() != "Namespace" {
+			keep = append(keep, o)
+		}
+	}
+	y, err := keep.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, y, "delete", "--ignore-not-found", "--wait=false", "-f", "-")
+}
+
+// install is a fresh self-managed install: the overlay applied with the
+// webhook pointed at the proxy, no certificate Secret yet, and n gitgate
+// replicas behind the proxy, each running as gitgate's ServiceAccount with
+// only the manifests' RBAC. When the test ends the replicas stop, logging
+// their output if it failed, and the webhook configuration goes, so that
+// no later test is locked out by a webhook nobody answers.
+func install(t *testing.T, n int, extra ...string) []*harness.Gitgate {
+	t.Helper()
+	mustRun(t, "", "delete", "secret", secretName, "-n", namespace, "--ignore-not-found")
+	installSelfManaged(t)
 	args := append([]string{"--branch", "main", "--interval", "1s",
 		"--cert-mode=self-managed", "--cert-namespace=" + namespace, "--cert-host=127.0.0.1"}, extra...)
 	gs := make([]*harness.Gitgate, n)
@@ -139,12 +172,24 @@ func startGitgates(t *testing.T, n int, extra ...string) []*harness.Gitgate {
 		})
 	}
 	wg.Wait()
+	t.Cleanup(func() {
+		env.proxy.SetBackends()
+		for i, g := range gs {
+			if g == nil {
+				continue
+			}
+			g.Stop()
+			if t.Failed() {
+				t.Logf("replica %d: gitgate logs (last 100 lines):\n%s", i, harness.Tail(g.Logs(), 100))
+			}
+		}
+		mustRun(t, "", "delete", "validatingwebhookconfiguration", webhookName, "--ignore-not-found")
+	})
 	var backends []string
 	for i := range n {
 		if errs[i] != nil {
 			t.Fatalf("replica %d: %v", i, errs[i])
 		}
-		env.gitgates = append(env.gitgates, gs[i])
 		backends = append(backends, "127.0.0.1:"+strconv.Itoa(gs[i].Port))
 	}
 	env.proxy.SetBackends(backends...)
@@ -152,12 +197,7 @@ func startGitgates(t *testing.T, n int, extra ...string) []*harness.Gitgate {
 }
 
 func TestSelfManagedInstallServesTheAPIServer(t *testing.T) {
-	if err := harness.GrantTestAdmins(env.kubectl); err != nil {
-		t.Fatal(err)
-	}
-	installSelfManaged(t)
-	// gitgate runs as its ServiceAccount, with only the manifests' RBAC.
-	startGitgates(t, 1)
+	install(t, 1)
 
 	secret := getSecret(t)
 	if secret.Type != corev1.SecretTypeTLS || len(secret.Data["ca.crt"]) == 0 || len(secret.Data["tls.key"]) == 0 {
@@ -174,7 +214,11 @@ func TestSelfManagedInstallServesTheAPIServer(t *testing.T) {
 }
 
 func TestMatchConditionsKeepLeasesAndEventsAway(t *testing.T) {
-	g := env.gitgates[0]
+	g := install(t, 1)[0]
+	t.Cleanup(func() {
+		mustRun(t, "", "delete", "-n", "default", "--ignore-not-found", "lease/mc-lease", "event/mc-event", "event/mc-event2",
+			"endpoints/mc-ep", "endpointslice/mc-eps", "configmap/mc-ctrl", "configmap/mc-node", "configmap/mc-person")
+	})
 	before := webhookRequests(t, g)
 	now := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
 	skipped := []struct {
@@ -185,8 +229,6 @@ func TestMatchConditionsKeepLeasesAndEventsAway(t *testing.T) {
 		{"lease", `{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"mc-lease","namespace":"default"},"spec":{"holderIdentity":"x"}}`, nil},
 		{"core event", `{"apiVersion":"v1","kind":"Event","metadata":{"name":"mc-event","namespace":"default"},"involvedObject":{"kind":"ConfigMap","name":"x","namespace":"default"},"reason":"Test","message":"m"}`, nil},
 		{"events.k8s.io event", `{"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"mc-event2","namespace":"default"},"eventTime":"` + now + `","reportingController":"test/x","reportingInstance":"x","type":"Normal","action":"Test","reason":"Test","regarding":{"kind":"ConfigMap","name":"x","namespace":"default"}}`, nil},
-		{"endpoints", `{"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"mc-ep","namespace":"default"}}`, nil},
-		{"endpointslice", `{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"mc-eps","namespace":"default"},"addressType":"IPv4","endpoints":[]}`, nil},
 		{"configmap by a kube-system controller", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"mc-ctrl","namespace":"default"}}`, []string{"--as", harness.ExemptController}},
 		{"configmap by a kubelet", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"mc-node","namespace":"default"}}`, []string{"--as", "system:node:n1", "--as-group", "system:nodes"}},
 	}
@@ -204,12 +246,21 @@ func TestMatchConditionsKeepLeasesAndEventsAway(t *testing.T) {
 		t.Errorf("SelfSubjectAccessReview: %v\n%s", r.Err, r.Stderr)
 	}
 	if after := webhookRequests(t, g); after != before {
-		t.Fatalf("gitgate was called %d times for leases, events, endpoints, reviews and exempt identities, want 0", after-before)
+		t.Fatalf("gitgate was called %d times for leases, events, reviews and exempt identities, want 0", after-before)
 	}
-	// The same metric does count a request gitgate must see.
-	env.kubectl.Run("", "create", "configmap", "mc-person", "-n", "default", "--as", harness.Person)
-	if after := webhookRequests(t, g); after != before+1 {
-		t.Fatalf("webhook requests went from %d to %d for one checked request, want +1", before, after)
+	// The same metric does count the requests gitgate must see: a person's
+	// ConfigMap, and Endpoints and EndpointSlices, which are judged (one
+	// added to a declared Service redirects its traffic).
+	judged := []string{
+		`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"mc-person","namespace":"default"}}`,
+		`{"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"mc-ep","namespace":"default"}}`,
+		`{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"mc-eps","namespace":"default"},"addressType":"IPv4","endpoints":[]}`,
+	}
+	for _, manifest := range judged {
+		env.kubectl.Run(manifest, "create", "-f", "-", "--as", harness.Person)
+	}
+	if after := webhookRequests(t, g); after != before+len(judged) {
+		t.Fatalf("webhook requests went from %d to %d for %d checked requests, want +%d", before, after, len(judged), len(judged))
 	}
 }
 
@@ -226,7 +277,7 @@ func TestPrometheusRuleUsesRealMetricNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	known := declaredMetrics(t)
-	text, err := env.gitgates[0].Metrics()
+	text, err := install(t, 1)[0].Metrics()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +326,14 @@ func declaredMetrics(t *testing.T) map[string]bool {
 }
 
 func TestWebhookDownKubeSystemStillWritable(t *testing.T) {
-	env.gitgates[0].Stop()
+	install(t, 1)[0].Stop()
+	t.Cleanup(func() {
+		// Nothing answers the webhook: take it away before deleting.
+		mustRun(t, "", "delete", "validatingwebhookconfiguration", webhookName, "--ignore-not-found")
+		mustRun(t, "", "delete", "configmap", "during-outage", "-n", "kube-system", "--ignore-not-found")
+		mustRun(t, "", "delete", "configmap", "during-outage", "-n", namespace, "--ignore-not-found")
+		mustRun(t, "", "delete", "configmap,lease", "during-outage", "-n", "default", "--ignore-not-found")
+	})
 	mustRun(t, "", "create", "configmap", "during-outage", "-n", "kube-system", "--as", harness.Person)
 	mustRun(t, "", "create", "configmap", "during-outage", "-n", namespace, "--as", harness.Person)
 	mustRun(t, `{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"during-outage","namespace":"default"}}`, "create", "-f", "-", "--as", harness.Person)
@@ -291,9 +349,9 @@ func TestWebhookDownKubeSystemStillWritable(t *testing.T) {
 }
 
 func TestTwoReplicasStartTogetherShareOneCA(t *testing.T) {
-	// Start from nothing: the replicas race to create the Secret.
-	mustRun(t, "", "delete", "secret", secretName, "-n", namespace)
-	gs := startGitgates(t, 2, "--cert-lifetime=30s")
+	// Start from nothing (install removes the Secret): the replicas race to
+	// create it.
+	gs := install(t, 2, "--cert-lifetime=30s")
 	creators := 0
 	for _, g := range gs {
 		creators += strings.Count(g.Logs(), "created certificate secret with a new CA")
@@ -320,11 +378,19 @@ func TestTwoReplicasStartTogetherShareOneCA(t *testing.T) {
 }
 
 func TestRotationWithoutFailedAdmissionRequests(t *testing.T) {
-	gs := env.gitgates[len(env.gitgates)-2:]
+	// The requests below are a person's dry-run updates of shop/web-config
+	// as Git declares it: gitgate judges and admits each one. (The agent's
+	// requests would never reach gitgate: matchConditions skip them.)
+	mustRun(t, "", "apply", "--as", harness.Agent, "-f", env.fixture)
+	gs := install(t, 2, "--cert-lifetime=30s")
 	cfg := rest.CopyConfig(env.cp.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: harness.Agent}
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: harness.Person}
 	cfg.QPS, cfg.Burst = 500, 500
 	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared, err := client.CoreV1().ConfigMaps("shop").Get(context.Background(), "web-config", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,12 +400,11 @@ func TestRotationWithoutFailedAdmissionRequests(t *testing.T) {
 	var ok, failed, notReady atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
-	for w := range 4 {
+	for range 4 {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "rotation-" + strconv.Itoa(w), Namespace: "shop"}}
 				rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
-				_, err := client.CoreV1().ConfigMaps("shop").Create(rctx, cm, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+				_, err := client.CoreV1().ConfigMaps("shop").Update(rctx, declared.DeepCopy(), metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
 				rcancel()
 				switch {
 				case err == nil:

@@ -8,9 +8,6 @@
 package install
 
 import (
-	"fmt"
-	"io"
-	"log"
 	"os"
 	"path/filepath"
 	"testing"
@@ -25,8 +22,9 @@ const (
 	secretName  = "gitgate-webhook-tls"
 )
 
-// env is shared by the tests, which run in file order and build on each
-// other's state.
+// env is what the tests share: a control plane, a Git server and the proxy
+// that stands in for gitgate's Service. Each test installs gitgate and
+// starts its replicas itself (see install), so any test runs alone.
 var env struct {
 	cp      *harness.ControlPlane
 	kubectl *harness.Kubectl
@@ -34,48 +32,36 @@ var env struct {
 	proxy   *harness.TCPProxy
 	// saKubeconfig acts as gitgate's ServiceAccount.
 	saKubeconfig string
-	gitgates     []*harness.Gitgate
 	fixture      string
 }
 
-func TestMain(m *testing.M) {
-	log.SetOutput(io.Discard) // gittestserver logs every request
-	code, err := run(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "install setup:", err)
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(harness.Main(m, "install", setup)) }
 
-func run(m *testing.M) (int, error) {
+// setup starts what every test needs. There is no shared gitgate: the tests
+// start their own replicas and log their output when they fail.
+func setup(r *harness.Running) error {
 	var err error
 	if env.cp, err = harness.StartControlPlane(harness.ControlPlaneOptions{}); err != nil {
-		return 1, err
+		return err
 	}
-	defer env.cp.Stop()
+	r.Cleanup(func() { _ = env.cp.Stop() })
 	if env.kubectl, err = harness.NewKubectl(env.cp.Kubeconfig); err != nil {
-		return 1, err
+		return err
+	}
+	// The test identities are cluster-admins; gitgate's ServiceAccount gets
+	// only what the manifests grant.
+	if err := harness.GrantTestAdmins(env.kubectl); err != nil {
+		return err
 	}
 	env.fixture = filepath.Join(harness.RepoRoot(), "examples", "shop")
 	if env.git, err = harness.StartGitServer(harness.GitServerOptions{Fixture: env.fixture}); err != nil {
-		return 1, err
+		return err
 	}
-	defer env.git.Close()
+	r.Cleanup(env.git.Close)
 	if env.proxy, err = harness.StartTCPProxy(); err != nil {
-		return 1, err
+		return err
 	}
-	defer env.proxy.Close()
+	r.Cleanup(env.proxy.Close)
 	env.saKubeconfig = filepath.Join(env.cp.Dir, "gitgate-sa.kubeconfig")
-	if err := harness.ImpersonatingKubeconfig(env.cp.Kubeconfig, env.saKubeconfig, serviceAcct, harness.ServiceAccountGroups(namespace)...); err != nil {
-		return 1, err
-	}
-	code := m.Run()
-	for _, g := range env.gitgates {
-		if code != 0 {
-			fmt.Fprintf(os.Stderr, "--- gitgate logs ---\n%s\n", g.Logs())
-		}
-		g.Stop()
-	}
-	return code, nil
+	return harness.ImpersonatingKubeconfig(env.cp.Kubeconfig, env.saKubeconfig, serviceAcct, harness.ServiceAccountGroups(namespace)...)
 }

@@ -6,8 +6,6 @@ package policy
 import (
 	"context"
 	"fmt"
-	"io"
-	"log"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,7 +23,9 @@ const (
 	auditMaxBytes = 64 << 10
 )
 
-// env is shared by the tests of this package; they run in file order.
+// env is the cluster, Git server and gitgate the tests share. Each test
+// applies the fleet itself and removes the labels and grants it adds, so
+// any test runs alone; audit records are told apart by time.
 var env struct {
 	stack       *harness.Stack
 	kubectl     *harness.Kubectl
@@ -34,28 +34,22 @@ var env struct {
 	apiAuditLog string // the API server's audit log
 }
 
-func TestMain(m *testing.M) {
-	log.SetOutput(io.Discard) // gittestserver logs every Git request
-	os.Exit(run(m))
-}
+func TestMain(m *testing.M) { os.Exit(harness.Main(m, "policy", setup)) }
 
-func run(m *testing.M) int {
+func setup(r *harness.Running) error {
 	dir, err := os.MkdirTemp("", "gitgate-policy-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
-	defer os.RemoveAll(dir)
+	r.Cleanup(func() { _ = os.RemoveAll(dir) })
 	apiArgs, apiLog, err := harness.APIServerAudit(dir)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	env.fixture = filepath.Join(harness.RepoRoot(), "test", "policy", "testdata", "fleet")
 	env.auditFile = filepath.Join(dir, "gitgate-audit.log")
 	env.apiAuditLog = apiLog
-	ctx := context.Background()
-	stack, err := harness.StartStack(ctx, harness.StackOptions{
+	stack, err := harness.StartStack(context.Background(), harness.StackOptions{
 		Fixture:       env.fixture,
 		APIServerArgs: apiArgs,
 		// Global warn; Git labels shop enforce and shop-audit audit.
@@ -68,18 +62,13 @@ func run(m *testing.M) int {
 		},
 	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "policy setup:", err)
-		return 1
+		return err
 	}
-	defer stack.Stop()
+	r.Cleanup(stack.Stop)
+	r.Logs = stack.Gitgate.Logs
 	env.stack, env.kubectl = stack, stack.Kubectl
 	if r := env.kubectl.Run("", "create", "namespace", gitgateNS); r.Failed() {
-		fmt.Fprintf(os.Stderr, "policy setup: %s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
-		return 1
+		return fmt.Errorf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
-	code := m.Run()
-	if code != 0 {
-		fmt.Fprintf(os.Stderr, "--- gitgate logs ---\n%s\n", stack.Gitgate.Logs())
-	}
-	return code
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,16 +24,20 @@ import (
 	"github.com/gitgate/gitgate/test/harness"
 )
 
-// The tests below run in file order and share one cluster.
+// Each test below applies the fleet as the agent, removes the owner label
+// and the break-glass grants it adds, and reads only the audit records,
+// API server audit events and Events written since it started, so that
+// any of them runs alone.
 
 func TestAgentAppliesFleet(t *testing.T) {
-	if r := env.kubectl.Run("", "apply", "--as", agent, "-f", env.fixture); r.Failed() {
-		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
-	}
+	applyFleet(t)
 }
 
 func TestWarnModeAllowsWithWarning(t *testing.T) {
+	applyFleet(t)
 	// shop-warn has no label: gitgate's --mode warn applies.
+	since := time.Now()
+	removeOwnerLabelAfter(t, "shop-warn")
 	r := env.kubectl.Run("", "label", "configmap", "web-config", "-n", "shop-warn", "owner=me", "--as", person)
 	if r.Failed() {
 		t.Fatalf("%s: want allowed in warn mode, got %v\n%s", r.CommandLine(), r.Err, r.Stderr)
@@ -44,11 +49,14 @@ func TestWarnModeAllowsWithWarning(t *testing.T) {
 	if got := get(t, "shop-warn", "{.metadata.labels.owner}"); got != "me" {
 		t.Errorf("label after warn = %q, want it stored", got)
 	}
-	waitRecord(t, "warned", "shop-warn", "web-config", "undeclared-change")
+	waitRecord(t, since, "warned", "shop-warn", "web-config", "undeclared-change")
 }
 
 func TestAuditModeAllowsSilently(t *testing.T) {
+	applyFleet(t)
 	// shop-audit is labelled gitgate.dev/mode=audit in Git.
+	since := time.Now()
+	removeOwnerLabelAfter(t, "shop-audit")
 	r := env.kubectl.Run("", "label", "configmap", "web-config", "-n", "shop-audit", "owner=me", "--as", person)
 	if r.Failed() {
 		t.Fatalf("%s: want allowed in audit mode, got %v\n%s", r.CommandLine(), r.Err, r.Stderr)
@@ -59,19 +67,23 @@ func TestAuditModeAllowsSilently(t *testing.T) {
 	if got := get(t, "shop-audit", "{.metadata.labels.owner}"); got != "me" {
 		t.Errorf("label after audit = %q, want it stored", got)
 	}
-	rec := waitRecord(t, "audited", "shop-audit", "web-config", "undeclared-change")
+	rec := waitRecord(t, since, "audited", "shop-audit", "web-config", "undeclared-change")
 	if rec["mode"] != "audit" || rec["user"] != person || !strings.HasPrefix(fmt.Sprint(rec["revision"]), "main@sha1:") || rec["file"] != "shop-audit.yaml" {
 		t.Errorf("audit record = %v", rec)
 	}
 }
 
 func TestEnforceDeniesAndAuditsEverywhere(t *testing.T) {
+	applyFleet(t)
 	// shop is labelled enforce in Git, overriding --mode warn.
+	since := time.Now()
+	eventsBefore := deniedEvents(t)
+	removeOwnerLabelAfter(t, "shop")
 	r := env.kubectl.Run("", "label", "configmap", "web-config", "-n", "shop", "owner=me", "--as", person)
 	if !r.Failed() || !strings.Contains(r.Stderr, `admission webhook "validate.gitgate.dev" denied the request`) {
 		t.Fatalf("%s: want denied by gitgate, got %v\n%s%s", r.CommandLine(), r.Err, r.Stdout, r.Stderr)
 	}
-	rec := waitRecord(t, "denied", "shop", "web-config", "undeclared-change")
+	rec := waitRecord(t, since, "denied", "shop", "web-config", "undeclared-change")
 	if fmt.Sprint(rec["fields"]) != "[metadata.labels]" || rec["operation"] != "UPDATE" || rec["dryRun"] != false {
 		t.Errorf("denial record = %v", rec)
 	}
@@ -79,7 +91,7 @@ func TestEnforceDeniesAndAuditsEverywhere(t *testing.T) {
 	// The API server's own audit log carries gitgate's auditAnnotations.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		ann, ok := apiServerAnnotations(t, "shop", "web-config", "validate.gitgate.dev/decision", "denied")
+		ann, ok := apiServerAnnotations(t, since, "shop", "web-config", "validate.gitgate.dev/decision", "denied")
 		if ok {
 			if ann["validate.gitgate.dev/reason"] != "undeclared-change" || !strings.HasPrefix(ann["validate.gitgate.dev/revision"], "main@sha1:") {
 				t.Errorf("API server audit annotations = %v", ann)
@@ -92,22 +104,44 @@ func TestEnforceDeniesAndAuditsEverywhere(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
-	// And a Warning Event on the object, written off the hot path.
+	// And a Warning Event on the object, written off the hot path. Like
+	// denials count up one Event.
 	deadline = time.Now().Add(30 * time.Second)
-	for {
-		r := env.kubectl.Run("", "get", "events", "-n", "shop", "--field-selector", "reason=GitProvenanceDenied,involvedObject.name=web-config",
-			"-o", "jsonpath={range .items[*]}{.type} {.message}{\"\\n\"}{end}")
-		if strings.Contains(r.Stdout, "Warning gitgate denied UPDATE by dev-user: undeclared-change") {
-			break
-		}
+	for deniedEvents(t) <= eventsBefore {
 		if time.Now().After(deadline) {
-			t.Fatalf("no GitProvenanceDenied event: %s %s", r.Stdout, r.Stderr)
+			t.Fatalf("no new GitProvenanceDenied event: %d before, %d now", eventsBefore, deniedEvents(t))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
 
+// deniedEvents counts the Warning Events gitgate wrote for denied updates
+// of shop/web-config by dev-user.
+func deniedEvents(t *testing.T) int {
+	t.Helper()
+	r := env.kubectl.Run("", "get", "events", "-n", "shop", "--field-selector", "reason=GitProvenanceDenied,involvedObject.name=web-config",
+		"-o", "jsonpath={range .items[*]}{.count} {.type} {.message}{\"\\n\"}{end}")
+	if r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	n := 0
+	for _, line := range strings.Split(r.Stdout, "\n") {
+		count, rest, _ := strings.Cut(line, " ")
+		if strings.HasPrefix(rest, "Warning gitgate denied UPDATE by dev-user: undeclared-change") {
+			c, err := strconv.Atoi(count)
+			if err != nil {
+				t.Fatalf("event count %q: %v", count, err)
+			}
+			n += c
+		}
+	}
+	return n
+}
+
 func TestBreakGlassGrantIgnoresMalformedEntries(t *testing.T) {
+	applyFleet(t)
+	removeOwnerLabelAfter(t, "shop")
+	clearGrantsAfter(t)
 	now := time.Now().UTC()
 	setGrants(t, map[string]string{
 		"inc-1":      grant([]string{person}, []string{"shop"}, "INC-1 checkout down", now, now.Add(30*time.Minute)),
@@ -123,7 +157,7 @@ func TestBreakGlassGrantIgnoresMalformedEntries(t *testing.T) {
 	if got := get(t, "shop", "{.metadata.labels.owner}"); got != "incident" {
 		t.Errorf("label after break-glass = %q, want incident", got)
 	}
-	rec := waitRecord(t, "break-glass", "shop", "web-config", "undeclared-change")
+	rec := waitRecord(t, now, "break-glass", "shop", "web-config", "undeclared-change")
 	if rec["grant"] != "inc-1" {
 		t.Errorf("break-glass record = %v", rec)
 	}
@@ -142,6 +176,9 @@ func TestBreakGlassGrantIgnoresMalformedEntries(t *testing.T) {
 }
 
 func TestShortGrantStopsAtExpiryWithoutRestart(t *testing.T) {
+	applyFleet(t)
+	removeOwnerLabelAfter(t, "shop")
+	clearGrantsAfter(t)
 	now := time.Now().UTC()
 	expires := now.Add(6 * time.Second)
 	setGrants(t, map[string]string{"brief": grant([]string{person}, nil, "INC-2 two-minute fix", now, expires)})
@@ -160,6 +197,9 @@ func TestShortGrantStopsAtExpiryWithoutRestart(t *testing.T) {
 }
 
 func TestBreakglassCommandGrantsAndRevokes(t *testing.T) {
+	applyFleet(t)
+	removeOwnerLabelAfter(t, "shop")
+	clearGrantsAfter(t)
 	setGrants(t, map[string]string{})
 	bin, err := harness.BuildGitgate()
 	if err != nil {
@@ -194,6 +234,10 @@ func TestBreakglassCommandGrantsAndRevokes(t *testing.T) {
 }
 
 func TestThousandDenialsOneRecordEach(t *testing.T) {
+	applyFleet(t)
+	// Names of this run only; the audit files hold every earlier record.
+	prefix := fmt.Sprintf("bulk-%d-", time.Now().UnixMilli())
+	_, filesBefore := readAudit(t)
 	cfg := rest.CopyConfig(env.stack.ControlPlane.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: person}
 	cfg.QPS, cfg.Burst = 2000, 2000
@@ -211,7 +255,7 @@ func TestThousandDenialsOneRecordEach(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bulk-%04d", i), Namespace: "shop"}, Data: map[string]string{"i": fmt.Sprint(i)}}
+				cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s%04d", prefix, i), Namespace: "shop"}, Data: map[string]string{"i": fmt.Sprint(i)}}
 				_, err := kube.CoreV1().ConfigMaps("shop").Create(context.Background(), cm, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 				if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "gitgate denied CREATE") {
 					mu.Lock()
@@ -240,7 +284,7 @@ func TestThousandDenialsOneRecordEach(t *testing.T) {
 		recs, files = readAudit(t)
 		seen = map[string]int{}
 		for _, r := range recs {
-			if name, _ := r["name"].(string); strings.HasPrefix(name, "bulk-") {
+			if name, _ := r["name"].(string); strings.HasPrefix(name, prefix) {
 				seen[name]++
 				if r["decision"] != "denied" || r["reason"] != "not-in-git" || r["dryRun"] != true || r["uid"] == "" {
 					t.Fatalf("bulk record = %v", r)
@@ -260,12 +304,52 @@ func TestThousandDenialsOneRecordEach(t *testing.T) {
 			t.Errorf("%s recorded %d times", name, c)
 		}
 	}
-	if files < 2 {
-		t.Errorf("audit file never rotated (%d file)", files)
+	if files <= filesBefore {
+		t.Errorf("audit file never rotated (%d files before, %d after)", filesBefore, files)
 	}
 	if m := metrics(t); !strings.Contains(m, "gitgate_audit_records_dropped_total 0") {
 		t.Errorf("records were dropped")
 	}
+}
+
+// applyFleet applies the fleet as the agent: the namespaces and ConfigMaps
+// exist as Git declares them.
+func applyFleet(t *testing.T) {
+	t.Helper()
+	if r := env.kubectl.Run("", "apply", "--as", agent, "-f", env.fixture); r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+}
+
+// removeOwnerLabelAfter removes, as the agent, the owner label the test
+// puts on web-config in ns: the next test labels it without --overwrite.
+func removeOwnerLabelAfter(t *testing.T, ns string) {
+	t.Helper()
+	t.Cleanup(func() {
+		if get(t, ns, "{.metadata.labels.owner}") == "" {
+			return
+		}
+		if r := env.kubectl.Run("", "label", "configmap", "web-config", "-n", ns, "owner-", "--as", agent); r.Failed() {
+			t.Errorf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+		}
+	})
+}
+
+// clearGrantsAfter empties the grants ConfigMap once the test is done and
+// waits until gitgate counts no active grant, so that no grant outlives
+// the test that wrote it, even a failed one.
+func clearGrantsAfter(t *testing.T) {
+	t.Helper()
+	t.Cleanup(func() {
+		setGrants(t, map[string]string{})
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(metrics(t), "gitgate_break_glass_active_grants 0") {
+			if time.Now().After(deadline) {
+				t.Fatal("gitgate still counts an active grant 10s after they were removed")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 }
 
 // grant renders one ConfigMap entry.
@@ -367,15 +451,20 @@ func readAudit(t *testing.T) ([]map[string]any, int) {
 	return recs, len(files)
 }
 
-// waitRecord waits for gitgate's audit file to hold a record and returns it.
-func waitRecord(t *testing.T, decision, ns, name, reason string) map[string]any {
+// waitRecord waits for gitgate's audit files to hold a record written
+// since then and returns it.
+func waitRecord(t *testing.T, since time.Time, decision, ns, name, reason string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		recs, _ := readAudit(t)
 		for i := len(recs) - 1; i >= 0; i-- {
 			r := recs[i]
-			if r["decision"] == decision && r["namespace"] == ns && r["name"] == name && r["reason"] == reason {
+			at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(r["time"]))
+			if err != nil {
+				t.Fatalf("audit record time: %v: %v", err, r)
+			}
+			if !at.Before(since) && r["decision"] == decision && r["namespace"] == ns && r["name"] == name && r["reason"] == reason {
 				return r
 			}
 		}
@@ -386,9 +475,9 @@ func waitRecord(t *testing.T, decision, ns, name, reason string) map[string]any 
 	}
 }
 
-// apiServerAnnotations finds a request in the API server's audit log whose
-// annotation key has value want.
-func apiServerAnnotations(t *testing.T, ns, name, key, want string) (map[string]string, bool) {
+// apiServerAnnotations finds a request since then in the API server's
+// audit log whose annotation key has value want.
+func apiServerAnnotations(t *testing.T, since time.Time, ns, name, key, want string) (map[string]string, bool) {
 	t.Helper()
 	f, err := os.Open(env.apiAuditLog)
 	if err != nil {
@@ -402,9 +491,14 @@ func apiServerAnnotations(t *testing.T, ns, name, key, want string) (map[string]
 			ObjectRef struct {
 				Namespace, Name string
 			} `json:"objectRef"`
-			Annotations map[string]string `json:"annotations"`
+			Annotations    map[string]string `json:"annotations"`
+			StageTimestamp time.Time         `json:"stageTimestamp"`
 		}
 		if json.Unmarshal(sc.Bytes(), &ev) != nil {
+			continue
+		}
+		// The log keeps microseconds.
+		if ev.StageTimestamp.Before(since.Truncate(time.Microsecond)) {
 			continue
 		}
 		if ev.ObjectRef.Namespace == ns && ev.ObjectRef.Name == name && ev.Annotations[key] == want {
