@@ -2,6 +2,7 @@ package provenance
 
 import (
 	"reflect"
+	"strings"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 
@@ -93,7 +94,12 @@ type Checker struct {
 	// smuggle a container into a declared Deployment. Strict mode always
 	// does.
 	StrictLists bool
-	Ignores     *Ignores
+	// Controller judges a controller rather than a person: ownerReferences
+	// and finalizers Git does not declare are free for it (operators own
+	// objects and hold their deletion), while a person may not set them in
+	// either field mode.
+	Controller bool
+	Ignores    *Ignores
 }
 
 // Check decides one request. It never blocks and never mutates snap or req.
@@ -115,33 +121,41 @@ func (c *Checker) Check(snap *Snapshot, req *Request) Result {
 	case Delete:
 		return c.checkDelete(snap, req, entry)
 	case Create, Update:
-		if entry == nil {
-			return Result{Reason: ReasonNotInGit}
-		}
-		if v := apiVersionOf(req.Object); v != "" && v != entry.APIVersion {
-			// Without the API server's conversion, fields of two versions
-			// cannot be compared; deny rather than guess.
-			return Result{Reason: ReasonVersionMismatch, Entry: entry}
-		}
-		var old map[string]any
-		if req.Operation == Update {
-			old = req.OldObject
-			if onlyRemovesFinalizers(old, req.Object) {
-				return Result{Allowed: true, Reason: ReasonFinishingDeletion, Entry: entry}
-			}
-		}
-		strict := c.Fields != FieldsDeclared
-		diffs := compare.Compare(entry.Object, old, req.Object, entry.Schema, compare.Options{
-			Strict:      strict,
-			StrictLists: strict || c.StrictLists,
-			Ignore:      c.ignoreFor(entry.Key),
-		})
-		diffs = append(diffs, protectedLabelDiffs(entry, strict, old, req.Object)...)
-		return resultOf(entry, diffs)
+		return c.checkWrite(req, entry)
 	default:
 		// CONNECT and anything newer carry no object state.
 		return Result{Allowed: true, Reason: ReasonNotManaged}
 	}
+}
+
+// checkWrite decides a CREATE or UPDATE of the object itself.
+func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
+	if entry == nil {
+		return Result{Reason: ReasonNotInGit}
+	}
+	if v := apiVersionOf(req.Object); v != "" && v != entry.APIVersion {
+		// Without the API server's conversion, fields of two versions
+		// cannot be compared; deny rather than guess.
+		return Result{Reason: ReasonVersionMismatch, Entry: entry}
+	}
+	var old map[string]any
+	if req.Operation == Update {
+		old = req.OldObject
+		if onlyRemovesFinalizers(old, req.Object) {
+			return Result{Allowed: true, Reason: ReasonFinishingDeletion, Entry: entry}
+		}
+	}
+	strict := c.Fields != FieldsDeclared
+	diffs := compare.Compare(entry.Object, old, req.Object, entry.Schema, compare.Options{
+		Strict:      strict,
+		StrictLists: strict || c.StrictLists,
+		Ignore:      c.ignoreFor(entry.Key),
+	})
+	diffs = append(diffs, protectedLabelDiffs(entry, strict, old, req.Object)...)
+	if !c.Controller {
+		diffs = append(diffs, lifecycleDiffs(entry, strict, old, req.Object)...)
+	}
+	return resultOf(entry, diffs)
 }
 
 func (c *Checker) checkDelete(snap *Snapshot, req *Request, entry *Entry) Result {
@@ -157,7 +171,32 @@ func (c *Checker) checkDelete(snap *Snapshot, req *Request, entry *Entry) Result
 		// Deleting the namespace deletes every managed object in it.
 		return Result{Reason: ReasonManagedNSDelete}
 	}
+	if isCRD(req) && crdDeclaresManaged(snap, req) {
+		// Deleting a CRD deletes every custom resource of its kind, those
+		// Git declares too, even when the CRD itself came from elsewhere
+		// (a Helm chart). Entry stays nil: no one object is meant.
+		return Result{Reason: ReasonManagedDelete}
+	}
 	return Result{Allowed: true, Reason: ReasonNotManaged}
+}
+
+func isCRD(req *Request) bool {
+	return req.Group == "apiextensions.k8s.io" && req.Kind == "CustomResourceDefinition"
+}
+
+// crdDeclaresManaged reports whether Git declares custom resources of the
+// CRD being deleted. Without the stored CRD, its name (plural.group) still
+// names the group, and any declared kind of that group fails closed.
+func crdDeclaresManaged(snap *Snapshot, req *Request) bool {
+	spec, _ := req.OldObject["spec"].(map[string]any)
+	group, _ := spec["group"].(string)
+	names, _ := spec["names"].(map[string]any)
+	kind, _ := names["kind"].(string)
+	if group != "" && kind != "" {
+		return snap.DeclaresKind(group, kind)
+	}
+	_, group, _ = strings.Cut(req.Name, ".")
+	return snap.DeclaresGroup(group)
 }
 
 // checkScale compares a Scale's spec.replicas with the replicas Git declares
@@ -345,6 +384,64 @@ func protectedLabelDiffs(entry *Entry, strict bool, old, obj map[string]any) []c
 		d.Old = before
 	}
 	return []compare.Diff{d}
+}
+
+// lifecycleFields decide when an object goes away: an ownerReference to an
+// object that is then deleted makes the garbage collector delete a managed
+// object, and a finalizer can hold its deletion forever. A person may not
+// set them where Git does not, in either field mode and on create too.
+var lifecycleFields = []string{"ownerReferences", "finalizers"}
+
+// admissionFinalizers are added on create by the API server's own
+// admission plugins (StorageObjectInUseProtection), not by the requester.
+var admissionFinalizers = map[string]bool{
+	"kubernetes.io/pvc-protection": true,
+	"kubernetes.io/pv-protection":  true,
+}
+
+// lifecycleDiffs reports lifecycleFields Git does not declare that the
+// request sets or changes. A strict update already judges every field.
+func lifecycleDiffs(entry *Entry, strict bool, old, obj map[string]any) []compare.Diff {
+	if strict && old != nil {
+		return nil
+	}
+	declMeta, _ := entry.Object["metadata"].(map[string]any)
+	objMeta, _ := obj["metadata"].(map[string]any)
+	oldMeta, _ := old["metadata"].(map[string]any)
+	var diffs []compare.Diff
+	for _, f := range lifecycleFields {
+		if _, declared := declMeta[f]; declared {
+			continue
+		}
+		got, before := objMeta[f], oldMeta[f]
+		if old == nil && f == "finalizers" {
+			got = withoutAdmissionFinalizers(got)
+		}
+		if isEmptyList(got) && isEmptyList(before) || reflect.DeepEqual(got, before) {
+			continue
+		}
+		diffs = append(diffs, compare.Diff{
+			Path: compare.Path{{Field: "metadata", Index: -1}, {Field: f, Index: -1}},
+			Kind: compare.Undeclared, Request: got, Old: before,
+		})
+	}
+	return diffs
+}
+
+func withoutAdmissionFinalizers(v any) any {
+	l, _ := v.([]any)
+	var out []any
+	for _, f := range l {
+		if s, _ := f.(string); !admissionFinalizers[s] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func isEmptyList(v any) bool {
+	l, isList := v.([]any)
+	return v == nil || isList && len(l) == 0
 }
 
 func labelOf(obj map[string]any, key string) (string, bool) {

@@ -9,7 +9,7 @@ import (
 	"github.com/gitgate/gitgate/provenance/provenancetest"
 )
 
-var scope = provenancetest.Scope{"Pod": true, "DaemonSet.apps": true, "CustomResourceDefinition.apiextensions.k8s.io": false, "ConfigMap": true, "Secret": true, "Service": true, "Deployment.apps": true, "Namespace": false, "ClusterRole.rbac.authorization.k8s.io": false}
+var scope = provenancetest.Scope{"Pod": true, "PersistentVolumeClaim": true, "DaemonSet.apps": true, "CustomResourceDefinition.apiextensions.k8s.io": false, "ConfigMap": true, "Secret": true, "Service": true, "Deployment.apps": true, "Namespace": false, "ClusterRole.rbac.authorization.k8s.io": false}
 
 var (
 	mustObjects = provenancetest.Objects
@@ -30,6 +30,11 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: defaulted}
 data: {b: "2"}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: shop}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
 ---
 apiVersion: v1
 kind: Secret
@@ -200,6 +205,16 @@ func admittedPod(volume, mount, tolerations string) string {
 		`"tolerations":[{"key":"dedicated","operator":"Exists"},` + tolerations + `]}}`
 }
 
+// conf is Git's ConfigMap shop/conf as a person would apply it.
+const conf = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf, namespace: shop}\ndata: {a: '1'}"
+
+// claim is Git's PersistentVolumeClaim shop/data.
+const claim = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: shop}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}"
+
+func confReq(op provenance.Operation) provenance.Request {
+	return provenance.Request{Operation: op, Kind: "ConfigMap", Namespace: "shop", Name: "conf"}
+}
+
 // withFinalizers adds finalizers to a one-line-metadata manifest.
 func withFinalizers(y string, fs ...string) string {
 	return strings.Replace(y, "metadata: {", "metadata: {finalizers: ["+strings.Join(fs, ", ")+"], ", 1)
@@ -221,8 +236,10 @@ func TestCheck(t *testing.T) {
 		return "apiVersion: autoscaling/v1\nkind: Scale\nmetadata: {name: web, namespace: shop}\nspec: {replicas: " + n + "}"
 	}
 	tests := []struct {
-		name        string
-		fields      provenance.FieldMode
+		name   string
+		fields provenance.FieldMode
+		// controller judges with the controller rule's checker.
+		controller  bool
 		req         provenance.Request
 		obj, old    string
 		wantAllowed bool
@@ -310,16 +327,33 @@ func TestCheck(t *testing.T) {
 		{name: "pod created with a hostPath volume Git does not declare", req: provenance.Request{Operation: provenance.Create, Kind: "Pod", Namespace: "shop", Name: "tools"},
 			obj:        `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"tools","namespace":"shop"},"spec":{"volumes":[{"name":"host","hostPath":{"path":"/"}}],"containers":[{"name":"tools","image":"tools:1"}],"tolerations":[{"key":"dedicated","operator":"Exists"}]}}`,
 			wantReason: provenance.ReasonUndeclared},
+		{name: "person adds an ownerReference, declared mode", fields: provenance.FieldsDeclared, req: confReq(provenance.Update),
+			old: conf, obj: strings.Replace(conf, "metadata: {", "metadata: {ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: doomed, uid: u1}], ", 1), wantReason: provenance.ReasonUndeclared},
+		{name: "person adds a finalizer, declared mode", fields: provenance.FieldsDeclared, req: confReq(provenance.Update),
+			old: conf, obj: withFinalizers(conf, "example.com/hold"), wantReason: provenance.ReasonUndeclared},
+		{name: "person creates a declared object with an ownerReference, strict", req: confReq(provenance.Create),
+			obj: strings.Replace(conf, "metadata: {", "metadata: {ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: doomed, uid: u1}], ", 1), wantReason: provenance.ReasonUndeclared},
+		{name: "person creates a declared object with a finalizer, declared mode", fields: provenance.FieldsDeclared, req: confReq(provenance.Create),
+			obj: withFinalizers(conf, "example.com/hold"), wantReason: provenance.ReasonUndeclared},
+		{name: "person changes another annotation, finalizers untouched, declared mode", fields: provenance.FieldsDeclared, req: confReq(provenance.Update),
+			old: withFinalizers(conf, "example.com/hold"), obj: withFinalizers(strings.Replace(conf, "metadata: {", "metadata: {annotations: {note: x}, ", 1), "example.com/hold"), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "controller adds an ownerReference and a finalizer", controller: true, req: confReq(provenance.Update),
+			old: conf, obj: withFinalizers(strings.Replace(conf, "metadata: {", "metadata: {ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: owner, uid: u1}], ", 1), "example.com/hold"), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "claim created with the protection finalizer admission adds", req: provenance.Request{Operation: provenance.Create, Kind: "PersistentVolumeClaim", Namespace: "shop", Name: "data"},
+			obj: withFinalizers(claim, "kubernetes.io/pvc-protection"), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
 		{name: "custom resource compared generically", req: provenance.Request{Operation: provenance.Create, Group: "example.com", Kind: "Widget", Namespace: "shop", Name: "w"},
 			obj: "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {size: 4}", wantReason: provenance.ReasonFieldMismatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			fields := tc.fields
-			if fields == "" {
+			switch {
+			case tc.controller:
+				fields = provenance.FieldsDeclared // as webhook.ControllerChecker
+			case fields == "":
 				fields = provenance.FieldsStrict
 			}
-			c := &provenance.Checker{Fields: fields, Ignores: ignores}
+			c := &provenance.Checker{Fields: fields, Ignores: ignores, Controller: tc.controller, StrictLists: tc.controller}
 			req := tc.req
 			req.Object, req.OldObject = toMap(t, tc.obj), toMap(t, tc.old)
 			res := c.Check(snap, &req)
@@ -433,4 +467,45 @@ func TestIndexerReusesEntriesOfUnchangedFiles(t *testing.T) {
 	if third.Lookup(provenance.Key{Group: "other.io", Kind: "Gadget", Name: "g"}) == nil {
 		t.Error("Gadget not re-indexed as cluster-scoped")
 	}
+}
+
+// TestCheckCRDDelete: deleting a CRD deletes every custom resource of its
+// kind, so it is a managed delete when Git declares any, even if the CRD
+// itself is not in Git.
+func TestCheckCRDDelete(t *testing.T) {
+	snap := provenancetest.Snapshot(t, provenancetest.Scope{"Gadget.other.io": true}, provenancetest.Revision("c"), map[string]string{
+		"gadget.yaml": "apiVersion: other.io/v1\nkind: Gadget\nmetadata: {name: g, namespace: team}\n",
+	})
+	crd := func(name, group, kind string) map[string]any {
+		return toMap(t, "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: "+name+"}\nspec: {group: "+group+", names: {kind: "+kind+", plural: x}, scope: Namespaced}")
+	}
+	tests := []struct {
+		name        string
+		crdName     string
+		old         map[string]any
+		wantAllowed bool
+		wantReason  provenance.Reason
+	}{
+		{name: "CRD of a declared kind", crdName: "gadgets.other.io", old: crd("gadgets.other.io", "other.io", "Gadget"), wantReason: provenance.ReasonManagedDelete},
+		{name: "CRD of another kind in the same group", crdName: "gizmos.other.io", old: crd("gizmos.other.io", "other.io", "Gizmo"), wantAllowed: true, wantReason: provenance.ReasonNotManaged},
+		{name: "CRD of another group", crdName: "gadgets.else.io", old: crd("gadgets.else.io", "else.io", "Gadget"), wantAllowed: true, wantReason: provenance.ReasonNotManaged},
+		{name: "no stored object: the name's group is declared", crdName: "gizmos.other.io", wantReason: provenance.ReasonManagedDelete},
+		{name: "no stored object: another group", crdName: "gizmos.else.io", wantAllowed: true, wantReason: provenance.ReasonNotManaged},
+		{name: "terminating already", crdName: "gadgets.other.io", old: terminatingMap(crd("gadgets.other.io", "other.io", "Gadget")), wantAllowed: true, wantReason: provenance.ReasonTerminating},
+	}
+	c := &provenance.Checker{}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &provenance.Request{Operation: provenance.Delete, Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition", Name: tc.crdName, OldObject: tc.old}
+			got := c.Check(snap, req)
+			if got.Allowed != tc.wantAllowed || got.Reason != tc.wantReason {
+				t.Errorf("Check = allowed %v reason %s, want %v %s", got.Allowed, got.Reason, tc.wantAllowed, tc.wantReason)
+			}
+		})
+	}
+}
+
+func terminatingMap(m map[string]any) map[string]any {
+	m["metadata"].(map[string]any)["deletionTimestamp"] = "2026-11-26T12:00:00Z"
+	return m
 }

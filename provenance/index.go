@@ -98,6 +98,7 @@ func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 		Revision:   rev,
 		objects:    map[Key]*Entry{},
 		namespaces: map[string]int{},
+		kinds:      map[groupKind]int{},
 	}
 	next := make(map[fileKey]*cachedFile, len(files))
 	schemas := map[schema.GroupVersionKind]*compare.Schema{}
@@ -154,6 +155,7 @@ func (s *Snapshot) add(e *Entry) error {
 		return fmt.Errorf("%w: %s in %s and %s", ErrDuplicate, e.Key, prev.Path, e.Path)
 	}
 	s.objects[e.Key] = e
+	s.kinds[groupKind{e.Key.Group, e.Key.Kind}]++
 	if e.Key.Namespace != "" {
 		s.namespaces[e.Key.Namespace]++
 	}

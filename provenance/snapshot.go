@@ -72,6 +72,9 @@ type Snapshot struct {
 	// namespaces counts declared objects per namespace, so deleting a
 	// namespace that holds managed objects can be refused in O(1).
 	namespaces map[string]int
+	// kinds counts declared objects per group and kind, so deleting a CRD
+	// whose custom resources Git declares can be refused in O(1).
+	kinds map[groupKind]int
 	// unresolved lists kinds whose scope the API server did not know when
 	// the snapshot was built (e.g. a CRD not yet installed).
 	unresolved []string
@@ -90,6 +93,22 @@ func (s *Snapshot) Unresolved() []string { return s.unresolved }
 
 // NamespaceHoldsManaged reports whether Git declares objects in namespace ns.
 func (s *Snapshot) NamespaceHoldsManaged(ns string) bool { return s.namespaces[ns] > 0 }
+
+// DeclaresKind reports whether Git declares objects of a group and kind.
+func (s *Snapshot) DeclaresKind(group, kind string) bool { return s.kinds[groupKind{group, kind}] > 0 }
+
+// DeclaresGroup reports whether Git declares objects of any kind in a
+// group other than the core group.
+func (s *Snapshot) DeclaresGroup(group string) bool {
+	for gk, n := range s.kinds {
+		if gk.group == group && group != "" && n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+type groupKind struct{ group, kind string }
 
 // Store holds the current Snapshot. Readers never block.
 type Store struct {

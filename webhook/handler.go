@@ -61,11 +61,12 @@ type Handler struct {
 var _ admission.Handler = &Handler{}
 
 // ControllerChecker is the controller rule: a controller may set, change or
-// remove what Git does not declare (provenance.FieldsDeclared), but not add
+// remove what Git does not declare (provenance.FieldsDeclared), finalizers
+// and ownerReferences included, but not add
 // an element to a keyed list, such as a container to a declared
 // Deployment: whoever holds any service account's token is a controller.
 func ControllerChecker(ignores *provenance.Ignores) *provenance.Checker {
-	return &provenance.Checker{Fields: provenance.FieldsDeclared, StrictLists: true, Ignores: ignores}
+	return &provenance.Checker{Fields: provenance.FieldsDeclared, StrictLists: true, Controller: true, Ignores: ignores}
 }
 
 // errUnresolvedKind: a subresource request (scale) names a resource that

@@ -45,7 +45,11 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 	case provenance.ReasonNotInGit:
 		fmt.Fprintf(&b, "Git does not declare this object at %s.", where)
 	case provenance.ReasonManagedDelete:
-		fmt.Fprintf(&b, "Git declares this object at %s.", where)
+		if res.Entry == nil {
+			fmt.Fprintf(&b, "Git declares objects of this CustomResourceDefinition's kind at %s; deleting it deletes them.", where)
+		} else {
+			fmt.Fprintf(&b, "Git declares this object at %s.", where)
+		}
 	case provenance.ReasonManagedNSDelete:
 		fmt.Fprintf(&b, "Git declares objects in this namespace at %s.", where)
 	case provenance.ReasonVersionMismatch:

@@ -127,6 +127,13 @@ func (w *walker) pop()         { w.path = w.path[:len(w.path)-1] }
 
 // field descends into map key k.
 func (w *walker) field(k string, decl, old, obj any, s *Schema, ig *Ignore) {
+	if w.strictLists && k == "metadata" && len(w.path) == 0 {
+		// Strict lists guard what an object runs (containers, volumes).
+		// The keyed list of metadata, ownerReferences, is a matter of
+		// lifecycle, which the caller judges by who asks.
+		w.strictLists = false
+		defer func() { w.strictLists = true }()
+	}
 	w.push(frame{field: k, index: -1})
 	w.walk(decl, old, obj, s.Field(k), ig.field(k))
 	w.pop()
