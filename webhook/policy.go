@@ -42,7 +42,8 @@ func (h *Handler) applyPolicy(ctx context.Context, req *admission.Request, preq 
 	mode := h.modeFor(preq.Namespace)
 	decision := decisionFor(mode)
 	var use breakglass.Use
-	if h.BreakGlass != nil {
+	modeLabel := changesModeLabel(preq)
+	if h.BreakGlass != nil && !modeLabel {
 		if u, ok := h.BreakGlass.Match(req.UserInfo.Username, req.UserInfo.Groups, preq.Namespace, start); ok {
 			decision, use = audit.BreakGlass, u
 		}
@@ -64,10 +65,37 @@ func (h *Handler) applyPolicy(ctx context.Context, req *admission.Request, preq 
 	case audit.Audited:
 		resp = admission.Allowed("")
 	default:
-		resp = admission.Denied(h.message(preq, snap, v))
+		msg := h.message(preq, snap, v)
+		if modeLabel {
+			msg = truncate(msg+" "+modeLabelNote, maxMessageLen)
+		}
+		resp = admission.Denied(msg)
 	}
 	resp.AuditAnnotations = auditAnnotations(rec)
 	return resp
+}
+
+// modeLabelNote explains why a grant did not help.
+const modeLabelNote = "Break-glass never covers the " + ModeLabel + " label: change it in Git."
+
+// changesModeLabel reports whether a request sets, changes or removes
+// gitgate's mode label on a Namespace. Break-glass never covers that: one
+// grant could otherwise switch enforcement off for good, long after it
+// expired.
+func changesModeLabel(preq *provenance.Request) bool {
+	if preq.Group != "" || preq.Kind != "Namespace" || preq.Subresource != "" || preq.Operation == provenance.Delete {
+		return false
+	}
+	after, set := labelValue(preq.Object, ModeLabel)
+	before, was := labelValue(preq.OldObject, ModeLabel)
+	return set != was || after != before
+}
+
+func labelValue(obj map[string]any, key string) (string, bool) {
+	meta, _ := obj["metadata"].(map[string]any)
+	labels, _ := meta["labels"].(map[string]any)
+	v, ok := labels[key].(string)
+	return v, ok
 }
 
 func (h *Handler) modeFor(namespace string) Mode {

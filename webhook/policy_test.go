@@ -60,7 +60,8 @@ var (
 		Entry:  &provenance.Entry{Path: "shop/config.yaml"},
 		Diffs:  []compare.Diff{{Path: compare.Path{{Field: "data", Index: -1}, {Field: "greeting", Index: -1}}, Kind: compare.Mismatch, Git: "hello", Request: "hi"}},
 	}
-	matches = provenance.Result{Allowed: true, Reason: provenance.ReasonMatchesGit}
+	matches    = provenance.Result{Allowed: true, Reason: provenance.ReasonMatchesGit}
+	undeclared = provenance.Result{Reason: provenance.ReasonUndeclared, Entry: &provenance.Entry{Path: "namespaces.yaml"}}
 )
 
 func request(user string, groups ...string) admission.Request {
@@ -73,6 +74,24 @@ func request(user string, groups ...string) admission.Request {
 		Object:    runtime.RawExtension{Raw: []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web-config","namespace":"shop","uid":"obj-uid"},"data":{"greeting":"hi"}}`)},
 		OldObject: runtime.RawExtension{Raw: []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web-config","namespace":"shop","uid":"obj-uid"},"data":{"greeting":"hello"}}`)},
 	}}
+}
+
+// namespaceLabel is an update of Namespace shop setting gitgate's mode label
+// to value ("" removes it).
+func namespaceLabel(user, oldValue, value string) admission.Request {
+	ns := func(v string) []byte {
+		labels := ""
+		if v != "" {
+			labels = `,"labels":{"` + ModeLabel + `":"` + v + `"}`
+		}
+		return []byte(`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"` + labels + `}}`)
+	}
+	r := request(user)
+	r.Kind = metav1.GroupVersionKind{Version: "v1", Kind: "Namespace"}
+	r.Resource = metav1.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	r.Namespace, r.Name = "shop", "shop"
+	r.Object, r.OldObject = runtime.RawExtension{Raw: ns(value)}, runtime.RawExtension{Raw: ns(oldValue)}
+	return r
 }
 
 // onResource sends r for another resource; the object stays a ConfigMap,
@@ -281,5 +300,36 @@ func TestRecordHoldsPathsNeverValues(t *testing.T) {
 		if string(got) != string(w) {
 			t.Errorf("record %s = %s, want %s", k, got, w)
 		}
+	}
+}
+
+// TestBreakGlassNeverCoversModeLabel: one grant must not be able to switch
+// enforcement off for a namespace long after it expired.
+func TestBreakGlassNeverCoversModeLabel(t *testing.T) {
+	grant := breakglass.Grant{Name: "inc-42", Users: []string{"dev-user"}, Reason: "INC-42", GrantedAt: t0.Add(-time.Hour), ExpiresAt: t0.Add(time.Hour)}
+	tests := []struct {
+		name         string
+		req          admission.Request
+		wantDecision audit.Decision
+	}{
+		{name: "setting the label", req: namespaceLabel("dev-user", "", "audit"), wantDecision: audit.Denied},
+		{name: "changing the label", req: namespaceLabel("dev-user", "enforce", "warn"), wantDecision: audit.Denied},
+		{name: "removing the label", req: namespaceLabel("dev-user", "enforce", ""), wantDecision: audit.Denied},
+		{name: "another change to the Namespace", req: namespaceLabel("dev-user", "enforce", "enforce"), wantDecision: audit.BreakGlass},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs := &records{}
+			h := &Handler{Identities: DefaultIdentities(), Snapshots: fixedSnap{snap}, Checker: fakeChecker{undeclared},
+				BreakGlass: grantStore(grant), Audit: recs, Now: func() time.Time { return t0 }}
+			resp := h.Handle(context.Background(), tt.req)
+			if len(recs.list) != 1 || recs.list[0].Decision != tt.wantDecision {
+				t.Fatalf("records = %+v, want one %s", recs.list, tt.wantDecision)
+			}
+			denied := tt.wantDecision == audit.Denied
+			if resp.Allowed == denied || denied && !strings.Contains(resp.Result.Message, "Break-glass never covers the gitgate.dev/mode label") {
+				t.Errorf("allowed %v, message %q", resp.Allowed, resp.Result.Message)
+			}
+		})
 	}
 }
