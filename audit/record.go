@@ -48,6 +48,11 @@ type Record struct {
 	//   - managed-namespace-delete: a delete of a Namespace holding objects
 	//     Git declares.
 	//   - version-mismatch: the request uses another apiVersion than Git.
+	//   - status-write: a person writes the status of an object Git
+	//     declares.
+	//   - ephemeral-container: a person adds an ephemeral container to a
+	//     Pod (kubectl debug).
+	//   - pod-resize: a person resizes a running Pod in place.
 	//
 	// The webhook's own (package webhook, reasons.go):
 	//
@@ -59,6 +64,9 @@ type Record struct {
 	//     --stale-action deny (refused).
 	//   - unresolved-kind: a scale request for a resource discovery cannot
 	//     map to a kind (refused).
+	//   - agent-token: a token requested for a GitOps agent's or an exempt
+	//     identity's service account by anyone but an exempt caller
+	//     (refused; break-glass never covers it).
 	//   - bad-request: the body is not a valid object (HTTP 400; metrics
 	//     only, never in a record).
 	//

@@ -60,6 +60,15 @@ const (
 	// removes finalizers. Denying it would leave the object terminating
 	// forever, for a prune by the GitOps agent as for any other delete.
 	ReasonFinishingDeletion Reason = "finishing-deletion"
+	// ReasonStatusWrite: a person writes the status of an object Git
+	// declares.
+	ReasonStatusWrite Reason = "status-write"
+	// ReasonEphemeralContainer: a person adds an ephemeral container to a
+	// Pod (kubectl debug); break-glass is the way in.
+	ReasonEphemeralContainer Reason = "ephemeral-container"
+	// ReasonPodResize: a person resizes a running Pod's containers in
+	// place.
+	ReasonPodResize Reason = "pod-resize"
 )
 
 // Result is the verdict on one request.
@@ -109,9 +118,7 @@ func (c *Checker) Check(snap *Snapshot, req *Request) Result {
 	case "scale":
 		return c.checkScale(snap, req)
 	default:
-		// Only the object itself and its scale carry declared state; status
-		// and the rest (eviction, binding, ...) are the cluster's own.
-		return Result{Allowed: true, Reason: ReasonSubresource}
+		return c.checkSubresource(snap, req)
 	}
 	entry := snap.Lookup(req.Key())
 	if entry == nil && req.Operation == Update && onlyRemovesFinalizers(req.OldObject, req.Object) {
@@ -197,6 +204,32 @@ func crdDeclaresManaged(snap *Snapshot, req *Request) bool {
 	}
 	_, group, _ = strings.Cut(req.Name, ".")
 	return snap.DeclaresGroup(group)
+}
+
+// checkSubresource decides the subresources other than scale that people
+// write. Controllers own them: status is their report, and in-place
+// resizing (a vertical autoscaler) their job.
+func (c *Checker) checkSubresource(snap *Snapshot, req *Request) Result {
+	if c.Controller {
+		return Result{Allowed: true, Reason: ReasonSubresource}
+	}
+	switch {
+	case req.Subresource == "status":
+		// Others read status as truth (external-dns reads a Service's load
+		// balancer address); a person may not write it where Git declares
+		// the object.
+		if entry := snap.Lookup(req.Key()); entry != nil {
+			return Result{Reason: ReasonStatusWrite, Entry: entry}
+		}
+	case req.Group == "" && req.Kind == "Pod" && req.Subresource == "ephemeralcontainers":
+		// kubectl debug runs a new container, with any image and
+		// privileges, in a running Pod.
+		return Result{Reason: ReasonEphemeralContainer, Entry: snap.Lookup(req.Key())}
+	case req.Group == "" && req.Kind == "Pod" && req.Subresource == "resize":
+		return Result{Reason: ReasonPodResize, Entry: snap.Lookup(req.Key())}
+	}
+	// The rest (eviction, binding, approval, ...) are the cluster's own.
+	return Result{Allowed: true, Reason: ReasonSubresource}
 }
 
 // checkScale compares a Scale's spec.replicas with the replicas Git declares

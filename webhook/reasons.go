@@ -23,15 +23,13 @@ const (
 	reasonStale provenance.Reason = "stale"
 	// reasonUnresolvedKind: see errUnresolvedKind.
 	reasonUnresolvedKind provenance.Reason = "unresolved-kind"
+	// reasonAgentToken: a token for a GitOps agent's or an exempt
+	// identity's service account, asked for by anyone but an exempt
+	// caller. Whoever holds the agent's token is the agent: it may do
+	// anything, and the token outlives any break-glass grant, so no grant
+	// covers it.
+	reasonAgentToken provenance.Reason = "agent-token"
 	// reasonBadRequest: the body is not a valid object; metrics only,
 	// there is no object to record.
 	reasonBadRequest provenance.Reason = "bad-request"
 )
-
-// identityReason is the reason of a request allowed by its caller's class.
-func identityReason(c Class) provenance.Reason {
-	if c == Agent {
-		return reasonAgent
-	}
-	return reasonExempt
-}
