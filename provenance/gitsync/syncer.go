@@ -35,7 +35,10 @@ type Syncer struct {
 	// Trigger, so a flood of push notifications costs at most one fetch per
 	// interval. Zero means DefaultTriggerMinInterval.
 	TriggerMinInterval time.Duration
-	Log                logr.Logger
+	// RetryMin is the first wait after a failed sync; it doubles up to
+	// Interval. Zero means DefaultRetryMin.
+	RetryMin time.Duration
+	Log      logr.Logger
 
 	once    sync.Once
 	trigger chan struct{}
@@ -51,6 +54,9 @@ type Syncer struct {
 
 // DefaultTriggerMinInterval bounds the fetch rate of push notifications.
 const DefaultTriggerMinInterval = time.Second
+
+// DefaultRetryMin is the first wait after a failed sync.
+const DefaultRetryMin = time.Second
 
 // FailureReason classifies a failed sync for metrics.
 type FailureReason string
@@ -107,37 +113,81 @@ func (s *Syncer) LastSuccess() time.Time {
 }
 
 // Start syncs at once, then every Interval and on Trigger, until ctx ends.
+// A failed sync is retried sooner, with a backoff from RetryMin doubling up
+// to Interval, the first sync included: a Git server or API discovery that
+// was down at start costs seconds of unreadiness, not a whole interval.
 func (s *Syncer) Start(ctx context.Context) error {
 	s.init()
-	t := time.NewTicker(s.Interval)
+	retry := backoff{min: s.RetryMin, max: s.Interval}
+	for {
+		last := time.Now()
+		wait := s.Interval
+		if err := s.SyncOnce(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			wait = retry.next()
+			s.Log.Error(err, "sync failed; keeping the last good revision", "revision", s.current(), "retryIn", wait.String())
+		} else {
+			retry.reset()
+		}
+		if !s.waitNext(ctx, wait, last) {
+			return nil
+		}
+	}
+}
+
+// waitNext waits for the next sync: wait, or a Trigger, rate-limited to one
+// per TriggerMinInterval after the sync that started at last. It is false
+// when ctx ends.
+func (s *Syncer) waitNext(ctx context.Context, wait time.Duration, last time.Time) bool {
+	t := time.NewTimer(wait)
 	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	case <-s.trigger:
+	}
 	minGap := s.TriggerMinInterval
 	if minGap <= 0 {
 		minGap = DefaultTriggerMinInterval
 	}
-	var last time.Time
-	for {
-		last = time.Now()
-		if err := s.SyncOnce(ctx); err != nil && ctx.Err() == nil {
-			s.Log.Error(err, "sync failed; keeping the last good revision", "revision", s.current())
-		}
+	// Triggers that arrive while waiting out the gap coalesce into this
+	// sync.
+	if gap := minGap - time.Since(last); gap > 0 {
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		case <-s.trigger:
-			// Rate limit: wait out the rest of the gap; triggers that
-			// arrive meanwhile coalesce into this sync.
-			if wait := minGap - time.Since(last); wait > 0 {
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-time.After(wait):
-				}
-			}
+			return false
+		case <-time.After(gap):
 		}
 	}
+	return true
 }
+
+// backoff doubles from min to max.
+type backoff struct {
+	min, max, cur time.Duration
+}
+
+func (b *backoff) next() time.Duration {
+	switch {
+	case b.cur == 0:
+		b.cur = b.min
+		if b.cur <= 0 {
+			b.cur = DefaultRetryMin
+		}
+	case b.cur < b.max:
+		b.cur *= 2
+	}
+	if b.cur > b.max {
+		b.cur = b.max
+	}
+	return b.cur
+}
+
+func (b *backoff) reset() { b.cur = 0 }
 
 func (s *Syncer) current() string {
 	if snap := s.Store.Load(); snap != nil {

@@ -3,6 +3,7 @@ package gitsync
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -262,5 +263,55 @@ func TestCacheDirRestart(t *testing.T) {
 	}
 	if c.Hash.String() != rev.Hash {
 		t.Errorf("commit = %s, want %s", c.Hash, rev.Hash)
+	}
+}
+
+// TestFirstSyncRetriedWithBackoff: a branch missing at start (as when Git
+// or discovery is down) is loaded seconds after it appears, not after a
+// whole --interval.
+func TestFirstSyncRetriedWithBackoff(t *testing.T) {
+	g := startGitServer(t, map[string]string{"app/cm.yaml": configMap("web", "1")})
+	s := newTestSyncer(newTestSource(t, g.HTTPURL(), gitsource.Ref{Branch: "late"}, basicAuthFiles(t, testUser, testPass), ""))
+	s.Interval, s.RetryMin = time.Hour, 20*time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	time.Sleep(100 * time.Millisecond) // a few failed attempts
+	if s.Store.Load() != nil {
+		t.Fatal("loaded a branch that does not exist")
+	}
+	pushBranch(t, g, "late")
+	// Liveness, not a timing target: with the hour-long interval and no
+	// retry this would never load.
+	for deadline := time.Now().Add(20 * time.Second); s.Store.Load() == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the branch pushed after start was never loaded")
+		}
+	}
+	if got := declaredValue(t, s, "web"); got != "1" {
+		t.Errorf("declared value = %q", got)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	b := backoff{min: time.Second, max: 10 * time.Second}
+	var got []time.Duration
+	for i := 0; i < 6; i++ {
+		got = append(got, b.next())
+	}
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("waits = %v, want %v", got, want)
+	}
+	b.reset()
+	if d := b.next(); d != time.Second {
+		t.Errorf("after reset: %v", d)
+	}
+	if d := (&backoff{max: time.Minute}).next(); d != DefaultRetryMin {
+		t.Errorf("zero min: %v, want %v", d, DefaultRetryMin)
 	}
 }
