@@ -11,8 +11,11 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -76,6 +79,7 @@ func serve(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
+	exemptSelf(ctx, cfg, &handler.Identities, log)
 	if err := setupPolicy(mgr, cfg, &o.policy, handler, syncer, log); err != nil {
 		return err
 	}
@@ -160,6 +164,25 @@ func newHandler(o *serveOptions, mgr ctrl.Manager, store *provenance.Store) (*we
 		Repo:        webhook.Repo{URL: gitsource.RedactURL(o.repoURL)},
 	}
 	return handler, nil
+}
+
+// exemptSelf learns gitgate's own user name (SelfSubjectReview) and
+// exempts it: gitgate's own writes (Events, its certificate Secret) must
+// never be judged, or a denied Event would beget another. Without an
+// answer gitgate starts all the same and says so; its Events are then
+// left alone only by --skip-resource.
+func exemptSelf(ctx context.Context, cfg *rest.Config, ids *webhook.Identities, log logr.Logger) {
+	client, err := kubernetes.NewForConfig(cfg)
+	if err == nil {
+		var review *authenticationv1.SelfSubjectReview
+		review, err = client.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+		if err == nil && review.Status.UserInfo.Username != "" {
+			ids.ExemptUsers = append(ids.ExemptUsers, review.Status.UserInfo.Username)
+			log.Info("exempting gitgate's own identity", "user", review.Status.UserInfo.Username)
+			return
+		}
+	}
+	log.Error(err, "cannot learn gitgate's own user name; its own writes are judged like anyone's")
 }
 
 // addHealthChecks: /readyz passes once a revision is loaded, a certificate

@@ -17,7 +17,7 @@ const DefaultQueueSize = 10000
 // EventEmitter turns a record into a Kubernetes Event. It must not block:
 // the Auditor's writer calls it for every denial.
 type EventEmitter interface {
-	Emit(*Record)
+	Emit(*Record) bool
 }
 
 // Options configure an Auditor.
@@ -146,8 +146,9 @@ func (a *Auditor) write(r *Record) {
 	if a.opts.Events != nil && !r.DryRun && (r.Decision == Denied || r.Decision == BreakGlass) {
 		// A dry run promises no side effects (the webhook is registered
 		// with sideEffects None), so it gets no Event.
-		a.opts.Events.Emit(r)
-		recordsWritten.WithLabelValues("event", d).Inc()
+		if a.opts.Events.Emit(r) {
+			recordsWritten.WithLabelValues("event", d).Inc()
+		}
 	}
 }
 

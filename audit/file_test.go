@@ -122,7 +122,7 @@ func TestFileAppendsAcrossRestarts(t *testing.T) {
 
 type countEvents struct{ n int }
 
-func (c *countEvents) Emit(*Record) { c.n++ }
+func (c *countEvents) Emit(*Record) bool { c.n++; return true }
 
 func TestAuditorWritesEveryRecordOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")

@@ -18,6 +18,10 @@ var (
 		Name: "gitgate_audit_write_errors_total",
 		Help: "Audit records a sink failed to write, by sink.",
 	}, []string{"sink"})
+	eventsSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gitgate_audit_events_skipped_total",
+		Help: "Records that got no Kubernetes Event, by reason: about-an-event (never an Event about an Event) or rate-limited (the global Event rate was spent). The record itself is written to the other sinks.",
+	}, []string{"reason"})
 	queueLength = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "gitgate_audit_queue_length",
 		Help: "Audit records waiting to be written.",
@@ -25,5 +29,5 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(recordsWritten, recordsDropped, writeErrors, queueLength)
+	metrics.Registry.MustRegister(recordsWritten, recordsDropped, writeErrors, eventsSkipped, queueLength)
 }
