@@ -1,16 +1,23 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
+	"github.com/gitgate/gitgate/peers"
+	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/gitsource"
+	"github.com/gitgate/gitgate/provenance/gitsync"
 	"github.com/gitgate/gitgate/provenance/signature"
 	"github.com/gitgate/gitgate/receiver"
 )
@@ -30,6 +37,9 @@ type gitOptions struct {
 
 	receiverAddr       string
 	receiverSecretFile string
+
+	// syncConfigMap and syncNamespace name the replicas' sync signal.
+	syncConfigMap, syncNamespace string
 }
 
 func (o *gitOptions) BindFlags(fs *pflag.FlagSet) {
@@ -45,6 +55,8 @@ func (o *gitOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.verifyKeyring, "verify-commits", "", "ASCII-armored OpenPGP public keyring. When set, a head commit not signed by one of its keys is refused and the last verified revision stays enforced.")
 	fs.StringVar(&o.verifySSH, "verify-commits-ssh", "", "SSH allowed_signers file (git's gpg.ssh.allowedSignersFile format). Like --verify-commits, for commits signed with SSH keys; both may be set.")
 	fs.StringVar(&o.receiverAddr, "receiver-bind-address", "", "Address of the push-notification endpoint (HTTP, path /hook) for GitHub, GitLab and generic HMAC webhooks. Default: off.")
+	fs.StringVar(&o.syncConfigMap, "sync-configmap", peers.DefaultConfigMap, "ConfigMap through which replicas tell each other about a newly loaded revision, so all load a pushed revision within seconds; empty turns it off (replicas then converge at their next poll).")
+	fs.StringVar(&o.syncNamespace, "sync-namespace", defaultNamespace(), "Namespace of --sync-configmap (gitgate's own; default $POD_NAMESPACE or gitgate-system).")
 	fs.StringVar(&o.receiverSecretFile, "receiver-secret-file", "", "File holding the receiver's shared secret (at least 16 bytes). Required with --receiver-bind-address.")
 }
 
@@ -114,6 +126,32 @@ func (o *gitOptions) verifier() (signature.Verifier, error) {
 		}
 	}
 	return v, nil
+}
+
+// peers builds the replicas' sync signal for syncer; nil when it is off.
+func (o *gitOptions) peers(cfg *rest.Config, syncer *gitsync.Syncer, log logr.Logger) (*peers.Signal, error) {
+	if o.syncConfigMap == "" {
+		return nil, nil
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sync signal client: %w", err)
+	}
+	signal := &peers.Signal{
+		Client: client, Namespace: o.syncNamespace, Name: o.syncConfigMap, Trigger: syncer.Trigger, Log: log,
+		Current: func() string {
+			if snap := syncer.Store.Load(); snap != nil {
+				return snap.Revision.String()
+			}
+			return ""
+		},
+	}
+	syncer.OnLoad = func(rev provenance.Revision) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		signal.Announce(ctx, rev.String())
+	}
+	return signal, nil
 }
 
 // receiver builds the push-notification server; nil when it is off.

@@ -89,9 +89,16 @@ func serve(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
+	signal, err := o.git.peers(cfg, syncer, log.WithName("peers"))
+	if err != nil {
+		return err
+	}
 	runnables := []interface{ Start(context.Context) error }{cert, syncer}
 	if recv != nil {
 		runnables = append(runnables, recv)
+	}
+	if signal != nil {
+		runnables = append(runnables, signal)
 	}
 	for _, r := range runnables {
 		if err := mgr.Add(runnable{r}); err != nil {

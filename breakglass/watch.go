@@ -6,16 +6,13 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
+
+	"github.com/gitgate/gitgate/configwatch"
 )
 
 // DefaultConfigMap is the name of the ConfigMap that holds grants.
@@ -54,12 +51,8 @@ type Watcher struct {
 	Max time.Duration
 	Log logr.Logger
 
-	once     sync.Once
-	factory  informers.SharedInformerFactory
-	informer cache.SharedIndexInformer
-	// handler is set once Start registered; it has synced when the
-	// initial ConfigMap (or its absence) has reached the Store.
-	handler atomic.Pointer[cache.ResourceEventHandlerRegistration]
+	once  sync.Once
+	watch *configwatch.Watch
 }
 
 // ErrNotSynced: until the ConfigMap has been read, gitgate does not know
@@ -69,44 +62,29 @@ var ErrNotSynced = errors.New("break-glass grants not read yet")
 func (w *Watcher) init() {
 	w.once.Do(func() {
 		watched.Store(w.Store)
-		w.factory = informers.NewSharedInformerFactoryWithOptions(w.Client, 0,
-			informers.WithNamespace(w.Namespace),
-			informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-				o.FieldSelector = fields.OneTermEqualSelector("metadata.name", w.Name).String()
-			}))
-		w.informer = w.factory.Core().V1().ConfigMaps().Informer()
+		w.watch = &configwatch.Watch{Client: w.Client, Namespace: w.Namespace, Name: w.Name, OnChange: w.apply}
 	})
 }
 
 // Start watches the ConfigMap until ctx ends.
 func (w *Watcher) Start(ctx context.Context) error {
 	w.init()
-	reg, err := w.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { w.apply(obj) },
-		UpdateFunc: func(_, obj any) { w.apply(obj) },
-		DeleteFunc: func(any) { w.apply(nil) },
-	})
-	if err != nil {
+	if err := w.watch.Start(ctx); err != nil {
 		return fmt.Errorf("watch break-glass grants: %w", err)
 	}
-	w.handler.Store(&reg)
-	w.factory.Start(ctx.Done())
-	<-ctx.Done()
-	w.factory.Shutdown()
 	return nil
 }
 
 // Ready fails until the ConfigMap (or its absence) has been observed.
 func (w *Watcher) Ready() error {
-	reg := w.handler.Load()
-	if reg == nil || !(*reg).HasSynced() {
+	w.init()
+	if !w.watch.Synced() {
 		return ErrNotSynced
 	}
 	return nil
 }
 
-func (w *Watcher) apply(obj any) {
-	cm, _ := obj.(*corev1.ConfigMap)
+func (w *Watcher) apply(cm *corev1.ConfigMap) {
 	var data map[string]string
 	if cm != nil {
 		data = cm.Data

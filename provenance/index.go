@@ -110,36 +110,22 @@ func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 			if f.Objects == nil && cached != nil {
 				return nil, ErrIndexCacheStale
 			}
-			fresh := &cachedFile{crds: crdsOf([]File{f})}
-			guessedAny := false
-			for _, obj := range f.Objects {
-				e, guessed, err := ix.entry(f.Path, obj, crds, schemas)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", f.Path, err)
-				}
-				if guessed {
-					guessedAny = true
-					unresolved[e.Key.Kind+"."+e.Key.Group] = true
-				}
-				fresh.entries = append(fresh.entries, e)
+			fresh, guessed, err := ix.indexFile(f, crds, schemas, unresolved)
+			if err != nil {
+				return nil, err
 			}
 			cached = fresh
-			if guessedAny || f.ID == "" {
+			if guessed || f.ID == "" {
 				// A guessed scope is resolved again next time; never reuse it.
-				cached = nil
-				for _, e := range fresh.entries {
-					if err := snap.add(e); err != nil {
-						return nil, err
-					}
+				if err := snap.addAll(fresh.entries); err != nil {
+					return nil, err
 				}
 				continue
 			}
 		}
 		next[key] = cached
-		for _, e := range cached.entries {
-			if err := snap.add(e); err != nil {
-				return nil, err
-			}
+		if err := snap.addAll(cached.entries); err != nil {
+			return nil, err
 		}
 	}
 	for k := range unresolved {
@@ -148,6 +134,34 @@ func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 	sort.Strings(snap.unresolved)
 	ix.cache, ix.crdFingerprint = next, fingerprint
 	return snap, nil
+}
+
+// indexFile builds the entries of one file, noting kinds whose scope had
+// to be guessed in unresolved.
+func (ix *Indexer) indexFile(f File, crds map[schema.GroupKind]*crdInfo, schemas map[schema.GroupVersionKind]*compare.Schema, unresolved map[string]bool) (*cachedFile, bool, error) {
+	fresh := &cachedFile{crds: crdsOf([]File{f})}
+	guessedAny := false
+	for _, obj := range f.Objects {
+		e, guessed, err := ix.entry(f.Path, obj, crds, schemas)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", f.Path, err)
+		}
+		if guessed {
+			guessedAny = true
+			unresolved[e.Key.Kind+"."+e.Key.Group] = true
+		}
+		fresh.entries = append(fresh.entries, e)
+	}
+	return fresh, guessedAny, nil
+}
+
+func (s *Snapshot) addAll(entries []*Entry) error {
+	for _, e := range entries {
+		if err := s.add(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Snapshot) add(e *Entry) error {

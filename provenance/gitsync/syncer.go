@@ -35,6 +35,9 @@ type Syncer struct {
 	// Trigger, so a flood of push notifications costs at most one fetch per
 	// interval. Zero means DefaultTriggerMinInterval.
 	TriggerMinInterval time.Duration
+	// OnLoad, when set, is called with each newly loaded revision, after it
+	// is in force.
+	OnLoad func(provenance.Revision)
 	// RetryMin is the first wait after a failed sync; it doubles up to
 	// Interval. Zero means DefaultRetryMin.
 	RetryMin time.Duration
@@ -234,6 +237,9 @@ func (s *Syncer) SyncOnce(ctx context.Context) (err error) {
 	s.enforced = commit
 	s.retain(commit)
 	s.logLoaded(snap, start)
+	if s.OnLoad != nil && (cur == nil || cur.Revision != rev) {
+		s.OnLoad(rev)
+	}
 	return nil
 }
 
