@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"time"
@@ -32,6 +33,10 @@ type certOptions struct {
 	serviceName string
 	hosts       []string
 	lifetime    time.Duration
+	// clientCAFile, when set, makes the webhook demand a client
+	// certificate signed by one of its CAs: the API server's.
+	clientCAFile string
+	clientCAs    *x509.CertPool
 }
 
 func (o *certOptions) BindFlags(fs *pflag.FlagSet) {
@@ -42,11 +47,25 @@ func (o *certOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.webhookName, "webhook-config-name", "gitgate", "With --cert-mode=self-managed: ValidatingWebhookConfiguration whose caBundle gitgate keeps (it never creates it).")
 	fs.StringVar(&o.serviceName, "service-name", "gitgate", "With --cert-mode=self-managed: Service in front of gitgate; its in-cluster DNS names go into the serving certificate.")
 	fs.StringArrayVar(&o.hosts, "cert-host", nil, "With --cert-mode=self-managed: another DNS name or IP address for the serving certificate; repeatable.")
+	fs.StringVar(&o.clientCAFile, "client-ca-file", "", "PEM bundle of CAs; when set, the webhook accepts only TLS clients with a certificate they signed: the API server, configured with a client certificate for webhooks in its admission-control config file. Anyone else cannot reach the handler. Read at start.")
 	fs.DurationVar(&o.lifetime, "cert-lifetime", 90*24*time.Hour, "With --cert-mode=self-managed: lifetime of the CA and serving certificate; rotation starts at two thirds of it.")
 }
 
-// Validate reports every invalid certificate setting at once.
+// Validate reports every invalid certificate setting at once, and loads
+// --client-ca-file.
 func (o *certOptions) Validate() error {
+	var errs []error
+	if o.clientCAFile != "" {
+		pool, err := certs.LoadCAPool(o.clientCAFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--client-ca-file: %w", err))
+		}
+		o.clientCAs = pool
+	}
+	return errors.Join(append(errs, o.validateMode())...)
+}
+
+func (o *certOptions) validateMode() error {
 	switch o.mode {
 	case certModeFiles:
 		if o.dir == "" {
@@ -73,6 +92,17 @@ func (o *certOptions) selfManaged() certs.SelfManagedOptions {
 		Namespace: o.namespace, SecretName: o.secretName, WebhookName: o.webhookName,
 		Hosts: append(hosts, o.hosts...), Lifetime: o.lifetime,
 	}
+}
+
+// tlsOptions configure the webhook server: TLS 1.2 or newer, the
+// certificate from cert, and with --client-ca-file a verified client
+// certificate.
+func (o *certOptions) tlsOptions(cert certSource) []func(*tls.Config) {
+	opts := []func(*tls.Config){certs.TLSConfig(cert.GetCertificate)}
+	if o.clientCAs != nil {
+		opts = append(opts, certs.RequireClientCert(o.clientCAs))
+	}
+	return opts
 }
 
 // certSource gives the webhook server its certificate and readiness its

@@ -53,6 +53,8 @@ func TestServeOptionsValidate(t *testing.T) {
 		{name: "token over plain http", args: []string{"--repo-url", "http://x/y.git", "--branch", "main", "--git-token-file", "t"}, want: []string{"clear text"}},
 		{name: "credentials over plain http, allowed", args: []string{"--repo-url", "http://x/y.git", "--branch", "main", "--git-username-file", "u", "--git-password-file", "p", "--git-insecure-http"}},
 		{name: "anonymous plain http", args: []string{"--repo-url", "http://x/y.git", "--branch", "main"}},
+		{name: "client CA file missing", args: append(base, "--client-ca-file", filepath.Join(dir, "nope.pem")), want: []string{"--client-ca-file", "no such file"}},
+		{name: "client CA file without certificates", args: append(base, "--client-ca-file", good), want: []string{"--client-ca-file", "holds no PEM certificate"}},
 		{name: "not a URL", args: []string{"--repo-url", "fleet", "--branch", "main"}, want: []string{"is not a URL"}},
 		{name: "every error at once", args: append(base, "--fields", "loose", "--interval", "0s", "--port", "0", "--ignore", "Deployment=spec"), want: []string{"--fields must be strict or declared", "--interval must be positive", "--port must be 1-65535", "must start with /"}},
 		{name: "ignore file with a typo", args: append(base, "--ignore-file", bad), want: []string{"--ignore-file", "jsonPointer"}},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,7 +24,6 @@ import (
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/gitgate/gitgate/certs"
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/gitsource"
 	"github.com/gitgate/gitgate/provenance/gitsync"
@@ -118,7 +116,7 @@ func newManager(cfg *rest.Config, o *serveOptions, cert certSource) (ctrl.Manage
 	server := ctrlwebhook.NewServer(ctrlwebhook.Options{
 		Host:    o.webhookHost,
 		Port:    o.port,
-		TLSOpts: []func(*tls.Config){certs.TLSConfig(cert.GetCertificate)},
+		TLSOpts: o.certs.tlsOptions(cert),
 	})
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -100,4 +101,27 @@ func TLSConfig(getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, erro
 		c.MinVersion = tls.VersionTLS12
 		c.GetCertificate = getCertificate
 	}
+}
+
+// RequireClientCert makes a server accept only clients presenting a
+// certificate signed by one of cas.
+func RequireClientCert(cas *x509.CertPool) func(*tls.Config) {
+	return func(c *tls.Config) {
+		c.ClientCAs = cas
+		c.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+}
+
+// LoadCAPool reads a PEM bundle of CA certificates; it fails when the file
+// holds none.
+func LoadCAPool(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
 }
