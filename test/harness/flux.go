@@ -187,7 +187,7 @@ func (f *Flux) start(name string, args []string, logTo io.Writer) (*FluxControll
 	if err != nil {
 		return nil, err
 	}
-	kubeconfig, err := f.serviceAccountKubeconfig(name)
+	kubeconfig, err := ServiceAccountKubeconfig(f.Kubectl, f.Dir, FluxNamespace, name)
 	if err != nil {
 		return nil, err
 	}
@@ -221,23 +221,24 @@ func (f *Flux) start(name string, args []string, logTo io.Writer) (*FluxControll
 	return c, nil
 }
 
-// serviceAccountKubeconfig mints a day-long token for the ServiceAccount
-// name in flux-system and writes a kubeconfig that uses only it.
-func (f *Flux) serviceAccountKubeconfig(name string) (string, error) {
-	r := f.Kubectl.Run("", "create", "token", name, "-n", FluxNamespace, "--duration", "24h")
+// ServiceAccountKubeconfig mints a day-long token for ServiceAccount
+// namespace/name and writes, into dir, a kubeconfig that authenticates
+// with it alone: the real thing, not impersonation.
+func ServiceAccountKubeconfig(k *Kubectl, dir, namespace, name string) (string, error) {
+	r := k.Run("", "create", "token", name, "-n", namespace, "--duration", "24h")
 	if r.Failed() {
-		return "", fmt.Errorf("mint token for %s: %s: %w\n%s", name, r.CommandLine(), r.Err, r.Stderr)
+		return "", fmt.Errorf("mint token for %s/%s: %s: %w\n%s", namespace, name, r.CommandLine(), r.Err, r.Stderr)
 	}
-	cfg, err := clientcmd.LoadFromFile(f.Kubectl.Kubeconfig)
+	cfg, err := clientcmd.LoadFromFile(k.Kubeconfig)
 	if err != nil {
 		return "", fmt.Errorf("read admin kubeconfig: %w", err)
 	}
 	for n := range cfg.AuthInfos {
 		cfg.AuthInfos[n] = &clientcmdapi.AuthInfo{Token: strings.TrimSpace(r.Stdout)}
 	}
-	path := filepath.Join(f.Dir, name+".kubeconfig")
+	path := filepath.Join(dir, namespace+"-"+name+".kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		return "", fmt.Errorf("write kubeconfig for %s: %w", name, err)
+		return "", fmt.Errorf("write kubeconfig for %s/%s: %w", namespace, name, err)
 	}
 	return path, nil
 }

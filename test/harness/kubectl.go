@@ -3,6 +3,7 @@ package harness
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -13,6 +14,9 @@ import (
 type Kubectl struct {
 	Path       string
 	Kubeconfig string
+	// Env is added to kubectl's environment, e.g. KUBE_EDITOR for
+	// kubectl edit.
+	Env []string
 }
 
 // NewKubectl finds kubectl (see KubectlPath).
@@ -57,6 +61,9 @@ func (k *Kubectl) Run(stdin string, args ...string) Result {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, k.Path, append([]string{"--kubeconfig", k.Kubeconfig}, args...)...)
+	if len(k.Env) > 0 {
+		cmd.Env = append(os.Environ(), k.Env...)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if stdin != "" {
