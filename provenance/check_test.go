@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gitgate/gitgate/internal/testyaml"
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/provenancetest"
 )
@@ -13,7 +14,7 @@ var scope = provenancetest.Scope{"Pod": true, "PersistentVolumeClaim": true, "Da
 
 var (
 	mustObjects = provenancetest.Objects
-	toMap       = provenancetest.ToMap
+	toMap       = testyaml.ToMap
 )
 
 const repo = `

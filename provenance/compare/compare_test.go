@@ -1,7 +1,6 @@
 package compare
 
 import (
-	"encoding/json"
 	"reflect"
 	"sort"
 	"strings"
@@ -12,24 +11,12 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"sigs.k8s.io/yaml"
+
+	"github.com/gitgate/gitgate/internal/testyaml"
 )
 
-func obj(t testing.TB, y string) map[string]any {
-	t.Helper()
-	if y == "" {
-		return nil
-	}
-	j, err := yaml.YAMLToJSON([]byte(y))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(j, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
+// obj decodes a YAML object, as the API server's JSON decodes.
+var obj = testyaml.ToMap
 
 var (
 	deploySchema  = SchemaForType(reflect.TypeOf(appsv1.Deployment{}))

@@ -1,17 +1,16 @@
 // Package provenancetest holds the fakes and builders that tests of several
-// packages share: YAML to objects, a fake of discovery's scope, a Snapshot
-// from YAML, and files on disk. It is for tests only.
+// packages share: manifests from YAML, a fake of discovery's scope, a
+// Snapshot from YAML, and files on disk (internal/testyaml decodes one
+// object). It is for tests only.
 package provenancetest
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/yaml"
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/render"
@@ -39,23 +38,6 @@ func (AnyKind) Namespaced(gk schema.GroupKind) (bool, bool, error) {
 		return false, true, nil
 	}
 	return true, true, nil
-}
-
-// ToMap decodes one YAML object; "" gives nil.
-func ToMap(t testing.TB, y string) map[string]any {
-	t.Helper()
-	if y == "" {
-		return nil
-	}
-	j, err := yaml.YAMLToJSON([]byte(y))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(j, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 // Objects parses the manifests of a YAML file as gitgate reads Git.

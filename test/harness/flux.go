@@ -1,11 +1,9 @@
 package harness
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -245,26 +243,7 @@ func ServiceAccountKubeconfig(k *Kubectl, dir, namespace, name string) (string, 
 
 // WaitReady polls the controller's /readyz until it answers 200.
 func (c *FluxController) WaitReady(timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for {
-		select {
-		case <-c.done:
-			return fmt.Errorf("%s exited before it was ready", c.Name)
-		default:
-		}
-		if resp, err := http.Get("http://" + c.HealthAddr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s", c.Name, timeout)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return waitReady(c.Name, c.HealthAddr, c.done, timeout)
 }
 
 // Logs is everything the controller printed so far.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -129,15 +128,21 @@ func (g *Gitgate) URL() string { return fmt.Sprintf("https://127.0.0.1:%d/valida
 
 // WaitReady polls /readyz until it answers 200.
 func (g *Gitgate) WaitReady(timeout time.Duration) error {
+	return waitReady("gitgate", g.HealthAddr, g.done, timeout)
+}
+
+// waitReady polls http://healthAddr/readyz until it answers 200, failing
+// early when the process (done) exits.
+func waitReady(name, healthAddr string, done <-chan struct{}, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	for {
 		select {
-		case <-g.done:
-			return errors.New("gitgate exited before it was ready")
+		case <-done:
+			return fmt.Errorf("%s exited before it was ready", name)
 		default:
 		}
-		if resp, err := http.Get("http://" + g.HealthAddr + "/readyz"); err == nil {
+		if resp, err := http.Get("http://" + healthAddr + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
@@ -145,7 +150,7 @@ func (g *Gitgate) WaitReady(timeout time.Duration) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("gitgate not ready after %s", timeout)
+			return fmt.Errorf("%s not ready after %s", name, timeout)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
