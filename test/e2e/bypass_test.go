@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitgate/gitgate/test/harness"
+)
+
+// The ways around Git an adversarial review found, each tried as a person
+// would type it, through the API server and the shipped webhook
+// configuration.
+
+// TestPersonScaleOfUndeclaredDeploymentIsDenied: a Deployment Git does not
+// declare (made by Helm, say) cannot be scaled by hand any more than
+// edited.
+func TestPersonScaleOfUndeclaredDeploymentIsDenied(t *testing.T) {
+	applyShop(t)
+	mustRun(t, "-n", "shop", "create", "deployment", "helm-made", "--image", "nginx:1.27", "--as", exemptController)
+	defer env.kubectl.Run("", "-n", "shop", "delete", "deployment", "helm-made", "--as", exemptController)
+	r := env.kubectl.Run("", "-n", "shop", "scale", "deployment", "helm-made", "--replicas", "5", "--as", person)
+	wantDenied(t, r, "Git does not declare this object")
+}
+
+// TestBreakGlassNeverCoversTheModeLabel: a grant lets a person change
+// declared objects, but not switch enforcement off for good.
+func TestBreakGlassNeverCoversTheModeLabel(t *testing.T) {
+	applyShop(t)
+	ensureNamespace(t, harness.GitgateNamespace)
+	if _, err := harness.BreakGlass(env.stack.ControlPlane.Kubeconfig, "grant", "inc-9", "--user", person, "--for", "10m", "--reason", "INC-9"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = harness.BreakGlass(env.stack.ControlPlane.Kubeconfig, "revoke", "inc-9") }()
+	waitForGrant(t, "inc-9")
+	// The grant works for an ordinary change...
+	r := env.kubectl.Run("", "label", "namespace", "shop", "hotfix=inc-9", "--as", person)
+	if r.Failed() || !strings.Contains(r.Stderr, "break-glass grant inc-9") {
+		t.Fatalf("a change under the grant: %s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	defer env.kubectl.Run("", "label", "namespace", "shop", "hotfix-", "--as", agent)
+	// ...but not for the mode label.
+	r = env.kubectl.Run("", "label", "namespace", "shop", "gitgate.dev/mode=audit", "--as", person)
+	wantDenied(t, r, "Break-glass never covers the gitgate.dev/mode label")
+	if got := jsonpath(t, "namespace/shop", `{.metadata.labels.gitgate\.dev/mode}`); got != "" {
+		t.Errorf("mode label = %q after a denied change", got)
+	}
+}
+
+// TestPersonSubresourceWritesAreDenied: status of a declared object, a
+// debug container, an in-place resize.
+func TestPersonSubresourceWritesAreDenied(t *testing.T) {
+	applyShop(t)
+	r := env.kubectl.Run("", "-n", "shop", "patch", "deployment", "web", "--subresource", "status", "--type", "merge",
+		"-p", `{"status":{"observedGeneration":42}}`, "--as", person)
+	wantDenied(t, r, "status")
+	pod := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"tools","namespace":"shop"},"spec":{"containers":[{"name":"tools","image":"busybox:1.36","resources":{"requests":{"cpu":"100m"}}}]}}`
+	if r := env.kubectl.Run(pod, "apply", "-f", "-", "--as", exemptController); r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	defer env.kubectl.Run("", "-n", "shop", "delete", "pod", "tools", "--as", exemptController, "--wait=false")
+	r = env.kubectl.Run("", "-n", "shop", "debug", "tools", "--image", "busybox:1.36", "--as", person)
+	wantDenied(t, r, "(ephemeralcontainers)")
+	r = env.kubectl.Run("", "-n", "shop", "patch", "pod", "tools", "--subresource", "resize", "--type", "merge",
+		"-p", `{"spec":{"containers":[{"name":"tools","resources":{"requests":{"cpu":"200m"}}}]}}`, "--as", person)
+	wantDenied(t, r, "(resize)")
+}
+
+// TestPersonMintsTheAgentsToken: whoever holds the agent's token is the
+// agent; only exempt identities (the kubelet) may ask for it.
+func TestPersonMintsTheAgentsToken(t *testing.T) {
+	ensureNamespace(t, "flux-system")
+	if r := env.kubectl.Run("", "-n", "flux-system", "get", "serviceaccount", "kustomize-controller"); r.Failed() {
+		mustRun(t, "-n", "flux-system", "create", "serviceaccount", "kustomize-controller", "--as", exemptController)
+	}
+	r := env.kubectl.Run("", "-n", "flux-system", "create", "token", "kustomize-controller", "--as", person)
+	wantDenied(t, r, "whoever holds its token acts as it")
+	if r := env.kubectl.Run("", "-n", "flux-system", "create", "token", "kustomize-controller", "--as", exemptController); r.Failed() {
+		t.Errorf("an exempt identity mints the token: %s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+}
+
+// TestPersonEndpointSliceIsDenied: an EndpointSlice labelled with a
+// declared Service's name would send its traffic elsewhere.
+func TestPersonEndpointSliceIsDenied(t *testing.T) {
+	applyShop(t)
+	slice := `{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"web-evil","namespace":"shop",` +
+		`"labels":{"kubernetes.io/service-name":"web"}},"addressType":"IPv4","endpoints":[{"addresses":["203.0.113.7"]}],"ports":[{"port":8080}]}`
+	r := env.kubectl.Run(slice, "apply", "-f", "-", "--as", person)
+	wantDenied(t, r, "Git does not declare this object")
+}
+
+// ensureNamespace creates namespace ns as an exempt controller if missing.
+func ensureNamespace(t *testing.T, ns string) {
+	t.Helper()
+	if r := env.kubectl.Run("", "get", "namespace", ns, "-o", "name"); r.Failed() {
+		mustRun(t, "create", "namespace", ns, "--as", exemptController)
+	}
+}
+
+// waitForGrant waits until gitgate's watch has loaded grant name.
+func waitForGrant(t *testing.T, name string) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		if strings.Contains(env.stack.Gitgate.Logs(), `"grants":["`+name+`"]`) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("gitgate did not load grant %s", name)
+}
