@@ -1,6 +1,7 @@
 package flux
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -24,9 +25,44 @@ func TestFluxWritesAreNeverJudged(t *testing.T) {
 			t.Errorf("gitgate recorded a write of Flux: %s", line)
 		}
 	}
-	if m, err := env.gitgate.Metrics(); err != nil || strings.Contains(m, `class="agent"`) {
+	m, err := env.gitgate.Metrics()
+	if err != nil || strings.Contains(m, `class="agent"`) {
 		t.Errorf("gitgate was called for an agent's request (metrics error %v)", err)
 	}
+	// The measure of the matchConditions: the API server's status writes
+	// (Flux reports on every reconcile) against the requests gitgate saw.
+	r := env.kubectl.Run("", "get", "--raw", "/metrics")
+	if r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	statusWrites := sumMetric(r.Stdout, "apiserver_request_total{", `subresource="status"`, `verb="PATCH"`) + sumMetric(r.Stdout, "apiserver_request_total{", `subresource="status"`, `verb="PUT"`)
+	judged := sumMetric(m, "gitgate_admission_decisions_total{")
+	t.Logf("status writes through the API server: %.0f; requests gitgate saw in all: %.0f", statusWrites, judged)
+	if statusWrites == 0 {
+		t.Error("no status writes counted: the measurement saw nothing")
+	}
+}
+
+// sumMetric adds the values of the samples of a Prometheus text exposition
+// whose line starts with prefix and holds every one of labels.
+func sumMetric(text, prefix string, labels ...string) float64 {
+	var sum float64
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			ok = ok && strings.Contains(line, l)
+		}
+		var v float64
+		if i := strings.LastIndex(line, " "); ok && i > 0 {
+			if _, err := fmt.Sscanf(line[i+1:], "%g", &v); err == nil {
+				sum += v
+			}
+		}
+	}
+	return sum
 }
 
 // TestPersonEditIsDenied: kubectl edit of an object Flux applied, as a
