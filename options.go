@@ -14,6 +14,7 @@ import (
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/gitsource"
+	"github.com/gitgate/gitgate/webhook"
 )
 
 // serveOptions are the flags of `gitgate serve`.
@@ -38,6 +39,9 @@ type serveOptions struct {
 
 	webhookHost string
 	port        int
+	// maxRequestBytes and decisionTimeout bound what one request may cost.
+	maxRequestBytes int64
+	decisionTimeout time.Duration
 	healthAddr  string
 	metricsAddr string
 
@@ -66,6 +70,8 @@ func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 
 	fs.StringVar(&o.webhookHost, "webhook-host", "", "Address the webhook server binds to. Default: all addresses.")
 	fs.IntVar(&o.port, "port", 9443, "Port of the webhook server (HTTPS, path /validate).")
+	fs.Int64Var(&o.maxRequestBytes, "max-request-bytes", webhook.DefaultMaxRequestBytes, "Largest AdmissionReview gitgate decodes; a larger one is denied before decoding, which holds many times the body in memory. The default admits an object and an oldObject each at the API server's 3 MiB request limit.")
+	fs.DurationVar(&o.decisionTimeout, "decision-timeout", webhook.DefaultDecisionTimeout, "Longest comparison of one request with Git; an object that takes longer is denied (deadline-exceeded). Keep it under the webhook's timeoutSeconds.")
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz. /readyz fails until Git is synced and a certificate is loaded.")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; 0 disables it.")
 	o.git.BindFlags(fs)
@@ -97,6 +103,12 @@ func (o *serveOptions) Validate() error {
 	}
 	if o.port <= 0 || o.port > 65535 {
 		errs = append(errs, fmt.Errorf("--port must be 1-65535, got %d", o.port))
+	}
+	if o.maxRequestBytes < 64<<10 {
+		errs = append(errs, fmt.Errorf("--max-request-bytes must be at least 65536, got %d", o.maxRequestBytes))
+	}
+	if o.decisionTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--decision-timeout must be positive, got %s", o.decisionTimeout))
 	}
 	o.ignoreRules = nil
 	if o.ignoreFile != "" {

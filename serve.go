@@ -82,7 +82,7 @@ func serve(ctx context.Context, o *serveOptions) error {
 		return err
 	}
 	// GetWebhookServer also adds the server to the manager's runnables.
-	mgr.GetWebhookServer().Register("/validate", webhook.WithHTTPStatus(&admission.Webhook{Handler: handler}))
+	mgr.GetWebhookServer().Register("/validate", webhook.LimitBody(webhook.WithHTTPStatus(&admission.Webhook{Handler: handler}), o.maxRequestBytes))
 	recv, err := o.git.receiver(syncer, log.WithName("receiver"))
 	if err != nil {
 		return err
@@ -164,9 +164,10 @@ func newHandler(o *serveOptions, mgr ctrl.Manager, store *provenance.Store) (*we
 		Checker:    &provenance.Checker{Fields: provenance.FieldMode(o.fields), Ignores: ignores},
 		// A controller may change what Git does not declare, whatever
 		// --fields says.
-		Controllers: webhook.ControllerChecker(ignores),
-		Kinds:       mgr.GetRESTMapper(),
-		Repo:        webhook.Repo{URL: gitsource.RedactURL(o.repoURL)},
+		Controllers:     webhook.ControllerChecker(ignores),
+		Kinds:           mgr.GetRESTMapper(),
+		Repo:            webhook.Repo{URL: gitsource.RedactURL(o.repoURL)},
+		DecisionTimeout: o.decisionTimeout,
 	}
 	return handler, nil
 }

@@ -53,6 +53,8 @@ type Record struct {
 	//   - ephemeral-container: a person adds an ephemeral container to a
 	//     Pod (kubectl debug).
 	//   - pod-resize: a person resizes a running Pod in place.
+	//   - deadline-exceeded: the object could not be compared within the
+	//     decision deadline (refused, fail closed).
 	//
 	// The webhook's own (package webhook, reasons.go):
 	//
@@ -67,6 +69,8 @@ type Record struct {
 	//   - agent-token: a token requested for a GitOps agent's or an exempt
 	//     identity's service account by anyone but an exempt caller
 	//     (refused; break-glass never covers it).
+	//   - request-too-large: the AdmissionReview is over
+	//     --max-request-bytes; refused before decoding (metrics only).
 	//   - bad-request: the body is not a valid object (HTTP 400; metrics
 	//     only, never in a record).
 	//

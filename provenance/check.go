@@ -3,6 +3,7 @@ package provenance
 import (
 	"reflect"
 	"strings"
+	"time"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 
@@ -33,6 +34,9 @@ type Request struct {
 	// Object is the object after the change; OldObject before it (updates
 	// and deletes).
 	Object, OldObject map[string]any
+	// Deadline, when set, bounds the comparison: an object too large to
+	// compare by then is refused (ReasonDeadline).
+	Deadline time.Time
 }
 
 // Key is the object the request is about.
@@ -69,6 +73,10 @@ const (
 	// ReasonPodResize: a person resizes a running Pod's containers in
 	// place.
 	ReasonPodResize Reason = "pod-resize"
+	// ReasonDeadline: the object could not be compared within the
+	// request's deadline. gitgate cannot say it matches Git, so it refuses
+	// (fail closed); only a hostile object comes near it.
+	ReasonDeadline Reason = "deadline-exceeded"
 )
 
 // Result is the verdict on one request.
@@ -157,6 +165,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 		Strict:      strict,
 		StrictLists: strict || c.StrictLists,
 		Ignore:      c.ignoreFor(entry.Key),
+		Deadline:    req.Deadline,
 	})
 	diffs = append(diffs, protectedLabelDiffs(entry, strict, old, req.Object)...)
 	if !c.Controller {
@@ -251,8 +260,9 @@ func (c *Checker) checkScale(snap *Snapshot, req *Request) Result {
 		declared["spec"] = map[string]any{"replicas": r}
 	}
 	diffs := compare.Compare(declared, req.OldObject, req.Object, scaleSchema, compare.Options{
-		Strict: c.Fields != FieldsDeclared,
-		Ignore: scaleIgnore(c.ignoreFor(entry.Key)),
+		Strict:   c.Fields != FieldsDeclared,
+		Deadline: req.Deadline,
+		Ignore:   scaleIgnore(c.ignoreFor(entry.Key)),
 	})
 	return resultOf(entry, diffs)
 }
@@ -283,6 +293,9 @@ func resultOf(entry *Entry, diffs []compare.Diff) Result {
 		return Result{Allowed: true, Reason: ReasonMatchesGit, Entry: entry}
 	}
 	reason := ReasonFieldMismatch
+	if diffs[len(diffs)-1].Kind == compare.Incomplete {
+		return Result{Reason: ReasonDeadline, Entry: entry}
+	}
 	for _, d := range diffs {
 		if d.Kind != compare.Undeclared {
 			return Result{Reason: reason, Entry: entry, Diffs: diffs}

@@ -2,8 +2,10 @@ package provenance_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitgate/gitgate/internal/testyaml"
 	"github.com/gitgate/gitgate/provenance"
@@ -519,4 +521,31 @@ func TestCheckCRDDelete(t *testing.T) {
 func terminatingMap(m map[string]any) map[string]any {
 	m["metadata"].(map[string]any)["deletionTimestamp"] = "2026-11-26T12:00:00Z"
 	return m
+}
+
+// TestCheckDeadline: an object too large to compare by the request's
+// deadline is refused, not allowed.
+func TestCheckDeadline(t *testing.T) {
+	var env strings.Builder
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&env, "{name: V%d, value: '1'},", i)
+	}
+	deploy := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: big, namespace: shop}\nspec: {template: {spec: {containers: [{name: app, env: [" + env.String() + "]}]}}}"
+	snap := provenancetest.Snapshot(t, provenancetest.Scope{"Deployment.apps": true}, provenancetest.Revision("d"), map[string]string{"big.yaml": deploy})
+	for _, tc := range []struct {
+		name     string
+		deadline time.Time
+		want     provenance.Reason
+	}{
+		{name: "in time", deadline: time.Now().Add(time.Hour), want: provenance.ReasonMatchesGit},
+		{name: "past the deadline", deadline: time.Now().Add(-time.Second), want: provenance.ReasonDeadline},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &provenance.Request{Operation: provenance.Create, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "big", Object: toMap(t, deploy), Deadline: tc.deadline}
+			res := (&provenance.Checker{}).Check(snap, req)
+			if res.Reason != tc.want || res.Allowed != (tc.want == provenance.ReasonMatchesGit) {
+				t.Errorf("Check = allowed %v reason %s, want %s", res.Allowed, res.Reason, tc.want)
+			}
+		})
+	}
 }

@@ -56,7 +56,14 @@ type Handler struct {
 	Staleness *Staleness
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// DecisionTimeout bounds the comparison of one request; 0 means
+	// DefaultDecisionTimeout.
+	DecisionTimeout time.Duration
 }
+
+// DefaultDecisionTimeout leaves the API server's 5 s webhook timeout room
+// for decoding and the answer's way back.
+const DefaultDecisionTimeout = 2 * time.Second
 
 var _ admission.Handler = &Handler{}
 
@@ -120,6 +127,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 		observe(op, "error", reasonBadRequest, class, start)
 		return admission.Errored(http.StatusBadRequest, err)
 	}
+	preq.Deadline = start.Add(h.decisionTimeout())
 	v := h.judge(snap, preq, class, start)
 	v.who = who
 	if v.allowed {
@@ -181,6 +189,13 @@ func (h *Handler) judgeController(snap *provenance.Snapshot, preq *provenance.Re
 		res.Allowed = true
 	}
 	return verdict{allowed: res.Allowed, reason: res.Reason, result: res}
+}
+
+func (h *Handler) decisionTimeout() time.Duration {
+	if h.DecisionTimeout > 0 {
+		return h.DecisionTimeout
+	}
+	return DefaultDecisionTimeout
 }
 
 func (h *Handler) now() time.Time {

@@ -3,9 +3,15 @@ package webhook
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"regexp"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // WithHTTPStatus answers requests that could not be decoded at all with the
@@ -44,3 +50,51 @@ type recorder struct {
 func (r *recorder) Header() http.Header         { return r.header }
 func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 func (r *recorder) WriteHeader(status int)      { r.status = status }
+
+// DefaultMaxRequestBytes admits an AdmissionReview carrying an object and
+// an oldObject each at the API server's own request limit (3 MiB).
+const DefaultMaxRequestBytes = 6 << 20
+
+// requestUID finds the request's uid near the start of an AdmissionReview,
+// where the API server writes it, without decoding the rest.
+var requestUID = regexp.MustCompile(`"request"\s*:\s*\{\s*"uid"\s*:\s*"([^"\\]{1,128})"`)
+
+// LimitBody refuses an AdmissionReview over max bytes before anything
+// decodes it: decoding holds many times the body in memory, so the bound
+// comes first. The refusal is an admission denial carrying the request's
+// uid, which the API server shows the caller; without a uid, HTTP 413.
+func LimitBody(next http.Handler, max int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+		if err != nil {
+			http.Error(w, "read request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if int64(len(body)) <= max {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			next.ServeHTTP(w, r)
+			return
+		}
+		observe("", "denied", reasonTooLarge, Person, time.Now())
+		head := body[:min(len(body), 4096)]
+		m := requestUID.FindSubmatch(head)
+		if m == nil {
+			http.Error(w, fmt.Sprintf("AdmissionReview over %d bytes", max), http.StatusRequestEntityTooLarge)
+			return
+		}
+		writeTooLarge(w, string(m[1]), max)
+	})
+}
+
+func writeTooLarge(w http.ResponseWriter, uid string, max int64) {
+	review := admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Response: &admissionv1.AdmissionResponse{UID: types.UID(uid), Allowed: false, Result: &metav1.Status{
+			Code: http.StatusRequestEntityTooLarge,
+			Message: fmt.Sprintf("gitgate denied the request: its AdmissionReview is over gitgate's --max-request-bytes (%d bytes), "+
+				"more than gitgate can judge in bounded memory; no object Git declares is that large.", max),
+		}},
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(review)
+}

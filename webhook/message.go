@@ -52,6 +52,8 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		}
 	case provenance.ReasonManagedNSDelete:
 		fmt.Fprintf(&b, "Git declares objects in this namespace at %s.", where)
+	case provenance.ReasonDeadline:
+		fmt.Fprintf(&b, "the object could not be compared with Git at %s within gitgate's decision deadline, so it is refused.", where)
 	case provenance.ReasonVersionMismatch:
 		fmt.Fprintf(&b, "Git declares it as %s at %s, the request uses %s; resend it as %s.", res.Entry.APIVersion, where, apiVersion(req), res.Entry.APIVersion)
 	default:

@@ -29,6 +29,9 @@ const (
 	// anything, and the token outlives any break-glass grant, so no grant
 	// covers it.
 	reasonAgentToken provenance.Reason = "agent-token"
+	// reasonTooLarge: the AdmissionReview is over --max-request-bytes;
+	// refused before decoding (metrics only, nothing decoded to record).
+	reasonTooLarge provenance.Reason = "request-too-large"
 	// reasonBadRequest: the body is not a valid object; metrics only,
 	// there is no object to record.
 	reasonBadRequest provenance.Reason = "bad-request"

@@ -3,6 +3,7 @@ package compare
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // DiffKind says how a field disagrees with Git.
@@ -17,6 +18,9 @@ const (
 	// Undeclared: the request changes a field Git does not declare (strict
 	// mode, updates only).
 	Undeclared
+	// Incomplete: the comparison ran past Options.Deadline and stopped;
+	// the object was not fully compared.
+	Incomplete
 )
 
 // Diff is one place where a request disagrees with Git.
@@ -45,6 +49,9 @@ type Options struct {
 	// privileged container that the agent's server-side apply would never
 	// remove.
 	StrictLists bool
+	// Deadline, when set, stops the comparison of a hostile object: past
+	// it, Compare ends with a Diff of kind Incomplete.
+	Deadline time.Time
 }
 
 // Compare reports where obj disagrees with the declared manifest. For an
@@ -56,11 +63,14 @@ type Options struct {
 // update in strict mode, a change between old and obj outside Git's declared
 // fields is a Diff of kind Undeclared.
 func Compare(declared, old, obj map[string]any, s *Schema, opts Options) []Diff {
-	w := walker{strict: opts.Strict && old != nil, strictLists: opts.StrictLists, max: opts.MaxDiffs}
+	w := walker{strict: opts.Strict && old != nil, strictLists: opts.StrictLists, max: opts.MaxDiffs, deadline: opts.Deadline}
 	if w.max <= 0 {
 		w.max = 64
 	}
 	w.walk(declared, old, obj, s, opts.Ignore)
+	if w.expired {
+		w.diffs = append(w.diffs, Diff{Kind: Incomplete})
+	}
 	return w.diffs
 }
 
@@ -78,9 +88,26 @@ type walker struct {
 	// linearOnly never indexes keyed lists: the reference path that tests
 	// hold the indexed one to.
 	linearOnly bool
+	// deadline, visits and expired bound the walk in time; the clock is
+	// read once every deadlineEvery nodes.
+	deadline time.Time
+	visits   int
+	expired  bool
 }
 
-func (w *walker) full() bool { return len(w.diffs) >= w.max }
+// deadlineEvery is how many nodes the walk visits between two looks at the
+// clock: a few microseconds of work.
+const deadlineEvery = 1024
+
+func (w *walker) full() bool {
+	if w.expired || len(w.diffs) >= w.max {
+		return true
+	}
+	if w.visits++; w.visits%deadlineEvery == 0 && !w.deadline.IsZero() && time.Now().After(w.deadline) {
+		w.expired = true
+	}
+	return w.expired
+}
 
 func (w *walker) report(kind DiffKind, git, req, old any) {
 	if w.full() {

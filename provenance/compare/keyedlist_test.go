@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // compareLinear is Compare without keyed-list indexes: the reference.
@@ -133,6 +134,34 @@ func BenchmarkHostileEnvMatching(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				Compare(decl, nil, obj, deploySchema, Options{Strict: true, StrictLists: true})
+			}
+		})
+	}
+}
+
+// TestDeadlineStopsTheWalk: past its deadline a comparison stops and says
+// so, however large the object.
+func TestDeadlineStopsTheWalk(t *testing.T) {
+	names := make([]string, 50000)
+	for i := range names {
+		names[i] = "VAR_" + strconv.Itoa(i)
+	}
+	decl, obj := envDeployment(names, "1"), envDeployment(names, "1")
+	tests := []struct {
+		name     string
+		deadline time.Time
+		want     bool // the last diff is Incomplete
+	}{
+		{name: "no deadline", want: false},
+		{name: "deadline far ahead", deadline: time.Now().Add(time.Hour), want: false},
+		{name: "deadline passed", deadline: time.Now().Add(-time.Second), want: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			diffs := Compare(decl, nil, obj, deploySchema, Options{Strict: true, StrictLists: true, Deadline: tc.deadline})
+			got := len(diffs) > 0 && diffs[len(diffs)-1].Kind == Incomplete
+			if got != tc.want {
+				t.Errorf("incomplete = %v (%d diffs), want %v", got, len(diffs), tc.want)
 			}
 		})
 	}
