@@ -42,8 +42,8 @@ type serveOptions struct {
 	// maxRequestBytes and decisionTimeout bound what one request may cost.
 	maxRequestBytes int64
 	decisionTimeout time.Duration
-	healthAddr  string
-	metricsAddr string
+	healthAddr      string
+	metricsAddr     string
 
 	policy policyOptions
 	// certs chooses the serving certificate's source.
