@@ -63,14 +63,14 @@ var requestUID = regexp.MustCompile(`"request"\s*:\s*\{\s*"uid"\s*:\s*"([^"\\]{1
 // decodes it: decoding holds many times the body in memory, so the bound
 // comes first. The refusal is an admission denial carrying the request's
 // uid, which the API server shows the caller; without a uid, HTTP 413.
-func LimitBody(next http.Handler, max int64) http.Handler {
+func LimitBody(next http.Handler, limit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+		body, err := readBody(r, limit)
 		if err != nil {
 			http.Error(w, "read request: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		if int64(len(body)) <= max {
+		if int64(len(body)) <= limit {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			next.ServeHTTP(w, r)
 			return
@@ -79,20 +79,44 @@ func LimitBody(next http.Handler, max int64) http.Handler {
 		head := body[:min(len(body), 4096)]
 		m := requestUID.FindSubmatch(head)
 		if m == nil {
-			http.Error(w, fmt.Sprintf("AdmissionReview over %d bytes", max), http.StatusRequestEntityTooLarge)
+			http.Error(w, fmt.Sprintf("AdmissionReview over %d bytes", limit), http.StatusRequestEntityTooLarge)
 			return
 		}
-		writeTooLarge(w, string(m[1]), max)
+		writeTooLarge(w, string(m[1]), limit)
 	})
 }
 
-func writeTooLarge(w http.ResponseWriter, uid string, max int64) {
+// readBody reads at most limit+1 bytes of r's body: into one buffer of
+// Content-Length when the client sent one (the API server does), rather
+// than a buffer grown by doubling.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	body := io.LimitReader(r.Body, limit+1)
+	if r.ContentLength < 0 || r.ContentLength > limit {
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, r.ContentLength+1)
+	n, err := io.ReadFull(body, buf)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		err = nil // the expected end: the body is Content-Length long
+	}
+	if err != nil {
+		return nil, err
+	}
+	if int64(n) == r.ContentLength+1 {
+		// More than announced: read on, up to the limit.
+		rest, err := io.ReadAll(body)
+		return append(buf, rest...), err
+	}
+	return buf[:n], nil
+}
+
+func writeTooLarge(w http.ResponseWriter, uid string, limit int64) {
 	review := admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
 		Response: &admissionv1.AdmissionResponse{UID: types.UID(uid), Allowed: false, Result: &metav1.Status{
 			Code: http.StatusRequestEntityTooLarge,
 			Message: fmt.Sprintf("gitgate denied the request: its AdmissionReview is over gitgate's --max-request-bytes (%d bytes), "+
-				"more than gitgate can judge in bounded memory; no object Git declares is that large.", max),
+				"more than gitgate can judge in bounded memory; no object Git declares is that large.", limit),
 		}},
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -21,10 +21,15 @@ func TestLimitBody(t *testing.T) {
 		wantNext   bool
 		wantStatus int
 		wantUID    string // a denial in the body carries it
+		// length overrides Content-Length: -1 unknown, or a lie.
+		length int64
 	}{
 		{name: "under the limit", body: review(10), wantNext: true, wantStatus: http.StatusOK},
 		{name: "exactly at the limit", body: review(max - len(review(0))), wantNext: true, wantStatus: http.StatusOK},
 		{name: "over the limit", body: review(max), wantStatus: http.StatusOK, wantUID: "u-42"},
+		{name: "over the limit, length unknown", body: review(max), length: -1, wantStatus: http.StatusOK, wantUID: "u-42"},
+		{name: "under the limit, length unknown", body: review(10), length: -1, wantNext: true, wantStatus: http.StatusOK},
+		{name: "over the limit, length understated", body: review(max), length: 100, wantStatus: http.StatusOK, wantUID: "u-42"},
 		{name: "over the limit, no uid to answer", body: `{"request":{"kind":"` + strings.Repeat("x", max) + `"}}`, wantStatus: http.StatusRequestEntityTooLarge},
 	}
 	for _, tc := range tests {
@@ -39,7 +44,11 @@ func TestLimitBody(t *testing.T) {
 				}
 			})
 			rec := httptest.NewRecorder()
-			LimitBody(next, max).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/validate", strings.NewReader(tc.body)))
+			req := httptest.NewRequest(http.MethodPost, "/validate", strings.NewReader(tc.body))
+			if tc.length != 0 {
+				req.ContentLength = tc.length
+			}
+			LimitBody(next, max).ServeHTTP(rec, req)
 			if called != tc.wantNext || rec.Code != tc.wantStatus {
 				t.Fatalf("next called %v, status %d; want %v, %d", called, rec.Code, tc.wantNext, tc.wantStatus)
 			}
