@@ -51,7 +51,7 @@ func defaultNamespace() string {
 
 func (o *policyOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.mode, "mode", string(webhook.Enforce), "What to do with a request Git does not back: enforce (deny), warn (allow with a warning) or audit (allow silently). A Namespace's gitgate.dev/mode label overrides it for the objects in it.")
-	fs.BoolVar(&o.namespaceOverrides, "namespace-mode-label", true, "Honour the gitgate.dev/mode label on Namespaces (read from a watched cache).")
+	fs.BoolVar(&o.namespaceOverrides, "namespace-mode-label", true, "Honour the gitgate.dev/mode label on Namespaces as Git declares it (a hand-set label on the live Namespace counts for nothing).")
 
 	fs.DurationVar(&o.maxBreakGlass, "max-break-glass", breakglass.DefaultMaxDuration, "Longest break-glass grant accepted; longer grants are ignored and reported.")
 	fs.StringArrayVar(&o.breakGlassUsers, "break-glass-user", nil, "Permanent emergency user: always let through, with a warning and an audit record. Repeatable. Permanent: it never expires.")

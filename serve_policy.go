@@ -35,10 +35,7 @@ func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, o *policyOptions, h *webhoo
 
 	h.Modes = webhook.FixedMode(mode)
 	if o.namespaceOverrides {
-		nm := webhook.NewNamespaceModes(client, mode)
-		h.Modes = nm
-		runnables = append(runnables, nm)
-		ready["namespaces"] = nm.Ready
+		h.Modes = webhook.GitModes{Snapshots: h.Snapshots, Default: mode}
 	}
 
 	store := &breakglass.Store{PermanentUsers: o.breakGlassUsers, PermanentGroups: o.breakGlassGroups}

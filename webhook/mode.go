@@ -1,13 +1,7 @@
 package webhook
 
 import (
-	"context"
 	"fmt"
-
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
-	corelisters "k8s.io/client-go/listers/core/v1"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/gitgate/gitgate/provenance"
 )
@@ -50,59 +44,35 @@ type FixedMode Mode
 // ModeFor returns m.
 func (m FixedMode) ModeFor(string) Mode { return Mode(m) }
 
-// NamespaceModes reads the gitgate.dev/mode label from a cache of
-// Namespaces kept by an informer: no API call per request.
-//
-// The label is trusted because Git manages the Namespace: changing the
-// label by hand is itself a change gitgate judges, and a Namespace is
-// cluster-scoped, so it is always judged in the Default mode, never in the
-// mode its own label sets. Cluster-scoped objects always get Default.
-type NamespaceModes struct {
-	Default Mode
-
-	factory informers.SharedInformerFactory
-	lister  corelisters.NamespaceLister
-	synced  cache.InformerSynced
+// GitModes reads the gitgate.dev/mode label of a Namespace as Git declares
+// it, in the snapshot in force, never from the live object: whoever can
+// write a Namespace (through its status or finalize subresource, a grant,
+// or a service account's token) cannot switch enforcement off, and a
+// Namespace Git does not declare gets Default. To change a namespace's
+// mode, commit the label. Cluster-scoped objects always get Default.
+type GitModes struct {
+	Snapshots Snapshots
+	Default   Mode
 }
 
-// NewNamespaceModes builds the informer; Start runs it.
-func NewNamespaceModes(client kubernetes.Interface, def Mode) *NamespaceModes {
-	f := informers.NewSharedInformerFactory(client, 0)
-	ns := f.Core().V1().Namespaces()
-	return &NamespaceModes{Default: def, factory: f, lister: ns.Lister(), synced: ns.Informer().HasSynced}
-}
-
-// Start runs the informer until ctx ends.
-func (m *NamespaceModes) Start(ctx context.Context) error {
-	m.factory.Start(ctx.Done())
-	<-ctx.Done()
-	m.factory.Shutdown()
-	return nil
-}
-
-// errNamespacesNotSynced: until the cache is filled, a namespace's override
-// is unknown; readiness waits rather than apply the wrong mode.
-var errNamespacesNotSynced = fmt.Errorf("namespace cache not synced")
-
-// Ready fails until the Namespace cache is filled.
-func (m *NamespaceModes) Ready() error {
-	if !m.synced() {
-		return errNamespacesNotSynced
-	}
-	return nil
-}
-
-// ModeFor returns the namespace's label, or Default. A label with another
-// value means enforce: a typo must not switch enforcement off.
-func (m *NamespaceModes) ModeFor(namespace string) Mode {
+// ModeFor returns the label Git declares on the namespace, or Default. A
+// label with another value means enforce: a typo must not switch
+// enforcement off.
+func (m GitModes) ModeFor(namespace string) Mode {
 	if namespace == "" {
 		return m.Default
 	}
-	ns, err := m.lister.Get(namespace)
-	if err != nil {
+	snap := m.Snapshots.Load()
+	if snap == nil {
 		return m.Default
 	}
-	v, ok := ns.Labels[ModeLabel]
+	e := snap.Lookup(provenance.Key{Kind: "Namespace", Name: namespace})
+	if e == nil {
+		return m.Default
+	}
+	meta, _ := e.Object["metadata"].(map[string]any)
+	labels, _ := meta["labels"].(map[string]any)
+	v, ok := labels[ModeLabel].(string)
 	if !ok {
 		return m.Default
 	}

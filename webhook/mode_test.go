@@ -1,13 +1,9 @@
 package webhook
 
 import (
-	"context"
 	"testing"
-	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
+	"github.com/gitgate/gitgate/provenance/provenancetest"
 )
 
 func TestParseMode(t *testing.T) {
@@ -23,40 +19,34 @@ func TestParseMode(t *testing.T) {
 	}
 }
 
-func TestNamespaceModes(t *testing.T) {
-	ns := func(name string, labels map[string]string) *corev1.Namespace {
-		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
-	}
-	client := fake.NewClientset(
-		ns("warned", map[string]string{ModeLabel: "warn"}),
-		ns("audited", map[string]string{ModeLabel: "audit"}),
-		ns("strict", map[string]string{ModeLabel: "enforce"}),
-		ns("typo", map[string]string{ModeLabel: "audti"}),
-		ns("plain", nil),
-	)
-	m := NewNamespaceModes(client, Warn)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = m.Start(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for m.Ready() != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("namespace cache never synced")
+func TestGitModes(t *testing.T) {
+	ns := func(name, label string) string {
+		y := "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + name + "\n"
+		if label != "" {
+			y += "  labels: {" + ModeLabel + ": " + label + "}\n"
 		}
-		time.Sleep(10 * time.Millisecond)
+		return y
 	}
+	snap := provenancetest.Snapshot(t, provenancetest.AnyKind{}, provenancetest.Revision("a"), map[string]string{
+		"ns.yaml": ns("warned", "warn") + "---\n" + ns("audited", "audit") + "---\n" + ns("strict", "enforce") + "---\n" +
+			ns("typo", "audti") + "---\n" + ns("plain", ""),
+	})
+	m := GitModes{Snapshots: fixedSnap{snap}, Default: Warn}
 	for _, tt := range []struct {
 		ns   string
 		want Mode
 	}{
 		{"warned", Warn}, {"audited", Audit}, {"strict", Enforce},
-		{"typo", Enforce}, // an unknown value fails closed
-		{"plain", Warn},   // no label: the --mode default
-		{"missing", Warn}, // not (yet) in the cache: the default
-		{"", Warn},        // cluster-scoped objects, Namespaces included
+		{"typo", Enforce},    // an unknown value fails closed
+		{"plain", Warn},      // no label: the --mode default
+		{"undeclared", Warn}, // Git does not declare it: whatever its live label says, the default
+		{"", Warn},           // cluster-scoped objects, Namespaces included
 	} {
 		if got := m.ModeFor(tt.ns); got != tt.want {
 			t.Errorf("ModeFor(%q) = %q, want %q", tt.ns, got, tt.want)
 		}
+	}
+	if got := (GitModes{Snapshots: fixedSnap{nil}, Default: Audit}).ModeFor("warned"); got != Audit {
+		t.Errorf("before the first sync: %q, want the default", got)
 	}
 }
