@@ -11,6 +11,7 @@ package manifests_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -235,7 +236,9 @@ func loadMatchConditions(t *testing.T, path string) matchConditions {
 	if len(cfg.Webhooks) != 1 || len(cfg.Webhooks[0].MatchConditions) == 0 {
 		t.Fatalf("%s: want one webhook with matchConditions", path)
 	}
-	env, err := cel.NewEnv(cel.Variable("request", cel.MapType(cel.StringType, cel.DynType)))
+	env, err := cel.NewEnv(
+		cel.Variable("request", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("object", cel.DynType), cel.Variable("oldObject", cel.DynType))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +284,7 @@ func (mcs matchConditions) call(t *testing.T, req admission.Request) bool {
 		// Absent for the object itself (omitempty), hence has().
 		request["subResource"] = req.SubResource
 	}
-	vars := map[string]any{"request": request}
+	vars := map[string]any{"request": request, "object": decoded(t, req.Object.Raw), "oldObject": decoded(t, req.OldObject.Raw)}
 	for _, mc := range mcs {
 		out, _, err := mc.prg.Eval(vars)
 		if err != nil {
@@ -296,4 +299,58 @@ func (mcs matchConditions) call(t *testing.T, req admission.Request) bool {
 		}
 	}
 	return true
+}
+
+// decoded is an object as CEL sees it: JSON, or null when absent.
+func decoded(t *testing.T, raw []byte) any {
+	t.Helper()
+	if len(raw) == 0 {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestMatchConditionsOnSubresourceUpdates: a controller's write through
+// status (and the like) skips gitgate only while the metadata stays as it
+// was; a label, annotation, ownerReference or finalizer written through it
+// is judged, as Go judges it.
+func TestMatchConditionsOnSubresourceUpdates(t *testing.T) {
+	conditions := loadMatchConditions(t, filepath.Join("base", "webhook.yaml"))
+	h := unsyncedHandler()
+	controller := identity{"system:serviceaccount:cert-manager:cert-manager", sa("cert-manager"), webhook.Controller}
+	person := identity{"dev-user", nil, webhook.Person}
+	old := `{"apiVersion":"v1","kind":"Thing","metadata":{"name":"x","namespace":"shop","labels":{"app":"web"},"ownerReferences":[{"uid":"1"}]},"status":{"a":1}}`
+	tests := []struct {
+		name        string
+		who         identity
+		subresource string
+		obj         string
+		wantCalled  bool
+	}{
+		{name: "status only", who: controller, subresource: "status", obj: strings.Replace(old, `"a":1`, `"a":2`, 1)},
+		{name: "resize, metadata as it was", who: controller, subresource: "resize", obj: old},
+		{name: "finalize, metadata as it was", who: controller, subresource: "finalize", obj: old},
+		{name: "a label through status", who: controller, subresource: "status", obj: strings.Replace(old, `"app":"web"`, `"app":"web","gitgate.dev/mode":"audit"`, 1), wantCalled: true},
+		{name: "an annotation through status", who: controller, subresource: "status", obj: strings.Replace(old, `"labels"`, `"annotations":{"a":"b"},"labels"`, 1), wantCalled: true},
+		{name: "an ownerReference through status", who: controller, subresource: "status", obj: strings.Replace(old, `{"uid":"1"}`, `{"uid":"1"},{"uid":"2"}`, 1), wantCalled: true},
+		{name: "a finalizer through finalize", who: controller, subresource: "finalize", obj: strings.Replace(old, `"labels"`, `"finalizers":["x"],"labels"`, 1), wantCalled: true},
+		{name: "labels removed through status", who: controller, subresource: "status", obj: strings.Replace(old, `"labels":{"app":"web"},`, ``, 1), wantCalled: true},
+		{name: "a person's status write", who: person, subresource: "status", obj: old, wantCalled: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := admissionRequest(tc.who, "", "v1", "things", tc.subresource, "", "")
+			req.Operation = admissionv1.Update
+			req.Object, req.OldObject = runtime.RawExtension{Raw: []byte(tc.obj)}, runtime.RawExtension{Raw: []byte(old)}
+			called := conditions.call(t, req)
+			judged := !h.Handle(context.Background(), req).Allowed
+			if called != tc.wantCalled || judged != tc.wantCalled {
+				t.Errorf("matchConditions call gitgate = %v, gitgate judges it = %v, want %v", called, judged, tc.wantCalled)
+			}
+		})
+	}
 }

@@ -121,10 +121,17 @@ type Checker struct {
 
 // Check decides one request. It never blocks and never mutates snap or req.
 func (c *Checker) Check(snap *Snapshot, req *Request) Result {
-	switch req.Subresource {
-	case "":
-	case "scale":
+	switch {
+	case req.Subresource == "":
+	case req.Subresource == "scale":
 		return c.checkScale(snap, req)
+	case ObjectSubresources[req.Subresource] && req.Operation == Update && MetadataChanged(req.OldObject, req.Object):
+		// Built-in status strategies reset the spec, not the metadata: a
+		// label or ownerReference written through status is a change of
+		// the object, and judged as one.
+		whole := *req
+		whole.Subresource = ""
+		return c.Check(snap, &whole)
 	default:
 		return c.checkSubresource(snap, req)
 	}
@@ -168,9 +175,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 		Deadline:    req.Deadline,
 	})
 	diffs = append(diffs, protectedLabelDiffs(entry, strict, old, req.Object)...)
-	if !c.Controller {
-		diffs = append(diffs, lifecycleDiffs(entry, strict, old, req.Object)...)
-	}
+	diffs = append(diffs, lifecycleDiffs(entry, strict, c.Controller, old, req.Object)...)
 	return resultOf(entry, diffs)
 }
 
@@ -213,6 +218,43 @@ func crdDeclaresManaged(snap *Snapshot, req *Request) bool {
 	}
 	_, group, _ = strings.Cut(req.Name, ".")
 	return snap.DeclaresGroup(group)
+}
+
+// ObjectSubresources are the subresources whose request carries the whole
+// object, metadata included.
+var ObjectSubresources = map[string]bool{"status": true, "ephemeralcontainers": true, "resize": true, "finalize": true}
+
+// metadataFields are what a write through an object subresource can change
+// besides the subresource itself.
+var metadataFields = []string{"labels", "annotations", "ownerReferences", "finalizers"}
+
+// MetadataChanged reports whether obj's labels, annotations,
+// ownerReferences or finalizers differ from old's (absent is empty).
+func MetadataChanged(old, obj map[string]any) bool {
+	oldMeta, _ := old["metadata"].(map[string]any)
+	objMeta, _ := obj["metadata"].(map[string]any)
+	for _, f := range metadataFields {
+		a, b := oldMeta[f], objMeta[f]
+		if isEmptyValue(a) && isEmptyValue(b) {
+			continue
+		}
+		if !reflect.DeepEqual(a, b) {
+			return true
+		}
+	}
+	return false
+}
+
+func isEmptyValue(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case []any:
+		return len(v) == 0
+	case map[string]any:
+		return len(v) == 0
+	}
+	return false
 }
 
 // checkSubresource decides the subresources other than scale that people
@@ -322,31 +364,12 @@ func onlyRemovesFinalizers(old, obj map[string]any) bool {
 	objMeta, _ := obj["metadata"].(map[string]any)
 	before, _ := oldMeta["finalizers"].([]any)
 	after, _ := objMeta["finalizers"].([]any)
-	if len(after) >= len(before) || !isSubset(after, before) {
+	if len(after) >= len(before) || !isSubsetOf(after, before) {
 		return false
 	}
 	return equalWithout(old, obj, "finalizers")
 }
 
-// isSubset reports whether every element of a is in b.
-func isSubset(a, b []any) bool {
-	for _, x := range a {
-		found := false
-		for _, y := range b {
-			if x == y {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
-// equalWithout compares two objects the API server wrote, leaving out one
-// metadata field.
 func equalWithout(old, obj map[string]any, metaField string) bool {
 	if len(old) != len(obj) {
 		return false
@@ -439,15 +462,21 @@ func protectedLabelDiffs(entry *Entry, strict bool, old, obj map[string]any) []c
 var lifecycleFields = []string{"ownerReferences", "finalizers"}
 
 // admissionFinalizers are added on create by the API server's own
-// admission plugins (StorageObjectInUseProtection), not by the requester.
-var admissionFinalizers = map[string]bool{
-	"kubernetes.io/pvc-protection": true,
-	"kubernetes.io/pv-protection":  true,
+// admission plugins (StorageObjectInUseProtection), not by the requester:
+// the one finalizer of each kind (core group) that is free on create.
+var admissionFinalizers = map[string]string{
+	"PersistentVolumeClaim": "kubernetes.io/pvc-protection",
+	"PersistentVolume":      "kubernetes.io/pv-protection",
 }
 
 // lifecycleDiffs reports lifecycleFields Git does not declare that the
-// request sets or changes. A strict update already judges every field.
-func lifecycleDiffs(entry *Entry, strict bool, old, obj map[string]any) []compare.Diff {
+// request sets or changes. A strict update already judges every field. A
+// controller may hold an object's deletion with a finalizer and remove an
+// ownerReference, but not add or change one: an ownerReference to an
+// object that is then deleted makes the garbage collector delete the
+// declared object, and whoever holds any service account's token is a
+// controller.
+func lifecycleDiffs(entry *Entry, strict, controller bool, old, obj map[string]any) []compare.Diff {
 	if strict && old != nil {
 		return nil
 	}
@@ -456,14 +485,14 @@ func lifecycleDiffs(entry *Entry, strict bool, old, obj map[string]any) []compar
 	oldMeta, _ := old["metadata"].(map[string]any)
 	var diffs []compare.Diff
 	for _, f := range lifecycleFields {
-		if _, declared := declMeta[f]; declared {
+		if _, declared := declMeta[f]; declared || controller && f == "finalizers" {
 			continue
 		}
 		got, before := objMeta[f], oldMeta[f]
-		if old == nil && f == "finalizers" {
-			got = withoutAdmissionFinalizers(got)
+		if old == nil && f == "finalizers" && entry.Key.Group == "" && admissionFinalizers[entry.Key.Kind] != "" {
+			got = without(got, admissionFinalizers[entry.Key.Kind])
 		}
-		if isEmptyList(got) && isEmptyList(before) || reflect.DeepEqual(got, before) {
+		if isEmptyList(got) && isEmptyList(before) || reflect.DeepEqual(got, before) || controller && isSubsetOf(got, before) {
 			continue
 		}
 		diffs = append(diffs, compare.Diff{
@@ -474,11 +503,32 @@ func lifecycleDiffs(entry *Entry, strict bool, old, obj map[string]any) []compar
 	return diffs
 }
 
-func withoutAdmissionFinalizers(v any) any {
+// isSubsetOf reports whether every element of list a is in list b (a only
+// removes).
+func isSubsetOf(a, b any) bool {
+	al, _ := a.([]any)
+	bl, _ := b.([]any)
+	for _, x := range al {
+		found := false
+		for _, y := range bl {
+			if reflect.DeepEqual(x, y) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// without is list v without the string x.
+func without(v any, x string) any {
 	l, _ := v.([]any)
 	var out []any
 	for _, f := range l {
-		if s, _ := f.(string); !admissionFinalizers[s] {
+		if s, _ := f.(string); s != x {
 			out = append(out, f)
 		}
 	}

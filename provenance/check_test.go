@@ -218,6 +218,11 @@ func confReq(op provenance.Operation) provenance.Request {
 	return provenance.Request{Operation: op, Kind: "ConfigMap", Namespace: "shop", Name: "conf"}
 }
 
+// withOwner adds an ownerReference to a ConfigMap named owner.
+func withOwner(y, owner string) string {
+	return strings.Replace(y, "metadata: {", "metadata: {ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: "+owner+", uid: u-"+owner+"}], ", 1)
+}
+
 // withFinalizers adds finalizers to a one-line-metadata manifest.
 func withFinalizers(y string, fs ...string) string {
 	return strings.Replace(y, "metadata: {", "metadata: {finalizers: ["+strings.Join(fs, ", ")+"], ", 1)
@@ -338,8 +343,16 @@ func TestCheck(t *testing.T) {
 			obj: withFinalizers(conf, "example.com/hold"), wantReason: provenance.ReasonUndeclared},
 		{name: "person changes another annotation, finalizers untouched, declared mode", fields: provenance.FieldsDeclared, req: confReq(provenance.Update),
 			old: withFinalizers(conf, "example.com/hold"), obj: withFinalizers(strings.Replace(conf, "metadata: {", "metadata: {annotations: {note: x}, ", 1), "example.com/hold"), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
-		{name: "controller adds an ownerReference and a finalizer", controller: true, req: confReq(provenance.Update),
-			old: conf, obj: withFinalizers(strings.Replace(conf, "metadata: {", "metadata: {ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: owner, uid: u1}], ", 1), "example.com/hold"), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "controller adds a finalizer", controller: true, req: confReq(provenance.Update),
+			old: conf, obj: withFinalizers(conf, "example.com/hold"), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "controller adds an ownerReference", controller: true, req: confReq(provenance.Update),
+			old: conf, obj: withOwner(conf, "doomed"), wantReason: provenance.ReasonUndeclared},
+		{name: "controller changes an ownerReference", controller: true, req: confReq(provenance.Update),
+			old: withOwner(conf, "owner"), obj: withOwner(conf, "doomed"), wantReason: provenance.ReasonUndeclared},
+		{name: "controller removes an ownerReference", controller: true, req: confReq(provenance.Update),
+			old: withOwner(conf, "owner"), obj: conf, wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "person creates a declared ConfigMap with the PVC protection finalizer", req: confReq(provenance.Create),
+			obj: withFinalizers(conf, "kubernetes.io/pvc-protection"), wantReason: provenance.ReasonUndeclared},
 		{name: "claim created with the protection finalizer admission adds", req: provenance.Request{Operation: provenance.Create, Kind: "PersistentVolumeClaim", Namespace: "shop", Name: "data"},
 			obj: withFinalizers(claim, "kubernetes.io/pvc-protection"), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
 		{name: "person writes the status of a declared object", req: provenance.Request{Operation: provenance.Update, Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web", Subresource: "status"},

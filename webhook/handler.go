@@ -67,9 +67,15 @@ const DefaultDecisionTimeout = 2 * time.Second
 
 var _ admission.Handler = &Handler{}
 
-// controllerSubresources are the subresources a controller writes without
-// a Git check. Scale is not among them: it changes declared replicas.
-var controllerSubresources = map[string]bool{"status": true, "ephemeralcontainers": true, "resize": true}
+// ownSubresourceWrite reports a write a controller makes without a Git
+// check: an update through an object subresource (status, in-place resize,
+// finalize) that leaves labels, annotations, ownerReferences and
+// finalizers as they were. Scale is not among them: it changes declared
+// replicas.
+func ownSubresourceWrite(preq *provenance.Request) bool {
+	return provenance.ObjectSubresources[preq.Subresource] && preq.Operation == provenance.Update &&
+		!provenance.MetadataChanged(preq.OldObject, preq.Object)
+}
 
 // ControllerChecker is the controller rule: a controller may set, change or
 // remove what Git does not declare (provenance.FieldsDeclared), finalizers
@@ -110,12 +116,6 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	case class == Agent:
 		observe(op, "allowed", reasonAgent, class, start)
 		return admission.Allowed("")
-	case class == Controller && controllerSubresources[req.SubResource]:
-		// A controller's status, in-place resize and the like are its own:
-		// allowed unjudged, and the matchConditions keep this high-churn
-		// traffic away from gitgate altogether.
-		observe(op, "allowed", provenance.ReasonSubresource, class, start)
-		return admission.Allowed("")
 	}
 
 	preq, err := h.decode(&req)
@@ -126,6 +126,13 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	if err != nil {
 		observe(op, "error", reasonBadRequest, class, start)
 		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if class == Controller && ownSubresourceWrite(preq) {
+		// A controller's status, in-place resize and the like are its own:
+		// allowed unjudged, and the matchConditions keep this high-churn
+		// traffic away from gitgate altogether.
+		observe(op, "allowed", provenance.ReasonSubresource, class, start)
+		return admission.Allowed("")
 	}
 	preq.Deadline = start.Add(h.decisionTimeout())
 	v := h.judge(snap, preq, class, start)

@@ -59,6 +59,14 @@ func TestPersonSubresourceWritesAreDenied(t *testing.T) {
 		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
 	defer env.kubectl.Run("", "-n", "shop", "delete", "pod", "tools", "--as", exemptController, "--wait=false")
+	// A label written through status stays (the status strategy resets only
+	// the spec): relabelling a Pod so a declared Service selects it.
+	r = env.kubectl.Run("", "-n", "shop", "patch", "pod", "tools", "--subresource", "status", "--type", "merge",
+		"-p", `{"metadata":{"labels":{"app":"web"}}}`, "--as", person)
+	wantDenied(t, r, "Git does not declare this object")
+	if got := jsonpath(t, "pod/tools", "{.metadata.labels.app}"); got != "" {
+		t.Errorf("label app = %q after a denied status write", got)
+	}
 	r = env.kubectl.Run("", "-n", "shop", "debug", "tools", "--image", "busybox:1.36", "--as", person)
 	wantDenied(t, r, "(ephemeralcontainers)")
 	r = env.kubectl.Run("", "-n", "shop", "patch", "pod", "tools", "--subresource", "resize", "--type", "merge",
