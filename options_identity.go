@@ -19,6 +19,8 @@ type identityOptions struct {
 	agents, agentGroups           []string
 	controllers, controllerGroups []string
 	skipResources                 []string
+	// tokenAudiences are audiences the API server does not accept.
+	tokenAudiences []string
 
 	// identities and skip are the flags parsed by Validate.
 	identities webhook.Identities
@@ -32,6 +34,7 @@ func (o *identityOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.agentGroups, "agent-group", nil, "Group whose members are GitOps agents; repeatable.")
 	fs.StringArrayVar(&o.controllers, "controller", webhook.DefaultControllers, "User name of a controller (an operator): it may create, change and delete what Git does not declare, and change fields Git does not declare, but no declared value. Repeatable; setting it replaces the default. A * matches any run of characters.")
 	fs.StringArrayVar(&o.controllerGroups, "controller-group", nil, "Group whose members are controllers; repeatable.")
+	fs.StringArrayVar(&o.tokenAudiences, "token-audience", nil, "Audience the API server does not accept, e.g. sts.amazonaws.com for a cloud's workload identity; repeatable. A service account token requested only for such audiences is not judged (it cannot act in the cluster). Never add the API server's own audience.")
 	fs.StringArrayVar(&o.skipResources, "skip-resource", webhook.DefaultSkipResources, "GROUP/RESOURCE gitgate allows without a look, subresources included; repeatable; setting it replaces the defaults. The core group is empty (/nodes); GROUP/* is a whole group.")
 }
 

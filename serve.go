@@ -168,6 +168,7 @@ func newHandler(o *serveOptions, mgr ctrl.Manager, store *provenance.Store) (*we
 		Kinds:           mgr.GetRESTMapper(),
 		Repo:            webhook.Repo{URL: gitsource.RedactURL(o.repoURL)},
 		DecisionTimeout: o.decisionTimeout,
+		TokenAudiences:  o.identities.tokenAudiences,
 	}
 	return handler, nil
 }

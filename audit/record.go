@@ -68,7 +68,10 @@ type Record struct {
 	//     map to a kind (refused).
 	//   - agent-token: a token requested for a GitOps agent's or an exempt
 	//     identity's service account by anyone but an exempt caller
-	//     (refused; break-glass never covers it).
+	//     (refused whatever the mode; break-glass never covers it).
+	//   - controller-token: a person asks for the token of a service
+	//     account judged as a controller (refused whatever the mode;
+	//     break-glass never covers it).
 	//   - request-too-large: the AdmissionReview is over
 	//     --max-request-bytes; refused before decoding (metrics only).
 	//   - bad-request: the body is not a valid object (HTTP 400; metrics

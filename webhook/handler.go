@@ -59,6 +59,9 @@ type Handler struct {
 	// DecisionTimeout bounds the comparison of one request; 0 means
 	// DefaultDecisionTimeout.
 	DecisionTimeout time.Duration
+	// TokenAudiences are audiences the API server does not accept (a
+	// cloud's workload identity exchange): a token only for them is free.
+	TokenAudiences []string
 }
 
 // DefaultDecisionTimeout leaves the API server's 5 s webhook timeout room

@@ -41,9 +41,14 @@ type Auditor interface {
 func (h *Handler) applyPolicy(ctx context.Context, req *admission.Request, preq *provenance.Request, snap *provenance.Snapshot, v verdict, start time.Time) admission.Response {
 	mode := h.modeFor(preq.Namespace)
 	decision := decisionFor(mode)
+	hard := v.reason == reasonAgentToken || v.reason == reasonControllerToken
+	if hard {
+		// A token outlives any grant and any roll-out mode: always denied.
+		mode, decision = Enforce, audit.Denied
+	}
 	var use breakglass.Use
 	modeLabel := changesModeLabel(preq)
-	if h.BreakGlass != nil && !modeLabel && v.reason != reasonAgentToken {
+	if h.BreakGlass != nil && !modeLabel && !hard {
 		if u, ok := h.BreakGlass.Match(req.UserInfo.Username, req.UserInfo.Groups, preq.Namespace, start); ok {
 			decision, use = audit.BreakGlass, u
 		}
@@ -123,8 +128,8 @@ func (h *Handler) message(preq *provenance.Request, snap *provenance.Snapshot, v
 		return notSyncedMessage(preq, v.who.user, h.Repo)
 	case reasonStale:
 		return staleMessage(preq, v.who.user, h.Repo, v.age, h.Staleness.Max)
-	case reasonAgentToken:
-		return agentTokenMessage(preq, v.who, v.err)
+	case reasonAgentToken, reasonControllerToken:
+		return tokenMessage(preq, v.who, v.reason, v.err)
 	case reasonUnresolvedKind:
 		return fmt.Sprintf("gitgate denied %s of %s by %s: %v, so it cannot tell which object Git declares. The API server's discovery may not list it yet; retry, and check gitgate's logs if this persists.",
 			preq.Operation, describeObject(preq), v.who.user, v.err)

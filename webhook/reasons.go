@@ -29,6 +29,10 @@ const (
 	// anything, and the token outlives any break-glass grant, so no grant
 	// covers it.
 	reasonAgentToken provenance.Reason = "agent-token"
+	// reasonControllerToken: a person asks for the token of a service
+	// account judged as a controller, which would lift the person past
+	// the rules for people.
+	reasonControllerToken provenance.Reason = "controller-token"
 	// reasonTooLarge: the AdmissionReview is over --max-request-bytes;
 	// refused before decoding (metrics only, nothing decoded to record).
 	reasonTooLarge provenance.Reason = "request-too-large"

@@ -2,8 +2,10 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -27,12 +29,17 @@ func serviceAccountUser(ns, name string) authenticationv1.UserInfo {
 }
 
 // handleTokenRequest decides a TokenRequest of a caller that is not exempt,
-// agents included: minting a token for an agent or exempt service account
-// is refused; any other service account's token is not gitgate's concern.
+// agents included. A token makes its holder the service account, so no
+// caller may mint one that lifts it to a higher class: an agent's or an
+// exempt identity's token is for exempt callers alone, and a person may
+// not mint a controller's token (it would escape the rules for people).
+// A token only for audiences in --token-audience (a cloud's workload
+// identity exchange) cannot reach the API server and is free.
 func (h *Handler) handleTokenRequest(ctx context.Context, req *admission.Request, who caller, start time.Time) admission.Response {
 	op := string(req.Operation)
 	target, _ := h.Identities.Classify(serviceAccountUser(req.Namespace, req.Name))
-	if target != Agent && target != Exempt {
+	reason := tokenEscalation(who.class, target)
+	if reason == "" || h.foreignAudiencesOnly(req) {
 		observe(op, "allowed", provenance.ReasonSubresource, who.class, start)
 		return admission.Allowed("")
 	}
@@ -41,13 +48,52 @@ func (h *Handler) handleTokenRequest(ctx context.Context, req *admission.Request
 		observe(op, "error", reasonBadRequest, who.class, start)
 		return admission.Errored(http.StatusBadRequest, err)
 	}
-	v := verdict{who: who, reason: reasonAgentToken, err: fmt.Errorf("service account %s/%s is %s", req.Namespace, req.Name, target)}
+	v := verdict{who: who, reason: reason, err: fmt.Errorf("service account %s/%s is %s", req.Namespace, req.Name, target)}
 	return h.applyPolicy(ctx, req, preq, h.Snapshots.Load(), v, start)
 }
 
-// agentTokenMessage explains an agent-token refusal.
-func agentTokenMessage(preq *provenance.Request, who caller, err error) string {
+// tokenEscalation is the refusal reason when a caller of class caller may
+// not mint a token of class target, or "".
+func tokenEscalation(caller, target Class) provenance.Reason {
+	switch {
+	case target == Agent || target == Exempt:
+		return reasonAgentToken
+	case target == Controller && caller == Person:
+		return reasonControllerToken
+	}
+	return ""
+}
+
+// foreignAudiencesOnly reports a TokenRequest whose audiences are all in
+// --token-audience: a token the API server does not accept.
+func (h *Handler) foreignAudiencesOnly(req *admission.Request) bool {
+	if len(h.TokenAudiences) == 0 {
+		return false
+	}
+	var tr struct {
+		Spec struct {
+			Audiences []string `json:"audiences"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal(req.Object.Raw, &tr); err != nil || len(tr.Spec.Audiences) == 0 {
+		return false // no audiences: the API server's own
+	}
+	for _, a := range tr.Spec.Audiences {
+		if !slices.Contains(h.TokenAudiences, a) {
+			return false
+		}
+	}
+	return true
+}
+
+// tokenMessage explains an agent-token or controller-token refusal.
+func tokenMessage(preq *provenance.Request, who caller, reason provenance.Reason, err error) string {
+	if reason == reasonControllerToken {
+		return fmt.Sprintf("gitgate denied %s of %s by %s: %v, and whoever holds its token is judged as a controller, past the rules for people. "+
+			"Run the workload as that service account instead; for a cloud's workload identity, add its audience with --token-audience. Neither the mode nor break-glass changes this.",
+			preq.Operation, describeObject(preq), who.user, err)
+	}
 	return fmt.Sprintf("gitgate denied %s of %s by %s: %v, and whoever holds its token acts as it, past every Git check. "+
-		"Only exempt identities (the kubelet, the controller manager) may request it; break-glass never covers this.",
+		"Only exempt identities (the kubelet, the controller manager) may request it; neither the mode nor break-glass changes this.",
 		preq.Operation, describeObject(preq), who.user, err)
 }

@@ -77,6 +77,7 @@ func TestPersonSubresourceWritesAreDenied(t *testing.T) {
 // TestPersonMintsTheAgentsToken: whoever holds the agent's token is the
 // agent; only exempt identities (the kubelet) may ask for it.
 func TestPersonMintsTheAgentsToken(t *testing.T) {
+	applyShop(t)
 	ensureNamespace(t, "flux-system")
 	if r := env.kubectl.Run("", "-n", "flux-system", "get", "serviceaccount", "kustomize-controller"); r.Failed() {
 		mustRun(t, "-n", "flux-system", "create", "serviceaccount", "kustomize-controller", "--as", exemptController)
@@ -86,6 +87,11 @@ func TestPersonMintsTheAgentsToken(t *testing.T) {
 	if r := env.kubectl.Run("", "-n", "flux-system", "create", "token", "kustomize-controller", "--as", exemptController); r.Failed() {
 		t.Errorf("an exempt identity mints the token: %s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
+	// Any service account's token would make the person a controller.
+	mustRun(t, "-n", "shop", "create", "serviceaccount", "web", "--as", exemptController)
+	defer env.kubectl.Run("", "-n", "shop", "delete", "serviceaccount", "web", "--as", exemptController)
+	r = env.kubectl.Run("", "-n", "shop", "create", "token", "web", "--as", person)
+	wantDenied(t, r, "judged as a controller, past the rules for people")
 }
 
 // TestPersonEndpointSliceIsDenied: an EndpointSlice labelled with a
