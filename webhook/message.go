@@ -52,6 +52,12 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		}
 	case provenance.ReasonManagedNSDelete:
 		fmt.Fprintf(&b, "Git declares objects in this namespace at %s.", where)
+	case provenance.ReasonStatusWrite:
+		fmt.Fprintf(&b, "Git declares this object at %s, and a person may not write its status: others read it as the truth.", where)
+	case provenance.ReasonEphemeralContainer:
+		b.WriteString("a person may not add an ephemeral container (kubectl debug) to a running Pod: it runs any image with any privileges.")
+	case provenance.ReasonPodResize:
+		b.WriteString("a person may not resize a running Pod in place.")
 	case provenance.ReasonDeadline:
 		fmt.Fprintf(&b, "the object could not be compared with Git at %s within gitgate's decision deadline, so it is refused.", where)
 	case provenance.ReasonVersionMismatch:
@@ -79,6 +85,8 @@ func gitTarget(snap *provenance.Snapshot, repo Repo) string {
 
 func advice(req *provenance.Request, res provenance.Result, target string) string {
 	switch {
+	case res.Reason == provenance.ReasonStatusWrite || res.Reason == provenance.ReasonEphemeralContainer || res.Reason == provenance.ReasonPodResize:
+		return "If this is an emergency, ask for a break-glass grant (gitgate breakglass grant); otherwise change the workload in " + target + "."
 	case req.Operation == provenance.Delete:
 		return "To delete it, remove it from " + target + "; the GitOps agent prunes it."
 	case res.Reason == provenance.ReasonNotInGit:

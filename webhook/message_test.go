@@ -90,3 +90,31 @@ func TestMessages(t *testing.T) {
 		})
 	}
 }
+
+func TestSubresourceDenialMessages(t *testing.T) {
+	tests := []struct {
+		reason provenance.Reason
+		sub    string
+		want   []string
+	}{
+		{provenance.ReasonStatusWrite, "status", []string{"may not write its status", "break-glass grant"}},
+		{provenance.ReasonEphemeralContainer, "ephemeralcontainers", []string{"kubectl debug", "break-glass grant"}},
+		{provenance.ReasonPodResize, "resize", []string{"resize a running Pod", "break-glass grant"}},
+		{provenance.ReasonDeadline, "", []string{"within gitgate's decision deadline"}},
+	}
+	snap := &provenance.Snapshot{Revision: provenance.Revision{Ref: "main", Hash: "0123456789abcdef0123456789abcdef01234567"}}
+	for _, tc := range tests {
+		t.Run(string(tc.reason), func(t *testing.T) {
+			req := &provenance.Request{Operation: provenance.Update, Kind: "Pod", Namespace: "shop", Name: "web-1", Subresource: tc.sub}
+			msg := denialMessage(req, caller{user: "dev-user", class: Person}, snap, provenance.Result{Reason: tc.reason}, Repo{URL: "https://git.example/fleet.git"})
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("message lacks %q: %s", w, msg)
+				}
+			}
+			if strings.Contains(msg, ": .") {
+				t.Errorf("message has an empty list of differences: %s", msg)
+			}
+		})
+	}
+}

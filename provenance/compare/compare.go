@@ -52,6 +52,11 @@ type Options struct {
 	// Deadline, when set, stops the comparison of a hostile object: past
 	// it, Compare ends with a Diff of kind Incomplete.
 	Deadline time.Time
+	// StrictUnder lists field paths (e.g. spec.template.spec) below which
+	// the comparison is strict, with strict lists, whatever Strict says:
+	// what a workload runs, for callers who may otherwise change what Git
+	// does not declare.
+	StrictUnder [][]string
 }
 
 // Compare reports where obj disagrees with the declared manifest. For an
@@ -63,7 +68,8 @@ type Options struct {
 // update in strict mode, a change between old and obj outside Git's declared
 // fields is a Diff of kind Undeclared.
 func Compare(declared, old, obj map[string]any, s *Schema, opts Options) []Diff {
-	w := walker{strict: opts.Strict && old != nil, strictLists: opts.StrictLists, max: opts.MaxDiffs, deadline: opts.Deadline}
+	w := walker{strict: opts.Strict && old != nil, strictLists: opts.StrictLists, max: opts.MaxDiffs, deadline: opts.Deadline,
+		update: old != nil, strictUnder: opts.StrictUnder}
 	if w.max <= 0 {
 		w.max = 64
 	}
@@ -88,6 +94,9 @@ type walker struct {
 	// linearOnly never indexes keyed lists: the reference path that tests
 	// hold the indexed one to.
 	linearOnly bool
+	// update and strictUnder: see Options.StrictUnder.
+	update      bool
+	strictUnder [][]string
 	// deadline, visits and expired bound the walk in time; the clock is
 	// read once every deadlineEvery nodes.
 	deadline time.Time
@@ -154,6 +163,11 @@ func (w *walker) pop()         { w.path = w.path[:len(w.path)-1] }
 
 // field descends into map key k.
 func (w *walker) field(k string, decl, old, obj any, s *Schema, ig *Ignore) {
+	if len(w.strictUnder) > 0 && w.entersStrictPath(k) {
+		strict, lists := w.strict, w.strictLists
+		w.strict, w.strictLists = w.update, true
+		defer func() { w.strict, w.strictLists = strict, lists }()
+	}
 	if w.strictLists && k == "metadata" && len(w.path) == 0 {
 		// Strict lists guard what an object runs (containers, volumes).
 		// The keyed list of metadata, ownerReferences, is a matter of
@@ -255,6 +269,27 @@ func present(obj, old any) any {
 		return obj
 	}
 	return old
+}
+
+// entersStrictPath reports whether descending into k reaches one of
+// strictUnder's paths.
+func (w *walker) entersStrictPath(k string) bool {
+	for _, p := range w.strictUnder {
+		if len(p) != len(w.path)+1 || p[len(p)-1] != k {
+			continue
+		}
+		match := true
+		for i, f := range w.path {
+			if f.list != nil || f.index >= 0 || f.field != p[i] {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
 }
 
 func mismatchKind(obj any) DiffKind {
