@@ -196,6 +196,9 @@ func (h *Handler) judgeController(snap *provenance.Snapshot, preq *provenance.Re
 	}
 	res := c.Check(snap, preq)
 	if res.Reason == provenance.ReasonNotInGit {
+		if err := h.agentIdentityUse(preq); err != nil {
+			return verdict{reason: reasonAgentToken, err: err}
+		}
 		res.Allowed = true
 	}
 	return verdict{allowed: res.Allowed, reason: res.Reason, result: res}
