@@ -71,7 +71,10 @@ func LimitBody(next http.Handler, limit int64) http.Handler {
 			return
 		}
 		if int64(len(body)) <= limit {
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.Body = http.NoBody // controller-runtime refuses an empty body as such
+			if len(body) > 0 {
+				r.Body = io.NopCloser(bytes.NewReader(body))
+			}
 			next.ServeHTTP(w, r)
 			return
 		}

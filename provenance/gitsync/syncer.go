@@ -35,8 +35,8 @@ type Syncer struct {
 	// Trigger, so a flood of push notifications costs at most one fetch per
 	// interval. Zero means DefaultTriggerMinInterval.
 	TriggerMinInterval time.Duration
-	// OnLoad, when set, is called with each newly loaded revision, after it
-	// is in force.
+	// OnLoad, when set, is called in its own goroutine with each newly
+	// loaded revision, after it is in force.
 	OnLoad func(provenance.Revision)
 	// RetryMin is the first wait after a failed sync; it doubles up to
 	// Interval. Zero means DefaultRetryMin.
@@ -238,7 +238,9 @@ func (s *Syncer) SyncOnce(ctx context.Context) (err error) {
 	s.retain(commit)
 	s.logLoaded(snap, start)
 	if s.OnLoad != nil && (cur == nil || cur.Revision != rev) {
-		s.OnLoad(rev)
+		// In the background: the sync (and its metrics) must not wait on
+		// whatever OnLoad calls.
+		go s.OnLoad(rev)
 	}
 	return nil
 }
