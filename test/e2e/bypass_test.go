@@ -123,3 +123,40 @@ func waitForGrant(t *testing.T, name string) {
 	}
 	t.Fatalf("gitgate did not load grant %s", name)
 }
+
+// TestDeletingTheCRDOfDeclaredResourcesIsDenied: a CRD installed from
+// elsewhere (a Helm chart) is not in Git, but deleting it deletes the
+// custom resources Git declares.
+func TestDeletingTheCRDOfDeclaredResourcesIsDenied(t *testing.T) {
+	applyShop(t)
+	const crd = `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"widgets.example.com"},
+"spec":{"group":"example.com","scope":"Namespaced","names":{"kind":"Widget","plural":"widgets","singular":"widget","listKind":"WidgetList"},
+"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}`
+	if r := env.kubectl.Run(crd, "apply", "-f", "-", "--as", exemptController); r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	t.Cleanup(func() { env.kubectl.Run("", "delete", "crd", "widgets.example.com", "--as", exemptController, "--wait=false") })
+	mustRun(t, "wait", "--for=condition=Established", "--timeout=30s", "crd/widgets.example.com")
+	hash, err := env.stack.Git.Commit(harness.Change{Write: map[string]string{"widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: shop\nspec:\n  size: 3\n"}, Message: "a widget"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		back, err := env.stack.Git.Commit(harness.Change{Delete: []string{"widget.yaml"}, Message: "no widget"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitForRevision(t, back)
+	})
+	waitForRevision(t, hash)
+	r := env.kubectl.Run("", "delete", "crd", "widgets.example.com", "--as", person)
+	wantDenied(t, r, "Git declares objects of this CustomResourceDefinition's kind")
+}
+
+// TestGitgateExemptsItself: gitgate learns its own user name and never
+// judges its own writes.
+func TestGitgateExemptsItself(t *testing.T) {
+	if logs := env.stack.Gitgate.Logs(); !strings.Contains(logs, `"msg":"exempting gitgate's own identity"`) {
+		t.Errorf("gitgate did not learn its own identity:\n%s", harness.Tail(logs, 30))
+	}
+}
