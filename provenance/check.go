@@ -196,6 +196,27 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 	return resultOf(entry, diffs)
 }
 
+// CheckDefaults decides a CREATE of a declared object that matched Git,
+// given defaulted, Git's manifest as the API server creates it (a dry run):
+// every field of the request must hold what the API server gives Git's
+// manifest. A field Git does not declare that differs from that default
+// (hostNetwork, a command, runAsUser 0) is the creator's addition, which the
+// GitOps agent's apply would never remove.
+func (c *Checker) CheckDefaults(entry *Entry, defaulted, obj map[string]any) Result {
+	var ig *compare.Ignore
+	if c.Ignores != nil {
+		ig = c.Ignores.everywhere.For(entry.Key)
+	}
+	// The request is the reference here: whatever it sets, the default must
+	// hold too.
+	diffs := compare.Compare(obj, nil, defaulted, entry.Schema, compare.Options{Ignore: ig})
+	for i := range diffs {
+		d := &diffs[i]
+		d.Kind, d.Git, d.Request = compare.Undeclared, nil, d.Git
+	}
+	return resultOf(entry, diffs)
+}
+
 func (c *Checker) checkDelete(snap *Snapshot, req *Request, entry *Entry) Result {
 	if isTerminating(req.OldObject) {
 		// Deletion already began (Config Sync allows this too); denying the

@@ -87,6 +87,10 @@ type Ignores struct {
 	byKind map[schema.GroupKind]*compare.Ignore
 	// scoped are user rules limited to a namespace or name; few in practice.
 	scoped []scopedIgnore
+	// everywhere are the same rules with none limited to what Git leaves
+	// undeclared: for comparing a request with the API server's defaults,
+	// where API-allocated values (a clusterIP) differ by nature.
+	everywhere *Ignores
 }
 
 type scopedIgnore struct {
@@ -98,6 +102,15 @@ type scopedIgnore struct {
 // CompileIgnores validates user rules and merges them with the built-in
 // ones. Every invalid rule is reported, not only the first.
 func CompileIgnores(rules []IgnoreRule) (*Ignores, error) {
+	ig, err := compileIgnores(rules, false)
+	if err != nil {
+		return nil, err
+	}
+	ig.everywhere, err = compileIgnores(rules, true)
+	return ig, err
+}
+
+func compileIgnores(rules []IgnoreRule, everywhere bool) (*Ignores, error) {
 	ig := &Ignores{all: &compare.Ignore{}, byKind: map[schema.GroupKind]*compare.Ignore{}}
 	for _, b := range builtinIgnores {
 		segs, err := compare.ParsePointer(b.pointer)
@@ -108,7 +121,7 @@ func CompileIgnores(rules []IgnoreRule) (*Ignores, error) {
 		if b.kind != "" {
 			target = ig.kind(schema.GroupKind{Group: b.group, Kind: b.kind})
 		}
-		target.AddShape(segs, b.undeclaredOnly, b.shape)
+		target.AddShape(segs, b.undeclaredOnly && !everywhere, b.shape)
 	}
 	var errs []error
 	for i, r := range rules {

@@ -62,13 +62,31 @@ type Handler struct {
 	// TokenAudiences are audiences the API server does not accept (a
 	// cloud's workload identity exchange): a token only for them is free.
 	TokenAudiences []string
+	// Defaults, when set, holds a person's CREATE of a declared object to
+	// the API server's defaults for Git's manifest (see checkCreate).
+	Defaults Defaulter
+}
+
+// Defaulter gives a declared object as the API server would create it, or
+// nil when it exists already; *dryrun.Defaulter implements it.
+type Defaulter interface {
+	Defaulted(ctx context.Context, e *provenance.Entry, rev provenance.Revision) (map[string]any, error)
+}
+
+// DefaultsChecker compares a create with those defaults;
+// *provenance.Checker implements it.
+type DefaultsChecker interface {
+	CheckDefaults(e *provenance.Entry, defaulted, obj map[string]any) provenance.Result
 }
 
 // DefaultDecisionTimeout leaves the API server's 5 s webhook timeout room
 // for decoding and the answer's way back.
 const DefaultDecisionTimeout = 2 * time.Second
 
-var _ admission.Handler = &Handler{}
+var (
+	_ admission.Handler = &Handler{}
+	_ DefaultsChecker   = (*provenance.Checker)(nil)
+)
 
 // ownSubresourceWrite reports a write a controller makes without a Git
 // check: an update through an object subresource (status, in-place resize,
@@ -139,6 +157,9 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	}
 	preq.Deadline = start.Add(h.decisionTimeout())
 	v := h.judge(snap, preq, class, start)
+	if v.allowed && class == Person && preq.Operation == provenance.Create && v.result.Entry != nil {
+		v = h.checkCreate(ctx, snap, preq, v)
+	}
 	v.who = who
 	if v.allowed {
 		observe(op, "allowed", v.reason, class, start)
@@ -201,6 +222,26 @@ func (h *Handler) judgeController(snap *provenance.Snapshot, preq *provenance.Re
 		}
 		res.Allowed = true
 	}
+	return verdict{allowed: res.Allowed, reason: res.Reason, result: res}
+}
+
+// checkCreate holds a person's CREATE of a declared object, which matched
+// what Git declares, to what the API server makes of Git's manifest: a
+// person creating the object before the GitOps agent may not add what Git
+// leaves out. Without the defaults gitgate cannot tell, and refuses.
+func (h *Handler) checkCreate(ctx context.Context, snap *provenance.Snapshot, preq *provenance.Request, v verdict) verdict {
+	dc, ok := h.Checker.(DefaultsChecker)
+	if h.Defaults == nil || !ok {
+		return v
+	}
+	defaulted, err := h.Defaults.Defaulted(ctx, v.result.Entry, snap.Revision)
+	if err != nil {
+		return verdict{reason: reasonNoDefaults, err: err, result: provenance.Result{Entry: v.result.Entry}}
+	}
+	if defaulted == nil {
+		return v // the object exists: the API server refuses the create itself
+	}
+	res := dc.CheckDefaults(v.result.Entry, defaulted, preq.Object)
 	return verdict{allowed: res.Allowed, reason: res.Reason, result: res}
 }
 

@@ -128,6 +128,9 @@ func (h *Handler) message(preq *provenance.Request, snap *provenance.Snapshot, v
 		return notSyncedMessage(preq, v.who.user, h.Repo)
 	case reasonStale:
 		return staleMessage(preq, v.who.user, h.Repo, v.age, h.Staleness.Max)
+	case reasonNoDefaults:
+		return fmt.Sprintf("gitgate denied %s of %s by %s: Git declares it, but gitgate could not learn what the API server makes of Git's manifest (%v), so it cannot tell defaults from additions. Let the GitOps agent create it, or retry.",
+			preq.Operation, describeObject(preq), v.who.user, v.err)
 	case reasonAgentToken, reasonControllerToken:
 		return tokenMessage(preq, v.who, v.reason, v.err)
 	case reasonUnresolvedKind:

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +160,26 @@ func TestDeletingTheCRDOfDeclaredResourcesIsDenied(t *testing.T) {
 func TestGitgateExemptsItself(t *testing.T) {
 	if logs := env.stack.Gitgate.Logs(); !strings.Contains(logs, `"msg":"exempting gitgate's own identity"`) {
 		t.Errorf("gitgate did not learn its own identity:\n%s", harness.Tail(logs, 30))
+	}
+}
+
+// TestPersonCreatingBeforeTheAgentMayAddNothing: a person who creates a
+// declared object before the GitOps agent may not add fields Git leaves
+// out (the agent's apply would keep them); Git's manifest as it is passes.
+func TestPersonCreatingBeforeTheAgentMayAddNothing(t *testing.T) {
+	removeShop(t)
+	t.Cleanup(func() { applyShop(t) })
+	mustRun(t, "apply", "--as", agent, "-f", filepath.Join(env.fixture, "00-namespace.yaml"))
+	web, err := os.ReadFile(filepath.Join(env.fixture, "web.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployment, _, _ := strings.Cut(string(web), "\n---\n")
+	hostNet := strings.Replace(deployment, "      containers:", "      hostNetwork: true\n      containers:", 1)
+	r := env.kubectl.Run(hostNet, "create", "-f", "-", "--as", person)
+	wantDenied(t, r, "spec.template.spec.hostNetwork")
+	r = env.kubectl.Run(deployment, "create", "-f", "-", "--as", person)
+	if r.Failed() {
+		t.Fatalf("creating Git's manifest as it is: %s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
 }
