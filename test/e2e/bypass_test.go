@@ -137,7 +137,9 @@ func TestDeletingTheCRDOfDeclaredResourcesIsDenied(t *testing.T) {
 	if r := env.kubectl.Run(crd, "apply", "-f", "-", "--as", exemptController); r.Failed() {
 		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
-	t.Cleanup(func() { env.kubectl.Run("", "delete", "crd", "widgets.example.com", "--as", exemptController, "--wait=false") })
+	t.Cleanup(func() {
+		env.kubectl.Run("", "delete", "crd", "widgets.example.com", "--as", exemptController, "--wait=false")
+	})
 	mustRun(t, "wait", "--for=condition=Established", "--timeout=30s", "crd/widgets.example.com")
 	hash, err := env.stack.Git.Commit(harness.Change{Write: map[string]string{"widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: shop\nspec:\n  size: 3\n"}, Message: "a widget"})
 	if err != nil {
