@@ -72,6 +72,8 @@ type Record struct {
 	//   - controller-token: a person asks for the token of a service
 	//     account judged as a controller (refused whatever the mode;
 	//     break-glass never covers it).
+	//   - defaults-unknown: a person creates a declared object, and the dry
+	//     run that tells defaults from additions failed (refused).
 	//   - request-too-large: the AdmissionReview is over
 	//     --max-request-bytes; refused before decoding (metrics only).
 	//   - bad-request: the body is not a valid object (HTTP 400; metrics
