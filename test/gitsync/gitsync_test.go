@@ -15,23 +15,19 @@ import (
 	"github.com/gitgate/gitgate/test/harness"
 )
 
-// The tests below run in file order and share one cluster and repository.
+// The tests below share one cluster and repository. Each one that reads
+// Git starts from the fixture, pushed anew and enforced (enforceFixture),
+// so that any of them runs alone.
 
 func TestAgentAppliesNamespaceAndOverlay(t *testing.T) {
-	for _, args := range [][]string{
-		{"apply", "--as", agent, "-f", filepath.Join(env.checkout, "namespaces")},
-		{"apply", "--as", agent, "-k", filepath.Join(env.checkout, "overlays/prod")},
-	} {
-		if r := env.kubectl.Run("", args...); r.Failed() {
-			t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
-		}
-	}
+	agentApplies(t)
 }
 
 // TestPersonReappliesOverlay: kubectl's own kustomize build, applied
 // server-side so every object reaches the webhook, matches what gitgate
 // rendered from Git.
 func TestPersonReappliesOverlay(t *testing.T) {
+	enforceFixture(t, "blue")
 	r := env.kubectl.Run("", "apply", "--server-side", "--force-conflicts", "--field-manager", "dev", "--as", person, "-k", filepath.Join(env.checkout, "overlays/prod"))
 	if r.Failed() {
 		t.Fatalf("%s: want allowed, got %v\n%s", r.CommandLine(), r.Err, r.Stderr)
@@ -44,11 +40,13 @@ func TestPersonReappliesOverlay(t *testing.T) {
 }
 
 func TestPersonScaleOfOverlayIsDenied(t *testing.T) {
+	enforceFixture(t, "blue")
 	r := env.kubectl.Run("", "scale", "deployment/prod-web", "-n", "prod", "--replicas", "5", "--as", person)
 	wantDenied(t, r, "overlays/prod (kustomize)", "spec.replicas")
 }
 
 func TestForgedPushChangesNothing(t *testing.T) {
+	enforceFixture(t, "blue")
 	hash, err := env.git.Commit(harness.Change{Write: map[string]string{"overlays/prod/flags.yaml": flags("green")}})
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +69,10 @@ func TestForgedPushChangesNothing(t *testing.T) {
 }
 
 func TestSignedPushEnforcesNewRevision(t *testing.T) {
+	enforceFixture(t, "blue")
+	if _, err := env.git.Commit(harness.Change{Write: map[string]string{"overlays/prod/flags.yaml": flags("green")}}); err != nil {
+		t.Fatal(err)
+	}
 	body := []byte(`{"ref":"refs/heads/main"}`)
 	hdr := http.Header{receiver.HeaderGitHubSignature: {receiver.Sign(body, []byte(secret))}, receiver.HeaderGitHubEvent: {"push"}}
 	if code := notify(t, body, hdr); code != http.StatusAccepted {
@@ -83,7 +85,7 @@ func TestSignedPushEnforcesNewRevision(t *testing.T) {
 }
 
 func TestBrokenYAMLKeepsPreviousRevision(t *testing.T) {
-	good := headOf(t)
+	good := enforceFixture(t, "green")
 	before := failures(t, "render")
 	if _, err := env.git.Commit(harness.Change{Write: map[string]string{
 		"namespaces/broken.yaml":   "apiVersion: v1\nkind: [unclosed\n",
@@ -109,12 +111,8 @@ func TestBrokenYAMLKeepsPreviousRevision(t *testing.T) {
 }
 
 func TestForcePushRewritesHistory(t *testing.T) {
-	files := map[string]string{}
-	for p, c := range fixture {
-		files[p] = c
-	}
-	files["overlays/prod/flags.yaml"] = flags("purple")
-	hash, err := env.git.Commit(harness.Change{Orphan: true, Write: files, Message: "rewritten"})
+	enforceFixture(t, "green")
+	hash, err := env.git.Commit(harness.Change{Orphan: true, Write: fixtureWith("purple"), Message: "rewritten"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,6 +180,57 @@ func TestNoCredentialInLogs(t *testing.T) {
 	if !strings.Contains(logs, "revision loaded") {
 		t.Error("the log is empty or lacks revision loads; the check above proves nothing")
 	}
+}
+
+// agentApplies applies the namespace and the overlay, as kubectl builds
+// it from the fixture on disk, as the agent.
+func agentApplies(t *testing.T) {
+	t.Helper()
+	for _, args := range [][]string{
+		{"apply", "--as", agent, "-f", filepath.Join(env.checkout, "namespaces")},
+		{"apply", "--as", agent, "-k", filepath.Join(env.checkout, "overlays/prod")},
+	} {
+		if r := env.kubectl.Run("", args...); r.Failed() {
+			t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+		}
+	}
+}
+
+// resetRepo pushes the fixture, its flags set to color, as the whole tree
+// of main, whatever earlier tests committed, and returns the commit.
+func resetRepo(t *testing.T, color string) string {
+	t.Helper()
+	hash, err := env.git.Commit(harness.Change{Orphan: true, Write: fixtureWith(color), Message: "fixture, " + color})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hash
+}
+
+// enforceFixture resets the repository (resetRepo), has gitgate load it
+// through a signed push notification, and applies it as the agent. It
+// returns the commit gitgate enforces.
+func enforceFixture(t *testing.T, color string) string {
+	t.Helper()
+	hash := resetRepo(t, color)
+	body := []byte(`{"ref":"refs/heads/main"}`)
+	hdr := http.Header{receiver.HeaderGitHubSignature: {receiver.Sign(body, []byte(secret))}, receiver.HeaderGitHubEvent: {"push"}}
+	if code := notify(t, body, hdr); code != http.StatusAccepted {
+		t.Fatalf("signed push notification: status %d, want 202", code)
+	}
+	waitRevision(t, hash)
+	agentApplies(t)
+	return hash
+}
+
+// fixtureWith is the fixture with flags set to color.
+func fixtureWith(color string) map[string]string {
+	files := map[string]string{}
+	for p, c := range fixture {
+		files[p] = c
+	}
+	files["overlays/prod/flags.yaml"] = flags(color)
+	return files
 }
 
 func flags(color string) string {

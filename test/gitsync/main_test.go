@@ -6,9 +6,6 @@ package gitsync
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"log"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,9 +21,12 @@ const (
 	secret   = "receiver-shared-secret-0123456789"
 )
 
+// env is the cluster, Git server (HTTP and SSH) and gitgate the tests
+// share; each test pushes and enforces the revision it needs.
 var env struct {
 	cp       *harness.ControlPlane
 	git      *harness.GitServer
+	ssh      harness.SSHAccess // the same repository over SSH
 	gitgate  *harness.Gitgate
 	kubectl  *harness.Kubectl
 	checkout string // the repository's first revision, on disk
@@ -34,49 +34,46 @@ var env struct {
 	receiver string // http://host:port/hook
 }
 
-func TestMain(m *testing.M) {
-	log.SetOutput(io.Discard) // gittestserver logs every request
-	code, err := run(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "gitsync setup:", err)
-		os.Exit(1)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(harness.Main(m, "gitsync", setup)) }
 
-func run(m *testing.M) (int, error) {
+func setup(r *harness.Running) error {
 	var err error
 	if env.checkout, err = os.MkdirTemp("", "gitsync-repo-"); err != nil {
-		return 0, err
+		return err
 	}
-	defer os.RemoveAll(env.checkout)
+	r.Cleanup(func() { _ = os.RemoveAll(env.checkout) })
 	if env.creds, err = os.MkdirTemp("", "gitsync-creds-"); err != nil {
-		return 0, err
+		return err
 	}
-	defer os.RemoveAll(env.creds)
+	r.Cleanup(func() { _ = os.RemoveAll(env.creds) })
 	if err := writeFiles(env.checkout, fixture); err != nil {
-		return 0, err
+		return err
 	}
 	if err := writeFiles(env.creds, map[string]string{"username": user + "\n", "password": password + "\n", "receiver-secret": secret + "\n"}); err != nil {
-		return 0, err
+		return err
 	}
 	if env.cp, err = harness.StartControlPlane(harness.ControlPlaneOptions{}); err != nil {
-		return 0, err
+		return err
 	}
-	defer func() { _ = env.cp.Stop() }()
+	r.Cleanup(func() { _ = env.cp.Stop() })
 	if env.kubectl, err = harness.NewKubectl(env.cp.Kubeconfig); err != nil {
-		return 0, err
+		return err
 	}
 	if err := harness.GrantTestAdmins(env.kubectl); err != nil {
-		return 0, err
+		return err
 	}
 	if env.git, err = harness.StartGitServer(harness.GitServerOptions{Fixture: env.checkout, Username: user, Password: password}); err != nil {
-		return 0, err
+		return err
 	}
-	defer env.git.Close()
+	r.Cleanup(env.git.Close)
+	// One SSH server per process (gittestserver's key check is global),
+	// so it starts here rather than in the test that uses it.
+	if env.ssh, err = env.git.StartSSH(env.creds); err != nil {
+		return err
+	}
 	addr, err := harness.FreeAddr()
 	if err != nil {
-		return 0, err
+		return err
 	}
 	env.receiver = "http://" + addr + "/hook"
 	if env.gitgate, err = harness.StartGitgate(harness.GitgateOptions{
@@ -95,17 +92,11 @@ func run(m *testing.M) (int, error) {
 			"--receiver-secret-file", filepath.Join(env.creds, "receiver-secret"),
 		},
 	}); err != nil {
-		return 0, err
+		return err
 	}
-	defer env.gitgate.Stop()
-	if err := harness.RegisterWebhook(context.Background(), env.cp.Client, env.gitgate.URL(), env.gitgate.CA); err != nil {
-		return 0, err
-	}
-	code := m.Run()
-	if code != 0 {
-		fmt.Fprintf(os.Stderr, "--- gitgate logs ---\n%s\n", env.gitgate.Logs())
-	}
-	return code, nil
+	r.Cleanup(env.gitgate.Stop)
+	r.Logs = env.gitgate.Logs
+	return harness.RegisterWebhook(context.Background(), env.cp.Client, env.gitgate.URL(), env.gitgate.CA)
 }
 
 func writeFiles(dir string, files map[string]string) error {

@@ -14,11 +14,8 @@ import (
 // unsigned one and keeps enforcing the signed revision, then loads an
 // SSH-signed commit.
 func TestSSHWithVerifiedCommits(t *testing.T) {
+	resetRepo(t, "blue")
 	dir := t.TempDir()
-	access, err := env.git.StartSSH(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	key, keyring, err := harness.NewPGPKey(dir, "release")
 	if err != nil {
 		t.Fatal(err)
@@ -33,12 +30,12 @@ func TestSSHWithVerifiedCommits(t *testing.T) {
 	}
 	gg, err := harness.StartGitgate(harness.GitgateOptions{
 		Kubeconfig: env.cp.Kubeconfig,
-		RepoURL:    access.URL,
+		RepoURL:    env.ssh.URL,
 		Args: []string{
 			"--branch", "main", "--interval", "1s",
 			"--path", "namespaces", "--path", "overlays/prod",
-			"--git-ssh-key-file", access.KeyFile,
-			"--git-known-hosts-file", access.KnownHostsFile,
+			"--git-ssh-key-file", env.ssh.KeyFile,
+			"--git-known-hosts-file", env.ssh.KnownHostsFile,
 			"--verify-commits", keyring,
 			"--verify-commits-ssh", allowedSigners,
 		},

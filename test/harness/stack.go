@@ -38,8 +38,10 @@ type StackOptions struct {
 
 // StartStack starts everything in order. On error, what was started is
 // stopped again.
-func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
-	s = &Stack{}
+func StartStack(ctx context.Context, opts StackOptions) (_ *Stack, err error) {
+	// A local s, not the named result: a failed start returns nil, and the
+	// cleanup still stops what did start.
+	s := &Stack{}
 	defer func() {
 		if err != nil {
 			s.Stop()

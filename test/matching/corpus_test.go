@@ -144,11 +144,10 @@ func TestCorpus(t *testing.T) {
 		scale(t, "web", "5", denied)  // Git declares 3
 		scale(t, "web", "3", allowed) // what Git declares
 		scale(t, "api", "4", denied)  // Git declares no replicas: strict protects the default
-		statusPatchIsNeverChecked(t)
+		statusPatches(t)
 	})
 
-	declared := switchToDeclaredMode(t)
-	defer declared.Stop()
+	switchToDeclaredMode(t)
 
 	t.Run("declared: every declared field changed by a person is still denied", func(t *testing.T) {
 		mutateEveryLeaf(ctx, t, corpus, sum)
@@ -158,6 +157,17 @@ func TestCorpus(t *testing.T) {
 	})
 	t.Run("declared: kubectl scale", func(t *testing.T) {
 		scale(t, "web", "5", denied) // still declared in Git
+		// The agent puts back what Git leaves to the API server, so the
+		// strict step above finds api unscaled when the test runs again.
+		before := env.stack.Kubectl.Run("", "get", "deployment/api", "-n", "corpus", "-o", "jsonpath={.spec.replicas}")
+		if before.Failed() {
+			t.Fatalf("%s: %v\n%s", before.CommandLine(), before.Err, before.Stderr)
+		}
+		t.Cleanup(func() {
+			if r := env.stack.Kubectl.Run("", "scale", "deployment/api", "-n", "corpus", "--replicas", before.Stdout, "--as", harness.Agent); r.Failed() {
+				t.Errorf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+			}
+		})
 		scale(t, "api", "4", allowed)
 	})
 
@@ -186,13 +196,20 @@ func scale(t *testing.T, name, replicas string, want outcome) {
 	}
 }
 
-// statusPatchIsNeverChecked: the webhook is not registered for */status, and
-// gitgate would not enforce it anyway; a controller's status writes pass.
-func statusPatchIsNeverChecked(t *testing.T) {
+// statusPatches: a person's status write to an object Git declares is
+// denied (status-write), since status is the controllers' to write; a
+// controller's status write passes.
+func statusPatches(t *testing.T) {
 	t.Helper()
-	r := env.stack.Kubectl.Run("", "patch", "deployment/web", "-n", "corpus", "--subresource", "status", "--type", "merge",
-		"-p", `{"status":{"observedGeneration":1}}`, "--as", harness.Person)
-	if r.Failed() {
+	patch := func(as string) harness.Result {
+		return env.stack.Kubectl.Run("", "patch", "deployment/web", "-n", "corpus", "--subresource", "status", "--type", "merge",
+			"-p", `{"status":{"observedGeneration":1}}`, "--as", as)
+	}
+	r := patch(harness.Person)
+	if got, _ := classify(fmt.Errorf("%s", r.Stderr)); !r.Failed() || got != denied || !strings.Contains(r.Stderr, "(status)") {
+		t.Errorf("%s: want gitgate's denial of the status write, got %v\n%s%s", r.CommandLine(), r.Err, r.Stdout, r.Stderr)
+	}
+	if r := patch(harness.ExemptController); r.Failed() {
 		t.Errorf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
 }
@@ -327,7 +344,9 @@ func podTemplatePath(kind string) []any {
 	return nil
 }
 
-func switchToDeclaredMode(t *testing.T) *harness.Gitgate {
+// switchToDeclaredMode registers a second gitgate, with --fields declared,
+// as the webhook until the test ends; then the shared one answers again.
+func switchToDeclaredMode(t *testing.T) {
 	t.Helper()
 	gg, err := harness.StartGitgate(harness.GitgateOptions{
 		Kubeconfig: env.stack.ControlPlane.Kubeconfig,
@@ -337,11 +356,19 @@ func switchToDeclaredMode(t *testing.T) *harness.Gitgate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := harness.RegisterWebhook(context.Background(), env.admin, gg.URL(), gg.CA); err != nil {
+	t.Cleanup(func() {
+		shared := env.stack.Gitgate
+		if err := harness.RegisterWebhook(context.Background(), env.admin, shared.URL(), shared.CA); err != nil {
+			t.Errorf("register the shared gitgate again: %v", err)
+		}
 		gg.Stop()
+		if t.Failed() {
+			t.Logf("declared-mode gitgate logs (last 100 lines):\n%s", harness.Tail(gg.Logs(), 100))
+		}
+	})
+	if err := harness.RegisterWebhook(context.Background(), env.admin, gg.URL(), gg.CA); err != nil {
 		t.Fatal(err)
 	}
-	return gg
 }
 
 // leaves lists the paths to every scalar in a manifest; list elements are

@@ -8,17 +8,12 @@ package matching
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"log"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/gitgate/gitgate/test/harness"
 )
@@ -31,35 +26,20 @@ var env struct {
 	admin, person client.Client
 }
 
-func TestMain(m *testing.M) {
-	log.SetOutput(io.Discard) // gittestserver logs every Git request
-	ctrllog.SetLogger(logr.Discard())
+func TestMain(m *testing.M) { os.Exit(harness.Main(m, "matching", setup)) }
+
+func setup(r *harness.Running) error {
 	env.corpus = filepath.Join(harness.RepoRoot(), "test", "matching", "testdata", "corpus")
 	stack, err := harness.StartStack(context.Background(), harness.StackOptions{Fixture: env.corpus})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "matching setup:", err)
-		os.Exit(1)
+		return err
 	}
+	r.Cleanup(stack.Stop)
+	r.Logs = stack.Gitgate.Logs
 	env.stack = stack
 	env.admin = stack.ControlPlane.Client
 	cfg := rest.CopyConfig(stack.ControlPlane.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: harness.Person}
-	if env.person, err = client.New(cfg, client.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, "matching setup:", err)
-		stack.Stop()
-		os.Exit(1)
-	}
-	code := m.Run()
-	if code != 0 {
-		fmt.Fprintf(os.Stderr, "--- gitgate logs (tail) ---\n%s\n", tail(stack.Gitgate.Logs(), 8000))
-	}
-	stack.Stop()
-	os.Exit(code)
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[len(s)-n:]
+	env.person, err = client.New(cfg, client.Options{})
+	return err
 }
