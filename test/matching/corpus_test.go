@@ -155,6 +155,21 @@ func TestCorpus(t *testing.T) {
 	t.Run("declared: additions outside Git are allowed", func(t *testing.T) {
 		additions(ctx, t, corpus, allowed, sum)
 	})
+	t.Run("declared: selectors compare exactly", func(t *testing.T) {
+		// A label with an empty value added to a selector is a change
+		// even where other undeclared fields are free: the NetworkPolicy
+		// would select nothing, the Service and the PDB no Pod.
+		for _, p := range []struct{ obj, patch string }{
+			{"networkpolicy/web-from-ingress", `{"spec":{"podSelector":{"matchLabels":{"nobody":""}}}}`},
+			{"service/web", `{"spec":{"selector":{"nobody":""}}}`},
+			{"poddisruptionbudget/web", `{"spec":{"selector":{"matchLabels":{"nobody":""}}}}`},
+		} {
+			r := env.stack.Kubectl.Run("", "patch", p.obj, "-n", "corpus", "--type", "merge", "-p", p.patch, "--as", harness.Person)
+			if got, _ := classify(fmt.Errorf("%s", r.Stderr)); !r.Failed() || got != denied {
+				t.Errorf("%s: want denied by gitgate, got %v\n%s%s", r.CommandLine(), r.Err, r.Stdout, r.Stderr)
+			}
+		}
+	})
 	t.Run("declared: kubectl scale", func(t *testing.T) {
 		scale(t, "web", "5", denied) // still declared in Git
 		// The agent puts back what Git leaves to the API server, so the
