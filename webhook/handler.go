@@ -234,6 +234,10 @@ func (h *Handler) checkCreate(ctx context.Context, snap *provenance.Snapshot, pr
 	if h.Defaults == nil || !ok {
 		return v
 	}
+	// The dry run shares the decision's deadline: a slow API server makes
+	// it fail closed, not hold the admission request.
+	ctx, cancel := context.WithDeadline(ctx, preq.Deadline)
+	defer cancel()
 	defaulted, err := h.Defaults.Defaulted(ctx, v.result.Entry, snap.Revision)
 	if err != nil {
 		return verdict{reason: reasonNoDefaults, err: err, result: provenance.Result{Entry: v.result.Entry}}
