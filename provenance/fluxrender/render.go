@@ -43,11 +43,18 @@ var ErrNoPath = errors.New("kustomization path not found")
 // spec.postBuild.substituteFrom in ks's namespace; it may be nil when there
 // are none. Fields that do not change what is applied (dependsOn, suspend,
 // wait, interval, prune, timeout, healthChecks) are not read.
-func Render(ctx context.Context, src fs.FS, ks *kustomizev1.Kustomization, vars client.Reader) ([]Object, error) {
+func Render(ctx context.Context, src fs.FS, ks *kustomizev1.Kustomization, vars client.Reader) (objs []Object, err error) {
 	if ks == nil {
 		return nil, errors.New("render: no Kustomization")
 	}
-	objs, err := render(ctx, src, ks, vars)
+	// Flux's build recovers kustomize's panics; its substitution and YAML
+	// handling do not. Bad input must fail the render, not the process.
+	defer func() {
+		if r := recover(); r != nil {
+			objs, err = nil, fmt.Errorf("render Kustomization %s/%s: recovered from a panic: %v", ks.Namespace, ks.Name, r)
+		}
+	}()
+	objs, err = render(ctx, src, ks, vars)
 	if err != nil {
 		return nil, fmt.Errorf("render Kustomization %s/%s: %w", ks.Namespace, ks.Name, err)
 	}
@@ -115,7 +122,8 @@ func postBuild(ctx context.Context, m resmap.ResMap, ks *kustomizev1.Kustomizati
 	c := newVarsClient(vars)
 	for _, res := range m.Resources() {
 		if res.GetName() == "" || res.GetKind() == "" || res.GetApiVersion() == "" {
-			return nil, fmt.Errorf("failed to decode Kubernetes apiVersion, kind and name from: %v", res.String())
+			// Flux prints the whole resource here; it may be a Secret.
+			return nil, fmt.Errorf("failed to decode Kubernetes apiVersion, kind and name from %s", res.CurId())
 		}
 		decrypted := decryptedByAgent(ks, res)
 		if decrypted {

@@ -96,18 +96,20 @@ func kustomizationRefs(dir string) (string, []string, error) {
 	return "", nil, nil
 }
 
-// references lists the entries of k that name files, directories or URLs.
-// Inline entries (YAML patches, generator configs) are left out.
+// references lists the entries of k that name files, directories or URLs,
+// deprecated fields (bases, patchesStrategicMerge, patchesJson6902, env)
+// included: kustomize v5 still reads them. Inline entries (YAML patches,
+// generator configs) are left out.
 func references(k *kustypes.Kustomization) []string {
-	refs := append(append(append([]string{}, k.Resources...), k.Bases...), k.Components...) //nolint:staticcheck // Bases is deprecated but still read
+	refs := append(append(append([]string{}, k.Resources...), k.Bases...), k.Components...)
 	refs = append(append(refs, k.Crds...), k.Configurations...)
 	for _, l := range [][]string{k.Generators, k.Transformers, k.Validators} {
 		refs = append(refs, pathsOnly(l)...)
 	}
-	for _, p := range k.PatchesStrategicMerge { //nolint:staticcheck // deprecated but still read
+	for _, p := range k.PatchesStrategicMerge {
 		refs = append(refs, pathsOnly([]string{string(p)})...)
 	}
-	for _, p := range append(append([]kustypes.Patch{}, k.Patches...), k.PatchesJson6902...) { //nolint:staticcheck
+	for _, p := range append(append([]kustypes.Patch{}, k.Patches...), k.PatchesJson6902...) {
 		refs = append(refs, p.Path)
 	}
 	for _, r := range k.Replacements {
@@ -120,7 +122,7 @@ func references(k *kustypes.Kustomization) []string {
 			}
 			refs = append(refs, f)
 		}
-		refs = append(append(refs, g.EnvSources...), g.EnvSource) //nolint:staticcheck
+		refs = append(append(refs, g.EnvSources...), g.EnvSource)
 	}
 	if p, ok := k.OpenAPI["path"]; ok {
 		refs = append(refs, p)
