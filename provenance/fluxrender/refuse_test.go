@@ -2,6 +2,7 @@ package fluxrender
 
 import (
 	"context"
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -100,5 +101,24 @@ func TestIsRemote(t *testing.T) {
 		if got := isRemote(ref); got != want {
 			t.Errorf("isRemote(%q) = %v, want %v", ref, got, want)
 		}
+	}
+}
+
+// TestRenderSkipsSymlinks: source-controller's artifact holds no symbolic
+// links (storage.Archive skips them), so neither does a render's source: a
+// link to a manifest, or out of the source, is not read.
+func TestRenderSkipsSymlinks(t *testing.T) {
+	src := fstest.MapFS{
+		"apps/one.yaml":  {Data: []byte(configMapYAML("one", "shop", "  key: a"))},
+		"apps/link.yaml": {Data: []byte("one.yaml"), Mode: fs.ModeSymlink},
+		"apps/out.yaml":  {Data: []byte("/etc/hostname"), Mode: fs.ModeSymlink},
+	}
+	ks := &kustomizev1.Kustomization{Spec: kustomizev1.KustomizationSpec{Path: "./apps"}}
+	objs, err := Render(context.Background(), src, ks, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 1 || objs[0].Object["metadata"].(map[string]any)["name"] != "one" {
+		t.Errorf("rendered %d objects, want ConfigMap one alone: %v", len(objs), objs)
 	}
 }
