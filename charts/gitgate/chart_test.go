@@ -4,6 +4,8 @@
 // installs cannot drift apart), its default and full renders are accepted
 // by a real API server in a server-side dry run, and bad values fail with
 // a clear message. manifests/manifests_test.go proves its matchConditions.
+// Run with -count=1 (hack/test.sh does): helm reads the chart in another
+// process, so go's test cache does not notice a changed template.
 package gitgate_test
 
 import (
@@ -21,10 +23,13 @@ import (
 	"github.com/gitgate/gitgate/test/harness"
 )
 
-var fullValues = filepath.Join("ci", "full-values.yaml")
+var (
+	fullValues = filepath.Join("ci", "full-values.yaml")
+	fluxValues = filepath.Join("ci", "flux-values.yaml")
+)
 
 func TestLint(t *testing.T) {
-	for _, values := range [][]string{nil, {"--values", fullValues}} {
+	for _, values := range [][]string{nil, {"--values", fullValues}, {"--values", fluxValues}} {
 		args := append([]string{"lint", "--strict", "--kube-version", harness.ChartKubeVersion, "."}, values...)
 		if r := harness.Helm(args...); r.Failed() {
 			t.Errorf("%s: %v\n%s%s", r.CommandLine(), r.Err, r.Stdout, r.Stderr)
@@ -169,6 +174,34 @@ func TestFullValuesRender(t *testing.T) {
 	}
 }
 
+// TestFluxSource: with source.kind flux, gitgate gets --source=flux, no
+// repository flags, and may read Flux's objects.
+func TestFluxSource(t *testing.T) {
+	m, err := harness.RenderChart("gitgate-system", fluxValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := containerArgs(m.Find("Deployment", "gitgate"))
+	if !slices.Contains(args, "--source=flux") || slices.ContainsFunc(args, func(a string) bool {
+		return strings.HasPrefix(a, "--repo-url") || strings.HasPrefix(a, "--branch")
+	}) {
+		t.Errorf("args %v: want --source=flux and no repository flags", args)
+	}
+	role := m.Find("ClusterRole", "gitgate-flux")
+	if role == nil || m.Find("ClusterRoleBinding", "gitgate-flux") == nil {
+		t.Fatal("no ClusterRole and ClusterRoleBinding gitgate-flux")
+	}
+	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+	var resources []string
+	for _, r := range rules {
+		rs, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "resources")
+		resources = append(resources, rs...)
+	}
+	if !slices.Equal(resources, []string{"gitrepositories", "kustomizations"}) {
+		t.Errorf("gitgate-flux grants %v", resources)
+	}
+}
+
 // TestBadValuesFail: values gitgate serve would refuse, or that would let
 // the flags and the matchConditions disagree, fail the render with a
 // message naming the value.
@@ -189,6 +222,7 @@ func TestBadValuesFail(t *testing.T) {
 		{"identities.exemptUsers[0]= ", "identities.exemptUsers holds an empty entry"},
 		{"identities.skipResources[0]=nodes", `identities.skipResources "nodes": want GROUP/RESOURCE`},
 		{"audit.file.enabled=true,audit.file.maxBytes=0", "audit.file: maxBytes must be positive"},
+		{"webhook.rules=null", "webhook.rules must not be empty"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.set, func(t *testing.T) {

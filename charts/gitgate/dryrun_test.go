@@ -62,8 +62,9 @@ func TestRenderAppliesServerSideDryRun(t *testing.T) {
 	}{
 		{"gitgate-system", nil},
 		{"gate", []string{fullValues}},
+		{"gitgate-system", []string{fluxValues}},
 	} {
-		t.Run(tc.namespace, func(t *testing.T) {
+		t.Run(strings.Join(append([]string{tc.namespace}, tc.values...), " "), func(t *testing.T) {
 			m, err := harness.RenderChart(tc.namespace, tc.values...)
 			if err != nil {
 				t.Fatal(err)
