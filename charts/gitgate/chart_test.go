@@ -139,6 +139,16 @@ func TestFullValuesRender(t *testing.T) {
 		{"RoleBinding", "gitgate-break-glass-granter", []string{"subjects"}, []any{map[string]any{"kind": "Group", "name": "oncall", "apiGroup": "rbac.authorization.k8s.io"}}},
 		{"Certificate", "gitgate-serving", nil, nil},
 		{"Role", "gitgate-certs", []string{"metadata", "namespace"}, "gate"},
+		{"NetworkPolicy", "gitgate", []string{"spec", "ingress"}, []any{
+			map[string]any{"ports": []any{map[string]any{"port": float64(9443), "protocol": "TCP"}}, "from": []any{
+				map[string]any{"ipBlock": map[string]any{"cidr": "192.0.2.0/24"}},
+				map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "kube-system"}},
+					"podSelector": map[string]any{"matchLabels": map[string]any{"k8s-app": "konnectivity-agent"}}},
+			}},
+			map[string]any{"ports": []any{map[string]any{"port": float64(8080), "protocol": "TCP"}}, "from": []any{
+				map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "observability"}}},
+			}},
+		}},
 	}
 	for _, c := range checks {
 		o := m.Find(c.kind, c.name)
