@@ -35,11 +35,8 @@ type checkOptions struct {
 	operation string
 	output    string
 
-	fields      string
-	mode        string
-	ignores     []string
-	ignoreFile  string
-	ignoreRules []provenance.IgnoreRule
+	compare compareOptions
+	mode    string
 }
 
 func newCheckCmd() *cobra.Command {
@@ -77,10 +74,8 @@ defaults, which check cannot learn.`,
 	fs.StringArrayVar(&o.asGroups, "as-group", nil, "Group of the user; repeatable. system:authenticated is added, as the API server does.")
 	fs.StringVar(&o.operation, "operation", "create", "create, update or delete.")
 	fs.StringVarP(&o.output, "output", "o", "text", "text or json.")
-	fs.StringVar(&o.fields, "fields", string(provenance.FieldsStrict), "As serve's --fields: strict or declared.")
 	fs.StringVar(&o.mode, "mode", string(webhook.Enforce), "As serve's --mode: enforce, warn or audit; a Namespace's gitgate.dev/mode label in the source overrides it.")
-	fs.StringArrayVar(&o.ignores, "ignore", nil, "As serve's --ignore; repeatable.")
-	fs.StringVar(&o.ignoreFile, "ignore-file", "", "As serve's --ignore-file.")
+	o.compare.BindFlags(fs)
 	o.identities.BindFlags(fs)
 	return cmd
 }
@@ -112,29 +107,7 @@ func (o *checkOptions) Validate() error {
 	if _, err := webhook.ParseMode(o.mode); err != nil {
 		errs = append(errs, fmt.Errorf("--mode: %w", err))
 	}
-	if f := provenance.FieldMode(o.fields); f != provenance.FieldsStrict && f != provenance.FieldsDeclared {
-		errs = append(errs, fmt.Errorf("--fields must be strict or declared, got %q", o.fields))
-	}
-	errs = append(errs, o.parseIgnores())
-	return errors.Join(errs...)
-}
-
-func (o *checkOptions) parseIgnores() error {
-	var errs []error
-	o.ignoreRules = nil
-	if o.ignoreFile != "" {
-		rules, err := readIgnoreFile(o.ignoreFile)
-		errs = append(errs, err)
-		o.ignoreRules = append(o.ignoreRules, rules...)
-	}
-	for _, v := range o.ignores {
-		r, err := provenance.ParseIgnoreFlag(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--ignore: %w", err))
-			continue
-		}
-		o.ignoreRules = append(o.ignoreRules, r)
-	}
+	errs = append(errs, o.compare.Validate())
 	return errors.Join(errs...)
 }
 
@@ -145,7 +118,7 @@ func (o *checkOptions) run(ctx context.Context, stdin io.Reader, stdout, stderr 
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	src, err := o.source.load(ctx)
+	src, err := o.source.load(ctx, nil)
 	if err != nil {
 		return failed(err)
 	}
@@ -172,7 +145,7 @@ func (o *checkOptions) run(ctx context.Context, stdin io.Reader, stdout, stderr 
 // judge builds the webhook's handler over the source as serve does,
 // without the parts that need a cluster or a server.
 func (o *checkOptions) judge(src *loadedSource) (*judge, error) {
-	ignores, err := provenance.CompileIgnores(o.ignoreRules)
+	checker, err := o.compare.checker()
 	if err != nil {
 		return nil, err
 	}
@@ -184,8 +157,8 @@ func (o *checkOptions) judge(src *loadedSource) (*judge, error) {
 		Identities:  o.identities.identities,
 		Skip:        o.identities.skip,
 		Snapshots:   store,
-		Checker:     &recordingChecker{next: &provenance.Checker{Fields: provenance.FieldMode(o.fields), Ignores: ignores}, reason: &last},
-		Controllers: &recordingChecker{next: webhook.ControllerChecker(ignores), reason: &last},
+		Checker:     &recordingChecker{next: checker, reason: &last},
+		Controllers: &recordingChecker{next: webhook.ControllerChecker(checker.Ignores), reason: &last},
 		Repo:        webhook.Repo{URL: src.Repo},
 		Modes:       webhook.GitModes{Snapshots: store, Default: mode},
 		Defaults:    offlineDefaults{},

@@ -29,7 +29,7 @@ and normalized. Each object is preceded by the file that declares it.`,
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
 			defer cancel()
-			src, err := o.load(ctx)
+			src, err := o.load(ctx, nil)
 			if err != nil {
 				return failed(err)
 			}

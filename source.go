@@ -83,10 +83,10 @@ type loadedSource struct {
 	Repo string
 }
 
-// load reads the source, renders it as serve does and indexes it with the
-// offline scope. Kinds the scope does not know are in
-// Snapshot.Unresolved().
-func (o *sourceOptions) load(ctx context.Context) (*loadedSource, error) {
+// load reads the source, renders it as serve does and indexes it with
+// scope, nil for the offline scope (built-in kinds and the source's CRDs).
+// Kinds the scope does not know are in Snapshot.Unresolved().
+func (o *sourceOptions) load(ctx context.Context, scope provenance.Scope) (*loadedSource, error) {
 	tree, rev, repo, err := o.tree(ctx)
 	if err != nil {
 		return nil, err
@@ -99,13 +99,16 @@ func (o *sourceOptions) load(ctx context.Context) (*loadedSource, error) {
 	for _, f := range files {
 		objs = append(objs, f.Objects...)
 	}
-	scope := offlinescope.New(objs)
+	offline := offlinescope.New(objs)
+	if scope == nil {
+		scope = offline
+	}
 	ix := &provenance.Indexer{Scope: scope, DefaultNamespace: o.defaultNamespace}
 	snap, err := ix.Build(rev, files)
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w", repo, err)
 	}
-	return &loadedSource{Snapshot: snap, Scope: scope, Repo: repo}, nil
+	return &loadedSource{Snapshot: snap, Scope: offline, Repo: repo}, nil
 }
 
 func (o *sourceOptions) tree(ctx context.Context) (*object.Tree, provenance.Revision, string, error) {
