@@ -36,7 +36,8 @@ func TestMain(m *testing.M) { os.Exit(harness.Main(m, "cli", setup)) }
 
 func setup(r *harness.Running) error {
 	env.fixture = filepath.Join(harness.RepoRoot(), "examples", "shop")
-	stack, err := harness.StartStack(context.Background(), harness.StackOptions{Fixture: env.fixture})
+	// Dry runs are warned, not denied: TestServerDryRunIsWarned.
+	stack, err := harness.StartStack(context.Background(), harness.StackOptions{Fixture: env.fixture, GitgateArgs: []string{"--dry-run-action", "warn"}})
 	if err != nil {
 		return err
 	}
