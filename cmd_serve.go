@@ -84,6 +84,7 @@ func serveFlagGroups() []flagGroup {
 		{"Identities", namesOf(func(fs *pflag.FlagSet) { new(identityOptions).BindFlags(fs) })},
 		{"Comparison", set("fields", "ignore", "ignore-file")},
 		{"Policy, break-glass and audit", namesOf(func(fs *pflag.FlagSet) { new(policyOptions).BindFlags(fs) })},
+		{"Drift scan", namesOf(func(fs *pflag.FlagSet) { new(driftScanOptions).BindFlags(fs) })},
 		{"Certificates", namesOf(func(fs *pflag.FlagSet) { new(certOptions).BindFlags(fs) })},
 		{"Logging", logging},
 		{"Server", nil}, // every other flag

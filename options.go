@@ -46,6 +46,8 @@ type serveOptions struct {
 	metricsAddr     string
 
 	policy policyOptions
+	// driftScan is the background comparison of the cluster with Git.
+	driftScan driftScanOptions
 	// certs chooses the serving certificate's source.
 	certs certOptions
 }
@@ -76,6 +78,7 @@ func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; 0 disables it.")
 	o.git.BindFlags(fs)
 	o.policy.BindFlags(fs)
+	o.driftScan.BindFlags(fs)
 	o.certs.BindFlags(fs)
 }
 
@@ -136,6 +139,9 @@ func (o *serveOptions) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := o.policy.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.driftScan.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -59,6 +59,9 @@ func serve(ctx context.Context, o *serveOptions) error {
 	if err := setupPolicy(mgr, cfg, &o.policy, handler, syncer, log); err != nil {
 		return err
 	}
+	if err := o.driftScan.add(mgr, cfg, syncer.Store, o.fields, o.ignoreRules, log); err != nil {
+		return err
+	}
 	// GetWebhookServer also adds the server to the manager's runnables.
 	mgr.GetWebhookServer().Register("/validate", webhook.LimitBody(webhook.WithHTTPStatus(&admission.Webhook{Handler: handler}), o.maxRequestBytes))
 	recv, err := o.git.receiver(syncer, log.WithName("receiver"))

@@ -36,8 +36,9 @@ func TestMain(m *testing.M) { os.Exit(harness.Main(m, "cli", setup)) }
 
 func setup(r *harness.Running) error {
 	env.fixture = filepath.Join(harness.RepoRoot(), "examples", "shop")
-	// Dry runs are warned, not denied: TestServerDryRunIsWarned.
-	stack, err := harness.StartStack(context.Background(), harness.StackOptions{Fixture: env.fixture, GitgateArgs: []string{"--dry-run-action", "warn"}})
+	// Dry runs are warned, not denied (TestServerDryRunIsWarned), and the
+	// drift scan runs every second (TestServeScansForDrift).
+	stack, err := harness.StartStack(context.Background(), harness.StackOptions{Fixture: env.fixture, GitgateArgs: []string{"--dry-run-action", "warn", "--drift-scan-interval", "1s"}})
 	if err != nil {
 		return err
 	}
