@@ -132,18 +132,8 @@ func (o *serveOptions) Validate() error {
 	if _, err := provenance.CompileIgnores(o.ignoreRules); err != nil {
 		errs = append(errs, err)
 	}
-	if err := o.certs.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.identities.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.policy.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.driftScan.Validate(); err != nil {
-		errs = append(errs, err)
-	}
+	// errors.Join drops the nil ones.
+	errs = append(errs, o.certs.Validate(), o.identities.Validate(), o.policy.Validate(), o.driftScan.Validate())
 	return errors.Join(errs...)
 }
 

@@ -14,6 +14,8 @@ import (
 
 	"github.com/gitgate/gitgate/drift"
 	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/gitsync"
+	"github.com/gitgate/gitgate/webhook"
 )
 
 // driftScanOptions are the flags of serve's background drift scan.
@@ -39,6 +41,15 @@ func (o *driftScanOptions) Validate() error {
 		errs = append(errs, errors.New("--drift-status-configmap and --drift-status-namespace must not be empty"))
 	}
 	return errors.Join(errs...)
+}
+
+// setupPolicyAndDrift wires the policy (setupPolicy) and adds the drift
+// scan.
+func setupPolicyAndDrift(mgr ctrl.Manager, cfg *rest.Config, o *serveOptions, h *webhook.Handler, syncer *gitsync.Syncer, log logr.Logger) error {
+	if err := setupPolicy(mgr, cfg, &o.policy, h, syncer, log); err != nil {
+		return err
+	}
+	return o.driftScan.add(mgr, cfg, syncer.Store, o.fields, o.ignoreRules, log)
 }
 
 // add adds the scanner to mgr, on every replica; nothing when it is off.

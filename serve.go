@@ -56,10 +56,7 @@ func serve(ctx context.Context, o *serveOptions) error {
 		return fmt.Errorf("dry-run client: %w", err)
 	}
 	handler.Defaults = &dryrun.Defaulter{Client: dyn, Mapper: mgr.GetRESTMapper()}
-	if err := setupPolicy(mgr, cfg, &o.policy, handler, syncer, log); err != nil {
-		return err
-	}
-	if err := o.driftScan.add(mgr, cfg, syncer.Store, o.fields, o.ignoreRules, log); err != nil {
+	if err := setupPolicyAndDrift(mgr, cfg, o, handler, syncer, log); err != nil {
 		return err
 	}
 	// GetWebhookServer also adds the server to the manager's runnables.
