@@ -45,6 +45,8 @@ func TestCommandLine(t *testing.T) {
 		{name: "check with two sources", args: []string{"check", "--local", ".", "--repo-url", "https://x/y.git", "-f", "x", "--as", "u"}, code: 2, stderr: []string{"--local and --repo-url are exclusive"}},
 		{name: "check update without old", args: []string{"check", "--local", ".", "-f", "x", "--as", "u", "--operation", "update"}, code: 2, stderr: []string{"--operation update needs --old"}},
 		{name: "check bad operation", args: []string{"check", "--local", ".", "-f", "x", "--as", "u", "--operation", "patch", "-o", "yaml"}, code: 2, stderr: []string{"--operation must be create, update or delete", "-o must be text or json"}},
+		{name: "check reads stdin once", args: []string{"check", "--local", ".", "-f", "-", "--old", "-", "--as", "u", "--operation", "update"}, code: 2, stderr: []string{"cannot both read stdin"}},
+		{name: "check update of an object --old lacks", args: []string{"check", "--local", "examples/shop", "-f", "examples/shop/config.yaml", "--old", "examples/shop/web.yaml", "--as", "u", "--operation", "update"}, code: 1, stderr: []string{"--old holds no ConfigMap shop/web-config to update"}},
 		{name: "render without a source", args: []string{"render"}, code: 2, stderr: []string{"a source is required"}},
 		{name: "render of a missing directory", args: []string{"render", "--local", "/nonexistent"}, code: 1, stderr: []string{"--local /nonexistent", "no such file"}, absent: []string{"Usage:"}},
 		{name: "drift bad output", args: []string{"drift", "--local", ".", "-o", "yaml"}, code: 2, stderr: []string{"-o must be table or json"}},
@@ -115,6 +117,8 @@ func TestCheckVerdicts(t *testing.T) {
 			verdicts: []string{"denied CREATE Widget.example.com shop/w (unknown-kind)"}, message: []string{"unknown kind Widget.example.com"}},
 		{name: "one denial among allowed objects", stdin: shopConfig + "---\n" + undeclaredConfigMap, args: []string{"--as", agentUser, "--operation", "delete"}, code: 0,
 			verdicts: []string{"allowed DELETE ConfigMap shop/web-config (agent)", "allowed DELETE ConfigMap shop/extra (agent)"}},
+		{name: "a manifest without a namespace updates the object in -n's", stdin: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config}\ndata: {greeting: hello, currency: EUR}\n", args: []string{"--as", "alice", "--operation", "update", "--old", old, "-n", "shop"}, code: 0,
+			verdicts: []string{"allowed UPDATE ConfigMap shop/web-config (matches-git)"}},
 		{name: "a List as kubectl get -o yaml prints it, namespace from -n", stdin: "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n- {apiVersion: v1, kind: Secret, metadata: {name: b}}\n", args: []string{"--as", "alice", "-n", "shop"}, code: 1,
 			verdicts: []string{"denied CREATE ConfigMap shop/a (not-in-git)", "denied CREATE Secret shop/b (not-in-git)"}},
 	}

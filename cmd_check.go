@@ -98,6 +98,9 @@ func (o *checkOptions) Validate() error {
 		if o.oldFile == "" {
 			errs = append(errs, errors.New("--operation update needs --old: the objects as they are now"))
 		}
+		if o.oldFile == "-" && containsString(o.files, "-") {
+			errs = append(errs, errors.New("-f - and --old - cannot both read stdin"))
+		}
 	default:
 		errs = append(errs, fmt.Errorf("--operation must be create, update or delete, got %q", o.operation))
 	}
@@ -205,19 +208,30 @@ func (o *checkOptions) requests(stdin io.Reader) ([]checkRequest, error) {
 	}
 	byKey := map[string]map[string]any{}
 	for _, old := range olds {
-		byKey[objectID(old)] = old
+		byKey[objectID(old, "")] = old
 	}
+	ns := o.kube.contextNamespace()
 	for i := range reqs {
-		if reqs[i].old = byKey[objectID(reqs[i].obj)]; reqs[i].old == nil {
-			return nil, fmt.Errorf("--old holds no %s to update", objectID(reqs[i].obj))
+		// A manifest that names no namespace updates the object in -n's.
+		old := byKey[objectID(reqs[i].obj, "")]
+		if old == nil {
+			old = byKey[objectID(reqs[i].obj, ns)]
 		}
+		if old == nil {
+			return nil, fmt.Errorf("--old holds no %s to update", objectID(reqs[i].obj, ns))
+		}
+		reqs[i].old = old
 	}
 	return reqs, nil
 }
 
-// objectID names an object by group, kind, namespace and name.
-func objectID(obj map[string]any) string {
+// objectID names an object by group, kind, namespace and name; ns stands
+// in for a namespace the object does not name.
+func objectID(obj map[string]any, ns string) string {
 	v := describe("", obj)
+	if v.Namespace == "" {
+		v.Namespace = ns
+	}
 	gk := schema.FromAPIVersionAndKind(v.APIVersion, v.Kind).GroupKind()
 	return provenance.Key{Group: gk.Group, Kind: gk.Kind, Namespace: v.Namespace, Name: v.Name}.String()
 }
