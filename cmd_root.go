@@ -10,10 +10,9 @@ import (
 
 // Exit codes, as kubectl diff and grep use them.
 const (
-	exitOK      = 0
-	exitFailed  = 1
-	exitUsage   = 2
-	rootCommand = "gitgate"
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
 )
 
 // usageError is a mistake in the command line: the message and the
@@ -23,13 +22,13 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-// silentFailure ends a command with exit code 1 after it has said
+// errSilentFailure ends a command with exit code 1 after it has said
 // everything on stdout (a denial, a drift): nothing more is printed.
 var errSilentFailure = errors.New("failed")
 
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
-		Use:   rootCommand,
+		Use:   "gitgate",
 		Short: "gitgate makes Git the only way into a Kubernetes cluster.",
 		Long: `gitgate makes Git the only way into a Kubernetes cluster: a change is
 admitted only when it comes from the GitOps agent, matches the manifest at
@@ -54,7 +53,6 @@ the current Git revision, or is covered by a break-glass grant.`,
 		newBreakglassCmd(),
 		newVersionCmd(),
 	)
-	root.CompletionOptions.HiddenDefaultCmd = false
 	return root
 }
 
@@ -62,19 +60,22 @@ the current Git revision, or is covered by a break-glass grant.`,
 // is the command that ran (or failed to parse); cobra's own errors
 // (unknown command or flag, wrong arguments) are usage errors.
 func exitCode(cmd *cobra.Command, err error, stderr io.Writer) int {
-	var usage usageError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, errSilentFailure):
 		return exitFailed
-	case errors.As(err, &usage) || !errors.As(err, new(runError)):
+	case !errors.As(err, new(runError)):
+		// A usageError, or one of cobra's, which carry no type.
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		if cmd != nil {
 			fmt.Fprintln(stderr)
 			fmt.Fprint(stderr, cmd.UsageString())
 		}
 		return exitUsage
+	case cmd == nil:
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return exitFailed
 	default:
 		fmt.Fprintf(stderr, "Error: %s: %v\n", cmd.CommandPath(), err)
 		return exitFailed
