@@ -125,7 +125,7 @@ func (o *checkOptions) run(ctx context.Context, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return failed(err)
 	}
-	warnUnresolved(stderr, src.Snapshot)
+	warnUnresolved(stderr, src.Snapshot, unknownOffline)
 	j, err := o.judge(src)
 	if err != nil {
 		return failed(err)

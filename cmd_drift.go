@@ -78,7 +78,7 @@ func (o *driftOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if err != nil {
 		return failed(err)
 	}
-	warnUnresolved(stderr, src.Snapshot)
+	warnUnresolved(stderr, src.Snapshot, unknownInCluster)
 	checker, err := o.compare.checker()
 	if err != nil {
 		return failed(err)

@@ -33,7 +33,7 @@ and normalized. Each object is preceded by the file that declares it.`,
 			if err != nil {
 				return failed(err)
 			}
-			warnUnresolved(cmd.ErrOrStderr(), src.Snapshot)
+			warnUnresolved(cmd.ErrOrStderr(), src.Snapshot, unknownOffline)
 			return failed(writeEntries(cmd.OutOrStdout(), src.Snapshot))
 		},
 	}
@@ -54,11 +54,17 @@ func writeEntries(w io.Writer, snap *provenance.Snapshot) error {
 	return nil
 }
 
-// warnUnresolved reports kinds the source uses but neither client-go nor
-// the source's CRDs define: their scope is unknown offline, so their
-// objects' keys may not be what the cluster uses.
-func warnUnresolved(w io.Writer, snap *provenance.Snapshot) {
+// warnUnresolved reports kinds the source uses whose scope the scope in
+// use does not know (why says which: offline, or the cluster's): their
+// objects are indexed as namespaced, a guess.
+func warnUnresolved(w io.Writer, snap *provenance.Snapshot, why string) {
 	for _, k := range snap.Unresolved() {
-		fmt.Fprintf(w, "Warning: unknown kind %s: neither built in nor defined by a CustomResourceDefinition in the source; its scope is unknown offline\n", k)
+		fmt.Fprintf(w, "Warning: unknown kind %s: %s; its objects are taken as namespaced\n", k, why)
 	}
 }
+
+// Why a kind is unknown, for warnUnresolved.
+const (
+	unknownOffline   = "neither built in nor defined by a CustomResourceDefinition in the source"
+	unknownInCluster = "the cluster does not serve it and no CustomResourceDefinition in the source defines it"
+)
