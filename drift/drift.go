@@ -87,9 +87,12 @@ type Live interface {
 
 // Options choose what Compare looks at.
 type Options struct {
-	// Checker compares a live object with Git as a person's create of it
-	// would be: every declared field must hold, and in strict mode no
-	// keyed-list element (a container, a volume) may be added.
+	// Checker compares a live object with Git as a create of it would be
+	// compared: every declared field must hold, and in strict mode no
+	// keyed-list element (a container, a volume) may be added. Compare
+	// judges with the controller rule for finalizers: controllers (Flux
+	// on its own objects, Kubernetes on Namespaces) add them, and that is
+	// not drift.
 	Checker *provenance.Checker
 	// Namespace limits the report to one namespace; empty is all.
 	Namespace string
@@ -103,11 +106,13 @@ type Options struct {
 // call the unread objects neither missing nor matching.
 func Compare(ctx context.Context, snap *provenance.Snapshot, live Live, opts Options) (*Report, error) {
 	r := &Report{Revision: snap.Revision.String()}
+	checker := *opts.Checker
+	checker.Controller = true
 	for _, e := range snap.Entries() {
 		if opts.Namespace != "" && e.Key.Namespace != opts.Namespace {
 			continue
 		}
-		o, err := compareOne(ctx, snap, live, opts.Checker, e)
+		o, err := compareOne(ctx, snap, live, &checker, e)
 		if err != nil {
 			return nil, err
 		}

@@ -79,6 +79,16 @@ func TestCompare(t *testing.T) {
 			"ConfigMap shop/kube-root-ca.crt": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kube-root-ca.crt, namespace: shop}\n",
 			"ConfigMap shop/owned":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: owned, namespace: shop, ownerReferences: [{kind: X, name: y}]}\n",
 		}, want: []string{"matches ConfigMap shop/a", "matches ConfigMap shop/b", "matches Secret shop/s", "undeclared ConfigMap shop/extra"}, drifted: true},
+		{name: "finalizers a controller added are not drift", objects: map[string]string{
+			"ConfigMap shop/a": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop, finalizers: [example.com/keep]}\ndata: {k: v}\n",
+			"Secret shop/s":    "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: shop}\ndata: {password: aHVudGVyMg==}\n",
+			"ConfigMap shop/b": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: shop}\n",
+		}, want: []string{"matches ConfigMap shop/a", "matches ConfigMap shop/b", "matches Secret shop/s"}},
+		{name: "a key Git does not declare is not drift: defaults look the same", objects: map[string]string{
+			"ConfigMap shop/a": cmA,
+			"Secret shop/s":    "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: shop}\ndata: {password: aHVudGVyMg==, extra: eA==}\n",
+			"ConfigMap shop/b": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: shop}\n",
+		}, want: []string{"matches ConfigMap shop/a", "matches ConfigMap shop/b", "matches Secret shop/s"}},
 		{name: "another namespace only", namespace: "other", want: nil},
 	}
 	for _, tc := range tests {
@@ -110,5 +120,41 @@ func TestCompareFailsOnReadError(t *testing.T) {
 	_, err := Compare(context.Background(), snap, &fakeLive{err: errors.New("forbidden")}, Options{Checker: &provenance.Checker{}})
 	if err == nil || !strings.Contains(err.Error(), "forbidden") {
 		t.Errorf("err = %v, want the read error", err)
+	}
+}
+
+func TestCompareKeyedListElementAdded(t *testing.T) {
+	const deployment = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    spec:
+      containers:
+      - {name: app, image: shop:1}
+`
+	snap := provenancetest.Snapshot(t, provenancetest.AnyKind{}, provenancetest.Revision("a"), map[string]string{"web.yaml": deployment})
+	f := &fakeLive{objects: map[string]map[string]any{"Deployment.apps shop/web": live(t, `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+      - {name: app, image: shop:1, imagePullPolicy: IfNotPresent}
+      - {name: miner, image: evil:1}
+`)}}
+	// In both field modes: a container nobody declared is drift.
+	for fields, want := range map[provenance.FieldMode]State{provenance.FieldsStrict: Differs, provenance.FieldsDeclared: Differs} {
+		r, err := Compare(context.Background(), snap, f, Options{Checker: &provenance.Checker{Fields: fields}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Objects[0]; got.State != want {
+			t.Errorf("--fields %s: %s %v, want %s", fields, got.State, got.Fields, want)
+		}
 	}
 }
