@@ -46,6 +46,8 @@ type serveOptions struct {
 	metricsAddr     string
 
 	policy policyOptions
+	// driftScan is the background comparison of the cluster with Git.
+	driftScan driftScanOptions
 	// certs chooses the serving certificate's source.
 	certs certOptions
 }
@@ -76,6 +78,7 @@ func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; 0 disables it.")
 	o.git.BindFlags(fs)
 	o.policy.BindFlags(fs)
+	o.driftScan.BindFlags(fs)
 	o.certs.BindFlags(fs)
 }
 
@@ -129,15 +132,8 @@ func (o *serveOptions) Validate() error {
 	if _, err := provenance.CompileIgnores(o.ignoreRules); err != nil {
 		errs = append(errs, err)
 	}
-	if err := o.certs.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.identities.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.policy.Validate(); err != nil {
-		errs = append(errs, err)
-	}
+	// errors.Join drops the nil ones.
+	errs = append(errs, o.certs.Validate(), o.identities.Validate(), o.policy.Validate(), o.driftScan.Validate())
 	return errors.Join(errs...)
 }
 

@@ -56,7 +56,7 @@ func TestServeOptionsValidate(t *testing.T) {
 		{name: "client CA file missing", args: append(base, "--client-ca-file", filepath.Join(dir, "nope.pem")), want: []string{"--client-ca-file", "no such file"}},
 		{name: "client CA file without certificates", args: append(base, "--client-ca-file", good), want: []string{"--client-ca-file", "holds no PEM certificate"}},
 		{name: "not a URL", args: []string{"--repo-url", "fleet", "--branch", "main"}, want: []string{"is not a URL"}},
-		{name: "every error at once", args: append(base, "--fields", "loose", "--interval", "0s", "--port", "0", "--ignore", "Deployment=spec"), want: []string{"--fields must be strict or declared", "--interval must be positive", "--port must be 1-65535", "must start with /"}},
+		{name: "every error at once", args: append(base, "--dry-run-action", "allow", "--fields", "loose", "--interval", "0s", "--port", "0", "--ignore", "Deployment=spec"), want: []string{"--dry-run-action must be enforce or warn", "--fields must be strict or declared", "--interval must be positive", "--port must be 1-65535", "must start with /"}},
 		{name: "ignore file with a typo", args: append(base, "--ignore-file", bad), want: []string{"--ignore-file", "jsonPointer"}},
 		{name: "missing ignore file", args: append(base, "--ignore-file", filepath.Join(dir, "nope.yaml")), want: []string{"no such file"}},
 	}

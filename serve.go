@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/go-logr/logr"
-	"github.com/spf13/pflag"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,7 +17,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -31,31 +27,6 @@ import (
 	"github.com/gitgate/gitgate/provenance/gitsync"
 	"github.com/gitgate/gitgate/webhook"
 )
-
-func runServe(args []string, stderr io.Writer) int {
-	var o serveOptions
-	zopts := zap.Options{}
-	code, ok := parseFlags("serve", args, stderr, func(fs *pflag.FlagSet) {
-		o.BindFlags(fs)
-		gofs := flag.NewFlagSet("zap", flag.ContinueOnError)
-		zopts.BindFlags(gofs)
-		fs.AddGoFlagSet(gofs)
-	})
-	if !ok {
-		return code
-	}
-	log := zap.New(zap.UseFlagOptions(&zopts))
-	ctrl.SetLogger(log)
-	if err := o.Validate(); err != nil {
-		log.Error(err, "invalid flags")
-		return 2
-	}
-	if err := serve(ctrl.SetupSignalHandler(), &o); err != nil {
-		log.Error(err, "gitgate stopped")
-		return 1
-	}
-	return 0
-}
 
 func serve(ctx context.Context, o *serveOptions) error {
 	log := ctrl.Log.WithName("gitgate")
@@ -85,7 +56,7 @@ func serve(ctx context.Context, o *serveOptions) error {
 		return fmt.Errorf("dry-run client: %w", err)
 	}
 	handler.Defaults = &dryrun.Defaulter{Client: dyn, Mapper: mgr.GetRESTMapper()}
-	if err := setupPolicy(mgr, cfg, &o.policy, handler, syncer, log); err != nil {
+	if err := setupPolicyAndDrift(mgr, cfg, o, handler, syncer, log); err != nil {
 		return err
 	}
 	// GetWebhookServer also adds the server to the manager's runnables.

@@ -33,6 +33,7 @@ func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, o *policyOptions, h *webhoo
 	var runnables []interface{ Start(context.Context) error }
 	ready := map[string]func() error{}
 
+	h.DryRunWarn = o.dryRunAction == dryRunWarn
 	h.Modes = webhook.FixedMode(mode)
 	if o.namespaceOverrides {
 		h.Modes = webhook.GitModes{Snapshots: h.Snapshots, Default: mode}

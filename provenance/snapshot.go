@@ -2,6 +2,7 @@ package provenance
 
 import (
 	"fmt"
+	"sort"
 	"sync/atomic"
 	"time"
 
@@ -124,3 +125,14 @@ func (s *Store) Swap(snap *Snapshot) { s.current.Store(snap) }
 // ErrDuplicate is returned when one revision declares an object twice. The
 // revision is refused: which of the two should gitgate enforce?
 var ErrDuplicate = fmt.Errorf("object declared twice")
+
+// Entries lists the declared objects, sorted by key, for the client
+// commands (render, drift); the webhook looks objects up by key instead.
+func (s *Snapshot) Entries() []*Entry {
+	out := make([]*Entry, 0, len(s.objects))
+	for _, e := range s.objects {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key.String() < out[j].Key.String() })
+	return out
+}

@@ -62,6 +62,10 @@ type Handler struct {
 	// TokenAudiences are audiences the API server does not accept (a
 	// cloud's workload identity exchange): a token only for them is free.
 	TokenAudiences []string
+	// DryRunWarn allows a server dry run that would be denied, with the
+	// denial as a warning (--dry-run-action warn). Token refusals stay
+	// denied, as under any mode.
+	DryRunWarn bool
 	// Defaults, when set, holds a person's CREATE of a declared object to
 	// the API server's defaults for Git's manifest (see checkCreate).
 	Defaults Defaulter

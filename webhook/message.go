@@ -222,6 +222,15 @@ func warnMessage(denial string) string {
 	return truncate("gitgate would deny (warn mode) "+rest, maxMessageLen)
 }
 
+// dryRunMessage turns a denial into the warning of a server dry run.
+func dryRunMessage(denial string) string {
+	rest, ok := strings.CutPrefix(denial, "gitgate denied ")
+	if !ok {
+		return "gitgate (dry run): " + denial
+	}
+	return truncate("gitgate would deny (dry run) "+rest, maxMessageLen)
+}
+
 // maxGrantReasonLen keeps a break-glass warning on one terminal line or two.
 const maxGrantReasonLen = 160
 

@@ -46,6 +46,13 @@ func (h *Handler) applyPolicy(ctx context.Context, req *admission.Request, preq 
 		// A token outlives any grant and any roll-out mode: always denied.
 		mode, decision = Enforce, audit.Denied
 	}
+	// A server dry run changes nothing: with DryRunWarn it is answered
+	// with the denial as a warning, so kubectl diff and flux diff show
+	// what Git would refuse before anything is committed.
+	dryRunWarned := decision == audit.Denied && !hard && h.DryRunWarn && req.DryRun != nil && *req.DryRun
+	if dryRunWarned {
+		decision = audit.Warned
+	}
 	var use breakglass.Use
 	modeLabel := changesModeLabel(preq)
 	if h.BreakGlass != nil && !modeLabel && !hard {
@@ -66,6 +73,10 @@ func (h *Handler) applyPolicy(ctx context.Context, req *admission.Request, preq 
 	case audit.BreakGlass:
 		resp = admission.Allowed("").WithWarnings(breakGlassWarning(use))
 	case audit.Warned:
+		if dryRunWarned {
+			resp = admission.Allowed("").WithWarnings(dryRunMessage(h.message(preq, snap, v)))
+			break
+		}
 		resp = admission.Allowed("").WithWarnings(warnMessage(h.message(preq, snap, v)))
 	case audit.Audited:
 		resp = admission.Allowed("")
