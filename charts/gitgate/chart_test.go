@@ -273,3 +273,47 @@ func TestMonitoringEqualsManifests(t *testing.T) {
 		t.Error("the chart's dashboard differs from manifests/monitoring/gitgate-dashboard.json")
 	}
 }
+
+// TestDriftScanOffDropsItsPermissions: with the scan off, gitgate may no
+// longer read every resource, nor write the drift ConfigMap.
+func TestDriftScanOffDropsItsPermissions(t *testing.T) {
+	for _, tt := range []struct {
+		interval string
+		scans    bool
+	}{{"10m", true}, {"0", false}, {"0s", false}} {
+		t.Run(tt.interval, func(t *testing.T) {
+			values := filepath.Join(t.TempDir(), "values.yaml")
+			if err := os.WriteFile(values, []byte("driftScan:\n  interval: \""+tt.interval+"\"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			m, err := harness.RenderChart("gitgate-system", values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if args := containerArgs(m.Find("Deployment", "gitgate")); !slices.Contains(args, "--drift-scan-interval="+tt.interval) {
+				t.Errorf("args %v lack --drift-scan-interval=%s", args, tt.interval)
+			}
+			readsAll := hasRule(m.Find("ClusterRole", "gitgate"), "*", "get")
+			writesDrift := hasRule(m.Find("Role", "gitgate"), "gitgate-drift", "update")
+			if readsAll != tt.scans || writesDrift != tt.scans {
+				t.Errorf("get on every resource = %v, update of gitgate-drift = %v; want both %v", readsAll, writesDrift, tt.scans)
+			}
+		})
+	}
+}
+
+// hasRule reports whether role has a rule on resource (or resource name)
+// with verb.
+func hasRule(role *unstructured.Unstructured, resource, verb string) bool {
+	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+	for _, r := range rules {
+		rule := r.(map[string]any)
+		resources, _, _ := unstructured.NestedStringSlice(rule, "resources")
+		names, _, _ := unstructured.NestedStringSlice(rule, "resourceNames")
+		verbs, _, _ := unstructured.NestedStringSlice(rule, "verbs")
+		if (slices.Contains(resources, resource) || slices.Contains(names, resource)) && slices.Contains(verbs, verb) {
+			return true
+		}
+	}
+	return false
+}

@@ -123,3 +123,11 @@ file may pass maxBytes by one record before it is rotated. */ -}}
 {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/*
+gitgate.driftScan is non-empty when the drift scan runs.
+*/}}
+{{- define "gitgate.driftScan" -}}
+{{- $i := toString .Values.driftScan.interval -}}
+{{- if not (has $i (list "0" "0s" "0m" "0h" "")) -}}on{{- end -}}
+{{- end -}}
