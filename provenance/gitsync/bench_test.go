@@ -136,7 +136,7 @@ func BenchmarkPushToEnforced(b *testing.B) {
 	secret := []byte("bench-secret-0123456789")
 	srv := httptest.NewServer(&receiver.Handler{Secret: secret, Trigger: s, Log: logr.Discard()})
 	defer srv.Close()
-	for s.Store.Load() == nil {
+	for s.Composer.Store.Load() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
 	body := []byte(`{"ref":"refs/heads/main"}`)
@@ -153,7 +153,7 @@ func BenchmarkPushToEnforced(b *testing.B) {
 			b.Fatal(err)
 		}
 		resp.Body.Close()
-		for s.Store.Load().Revision.Hash != hash {
+		for s.Revision() != "main@sha1:"+hash {
 			time.Sleep(time.Millisecond)
 		}
 	}
