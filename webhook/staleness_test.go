@@ -58,3 +58,41 @@ func TestStalenessPerRoot(t *testing.T) {
 		t.Error("the check must report staleness whatever the action; the handler applies Deny")
 	}
 }
+
+// TestRecordRoot: an audit record names the root and revision of the
+// object judged, the stale root, or else every revision consulted.
+func TestRecordRoot(t *testing.T) {
+	c := &provenance.Composer{Store: &provenance.Store{}}
+	for root, hash := range map[provenance.Root]string{{Name: "path a"}: "a", {Name: "path b"}: "b"} {
+		ix := &provenance.Indexer{Scope: provenancetest.AnyKind{}, Root: root}
+		idx, err := ix.Build(provenancetest.Revision(hash), []provenance.File{{Path: "cm.yaml", Objects: provenancetest.Objects(t,
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "+hash+", namespace: app}\n")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Update(root, provenance.Part{Index: idx}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap := c.Store.Load()
+	b := snap.Lookup(provenance.Key{Kind: "ConfigMap", Namespace: "app", Name: "b"})
+	revA, revB := provenancetest.Revision("a").String(), provenancetest.Revision("b").String()
+	tests := []struct {
+		name         string
+		v            verdict
+		wantRoot     string
+		wantRevision string
+	}{
+		{"declared object", verdict{reason: provenance.ReasonFieldMismatch, result: provenance.Result{Entry: b}}, "path b", revB},
+		{"stale root", verdict{reason: reasonStale, root: snap.Roots()[0]}, "path a", revA},
+		{"not in Git", verdict{reason: provenance.ReasonNotInGit}, "", revA + "," + revB},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root, rev := recordRoot(snap, tc.v)
+			if root != tc.wantRoot || rev != tc.wantRevision {
+				t.Errorf("recordRoot = %q, %q; want %q, %q", root, rev, tc.wantRoot, tc.wantRevision)
+			}
+		})
+	}
+}
