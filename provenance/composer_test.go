@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -213,4 +214,51 @@ func TestComposerReadyAndClock(t *testing.T) {
 	if !reflect.DeepEqual(names, []string{"path a@1"}) {
 		t.Errorf("roots = %v", names)
 	}
+}
+
+// TestComposerConcurrentDrivers: drivers update, fail, confirm and remove
+// their roots at once while requests read; run with -race. Every
+// published snapshot is whole: each loaded root's object is in it.
+func TestComposerConcurrentDrivers(t *testing.T) {
+	c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
+	roots := []provenance.Root{rootA, rootB, rootC}
+	parts := make([]provenance.Part, len(roots))
+	for i, r := range roots {
+		parts[i] = part(t, r, "1", cm("cm-"+r.Name[5:], "1"))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 200; i++ {
+			if snap := c.Store.Load(); snap != nil {
+				for _, st := range snap.Roots() {
+					if snap.Lookup(provenance.Key{Kind: "ConfigMap", Namespace: "app", Name: "cm-" + st.Root.Name[5:]}) == nil {
+						t.Errorf("snapshot lists %s without its object", st.Root.Name)
+						return
+					}
+					_ = c.LastSuccess(st.Root)
+				}
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for i, r := range roots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; n < 50; n++ {
+				if err := c.Update(r, parts[i]); err != nil {
+					t.Error(err)
+				}
+				c.Confirm(r)
+				c.Fail(r, errors.New("render"))
+				if n%10 == 9 {
+					c.Remove(r)
+				}
+				_ = c.Ready()
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
 }
