@@ -120,22 +120,21 @@ var errUnresolvedKind = errors.New("cannot resolve the kind of the resource")
 // break-glass, then the mode).
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
 	start := h.now()
-	op := string(req.Operation)
 	class, match := h.Identities.Classify(req.UserInfo)
 	who := caller{user: req.UserInfo.Username, class: class, match: match}
 	switch {
 	case h.Skip.Has(req.Resource.Group, req.Resource.Resource):
-		observe(op, "allowed", reasonSkippedResource, class, start)
+		observe(&req, "allowed", reasonSkippedResource, class, start)
 		return admission.Allowed("")
 	case class == Exempt:
-		observe(op, "allowed", reasonExempt, class, start)
+		observe(&req, "allowed", reasonExempt, class, start)
 		return admission.Allowed("")
 	case isTokenRequest(&req):
 		// Before the agent: an agent minting its own token for someone
 		// else is exactly the escalation this refuses.
 		return h.handleTokenRequest(ctx, &req, who, start)
 	case class == Agent:
-		observe(op, "allowed", reasonAgent, class, start)
+		observe(&req, "allowed", reasonAgent, class, start)
 		return admission.Allowed("")
 	}
 
@@ -145,14 +144,14 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 		return h.applyPolicy(ctx, &req, preq, snap, verdict{who: who, reason: reasonUnresolvedKind, err: err}, start)
 	}
 	if err != nil {
-		observe(op, "error", reasonBadRequest, class, start)
+		observe(&req, "error", reasonBadRequest, class, start)
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 	if class == Controller && ownSubresourceWrite(preq) {
 		// A controller's status, in-place resize and the like are its own:
 		// allowed unjudged, and the matchConditions keep this high-churn
 		// traffic away from gitgate altogether.
-		observe(op, "allowed", provenance.ReasonSubresource, class, start)
+		observe(&req, "allowed", provenance.ReasonSubresource, class, start)
 		return admission.Allowed("")
 	}
 	preq.Deadline = start.Add(h.decisionTimeout())
@@ -162,7 +161,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	}
 	v.who = who
 	if v.allowed {
-		observe(op, "allowed", v.reason, class, start)
+		observe(&req, "allowed", v.reason, class, start)
 		return admission.Allowed("")
 	}
 	return h.applyPolicy(ctx, &req, preq, snap, v, start)

@@ -60,7 +60,7 @@ func (h *Handler) applyPolicy(ctx context.Context, req *admission.Request, preq 
 	} else {
 		logf.FromContext(ctx).Info("refused", "decision", decision, "reason", v.reason, "class", rec.Class, "user", rec.User, "key", preq.Key().String(), "operation", rec.Operation)
 	}
-	observe(rec.Operation, string(decision), v.reason, v.who.class, start)
+	observe(req, string(decision), v.reason, v.who.class, start)
 
 	var resp admission.Response
 	switch decision {

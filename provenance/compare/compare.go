@@ -175,9 +175,27 @@ func (w *walker) field(k string, decl, old, obj any, s *Schema, ig *Ignore) {
 		w.strictLists = false
 		defer func() { w.strictLists = true }()
 	}
+	fs := s.Field(k)
+	if fs == nil && selectorName(k) {
+		fs = conventionalSelector
+	}
 	w.push(frame{field: k, index: -1})
-	w.walk(decl, old, obj, s.Field(k), ig.field(k))
+	w.walk(decl, old, obj, fs, ig.field(k))
 	w.pop()
+}
+
+// conventionalSelector stands in for the schema of a field that no schema
+// describes (a custom resource whose CRD is not in Git, or a CRD field
+// without x-kubernetes-map-type) but whose name says it is a label
+// selector: podSelector, endpointSelector, matchLabels. Such a field
+// compares as a whole, so a `nobody: ""` added to a CiliumNetworkPolicy's
+// endpointSelector is a difference, as it is in a NetworkPolicy.
+var conventionalSelector = &Schema{atomic: true}
+
+// selectorName reports a field name Kubernetes' API conventions give to
+// label selectors and label maps that select.
+func selectorName(k string) bool {
+	return k == "selector" || k == "matchLabels" || strings.HasSuffix(k, "Selector")
 }
 
 // walk compares one node. decl is nil where Git declares nothing.

@@ -134,25 +134,8 @@ func TestDeletingTheCRDOfDeclaredResourcesIsDenied(t *testing.T) {
 	const crd = `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"widgets.example.com"},
 "spec":{"group":"example.com","scope":"Namespaced","names":{"kind":"Widget","plural":"widgets","singular":"widget","listKind":"WidgetList"},
 "versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}`
-	if r := env.kubectl.Run(crd, "apply", "-f", "-", "--as", exemptController); r.Failed() {
-		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
-	}
-	t.Cleanup(func() {
-		env.kubectl.Run("", "delete", "crd", "widgets.example.com", "--as", exemptController, "--wait=false")
-	})
-	mustRun(t, "wait", "--for=condition=Established", "--timeout=30s", "crd/widgets.example.com")
-	hash, err := env.stack.Git.Commit(harness.Change{Write: map[string]string{"widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: shop\nspec:\n  size: 3\n"}, Message: "a widget"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		back, err := env.stack.Git.Commit(harness.Change{Delete: []string{"widget.yaml"}, Message: "no widget"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		waitForRevision(t, back)
-	})
-	waitForRevision(t, hash)
+	installCRDFromElsewhere(t, crd, "widgets.example.com")
+	declare(t, "widget.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: shop\nspec:\n  size: 3\n")
 	r := env.kubectl.Run("", "delete", "crd", "widgets.example.com", "--as", person)
 	wantDenied(t, r, "Git declares objects of this CustomResourceDefinition's kind")
 }
@@ -184,4 +167,63 @@ func TestPersonCreatingBeforeTheAgentMayAddNothing(t *testing.T) {
 	if r.Failed() {
 		t.Fatalf("creating Git's manifest as it is: %s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
+}
+
+// TestSelectorOfCustomResourceWithoutCRDInGitIsExact: a policy kind whose
+// CRD comes from elsewhere has no schema in Git, yet its selector still
+// means what it says: a label with an empty value added to it would make
+// the policy select nothing.
+func TestSelectorOfCustomResourceWithoutCRDInGitIsExact(t *testing.T) {
+	applyShop(t)
+	const crd = `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"meshpolicies.example.com"},
+"spec":{"group":"example.com","scope":"Namespaced","names":{"kind":"MeshPolicy","plural":"meshpolicies","singular":"meshpolicy","listKind":"MeshPolicyList"},
+"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}`
+	installCRDFromElsewhere(t, crd, "meshpolicies.example.com")
+	const policy = "apiVersion: example.com/v1\nkind: MeshPolicy\nmetadata:\n  name: deny-all\n  namespace: shop\nspec:\n  endpointSelector:\n    matchLabels:\n      app: web\n  ingress: []\n"
+	declare(t, "meshpolicy.yaml", policy)
+	if r := env.kubectl.Run(policy, "apply", "-f", "-", "--as", agent); r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	t.Cleanup(func() { env.kubectl.Run("", "-n", "shop", "delete", "meshpolicy", "deny-all", "--as", agent) })
+	// In declared mode, where a field Git does not declare is free, so
+	// that only the selector's meaning stands in the way.
+	env.stack.SwapGitgate(t, "--fields", "declared")
+	if r := env.kubectl.Run(policy, "apply", "-f", "-", "--as", person); r.Failed() {
+		t.Fatalf("a person's apply of Git's manifest as it is: %s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	mustRun(t, "-n", "shop", "patch", "meshpolicy", "deny-all", "--type", "merge", "-p", `{"spec":{"note":"free"}}`, "--as", person)
+	r := env.kubectl.Run("", "-n", "shop", "patch", "meshpolicy", "deny-all", "--type", "merge",
+		"-p", `{"spec":{"endpointSelector":{"matchLabels":{"nobody":""}}}}`, "--as", person)
+	wantDenied(t, r, "spec.endpointSelector")
+}
+
+// installCRDFromElsewhere installs a CRD that Git does not declare, as a
+// Helm chart would, until the test ends.
+func installCRDFromElsewhere(t *testing.T, crd, name string) {
+	t.Helper()
+	if r := env.kubectl.Run(crd, "apply", "-f", "-", "--as", exemptController); r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	t.Cleanup(func() {
+		env.kubectl.Run("", "delete", "crd", name, "--as", exemptController, "--wait=false")
+	})
+	mustRun(t, "wait", "--for=condition=Established", "--timeout=30s", "crd/"+name)
+}
+
+// declare commits a manifest to Git until the test ends, and waits for
+// gitgate to enforce each revision.
+func declare(t *testing.T, file, manifest string) {
+	t.Helper()
+	hash, err := env.stack.Git.Commit(harness.Change{Write: map[string]string{file: manifest}, Message: "declare " + file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		back, err := env.stack.Git.Commit(harness.Change{Delete: []string{file}, Message: "drop " + file})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitForRevision(t, back)
+	})
+	waitForRevision(t, hash)
 }

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"io"
+	"testing"
 )
 
 // Identities used by the tests and the demo.
@@ -113,3 +114,32 @@ subjects:
   name: system:nodes
   apiGroup: rbac.authorization.k8s.io
 `
+
+// SwapGitgate starts another gitgate on the stack's Git server, with
+// --branch main --interval 1s and args, and registers it with the API
+// server in place of the stack's own; the stack's gitgate is registered
+// again, and the other one stopped, when the test ends.
+func (s *Stack) SwapGitgate(t testing.TB, args ...string) *Gitgate {
+	t.Helper()
+	gg, err := StartGitgate(GitgateOptions{
+		Kubeconfig: s.ControlPlane.Kubeconfig,
+		RepoURL:    s.Git.HTTPURL(),
+		Args:       append([]string{"--branch", "main", "--interval", "1s"}, args...),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := RegisterWebhook(context.Background(), s.ControlPlane.Client, s.Gitgate.URL(), s.Gitgate.CA); err != nil {
+			t.Errorf("register the stack's gitgate again: %v", err)
+		}
+		gg.Stop()
+		if t.Failed() {
+			t.Logf("gitgate %v logs (last 100 lines):\n%s", args, Tail(gg.Logs(), 100))
+		}
+	})
+	if err := RegisterWebhook(context.Background(), s.ControlPlane.Client, gg.URL(), gg.CA); err != nil {
+		t.Fatal(err)
+	}
+	return gg
+}

@@ -363,27 +363,7 @@ func podTemplatePath(kind string) []any {
 // as the webhook until the test ends; then the shared one answers again.
 func switchToDeclaredMode(t *testing.T) {
 	t.Helper()
-	gg, err := harness.StartGitgate(harness.GitgateOptions{
-		Kubeconfig: env.stack.ControlPlane.Kubeconfig,
-		RepoURL:    env.stack.Git.HTTPURL(),
-		Args:       []string{"--branch", "main", "--interval", "1s", "--fields", "declared"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		shared := env.stack.Gitgate
-		if err := harness.RegisterWebhook(context.Background(), env.admin, shared.URL(), shared.CA); err != nil {
-			t.Errorf("register the shared gitgate again: %v", err)
-		}
-		gg.Stop()
-		if t.Failed() {
-			t.Logf("declared-mode gitgate logs (last 100 lines):\n%s", harness.Tail(gg.Logs(), 100))
-		}
-	})
-	if err := harness.RegisterWebhook(context.Background(), env.admin, gg.URL(), gg.CA); err != nil {
-		t.Fatal(err)
-	}
+	env.stack.SwapGitgate(t, "--fields", "declared")
 }
 
 // leaves lists the paths to every scalar in a manifest; list elements are
