@@ -28,7 +28,7 @@ func TestCommandLine(t *testing.T) {
 		{name: "unknown command", args: []string{"serv"}, code: 2, stderr: []string{`unknown command "serv"`, "Usage:"}},
 		{name: "unknown flag", args: []string{"serve", "--bogus"}, code: 2, stderr: []string{"unknown flag: --bogus", "Git source flags:"}},
 		{name: "bad flag value", args: []string{"serve", "--port", "x"}, code: 2, stderr: []string{`invalid argument "x" for "--port"`, "Usage:\n  gitgate serve"}},
-		{name: "invalid serve flags", args: []string{"serve", "--fields", "loose"}, code: 2, stderr: []string{"--repo-url is required", "--fields must be strict or declared", "Server flags:"}},
+		{name: "invalid serve flags", args: []string{"serve", "--fields", "loose"}, code: 2, stderr: []string{"--repo-url or --sources-file is required", "--fields must be strict or declared", "Server flags:"}},
 		{name: "serve takes no arguments", args: []string{"serve", "extra"}, code: 2, stderr: []string{`unknown command "extra"`}},
 		{name: "help serve", args: []string{"help", "serve"}, code: 0, stdout: []string{"Run the admission webhook", "Git source flags:", "--repo-url", "Identities flags:", "--agent", "Comparison flags:", "--fields", "Policy, break-glass and audit flags:", "--mode", "Certificates flags:", "--cert-mode", "Logging flags:", "--zap-log-level", "Server flags:", "--port"}, absent: []string{"Available Commands"}},
 		{name: "serve --help", args: []string{"serve", "--help"}, code: 0, stdout: []string{"Git source flags:"}},

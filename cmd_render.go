@@ -43,7 +43,7 @@ and normalized. Each object is preceded by the file that declares it.`,
 
 // writeEntries prints a snapshot's objects as a YAML stream.
 func writeEntries(w io.Writer, snap *provenance.Snapshot) error {
-	fmt.Fprintf(w, "# revision %s: %d objects\n", snap.Revision, snap.Len())
+	fmt.Fprintf(w, "# revision %s: %d objects\n", snap.Revisions(), snap.Len())
 	for _, e := range snap.Entries() {
 		data, err := yaml.Marshal(e.Object)
 		if err != nil {

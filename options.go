@@ -21,6 +21,12 @@ import (
 type serveOptions struct {
 	kubeconfig string
 
+	// source is the driver (--source); sourcesFile lists named Git sources
+	// instead of --repo-url. Validate fills sources from one or the other.
+	source      string
+	sourcesFile string
+	sources     []gitSource
+
 	repoURL          string
 	ref              gitsource.Ref
 	paths            []string
@@ -55,7 +61,9 @@ type serveOptions struct {
 func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig. Without it, the in-cluster config or $KUBECONFIG is used, as kubectl does.")
 
-	fs.StringVar(&o.repoURL, "repo-url", "", "URL of the Git repository to enforce (https://, http://, ssh:// or file://). Required. Credentials over http:// need --git-insecure-http.")
+	fs.StringVar(&o.source, "source", sourceRepo, "Where the declared state comes from: repo (Git repositories: --repo-url or --sources-file, each --path a root) or flux (Flux Kustomizations; not built yet).")
+	fs.StringVar(&o.sourcesFile, "sources-file", "", "YAML list of named Git sources (name, url, ref, interval, paths, credentials, caFile, verify), like Flux GitRepositories; instead of --repo-url and its credential flags.")
+	fs.StringVar(&o.repoURL, "repo-url", "", "URL of the Git repository to enforce (https://, http://, ssh:// or file://). Required unless --sources-file is set. Credentials over http:// need --git-insecure-http.")
 	fs.StringVar(&o.ref.Branch, "branch", "", "Branch to follow. Exactly one of --branch, --tag, --semver or --commit is required.")
 	fs.StringVar(&o.ref.Tag, "tag", "", "Tag to follow.")
 	fs.StringVar(&o.ref.SemVer, "semver", "", "Semantic version range; the highest matching tag is followed, e.g. \">=1.2.0 <2.0.0\".")
@@ -84,18 +92,7 @@ func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 
 // Validate reports every invalid setting at once and loads the ignore file.
 func (o *serveOptions) Validate() error {
-	var errs []error
-	if o.repoURL == "" {
-		errs = append(errs, errors.New("--repo-url is required"))
-	} else if err := checkRepoURL(o.repoURL); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.git.Validate(o.repoURL); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.ref.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("--branch, --tag, --semver, --commit: %w", err))
-	}
+	errs := o.validateSources()
 	if o.interval <= 0 {
 		errs = append(errs, fmt.Errorf("--interval must be positive, got %s", o.interval))
 	}
@@ -135,6 +132,43 @@ func (o *serveOptions) Validate() error {
 	// errors.Join drops the nil ones.
 	errs = append(errs, o.certs.Validate(), o.identities.Validate(), o.policy.Validate(), o.driftScan.Validate())
 	return errors.Join(errs...)
+}
+
+// validateSources checks --source, and --repo-url with its ref and
+// credential flags or --sources-file, and fills o.sources.
+func (o *serveOptions) validateSources() []error {
+	switch o.source {
+	case sourceRepo:
+	case sourceFlux:
+		return []error{fmt.Errorf("--source %s: %w", o.source, errNotBuilt)}
+	default:
+		return []error{fmt.Errorf("--source must be %s or %s, got %q", sourceRepo, sourceFlux, o.source)}
+	}
+	var errs []error
+	if err := o.git.validateReceiver(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.sourcesFile != "" {
+		if o.repoURL != "" || len(o.paths) > 0 || o.ref != (gitsource.Ref{}) || o.git.perSource() {
+			return append(errs, errors.New("--sources-file excludes --repo-url, --path, the ref flags and the credential, CA and verify flags: set them per source in the file"))
+		}
+		sources, err := readSourcesFile(o.sourcesFile, o.interval, o.git)
+		o.sources = sources
+		return append(errs, err)
+	}
+	if o.repoURL == "" {
+		errs = append(errs, errors.New("--repo-url or --sources-file is required"))
+	} else if err := checkRepoURL(o.repoURL); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.git.Validate(o.repoURL); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.ref.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("--branch, --tag, --semver, --commit: %w", err))
+	}
+	o.sources = []gitSource{{url: o.repoURL, ref: o.ref, interval: o.interval, paths: o.paths, git: o.git}}
+	return errs
 }
 
 func readIgnoreFile(path string) ([]provenance.IgnoreRule, error) {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/gitgate/gitgate/drift"
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/gitsync"
 	"github.com/gitgate/gitgate/webhook"
 )
 
@@ -45,11 +44,11 @@ func (o *driftScanOptions) Validate() error {
 
 // setupPolicyAndDrift wires the policy (setupPolicy) and adds the drift
 // scan.
-func setupPolicyAndDrift(mgr ctrl.Manager, cfg *rest.Config, o *serveOptions, h *webhook.Handler, syncer *gitsync.Syncer, log logr.Logger) error {
-	if err := setupPolicy(mgr, cfg, &o.policy, h, syncer, log); err != nil {
+func setupPolicyAndDrift(mgr ctrl.Manager, cfg *rest.Config, o *serveOptions, h *webhook.Handler, composer *provenance.Composer, log logr.Logger) error {
+	if err := setupPolicy(mgr, cfg, &o.policy, h, composer, log); err != nil {
 		return err
 	}
-	return o.driftScan.add(mgr, cfg, syncer.Store, o.fields, o.ignoreRules, log)
+	return o.driftScan.add(mgr, cfg, composer.Store, o.fields, o.ignoreRules, log)
 }
 
 // add adds the scanner to mgr, on every replica; nothing when it is off.

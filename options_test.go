@@ -41,7 +41,7 @@ func TestServeOptionsValidate(t *testing.T) {
 	}{
 		{name: "minimal", args: base},
 		{name: "ignore rules from flag and file", args: append(base, "--ignore", "apps/Deployment=/spec/replicas", "--ignore-file", good, "--fields", "declared")},
-		{name: "nothing", args: nil, want: []string{"--repo-url is required", "exactly one of branch, tag, semver or commit"}},
+		{name: "nothing", args: nil, want: []string{"--repo-url or --sources-file is required", "exactly one of branch, tag, semver or commit"}},
 		{name: "two refs", args: []string{"--repo-url", "https://x/y.git", "--branch", "main", "--tag", "v1"}, want: []string{"exactly one"}},
 		{name: "short commit", args: []string{"--repo-url", "https://x/y.git", "--commit", "abc123"}, want: []string{"not a full 40-character SHA-1"}},
 		{name: "bad semver range", args: []string{"--repo-url", "https://x/y.git", "--semver", "not a range"}, want: []string{"semver range"}},

@@ -21,7 +21,7 @@ import (
 
 // setupPolicy wires modes, break-glass, staleness and the audit trail into
 // h, and adds their runnables and readiness checks to mgr.
-func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, o *policyOptions, h *webhook.Handler, clock webhook.SyncClock, log logr.Logger) error {
+func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, o *policyOptions, h *webhook.Handler, clock webhook.RootClock, log logr.Logger) error {
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("policy client: %w", err)

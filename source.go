@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/spf13/pflag"
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/gitsource"
+	"github.com/gitgate/gitgate/provenance/gitsync"
 	"github.com/gitgate/gitgate/provenance/localsource"
 	"github.com/gitgate/gitgate/provenance/offlinescope"
 	"github.com/gitgate/gitgate/provenance/render"
@@ -103,12 +105,44 @@ func (o *sourceOptions) load(ctx context.Context, scope provenance.Scope) (*load
 	if scope == nil {
 		scope = offline
 	}
-	ix := &provenance.Indexer{Scope: scope, DefaultNamespace: o.defaultNamespace}
-	snap, err := ix.Build(rev, files)
+	snap, err := o.compose(tree, rev, repo, scope)
 	if err != nil {
-		return nil, fmt.Errorf("index %s: %w", repo, err)
+		return nil, err
 	}
 	return &loadedSource{Snapshot: snap, Scope: offline, Repo: repo}, nil
+}
+
+// compose renders and indexes each --path as a root of its own, named as
+// serve names it, and merges them as serve's Composer does: verdicts name
+// the same root, revision and file as the webhook's.
+func (o *sourceOptions) compose(tree *object.Tree, rev provenance.Revision, repo string, scope provenance.Scope) (*provenance.Snapshot, error) {
+	paths := o.paths
+	if len(paths) == 0 {
+		paths = []string{""}
+	}
+	composer := &provenance.Composer{Store: &provenance.Store{}}
+	parts := map[provenance.Root]provenance.Part{}
+	for _, p := range paths {
+		root := provenance.Root{Name: gitsync.RootName(p), Source: repo, URL: repo}
+		var roots []string
+		if p != "" {
+			roots = []string{p}
+		}
+		files, _, err := render.Tree(tree, roots, nil)
+		if err != nil {
+			return nil, fmt.Errorf("render %s of %s: %w", root.Name, repo, err)
+		}
+		ix := &provenance.Indexer{Scope: scope, DefaultNamespace: o.defaultNamespace, Root: root}
+		idx, err := ix.Build(rev, files)
+		if err != nil {
+			return nil, fmt.Errorf("index %s of %s: %w", root.Name, repo, err)
+		}
+		parts[root] = provenance.Part{Index: idx, Fetched: time.Now()}
+	}
+	if err := composer.UpdateMany(parts); err != nil {
+		return nil, err
+	}
+	return composer.Store.Load(), nil
 }
 
 func (o *sourceOptions) tree(ctx context.Context) (*object.Tree, provenance.Revision, string, error) {

@@ -97,10 +97,14 @@ type Record struct {
 	Namespace   string   `json:"namespace,omitempty"`
 	Name        string   `json:"name"`
 	DryRun      bool     `json:"dryRun"`
-	Revision    string   `json:"revision,omitempty"`
-	File        string   `json:"file,omitempty"`
-	Fields      []string `json:"fields,omitempty"`
-	Grant       string   `json:"grant,omitempty"`
+	// Root is the root whose revision the verdict rests on: "path apps",
+	// "Kustomization flux-system/apps". Empty when it rests on every root
+	// (not in Git); Revision then lists their revisions.
+	Root     string   `json:"root,omitempty"`
+	Revision string   `json:"revision,omitempty"`
+	File     string   `json:"file,omitempty"`
+	Fields   []string `json:"fields,omitempty"`
+	Grant    string   `json:"grant,omitempty"`
 
 	// ObjectUID and APIVersion locate the object for its Event; they are
 	// not part of the written record.

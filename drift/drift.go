@@ -105,7 +105,7 @@ type Options struct {
 // with Git. An error reading the cluster stops it: a partial report would
 // call the unread objects neither missing nor matching.
 func Compare(ctx context.Context, snap *provenance.Snapshot, live Live, opts Options) (*Report, error) {
-	r := &Report{Revision: snap.Revision.String()}
+	r := &Report{Revision: snap.Revisions()}
 	checker := *opts.Checker
 	checker.Controller = true
 	for _, e := range snap.Entries() {

@@ -47,6 +47,10 @@ type Indexer struct {
 	DefaultNamespace string
 	// Scheme provides Go types for built-in kinds; nil uses client-go's.
 	Scheme *runtime.Scheme
+	// Root is the root whose files this Indexer indexes; every entry names
+	// it. One Indexer per root, so a root's entries are reused across its
+	// own revisions only.
+	Root Root
 
 	// cache holds the entries of the last successful Build by file.
 	cache map[fileKey]*cachedFile
@@ -85,9 +89,9 @@ func (ix *Indexer) Reset() {
 	ix.cache, ix.crdFingerprint = nil, ""
 }
 
-// Build indexes files into a Snapshot. It fails, and the caller keeps its
-// current Snapshot, when an object is declared twice or a kind's scope
-// cannot be looked up.
+// Build indexes files into a Snapshot of one root, ix.Root at rev. It
+// fails, and the caller keeps its current Snapshot, when an object is
+// declared twice or a kind's scope cannot be looked up.
 func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 	crds, fingerprint, err := ix.collectCRDs(files)
 	if err != nil {
@@ -95,7 +99,6 @@ func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 	}
 	reuse := fingerprint == ix.crdFingerprint
 	snap := &Snapshot{
-		Revision:   rev,
 		objects:    map[Key]*Entry{},
 		namespaces: map[string]int{},
 		kinds:      map[groupKind]int{},
@@ -132,6 +135,8 @@ func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 		snap.unresolved = append(snap.unresolved, k)
 	}
 	sort.Strings(snap.unresolved)
+	state := &RootState{Root: ix.Root, Revision: rev, Objects: len(snap.objects)}
+	snap.roots, snap.rootList = map[Root]*RootState{ix.Root: state}, []*RootState{state}
 	ix.cache, ix.crdFingerprint = next, fingerprint
 	return snap, nil
 }
@@ -263,7 +268,7 @@ func (ix *Indexer) entry(path string, obj map[string]any, crds map[schema.GroupK
 	}
 	normalizeDeclared(key, obj)
 	compare.Normalize(obj, s)
-	return &Entry{Key: key, APIVersion: apiVersion, Path: path, Object: obj, Schema: s}, guessed, nil
+	return &Entry{Key: key, APIVersion: apiVersion, Path: path, Object: obj, Schema: s, Root: ix.Root}, guessed, nil
 }
 
 func (ix *Indexer) schemaFor(gvk schema.GroupVersionKind, crds map[schema.GroupKind]*crdInfo) *compare.Schema {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"sync/atomic"
-	"time"
 
 	"github.com/gitgate/gitgate/provenance/compare"
 )
@@ -61,14 +60,16 @@ type Entry struct {
 	Object map[string]any
 	// Schema guides comparison of this kind; nil compares generically.
 	Schema *compare.Schema
+	// Root is the root that declares the object; Snapshot.RootOf gives its
+	// revision.
+	Root Root
 }
 
-// Snapshot is everything declared at one revision. It is immutable once
-// built: requests read it without locks while the Syncer builds the next.
+// Snapshot is everything declared by a set of roots, each at its last good
+// revision: what an Indexer built for one root, or what a Composer merged
+// from the parts of many. It is immutable once built: requests read it
+// without locks while the next is built.
 type Snapshot struct {
-	Revision Revision
-	// Fetched is when this revision was first read from the remote.
-	Fetched time.Time
 	objects map[Key]*Entry
 	// namespaces counts declared objects per namespace, so deleting a
 	// namespace that holds managed objects can be refused in O(1).
@@ -79,6 +80,14 @@ type Snapshot struct {
 	// unresolved lists kinds whose scope the API server did not know when
 	// the snapshot was built (e.g. a CRD not yet installed).
 	unresolved []string
+	// roots holds the state of every root whose objects are here, by root;
+	// rootList the same, ordered by source and name.
+	roots    map[Root]*RootState
+	rootList []*RootState
+	// pending lists roots expected but never loaded.
+	pending []Root
+	// conflicts lists objects declared by more than one root.
+	conflicts []Conflict
 }
 
 // Lookup returns the declared object for k, or nil.

@@ -185,26 +185,34 @@ type verdict struct {
 	allowed bool
 	reason  provenance.Reason
 	result  provenance.Result
-	// age of the last sync, for stale.
-	age time.Duration
+	// age of the last sync of root, for stale.
+	age  time.Duration
+	root *provenance.RootState
 	// err explains a refusal that has no provenance result.
 	err error
 }
 
-// judge asks Git. Not-synced and stale come first: without a current
-// revision there is nothing to compare with.
+// judge asks Git. Not-synced comes first: without a snapshot there is
+// nothing to compare with. A verdict resting on a root synced longer ago
+// than --max-staleness becomes stale (with --stale-action deny).
 func (h *Handler) judge(snap *provenance.Snapshot, preq *provenance.Request, class Class, now time.Time) verdict {
 	if snap == nil {
 		return verdict{reason: reasonNotSynced}
 	}
-	if age, stale := h.Staleness.stale(now); stale && h.Staleness.Deny {
-		return verdict{reason: reasonStale, age: age}
-	}
+	var v verdict
 	if class == Controller {
-		return h.judgeController(snap, preq)
+		v = h.judgeController(snap, preq)
+	} else {
+		res := h.Checker.Check(snap, preq)
+		v = verdict{allowed: res.Allowed, reason: res.Reason, result: res}
 	}
-	res := h.Checker.Check(snap, preq)
-	return verdict{allowed: res.Allowed, reason: res.Reason, result: res}
+	if v.reason == reasonAgentToken || h.Staleness == nil || !h.Staleness.Deny {
+		return v // a token refusal is harder than stale: no grant covers it
+	}
+	if age, root, stale := h.Staleness.stale(snap, v.result, now); stale {
+		return verdict{reason: reasonStale, age: age, root: root, result: provenance.Result{Entry: v.result.Entry}}
+	}
+	return v
 }
 
 // judgeController holds a controller to what Git declares and nothing
@@ -241,7 +249,11 @@ func (h *Handler) checkCreate(ctx context.Context, snap *provenance.Snapshot, pr
 	// it fail closed, not hold the admission request.
 	ctx, cancel := context.WithDeadline(ctx, preq.Deadline)
 	defer cancel()
-	defaulted, err := h.Defaults.Defaulted(ctx, v.result.Entry, snap.Revision)
+	var rev provenance.Revision
+	if st := snap.RootOf(v.result.Entry); st != nil {
+		rev = st.Revision
+	}
+	defaulted, err := h.Defaults.Defaulted(ctx, v.result.Entry, rev)
 	if err != nil {
 		return verdict{reason: reasonNoDefaults, err: err, result: provenance.Result{Entry: v.result.Entry}}
 	}

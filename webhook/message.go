@@ -37,9 +37,10 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		fmt.Fprintf(&b, ", judged as a controller (it matches %s)", who.match)
 	}
 	b.WriteString(": ")
-	where := fmt.Sprintf("revision %s (%s)", snap.Revision.Short(), snap.Revision)
-	if res.Entry != nil {
-		where += ", file " + res.Entry.Path
+	root := snap.RootOf(res.Entry)
+	where := consulted(snap)
+	if root != nil {
+		where = rootAt(root) + ", file " + res.Entry.Path
 	}
 	switch res.Reason {
 	case provenance.ReasonNotInGit:
@@ -66,7 +67,7 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		fmt.Fprintf(&b, "the request differs from Git at %s: ", where)
 		writeDiffs(&b, res.Diffs, isSecret(req))
 	}
-	target := gitTarget(snap, repo)
+	target := gitTarget(snap, root, repo)
 	if who.class == Controller {
 		b.WriteString(" " + controllerAdvice(req, res, who.user, target))
 	} else {
@@ -75,12 +76,85 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 	return truncate(b.String(), maxMessageLen)
 }
 
-// gitTarget names the repository and ref for advice.
-func gitTarget(snap *provenance.Snapshot, repo Repo) string {
-	if snap.Revision.Ref != "" {
-		return repo.URL + " (" + snap.Revision.Ref + ")"
+// rootAt names a root and its revision: "revision 23c423b
+// (main@sha1:23c4…) of Kustomization flux-system/apps".
+func rootAt(st *provenance.RootState) string {
+	at := fmt.Sprintf("revision %s (%s)", st.Revision.Short(), st.Revision)
+	if st.Root.Name == "" {
+		return at
 	}
-	return repo.URL
+	return at + " of " + st.Root.String()
+}
+
+// maxShownRoots bounds the roots a not-in-Git denial lists.
+const maxShownRoots = 3
+
+// consulted names the roots a verdict without a declared object rests on,
+// and those not loaded yet.
+func consulted(snap *provenance.Snapshot) string {
+	roots := snap.Roots()
+	var b strings.Builder
+	switch len(roots) {
+	case 0:
+		b.WriteString("any root")
+	case 1:
+		b.WriteString(rootAt(roots[0]))
+	default:
+		fmt.Fprintf(&b, "any of %d roots (", len(roots))
+		for i, st := range roots {
+			if i == maxShownRoots {
+				fmt.Fprintf(&b, ", and %d more", len(roots)-maxShownRoots)
+				break
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(st.Root.String() + " at " + shortRevision(st.Revision))
+		}
+		b.WriteString(")")
+	}
+	if p := snap.Pending(); len(p) > 0 {
+		fmt.Fprintf(&b, "; %d not loaded yet (first: %s)", len(p), p[0])
+	}
+	return b.String()
+}
+
+// shortRevision is main@23c423b, or 23c423b for a pinned commit.
+func shortRevision(r provenance.Revision) string {
+	if r.Ref == "" {
+		return r.Short()
+	}
+	return r.Ref + "@" + r.Short()
+}
+
+// gitTarget names the repository and ref to commit to: the root's, or the
+// one every root shares, or else all of the watched sources.
+func gitTarget(snap *provenance.Snapshot, root *provenance.RootState, repo Repo) string {
+	if root == nil {
+		if roots := snap.Roots(); len(roots) > 0 && sameTarget(roots) {
+			root = roots[0]
+		}
+	}
+	if root == nil {
+		return repo.URL
+	}
+	url := root.Root.URL
+	if url == "" {
+		url = repo.URL
+	}
+	if root.Revision.Ref != "" {
+		return url + " (" + root.Revision.Ref + ")"
+	}
+	return url
+}
+
+func sameTarget(roots []*provenance.RootState) bool {
+	for _, st := range roots[1:] {
+		if st.Root.URL != roots[0].Root.URL || st.Revision.Ref != roots[0].Revision.Ref {
+			return false
+		}
+	}
+	return true
 }
 
 func advice(req *provenance.Request, res provenance.Result, target string) string {
@@ -206,11 +280,16 @@ func truncate(s string, n int) string {
 	return s[:cut] + "…"
 }
 
-// staleMessage is the denial once the last Git sync is older than
-// --max-staleness and gitgate was told to fail closed.
-func staleMessage(req *provenance.Request, user string, repo Repo, age, max time.Duration) string {
+// staleMessage is the denial once the last sync of the root a verdict
+// rests on is older than --max-staleness and gitgate was told to fail
+// closed.
+func staleMessage(req *provenance.Request, user string, repo Repo, root *provenance.RootState, age, max time.Duration) string {
+	from := repo.URL
+	if root != nil && root.Root.Name != "" {
+		from = root.Root.Name + " of " + root.Root.URL
+	}
 	return fmt.Sprintf("gitgate denied %s of %s by %s: gitgate last read Git (%s) %s ago, longer than --max-staleness %s, so it cannot tell whether the change matches Git. Retry once gitgate has synced; if this persists, check the Git server and gitgate's logs.",
-		req.Operation, describeObject(req), user, repo.URL, age.Round(time.Second), max)
+		req.Operation, describeObject(req), user, from, age.Round(time.Second), max)
 }
 
 // warnMessage turns a denial into warn mode's warning.

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -138,7 +139,7 @@ func (h *Handler) message(preq *provenance.Request, snap *provenance.Snapshot, v
 	case reasonNotSynced:
 		return notSyncedMessage(preq, v.who.user, h.Repo)
 	case reasonStale:
-		return staleMessage(preq, v.who.user, h.Repo, v.age, h.Staleness.Max)
+		return staleMessage(preq, v.who.user, h.Repo, v.root, v.age, h.Staleness.Max)
 	case reasonNoDefaults:
 		return fmt.Sprintf("gitgate denied %s of %s by %s: Git declares it, but gitgate could not learn what the API server makes of Git's manifest (%v), so it cannot tell defaults from additions. Let the GitOps agent create it, or retry.",
 			preq.Operation, describeObject(preq), v.who.user, v.err)
@@ -157,6 +158,9 @@ func auditAnnotations(r *audit.Record) map[string]string {
 	a := map[string]string{"decision": string(r.Decision), "reason": string(r.Reason), "class": r.Class}
 	if r.Revision != "" {
 		a["revision"] = r.Revision
+	}
+	if r.Root != "" {
+		a["root"] = r.Root
 	}
 	if r.Grant != "" {
 		a["grant"] = r.Grant
@@ -188,7 +192,7 @@ func newRecord(req *admission.Request, preq *provenance.Request, snap *provenanc
 		ObjectUID:   objectUID(preq),
 	}
 	if snap != nil {
-		r.Revision = snap.Revision.String()
+		r.Root, r.Revision = recordRoot(snap, v)
 	}
 	if v.result.Entry != nil {
 		r.File = v.result.Entry.Path
@@ -197,6 +201,32 @@ func newRecord(req *admission.Request, preq *provenance.Request, snap *provenanc
 		r.Fields = diffPaths(v.result)
 	}
 	return r
+}
+
+// maxRecordRevisions bounds the revisions a record lists when its verdict
+// rests on every root (not in Git).
+const maxRecordRevisions = 5
+
+// recordRoot is the root and revision a verdict rests on: the declared
+// object's root, the stale root, or else the distinct revisions of every
+// root consulted.
+func recordRoot(snap *provenance.Snapshot, v verdict) (root, revision string) {
+	st := snap.RootOf(v.result.Entry)
+	if v.reason == reasonStale && v.root != nil {
+		st = v.root
+	}
+	if st != nil {
+		return st.Root.String(), st.Revision.String()
+	}
+	var revs []string
+	seen := map[provenance.Revision]bool{}
+	for _, st := range snap.Roots() {
+		if !seen[st.Revision] && len(revs) < maxRecordRevisions {
+			seen[st.Revision] = true
+			revs = append(revs, st.Revision.String())
+		}
+	}
+	return "", strings.Join(revs, ",")
 }
 
 func objectUID(preq *provenance.Request) string {

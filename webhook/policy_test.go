@@ -20,6 +20,7 @@ import (
 	"github.com/gitgate/gitgate/breakglass"
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/compare"
+	"github.com/gitgate/gitgate/provenance/provenancetest"
 )
 
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -51,10 +52,10 @@ func (r *records) Record(rec *audit.Record) { r.mu.Lock(); r.list = append(r.lis
 
 type clock struct{ t time.Time }
 
-func (c clock) LastSuccess() time.Time { return c.t }
+func (c clock) LastSuccess(provenance.Root) time.Time { return c.t }
 
 var (
-	snap     = &provenance.Snapshot{Revision: provenance.Revision{Ref: "main", Hash: "0123456789abcdef0123456789abcdef01234567"}}
+	snap     = provenancetest.Empty(provenance.Revision{Ref: "main", Hash: "0123456789abcdef0123456789abcdef01234567"})
 	mismatch = provenance.Result{
 		Reason: provenance.ReasonFieldMismatch,
 		Entry:  &provenance.Entry{Path: "shop/config.yaml"},

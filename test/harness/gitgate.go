@@ -63,10 +63,13 @@ type GitgateOptions struct {
 	Args []string
 	// LogTo also receives the process's output, e.g. os.Stderr.
 	LogTo io.Writer
+	// NoWait returns once the process started, for tests of readiness.
+	NoWait bool
 }
 
 // StartGitgate runs gitgate with a fresh self-signed certificate for
-// 127.0.0.1 and waits until it is ready (Git synced, certificate loaded).
+// 127.0.0.1 and waits until it is ready (every root loaded, certificate
+// loaded), unless opts.NoWait.
 func StartGitgate(opts GitgateOptions) (*Gitgate, error) {
 	bin, err := BuildGitgate()
 	if err != nil {
@@ -116,6 +119,9 @@ func StartGitgate(opts GitgateOptions) (*Gitgate, error) {
 		return nil, err
 	}
 	go func() { _ = g.cmd.Wait(); close(g.done) }()
+	if opts.NoWait {
+		return g, nil
+	}
 	if err := g.WaitReady(90 * time.Second); err != nil {
 		g.Stop()
 		return nil, fmt.Errorf("%w\ngitgate logs:\n%s", err, g.Logs())
