@@ -53,6 +53,9 @@ type Record struct {
 	//   - ephemeral-container: a person adds an ephemeral container to a
 	//     Pod (kubectl debug).
 	//   - pod-resize: a person resizes a running Pod in place.
+	//   - agent-only: a write or delete, by anyone but the agent, of an
+	//     object whose values Git holds encrypted (a Secret a Flux
+	//     Kustomization decrypts with SOPS); no value is ever shown.
 	//   - deadline-exceeded: the object could not be compared within the
 	//     decision deadline (refused, fail closed).
 	//

@@ -34,6 +34,9 @@ type File struct {
 	// Indexer.Cached(Path, ID) said the entries are cached; the Indexer
 	// normalizes them in place.
 	Objects []map[string]any
+	// AgentOnly marks every object of the file as written by the agent
+	// alone (Entry.AgentOnly).
+	AgentOnly bool
 }
 
 // Indexer turns the files of one revision into a Snapshot. It keeps the
@@ -155,6 +158,7 @@ func (ix *Indexer) indexFile(f File, crds map[schema.GroupKind]*crdInfo, schemas
 			guessedAny = true
 			unresolved[e.Key.Kind+"."+e.Key.Group] = true
 		}
+		e.AgentOnly = f.AgentOnly
 		fresh.entries = append(fresh.entries, e)
 	}
 	return fresh, guessedAny, nil

@@ -63,6 +63,11 @@ type Entry struct {
 	// Root is the root that declares the object; Snapshot.RootOf gives its
 	// revision.
 	Root Root
+	// AgentOnly: the GitOps agent alone writes this object, because Git
+	// holds its values encrypted (a Flux Kustomization with SOPS
+	// decryption). Object holds its identity only; any write by anyone
+	// else is refused (ReasonAgentOnly), and no value is ever compared.
+	AgentOnly bool
 }
 
 // Snapshot is everything declared by a set of roots, each at its last good

@@ -59,6 +59,8 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		b.WriteString("a person may not add an ephemeral container (kubectl debug) to a running Pod: it runs any image with any privileges.")
 	case provenance.ReasonPodResize:
 		b.WriteString("a person may not resize a running Pod in place.")
+	case provenance.ReasonAgentOnly:
+		fmt.Fprintf(&b, "Git declares this object with encrypted values at %s; only the GitOps agent, which decrypts them, may write or delete it.", where)
 	case provenance.ReasonDeadline:
 		fmt.Fprintf(&b, "the object could not be compared with Git at %s within gitgate's decision deadline, so it is refused.", where)
 	case provenance.ReasonVersionMismatch:
@@ -161,6 +163,8 @@ func advice(req *provenance.Request, res provenance.Result, target string) strin
 	switch {
 	case res.Reason == provenance.ReasonStatusWrite || res.Reason == provenance.ReasonEphemeralContainer || res.Reason == provenance.ReasonPodResize:
 		return "If this is an emergency, ask for a break-glass grant (gitgate breakglass grant); otherwise change the workload in " + target + "."
+	case res.Reason == provenance.ReasonAgentOnly:
+		return "Commit the change, encrypted, to " + target + "; the GitOps agent decrypts and applies it. In an emergency, ask for a break-glass grant."
 	case req.Operation == provenance.Delete:
 		return "To delete it, remove it from " + target + "; the GitOps agent prunes it."
 	case res.Reason == provenance.ReasonNotInGit:

@@ -102,6 +102,7 @@ func TestSubresourceDenialMessages(t *testing.T) {
 		{provenance.ReasonEphemeralContainer, "ephemeralcontainers", []string{"kubectl debug", "break-glass grant"}},
 		{provenance.ReasonPodResize, "resize", []string{"resize a running Pod", "break-glass grant"}},
 		{provenance.ReasonDeadline, "", []string{"within gitgate's decision deadline"}},
+		{provenance.ReasonAgentOnly, "", []string{"encrypted values", "only the GitOps agent", "break-glass grant"}},
 	}
 	snap := provenancetest.Empty(provenance.Revision{Ref: "main", Hash: "0123456789abcdef0123456789abcdef01234567"})
 	for _, tc := range tests {
