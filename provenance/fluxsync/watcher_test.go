@@ -185,9 +185,9 @@ func failures(t *testing.T, rootName string) float64 {
 func TestBadRootFailsAlone(t *testing.T) {
 	g := startGit(t, fixture)
 	for _, tc := range []struct {
-		name  string
-		objs  []client.Object
-		want  string
+		name string
+		objs []client.Object
+		want string
 	}{
 		{name: "missing GitRepository", objs: []client.Object{kustomization("bad", "infra", "nowhere")}, want: "GitRepository flux-system/nowhere: source not found"},
 		{name: "unreadable secretRef", objs: []client.Object{gitRepository("locked", g.HTTPURL(), "no-such-secret"), kustomization("bad", "infra", "locked")}, want: "secretRef: read Secret flux-system/no-such-secret"},
