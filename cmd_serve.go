@@ -71,7 +71,10 @@ func serveFlagGroups() []flagGroup {
 		return m
 	}
 	git := namesOf(func(fs *pflag.FlagSet) { new(gitOptions).BindFlags(fs) })
-	for n := range set("repo-url", "branch", "tag", "semver", "commit", "path", "interval", "default-namespace") {
+	for n := range namesOf(func(fs *pflag.FlagSet) { new(fluxOptions).BindFlags(fs) }) {
+		git[n] = true
+	}
+	for n := range set("source", "sources-file", "repo-url", "branch", "tag", "semver", "commit", "path", "interval", "default-namespace") {
 		git[n] = true
 	}
 	logging := namesOf(func(fs *pflag.FlagSet) {

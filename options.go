@@ -26,6 +26,8 @@ type serveOptions struct {
 	source      string
 	sourcesFile string
 	sources     []gitSource
+	// flux holds the flags of --source flux.
+	flux fluxOptions
 
 	repoURL          string
 	ref              gitsource.Ref
@@ -61,7 +63,7 @@ type serveOptions struct {
 func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig. Without it, the in-cluster config or $KUBECONFIG is used, as kubectl does.")
 
-	fs.StringVar(&o.source, "source", sourceRepo, "Where the declared state comes from: repo (Git repositories: --repo-url or --sources-file, each --path a root) or flux (Flux Kustomizations; not built yet).")
+	fs.StringVar(&o.source, "source", sourceRepo, "Where the declared state comes from: repo (Git repositories: --repo-url or --sources-file, each --path a root) or flux (every Flux Kustomization a root, fetched from its GitRepository by gitgate itself; see --flux-namespace).")
 	fs.StringVar(&o.sourcesFile, "sources-file", "", "YAML list of named Git sources (name, url, ref, interval, paths, credentials, caFile, verify), like Flux GitRepositories; instead of --repo-url and its credential flags.")
 	fs.StringVar(&o.repoURL, "repo-url", "", "URL of the Git repository to enforce (https://, http://, ssh:// or file://). Required unless --sources-file is set. Credentials over http:// need --git-insecure-http.")
 	fs.StringVar(&o.ref.Branch, "branch", "", "Branch to follow. Exactly one of --branch, --tag, --semver or --commit is required.")
@@ -72,6 +74,7 @@ func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.interval, "interval", 30*time.Second, "How often to poll the repository for a new revision.")
 	fs.StringVar(&o.defaultNamespace, "default-namespace", "default", "Namespace of namespaced manifests that set none, as kubectl apply would place them.")
 
+	o.flux.BindFlags(fs)
 	o.identities.BindFlags(fs)
 
 	fs.StringVar(&o.fields, "fields", string(provenance.FieldsStrict), "Which fields are protected: strict (every field; changes outside Git's declared fields are denied) or declared (only the fields Git declares).")
@@ -140,7 +143,7 @@ func (o *serveOptions) validateSources() []error {
 	switch o.source {
 	case sourceRepo:
 	case sourceFlux:
-		return []error{fmt.Errorf("--source %s: %w", o.source, errNotBuilt)}
+		return o.validateFlux()
 	default:
 		return []error{fmt.Errorf("--source must be %s or %s, got %q", sourceRepo, sourceFlux, o.source)}
 	}

@@ -76,6 +76,14 @@ func (o *gitOptions) perSource() bool {
 	return o.creds != (gitsource.Credentials{}) || o.caFile != "" || o.verifyKeyring != "" || o.verifySSH != ""
 }
 
+// perSourceFlux is perSource, less --git-insecure-http, which --source
+// flux applies to the HTTP credentials of every GitRepository's secretRef.
+func (o *gitOptions) perSourceFlux() bool {
+	creds := o.creds
+	creds.InsecureHTTP = false
+	return creds != (gitsource.Credentials{}) || o.caFile != "" || o.verifyKeyring != "" || o.verifySSH != ""
+}
+
 // validateReceiver reports receiver flags that cannot work.
 func (o *gitOptions) validateReceiver() error {
 	var errs []error
@@ -142,7 +150,9 @@ func (o *gitOptions) verifier() (signature.Verifier, error) {
 // peers builds the replicas' sync signal for the sources; nil when it is
 // off.
 func (o *gitOptions) peers(cfg *rest.Config, syncers syncerList, log logr.Logger) (*peers.Signal, error) {
-	if o.syncConfigMap == "" {
+	if o.syncConfigMap == "" || len(syncers) == 0 {
+		// --source flux has no syncer: every replica watches the same
+		// Flux objects and polls on each change.
 		return nil, nil
 	}
 	client, err := kubernetes.NewForConfig(cfg)

@@ -21,9 +21,6 @@ const (
 	sourceFlux = "flux"
 )
 
-// errNotBuilt: a --source value that is planned but not built yet.
-var errNotBuilt = errors.New("not built yet")
-
 // sourceSpec is one named source of --sources-file: the fields of a Flux
 // GitRepository, with credentials and keys as files (mounted Secrets), as
 // the credential flags take them.

@@ -52,7 +52,12 @@ func TestSourcesFile(t *testing.T) {
 		{name: "with --repo-url", args: []string{"--sources-file", good, "--repo-url", "https://x/y.git"}, want: []string{"--sources-file excludes --repo-url"}},
 		{name: "with a credential flag", args: []string{"--sources-file", good, "--git-token-file", "/t"}, want: []string{"set them per source"}},
 		{name: "missing file", args: []string{"--sources-file", filepath.Join(dir, "nope.yaml")}, want: []string{"no such file"}},
-		{name: "flux is not built yet", args: []string{"--source", "flux"}, want: []string{"--source flux: not built yet"}},
+		{name: "flux", args: []string{"--source", "flux", "--flux-namespace", "flux-system", "--flux-namespace", "apps", "--git-insecure-http"}},
+		{name: "flux with repo flags", args: []string{"--source", "flux", "--repo-url", "https://x/y.git", "--branch", "main"}, want: []string{"--source flux excludes --repo-url"}},
+		{name: "flux with a credential flag", args: []string{"--source", "flux", "--git-token-file", "/t"}, want: []string{"each GitRepository names its own"}},
+		{name: "flux with the receiver", args: []string{"--source", "flux", "--receiver-bind-address", ":9292", "--receiver-secret-file", "/s"}, want: []string{"excludes --receiver-bind-address"}},
+		{name: "flux namespace not a name", args: []string{"--source", "flux", "--flux-namespace", "Flux_System"}, want: []string{`--flux-namespace "Flux_System"`}},
+		{name: "flux interval", args: []string{"--source", "flux", "--flux-min-interval", "0s"}, want: []string{"--flux-min-interval must be positive"}},
 		{name: "unknown driver", args: []string{"--source", "argocd"}, want: []string{"--source must be repo or flux"}},
 	}
 	for _, tc := range tests {

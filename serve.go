@@ -38,7 +38,7 @@ func serve(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := newManager(cfg, o, cert)
+	mgr, err := newManager(cfg, o, cert, managerCache(o))
 	if err != nil {
 		return err
 	}
@@ -87,13 +87,13 @@ func serve(ctx context.Context, o *serveOptions) error {
 	if err := addHealthChecks(mgr, composer, cert); err != nil {
 		return err
 	}
-	log.Info("starting", "version", version, "source", o.source, "repos", syncers.repos().URL, "roots", syncers.roots(), "fields", o.fields)
+	log.Info("starting", "version", version, "source", o.source, "repos", syncers.repos().URL, "roots", syncers.roots(), "fluxNamespaces", o.flux.namespaces, "fields", o.fields)
 	return mgr.Start(ctx)
 }
 
 // newManager creates the controller-runtime manager with gitgate's webhook
 // server (TLS from cert), metrics and health probes.
-func newManager(cfg *rest.Config, o *serveOptions, cert certSource) (ctrl.Manager, error) {
+func newManager(cfg *rest.Config, o *serveOptions, cert certSource, objects cacheSetup) (ctrl.Manager, error) {
 	server := ctrlwebhook.NewServer(ctrlwebhook.Options{
 		Host:    o.webhookHost,
 		Port:    o.port,
@@ -103,6 +103,8 @@ func newManager(cfg *rest.Config, o *serveOptions, cert certSource) (ctrl.Manage
 		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress: o.healthAddr,
 		WebhookServer:          server,
+		Scheme:                 objects.scheme,
+		Cache:                  objects.cache,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
@@ -116,6 +118,9 @@ func newManager(cfg *rest.Config, o *serveOptions, cert certSource) (ctrl.Manage
 // readiness waits for each to load once.
 func newSources(o *serveOptions, mgr ctrl.Manager, log logr.Logger) (*provenance.Composer, syncerList, error) {
 	composer := &provenance.Composer{Store: &provenance.Store{}, Log: log.WithName("roots")}
+	if o.source == sourceFlux {
+		return composer, nil, addFluxWatcher(o, mgr, composer, log)
+	}
 	var syncers syncerList
 	for _, src := range o.sources {
 		s, err := newSyncer(src, o.defaultNamespace, mgr, composer, log)
@@ -198,6 +203,9 @@ func (l syncerList) roots() []string {
 
 // repos is the watched repositories for messages that name no root.
 func (l syncerList) repos() webhook.Repo {
+	if len(l) == 0 {
+		return webhook.Repo{URL: "the Flux GitRepositories"}
+	}
 	urls := make([]string, len(l))
 	for i, s := range l {
 		urls[i] = s.URL
