@@ -41,7 +41,7 @@ func managerCache(o *serveOptions) cacheSetup {
 			namespaces[ns] = cache.Config{}
 		}
 		opts.ByObject = map[client.Object]cache.ByObject{
-			&sourcev1.GitRepository{}:     {Namespaces: namespaces},
+			&sourcev1.GitRepository{}:    {Namespaces: namespaces},
 			&kustomizev1.Kustomization{}: {Namespaces: namespaces},
 		}
 	}
