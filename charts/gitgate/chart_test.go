@@ -210,6 +210,21 @@ func TestFluxSource(t *testing.T) {
 	if !slices.Equal(resources, []string{"gitrepositories", "kustomizations"}) {
 		t.Errorf("gitgate-flux grants %v", resources)
 	}
+	for _, want := range []string{"--flux-namespace=flux-system", "--flux-min-interval=10s"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("args %v lack %s", args, want)
+		}
+	}
+	refs := m.Find("ClusterRole", "gitgate-flux-refs")
+	if refs == nil || m.Find("RoleBinding", "gitgate-flux-refs") == nil || m.Find("ClusterRoleBinding", "gitgate-flux-refs") != nil {
+		t.Fatal("want ClusterRole gitgate-flux-refs bound by a RoleBinding in flux-system only")
+	}
+	rules, _, _ = unstructured.NestedSlice(refs.Object, "rules")
+	for _, r := range rules {
+		if verbs, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "verbs"); !slices.Equal(verbs, []string{"get"}) {
+			t.Errorf("gitgate-flux-refs grants %v on Secrets and ConfigMaps; want get only", verbs)
+		}
+	}
 }
 
 // TestBadValuesFail: values gitgate serve would refuse, or that would let

@@ -43,6 +43,8 @@ func setup(r *harness.Running) error {
 		{"", []string{"wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"}},
 		{"", []string{"create", "namespace", "gitgate-system"}},
 		{"", []string{"create", "namespace", "gate"}},
+		// Where Flux lives: the flux values bind gitgate-flux-refs there.
+		{"", []string{"create", "namespace", "flux-system"}},
 	}
 	for _, s := range steps {
 		if res := env.kubectl.Run(s.stdin, s.args...); res.Failed() {

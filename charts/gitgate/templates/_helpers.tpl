@@ -100,6 +100,10 @@ file may pass maxBytes by one record before it is rotated. */ -}}
 {{- define "gitgate.sourceArgs" -}}
 {{- if eq .Values.source.kind "flux" -}}
 - --source=flux
+{{- range .Values.source.flux.namespaces }}
+- {{ printf "--flux-namespace=%v" . | quote }}
+{{- end }}
+- {{ printf "--flux-min-interval=%v" .Values.source.flux.minInterval | quote }}
 {{- else -}}
 {{- $repo := .Values.source.repo -}}
 - {{ printf "--repo-url=%v" ($repo.url) | quote }}
@@ -115,7 +119,7 @@ file may pass maxBytes by one record before it is rotated. */ -}}
 {{- end }}
 {{- $dir := "/var/run/gitgate/git" -}}
 {{- $keys := .Values.source.credentials.keys -}}
-{{- if .Values.source.credentials.secretName -}}
+{{- if and .Values.source.credentials.secretName (eq .Values.source.kind "repo") -}}
 {{- range $key, $flag := dict "username" "git-username-file" "password" "git-password-file" "token" "git-token-file" "sshKey" "git-ssh-key-file" "sshKeyPassphrase" "git-ssh-key-passphrase-file" "knownHosts" "git-known-hosts-file" "ca" "git-ca-file" }}
 {{- with index $keys $key }}
 - {{ printf "--%s=%s/%s" $flag $dir . | quote }}
