@@ -49,6 +49,11 @@ type slot struct {
 	state *RootState // nil until the root loads once
 	index *Snapshot
 	err   error // the last failure, nil once the root loads again
+	// expected: readiness waits for this root's first load (Expect). A
+	// root that appears later (a Kustomization created while gitgate
+	// runs) never holds readiness: a broken newcomer must not take the
+	// webhook of every replica out of service.
+	expected bool
 }
 
 // Expect registers roots that must load once before Ready passes.
@@ -56,7 +61,7 @@ func (c *Composer) Expect(roots ...Root) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range roots {
-		c.slotFor(r)
+		c.slotFor(r).expected = true
 	}
 }
 
@@ -149,16 +154,17 @@ func (c *Composer) LastSuccess(root Root) time.Time {
 }
 
 // Ready fails until every expected root has loaded once, naming those
-// that have not and why.
+// that have not and why, and while no root is expected or loaded.
 func (c *Composer) Ready() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.slots) == 0 {
-		return errors.New("no root to enforce yet")
-	}
 	var missing []string
+	relevant := 0
 	for root, s := range c.slots {
-		if s.state != nil {
+		if s.state != nil || s.expected {
+			relevant++
+		}
+		if s.state != nil || !s.expected {
 			continue
 		}
 		if s.err != nil {
@@ -166,6 +172,9 @@ func (c *Composer) Ready() error {
 		} else {
 			missing = append(missing, root.String())
 		}
+	}
+	if relevant == 0 {
+		return errors.New("no root to enforce yet")
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("roots not loaded yet: %s", strings.Join(missing, "; "))

@@ -180,6 +180,10 @@ func TestComposerReadyAndClock(t *testing.T) {
 	if err := c.Ready(); err == nil {
 		t.Error("ready with no root")
 	}
+	c.Fail(rootB, errors.New("not expected, never loaded"))
+	if err := c.Ready(); err == nil || !strings.Contains(err.Error(), "no root to enforce yet") {
+		t.Errorf("Ready() = %v with only a failed root never expected", err)
+	}
 	c.Expect(rootA)
 	c.Fail(rootA, errors.New("fetch: connection refused"))
 	if err := c.Ready(); err == nil || !strings.Contains(err.Error(), "connection refused") {
@@ -201,6 +205,10 @@ func TestComposerReadyAndClock(t *testing.T) {
 	}
 	if c.Ready() != nil {
 		t.Error("a root that loaded once must stay ready when it fails later")
+	}
+	c.Fail(rootB, errors.New("render: a Kustomization created later is broken"))
+	if err := c.Ready(); err != nil {
+		t.Errorf("Ready() = %v: a root never expected holds readiness", err)
 	}
 	c.Confirm(rootA)
 	if got := c.LastSuccess(rootA); !got.Equal(now) {

@@ -52,9 +52,8 @@ func (w *Watcher) rootFor(ks *kustomizev1.Kustomization) *root {
 	ix.Root = want
 	rt := &root{root: want, ix: &ix}
 	w.roots[key] = rt
-	if w.listed {
-		w.Composer.Expect(want)
-	}
+	// Only the roots of the first list are expected (syncRoots): one
+	// created later never holds readiness.
 	return rt
 }
 

@@ -365,3 +365,32 @@ func TestRenderFailureKeepsLastGood(t *testing.T) {
 		t.Error("infra lost its last good objects")
 	}
 }
+
+// TestLaterKustomizations: readiness waits for the Kustomizations of the
+// first list only. One created later is enforced once it loads, and a
+// broken one fails alone without taking readiness away.
+func TestLaterKustomizations(t *testing.T) {
+	g := startGit(t, fixture)
+	w, c := newWatcher(t, &logLines{}, authSecret(), gitRepository("fleet", g.HTTPURL(), authName), kustomization("apps", "apps", "fleet"))
+	ctx := context.Background()
+	if err := w.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, ks := range []*kustomizev1.Kustomization{kustomization("infra", "infra", "fleet"), kustomization("broken", "nope", "fleet")} {
+		if err := c.Create(ctx, ks); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Composer.Ready(); err != nil {
+		t.Errorf("Ready() = %v: a Kustomization created later holds readiness", err)
+	}
+	if lookup(w, "infra", "dns") == nil {
+		t.Error("a Kustomization created later is not enforced")
+	}
+	if got := failures(t, "Kustomization flux-system/broken"); got < 1 {
+		t.Error("the broken newcomer's failure is not counted")
+	}
+}
