@@ -163,7 +163,17 @@ func (w *Watcher) render(ctx context.Context, r *repo, ks *kustomizev1.Kustomiza
 	return files, nil
 }
 
-// install indexes files at rev and hands the root's part to the Composer.
+// built is a root's new render, indexed, waiting for the pass's one
+// recomposition.
+type built struct {
+	rt    *root
+	part  provenance.Part
+	rev   provenance.Revision
+	files []provenance.File
+	key   string
+}
+
+// install indexes files at rev for the pass's recomposition (flush).
 func (w *Watcher) install(rt *root, rev provenance.Revision, files []provenance.File, key string) {
 	idx, err := rt.ix.Build(rev, files)
 	if errors.Is(err, provenance.ErrIndexCacheStale) {
@@ -178,16 +188,34 @@ func (w *Watcher) install(rt *root, rev provenance.Revision, files []provenance.
 	if rt.loaded && rt.rev == rev {
 		fetched = rt.fetched
 	}
-	if err := w.Composer.Update(rt.root, provenance.Part{Index: idx, Fetched: fetched}); err != nil {
-		w.fail(rt, key, err)
+	w.batch = append(w.batch, built{rt: rt, part: provenance.Part{Index: idx, Fetched: fetched}, rev: rev, files: files, key: key})
+}
+
+// flush hands the pass's new renders to the Composer in one
+// recomposition, and records them as each root's last good render.
+func (w *Watcher) flush() {
+	if len(w.batch) == 0 {
 		return
 	}
-	rt.key, rt.failedKey, rt.rev, rt.fetched, rt.loaded = key, "", rev, fetched, true
-	rt.files = make([]provenance.File, len(files))
-	for i, f := range files {
-		rt.files[i] = provenance.File{Path: f.Path, ID: f.ID, AgentOnly: f.AgentOnly}
+	parts := make(map[provenance.Root]provenance.Part, len(w.batch))
+	for _, b := range w.batch {
+		parts[b.rt.root] = b.part
 	}
-	w.Log.Info("Kustomization loaded", "root", rt.root.Name, "revision", rev.String(), "objects", idx.Len())
+	err := w.Composer.UpdateMany(parts)
+	for _, b := range w.batch {
+		if err != nil {
+			w.fail(b.rt, b.key, err)
+			continue
+		}
+		rt := b.rt
+		rt.key, rt.failedKey, rt.rev, rt.fetched, rt.loaded = b.key, "", b.rev, b.part.Fetched, true
+		rt.files = make([]provenance.File, len(b.files))
+		for i, f := range b.files {
+			rt.files[i] = provenance.File{Path: f.Path, ID: f.ID, AgentOnly: f.AgentOnly}
+		}
+		w.Log.Info("Kustomization loaded", "root", rt.root.Name, "revision", b.rev.String(), "objects", b.part.Index.Len())
+	}
+	w.batch = nil
 }
 
 func (w *Watcher) minInterval() time.Duration {

@@ -52,6 +52,8 @@ type Watcher struct {
 	listed bool
 	// renders counts renders, for tests and logs.
 	renders int
+	// batch holds the pass's new renders until flush.
+	batch []built
 }
 
 // Trigger asks for a pass now; it never blocks.
@@ -197,6 +199,7 @@ func (w *Watcher) syncRoots(ctx context.Context, kss []kustomizev1.Kustomization
 			w.syncRoot(ctx, ks, rt)
 		}
 	}
+	w.flush()
 	for key := range w.roots {
 		if !seen[key] {
 			w.dropRoot(key)
