@@ -394,3 +394,49 @@ func TestLaterKustomizations(t *testing.T) {
 		t.Error("the broken newcomer's failure is not counted")
 	}
 }
+
+// TestVerify: with spec.verify, an unsigned head changes no root (the
+// last verified revision stays), and a head signed by a key of the verify
+// Secret loads.
+func TestVerify(t *testing.T) {
+	g := startGit(t, fixture)
+	key, keyring, err := harness.NewPGPKey(t.TempDir(), "release")
+	if err != nil {
+		t.Fatal(err)
+	}
+	armored, err := os.ReadFile(keyring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := g.CommitSigned(map[string]string{"apps/cm.yaml": configMap("web", "apps", "signed")}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gr := gitRepository("fleet", g.HTTPURL(), authName)
+	gr.Spec.Verification = &sourcev1.GitRepositoryVerification{Mode: sourcev1.ModeGitHEAD, SecretRef: meta.LocalObjectReference{Name: "keys"}}
+	keys := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "keys"}, Data: map[string][]byte{"release.asc": armored}}
+	logs := &logLines{}
+	w, _ := newWatcher(t, logs, authSecret(), keys, gr, kustomization("apps", "apps", "fleet"))
+	ctx := context.Background()
+	if err := w.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e := lookup(w, "apps", "web"); e == nil || e.Object["data"].(map[string]any)["v"] != "signed" {
+		t.Fatalf("the signed head did not load: %v", e)
+	}
+	if _, err := g.Commit(harness.Change{Write: map[string]string{"apps/cm.yaml": configMap("web", "apps", "unsigned")}, Message: "unsigned"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e := lookup(w, "apps", "web"); e.Object["data"].(map[string]any)["v"] != "signed" {
+		t.Error("an unsigned head was enforced")
+	}
+	if r := w.Composer.Store.Load().Roots()[0]; r.Revision.Hash != signed {
+		t.Errorf("apps at %s, want the signed %s", r.Revision, signed)
+	}
+	if !logs.find("root failed", "Kustomization flux-system/apps", "verify revision") {
+		t.Errorf("no log line for the refused head:\n%s", strings.Join(logs.lines, "\n"))
+	}
+}
