@@ -44,6 +44,9 @@ type Handler struct {
 	Controllers Checker
 	Kinds       KindResolver
 	Repo        Repo
+	// DenialHint ends every denial: the team's way in, e.g. who grants
+	// break-glass (--denial-hint).
+	DenialHint string
 
 	// Modes gives the mode per namespace; nil enforces everywhere.
 	Modes Modes
