@@ -86,6 +86,7 @@ func serveFlagGroups() []flagGroup {
 		{"Git source", git},
 		{"Identities", namesOf(func(fs *pflag.FlagSet) { new(identityOptions).BindFlags(fs) })},
 		{"Comparison", set("fields", "ignore", "ignore-file")},
+		{"Denials", set("denial-hint", "repo-browse-url")},
 		{"Policy, break-glass and audit", namesOf(func(fs *pflag.FlagSet) { new(policyOptions).BindFlags(fs) })},
 		{"Drift scan", namesOf(func(fs *pflag.FlagSet) { new(driftScanOptions).BindFlags(fs) })},
 		{"Certificates", namesOf(func(fs *pflag.FlagSet) { new(certOptions).BindFlags(fs) })},
