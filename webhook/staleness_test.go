@@ -22,8 +22,10 @@ func TestStalenessPerRoot(t *testing.T) {
 	c := &provenance.Composer{Store: &provenance.Store{}}
 	for root, name := range map[provenance.Root]string{fresh: "a", old: "b"} {
 		ix := &provenance.Indexer{Scope: provenancetest.AnyKind{}, Root: root}
+		// Both declare "shared"; path fresh owns it by name.
 		idx, err := ix.Build(provenancetest.Revision("c"), []provenance.File{{Path: "cm.yaml", Objects: provenancetest.Objects(t,
-			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "+name+", namespace: app}\n")}})
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "+name+", namespace: app}\n---\n"+
+				"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared, namespace: app}\n")}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,6 +46,7 @@ func TestStalenessPerRoot(t *testing.T) {
 	}{
 		{"object of the fresh root", entry("a"), false, "path fresh"},
 		{"object of the stale root", entry("b"), true, "path old"},
+		{"object both declare rests on the stalest", entry("shared"), true, "path old"},
 		{"not in Git rests on every root", provenance.Result{Reason: provenance.ReasonNotInGit}, true, "path old"},
 	}
 	for _, tc := range tests {
