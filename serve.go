@@ -116,6 +116,7 @@ func newManager(cfg *rest.Config, o *serveOptions, cert certSource) (ctrl.Manage
 // readiness waits for each to load once.
 func newSources(o *serveOptions, mgr ctrl.Manager, log logr.Logger) (*provenance.Composer, syncerList, error) {
 	composer := &provenance.Composer{Store: &provenance.Store{}, Log: log.WithName("roots")}
+	warnUnverified(log.WithName("git"), o.sources)
 	var syncers syncerList
 	for _, src := range o.sources {
 		s, err := newSyncer(src, o.defaultNamespace, mgr, composer, log)
