@@ -64,6 +64,14 @@ func (s *Snapshot) RootOf(e *Entry) *RootState {
 	return s.roots[e.Root]
 }
 
+// Held reports whether e is declared only because its root dropped it at
+// a revision another root of its source has not loaded: the verdict on it
+// rests on every root of that source.
+func (s *Snapshot) Held(e *Entry) bool {
+	_, held := s.heldAt[e]
+	return held
+}
+
 // Roots lists the loaded roots, ordered by source and name.
 func (s *Snapshot) Roots() []*RootState { return s.rootList }
 

@@ -35,11 +35,27 @@ func (s *Staleness) stale(snap *provenance.Snapshot, res provenance.Result, now 
 		// An object several roots declare rests on each of them.
 		var states []*provenance.RootState
 		for _, e := range snap.Declarations(res.Entry.Key) {
-			states = append(states, snap.RootOf(e))
+			states = append(states, restsOn(snap, e)...)
 		}
 		return s.stalest(states, now)
 	}
 	return s.stalest(snap.Roots(), now)
+}
+
+// restsOn is the roots a declaration rests on: its own, or for an entry
+// held while a sibling lags (Snapshot.Held), every root of its source.
+func restsOn(snap *provenance.Snapshot, e *provenance.Entry) []*provenance.RootState {
+	own := snap.RootOf(e)
+	if !snap.Held(e) {
+		return []*provenance.RootState{own}
+	}
+	var out []*provenance.RootState
+	for _, st := range snap.Roots() {
+		if st.Root.Source == own.Root.Source {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // stalest is the root of states last synced longest ago, and how long ago.

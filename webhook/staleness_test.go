@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -97,5 +98,51 @@ func TestRecordRoot(t *testing.T) {
 				t.Errorf("recordRoot = %q, %q; want %q, %q", root, rev, tc.wantRoot, tc.wantRevision)
 			}
 		})
+	}
+}
+
+// TestStalenessOfHeldEntry: an object a root dropped while its sibling
+// fails rests on the failing sibling too, so it goes stale with it.
+func TestStalenessOfHeldEntry(t *testing.T) {
+	t0 := time.Unix(10000, 0)
+	apps := provenance.Root{Name: "path apps", Source: "fleet"}
+	infra := provenance.Root{Name: "path infra", Source: "fleet"}
+	c := &provenance.Composer{Store: &provenance.Store{}}
+	load := func(root provenance.Root, rev, names string) {
+		ix := &provenance.Indexer{Scope: provenancetest.AnyKind{}, Root: root}
+		var docs string
+		for _, n := range strings.Fields(names) {
+			docs += "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + n + ", namespace: app}\n---\n"
+		}
+		idx, err := ix.Build(provenancetest.Revision(rev), []provenance.File{{Path: "cm.yaml", Objects: provenancetest.Objects(t, docs)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Update(root, provenance.Part{Index: idx}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load(apps, "a", "x a")
+	load(infra, "a", "i")
+	load(apps, "b", "a") // x moves to infra, which fails at b
+	snap := c.Store.Load()
+	s := &Staleness{Max: time.Minute, Deny: true, Clock: rootClock{"path apps": t0, "path infra": t0.Add(-time.Hour)}}
+	tests := []struct {
+		name      string
+		wantStale bool
+		wantRoot  string
+	}{
+		{"x", true, "path infra"},
+		{"a", false, "path apps"},
+	}
+	for _, tc := range tests {
+		e := snap.Lookup(provenance.Key{Kind: "ConfigMap", Namespace: "app", Name: tc.name})
+		if e == nil {
+			t.Fatalf("%s not declared", tc.name)
+		}
+		_, root, stale := s.stale(snap, provenance.Result{Entry: e}, t0)
+		if stale != tc.wantStale || root == nil || root.Root.Name != tc.wantRoot {
+			t.Errorf("%s: stale = %v (root %v), want %v (root %s)", tc.name, stale, root, tc.wantStale, tc.wantRoot)
+		}
 	}
 }
