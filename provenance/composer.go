@@ -211,22 +211,7 @@ func (s *slot) holdDropped(next *Snapshot) {
 // have all loaded one revision: what they no longer declare is gone from
 // Git. It logs a hold when it changes. c.mu is held.
 func (c *Composer) releaseSettled() {
-	at := map[string]*Revision{}
-	settled := map[string]bool{}
-	for root, s := range c.slots {
-		ok, seen := settled[root.Source]
-		if seen && !ok {
-			continue
-		}
-		switch {
-		case s.state == nil:
-			settled[root.Source] = false
-		case at[root.Source] == nil:
-			at[root.Source], settled[root.Source] = &s.state.Revision, true
-		default:
-			settled[root.Source] = *at[root.Source] == s.state.Revision
-		}
-	}
+	settled := c.settledSources()
 	for root, s := range c.slots {
 		if len(s.held) == 0 || settled[root.Source] {
 			s.held, s.logged = nil, 0
@@ -238,6 +223,28 @@ func (c *Composer) releaseSettled() {
 		s.logged = len(s.held)
 		c.Log.Info("root dropped objects at a revision not every root of its source has loaded; they stay declared", "root", root.Name, "source", root.Source, "objects", len(s.held))
 	}
+}
+
+// settledSources reports, per source, whether every root of it has loaded
+// and all are at one revision. c.mu is held.
+func (c *Composer) settledSources() map[string]bool {
+	at := map[string]Revision{}
+	settled := map[string]bool{}
+	for root, s := range c.slots {
+		src := root.Source
+		if _, seen := settled[src]; !seen {
+			settled[src] = true
+		}
+		if s.state == nil {
+			settled[src] = false
+			continue
+		}
+		if rev, ok := at[src]; ok && rev != s.state.Revision {
+			settled[src] = false
+		}
+		at[src] = s.state.Revision
+	}
+	return settled
 }
 
 // publish swaps in the merge of every loaded root. c.mu is held.
