@@ -58,6 +58,10 @@ func TestServeOptionsValidate(t *testing.T) {
 		{name: "not a URL", args: []string{"--repo-url", "fleet", "--branch", "main"}, want: []string{"is not a URL"}},
 		{name: "every error at once", args: append(base, "--dry-run-action", "allow", "--fields", "loose", "--interval", "0s", "--port", "0", "--ignore", "Deployment=spec"), want: []string{"--dry-run-action must be enforce or warn", "--fields must be strict or declared", "--interval must be positive", "--port must be 1-65535", "must start with /"}},
 		{name: "ignore file with a typo", args: append(base, "--ignore-file", bad), want: []string{"--ignore-file", "jsonPointer"}},
+		{name: "denial hint and browse link", args: append(base, "--denial-hint", "Page #sre-oncall.", "--repo-browse-url", "https://git.example.com/org/fleet/blob/{revision}/{file}")},
+		{name: "denial hint too long", args: append(base, "--denial-hint", strings.Repeat("x", 201)), want: []string{"--denial-hint is 201 characters"}},
+		{name: "browse link without {file}", args: append(base, "--repo-browse-url", "https://git.example.com/org/fleet"), want: []string{"must hold {file}"}},
+		{name: "browse link that is no http URL", args: append(base, "--repo-browse-url", "file:///{file}"), want: []string{"want an http(s) URL template"}},
 		{name: "missing ignore file", args: append(base, "--ignore-file", filepath.Join(dir, "nope.yaml")), want: []string{"no such file"}},
 	}
 	for _, tc := range tests {
