@@ -54,7 +54,7 @@ func TestObjectMovedToBrokenRootStaysEnforced(t *testing.T) {
 		},
 	})
 	wantDenied(t, env.kubectl.Run("", "label", "configmap", "prod-moved", "-n", "prod", "team=web", "--as", person),
-		"revision "+declared[:7]+" (main@sha1:"+declared+") of path namespaces, file namespaces/moved.yaml")
+		"path namespaces at main@sha1:"+declared+", file namespaces/moved.yaml")
 	wantDenied(t, env.kubectl.Run("", "delete", "configmap", "prod-moved", "-n", "prod", "--as", person), "path namespaces")
 	if err := env.gitgate.WaitReady(5 * time.Second); err != nil {
 		t.Errorf("gitgate is not ready: %v", err)
@@ -70,8 +70,8 @@ func TestConflictMustAgreeWithEveryRoot(t *testing.T) {
 	hash := pushAndWait(t, harness.Change{Write: map[string]string{
 		"namespaces/flags.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod-flags\n  namespace: prod\ndata:\n  color: red\n",
 	}})
-	wantDenied(t, applyFlags("red"), `Git has "blue", request has "red"`, hash[:7]+" (main@sha1:"+hash+") of path overlays/prod")
-	wantDenied(t, applyFlags("blue"), `Git has "red", request has "blue"`, hash[:7]+" (main@sha1:"+hash+") of path namespaces, file namespaces/flags.yaml")
+	wantDenied(t, applyFlags("red"), `Git has "blue", request has "red"`, "path overlays/prod at main@sha1:"+hash)
+	wantDenied(t, applyFlags("blue"), `Git has "red", request has "blue"`, "path namespaces at main@sha1:"+hash+", file namespaces/flags.yaml")
 	if logs := env.gitgate.Logs(); !strings.Contains(logs, "object declared by more than one root") {
 		t.Error("the conflict is not logged")
 	}
