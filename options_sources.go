@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/go-logr/logr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gitgate/gitgate/provenance/gitsource"
@@ -147,4 +148,22 @@ func (sp sourceSpec) toSource(interval time.Duration, base gitOptions) (gitSourc
 		g.cacheDir = base.cacheDir + "/" + sp.Name
 	}
 	return gitSource{name: sp.Name, url: sp.URL, ref: ref, interval: interval, paths: sp.Paths, git: g}, errors.Join(errs...)
+}
+
+// warnUnverified logs, once per source at start, that the source's commits
+// are not verified: a --sources-file entry without verify, or --repo-url
+// without --verify-commits or --verify-commits-ssh. Leaving a source
+// unverified is the operator's choice, but never a silent one: moving
+// from the flags to --sources-file must not drop verification unseen.
+func warnUnverified(log logr.Logger, sources []gitSource) {
+	for _, s := range sources {
+		if s.git.verifyKeyring != "" || s.git.verifySSH != "" {
+			continue
+		}
+		name, how := s.name, "verify: {pgpKeyring: ..., sshAllowedSigners: ...} in --sources-file"
+		if name == "" {
+			name, how = gitsource.RedactURL(s.url), "--verify-commits or --verify-commits-ssh"
+		}
+		log.Info("WARNING: commit signatures of this source are not verified; whoever can push to it decides what gitgate enforces", "source", name, "toVerify", how)
+	}
 }

@@ -121,6 +121,7 @@ func newSources(o *serveOptions, mgr ctrl.Manager, log logr.Logger) (*provenance
 	if o.source == sourceFlux {
 		return composer, nil, addFluxWatcher(o, mgr, composer, log)
 	}
+	warnUnverified(log.WithName("git"), o.sources)
 	var syncers syncerList
 	for _, src := range o.sources {
 		s, err := newSyncer(src, o.defaultNamespace, mgr, composer, log)

@@ -123,22 +123,44 @@ type Checker struct {
 }
 
 // Check decides one request. It never blocks and never mutates snap or req.
+// An object several roots declare (a conflict) must agree with every
+// declaration: the first that refuses is the verdict, naming its root;
+// otherwise the owner's. So which root owns it never opens a way in.
 func (c *Checker) Check(snap *Snapshot, req *Request) Result {
+	decls := snap.Declarations(req.Key())
+	if len(decls) == 0 {
+		return c.check(snap, req, nil)
+	}
+	var owner Result
+	for i, e := range decls {
+		res := c.check(snap, req, e)
+		if !res.Allowed {
+			return res
+		}
+		if i == 0 {
+			owner = res
+		}
+	}
+	return owner
+}
+
+// check decides one request against entry, one declaration of its object
+// (nil when Git declares none).
+func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry) Result {
 	switch {
 	case req.Subresource == "":
 	case req.Subresource == "scale":
-		return c.checkScale(snap, req)
+		return c.checkScale(req, entry)
 	case ObjectSubresources[req.Subresource] && req.Operation == Update && MetadataChanged(req.OldObject, req.Object):
 		// Built-in status strategies reset the spec, not the metadata: a
 		// label or ownerReference written through status is a change of
 		// the object, and judged as one.
 		whole := *req
 		whole.Subresource = ""
-		return c.Check(snap, &whole)
+		return c.check(snap, &whole, entry)
 	default:
-		return c.checkSubresource(snap, req)
+		return c.checkSubresource(req, entry)
 	}
-	entry := snap.Lookup(req.Key())
 	if entry != nil && entry.AgentOnly && !finishesDeletion(req) {
 		// Git holds its values encrypted: nothing a person sends can be
 		// shown to agree with them, so only the agent writes it.
@@ -306,7 +328,7 @@ func isEmptyValue(v any) bool {
 // checkSubresource decides the subresources other than scale that people
 // write. Controllers own them: status is their report, and in-place
 // resizing (a vertical autoscaler) their job.
-func (c *Checker) checkSubresource(snap *Snapshot, req *Request) Result {
+func (c *Checker) checkSubresource(req *Request, entry *Entry) Result {
 	if c.Controller {
 		return Result{Allowed: true, Reason: ReasonSubresource}
 	}
@@ -315,15 +337,15 @@ func (c *Checker) checkSubresource(snap *Snapshot, req *Request) Result {
 		// Others read status as truth (external-dns reads a Service's load
 		// balancer address); a person may not write it where Git declares
 		// the object.
-		if entry := snap.Lookup(req.Key()); entry != nil {
+		if entry != nil {
 			return Result{Reason: ReasonStatusWrite, Entry: entry}
 		}
 	case req.Group == "" && req.Kind == "Pod" && req.Subresource == "ephemeralcontainers":
 		// kubectl debug runs a new container, with any image and
 		// privileges, in a running Pod.
-		return Result{Reason: ReasonEphemeralContainer, Entry: snap.Lookup(req.Key())}
+		return Result{Reason: ReasonEphemeralContainer, Entry: entry}
 	case req.Group == "" && req.Kind == "Pod" && req.Subresource == "resize":
-		return Result{Reason: ReasonPodResize, Entry: snap.Lookup(req.Key())}
+		return Result{Reason: ReasonPodResize, Entry: entry}
 	}
 	// The rest (eviction, binding, approval, ...) are the cluster's own.
 	return Result{Allowed: true, Reason: ReasonSubresource}
@@ -331,8 +353,7 @@ func (c *Checker) checkSubresource(snap *Snapshot, req *Request) Result {
 
 // checkScale compares a Scale's spec.replicas with the replicas Git declares
 // for the scaled object. kubectl scale and the HPA write through it.
-func (c *Checker) checkScale(snap *Snapshot, req *Request) Result {
-	entry := snap.Lookup(req.Key())
+func (c *Checker) checkScale(req *Request, entry *Entry) Result {
 	if entry == nil {
 		if req.Operation == Update {
 			// A scale is an update of the object: of one Git does not

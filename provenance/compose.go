@@ -4,14 +4,21 @@ import (
 	"sort"
 )
 
-// compose merges the indexes of the loaded roots into one Snapshot. An
-// object declared by several roots goes to the one that declared it first:
-// prev's owner while it still declares it, then the roots prev listed as
-// the next in line, then the rest by source and name. So ownership is
-// stable across recompositions, and a tie on first load goes by name.
-func compose(loaded []*RootState, indexes map[Root]*Snapshot, prev *Snapshot) *Snapshot {
+// heldEntry is an entry a root dropped at a revision that not every root
+// of its source has loaded yet, kept with the state it was declared at.
+type heldEntry struct {
+	entry *Entry
+	state *RootState
+}
+
+// compose merges the indexes of the loaded roots into one Snapshot, with
+// the entries held for keys no loaded root declares (see
+// Composer.holdDropped). An object declared by several roots is owned,
+// for display, by the first by source and name, so every replica agrees;
+// a request on it must satisfy all of them (Snapshot.Declarations).
+func compose(loaded []*RootState, indexes map[Root]*Snapshot, held []heldEntry) *Snapshot {
 	sort.Slice(loaded, func(i, j int) bool { return rootLess(loaded[i].Root, loaded[j].Root) })
-	total := 0
+	total := len(held)
 	for _, st := range loaded {
 		total += len(indexes[st.Root].objects)
 	}
@@ -22,29 +29,19 @@ func compose(loaded []*RootState, indexes map[Root]*Snapshot, prev *Snapshot) *S
 		roots:      make(map[Root]*RootState, len(loaded)),
 		rootList:   loaded,
 	}
-	var contested map[Key][]*Entry
+	contested := map[Key][]*Entry{}
 	unresolved := map[string]bool{}
 	for _, st := range loaded {
 		snap.roots[st.Root] = st
 		idx := indexes[st.Root]
-		for k, e := range idx.objects {
-			have, dup := snap.objects[k]
-			if !dup {
-				snap.objects[k] = e
-				continue
-			}
-			if contested == nil {
-				contested = map[Key][]*Entry{}
-			}
-			if len(contested[k]) == 0 {
-				contested[k] = []*Entry{have}
-			}
-			contested[k] = append(contested[k], e)
+		for _, e := range idx.objects {
+			snap.declare(e, contested)
 		}
 		for _, u := range idx.unresolved {
 			unresolved[u] = true
 		}
 	}
+	snap.addHeld(held, contested)
 	// Counts depend on the key alone, not on which root owns it.
 	for k := range snap.objects {
 		snap.kinds[groupKind{k.Group, k.Kind}]++
@@ -56,29 +53,51 @@ func compose(loaded []*RootState, indexes map[Root]*Snapshot, prev *Snapshot) *S
 		snap.unresolved = append(snap.unresolved, u)
 	}
 	sort.Strings(snap.unresolved)
-	snap.conflicts = resolveConflicts(contested, prev, snap.objects)
+	snap.conflicts, snap.contenders = resolveConflicts(contested, snap.objects)
 	return snap
 }
 
-// resolveConflicts gives each contested key to the root that declared it
-// first (see compose) and lists the conflicts by key.
-func resolveConflicts(contested map[Key][]*Entry, prev *Snapshot, objects map[Key]*Entry) []Conflict {
-	if len(contested) == 0 {
-		return nil
+// declare adds e, noting a second declaration of its key in contested.
+func (s *Snapshot) declare(e *Entry, contested map[Key][]*Entry) {
+	have, dup := s.objects[e.Key]
+	if !dup {
+		s.objects[e.Key] = e
+		return
 	}
-	var before map[Key]*Conflict
-	if prev != nil && len(prev.conflicts) > 0 {
-		before = make(map[Key]*Conflict, len(prev.conflicts))
-		for i := range prev.conflicts {
-			before[prev.conflicts[i].Key] = &prev.conflicts[i]
+	if len(contested[e.Key]) == 0 {
+		contested[e.Key] = []*Entry{have}
+	}
+	contested[e.Key] = append(contested[e.Key], e)
+}
+
+// addHeld declares the held entries whose keys no loaded root declares:
+// a key that moved to a root that loaded is that root's alone.
+func (s *Snapshot) addHeld(held []heldEntry, contested map[Key][]*Entry) {
+	var keep []heldEntry
+	for _, h := range held {
+		if s.objects[h.entry.Key] == nil {
+			keep = append(keep, h)
 		}
+	}
+	if len(keep) > 0 {
+		s.heldAt = make(map[*Entry]*RootState, len(keep))
+	}
+	for _, h := range keep {
+		s.heldAt[h.entry] = h.state
+		s.declare(h.entry, contested)
+	}
+}
+
+// resolveConflicts orders the declarations of each contested key by
+// source and name, gives the key to the first for display, and lists the
+// conflicts by key.
+func resolveConflicts(contested map[Key][]*Entry, objects map[Key]*Entry) ([]Conflict, map[Key][]*Entry) {
+	if len(contested) == 0 {
+		return nil, nil
 	}
 	out := make([]Conflict, 0, len(contested))
 	for k, entries := range contested {
-		rank := lineOf(k, prev, before[k])
-		// entries are in source and name order; a stable sort keeps it
-		// for the roots prev did not know.
-		sort.SliceStable(entries, func(i, j int) bool { return rankOf(rank, entries[i].Root) < rankOf(rank, entries[j].Root) })
+		sort.SliceStable(entries, func(i, j int) bool { return rootLess(entries[i].Root, entries[j].Root) })
 		objects[k] = entries[0]
 		cf := Conflict{Key: k, Owner: entries[0].Root, Others: make([]Root, 0, len(entries)-1)}
 		for _, e := range entries[1:] {
@@ -87,31 +106,7 @@ func resolveConflicts(contested map[Key][]*Entry, prev *Snapshot, objects map[Ke
 		out = append(out, cf)
 	}
 	sort.Slice(out, func(i, j int) bool { return keyLess(out[i].Key, out[j].Key) })
-	return out
-}
-
-// lineOf is the order in which prev held key k: its owner, then the
-// roots its conflict listed.
-func lineOf(k Key, prev *Snapshot, cf *Conflict) []Root {
-	var line []Root
-	if prev != nil {
-		if e := prev.objects[k]; e != nil {
-			line = append(line, e.Root)
-		}
-	}
-	if cf != nil {
-		line = append(line, cf.Others...)
-	}
-	return line
-}
-
-func rankOf(line []Root, r Root) int {
-	for i, l := range line {
-		if l == r {
-			return i
-		}
-	}
-	return len(line)
+	return out, contested
 }
 
 func keyLess(a, b Key) bool {

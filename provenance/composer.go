@@ -54,6 +54,12 @@ type slot struct {
 	// runs) never holds readiness: a broken newcomer must not take the
 	// webhook of every replica out of service.
 	expected bool
+	// held are entries the root dropped at a revision that not every root
+	// of its source has loaded: see holdDropped.
+	held map[Key]heldEntry
+	// logged is len(held) when last logged, so a standing hold is logged
+	// once.
+	logged int
 }
 
 // Expect registers roots that must load once before Ready passes.
@@ -86,6 +92,7 @@ func (c *Composer) UpdateMany(parts map[Root]Part) error {
 	for root, p := range parts {
 		s := c.slotFor(root)
 		built := p.Index.rootList[0]
+		s.holdDropped(p.Index)
 		s.state = &RootState{Root: root, Revision: built.Revision, Fetched: p.Fetched, Objects: built.Objects}
 		s.index, s.err = p.Index, nil
 		c.clock(root).Store(now.UnixNano())
@@ -182,11 +189,80 @@ func (c *Composer) Ready() error {
 	return nil
 }
 
+// holdDropped keeps the entries of the root's last good index that next
+// no longer declares, with the state they were declared at. An object
+// moved from this root to a sibling that fails to load the revision
+// would otherwise be declared nowhere, and people could change or delete
+// it as not in Git: a failure must never open what Git protected. The
+// entries go when every root of the source has loaded one revision
+// (releaseSettled), or when the root declares them again.
+func (s *slot) holdDropped(next *Snapshot) {
+	for k := range s.held {
+		if next.objects[k] != nil {
+			delete(s.held, k)
+		}
+	}
+	if s.index == nil {
+		return
+	}
+	for k, e := range s.index.objects {
+		if next.objects[k] != nil {
+			continue
+		}
+		if s.held == nil {
+			s.held = map[Key]heldEntry{}
+		}
+		s.held[k] = heldEntry{entry: e, state: s.state}
+	}
+}
+
+// releaseSettled forgets the held entries of every source whose roots
+// have all loaded one revision: what they no longer declare is gone from
+// Git. It logs a hold when it changes. c.mu is held.
+func (c *Composer) releaseSettled() {
+	settled := c.settledSources()
+	for root, s := range c.slots {
+		if len(s.held) == 0 || settled[root.Source] {
+			s.held, s.logged = nil, 0
+			continue
+		}
+		if s.logged == len(s.held) {
+			continue
+		}
+		s.logged = len(s.held)
+		c.Log.Info("root dropped objects at a revision not every root of its source has loaded; they stay declared", "root", root.Name, "source", root.Source, "objects", len(s.held))
+	}
+}
+
+// settledSources reports, per source, whether every root of it has loaded
+// and all are at one revision. c.mu is held.
+func (c *Composer) settledSources() map[string]bool {
+	at := map[string]Revision{}
+	settled := map[string]bool{}
+	for root, s := range c.slots {
+		src := root.Source
+		if _, seen := settled[src]; !seen {
+			settled[src] = true
+		}
+		if s.state == nil {
+			settled[src] = false
+			continue
+		}
+		if rev, ok := at[src]; ok && rev != s.state.Revision {
+			settled[src] = false
+		}
+		at[src] = s.state.Revision
+	}
+	return settled
+}
+
 // publish swaps in the merge of every loaded root. c.mu is held.
 func (c *Composer) publish() {
+	c.releaseSettled()
 	loaded := make([]*RootState, 0, len(c.slots))
 	indexes := make(map[Root]*Snapshot, len(c.slots))
 	var pending []Root
+	var held []heldEntry
 	for root, s := range c.slots {
 		if s.state == nil {
 			pending = append(pending, root)
@@ -194,8 +270,11 @@ func (c *Composer) publish() {
 		}
 		loaded = append(loaded, s.state)
 		indexes[root] = s.index
+		for _, h := range s.held {
+			held = append(held, h)
+		}
 	}
-	snap := compose(loaded, indexes, c.Store.Load())
+	snap := compose(loaded, indexes, held)
 	sortRoots(pending)
 	snap.pending = pending
 	c.logNewConflicts(c.Store.Load(), snap)
@@ -221,7 +300,7 @@ func (c *Composer) logNewConflicts(prev, snap *Snapshot) {
 		for i, r := range cf.Others {
 			others[i] = r.String()
 		}
-		c.Log.Info("object declared by more than one root; the first keeps it", "object", cf.Key.String(), "owner", cf.Owner.String(), "others", others)
+		c.Log.Info("object declared by more than one root; a request on it must agree with every declaration", "object", cf.Key.String(), "owner", cf.Owner.String(), "others", others)
 	}
 }
 

@@ -86,36 +86,36 @@ func TestComposer(t *testing.T) {
 		{name: "first root loads", do: func(t *testing.T) error {
 			return c.Update(rootB, part(t, rootB, "1", cm("shared", "b1"), cm("only-b", "b1")))
 		}, want: map[string]string{"shared": "path b@1:b1", "only-b": "path b@1:b1"}, wantReady: "path a"},
-		{name: "a root sorting earlier declares the same object later: the first keeps it", do: func(t *testing.T) error {
+		{name: "a root sorting earlier declares the same object later: the first by name owns it", do: func(t *testing.T) error {
 			return c.Update(rootA, part(t, rootA, "2", cm("shared", "a2"), cm("only-a", "a2")))
-		}, want: map[string]string{"shared": "path b@1:b1", "only-b": "path b@1:b1", "only-a": "path a@2:a2"},
-			wantConflicts: []string{"shared path b>path a"}, wantReady: "path c"},
-		{name: "a third joins the conflict and is last in line", do: func(t *testing.T) error {
+		}, want: map[string]string{"shared": "path a@2:a2", "only-b": "path b@1:b1", "only-a": "path a@2:a2"},
+			wantConflicts: []string{"shared path a>path b"}, wantReady: "path c"},
+		{name: "a third joins the conflict", do: func(t *testing.T) error {
 			return c.Update(rootC, part(t, rootC, "3", cm("shared", "c3")))
-		}, want: map[string]string{"shared": "path b@1:b1", "only-a": "path a@2:a2"},
-			wantConflicts: []string{"shared path b>path a,path c"}},
+		}, want: map[string]string{"shared": "path a@2:a2", "only-a": "path a@2:a2"},
+			wantConflicts: []string{"shared path a>path b,path c"}},
 		{name: "a failed root keeps its last good part", do: func(t *testing.T) error {
 			c.Fail(rootB, errors.New("render: broken YAML"))
 			return nil
-		}, wantUnchanged: true, want: map[string]string{"shared": "path b@1:b1", "only-b": "path b@1:b1"},
-			wantConflicts: []string{"shared path b>path a,path c"}},
-		{name: "the owner stops declaring it: the next in line takes it", do: func(t *testing.T) error {
+		}, wantUnchanged: true, want: map[string]string{"shared": "path a@2:a2", "only-b": "path b@1:b1"},
+			wantConflicts: []string{"shared path a>path b,path c"}},
+		{name: "a contender stops declaring it", do: func(t *testing.T) error {
 			return c.Update(rootB, part(t, rootB, "4", cm("only-b", "b4")))
 		}, want: map[string]string{"shared": "path a@2:a2", "only-b": "path b@4:b4"},
 			wantConflicts: []string{"shared path a>path c"}},
-		{name: "the old owner declares it again: it waits its turn", do: func(t *testing.T) error {
+		{name: "it declares it again: the order stays by name", do: func(t *testing.T) error {
 			return c.Update(rootB, part(t, rootB, "5", cm("shared", "b5"), cm("only-b", "b5")))
 		}, want: map[string]string{"shared": "path a@2:a2", "only-b": "path b@5:b5"},
-			wantConflicts: []string{"shared path a>path c,path b"}},
-		{name: "removing the owner hands it on", do: func(t *testing.T) error {
+			wantConflicts: []string{"shared path a>path b,path c"}},
+		{name: "removing the owner hands it to the next by name", do: func(t *testing.T) error {
 			c.Remove(rootA)
 			return nil
-		}, want: map[string]string{"shared": "path c@3:c3", "only-b": "path b@5:b5"},
-			wantConflicts: []string{"shared path c>path b"}},
+		}, want: map[string]string{"shared": "path b@5:b5", "only-b": "path b@5:b5"},
+			wantConflicts: []string{"shared path b>path c"}},
 		{name: "a part indexed for another root is refused", do: func(t *testing.T) error {
 			return c.Update(rootB, part(t, rootC, "6", cm("shared", "x")))
-		}, wantErr: provenance.ErrForeignPart, wantUnchanged: true, want: map[string]string{"shared": "path c@3:c3"},
-			wantConflicts: []string{"shared path c>path b"}},
+		}, wantErr: provenance.ErrForeignPart, wantUnchanged: true, want: map[string]string{"shared": "path b@5:b5"},
+			wantConflicts: []string{"shared path b>path c"}},
 		{name: "removing the last contender ends the conflict", do: func(t *testing.T) error {
 			c.Remove(rootC)
 			return nil

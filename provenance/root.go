@@ -40,23 +40,36 @@ type RootState struct {
 	Objects int
 }
 
-// Conflict is an object declared by more than one root. The root that
-// declared it first keeps it, as Flux leaves an object with the
-// Kustomization that applied it first; the others are listed.
+// Conflict is an object declared by more than one root. Every replica
+// names the same owner, the first by source and name; a request on the
+// object must agree with every declaration (Snapshot.Declarations), so
+// which root owns it never decides a verdict.
 type Conflict struct {
 	Key   Key
 	Owner Root
-	// Others declare it too, in the order they would take it over.
+	// Others declare it too, by source and name.
 	Others []Root
 }
 
-// RootOf is the state of the root that declares e in s, or nil when e is
-// not one of s's entries.
+// RootOf is the state of the root that declares e in s (for an entry held
+// after its root dropped it, the state it was declared at), or nil when e
+// is not one of s's entries.
 func (s *Snapshot) RootOf(e *Entry) *RootState {
 	if e == nil {
 		return nil
 	}
+	if st := s.heldAt[e]; st != nil {
+		return st
+	}
 	return s.roots[e.Root]
+}
+
+// Held reports whether e is declared only because its root dropped it at
+// a revision another root of its source has not loaded: the verdict on it
+// rests on every root of that source.
+func (s *Snapshot) Held(e *Entry) bool {
+	_, held := s.heldAt[e]
+	return held
 }
 
 // Roots lists the loaded roots, ordered by source and name.

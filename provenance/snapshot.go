@@ -91,13 +91,31 @@ type Snapshot struct {
 	rootList []*RootState
 	// pending lists roots expected but never loaded.
 	pending []Root
-	// conflicts lists objects declared by more than one root.
-	conflicts []Conflict
+	// conflicts lists objects declared by more than one root;
+	// contenders holds their declarations, owner first.
+	conflicts  []Conflict
+	contenders map[Key][]*Entry
+	// heldAt is the state each held entry was declared at: entries a root
+	// dropped at a revision some root of its source has not loaded.
+	heldAt map[*Entry]*RootState
 }
 
 // Lookup returns the declared object for k, or nil.
 func (s *Snapshot) Lookup(k Key) *Entry {
 	return s.objects[k]
+}
+
+// Declarations lists every declaration of k, the owner's (Lookup) first:
+// more than one when roots conflict over k. A request on k must agree
+// with all of them. Nil when k is not declared.
+func (s *Snapshot) Declarations(k Key) []*Entry {
+	if all := s.contenders[k]; all != nil {
+		return all
+	}
+	if e := s.objects[k]; e != nil {
+		return []*Entry{e}
+	}
+	return nil
 }
 
 // Len is the number of declared objects.

@@ -255,7 +255,8 @@ func (h *Handler) judgeController(snap *provenance.Snapshot, preq *provenance.Re
 // checkCreate holds a person's CREATE of a declared object, which matched
 // what Git declares, to what the API server makes of Git's manifest: a
 // person creating the object before the GitOps agent may not add what Git
-// leaves out. Without the defaults gitgate cannot tell, and refuses.
+// leaves out. Without the defaults gitgate cannot tell, and refuses. An
+// object several roots declare is held to each declaration.
 func (h *Handler) checkCreate(ctx context.Context, snap *provenance.Snapshot, preq *provenance.Request, v verdict) verdict {
 	dc, ok := h.Checker.(DefaultsChecker)
 	if h.Defaults == nil || !ok {
@@ -265,19 +266,23 @@ func (h *Handler) checkCreate(ctx context.Context, snap *provenance.Snapshot, pr
 	// it fail closed, not hold the admission request.
 	ctx, cancel := context.WithDeadline(ctx, preq.Deadline)
 	defer cancel()
-	var rev provenance.Revision
-	if st := snap.RootOf(v.result.Entry); st != nil {
-		rev = st.Revision
+	for _, e := range snap.Declarations(v.result.Entry.Key) {
+		var rev provenance.Revision
+		if st := snap.RootOf(e); st != nil {
+			rev = st.Revision
+		}
+		defaulted, err := h.Defaults.Defaulted(ctx, e, rev)
+		if err != nil {
+			return verdict{reason: reasonNoDefaults, err: err, result: provenance.Result{Entry: e}}
+		}
+		if defaulted == nil {
+			return v // the object exists: the API server refuses the create itself
+		}
+		if res := dc.CheckDefaults(e, defaulted, preq.Object); !res.Allowed {
+			return verdict{reason: res.Reason, result: res}
+		}
 	}
-	defaulted, err := h.Defaults.Defaulted(ctx, v.result.Entry, rev)
-	if err != nil {
-		return verdict{reason: reasonNoDefaults, err: err, result: provenance.Result{Entry: v.result.Entry}}
-	}
-	if defaulted == nil {
-		return v // the object exists: the API server refuses the create itself
-	}
-	res := dc.CheckDefaults(v.result.Entry, defaulted, preq.Object)
-	return verdict{allowed: res.Allowed, reason: res.Reason, result: res}
+	return v
 }
 
 func (h *Handler) decisionTimeout() time.Duration {

@@ -57,7 +57,8 @@ type GitModes struct {
 
 // ModeFor returns the label Git declares on the namespace, or Default. A
 // label with another value means enforce: a typo must not switch
-// enforcement off.
+// enforcement off. A Namespace several roots declare gets the strictest
+// of their modes: which root owns it must not loosen enforcement.
 func (m GitModes) ModeFor(namespace string) Mode {
 	if namespace == "" {
 		return m.Default
@@ -66,10 +67,24 @@ func (m GitModes) ModeFor(namespace string) Mode {
 	if snap == nil {
 		return m.Default
 	}
-	e := snap.Lookup(provenance.Key{Kind: "Namespace", Name: namespace})
-	if e == nil {
+	decls := snap.Declarations(provenance.Key{Kind: "Namespace", Name: namespace})
+	if len(decls) == 0 {
 		return m.Default
 	}
+	mode := m.modeOf(decls[0])
+	for _, e := range decls[1:] {
+		if other := m.modeOf(e); strictness[other] > strictness[mode] {
+			mode = other
+		}
+	}
+	return mode
+}
+
+// strictness orders the modes: the higher refuses more.
+var strictness = map[Mode]int{Audit: 0, Warn: 1, Enforce: 2}
+
+// modeOf is the mode one declaration of a Namespace sets.
+func (m GitModes) modeOf(e *provenance.Entry) Mode {
 	meta, _ := e.Object["metadata"].(map[string]any)
 	labels, _ := meta["labels"].(map[string]any)
 	v, ok := labels[ModeLabel].(string)

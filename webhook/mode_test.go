@@ -3,6 +3,7 @@ package webhook
 import (
 	"testing"
 
+	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/provenancetest"
 )
 
@@ -48,5 +49,44 @@ func TestGitModes(t *testing.T) {
 	}
 	if got := (GitModes{Snapshots: fixedSnap{nil}, Default: Audit}).ModeFor("warned"); got != Audit {
 		t.Errorf("before the first sync: %q, want the default", got)
+	}
+}
+
+// TestGitModesConflict: a Namespace two roots declare with different modes
+// gets the strictest, whichever root owns it.
+func TestGitModesConflict(t *testing.T) {
+	ns := func(label string) string {
+		y := "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shared\n"
+		if label != "" {
+			y += "  labels: {" + ModeLabel + ": " + label + "}\n"
+		}
+		return y
+	}
+	tests := []struct {
+		first, second string // labels of root a (the owner) and root b
+		def, want     Mode
+	}{
+		{"audit", "enforce", Audit, Enforce},
+		{"enforce", "audit", Audit, Enforce},
+		{"audit", "warn", Audit, Warn},
+		{"audit", "", Warn, Warn}, // no label is the default
+		{"audit", "audit", Enforce, Audit},
+	}
+	for _, tt := range tests {
+		c := &provenance.Composer{Store: &provenance.Store{}}
+		for name, label := range map[string]string{"path a": tt.first, "path b": tt.second} {
+			root := provenance.Root{Name: name}
+			ix := &provenance.Indexer{Scope: provenancetest.AnyKind{}, Root: root}
+			idx, err := ix.Build(provenancetest.Revision("a"), []provenance.File{{Path: "ns.yaml", Objects: provenancetest.Objects(t, ns(label))}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Update(root, provenance.Part{Index: idx}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := (GitModes{Snapshots: fixedSnap{c.Store.Load()}, Default: tt.def}).ModeFor("shared"); got != tt.want {
+			t.Errorf("%s vs %s (default %s): %s, want %s", tt.first, tt.second, tt.def, got, tt.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -22,8 +23,10 @@ func TestStalenessPerRoot(t *testing.T) {
 	c := &provenance.Composer{Store: &provenance.Store{}}
 	for root, name := range map[provenance.Root]string{fresh: "a", old: "b"} {
 		ix := &provenance.Indexer{Scope: provenancetest.AnyKind{}, Root: root}
+		// Both declare "shared"; path fresh owns it by name.
 		idx, err := ix.Build(provenancetest.Revision("c"), []provenance.File{{Path: "cm.yaml", Objects: provenancetest.Objects(t,
-			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "+name+", namespace: app}\n")}})
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "+name+", namespace: app}\n---\n"+
+				"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared, namespace: app}\n")}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,6 +47,7 @@ func TestStalenessPerRoot(t *testing.T) {
 	}{
 		{"object of the fresh root", entry("a"), false, "path fresh"},
 		{"object of the stale root", entry("b"), true, "path old"},
+		{"object both declare rests on the stalest", entry("shared"), true, "path old"},
 		{"not in Git rests on every root", provenance.Result{Reason: provenance.ReasonNotInGit}, true, "path old"},
 	}
 	for _, tc := range tests {
@@ -94,5 +98,51 @@ func TestRecordRoot(t *testing.T) {
 				t.Errorf("recordRoot = %q, %q; want %q, %q", root, rev, tc.wantRoot, tc.wantRevision)
 			}
 		})
+	}
+}
+
+// TestStalenessOfHeldEntry: an object a root dropped while its sibling
+// fails rests on the failing sibling too, so it goes stale with it.
+func TestStalenessOfHeldEntry(t *testing.T) {
+	t0 := time.Unix(10000, 0)
+	apps := provenance.Root{Name: "path apps", Source: "fleet"}
+	infra := provenance.Root{Name: "path infra", Source: "fleet"}
+	c := &provenance.Composer{Store: &provenance.Store{}}
+	load := func(root provenance.Root, rev, names string) {
+		ix := &provenance.Indexer{Scope: provenancetest.AnyKind{}, Root: root}
+		var docs string
+		for _, n := range strings.Fields(names) {
+			docs += "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + n + ", namespace: app}\n---\n"
+		}
+		idx, err := ix.Build(provenancetest.Revision(rev), []provenance.File{{Path: "cm.yaml", Objects: provenancetest.Objects(t, docs)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Update(root, provenance.Part{Index: idx}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load(apps, "a", "x a")
+	load(infra, "a", "i")
+	load(apps, "b", "a") // x moves to infra, which fails at b
+	snap := c.Store.Load()
+	s := &Staleness{Max: time.Minute, Deny: true, Clock: rootClock{"path apps": t0, "path infra": t0.Add(-time.Hour)}}
+	tests := []struct {
+		name      string
+		wantStale bool
+		wantRoot  string
+	}{
+		{"x", true, "path infra"},
+		{"a", false, "path apps"},
+	}
+	for _, tc := range tests {
+		e := snap.Lookup(provenance.Key{Kind: "ConfigMap", Namespace: "app", Name: tc.name})
+		if e == nil {
+			t.Fatalf("%s not declared", tc.name)
+		}
+		_, root, stale := s.stale(snap, provenance.Result{Entry: e}, t0)
+		if stale != tc.wantStale || root == nil || root.Root.Name != tc.wantRoot {
+			t.Errorf("%s: stale = %v (root %v), want %v (root %s)", tc.name, stale, root, tc.wantStale, tc.wantRoot)
+		}
 	}
 }

@@ -123,3 +123,49 @@ func revisionOf2(t *testing.T, snap *provenance.Snapshot, p string) provenance.R
 	t.Fatalf("no root path %s", p)
 	return provenance.Revision{}
 }
+
+// TestObjectMovedToBrokenRootStaysDeclared: a commit moves ConfigMap x
+// from apps to infra and breaks infra. x stays declared by apps at the
+// revision before, with its value then, until infra loads a revision;
+// then it is infra's, or gone when Git no longer declares it.
+func TestObjectMovedToBrokenRootStaysDeclared(t *testing.T) {
+	g := startGitServer(t, map[string]string{"apps/x.yaml": configMap("x", "1"), "apps/a.yaml": configMap("a", "1"), "infra/i.yaml": configMap("i", "1")})
+	s := newTestSyncer(newTestSource(t, g.HTTPURL(), gitsource.Ref{Branch: "main"}, basicAuthFiles(t, testUser, testPass), ""), "apps", "infra")
+	first := revisionOf2(t, mustSync(t, s), "apps")
+	steps := []struct {
+		name     string
+		change   harness.Change
+		wantFail bool
+		wantX    string // "" when x is not declared
+		wantRoot string // the root x rests on
+		atFirst  bool   // x rests on the first revision
+	}{
+		{name: "x moves to infra, which breaks: apps keeps x at the first revision",
+			change:   harness.Change{Write: map[string]string{"infra/x.yaml": configMap("x", "2"), "infra/bad.yaml": "kind: [unclosed\n"}, Delete: []string{"apps/x.yaml"}},
+			wantFail: true, wantX: "1", wantRoot: "path apps", atFirst: true},
+		{name: "apps moves on, infra stays broken: still held",
+			change:   harness.Change{Write: map[string]string{"apps/a.yaml": configMap("a", "2")}},
+			wantFail: true, wantX: "1", wantRoot: "path apps", atFirst: true},
+		{name: "infra fixed: x is infra's", change: harness.Change{Delete: []string{"infra/bad.yaml"}},
+			wantX: "2", wantRoot: "path infra"},
+		{name: "x deleted from Git: undeclared", change: harness.Change{Delete: []string{"infra/x.yaml"}}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			mustCommit(t, g, st.change)
+			if err := s.SyncOnce(context.Background()); (err != nil) != st.wantFail {
+				t.Fatalf("sync err = %v, want failure %v", err, st.wantFail)
+			}
+			if got := declaredValue(t, s, "x"); got != st.wantX {
+				t.Fatalf("x = %q, want %q", got, st.wantX)
+			}
+			if st.wantX == "" {
+				return
+			}
+			root := rootOf(t, s, "x")
+			if root.Root.Name != st.wantRoot || (root.Revision == first) != st.atFirst {
+				t.Errorf("x rests on %s at %s, want %s (at the first revision %v)", root.Root.Name, root.Revision, st.wantRoot, st.atFirst)
+			}
+		})
+	}
+}
