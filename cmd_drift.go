@@ -108,7 +108,7 @@ func (o *driftOptions) cluster() (*drift.Cluster, provenance.Scope, error) {
 		return nil, nil, err
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	dyn, err := dynamic.NewForConfig(cfg)
+	dyn, err := dynamic.NewForConfig(scanConfig(cfg))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -62,7 +62,7 @@ func (o *driftScanOptions) add(mgr ctrl.Manager, cfg *rest.Config, store *proven
 	if err != nil {
 		return err
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	dyn, err := dynamic.NewForConfig(scanConfig(cfg))
 	if err != nil {
 		return fmt.Errorf("drift client: %w", err)
 	}
@@ -78,4 +78,15 @@ func (o *driftScanOptions) add(mgr ctrl.Manager, cfg *rest.Config, store *proven
 		Status:    &drift.ConfigMapStatus{Client: kube, Namespace: o.namespace, Name: o.configMap},
 		Log:       log.WithName("drift"),
 	}})
+}
+
+// scanConfig is cfg with room for the scan's reads: one LIST per declared
+// kind and namespace, a GET per object only where LIST is refused.
+// client-go's default of 5 requests a second would make a scan of 3,000
+// GETs outlast a 10-minute interval; the API server's priority and
+// fairness still shares it out among clients.
+func scanConfig(cfg *rest.Config) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	c.QPS, c.Burst = 50, 100
+	return c
 }
