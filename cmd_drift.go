@@ -126,6 +126,9 @@ func writeDrift(w io.Writer, format string, r *drift.Report) error {
 	fmt.Fprintln(tw, "STATE\tOBJECT\tFILE\tFIELDS")
 	for _, o := range r.Objects {
 		fields := strings.Join(o.Fields, ", ")
+		if o.State == drift.Unreadable {
+			fields = o.Reason
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.State, o.Key(), dash(o.Path), dash(fields))
 	}
 	return tw.Flush()
