@@ -43,6 +43,10 @@ func setup(r *harness.Running) error {
 		{"", []string{"wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"}},
 		{"", []string{"create", "namespace", "gitgate-system"}},
 		{"", []string{"create", "namespace", "gate"}},
+		// The dry-run sandboxes the chart creates: a Namespace created in a
+		// dry run is not stored, and the Roles in it would be refused.
+		{"", []string{"create", "namespace", "gitgate-dryrun"}},
+		{"", []string{"create", "namespace", "gate-dryrun"}},
 	}
 	for _, s := range steps {
 		if res := env.kubectl.Run(s.stdin, s.args...); res.Failed() {

@@ -58,9 +58,9 @@ webhook.DefaultExemptUsers and DefaultExemptGroups, which no flag removes;
 {{- end -}}
 
 {{- /* gitgate.excludedNamespaces: never sent to gitgate; its own
-namespace always is one. */ -}}
+namespace and its dry-run sandbox always are. */ -}}
 {{- define "gitgate.excludedNamespaces" -}}
-{{- append .Values.webhook.excludedNamespaces .Release.Namespace | uniq | toJson -}}
+{{- concat .Values.webhook.excludedNamespaces (list .Release.Namespace .Values.dryRun.namespace) | uniq | toJson -}}
 {{- end -}}
 
 {{- define "gitgate.validate" -}}
