@@ -71,8 +71,11 @@ type Handler struct {
 	Defaults Defaulter
 }
 
-// Defaulter gives a declared object as the API server would create it, or
-// nil when it exists already; *dryrun.Defaulter implements it.
+// Defaulter gives a declared object as the API server would create it
+// (nil: nothing to hold the create to, it fails on its own); an error
+// refuses the create (defaults-unknown). *dryrun.Defaulter implements it,
+// with a dry run in its sandbox namespace and an error for cluster-scoped
+// kinds.
 type Defaulter interface {
 	Defaulted(ctx context.Context, e *provenance.Entry, rev provenance.Revision) (map[string]any, error)
 }
@@ -258,7 +261,7 @@ func (h *Handler) checkCreate(ctx context.Context, snap *provenance.Snapshot, pr
 		return verdict{reason: reasonNoDefaults, err: err, result: provenance.Result{Entry: v.result.Entry}}
 	}
 	if defaulted == nil {
-		return v // the object exists: the API server refuses the create itself
+		return v // nothing to hold it to: the API server refuses the create itself
 	}
 	res := dc.CheckDefaults(v.result.Entry, defaulted, preq.Object)
 	return verdict{allowed: res.Allowed, reason: res.Reason, result: res}
