@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
@@ -106,7 +107,8 @@ func seedConfigMaps(b *testing.B, cfg *rest.Config, n int) *provenance.Snapshot 
 			for i := w; i < n; i += 8 {
 				cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bench-%05d", i), Namespace: benchNamespace, Labels: map[string]string{"bench": "drift"}},
 					Data: map[string]string{"key": "value"}}
-				if _, err := kube.CoreV1().ConfigMaps(benchNamespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+				// Already there from the benchmark's previous round: fine.
+				if _, err := kube.CoreV1().ConfigMaps(benchNamespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 					errs <- err
 					return
 				}
