@@ -60,7 +60,9 @@ func TestPersonCreatingBeforeTheAgentThroughTheSandbox(t *testing.T) {
 	install(t, 1)
 	mustRun(t, "", "apply", "--as", harness.Agent, "-f", filepath.Join(env.fixture, "00-namespace.yaml"))
 	mustRun(t, "", "delete", "deployment", "web", "-n", "shop", "--ignore-not-found", "--as", harness.Agent)
-	t.Cleanup(func() { env.kubectl.Run("", "delete", "deployment", "web", "-n", "shop", "--ignore-not-found", "--as", harness.Agent) })
+	t.Cleanup(func() {
+		env.kubectl.Run("", "delete", "deployment", "web", "-n", "shop", "--ignore-not-found", "--as", harness.Agent)
+	})
 	web, err := os.ReadFile(filepath.Join(env.fixture, "web.yaml"))
 	if err != nil {
 		t.Fatal(err)
