@@ -242,6 +242,8 @@ func TestBadValuesFail(t *testing.T) {
 		{"identities.skipResources[0]=nodes", `identities.skipResources "nodes": want GROUP/RESOURCE`},
 		{"audit.file.enabled=true,audit.file.maxBytes=0", "audit.file: maxBytes must be positive"},
 		{"webhook.rules=null", "webhook.rules must not be empty"},
+		{"dryRun.namespace=", "dryRun.namespace: name a namespace of its own"},
+		{"dryRun.namespace=default", "dryRun.namespace: name a namespace of its own"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.set, func(t *testing.T) {
