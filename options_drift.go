@@ -25,7 +25,7 @@ type driftScanOptions struct {
 }
 
 func (o *driftScanOptions) BindFlags(fs *pflag.FlagSet) {
-	fs.DurationVar(&o.interval, "drift-scan-interval", 10*time.Minute, "How often to compare the live cluster with the enforced revision (gitgate_drift_objects and the status ConfigMap); 0 turns it off. Needs get on the declared kinds.")
+	fs.DurationVar(&o.interval, "drift-scan-interval", 10*time.Minute, "How often to compare the live cluster with the enforced revision (gitgate_drift_objects and the status ConfigMap); 0 turns it off. Reads by LIST per kind and namespace: needs list (or get) on the declared kinds (ClusterRoles gitgate-drift and gitgate-drift-extra); an object it may not read is reported unreadable.")
 	fs.StringVar(&o.configMap, "drift-status-configmap", "gitgate-drift", "ConfigMap holding the latest drift summary (revision, time, counts, drifted objects with field paths, never values).")
 	fs.StringVar(&o.namespace, "drift-status-namespace", defaultNamespace(), "Namespace of --drift-status-configmap (gitgate's own; default $POD_NAMESPACE or gitgate-system).")
 }
