@@ -100,7 +100,7 @@ func TestCheckVerdicts(t *testing.T) {
 		message  []string
 	}{
 		{name: "a person creates what Git does not declare", stdin: undeclaredConfigMap, args: []string{"--as", "alice"}, code: 1,
-			verdicts: []string{"denied CREATE ConfigMap shop/extra (not-in-git)"}, message: []string{"gitgate denied CREATE of ConfigMap shop/extra by alice: Git does not declare this object at revision", "To create it, commit it to"}},
+			verdicts: []string{"denied CREATE ConfigMap shop/extra (not-in-git)"}, message: []string{"[not-in-git] gitgate denied CREATE of ConfigMap shop/extra by alice: Git does not declare this object in path ./ at sha1:", "To create it, commit it to"}},
 		{name: "a person updates a declared object to Git's values", stdin: shopConfig, args: []string{"--as", "alice", "--operation", "update", "--old", old}, code: 0,
 			verdicts: []string{"allowed UPDATE ConfigMap shop/web-config (matches-git)"}},
 		{name: "a person changes a declared value", stdin: changedConfig, args: []string{"--as", "alice", "--operation", "update", "--old", old}, code: 1,
@@ -170,7 +170,7 @@ func TestCheckJSON(t *testing.T) {
 			t.Errorf("verdict %d = %+v, want %+v", i, g, w)
 		}
 	}
-	if !strings.HasPrefix(got[1].Message, "gitgate denied DELETE of ConfigMap shop/web-config by alice") {
+	if !strings.HasPrefix(got[1].Message, "[managed-delete] gitgate denied DELETE of ConfigMap shop/web-config by alice") {
 		t.Errorf("message %q", got[1].Message)
 	}
 }

@@ -37,6 +37,9 @@ type checkOptions struct {
 
 	compare compareOptions
 	mode    string
+	// denialHint and browseURL are serve's --denial-hint and
+	// --repo-browse-url, so the text is the webhook's.
+	denialHint, browseURL string
 }
 
 func newCheckCmd() *cobra.Command {
@@ -76,6 +79,8 @@ defaults, which check cannot learn.`,
 	fs.StringVarP(&o.output, "output", "o", "text", "text or json.")
 	fs.StringVar(&o.mode, "mode", string(webhook.Enforce), "As serve's --mode: enforce, warn or audit; a Namespace's gitgate.dev/mode label in the source overrides it.")
 	o.compare.BindFlags(fs)
+	fs.StringVar(&o.denialHint, "denial-hint", "", "As serve's --denial-hint: text that ends every denial.")
+	fs.StringVar(&o.browseURL, "repo-browse-url", "", "As serve's --repo-browse-url: a template of links to files in your Git host's web view.")
 	o.identities.BindFlags(fs)
 	return cmd
 }
@@ -162,7 +167,8 @@ func (o *checkOptions) judge(src *loadedSource) (*judge, error) {
 		Snapshots:   store,
 		Checker:     &recordingChecker{next: checker, reason: &last},
 		Controllers: &recordingChecker{next: webhook.ControllerChecker(checker.Ignores), reason: &last},
-		Repo:        webhook.Repo{URL: src.Repo},
+		Repo:        webhook.Repo{URL: src.Repo, Browse: o.browseURL},
+		DenialHint:  o.denialHint,
 		Modes:       webhook.GitModes{Snapshots: store, Default: mode},
 		Defaults:    offlineDefaults{},
 	}

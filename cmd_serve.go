@@ -71,7 +71,7 @@ func serveFlagGroups() []flagGroup {
 		return m
 	}
 	git := namesOf(func(fs *pflag.FlagSet) { new(gitOptions).BindFlags(fs) })
-	for n := range set("repo-url", "branch", "tag", "semver", "commit", "path", "interval", "default-namespace") {
+	for n := range set("source", "sources-file", "repo-url", "branch", "tag", "semver", "commit", "path", "interval", "default-namespace") {
 		git[n] = true
 	}
 	logging := namesOf(func(fs *pflag.FlagSet) {
@@ -83,6 +83,7 @@ func serveFlagGroups() []flagGroup {
 		{"Git source", git},
 		{"Identities", namesOf(func(fs *pflag.FlagSet) { new(identityOptions).BindFlags(fs) })},
 		{"Comparison", set("fields", "ignore", "ignore-file")},
+		{"Denials", set("denial-hint", "repo-browse-url")},
 		{"Policy, break-glass and audit", namesOf(func(fs *pflag.FlagSet) { new(policyOptions).BindFlags(fs) })},
 		{"Drift scan", namesOf(func(fs *pflag.FlagSet) { new(driftScanOptions).BindFlags(fs) })},
 		{"Certificates", namesOf(func(fs *pflag.FlagSet) { new(certOptions).BindFlags(fs) })},

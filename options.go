@@ -51,6 +51,10 @@ type serveOptions struct {
 	healthAddr      string
 	metricsAddr     string
 
+	// denialHint ends every denial; repoBrowseURL links files in them.
+	denialHint    string
+	repoBrowseURL string
+
 	policy policyOptions
 	// driftScan is the background comparison of the cluster with Git.
 	driftScan driftScanOptions
@@ -80,6 +84,8 @@ func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 
 	fs.StringVar(&o.webhookHost, "webhook-host", "", "Address the webhook server binds to. Default: all addresses.")
 	fs.IntVar(&o.port, "port", 9443, "Port of the webhook server (HTTPS, path /validate).")
+	fs.StringVar(&o.denialHint, "denial-hint", "", "Text that ends every denial: your team's way in, e.g. \"Emergencies: page #sre-oncall for a break-glass grant.\" At most 200 characters.")
+	fs.StringVar(&o.repoBrowseURL, "repo-browse-url", "", "Template of a link to a file in your Git host's web view, e.g. https://git.example.com/org/fleet/blob/{revision}/{file}; denials link the file at the enforced commit, and the advice links it on the followed branch, instead of naming the clone URL.")
 	fs.Int64Var(&o.maxRequestBytes, "max-request-bytes", webhook.DefaultMaxRequestBytes, "Largest AdmissionReview gitgate decodes; a larger one is denied before decoding, which holds many times the body in memory. The default admits an object and an oldObject each at the API server's 3 MiB request limit.")
 	fs.DurationVar(&o.decisionTimeout, "decision-timeout", webhook.DefaultDecisionTimeout, "Longest comparison of one request with Git; an object that takes longer is denied (deadline-exceeded). Keep it under the webhook's timeoutSeconds.")
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz. /readyz fails until Git is synced and a certificate is loaded.")
@@ -103,6 +109,12 @@ func (o *serveOptions) Validate() error {
 	}
 	if o.port <= 0 || o.port > 65535 {
 		errs = append(errs, fmt.Errorf("--port must be 1-65535, got %d", o.port))
+	}
+	if len(o.denialHint) > maxDenialHint {
+		errs = append(errs, fmt.Errorf("--denial-hint is %d characters; at most %d fit in a denial", len(o.denialHint), maxDenialHint))
+	}
+	if err := checkBrowseURL(o.repoBrowseURL); err != nil {
+		errs = append(errs, err)
 	}
 	if o.maxRequestBytes < 64<<10 {
 		errs = append(errs, fmt.Errorf("--max-request-bytes must be at least 65536, got %d", o.maxRequestBytes))
@@ -206,3 +218,21 @@ func checkRepoURL(raw string) error {
 // scpURL matches git's scp-like syntax, user@host:path, and captures the
 // part before the last @.
 var scpURL = regexp.MustCompile(`^([^/]*)@([^/:]+):([^/].*)?$`)
+
+// maxDenialHint keeps a denial with its hint under 1 KB.
+const maxDenialHint = 200
+
+// checkBrowseURL accepts "" or an http(s) URL template naming {file}.
+func checkBrowseURL(tmpl string) error {
+	if tmpl == "" {
+		return nil
+	}
+	u, err := url.Parse(strings.NewReplacer("{revision}", "r", "{file}", "f").Replace(tmpl))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("--repo-browse-url %q: want an http(s) URL template", tmpl)
+	}
+	if !strings.Contains(tmpl, "{file}") {
+		return fmt.Errorf("--repo-browse-url %q: the template must hold {file}", tmpl)
+	}
+	return nil
+}

@@ -60,6 +60,10 @@ func TestServeOptionsValidate(t *testing.T) {
 		{name: "dry-run namespace not a namespace name", args: append(base, "--dry-run-namespace", "Dry_Run"), want: []string{"--dry-run-namespace \"Dry_Run\""}},
 		{name: "dry-run namespace empty", args: append(base, "--dry-run-namespace", ""), want: []string{"--dry-run-namespace \"\""}},
 		{name: "ignore file with a typo", args: append(base, "--ignore-file", bad), want: []string{"--ignore-file", "jsonPointer"}},
+		{name: "denial hint and browse link", args: append(base, "--denial-hint", "Page #sre-oncall.", "--repo-browse-url", "https://git.example.com/org/fleet/blob/{revision}/{file}")},
+		{name: "denial hint too long", args: append(base, "--denial-hint", strings.Repeat("x", 201)), want: []string{"--denial-hint is 201 characters"}},
+		{name: "browse link without {file}", args: append(base, "--repo-browse-url", "https://git.example.com/org/fleet"), want: []string{"must hold {file}"}},
+		{name: "browse link that is no http URL", args: append(base, "--repo-browse-url", "file:///{file}"), want: []string{"want an http(s) URL template"}},
 		{name: "missing ignore file", args: append(base, "--ignore-file", filepath.Join(dir, "nope.yaml")), want: []string{"no such file"}},
 	}
 	for _, tc := range tests {

@@ -221,9 +221,11 @@ func newHandler(o *serveOptions, mgr ctrl.Manager, store *provenance.Store, repo
 		Controllers:     webhook.ControllerChecker(ignores),
 		Kinds:           mgr.GetRESTMapper(),
 		Repo:            repo,
+		DenialHint:      o.denialHint,
 		DecisionTimeout: o.decisionTimeout,
 		TokenAudiences:  o.identities.tokenAudiences,
 	}
+	handler.Repo.Browse = o.repoBrowseURL
 	return handler, nil
 }
 

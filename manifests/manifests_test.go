@@ -467,6 +467,9 @@ func TestMatchConditionsOnSubresourceUpdates(t *testing.T) {
 		{name: "a finalizer through finalize", who: controller, subresource: "finalize", obj: strings.Replace(old, `"labels"`, `"finalizers":["x"],"labels"`, 1), wantCalled: true},
 		{name: "labels removed through status", who: controller, subresource: "status", obj: strings.Replace(old, `"labels":{"app":"web"},`, ``, 1), wantCalled: true},
 		{name: "a person's status write", who: person, subresource: "status", obj: old, wantCalled: true},
+		// An ephemeral container may mount the Pod's service account
+		// token: gitgate looks at whose Pod it is.
+		{name: "a controller's ephemeral container, metadata as it was", who: controller, subresource: "ephemeralcontainers", obj: old, wantCalled: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

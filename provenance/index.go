@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	pathpkg "path"
 	"reflect"
 	"sort"
 	"strings"
@@ -268,7 +269,42 @@ func (ix *Indexer) entry(path string, obj map[string]any, crds map[schema.GroupK
 	}
 	normalizeDeclared(key, obj)
 	compare.Normalize(obj, s)
-	return &Entry{Key: key, APIVersion: apiVersion, Path: path, Object: obj, Schema: s, Root: ix.Root}, guessed, nil
+	return &Entry{Key: key, APIVersion: apiVersion, Path: originPath(path, meta), Object: obj, Schema: s, Root: ix.Root}, guessed, nil
+}
+
+// kustomizeSuffix marks the File of a rendered kustomize root.
+const kustomizeSuffix = " (kustomize)"
+
+// originPath names the file that declares an object of a kustomize root
+// when kustomize recorded it (buildMetadata: [originAnnotations] writes
+// config.kubernetes.io/origin with the path relative to the root):
+// "apps/base/web.yaml (kustomize apps/prod)". Otherwise, and for objects
+// a generator made or a remote base holds, it is the root's File path.
+func originPath(path string, meta map[string]any) string {
+	root, ok := strings.CutSuffix(path, kustomizeSuffix)
+	if !ok {
+		return path
+	}
+	ann, _ := meta["annotations"].(map[string]any)
+	origin, _ := ann["config.kubernetes.io/origin"].(string)
+	var file string
+	for _, line := range strings.Split(origin, "\n") {
+		if v, ok := strings.CutPrefix(line, "path: "); ok {
+			file = strings.Trim(strings.TrimSpace(v), `"'`)
+			break
+		}
+	}
+	if file == "" || strings.Contains(origin, "repo: ") || strings.Contains(origin, "configuredIn: ") {
+		return path
+	}
+	joined := pathpkg.Join(root, file)
+	if root == "." {
+		joined = pathpkg.Clean(file)
+	}
+	if joined == ".." || strings.HasPrefix(joined, "../") {
+		return path
+	}
+	return joined + " (kustomize " + root + ")"
 }
 
 func (ix *Indexer) schemaFor(gvk schema.GroupVersionKind, crds map[schema.GroupKind]*crdInfo) *compare.Schema {

@@ -44,6 +44,9 @@ type Handler struct {
 	Controllers Checker
 	Kinds       KindResolver
 	Repo        Repo
+	// DenialHint ends every denial: the team's way in, e.g. who grants
+	// break-glass (--denial-hint).
+	DenialHint string
 
 	// Modes gives the mode per namespace; nil enforces everywhere.
 	Modes Modes
@@ -99,11 +102,17 @@ var (
 // check: an update through an object subresource (status, in-place resize,
 // finalize) that leaves labels, annotations, ownerReferences and
 // finalizers as they were. Scale is not among them: it changes declared
-// replicas.
+// replicas. Nor are ephemeral containers: one added to the agent's Pod
+// mounts the agent's token.
 func ownSubresourceWrite(preq *provenance.Request) bool {
-	return provenance.ObjectSubresources[preq.Subresource] && preq.Operation == provenance.Update &&
+	return controllerSubresources[preq.Subresource] && preq.Operation == provenance.Update &&
 		!provenance.MetadataChanged(preq.OldObject, preq.Object)
 }
+
+// controllerSubresources are the object subresources a controller writes
+// unjudged (see ownSubresourceWrite); the webhook's matchConditions list
+// the same.
+var controllerSubresources = map[string]bool{"status": true, "resize": true, "finalize": true}
 
 // ControllerChecker is the controller rule: a controller may set, change or
 // remove what Git does not declare (provenance.FieldsDeclared), finalizers
@@ -228,6 +237,13 @@ func (h *Handler) judgeController(snap *provenance.Snapshot, preq *provenance.Re
 	c := h.Controllers
 	if c == nil {
 		c = h.Checker
+	}
+	if preq.Subresource == "ephemeralcontainers" {
+		// The container may mount any volume of the Pod, its service
+		// account token included: never one of an agent's or exempt Pod.
+		if err := h.agentIdentityUse(preq); err != nil {
+			return verdict{reason: reasonAgentToken, err: err}
+		}
 	}
 	res := c.Check(snap, preq)
 	if res.Reason == provenance.ReasonNotInGit {

@@ -25,6 +25,19 @@ const (
 // already removed from the URL.
 type Repo struct {
 	URL string
+	// Browse, when set, is a template for a link to a file in a web view of
+	// the repository, e.g. https://git.example.com/org/fleet/blob/{revision}/{file};
+	// denials show such links instead of the clone URL.
+	Browse string
+}
+
+// browseLink fills the Browse template: {revision} with rev (a commit hash
+// or a branch) and {file} with the file's path; "" without a template.
+func (r Repo) browseLink(rev, file string) string {
+	if r.Browse == "" || file == "" {
+		return ""
+	}
+	return strings.NewReplacer("{revision}", rev, "{file}", file).Replace(r.Browse)
 }
 
 // denialMessage explains a denial in one paragraph: what was refused, where
@@ -40,34 +53,39 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 	root := snap.RootOf(res.Entry)
 	where := consulted(snap)
 	if root != nil {
-		where = rootAt(root) + ", file " + res.Entry.Path
+		where = rootAt(root) + ", file " + fileRef(repo, root, res.Entry.Path)
 	}
 	switch res.Reason {
 	case provenance.ReasonNotInGit:
-		fmt.Fprintf(&b, "Git does not declare this object at %s.", where)
+		fmt.Fprintf(&b, "Git does not declare this object in %s.", where)
 	case provenance.ReasonManagedDelete:
 		if res.Entry == nil {
-			fmt.Fprintf(&b, "Git declares objects of this CustomResourceDefinition's kind at %s; deleting it deletes them.", where)
+			fmt.Fprintf(&b, "Git declares objects of this CustomResourceDefinition's kind in %s; deleting it deletes them.", where)
 		} else {
-			fmt.Fprintf(&b, "Git declares this object at %s.", where)
+			fmt.Fprintf(&b, "Git declares this object in %s.", where)
 		}
 	case provenance.ReasonManagedNSDelete:
-		fmt.Fprintf(&b, "Git declares objects in this namespace at %s.", where)
+		fmt.Fprintf(&b, "Git declares objects in this namespace in %s.", where)
 	case provenance.ReasonStatusWrite:
-		fmt.Fprintf(&b, "Git declares this object at %s, and a person may not write its status: others read it as the truth.", where)
+		fmt.Fprintf(&b, "Git declares this object in %s, and a person may not write its status: others read it as the truth.", where)
 	case provenance.ReasonEphemeralContainer:
 		b.WriteString("a person may not add an ephemeral container (kubectl debug) to a running Pod: it runs any image with any privileges.")
 	case provenance.ReasonPodResize:
 		b.WriteString("a person may not resize a running Pod in place.")
 	case provenance.ReasonDeadline:
-		fmt.Fprintf(&b, "the object could not be compared with Git at %s within gitgate's decision deadline, so it is refused.", where)
+		fmt.Fprintf(&b, "the object could not be compared with Git (%s) within gitgate's decision deadline, so it is refused.", where)
 	case provenance.ReasonVersionMismatch:
-		fmt.Fprintf(&b, "Git declares it as %s at %s, the request uses %s; resend it as %s.", res.Entry.APIVersion, where, apiVersion(req), res.Entry.APIVersion)
+		fmt.Fprintf(&b, "Git declares it as %s in %s, the request uses %s; resend it as %s.", res.Entry.APIVersion, where, apiVersion(req), res.Entry.APIVersion)
 	default:
-		fmt.Fprintf(&b, "the request differs from Git at %s: ", where)
+		fmt.Fprintf(&b, "the request differs from Git in %s: ", where)
 		writeDiffs(&b, res.Diffs, isSecret(req))
 	}
 	target := gitTarget(snap, root, repo)
+	if root != nil {
+		if link := repo.browseLink(refOrHash(root.Revision), filePath(res.Entry.Path)); link != "" {
+			target = link
+		}
+	}
 	if who.class == Controller {
 		b.WriteString(" " + controllerAdvice(req, res, who.user, target))
 	} else {
@@ -76,14 +94,41 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 	return truncate(b.String(), maxMessageLen)
 }
 
-// rootAt names a root and its revision: "revision 23c423b
-// (main@sha1:23c4…) of Kustomization flux-system/apps".
+// rootAt names a root and its revision, printed once:
+// "Kustomization flux-system/apps at main@sha1:23c4…".
 func rootAt(st *provenance.RootState) string {
-	at := fmt.Sprintf("revision %s (%s)", st.Revision.Short(), st.Revision)
 	if st.Root.Name == "" {
-		return at
+		return st.Revision.String()
 	}
-	return at + " of " + st.Root.String()
+	return st.Root.String() + " at " + st.Revision.String()
+}
+
+// fileRef is the file of an entry as a denial shows it: a link into the
+// repository's web view at the enforced commit when --repo-browse-url is
+// set, else its path.
+func fileRef(repo Repo, st *provenance.RootState, path string) string {
+	if link := repo.browseLink(st.Revision.Hash, filePath(path)); link != "" {
+		return link
+	}
+	return path
+}
+
+// filePath is the repository path in an entry's Path: "apps/web.yaml" of
+// "apps/web.yaml (kustomize apps/prod)", the folder of "apps/prod
+// (kustomize)".
+func filePath(p string) string {
+	if i := strings.Index(p, " ("); i > 0 {
+		return p[:i]
+	}
+	return p
+}
+
+// refOrHash is where to commit: the followed branch, else the commit.
+func refOrHash(r provenance.Revision) string {
+	if r.Ref != "" {
+		return r.Ref
+	}
+	return r.Hash
 }
 
 // maxShownRoots bounds the roots a not-in-Git denial lists.
@@ -293,21 +338,25 @@ func staleMessage(req *provenance.Request, user string, repo Repo, root *provena
 }
 
 // warnMessage turns a denial into warn mode's warning.
-func warnMessage(denial string) string {
-	rest, ok := strings.CutPrefix(denial, "gitgate denied ")
-	if !ok {
-		return "gitgate (warn mode): " + denial
-	}
-	return truncate("gitgate would deny (warn mode) "+rest, maxMessageLen)
-}
+func warnMessage(denial string) string { return wouldDeny(denial, "warn mode") }
 
 // dryRunMessage turns a denial into the warning of a server dry run.
-func dryRunMessage(denial string) string {
-	rest, ok := strings.CutPrefix(denial, "gitgate denied ")
-	if !ok {
-		return "gitgate (dry run): " + denial
+func dryRunMessage(denial string) string { return wouldDeny(denial, "dry run") }
+
+// wouldDeny rewrites "[code] gitgate denied X" as "[code] gitgate would
+// deny (why) X".
+func wouldDeny(denial, why string) string {
+	code, rest := "", denial
+	if strings.HasPrefix(rest, "[") {
+		if i := strings.Index(rest, "] "); i > 0 {
+			code, rest = rest[:i+2], rest[i+2:]
+		}
 	}
-	return truncate("gitgate would deny (dry run) "+rest, maxMessageLen)
+	rest, ok := strings.CutPrefix(rest, "gitgate denied ")
+	if !ok {
+		return code + "gitgate (" + why + "): " + rest
+	}
+	return truncate(code+"gitgate would deny ("+why+") "+rest, maxMessageLen)
 }
 
 // maxGrantReasonLen keeps a break-glass warning on one terminal line or two.

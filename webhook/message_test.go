@@ -158,11 +158,11 @@ func TestMessagesNameTheRoot(t *testing.T) {
 	}{
 		{"declared object", denialMessage(cmReq, dev, snap, provenance.Result{Reason: provenance.ReasonFieldMismatch, Entry: entry,
 			Diffs: []compare.Diff{{Path: compare.Path{{Field: "data", Index: -1}}, Git: "a", Request: "b"}}}, repo),
-			[]string{"at revision aaaaaaa (main@sha1:" + strings.Repeat("a", 40) + ") of Kustomization flux-system/apps of GitRepository flux-system/apps, file apps/web.yaml",
+			[]string{"in Kustomization flux-system/apps of GitRepository flux-system/apps at main@sha1:" + strings.Repeat("a", 40) + ", file apps/web.yaml",
 				"Commit the change to https://git.example/apps.git (main)"}},
 		{"not in Git", denialMessage(&provenance.Request{Operation: provenance.Create, Version: "v1", Kind: "Secret", Namespace: "shop", Name: "x"}, dev, snap,
 			provenance.Result{Reason: provenance.ReasonNotInGit}, repo),
-			[]string{"Git does not declare this object at any of 2 roots (Kustomization flux-system/apps of GitRepository flux-system/apps at main@aaaaaaa, Kustomization flux-system/infra of GitRepository flux-system/infra at main@bbbbbbb); 1 not loaded yet (first: path late)",
+			[]string{"Git does not declare this object in any of 2 roots (Kustomization flux-system/apps of GitRepository flux-system/apps at main@aaaaaaa, Kustomization flux-system/infra of GitRepository flux-system/infra at main@bbbbbbb); 1 not loaded yet (first: path late)",
 				"commit it to " + repo.URL}},
 		{"stale root", staleMessage(cmReq, "dev-user", repo, snap.RootOf(entry), time.Hour, time.Minute),
 			[]string{"last read Git (Kustomization flux-system/apps of https://git.example/apps.git) 1h0m0s ago"}},
@@ -173,6 +173,64 @@ func TestMessagesNameTheRoot(t *testing.T) {
 				if !strings.Contains(tc.msg, w) {
 					t.Errorf("message lacks %q:\n%s", w, tc.msg)
 				}
+			}
+		})
+	}
+}
+
+// TestDenialCodeHintAndLink: a denial starts with its reason code, ends with
+// the team's hint, links the file in the web view at the enforced commit
+// when a browse template is set, and shows the revision once.
+func TestDenialCodeHintAndLink(t *testing.T) {
+	root := provenance.Root{Name: "path apps", Source: "https://git.example/fleet.git", URL: "https://git.example/fleet.git"}
+	c := &provenance.Composer{Store: &provenance.Store{}}
+	hash := strings.Repeat("c", 40)
+	ix := &provenance.Indexer{Scope: provenancetest.AnyKind{}, Root: root}
+	part, err := ix.Build(provenance.Revision{Ref: "main", Hash: hash}, []provenance.File{{Path: "apps/web.yaml",
+		Objects: provenancetest.Objects(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config, namespace: shop}\ndata: {a: a}\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(root, provenance.Part{Index: part}); err != nil {
+		t.Fatal(err)
+	}
+	snap := c.Store.Load()
+	req := &provenance.Request{Operation: provenance.Update, Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "web-config"}
+	res := provenance.Result{Reason: provenance.ReasonFieldMismatch, Entry: snap.Lookup(req.Key()),
+		Diffs: []compare.Diff{{Path: compare.Path{{Field: "data", Index: -1}}, Git: "a", Request: "b"}}}
+	v := verdict{reason: res.Reason, result: res, who: caller{user: "dev-user", class: Person}}
+	tests := []struct {
+		name       string
+		h          *Handler
+		want, lack []string
+	}{
+		{name: "plain", h: &Handler{Repo: Repo{URL: root.URL}},
+			want: []string{"[field-mismatch] gitgate denied UPDATE", "path apps at main@sha1:" + hash + ", file apps/web.yaml", "Commit the change to https://git.example/fleet.git (main)"},
+			lack: []string{"revision " + hash[:7]}},
+		{name: "hint", h: &Handler{Repo: Repo{URL: root.URL}, DenialHint: "Break-glass: ask #sre-oncall."},
+			want: []string{"[field-mismatch] gitgate denied", "the GitOps agent applies it. Break-glass: ask #sre-oncall."}},
+		{name: "browse link", h: &Handler{Repo: Repo{URL: root.URL, Browse: "https://git.example/fleet/blob/{revision}/{file}"}},
+			want: []string{"file https://git.example/fleet/blob/" + hash + "/apps/web.yaml", "Commit the change to https://git.example/fleet/blob/main/apps/web.yaml"},
+			lack: []string{"https://git.example/fleet.git"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := tt.h.message(req, snap, v)
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("message lacks %q:\n%s", w, msg)
+				}
+			}
+			for _, l := range tt.lack {
+				if strings.Contains(msg, l) {
+					t.Errorf("message has %q:\n%s", l, msg)
+				}
+			}
+			if len(msg) > maxMessageLen {
+				t.Errorf("message is %d bytes, over %d", len(msg), maxMessageLen)
+			}
+			if w := warnMessage(msg); !strings.HasPrefix(w, "[field-mismatch] gitgate would deny (warn mode) UPDATE") {
+				t.Errorf("warning = %q", w)
 			}
 		})
 	}

@@ -134,7 +134,19 @@ func decisionFor(m Mode) audit.Decision {
 }
 
 // message is the denial text; warn mode shows the same text as a warning.
+// message is a refusal as people read it: the reason code first, the
+// explanation, and the team's --denial-hint last.
 func (h *Handler) message(preq *provenance.Request, snap *provenance.Snapshot, v verdict) string {
+	code := "[" + string(v.reason) + "] "
+	hint := ""
+	if h.DenialHint != "" {
+		hint = " " + h.DenialHint
+	}
+	return code + truncate(h.explain(preq, snap, v), maxMessageLen-len(code)-len(hint)) + hint
+}
+
+// explain says why a request is refused and what to do instead.
+func (h *Handler) explain(preq *provenance.Request, snap *provenance.Snapshot, v verdict) string {
 	switch v.reason {
 	case reasonNotSynced:
 		return notSyncedMessage(preq, v.who.user, h.Repo)

@@ -119,9 +119,9 @@ func TestBrokenRootKeepsItsRevisionOthersMoveOn(t *testing.T) {
 	if r := applyFlags("red"); r.Failed() {
 		t.Errorf("%s: overlays/prod must enforce the new revision, got %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
-	wantDenied(t, applyFlags("green"), `Git has "red", request has "green"`, next[:7]+" (main@sha1:"+next+") of path overlays/prod, file overlays/prod (kustomize)")
+	wantDenied(t, applyFlags("green"), `Git has "red", request has "green"`, "path overlays/prod at main@sha1:"+next+", file overlays/prod (kustomize)")
 	r := env.kubectl.Run("", "label", "namespace", "prod", "team=web", "--as", person)
-	wantDenied(t, r, "revision "+good[:7]+" (main@sha1:"+good+") of path namespaces, file namespaces/prod.yaml")
+	wantDenied(t, r, "path namespaces at main@sha1:"+good+", file namespaces/prod.yaml")
 	logs := env.gitgate.Logs()
 	if !strings.Contains(logs, "namespaces/broken.yaml") || !strings.Contains(logs, `"root":"path namespaces"`) {
 		t.Error("the log does not name the broken root and file")
