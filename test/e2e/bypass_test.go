@@ -177,7 +177,9 @@ func TestPersonCreatingBeforeTheAgentMayAddNothing(t *testing.T) {
 func TestPersonCreatingClusterScopedBeforeTheAgentIsDenied(t *testing.T) {
 	const role = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: shop-reader\nrules:\n- apiGroups: [\"\"]\n  resources: [\"configmaps\"]\n  verbs: [\"get\"]\n"
 	declare(t, "shop-reader.yaml", role)
-	t.Cleanup(func() { env.kubectl.Run("", "delete", "clusterrole", "shop-reader", "--ignore-not-found", "--as", agent) })
+	t.Cleanup(func() {
+		env.kubectl.Run("", "delete", "clusterrole", "shop-reader", "--ignore-not-found", "--as", agent)
+	})
 	r := env.kubectl.Run(role, "create", "-f", "-", "--as", person)
 	wantDenied(t, r, "could not learn what the API server makes of Git's manifest", "cluster-scoped", "let the GitOps agent create this object, or use break-glass")
 	if r := env.kubectl.Run(role, "create", "-f", "-", "--as", agent); r.Failed() {
