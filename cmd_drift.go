@@ -108,7 +108,7 @@ func (o *driftOptions) cluster() (*drift.Cluster, provenance.Scope, error) {
 		return nil, nil, err
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	dyn, err := dynamic.NewForConfig(cfg)
+	dyn, err := dynamic.NewForConfig(scanConfig(cfg))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -126,6 +126,9 @@ func writeDrift(w io.Writer, format string, r *drift.Report) error {
 	fmt.Fprintln(tw, "STATE\tOBJECT\tFILE\tFIELDS")
 	for _, o := range r.Objects {
 		fields := strings.Join(o.Fields, ", ")
+		if o.State == drift.Unreadable {
+			fields = o.Reason
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.State, o.Key(), dash(o.Path), dash(fields))
 	}
 	return tw.Flush()

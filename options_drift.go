@@ -25,7 +25,7 @@ type driftScanOptions struct {
 }
 
 func (o *driftScanOptions) BindFlags(fs *pflag.FlagSet) {
-	fs.DurationVar(&o.interval, "drift-scan-interval", 10*time.Minute, "How often to compare the live cluster with the enforced revision (gitgate_drift_objects and the status ConfigMap); 0 turns it off. Needs get on the declared kinds.")
+	fs.DurationVar(&o.interval, "drift-scan-interval", 10*time.Minute, "How often to compare the live cluster with the enforced revision (gitgate_drift_objects and the status ConfigMap); 0 turns it off. Reads by LIST per kind and namespace: needs list (or get) on the declared kinds (ClusterRoles gitgate-drift and gitgate-drift-extra); an object it may not read is reported unreadable.")
 	fs.StringVar(&o.configMap, "drift-status-configmap", "gitgate-drift", "ConfigMap holding the latest drift summary (revision, time, counts, drifted objects with field paths, never values).")
 	fs.StringVar(&o.namespace, "drift-status-namespace", defaultNamespace(), "Namespace of --drift-status-configmap (gitgate's own; default $POD_NAMESPACE or gitgate-system).")
 }
@@ -62,7 +62,7 @@ func (o *driftScanOptions) add(mgr ctrl.Manager, cfg *rest.Config, store *proven
 	if err != nil {
 		return err
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	dyn, err := dynamic.NewForConfig(scanConfig(cfg))
 	if err != nil {
 		return fmt.Errorf("drift client: %w", err)
 	}
@@ -78,4 +78,15 @@ func (o *driftScanOptions) add(mgr ctrl.Manager, cfg *rest.Config, store *proven
 		Status:    &drift.ConfigMapStatus{Client: kube, Namespace: o.namespace, Name: o.configMap},
 		Log:       log.WithName("drift"),
 	}})
+}
+
+// scanConfig is cfg with room for the scan's reads: one LIST per declared
+// kind and namespace, a GET per object only where LIST is refused.
+// client-go's default of 5 requests a second would make a scan of 3,000
+// GETs outlast a 10-minute interval; the API server's priority and
+// fairness still shares it out among clients.
+func scanConfig(cfg *rest.Config) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	c.QPS, c.Burst = 50, 100
+	return c
 }

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/gitgate/gitgate/breakglass"
+	"github.com/gitgate/gitgate/dryrun"
 	"github.com/gitgate/gitgate/webhook"
 )
 
@@ -18,6 +20,8 @@ type policyOptions struct {
 	mode string
 	// dryRunAction is what a server dry run that Git does not back gets.
 	dryRunAction string
+	// dryRunNamespace is the sandbox of the Defaulter's dry runs.
+	dryRunNamespace string
 
 	maxBreakGlass      time.Duration
 	breakGlassUsers    []string
@@ -60,6 +64,7 @@ func defaultNamespace() string {
 func (o *policyOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.mode, "mode", string(webhook.Enforce), "What to do with a request Git does not back: enforce (deny), warn (allow with a warning) or audit (allow silently). A Namespace's gitgate.dev/mode label overrides it for the objects in it.")
 	fs.StringVar(&o.dryRunAction, "dry-run-action", dryRunEnforce, "What a server dry run (kubectl diff, --dry-run=server, flux diff) that Git does not back gets: enforce (as any request) or warn (allowed, with the denial as a warning; nothing is stored), so changes can be previewed before a commit.")
+	fs.StringVar(&o.dryRunNamespace, "dry-run-namespace", dryrun.DefaultNamespace, "Namespace where gitgate dry-run-creates Git's manifest of a namespaced object a person creates before the GitOps agent, to learn its defaults; gitgate's only create rights are there. Keep it out of the webhook's namespaceSelector, empty of workloads and writable by nobody else.")
 	fs.BoolVar(&o.namespaceOverrides, "namespace-mode-label", true, "Honour the gitgate.dev/mode label on Namespaces as Git declares it (a hand-set label on the live Namespace counts for nothing).")
 
 	fs.DurationVar(&o.maxBreakGlass, "max-break-glass", breakglass.DefaultMaxDuration, "Longest break-glass grant accepted; longer grants are ignored and reported.")
@@ -86,6 +91,9 @@ func (o *policyOptions) Validate() error {
 	}
 	if o.dryRunAction != dryRunEnforce && o.dryRunAction != dryRunWarn {
 		errs = append(errs, fmt.Errorf("--dry-run-action must be enforce or warn, got %q", o.dryRunAction))
+	}
+	for _, msg := range validation.IsDNS1123Label(o.dryRunNamespace) {
+		errs = append(errs, fmt.Errorf("--dry-run-namespace %q: %s", o.dryRunNamespace, msg))
 	}
 	if o.maxBreakGlass <= 0 {
 		errs = append(errs, fmt.Errorf("--max-break-glass must be positive, got %s", o.maxBreakGlass))

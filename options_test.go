@@ -57,6 +57,8 @@ func TestServeOptionsValidate(t *testing.T) {
 		{name: "client CA file without certificates", args: append(base, "--client-ca-file", good), want: []string{"--client-ca-file", "holds no PEM certificate"}},
 		{name: "not a URL", args: []string{"--repo-url", "fleet", "--branch", "main"}, want: []string{"is not a URL"}},
 		{name: "every error at once", args: append(base, "--dry-run-action", "allow", "--fields", "loose", "--interval", "0s", "--port", "0", "--ignore", "Deployment=spec"), want: []string{"--dry-run-action must be enforce or warn", "--fields must be strict or declared", "--interval must be positive", "--port must be 1-65535", "must start with /"}},
+		{name: "dry-run namespace not a namespace name", args: append(base, "--dry-run-namespace", "Dry_Run"), want: []string{"--dry-run-namespace \"Dry_Run\""}},
+		{name: "dry-run namespace empty", args: append(base, "--dry-run-namespace", ""), want: []string{"--dry-run-namespace \"\""}},
 		{name: "ignore file with a typo", args: append(base, "--ignore-file", bad), want: []string{"--ignore-file", "jsonPointer"}},
 		{name: "denial hint and browse link", args: append(base, "--denial-hint", "Page #sre-oncall.", "--repo-browse-url", "https://git.example.com/org/fleet/blob/{revision}/{file}")},
 		{name: "denial hint too long", args: append(base, "--denial-hint", strings.Repeat("x", 201)), want: []string{"--denial-hint is 201 characters"}},

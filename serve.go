@@ -55,7 +55,7 @@ func serve(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("dry-run client: %w", err)
 	}
-	handler.Defaults = &dryrun.Defaulter{Client: dyn, Mapper: mgr.GetRESTMapper()}
+	handler.Defaults = &dryrun.Defaulter{Client: dyn, Mapper: mgr.GetRESTMapper(), Namespace: o.policy.dryRunNamespace}
 	if err := setupPolicyAndDrift(mgr, cfg, o, handler, composer, log); err != nil {
 		return err
 	}

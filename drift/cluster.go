@@ -43,7 +43,11 @@ func (c *Cluster) Get(ctx context.Context, e *provenance.Entry) (map[string]any,
 	return u.Object, nil
 }
 
-// List implements Live.
+// listPage bounds one LIST response: a namespace of 10,000 ConfigMaps
+// comes in pages, not as one body the API server must hold at once.
+const listPage = 500
+
+// List implements Live, in pages of listPage.
 func (c *Cluster) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string) ([]map[string]any, error) {
 	ri, err := c.resource(gvk, namespace)
 	if meta.IsNoMatchError(err) {
@@ -52,15 +56,20 @@ func (c *Cluster) List(ctx context.Context, gvk schema.GroupVersionKind, namespa
 	if err != nil {
 		return nil, err
 	}
-	list, err := ri.List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, err
+	var out []map[string]any
+	opts := metav1.ListOptions{Limit: listPage}
+	for {
+		list, err := ri.List(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		for i := range list.Items {
+			out = append(out, list.Items[i].Object)
+		}
+		if opts.Continue = list.GetContinue(); opts.Continue == "" {
+			return out, nil
+		}
 	}
-	out := make([]map[string]any, len(list.Items))
-	for i := range list.Items {
-		out[i] = list.Items[i].Object
-	}
-	return out, nil
 }
 
 func (c *Cluster) resource(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {

@@ -25,10 +25,13 @@ const (
 	Differs    State = "differs"
 	Matches    State = "matches"
 	Undeclared State = "undeclared"
+	// Unreadable: gitgate could not read the object (RBAC refused, or the
+	// API server failed), so nothing is known of it.
+	Unreadable State = "unreadable"
 )
 
 // States lists every state, for metrics with bounded labels.
-var States = []State{Missing, Differs, Matches, Undeclared}
+var States = []State{Missing, Differs, Matches, Undeclared, Unreadable}
 
 // Object is one object's state.
 type Object struct {
@@ -41,6 +44,8 @@ type Object struct {
 	Path string `json:"path,omitempty"`
 	// Fields are the paths where the live object disagrees with Git.
 	Fields []string `json:"fields,omitempty"`
+	// Reason says why an unreadable object could not be read.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Key is the object's key in the snapshot.
@@ -102,17 +107,19 @@ type Options struct {
 }
 
 // Compare reads every declared object from the cluster and compares it
-// with Git. An error reading the cluster stops it: a partial report would
-// call the unread objects neither missing nor matching.
+// with Git. An object it cannot read is reported unreadable, and the
+// others still are compared; only the end of ctx stops it, since past
+// that every read fails.
 func Compare(ctx context.Context, snap *provenance.Snapshot, live Live, opts Options) (*Report, error) {
 	r := &Report{Revision: snap.Revisions()}
 	checker := *opts.Checker
 	checker.Controller = true
+	rd := newReader(live)
 	for _, e := range snap.Entries() {
 		if opts.Namespace != "" && e.Key.Namespace != opts.Namespace {
 			continue
 		}
-		o, err := compareOne(ctx, snap, live, &checker, e)
+		o, err := compareOne(ctx, snap, rd, &checker, e)
 		if err != nil {
 			return nil, err
 		}
@@ -128,11 +135,15 @@ func Compare(ctx context.Context, snap *provenance.Snapshot, live Live, opts Opt
 	return r, nil
 }
 
-func compareOne(ctx context.Context, snap *provenance.Snapshot, live Live, c *provenance.Checker, e *provenance.Entry) (Object, error) {
+func compareOne(ctx context.Context, snap *provenance.Snapshot, rd *reader, c *provenance.Checker, e *provenance.Entry) (Object, error) {
 	o := Object{Group: e.Key.Group, Kind: e.Key.Kind, Namespace: e.Key.Namespace, Name: e.Key.Name, Path: e.Path}
-	obj, err := live.Get(ctx, e)
+	obj, err := rd.read(ctx, e)
+	if ctx.Err() != nil {
+		return o, fmt.Errorf("read %s: %w", e.Key, ctx.Err())
+	}
 	if err != nil {
-		return o, fmt.Errorf("read %s: %w", e.Key, err)
+		o.State, o.Reason = Unreadable, unreadable(err)
+		return o, nil
 	}
 	if obj == nil {
 		o.State = Missing

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/gitgate/gitgate/internal/testyaml"
@@ -13,17 +14,29 @@ import (
 	"github.com/gitgate/gitgate/provenance/provenancetest"
 )
 
-// fakeLive serves objects by key string.
+// fakeLive serves objects by key string, and counts its reads.
 type fakeLive struct {
 	objects map[string]map[string]any
 	err     error
+	// getErr and listErr fail Get of these keys, and List of these
+	// "Kind namespace".
+	getErr, listErr map[string]error
+	gets, lists     int
 }
 
 func (f *fakeLive) Get(_ context.Context, e *provenance.Entry) (map[string]any, error) {
+	f.gets++
+	if err := f.getErr[e.Key.String()]; err != nil {
+		return nil, err
+	}
 	return f.objects[e.Key.String()], f.err
 }
 
 func (f *fakeLive) List(_ context.Context, gvk schema.GroupVersionKind, ns string) ([]map[string]any, error) {
+	f.lists++
+	if err := f.listErr[gvk.GroupKind().String()+" "+ns]; err != nil {
+		return nil, err
+	}
 	var out []map[string]any
 	for k, o := range f.objects {
 		if strings.HasPrefix(k, gvk.GroupKind().String()+" "+ns+"/") {
@@ -115,11 +128,62 @@ func TestCompare(t *testing.T) {
 	}
 }
 
-func TestCompareFailsOnReadError(t *testing.T) {
+// TestCompareReadErrors: one LIST per kind and namespace; where LIST is
+// refused, a GET per object; an object gitgate may not read is
+// unreadable, and the others are still compared. Only the end of the
+// scan's time fails it.
+func TestCompareReadErrors(t *testing.T) {
 	snap := provenancetest.Snapshot(t, provenancetest.AnyKind{}, provenancetest.Revision("a"), map[string]string{"shop.yaml": git})
-	_, err := Compare(context.Background(), snap, &fakeLive{err: errors.New("forbidden")}, Options{Checker: &provenance.Checker{}})
-	if err == nil || !strings.Contains(err.Error(), "forbidden") {
-		t.Errorf("err = %v, want the read error", err)
+	objects := map[string]string{
+		"ConfigMap shop/a": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\ndata: {k: v}\n",
+		"ConfigMap shop/b": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: shop}\n",
+		"Secret shop/s":    "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: shop}\ndata: {password: aHVudGVyMg==}\n",
+	}
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "", errors.New("RBAC"))
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name            string
+		ctx             context.Context
+		listErr, getErr map[string]error
+		want            []string
+		gets, lists     int
+		wantErr         bool
+	}{
+		{name: "all listed", want: []string{"matches", "matches", "matches"}, lists: 2},
+		{name: "list of Secrets refused, get allowed", listErr: map[string]error{"Secret shop": forbidden},
+			want: []string{"matches", "matches", "matches"}, lists: 2, gets: 1},
+		{name: "Secrets unreadable", listErr: map[string]error{"Secret shop": forbidden}, getErr: map[string]error{"Secret shop/s": forbidden},
+			want: []string{"matches", "matches", "unreadable Forbidden"}, lists: 2, gets: 1},
+		{name: "scan out of time", ctx: canceled, wantErr: true, lists: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeLive{objects: map[string]map[string]any{}, listErr: tc.listErr, getErr: tc.getErr}
+			for k, y := range objects {
+				f.objects[k] = live(t, y)
+			}
+			if tc.ctx == nil {
+				tc.ctx = context.Background()
+			}
+			r, err := Compare(tc.ctx, snap, f, Options{Checker: &provenance.Checker{}})
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want an error: %v", err, tc.wantErr)
+			}
+			if f.lists != tc.lists || f.gets != tc.gets {
+				t.Errorf("%d lists and %d gets, want %d and %d", f.lists, f.gets, tc.lists, tc.gets)
+			}
+			if err != nil {
+				return
+			}
+			var got []string
+			for _, o := range r.Objects {
+				got = append(got, strings.TrimSpace(string(o.State)+" "+o.Reason))
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("states %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 

@@ -12,7 +12,7 @@ var (
 	// handful, never an object's name or namespace.
 	objects = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "gitgate_drift_objects",
-		Help: "Declared objects by drift state (missing, differs, matches) and kind, at the last successful drift scan.",
+		Help: "Declared objects by drift state (missing, differs, matches, unreadable) and kind, at the last successful drift scan.",
 	}, []string{"state", "kind"})
 	lastScan = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "gitgate_drift_last_scan_timestamp_seconds",

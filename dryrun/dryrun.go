@@ -1,15 +1,21 @@
 // Package dryrun learns what the API server makes of a manifest Git
 // declares: a server-side dry-run create of it, with every defaulting and
-// mutating step the real create would take, and nothing stored. gitgate
-// uses it when a person creates a declared object before the GitOps agent
-// does: every field Git does not declare must then be what the API server
-// would give Git's manifest, so nobody can smuggle hostNetwork or another
-// command into an object the agent will adopt as it is.
+// mutating step a create takes, and nothing stored. gitgate uses it when a
+// person creates a declared object before the GitOps agent does: every
+// field Git does not declare must then be what the API server would give
+// Git's manifest, so nobody can smuggle hostNetwork or another command
+// into an object the agent will adopt as it is.
+//
+// The dry run happens in a sandbox namespace gitgate owns, never in the
+// object's own: RBAC cannot tell a dry run from a real create, so gitgate's
+// create rights stay in that one namespace. Cluster-scoped kinds have no
+// sandbox and are never dry-run (ErrClusterScoped).
 package dryrun
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -26,27 +32,75 @@ import (
 // FieldManager names gitgate's dry-run requests in the API server's view.
 const FieldManager = "gitgate-dry-run"
 
+// DefaultNamespace is the sandbox the install manifests create.
+const DefaultNamespace = "gitgate-dryrun"
+
 // maxCached bounds the cache: one entry per declared object and revision.
 const maxCached = 10000
 
-// Defaulter dry-run-creates declared objects and remembers the answer per
-// object and revision.
+// ErrClusterScoped: gitgate holds no create right outside its sandbox
+// namespace, so it cannot learn a cluster-scoped object's defaults. The
+// caller fails closed: only the agent (or break-glass) creates such an
+// object first.
+var ErrClusterScoped = errors.New("gitgate does not dry-run cluster-scoped kinds (it may create nothing outside its sandbox namespace); let the GitOps agent create this object, or use break-glass")
+
+// ErrSandboxOccupied: the sandbox holds an object of the same kind and
+// name, so the dry run says nothing about Git's manifest. Nothing but dry
+// runs belongs in the sandbox; whoever put it there must remove it.
+var ErrSandboxOccupied = errors.New("the dry-run namespace holds an object of this kind and name; remove it")
+
+// Defaulter dry-run-creates declared objects of namespaced kinds in
+// Namespace and remembers the answer per object and root revision.
 type Defaulter struct {
 	Client dynamic.Interface
 	Mapper meta.RESTMapper
+	// Namespace is the sandbox (--dry-run-namespace).
+	Namespace string
 
-	mu       sync.Mutex
-	revision string
-	cache    map[provenance.Key]map[string]any
+	mu    sync.Mutex
+	cache map[cacheKey]map[string]any
+	order []cacheKey // insertion order, oldest first, for eviction
 }
 
-// Defaulted returns entry's object as the API server would create it at
-// revision rev, or nil when the object exists already (the create being
-// judged then fails anyway). Errors are the caller's to fail closed on.
+// cacheKey is one object at one root's revision: roots move on their own,
+// so entries of several revisions live side by side.
+type cacheKey struct {
+	key      provenance.Key
+	revision string
+}
+
+// Defaulted returns entry's object as the API server would create it, for
+// the root revision rev. Errors are the caller's to fail closed on.
 func (d *Defaulter) Defaulted(ctx context.Context, entry *provenance.Entry, rev provenance.Revision) (map[string]any, error) {
-	if obj := d.cached(entry.Key, rev); obj != nil {
+	ck := cacheKey{entry.Key, rev.Hash}
+	if obj := d.cached(ck); obj != nil {
 		return obj, nil
 	}
+	ri, err := d.sandbox(entry)
+	if err != nil {
+		return nil, err
+	}
+	u, err := sandboxed(entry.Object, d.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	out, err := ri.Create(ctx, u, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: FieldManager})
+	if apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("dry-run create of %s in %s: %w", entry.Key, d.Namespace, ErrSandboxOccupied)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dry-run create of %s in %s: %w", entry.Key, d.Namespace, err)
+	}
+	obj, err := restored(out, entry.Key.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	d.store(ck, obj)
+	return obj, nil
+}
+
+// sandbox maps entry's kind to its resource in the sandbox namespace.
+func (d *Defaulter) sandbox(entry *provenance.Entry) (dynamic.ResourceInterface, error) {
 	gv, err := schema.ParseGroupVersion(entry.APIVersion)
 	if err != nil {
 		return nil, err
@@ -55,57 +109,61 @@ func (d *Defaulter) Defaulted(ctx context.Context, entry *provenance.Entry, rev 
 	if err != nil {
 		return nil, fmt.Errorf("map %s: %w", entry.Key, err)
 	}
-	manifest, err := json.Marshal(entry.Object)
+	if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
+		return nil, fmt.Errorf("%s: %w", entry.Key, ErrClusterScoped)
+	}
+	if d.Namespace == "" {
+		return nil, errors.New("no dry-run namespace configured")
+	}
+	return d.Client.Resource(mapping.Resource).Namespace(d.Namespace), nil
+}
+
+// sandboxed is a copy of Git's manifest moved into the sandbox namespace.
+func sandboxed(manifest map[string]any, namespace string) (*unstructured.Unstructured, error) {
+	raw, err := json.Marshal(manifest)
 	if err != nil {
 		return nil, err
 	}
 	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(manifest); err != nil {
+	if err := u.UnmarshalJSON(raw); err != nil {
 		return nil, err
 	}
-	res := d.Client.Resource(mapping.Resource)
-	var ri dynamic.ResourceInterface = res
-	if entry.Key.Namespace != "" {
-		ri = res.Namespace(entry.Key.Namespace)
-	}
-	out, err := ri.Create(ctx, u, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: FieldManager})
-	if apierrors.IsAlreadyExists(err) {
-		// The create being judged fails the same way, after admission.
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("dry-run create of %s: %w", entry.Key, err)
-	}
-	// Decoded as admission requests are, so numbers and skipped fields
-	// compare alike.
+	u.SetNamespace(namespace)
+	return u, nil
+}
+
+// restored is the API server's answer, decoded as admission requests are
+// (so numbers and skipped fields compare alike), back in the object's own
+// namespace.
+func restored(out *unstructured.Unstructured, namespace string) (map[string]any, error) {
+	out.SetNamespace(namespace)
 	raw, err := out.MarshalJSON()
 	if err != nil {
 		return nil, err
 	}
-	obj, err := provenance.DecodeObject(raw)
-	if err != nil {
-		return nil, err
-	}
-	d.store(entry.Key, rev, obj)
-	return obj, nil
+	return provenance.DecodeObject(raw)
 }
 
-func (d *Defaulter) cached(k provenance.Key, rev provenance.Revision) map[string]any {
+func (d *Defaulter) cached(ck cacheKey) map[string]any {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.revision != rev.Hash {
-		return nil
-	}
-	return d.cache[k]
+	return d.cache[ck]
 }
 
-func (d *Defaulter) store(k provenance.Key, rev provenance.Revision, obj map[string]any) {
+// store keeps obj, dropping the oldest entries past maxCached: entries of
+// revisions no root enforces any more age out first.
+func (d *Defaulter) store(ck cacheKey, obj map[string]any) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.revision != rev.Hash || len(d.cache) >= maxCached {
-		// A new revision (or a full cache) starts over: defaults of the
-		// old revision's manifests say nothing about the new one's.
-		d.revision, d.cache = rev.Hash, map[provenance.Key]map[string]any{}
+	if d.cache == nil {
+		d.cache = map[cacheKey]map[string]any{}
 	}
-	d.cache[k] = obj
+	if _, ok := d.cache[ck]; !ok {
+		d.order = append(d.order, ck)
+	}
+	d.cache[ck] = obj
+	for len(d.order) > maxCached {
+		delete(d.cache, d.order[0])
+		d.order = d.order[1:]
+	}
 }

@@ -74,8 +74,11 @@ type Handler struct {
 	Defaults Defaulter
 }
 
-// Defaulter gives a declared object as the API server would create it, or
-// nil when it exists already; *dryrun.Defaulter implements it.
+// Defaulter gives a declared object as the API server would create it
+// (nil: nothing to hold the create to, it fails on its own); an error
+// refuses the create (defaults-unknown). *dryrun.Defaulter implements it,
+// with a dry run in its sandbox namespace and an error for cluster-scoped
+// kinds.
 type Defaulter interface {
 	Defaulted(ctx context.Context, e *provenance.Entry, rev provenance.Revision) (map[string]any, error)
 }

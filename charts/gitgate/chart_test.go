@@ -48,7 +48,7 @@ func TestDefaultRenderEqualsManifests(t *testing.T) {
 	}
 	kustomized := kustomize(t, filepath.Join(harness.RepoRoot(), "manifests", "overlays", "cert-manager"))
 	for _, want := range kustomized {
-		if want.GetKind() == "Namespace" {
+		if want.GetKind() == "Namespace" && want.GetName() == "gitgate-system" {
 			continue // helm install --create-namespace; the chart does not own it
 		}
 		got := chart.Find(want.GetKind(), want.GetName())
@@ -139,6 +139,9 @@ func TestFullValuesRender(t *testing.T) {
 		{"RoleBinding", "gitgate-break-glass-granter", []string{"subjects"}, []any{map[string]any{"kind": "Group", "name": "oncall", "apiGroup": "rbac.authorization.k8s.io"}}},
 		{"Certificate", "gitgate-serving", nil, nil},
 		{"Role", "gitgate-certs", []string{"metadata", "namespace"}, "gate"},
+		{"Role", "gitgate-dry-run", []string{"metadata", "namespace"}, "gate-dryrun"},
+		{"RoleBinding", "gitgate-dry-run", []string{"subjects"}, []any{map[string]any{"kind": "ServiceAccount", "name": "gitgate", "namespace": "gate"}}},
+		{"Namespace", "gate-dryrun", []string{"metadata", "labels", "pod-security.kubernetes.io/enforce"}, "restricted"},
 		{"NetworkPolicy", "gitgate", []string{"spec", "ingress"}, []any{
 			map[string]any{"ports": []any{map[string]any{"port": float64(9443), "protocol": "TCP"}}, "from": []any{
 				map[string]any{"ipBlock": map[string]any{"cidr": "192.0.2.0/24"}},
@@ -174,11 +177,17 @@ func TestFullValuesRender(t *testing.T) {
 			t.Errorf("no audit emptyDir of 262144000 bytes in %v", volumes)
 		}
 	}
+	if !hasRule(m.Find("ClusterRole", "gitgate-drift"), "widgets", "list") {
+		t.Error("driftScan.extraRules: ClusterRole gitgate-drift may not list widgets")
+	}
+	if a := slices.Index(containerArgs(m.Find("Deployment", "gitgate")), "--dry-run-namespace=gate-dryrun"); a < 0 {
+		t.Error("the Deployment lacks --dry-run-namespace=gate-dryrun")
+	}
 	if w := m.Find("ValidatingWebhookConfiguration", "gitgate"); w != nil {
 		hooks, _, _ := unstructured.NestedSlice(w.Object, "webhooks")
 		exprs, _, _ := unstructured.NestedSlice(hooks[0].(map[string]any), "namespaceSelector", "matchExpressions")
 		got, _, _ := unstructured.NestedStringSlice(exprs[0].(map[string]any), "values")
-		if want := []string{"kube-system", "kube-public", "kube-node-lease", "velero", "gate"}; !reflect.DeepEqual(got, want) {
+		if want := []string{"kube-system", "kube-public", "kube-node-lease", "velero", "gate", "gate-dryrun"}; !reflect.DeepEqual(got, want) {
 			t.Errorf("excluded namespaces %v, want %v", got, want)
 		}
 	}
@@ -248,6 +257,8 @@ func TestBadValuesFail(t *testing.T) {
 		{"identities.skipResources[0]=nodes", `identities.skipResources "nodes": want GROUP/RESOURCE`},
 		{"audit.file.enabled=true,audit.file.maxBytes=0", "audit.file: maxBytes must be positive"},
 		{"webhook.rules=null", "webhook.rules must not be empty"},
+		{"dryRun.namespace=", "dryRun.namespace: name a namespace of its own"},
+		{"dryRun.namespace=default", "dryRun.namespace: name a namespace of its own"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.set, func(t *testing.T) {
@@ -290,7 +301,7 @@ func TestMonitoringEqualsManifests(t *testing.T) {
 }
 
 // TestDriftScanOffDropsItsPermissions: with the scan off, gitgate may no
-// longer read every resource, nor write the drift ConfigMap.
+// longer read the declared kinds, nor write the drift ConfigMap.
 func TestDriftScanOffDropsItsPermissions(t *testing.T) {
 	for _, tt := range []struct {
 		interval string
@@ -308,12 +319,44 @@ func TestDriftScanOffDropsItsPermissions(t *testing.T) {
 			if args := containerArgs(m.Find("Deployment", "gitgate")); !slices.Contains(args, "--drift-scan-interval="+tt.interval) {
 				t.Errorf("args %v lack --drift-scan-interval=%s", args, tt.interval)
 			}
-			readsAll := hasRule(m.Find("ClusterRole", "gitgate"), "*", "get")
+			reads := m.Find("ClusterRole", "gitgate-drift") != nil && hasRule(m.Find("ClusterRole", "gitgate-drift"), "deployments", "list")
+			aggregated := m.Find("ClusterRoleBinding", "gitgate-drift-extra") != nil
 			writesDrift := hasRule(m.Find("Role", "gitgate"), "gitgate-drift", "update")
-			if readsAll != tt.scans || writesDrift != tt.scans {
-				t.Errorf("get on every resource = %v, update of gitgate-drift = %v; want both %v", readsAll, writesDrift, tt.scans)
+			if reads != tt.scans || aggregated != tt.scans || writesDrift != tt.scans {
+				t.Errorf("list deployments = %v, aggregated role bound = %v, update of gitgate-drift = %v; want all %v", reads, aggregated, writesDrift, tt.scans)
 			}
 		})
+	}
+}
+
+// TestNoWildcardBeyondTheSandbox: RBAC's "*" matches subresources
+// (serviceaccounts/token, pods/exec, nodes/proxy), so no rule of the
+// chart names "*" except the dry-run Role in the sandbox namespace, and no
+// ClusterRole touches Secrets (the self-managed certificates' Role keeps
+// its own, in gitgate's namespace).
+func TestNoWildcardBeyondTheSandbox(t *testing.T) {
+	for _, values := range []string{"", fullValues, fluxValues} {
+		var files []string
+		if values != "" {
+			files = append(files, values)
+		}
+		m, err := harness.RenderChart("gitgate-system", files...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range m {
+			if o.GetKind() != "Role" && o.GetKind() != "ClusterRole" {
+				continue
+			}
+			sandbox := o.GetKind() == "Role" && o.GetName() == "gitgate-dry-run" && o.GetNamespace() != "gitgate-system"
+			for _, res := range []string{"*", "secrets"} {
+				if hasRule(o, res, "create") || hasRule(o, res, "get") || hasRule(o, res, "list") {
+					if !(sandbox && res == "*") && (res == "*" || o.GetKind() == "ClusterRole") {
+						t.Errorf("values %q: %s %s grants a verb on %q", values, o.GetKind(), o.GetName(), res)
+					}
+				}
+			}
+		}
 	}
 }
 

@@ -45,6 +45,10 @@ func setup(r *harness.Running) error {
 		{"", []string{"create", "namespace", "gate"}},
 		// Where Flux lives: the flux values bind gitgate-flux-refs there.
 		{"", []string{"create", "namespace", "flux-system"}},
+		// The dry-run sandboxes the chart creates: a Namespace created in a
+		// dry run is not stored, and the Roles in it would be refused.
+		{"", []string{"create", "namespace", "gitgate-dryrun"}},
+		{"", []string{"create", "namespace", "gate-dryrun"}},
 	}
 	for _, s := range steps {
 		if res := env.kubectl.Run(s.stdin, s.args...); res.Failed() {

@@ -169,6 +169,24 @@ func TestPersonCreatingBeforeTheAgentMayAddNothing(t *testing.T) {
 	}
 }
 
+// TestPersonCreatingClusterScopedBeforeTheAgentIsDenied: gitgate may
+// create nothing outside its sandbox namespace, so it cannot learn a
+// cluster-scoped object's defaults: a person's create of a declared one,
+// even as Git declares it, is refused (fail closed) with the way out; the
+// agent's create goes through.
+func TestPersonCreatingClusterScopedBeforeTheAgentIsDenied(t *testing.T) {
+	const role = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: shop-reader\nrules:\n- apiGroups: [\"\"]\n  resources: [\"configmaps\"]\n  verbs: [\"get\"]\n"
+	declare(t, "shop-reader.yaml", role)
+	t.Cleanup(func() {
+		env.kubectl.Run("", "delete", "clusterrole", "shop-reader", "--ignore-not-found", "--as", agent)
+	})
+	r := env.kubectl.Run(role, "create", "-f", "-", "--as", person)
+	wantDenied(t, r, "could not learn what the API server makes of Git's manifest", "cluster-scoped", "let the GitOps agent create this object, or use break-glass")
+	if r := env.kubectl.Run(role, "create", "-f", "-", "--as", agent); r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+}
+
 // TestSelectorOfCustomResourceWithoutCRDInGitIsExact: a policy kind whose
 // CRD comes from elsewhere has no schema in Git, yet its selector still
 // means what it says: a label with an empty value added to it would make

@@ -60,6 +60,9 @@ func setup(run *harness.Running) error {
 	if err := harness.GrantTestAdmins(env.kubectl); err != nil {
 		return err
 	}
+	if err := harness.CreateDryRunNamespace(env.kubectl); err != nil {
+		return err
+	}
 	if env.git, err = harness.StartGitServer(harness.GitServerOptions{Fixture: filepath.Join("testdata", "fleet")}); err != nil {
 		return err
 	}

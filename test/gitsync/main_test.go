@@ -62,6 +62,9 @@ func setup(r *harness.Running) error {
 	if err := harness.GrantTestAdmins(env.kubectl); err != nil {
 		return err
 	}
+	if err := harness.CreateDryRunNamespace(env.kubectl); err != nil {
+		return err
+	}
 	if env.git, err = harness.StartGitServer(harness.GitServerOptions{Fixture: env.checkout, Username: user, Password: password}); err != nil {
 		return err
 	}

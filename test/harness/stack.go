@@ -59,6 +59,9 @@ func StartStack(ctx context.Context, opts StackOptions) (_ *Stack, err error) {
 	if err = GrantTestAdmins(s.Kubectl); err != nil {
 		return nil, err
 	}
+	if err = CreateDryRunNamespace(s.Kubectl); err != nil {
+		return nil, err
+	}
 	if s.Git, err = StartGitServer(GitServerOptions{Fixture: opts.Fixture}); err != nil {
 		return nil, err
 	}

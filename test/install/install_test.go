@@ -52,7 +52,9 @@ func TestOverlaysApplyWithServerDryRun(t *testing.T) {
 	uninstall(t)
 	// A dry-run Namespace is not stored, and the objects in it would be
 	// refused for a namespace that does not exist.
-	mustRun(t, `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"`+namespace+`"}}`, "apply", "-f", "-")
+	for _, ns := range []string{namespace, dryRunNamespace} {
+		mustRun(t, `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"`+ns+`"}}`, "apply", "-f", "-")
+	}
 	for _, dir := range []string{"base", "overlays/cert-manager", "overlays/self-managed"} {
 		t.Run(dir, func(t *testing.T) {
 			r := mustRun(t, "", "apply", "--dry-run=server", "-k", filepath.Join(harness.RepoRoot(), "manifests", dir))

@@ -20,6 +20,8 @@ const (
 	serviceAcct = "system:serviceaccount:gitgate-system:gitgate"
 	webhookName = "gitgate"
 	secretName  = "gitgate-webhook-tls"
+	// dryRunNamespace is the sandbox manifests/base/dryrun.yaml creates.
+	dryRunNamespace = harness.DryRunNamespace
 )
 
 // env is what the tests share: a control plane, a Git server and the proxy

@@ -58,9 +58,9 @@ webhook.DefaultExemptUsers and DefaultExemptGroups, which no flag removes;
 {{- end -}}
 
 {{- /* gitgate.excludedNamespaces: never sent to gitgate; its own
-namespace always is one. */ -}}
+namespace and its dry-run sandbox always are. */ -}}
 {{- define "gitgate.excludedNamespaces" -}}
-{{- append .Values.webhook.excludedNamespaces .Release.Namespace | uniq | toJson -}}
+{{- concat .Values.webhook.excludedNamespaces (list .Release.Namespace .Values.dryRun.namespace) | uniq | toJson -}}
 {{- end -}}
 
 {{- define "gitgate.validate" -}}
@@ -83,6 +83,9 @@ namespace always is one. */ -}}
 {{- range $k, $ref := .Values.source.repo.ref }}{{ if $ref }}{{ $refs = add1 $refs }}{{ end }}{{ end -}}
 {{- if and (eq .Values.source.kind "repo") (ne (int $refs) 1) -}}
 {{- fail "source.repo.ref: set exactly one of branch, tag, semver or commit" -}}
+{{- end -}}
+{{- if or (not .Values.dryRun.namespace) (eq .Values.dryRun.namespace .Release.Namespace) -}}
+{{- fail "dryRun.namespace: name a namespace of its own, not empty and not the release namespace: gitgate may create anything there" -}}
 {{- end -}}
 {{- if and .Values.audit.file.enabled (or (le (int64 .Values.audit.file.maxBytes) 0) (lt (int .Values.audit.file.maxBackups) 0)) -}}
 {{- fail "audit.file: maxBytes must be positive and maxBackups at least 0" -}}

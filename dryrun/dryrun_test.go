@@ -1,0 +1,134 @@
+package dryrun
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/gitgate/gitgate/provenance"
+)
+
+var (
+	deployments  = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	clusterRoles = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}
+)
+
+func mapper() meta.RESTMapper {
+	m := meta.NewDefaultRESTMapper(nil)
+	m.Add(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, meta.RESTScopeNamespace)
+	m.Add(schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole"}, meta.RESTScopeRoot)
+	return m
+}
+
+func deployment() *provenance.Entry {
+	return &provenance.Entry{
+		Key:        provenance.Key{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
+		APIVersion: "apps/v1",
+		Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{"name": "web", "namespace": "shop"}, "spec": map[string]any{}},
+	}
+}
+
+// apiServer answers dry-run creates as the API server would: the object
+// with a default filled in, or err. It records the namespaces asked.
+type apiServer struct {
+	err        error
+	namespaces []string
+}
+
+func (a *apiServer) client() *dynamicfake.FakeDynamicClient {
+	c := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+		deployments: "DeploymentList", clusterRoles: "ClusterRoleList"})
+	c.PrependReactor("create", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		a.namespaces = append(a.namespaces, action.GetNamespace())
+		if a.err != nil {
+			return true, nil, a.err
+		}
+		u := action.(k8stesting.CreateAction).GetObject().(*unstructured.Unstructured).DeepCopy()
+		_ = unstructured.SetNestedField(u.Object, int64(1), "spec", "replicas")
+		return true, u, nil
+	})
+	return c
+}
+
+func TestDefaulted(t *testing.T) {
+	clusterRole := &provenance.Entry{
+		Key:        provenance.Key{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "reader"},
+		APIVersion: "rbac.authorization.k8s.io/v1",
+		Object:     map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": map[string]any{"name": "reader"}},
+	}
+	occupied := apierrors.NewAlreadyExists(deployments.GroupResource(), "web")
+	tests := []struct {
+		name      string
+		entry     *provenance.Entry
+		serverErr error
+		wantErr   error
+		wantAsked []string
+	}{
+		{name: "namespaced kind: dry run in the sandbox", entry: deployment(), wantAsked: []string{"gitgate-dryrun"}},
+		{name: "cluster-scoped kind: no dry run, fail closed", entry: clusterRole, wantErr: ErrClusterScoped},
+		{name: "sandbox holds the name", entry: deployment(), serverErr: occupied, wantErr: ErrSandboxOccupied, wantAsked: []string{"gitgate-dryrun"}},
+		{name: "API server refuses", entry: deployment(), serverErr: apierrors.NewForbidden(deployments.GroupResource(), "web", errors.New("no")), wantAsked: []string{"gitgate-dryrun"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &apiServer{err: tt.serverErr}
+			d := &Defaulter{Client: api.client(), Mapper: mapper(), Namespace: DefaultNamespace}
+			obj, err := d.Defaulted(context.Background(), tt.entry, provenance.Revision{Hash: "a"})
+			if len(api.namespaces) != len(tt.wantAsked) || (len(tt.wantAsked) > 0 && api.namespaces[0] != tt.wantAsked[0]) {
+				t.Errorf("dry runs in namespaces %v, want %v", api.namespaces, tt.wantAsked)
+			}
+			if tt.serverErr != nil || tt.wantErr != nil {
+				if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := unstructured.Unstructured{Object: obj}
+			if u.GetNamespace() != "shop" {
+				t.Errorf("namespace %q, want the object's own, shop", u.GetNamespace())
+			}
+			if r, _, _ := unstructured.NestedFieldNoCopy(obj, "spec", "replicas"); r == nil {
+				t.Errorf("the API server's default spec.replicas is lost: %v", obj)
+			}
+		})
+	}
+}
+
+// TestCachePerRootRevision: two roots at different revisions do not evict
+// each other's answers; a new revision asks again.
+func TestCachePerRootRevision(t *testing.T) {
+	api := &apiServer{}
+	d := &Defaulter{Client: api.client(), Mapper: mapper(), Namespace: DefaultNamespace}
+	for _, rev := range []string{"a", "b", "a", "b", "c"} {
+		if _, err := d.Defaulted(context.Background(), deployment(), provenance.Revision{Hash: rev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(api.namespaces) != 3 {
+		t.Errorf("%d dry runs for revisions a, b, a, b, c; want 3", len(api.namespaces))
+	}
+}
+
+func TestCacheIsBounded(t *testing.T) {
+	d := &Defaulter{}
+	first := cacheKey{provenance.Key{Kind: "ConfigMap", Name: "first"}, "a"}
+	d.store(first, map[string]any{})
+	for i := range maxCached {
+		d.store(cacheKey{provenance.Key{Kind: "ConfigMap", Name: "x"}, string(rune(i))}, map[string]any{})
+	}
+	if len(d.cache) != maxCached || d.cached(first) != nil {
+		t.Errorf("cache holds %d entries (oldest kept: %v), want %d without the oldest", len(d.cache), d.cached(first) != nil, maxCached)
+	}
+}

@@ -1,0 +1,79 @@
+package install
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gitgate/gitgate/test/harness"
+)
+
+// TestServiceAccountHasLeastPrivilege asks the API server's authorizer,
+// with the manifests' RBAC applied, what gitgate's service account may do:
+// nothing that would hand a bug in gitgate the cluster (another service
+// account's token, a Pod anywhere, Secrets, the kubelet's proxy), and
+// everything serve needs.
+func TestServiceAccountHasLeastPrivilege(t *testing.T) {
+	install(t, 1)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"create", "serviceaccounts", "--subresource=token", "-n", "kube-system"}, "no"},
+		{[]string{"create", "serviceaccounts/token", "-n", "flux-system"}, "no"},
+		{[]string{"create", "pods", "-n", "default"}, "no"},
+		{[]string{"create", "deployments.apps", "-n", "default"}, "no"},
+		{[]string{"create", "pods", "--subresource=exec", "-n", "default"}, "no"},
+		{[]string{"create", "clusterrolebindings"}, "no"},
+		{[]string{"get", "secrets", "-n", "default"}, "no"},
+		{[]string{"list", "secrets", "-A"}, "no"},
+		{[]string{"get", "nodes", "--subresource=proxy"}, "no"},
+		{[]string{"get", "nodes"}, "no"},
+		{[]string{"get", "pods", "--subresource=log", "-n", "default"}, "no"},
+		{[]string{"get", "secrets", "-n", dryRunNamespace}, "no"},
+		// The dry runs, in the sandbox only.
+		{[]string{"create", "deployments.apps", "-n", dryRunNamespace}, "yes"},
+		{[]string{"create", "pods", "-n", dryRunNamespace}, "yes"},
+		// The drift scan: the built-in kinds, by LIST.
+		{[]string{"list", "deployments.apps", "-A"}, "yes"},
+		{[]string{"get", "configmaps", "-n", "default"}, "yes"},
+		{[]string{"list", "clusterroles"}, "yes"},
+		{[]string{"get", "customresourcedefinitions.apiextensions.k8s.io"}, "yes"},
+		// Denial Events, and its own ConfigMaps.
+		{[]string{"create", "events", "-n", "default"}, "yes"},
+		{[]string{"update", "configmaps/gitgate-drift", "-n", namespace}, "yes"},
+	} {
+		args := append([]string{"auth", "can-i", "--as", serviceAcct}, c.args...)
+		r := env.kubectl.Run("", args...)
+		if got := strings.TrimSpace(r.Stdout); got != c.want {
+			t.Errorf("kubectl %s: %q, want %q\n%s", strings.Join(args, " "), got, c.want, r.Stderr)
+		}
+	}
+}
+
+// TestPersonCreatingBeforeTheAgentThroughTheSandbox: gitgate, running as
+// its service account with only the manifests' RBAC, learns the defaults
+// of Git's Deployment by a dry run in the sandbox: hostNetwork added by a
+// person is denied, Git's manifest as it is allowed.
+func TestPersonCreatingBeforeTheAgentThroughTheSandbox(t *testing.T) {
+	install(t, 1)
+	mustRun(t, "", "apply", "--as", harness.Agent, "-f", filepath.Join(env.fixture, "00-namespace.yaml"))
+	mustRun(t, "", "delete", "deployment", "web", "-n", "shop", "--ignore-not-found", "--as", harness.Agent)
+	t.Cleanup(func() {
+		env.kubectl.Run("", "delete", "deployment", "web", "-n", "shop", "--ignore-not-found", "--as", harness.Agent)
+	})
+	web, err := os.ReadFile(filepath.Join(env.fixture, "web.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployment, _, _ := strings.Cut(string(web), "\n---\n")
+	hostNet := strings.Replace(deployment, "      containers:", "      hostNetwork: true\n      containers:", 1)
+	r := env.kubectl.Run(hostNet, "create", "-f", "-", "--as", harness.Person)
+	if !r.Failed() || !strings.Contains(r.Stderr, "spec.template.spec.hostNetwork") {
+		t.Fatalf("%s: want gitgate's denial naming spec.template.spec.hostNetwork, got err=%v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	if r := env.kubectl.Run(deployment, "create", "-f", "-", "--as", harness.Person); r.Failed() {
+		t.Fatalf("creating Git's manifest as it is: %s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+}
