@@ -44,6 +44,7 @@ type serveOptions struct {
 	decisionTimeout time.Duration
 	healthAddr      string
 	metricsAddr     string
+	pprofAddr       string
 
 	policy policyOptions
 	// certs chooses the serving certificate's source.
@@ -74,6 +75,7 @@ func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.decisionTimeout, "decision-timeout", webhook.DefaultDecisionTimeout, "Longest comparison of one request with Git; an object that takes longer is denied (deadline-exceeded). Keep it under the webhook's timeoutSeconds.")
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz. /readyz fails until Git is synced and a certificate is loaded.")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; 0 disables it.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "", "Address of Go's /debug/pprof profiles, for measuring gitgate under load. Default: off; never expose it beyond the pod.")
 	o.git.BindFlags(fs)
 	o.policy.BindFlags(fs)
 	o.certs.BindFlags(fs)

@@ -128,6 +128,7 @@ func newManager(cfg *rest.Config, o *serveOptions, cert certSource) (ctrl.Manage
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress: o.healthAddr,
+		PprofBindAddress:       o.pprofAddr,
 		WebhookServer:          server,
 	})
 	if err != nil {
