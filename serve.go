@@ -23,7 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/gitgate/gitgate/dryrun"
 	"github.com/gitgate/gitgate/provenance"
@@ -89,7 +88,7 @@ func serve(ctx context.Context, o *serveOptions) error {
 		return err
 	}
 	// GetWebhookServer also adds the server to the manager's runnables.
-	mgr.GetWebhookServer().Register("/validate", webhook.LimitBody(webhook.WithHTTPStatus(&admission.Webhook{Handler: handler}), o.maxRequestBytes))
+	mgr.GetWebhookServer().Register("/validate", webhook.NewHTTPHandler(handler, o.maxRequestBytes))
 	recv, err := o.git.receiver(syncer, log.WithName("receiver"))
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
 
 // WithHTTPStatus answers requests that could not be decoded at all with the
@@ -124,4 +125,10 @@ func writeTooLarge(w http.ResponseWriter, uid string, limit int64) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(review)
+}
+
+// NewHTTPHandler is what gitgate serves at /validate: h behind the body
+// limit, answering undecodable requests with their HTTP status.
+func NewHTTPHandler(h *Handler, maxRequestBytes int64) http.Handler {
+	return LimitBody(WithHTTPStatus(&admission.Webhook{Handler: h}), maxRequestBytes)
 }
