@@ -73,10 +73,16 @@ func reshape(tb testing.TB, body []byte, op, keep string) []byte {
 	return out
 }
 
-// serveHandler is gitgate serve's /validate over a snapshot of the one
-// declared Deployment, with the audit trail writing JSON log lines (to
-// io.Discard) on its own goroutine.
+// serveHandler is gitgate serve's /validate over serveTestHandler.
 func serveHandler(tb testing.TB) (http.Handler, func()) {
+	h, stop := serveTestHandler(tb)
+	return NewHTTPHandler(h, DefaultMaxRequestBytes), stop
+}
+
+// serveTestHandler decides against a snapshot of the one declared
+// Deployment, with the audit trail writing JSON log lines (to io.Discard)
+// on its own goroutine.
+func serveTestHandler(tb testing.TB) (*Handler, func()) {
 	tb.Helper()
 	manifest, err := os.ReadFile(serveTestdata + "manifest.json")
 	if err != nil {
@@ -105,7 +111,7 @@ func serveHandler(tb testing.TB) (http.Handler, func()) {
 		Audit:       a,
 		Defaults:    declaredDefaults{},
 	}
-	return NewHTTPHandler(h, DefaultMaxRequestBytes), func() { cancel(); <-a.Done() }
+	return h, func() { cancel(); <-a.Done() }
 }
 
 // declaredDefaults answers the dry run with Git's manifest as the API
@@ -128,10 +134,10 @@ func (declaredDefaults) Defaulted(_ context.Context, e *provenance.Entry, _ prov
 	return provenance.DecodeObject(review.Request.Object)
 }
 
-// postReview posts body and returns the response.
-func postReview(h http.Handler, body []byte) *httptest.ResponseRecorder {
+// postReview posts body with a Content-Type and returns the response.
+func postReview(h http.Handler, body []byte, contentType string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
-	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Content-Type", contentType)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w
@@ -149,13 +155,13 @@ func BenchmarkServe(b *testing.B) {
 			if c.allowed {
 				want = []byte(`"allowed":true`)
 			}
-			if w := postReview(h, c.body); !bytes.Contains(w.Body.Bytes(), want) {
+			if w := postReview(h, c.body, "application/json"); !bytes.Contains(w.Body.Bytes(), want) {
 				b.Fatalf("want %s, got %s", want, w.Body.Bytes())
 			}
 			b.SetBytes(int64(len(c.body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				postReview(h, c.body)
+				postReview(h, c.body, "application/json")
 			}
 		})
 	}
