@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
@@ -58,6 +59,12 @@ func runServe(args []string, stderr io.Writer) int {
 
 func serve(ctx context.Context, o *serveOptions) error {
 	log := ctrl.Log.WithName("gitgate")
+	limit, from, err := memoryLimit(o.memoryLimit, os.ReadFile)
+	if err != nil {
+		return err
+	}
+	applyMemoryLimit(limit)
+	log.Info("memory limit", "bytes", limit, "from", from)
 	cfg, err := restConfig(o.kubeconfig)
 	if err != nil {
 		return err
