@@ -249,34 +249,75 @@ func (s *Scanner) leave() { s.depth-- }
 
 // Skip reads any value, validating it, and returns its bytes.
 func (s *Scanner) Skip() ([]byte, bool) {
-	start := s.I
 	if s.Peek() == 0 {
 		return nil, false
 	}
-	start = s.I
-	var ok bool
-	switch c := s.B[s.I]; c {
-	case '{':
-		ok = s.Object(func([]byte) bool { _, ok := s.Skip(); return ok })
-	case '[':
-		ok = s.Array(func() bool { _, ok := s.Skip(); return ok })
-	case '"':
-		var end int
-		end, _, ok = s.stringEnd()
-		if ok {
-			s.I = end
-		}
-	case 't':
-		ok = s.Literal("true")
-	case 'f':
-		ok = s.Literal("false")
-	case 'n':
-		ok = s.Literal("null")
-	default:
-		_, ok = s.Number()
-	}
-	if !ok {
+	start := s.I
+	if !s.skipValue() {
 		return nil, false
 	}
 	return s.B[start:s.I:s.I], true
+}
+
+// skipValue validates and passes the value at s.I (after white space);
+// keys are checked, never decoded.
+func (s *Scanner) skipValue() bool {
+	switch c := s.Peek(); c {
+	case '{', '[':
+		return s.skipContainer(c)
+	case '"':
+		end, _, ok := s.stringEnd()
+		if ok {
+			s.I = end
+		}
+		return ok
+	case 't':
+		return s.Literal("true")
+	case 'f':
+		return s.Literal("false")
+	case 'n':
+		return s.Literal("null")
+	}
+	_, ok := s.Number()
+	return ok
+}
+
+// skipContainer passes an object or array.
+func (s *Scanner) skipContainer(open byte) bool {
+	closing := byte('}')
+	if open == '[' {
+		closing = ']'
+	}
+	s.I++
+	if !s.enter() {
+		return false
+	}
+	defer s.leave()
+	if s.Consume(closing) {
+		return true
+	}
+	for {
+		if open == '{' {
+			if s.Peek() != '"' {
+				return false
+			}
+			end, _, ok := s.stringEnd()
+			if !ok {
+				return false
+			}
+			s.I = end
+			if !s.Consume(':') {
+				return false
+			}
+		}
+		if !s.skipValue() {
+			return false
+		}
+		if s.Consume(closing) {
+			return true
+		}
+		if !s.Consume(',') {
+			return false
+		}
+	}
 }
