@@ -143,7 +143,7 @@ func (*bufferedBody) Close() error { return nil }
 // admission.Webhook, which answers undecodable requests with their HTTP
 // status (WithHTTPStatus). Both paths end in the same Handle.
 func NewHTTPHandler(h *Handler, maxRequestBytes int64) http.Handler {
-	wh := &admission.Webhook{Handler: h}
+	wh := &admission.Webhook{Handler: h, LogConstructor: requestLogger}
 	return LimitBody(&reviewServer{webhook: wh, reference: WithHTTPStatus(wh)}, maxRequestBytes)
 }
 
@@ -151,7 +151,7 @@ func NewHTTPHandler(h *Handler, maxRequestBytes int64) http.Handler {
 // request through controller-runtime's decoder. Tests hold the two to
 // the same answers.
 func referenceHTTPHandler(h *Handler, maxRequestBytes int64) http.Handler {
-	return LimitBody(WithHTTPStatus(&admission.Webhook{Handler: h}), maxRequestBytes)
+	return LimitBody(WithHTTPStatus(&admission.Webhook{Handler: h, LogConstructor: requestLogger}), maxRequestBytes)
 }
 
 // reviewServer serves the AdmissionReviews readReview reads, and hands

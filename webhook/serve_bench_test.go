@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/gitgate/gitgate/audit"
@@ -147,6 +148,9 @@ func postReview(h http.Handler, body []byte, contentType string) *httptest.Respo
 // bytes to response bytes: body limit, decoding, identity, the Git
 // check, policy, audit record, response encoding.
 func BenchmarkServe(b *testing.B) {
+	// gitgate serve's logger (zap, JSON), so building log values costs
+	// what it costs in production.
+	logf.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	h, stop := serveHandler(b)
 	defer stop()
 	for _, c := range serveClasses(b) {
