@@ -54,7 +54,10 @@ type Indexer struct {
 	// Entries of custom resources depend on them (scope and schema), so
 	// when they change, nothing is reused.
 	crdFingerprint string
-	builds         int
+	// strings shares equal strings among the entries of the Build under
+	// way; nil between builds.
+	strings interner
+	builds  int
 }
 
 type fileKey struct{ path, id string }
@@ -94,6 +97,8 @@ func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 		return nil, err
 	}
 	reuse := fingerprint == ix.crdFingerprint
+	ix.strings = interner{}
+	defer func() { ix.strings = nil }()
 	snap := &Snapshot{
 		Revision:   rev,
 		objects:    map[Key]*Entry{},
@@ -263,6 +268,9 @@ func (ix *Indexer) entry(path string, obj map[string]any, crds map[schema.GroupK
 	}
 	normalizeDeclared(key, obj)
 	compare.Normalize(obj, s)
+	if ix.strings != nil {
+		obj = ix.strings.compact(obj).(map[string]any)
+	}
 	return &Entry{Key: key, APIVersion: apiVersion, Path: path, Object: obj, Schema: s}, guessed, nil
 }
 
