@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +72,7 @@ func BenchmarkAPIServerWrites(b *testing.B) {
 		clients[user] = impersonating(b, user)
 	}
 	for b.Loop() {
+		agentBefore, personBefore := decided(b, "agent"), decided(b, "person")
 		lat := map[string][]time.Duration{}
 		for range rounds {
 			for _, registered := range []bool{true, false} {
@@ -88,6 +91,13 @@ func BenchmarkAPIServerWrites(b *testing.B) {
 				b.ReportMetric(ms(percentile(without, p)), label+"-without-ms")
 				b.ReportMetric(ms(percentile(with, p)-percentile(without, p)), label+"-added-ms")
 			}
+		}
+		// The matchConditions keep the agent's writes away from gitgate.
+		if seen := decided(b, "agent") - agentBefore; seen != 0 {
+			b.Errorf("gitgate decided %v of the agent's writes; the webhook's matchConditions should skip them all", seen)
+		}
+		if seen := decided(b, "person") - personBefore; seen < writes*rounds {
+			b.Errorf("gitgate decided %v of the person's %d writes with the webhook registered", seen, writes*rounds)
 		}
 	}
 	setRegistered(b, ctx, true)
@@ -150,3 +160,22 @@ func percentile(lat []time.Duration, p float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// decided sums gitgate_admission_decisions_total for an identity class.
+func decided(b *testing.B, class string) float64 {
+	text, err := stack.Gitgate.Metrics()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sum float64
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "gitgate_admission_decisions_total{") && strings.Contains(line, `class="`+class+`"`) {
+			v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+			if err != nil {
+				b.Fatalf("metric line %q: %v", line, err)
+			}
+			sum += v
+		}
+	}
+	return sum
+}
