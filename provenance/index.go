@@ -54,10 +54,7 @@ type Indexer struct {
 	// Entries of custom resources depend on them (scope and schema), so
 	// when they change, nothing is reused.
 	crdFingerprint string
-	// strings shares equal strings among the entries of the Build under
-	// way; nil between builds.
-	strings interner
-	builds  int
+	builds         int
 }
 
 type fileKey struct{ path, id string }
@@ -97,8 +94,6 @@ func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 		return nil, err
 	}
 	reuse := fingerprint == ix.crdFingerprint
-	ix.strings = interner{}
-	defer func() { ix.strings = nil }()
 	snap := &Snapshot{
 		Revision:   rev,
 		objects:    map[Key]*Entry{},
@@ -268,9 +263,6 @@ func (ix *Indexer) entry(path string, obj map[string]any, crds map[schema.GroupK
 	}
 	normalizeDeclared(key, obj)
 	compare.Normalize(obj, s)
-	if ix.strings != nil {
-		obj = ix.strings.compact(obj).(map[string]any)
-	}
 	return &Entry{Key: key, APIVersion: apiVersion, Path: path, Object: obj, Schema: s}, guessed, nil
 }
 
