@@ -153,3 +153,38 @@ func FuzzReadReview(f *testing.F) {
 		compareAnswers(t, fast, ref, body)
 	})
 }
+
+// TestNoOpUpdateAnswersAsTwoDecodes: an UPDATE whose object and oldObject
+// are the same bytes is decoded once; the answer is the one two decodes
+// give (oldObject written with one more space, so it is decoded apart).
+func TestNoOpUpdateAnswersAsTwoDecodes(t *testing.T) {
+	fast, _, stop := bothPaths(t)
+	defer stop()
+	var review map[string]any
+	if err := json.Unmarshal(serveClasses(t)[2].body, &review); err != nil { // drift
+		t.Fatal(err)
+	}
+	req := review["request"].(map[string]any)
+	req["oldObject"] = req["object"] // a no-op update of a drifted object: denied
+	drifted, err := json.Marshal(review)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		body []byte
+		want string
+	}{{serveClasses(t)[1].body, `"allowed":true`}, {drifted, `"allowed":false`}} {
+		body := tc.body
+		apart := bytes.Replace(body, []byte(`"oldObject":{`), []byte(`"oldObject": {`), 1)
+		if bytes.Equal(apart, body) {
+			t.Fatal("no oldObject to set apart")
+		}
+		once, twice := postReview(fast, body, "application/json"), postReview(fast, apart, "application/json")
+		if !bytes.Contains(once.Body.Bytes(), []byte(tc.want)) {
+			t.Errorf("want %s, got %s", tc.want, once.Body.Bytes())
+		}
+		if !bytes.Equal(once.Body.Bytes(), twice.Body.Bytes()) {
+			t.Errorf("one decode answers\n%s\ntwo decodes answer\n%s", once.Body.Bytes(), twice.Body.Bytes())
+		}
+	}
+}
