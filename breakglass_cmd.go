@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,28 +20,19 @@ import (
 	"github.com/gitgate/gitgate/breakglass"
 )
 
-const breakglassUsage = `gitgate breakglass manages time-bounded break-glass grants through the API.
-
-Usage:
-  gitgate breakglass grant NAME --user U|--group G --for 1h --reason "INC-123: ..." [--in-namespace NS]
-  gitgate breakglass revoke NAME
-  gitgate breakglass list
+const breakglassLong = `gitgate breakglass manages time-bounded break-glass grants through the API.
 
 A grant lets its users and groups past the Git check until it expires (at
 most --max-break-glass after it is granted); every use is warned about and
 audited. Changes made under a grant are reverted by the GitOps agent unless
-they are committed to Git.
-
-Common flags: --kubeconfig, --gitgate-namespace (default $POD_NAMESPACE or
-gitgate-system), --configmap (default gitgate-break-glass).
-`
+they are committed to Git.`
 
 // breakglassOptions are the flags of `gitgate breakglass`.
 type breakglassOptions struct {
-	kubeconfig string
-	namespace  string
-	configMap  string
-	max        time.Duration
+	kube      kubeFlags
+	namespace string
+	configMap string
+	max       time.Duration
 
 	users      []string
 	groups     []string
@@ -49,78 +41,87 @@ type breakglassOptions struct {
 	reason     string
 }
 
-func (o *breakglassOptions) BindFlags(fs *pflag.FlagSet, verb string) {
-	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig; default $KUBECONFIG or ~/.kube/config.")
+func (o *breakglassOptions) BindFlags(fs *pflag.FlagSet) {
+	o.kube.bindConfig(fs)
 	fs.StringVar(&o.namespace, "gitgate-namespace", defaultNamespace(), "gitgate's namespace, which holds the grants ConfigMap.")
 	fs.StringVar(&o.configMap, "configmap", breakglass.DefaultConfigMap, "Name of the grants ConfigMap (gitgate's --break-glass-configmap).")
 	fs.DurationVar(&o.max, "max-break-glass", breakglass.DefaultMaxDuration, "Longest grant gitgate accepts (its --max-break-glass).")
-	if verb == "grant" {
-		fs.StringArrayVar(&o.users, "user", nil, "User the grant covers; repeatable.")
-		fs.StringArrayVar(&o.groups, "group", nil, "Group the grant covers; repeatable.")
-		fs.StringArrayVar(&o.namespaces, "in-namespace", nil, "Namespace the grant is limited to; repeatable. Default: every namespace and cluster-scoped objects.")
-		fs.DurationVar(&o.duration, "for", time.Hour, "How long the grant lasts.")
-		fs.StringVar(&o.reason, "reason", "", "Why: an incident or ticket reference. Required.")
-	}
 }
 
-func runBreakglass(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, breakglassUsage)
-		return 0
-	}
-	verb := args[0]
-	switch verb {
-	case "grant", "revoke", "list":
-	default:
-		fmt.Fprintf(stderr, "gitgate breakglass: unknown command %q\n\n%s", verb, breakglassUsage)
-		return 2
-	}
+func (o *breakglassOptions) bindGrantFlags(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&o.users, "user", nil, "User the grant covers; repeatable.")
+	fs.StringArrayVar(&o.groups, "group", nil, "Group the grant covers; repeatable.")
+	fs.StringArrayVar(&o.namespaces, "in-namespace", nil, "Namespace the grant is limited to; repeatable. Default: every namespace and cluster-scoped objects.")
+	fs.DurationVar(&o.duration, "for", time.Hour, "How long the grant lasts.")
+	fs.StringVar(&o.reason, "reason", "", "Why: an incident or ticket reference. Required.")
+}
+
+func newBreakglassCmd() *cobra.Command {
 	var o breakglassOptions
-	fs := pflag.NewFlagSet("gitgate breakglass "+verb, pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	o.BindFlags(fs, verb)
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		return 2
+	cmd := &cobra.Command{
+		Use:   "breakglass",
+		Short: "Grant, revoke or list break-glass grants",
+		Long:  breakglassLong,
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return usageError{errors.New("a command is required: grant, revoke or list")}
+		},
 	}
-	wantArgs := 1
-	if verb == "list" {
-		wantArgs = 0
+	o.BindFlags(cmd.PersistentFlags())
+	grant := &cobra.Command{
+		Use:     "grant NAME --user U|--group G --for 1h --reason REASON [--in-namespace NS]",
+		Short:   "Grant break-glass access until it expires",
+		Example: `  gitgate breakglass grant inc-123 --user alice --for 1h --reason "INC-123: checkout down"`,
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.withClient(func(ctx context.Context, c *breakglass.Client) error {
+				return grantCmd(ctx, c, &o, args[0], cmd.OutOrStdout())
+			})
+		},
 	}
-	if fs.NArg() != wantArgs {
-		fmt.Fprintf(stderr, "gitgate breakglass %s: want %d argument(s), got %q\n", verb, wantArgs, fs.Args())
-		return 2
+	o.bindGrantFlags(grant.Flags())
+	revoke := &cobra.Command{
+		Use:   "revoke NAME",
+		Short: "Revoke a break-glass grant",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.withClient(func(ctx context.Context, c *breakglass.Client) error {
+				if err := c.Revoke(ctx, args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "break-glass grant %s revoked\n", args[0])
+				return nil
+			})
+		},
 	}
-	cfg, err := restConfig(o.kubeconfig)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List break-glass grants and their state",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.withClient(func(ctx context.Context, c *breakglass.Client) error {
+				return listCmd(ctx, c, &o, cmd.OutOrStdout())
+			})
+		},
+	}
+	cmd.AddCommand(grant, revoke, list)
+	return cmd
+}
+
+// withClient runs f with a grants client and a 30 s deadline; its errors
+// are run-time failures.
+func (o *breakglassOptions) withClient(f func(context.Context, *breakglass.Client) error) error {
+	cfg, err := o.kube.restConfig()
 	if err != nil {
-		fmt.Fprintln(stderr, "gitgate breakglass:", err)
-		return 1
+		return failed(err)
 	}
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		fmt.Fprintln(stderr, "gitgate breakglass:", err)
-		return 1
+		return failed(err)
 	}
-	c := &breakglass.Client{Kube: kube, Namespace: o.namespace, Name: o.configMap}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	switch verb {
-	case "grant":
-		err = grantCmd(ctx, c, &o, fs.Arg(0), stdout)
-	case "revoke":
-		if err = c.Revoke(ctx, fs.Arg(0)); err == nil {
-			fmt.Fprintf(stdout, "break-glass grant %s revoked\n", fs.Arg(0))
-		}
-	case "list":
-		err = listCmd(ctx, c, &o, stdout)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "gitgate breakglass %s: %v\n", verb, err)
-		return 1
-	}
-	return 0
+	return failed(f(ctx, &breakglass.Client{Kube: kube, Namespace: o.namespace, Name: o.configMap}))
 }
 
 func grantCmd(ctx context.Context, c *breakglass.Client, o *breakglassOptions, name string, stdout io.Writer) error {

@@ -21,6 +21,14 @@ import (
 type serveOptions struct {
 	kubeconfig string
 
+	// source is the driver (--source); sourcesFile lists named Git sources
+	// instead of --repo-url. Validate fills sources from one or the other.
+	source      string
+	sourcesFile string
+	sources     []gitSource
+	// flux holds the flags of --source flux.
+	flux fluxOptions
+
 	repoURL          string
 	ref              gitsource.Ref
 	paths            []string
@@ -47,7 +55,13 @@ type serveOptions struct {
 	pprofAddr       string
 	memoryLimit     string
 
+	// denialHint ends every denial; repoBrowseURL links files in them.
+	denialHint    string
+	repoBrowseURL string
+
 	policy policyOptions
+	// driftScan is the background comparison of the cluster with Git.
+	driftScan driftScanOptions
 	// certs chooses the serving certificate's source.
 	certs certOptions
 }
@@ -55,7 +69,9 @@ type serveOptions struct {
 func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig. Without it, the in-cluster config or $KUBECONFIG is used, as kubectl does.")
 
-	fs.StringVar(&o.repoURL, "repo-url", "", "URL of the Git repository to enforce (https://, http://, ssh:// or file://). Required. Credentials over http:// need --git-insecure-http.")
+	fs.StringVar(&o.source, "source", sourceRepo, "Where the declared state comes from: repo (Git repositories: --repo-url or --sources-file, each --path a root) or flux (every Flux Kustomization a root, fetched from its GitRepository by gitgate itself; see --flux-namespace).")
+	fs.StringVar(&o.sourcesFile, "sources-file", "", "YAML list of named Git sources (name, url, ref, interval, paths, credentials, caFile, verify), like Flux GitRepositories; instead of --repo-url and its credential flags.")
+	fs.StringVar(&o.repoURL, "repo-url", "", "URL of the Git repository to enforce (https://, http://, ssh:// or file://). Required unless --sources-file is set. Credentials over http:// need --git-insecure-http.")
 	fs.StringVar(&o.ref.Branch, "branch", "", "Branch to follow. Exactly one of --branch, --tag, --semver or --commit is required.")
 	fs.StringVar(&o.ref.Tag, "tag", "", "Tag to follow.")
 	fs.StringVar(&o.ref.SemVer, "semver", "", "Semantic version range; the highest matching tag is followed, e.g. \">=1.2.0 <2.0.0\".")
@@ -64,6 +80,7 @@ func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.interval, "interval", 30*time.Second, "How often to poll the repository for a new revision.")
 	fs.StringVar(&o.defaultNamespace, "default-namespace", "default", "Namespace of namespaced manifests that set none, as kubectl apply would place them.")
 
+	o.flux.BindFlags(fs)
 	o.identities.BindFlags(fs)
 
 	fs.StringVar(&o.fields, "fields", string(provenance.FieldsStrict), "Which fields are protected: strict (every field; changes outside Git's declared fields are denied) or declared (only the fields Git declares).")
@@ -72,6 +89,8 @@ func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 
 	fs.StringVar(&o.webhookHost, "webhook-host", "", "Address the webhook server binds to. Default: all addresses.")
 	fs.IntVar(&o.port, "port", 9443, "Port of the webhook server (HTTPS, path /validate).")
+	fs.StringVar(&o.denialHint, "denial-hint", "", "Text that ends every denial: your team's way in, e.g. \"Emergencies: page #sre-oncall for a break-glass grant.\" At most 200 characters.")
+	fs.StringVar(&o.repoBrowseURL, "repo-browse-url", "", "Template of a link to a file in your Git host's web view, e.g. https://git.example.com/org/fleet/blob/{revision}/{file}; denials link the file at the enforced commit, and the advice links it on the followed branch, instead of naming the clone URL.")
 	fs.Int64Var(&o.maxRequestBytes, "max-request-bytes", webhook.DefaultMaxRequestBytes, "Largest AdmissionReview gitgate decodes; a larger one is denied before decoding, which holds many times the body in memory. The default admits an object and an oldObject each at the API server's 3 MiB request limit.")
 	fs.DurationVar(&o.decisionTimeout, "decision-timeout", webhook.DefaultDecisionTimeout, "Longest comparison of one request with Git; an object that takes longer is denied (deadline-exceeded). Keep it under the webhook's timeoutSeconds.")
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz. /readyz fails until Git is synced and a certificate is loaded.")
@@ -80,23 +99,13 @@ func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.memoryLimit, "memory-limit", "", "Soft limit of gitgate's Go heap (e.g. 300Mi; 0 for none): the collector runs more often rather than let memory pass it. Default: $GOMEMLIMIT if set, else nine tenths of the container's memory limit (cgroup v2), else none.")
 	o.git.BindFlags(fs)
 	o.policy.BindFlags(fs)
+	o.driftScan.BindFlags(fs)
 	o.certs.BindFlags(fs)
 }
 
 // Validate reports every invalid setting at once and loads the ignore file.
 func (o *serveOptions) Validate() error {
-	var errs []error
-	if o.repoURL == "" {
-		errs = append(errs, errors.New("--repo-url is required"))
-	} else if err := checkRepoURL(o.repoURL); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.git.Validate(o.repoURL); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.ref.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("--branch, --tag, --semver, --commit: %w", err))
-	}
+	errs := o.validateSources()
 	if o.interval <= 0 {
 		errs = append(errs, fmt.Errorf("--interval must be positive, got %s", o.interval))
 	}
@@ -107,6 +116,12 @@ func (o *serveOptions) Validate() error {
 	}
 	if o.port <= 0 || o.port > 65535 {
 		errs = append(errs, fmt.Errorf("--port must be 1-65535, got %d", o.port))
+	}
+	if len(o.denialHint) > maxDenialHint {
+		errs = append(errs, fmt.Errorf("--denial-hint is %d characters; at most %d fit in a denial", len(o.denialHint), maxDenialHint))
+	}
+	if err := checkBrowseURL(o.repoBrowseURL); err != nil {
+		errs = append(errs, err)
 	}
 	if o.maxRequestBytes < 64<<10 {
 		errs = append(errs, fmt.Errorf("--max-request-bytes must be at least 65536, got %d", o.maxRequestBytes))
@@ -136,16 +151,46 @@ func (o *serveOptions) Validate() error {
 	if _, err := provenance.CompileIgnores(o.ignoreRules); err != nil {
 		errs = append(errs, err)
 	}
-	if err := o.certs.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.identities.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.policy.Validate(); err != nil {
-		errs = append(errs, err)
-	}
+	// errors.Join drops the nil ones.
+	errs = append(errs, o.certs.Validate(), o.identities.Validate(), o.policy.Validate(), o.driftScan.Validate())
 	return errors.Join(errs...)
+}
+
+// validateSources checks --source, and --repo-url with its ref and
+// credential flags or --sources-file, and fills o.sources.
+func (o *serveOptions) validateSources() []error {
+	switch o.source {
+	case sourceRepo:
+	case sourceFlux:
+		return o.validateFlux()
+	default:
+		return []error{fmt.Errorf("--source must be %s or %s, got %q", sourceRepo, sourceFlux, o.source)}
+	}
+	var errs []error
+	if err := o.git.validateReceiver(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.sourcesFile != "" {
+		if o.repoURL != "" || len(o.paths) > 0 || o.ref != (gitsource.Ref{}) || o.git.perSource() {
+			return append(errs, errors.New("--sources-file excludes --repo-url, --path, the ref flags and the credential, CA and verify flags: set them per source in the file"))
+		}
+		sources, err := readSourcesFile(o.sourcesFile, o.interval, o.git)
+		o.sources = sources
+		return append(errs, err)
+	}
+	if o.repoURL == "" {
+		errs = append(errs, errors.New("--repo-url or --sources-file is required"))
+	} else if err := checkRepoURL(o.repoURL); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.git.Validate(o.repoURL); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.ref.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("--branch, --tag, --semver, --commit: %w", err))
+	}
+	o.sources = []gitSource{{url: o.repoURL, ref: o.ref, interval: o.interval, paths: o.paths, git: o.git}}
+	return errs
 }
 
 func readIgnoreFile(path string) ([]provenance.IgnoreRule, error) {
@@ -183,3 +228,21 @@ func checkRepoURL(raw string) error {
 // scpURL matches git's scp-like syntax, user@host:path, and captures the
 // part before the last @.
 var scpURL = regexp.MustCompile(`^([^/]*)@([^/:]+):([^/].*)?$`)
+
+// maxDenialHint keeps a denial with its hint under 1 KB.
+const maxDenialHint = 200
+
+// checkBrowseURL accepts "" or an http(s) URL template naming {file}.
+func checkBrowseURL(tmpl string) error {
+	if tmpl == "" {
+		return nil
+	}
+	u, err := url.Parse(strings.NewReplacer("{revision}", "r", "{file}", "f").Replace(tmpl))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("--repo-browse-url %q: want an http(s) URL template", tmpl)
+	}
+	if !strings.Contains(tmpl, "{file}") {
+		return fmt.Errorf("--repo-browse-url %q: the template must hold {file}", tmpl)
+	}
+	return nil
+}

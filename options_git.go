@@ -17,7 +17,6 @@ import (
 	"github.com/gitgate/gitgate/peers"
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/gitsource"
-	"github.com/gitgate/gitgate/provenance/gitsync"
 	"github.com/gitgate/gitgate/provenance/signature"
 	"github.com/gitgate/gitgate/receiver"
 )
@@ -60,14 +59,34 @@ func (o *gitOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.receiverSecretFile, "receiver-secret-file", "", "File holding the receiver's shared secret (at least 16 bytes). Required with --receiver-bind-address.")
 }
 
-// Validate reports flag combinations that cannot work. It reads no files.
+// Validate reports credential flags that cannot work with repoURL. It
+// reads no files.
 func (o *gitOptions) Validate(repoURL string) error {
-	var errs []error
 	if err := o.creds.Validate(repoURL); errors.Is(err, gitsource.ErrInsecureHTTP) {
-		errs = append(errs, fmt.Errorf("%w; or set --git-insecure-http", err))
+		return fmt.Errorf("%w; or set --git-insecure-http", err)
 	} else if err != nil {
-		errs = append(errs, err)
+		return err
 	}
+	return nil
+}
+
+// perSource reports whether a flag that --sources-file sets per source is
+// set.
+func (o *gitOptions) perSource() bool {
+	return o.creds != (gitsource.Credentials{}) || o.caFile != "" || o.verifyKeyring != "" || o.verifySSH != ""
+}
+
+// perSourceFlux is perSource, less --git-insecure-http, which --source
+// flux applies to the HTTP credentials of every GitRepository's secretRef.
+func (o *gitOptions) perSourceFlux() bool {
+	creds := o.creds
+	creds.InsecureHTTP = false
+	return creds != (gitsource.Credentials{}) || o.caFile != "" || o.verifyKeyring != "" || o.verifySSH != ""
+}
+
+// validateReceiver reports receiver flags that cannot work.
+func (o *gitOptions) validateReceiver() error {
+	var errs []error
 	if o.receiverAddr != "" {
 		if o.receiverSecretFile == "" {
 			errs = append(errs, errors.New("--receiver-bind-address needs --receiver-secret-file: the receiver never runs unauthenticated"))
@@ -128,9 +147,12 @@ func (o *gitOptions) verifier() (signature.Verifier, error) {
 	return v, nil
 }
 
-// peers builds the replicas' sync signal for syncer; nil when it is off.
-func (o *gitOptions) peers(cfg *rest.Config, syncer *gitsync.Syncer, log logr.Logger) (*peers.Signal, error) {
-	if o.syncConfigMap == "" {
+// peers builds the replicas' sync signal for the sources; nil when it is
+// off.
+func (o *gitOptions) peers(cfg *rest.Config, syncers syncerList, log logr.Logger) (*peers.Signal, error) {
+	if o.syncConfigMap == "" || len(syncers) == 0 {
+		// --source flux has no syncer: every replica watches the same
+		// Flux objects and polls on each change.
 		return nil, nil
 	}
 	client, err := kubernetes.NewForConfig(cfg)
@@ -138,18 +160,17 @@ func (o *gitOptions) peers(cfg *rest.Config, syncer *gitsync.Syncer, log logr.Lo
 		return nil, fmt.Errorf("sync signal client: %w", err)
 	}
 	signal := &peers.Signal{
-		Client: client, Namespace: o.syncNamespace, Name: o.syncConfigMap, Trigger: syncer.Trigger, Log: log,
-		Current: func() string {
-			if snap := syncer.Store.Load(); snap != nil {
-				return snap.Revision.String()
-			}
-			return ""
-		},
+		Client: client, Namespace: o.syncNamespace, Name: o.syncConfigMap, Trigger: syncers.Trigger, Log: log,
+		Current: syncers.Revision,
 	}
-	syncer.OnLoad = func(rev provenance.Revision) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		signal.Announce(ctx, rev.String())
+	for _, s := range syncers {
+		s.OnLoad = func(provenance.Revision) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if rev := syncers.Revision(); rev != "" {
+				signal.Announce(ctx, rev)
+			}
+		}
 	}
 	return signal, nil
 }

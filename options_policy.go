@@ -16,6 +16,8 @@ import (
 // staleness and the audit trail.
 type policyOptions struct {
 	mode string
+	// dryRunAction is what a server dry run that Git does not back gets.
+	dryRunAction string
 
 	maxBreakGlass      time.Duration
 	breakGlassUsers    []string
@@ -34,6 +36,12 @@ type policyOptions struct {
 	events             bool
 }
 
+// Dry-run actions.
+const (
+	dryRunEnforce = "enforce"
+	dryRunWarn    = "warn"
+)
+
 // Stale actions.
 const (
 	staleKeep = "keep"
@@ -51,6 +59,7 @@ func defaultNamespace() string {
 
 func (o *policyOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.mode, "mode", string(webhook.Enforce), "What to do with a request Git does not back: enforce (deny), warn (allow with a warning) or audit (allow silently). A Namespace's gitgate.dev/mode label overrides it for the objects in it.")
+	fs.StringVar(&o.dryRunAction, "dry-run-action", dryRunEnforce, "What a server dry run (kubectl diff, --dry-run=server, flux diff) that Git does not back gets: enforce (as any request) or warn (allowed, with the denial as a warning; nothing is stored), so changes can be previewed before a commit.")
 	fs.BoolVar(&o.namespaceOverrides, "namespace-mode-label", true, "Honour the gitgate.dev/mode label on Namespaces as Git declares it (a hand-set label on the live Namespace counts for nothing).")
 
 	fs.DurationVar(&o.maxBreakGlass, "max-break-glass", breakglass.DefaultMaxDuration, "Longest break-glass grant accepted; longer grants are ignored and reported.")
@@ -74,6 +83,9 @@ func (o *policyOptions) Validate() error {
 	var errs []error
 	if _, err := webhook.ParseMode(o.mode); err != nil {
 		errs = append(errs, fmt.Errorf("--mode: %w", err))
+	}
+	if o.dryRunAction != dryRunEnforce && o.dryRunAction != dryRunWarn {
+		errs = append(errs, fmt.Errorf("--dry-run-action must be enforce or warn, got %q", o.dryRunAction))
 	}
 	if o.maxBreakGlass <= 0 {
 		errs = append(errs, fmt.Errorf("--max-break-glass must be positive, got %s", o.maxBreakGlass))

@@ -41,7 +41,7 @@ func TestServeOptionsValidate(t *testing.T) {
 	}{
 		{name: "minimal", args: base},
 		{name: "ignore rules from flag and file", args: append(base, "--ignore", "apps/Deployment=/spec/replicas", "--ignore-file", good, "--fields", "declared")},
-		{name: "nothing", args: nil, want: []string{"--repo-url is required", "exactly one of branch, tag, semver or commit"}},
+		{name: "nothing", args: nil, want: []string{"--repo-url or --sources-file is required", "exactly one of branch, tag, semver or commit"}},
 		{name: "two refs", args: []string{"--repo-url", "https://x/y.git", "--branch", "main", "--tag", "v1"}, want: []string{"exactly one"}},
 		{name: "short commit", args: []string{"--repo-url", "https://x/y.git", "--commit", "abc123"}, want: []string{"not a full 40-character SHA-1"}},
 		{name: "bad semver range", args: []string{"--repo-url", "https://x/y.git", "--semver", "not a range"}, want: []string{"semver range"}},
@@ -56,8 +56,12 @@ func TestServeOptionsValidate(t *testing.T) {
 		{name: "client CA file missing", args: append(base, "--client-ca-file", filepath.Join(dir, "nope.pem")), want: []string{"--client-ca-file", "no such file"}},
 		{name: "client CA file without certificates", args: append(base, "--client-ca-file", good), want: []string{"--client-ca-file", "holds no PEM certificate"}},
 		{name: "not a URL", args: []string{"--repo-url", "fleet", "--branch", "main"}, want: []string{"is not a URL"}},
-		{name: "every error at once", args: append(base, "--fields", "loose", "--interval", "0s", "--port", "0", "--ignore", "Deployment=spec"), want: []string{"--fields must be strict or declared", "--interval must be positive", "--port must be 1-65535", "must start with /"}},
+		{name: "every error at once", args: append(base, "--dry-run-action", "allow", "--fields", "loose", "--interval", "0s", "--port", "0", "--ignore", "Deployment=spec"), want: []string{"--dry-run-action must be enforce or warn", "--fields must be strict or declared", "--interval must be positive", "--port must be 1-65535", "must start with /"}},
 		{name: "ignore file with a typo", args: append(base, "--ignore-file", bad), want: []string{"--ignore-file", "jsonPointer"}},
+		{name: "denial hint and browse link", args: append(base, "--denial-hint", "Page #sre-oncall.", "--repo-browse-url", "https://git.example.com/org/fleet/blob/{revision}/{file}")},
+		{name: "denial hint too long", args: append(base, "--denial-hint", strings.Repeat("x", 201)), want: []string{"--denial-hint is 201 characters"}},
+		{name: "browse link without {file}", args: append(base, "--repo-browse-url", "https://git.example.com/org/fleet"), want: []string{"must hold {file}"}},
+		{name: "browse link that is no http URL", args: append(base, "--repo-browse-url", "file:///{file}"), want: []string{"want an http(s) URL template"}},
 		{name: "missing ignore file", args: append(base, "--ignore-file", filepath.Join(dir, "nope.yaml")), want: []string{"no such file"}},
 	}
 	for _, tc := range tests {

@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/go-logr/logr"
-	"github.com/spf13/pflag"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,7 +18,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
@@ -31,31 +27,6 @@ import (
 	"github.com/gitgate/gitgate/provenance/gitsync"
 	"github.com/gitgate/gitgate/webhook"
 )
-
-func runServe(args []string, stderr io.Writer) int {
-	var o serveOptions
-	zopts := zap.Options{}
-	code, ok := parseFlags("serve", args, stderr, func(fs *pflag.FlagSet) {
-		o.BindFlags(fs)
-		gofs := flag.NewFlagSet("zap", flag.ContinueOnError)
-		zopts.BindFlags(gofs)
-		fs.AddGoFlagSet(gofs)
-	})
-	if !ok {
-		return code
-	}
-	log := zap.New(zap.UseFlagOptions(&zopts))
-	ctrl.SetLogger(log)
-	if err := o.Validate(); err != nil {
-		log.Error(err, "invalid flags")
-		return 2
-	}
-	if err := serve(ctrl.SetupSignalHandler(), &o); err != nil {
-		log.Error(err, "gitgate stopped")
-		return 1
-	}
-	return 0
-}
 
 func serve(ctx context.Context, o *serveOptions) error {
 	log := ctrl.Log.WithName("gitgate")
@@ -73,15 +44,15 @@ func serve(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := newManager(cfg, o, cert)
+	mgr, err := newManager(cfg, o, cert, managerCache(o))
 	if err != nil {
 		return err
 	}
-	syncer, err := newSyncer(o, mgr, log)
+	composer, syncers, err := newSources(o, mgr, log)
 	if err != nil {
 		return err
 	}
-	handler, err := newHandler(o, mgr, syncer.Store)
+	handler, err := newHandler(o, mgr, composer.Store, syncers.repos())
 	if err != nil {
 		return err
 	}
@@ -91,20 +62,23 @@ func serve(ctx context.Context, o *serveOptions) error {
 		return fmt.Errorf("dry-run client: %w", err)
 	}
 	handler.Defaults = &dryrun.Defaulter{Client: dyn, Mapper: mgr.GetRESTMapper()}
-	if err := setupPolicy(mgr, cfg, &o.policy, handler, syncer, log); err != nil {
+	if err := setupPolicyAndDrift(mgr, cfg, o, handler, composer, log); err != nil {
 		return err
 	}
 	// GetWebhookServer also adds the server to the manager's runnables.
 	mgr.GetWebhookServer().Register("/validate", webhook.NewHTTPHandler(handler, o.maxRequestBytes))
-	recv, err := o.git.receiver(syncer, log.WithName("receiver"))
+	recv, err := o.git.receiver(syncers, log.WithName("receiver"))
 	if err != nil {
 		return err
 	}
-	signal, err := o.git.peers(cfg, syncer, log.WithName("peers"))
+	signal, err := o.git.peers(cfg, syncers, log.WithName("peers"))
 	if err != nil {
 		return err
 	}
-	runnables := []interface{ Start(context.Context) error }{cert, syncer}
+	runnables := []interface{ Start(context.Context) error }{cert}
+	for _, s := range syncers {
+		runnables = append(runnables, s)
+	}
 	if recv != nil {
 		runnables = append(runnables, recv)
 	}
@@ -116,16 +90,16 @@ func serve(ctx context.Context, o *serveOptions) error {
 			return err
 		}
 	}
-	if err := addHealthChecks(mgr, syncer.Store, cert); err != nil {
+	if err := addHealthChecks(mgr, composer, cert); err != nil {
 		return err
 	}
-	log.Info("starting", "version", version, "repo", gitsource.RedactURL(o.repoURL), "ref", o.ref.String(), "paths", o.paths, "fields", o.fields)
+	log.Info("starting", "version", version, "source", o.source, "repos", syncers.repos().URL, "roots", syncers.roots(), "fluxNamespaces", o.flux.namespaces, "fields", o.fields)
 	return mgr.Start(ctx)
 }
 
 // newManager creates the controller-runtime manager with gitgate's webhook
 // server (TLS from cert), metrics and health probes.
-func newManager(cfg *rest.Config, o *serveOptions, cert certSource) (ctrl.Manager, error) {
+func newManager(cfg *rest.Config, o *serveOptions, cert certSource, objects cacheSetup) (ctrl.Manager, error) {
 	server := ctrlwebhook.NewServer(ctrlwebhook.Options{
 		Host:    o.webhookHost,
 		Port:    o.port,
@@ -136,6 +110,8 @@ func newManager(cfg *rest.Config, o *serveOptions, cert certSource) (ctrl.Manage
 		HealthProbeBindAddress: o.healthAddr,
 		PprofBindAddress:       o.pprofAddr,
 		WebhookServer:          server,
+		Scheme:                 objects.scheme,
+		Cache:                  objects.cache,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
@@ -143,30 +119,109 @@ func newManager(cfg *rest.Config, o *serveOptions, cert certSource) (ctrl.Manage
 	return mgr, nil
 }
 
-// newSyncer builds the Git side: source, verifier, indexer and the store
-// the webhook reads.
-func newSyncer(o *serveOptions, mgr ctrl.Manager, log logr.Logger) (*gitsync.Syncer, error) {
-	source, err := o.git.source(o.repoURL, o.ref)
-	if err != nil {
-		return nil, err
+// newSources builds the Git side: one Syncer per source (--repo-url or
+// each of --sources-file), all feeding one Composer whose Store the
+// webhook reads. Every root is expected before the first sync, so
+// readiness waits for each to load once.
+func newSources(o *serveOptions, mgr ctrl.Manager, log logr.Logger) (*provenance.Composer, syncerList, error) {
+	composer := &provenance.Composer{Store: &provenance.Store{}, Log: log.WithName("roots")}
+	if o.source == sourceFlux {
+		return composer, nil, addFluxWatcher(o, mgr, composer, log)
 	}
-	verifier, err := o.git.verifier()
+	var syncers syncerList
+	for _, src := range o.sources {
+		s, err := newSyncer(src, o.defaultNamespace, mgr, composer, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		composer.Expect(s.RootsOf()...)
+		syncers = append(syncers, s)
+	}
+	return composer, syncers, nil
+}
+
+// newSyncer builds the Syncer of one source: Git source, verifier and the
+// template of its roots' Indexers.
+func newSyncer(src gitSource, defaultNamespace string, mgr ctrl.Manager, composer *provenance.Composer, log logr.Logger) (*gitsync.Syncer, error) {
+	what := "source " + src.name + ": "
+	if src.name == "" {
+		what = ""
+	}
+	source, err := src.git.source(src.url, src.ref)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s%w", what, err)
+	}
+	verifier, err := src.git.verifier()
+	if err != nil {
+		return nil, fmt.Errorf("%s%w", what, err)
+	}
+	url := gitsource.RedactURL(src.url)
+	name := src.name
+	if name == "" {
+		name = url
 	}
 	return &gitsync.Syncer{
 		Source:   source,
-		Indexer:  &provenance.Indexer{Scope: mapperScope{mgr.GetRESTMapper()}, DefaultNamespace: o.defaultNamespace},
-		Store:    &provenance.Store{},
-		Roots:    o.paths,
-		Interval: o.interval,
+		Name:     name,
+		URL:      url,
+		Indexer:  &provenance.Indexer{Scope: mapperScope{mgr.GetRESTMapper()}, DefaultNamespace: defaultNamespace},
+		Composer: composer,
+		Roots:    src.paths,
+		Interval: src.interval,
 		Verifier: verifier,
-		Log:      log.WithName("git").WithValues("repo", gitsource.RedactURL(o.repoURL), "ref", o.ref.String()),
+		Log:      log.WithName("git").WithValues("source", name, "repo", url, "ref", src.ref.String()),
 	}, nil
 }
 
+// syncerList is every Syncer; a push notification or a peer's signal
+// triggers them all (each resolves its ref, which is cheap).
+type syncerList []*gitsync.Syncer
+
+// Trigger asks every source for a sync now.
+func (l syncerList) Trigger() {
+	for _, s := range l {
+		s.Trigger()
+	}
+}
+
+// Revision is the head every source last brought its roots to, one per
+// source, for replicas to compare.
+func (l syncerList) Revision() string {
+	revs := make([]string, len(l))
+	for i, s := range l {
+		revs[i] = s.Revision()
+		if revs[i] == "" {
+			return "" // not every source has synced: nothing to announce
+		}
+	}
+	return strings.Join(revs, ",")
+}
+
+// roots names every root of every source.
+func (l syncerList) roots() []string {
+	var out []string
+	for _, s := range l {
+		for _, r := range s.RootsOf() {
+			out = append(out, r.String())
+		}
+	}
+	return out
+}
+
+// repos is the watched repositories for messages that name no root.
+func (l syncerList) repos() webhook.Repo {
+	if len(l) == 0 {
+		return webhook.Repo{URL: "the Flux GitRepositories"}
+	}
+	urls := make([]string, len(l))
+	for i, s := range l {
+		urls[i] = s.URL
+	}
+	return webhook.Repo{URL: strings.Join(urls, ", ")}
+}
+
 // newHandler builds the admission handler over the store's snapshots.
-func newHandler(o *serveOptions, mgr ctrl.Manager, store *provenance.Store) (*webhook.Handler, error) {
+func newHandler(o *serveOptions, mgr ctrl.Manager, store *provenance.Store, repo webhook.Repo) (*webhook.Handler, error) {
 	ignores, err := provenance.CompileIgnores(o.ignoreRules)
 	if err != nil {
 		return nil, err
@@ -180,10 +235,12 @@ func newHandler(o *serveOptions, mgr ctrl.Manager, store *provenance.Store) (*we
 		// --fields says.
 		Controllers:     webhook.ControllerChecker(ignores),
 		Kinds:           mgr.GetRESTMapper(),
-		Repo:            webhook.Repo{URL: gitsource.RedactURL(o.repoURL)},
+		Repo:            repo,
+		DenialHint:      o.denialHint,
 		DecisionTimeout: o.decisionTimeout,
 		TokenAudiences:  o.identities.tokenAudiences,
 	}
+	handler.Repo.Browse = o.repoBrowseURL
 	return handler, nil
 }
 
@@ -206,16 +263,11 @@ func exemptSelf(ctx context.Context, cfg *rest.Config, ids *webhook.Identities, 
 	log.Error(err, "cannot learn gitgate's own user name; its own writes are judged like anyone's")
 }
 
-// addHealthChecks: /readyz passes once a revision is loaded, a certificate
-// is healthy and the webhook server listens.
-func addHealthChecks(mgr ctrl.Manager, store *provenance.Store, cert certSource) error {
+// addHealthChecks: /readyz passes once every root has loaded once, a
+// certificate is healthy and the webhook server listens.
+func addHealthChecks(mgr ctrl.Manager, composer *provenance.Composer, cert certSource) error {
 	checks := map[string]healthz.Checker{
-		"git": func(*http.Request) error {
-			if store.Load() == nil {
-				return errors.New("no Git revision loaded yet")
-			}
-			return nil
-		},
+		"git":         func(*http.Request) error { return composer.Ready() },
 		"certificate": func(*http.Request) error { return cert.Healthy() },
 		"webhook":     mgr.GetWebhookServer().StartedChecker(),
 	}

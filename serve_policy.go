@@ -21,7 +21,7 @@ import (
 
 // setupPolicy wires modes, break-glass, staleness and the audit trail into
 // h, and adds their runnables and readiness checks to mgr.
-func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, o *policyOptions, h *webhook.Handler, clock webhook.SyncClock, log logr.Logger) error {
+func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, o *policyOptions, h *webhook.Handler, clock webhook.RootClock, log logr.Logger) error {
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("policy client: %w", err)
@@ -33,6 +33,7 @@ func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, o *policyOptions, h *webhoo
 	var runnables []interface{ Start(context.Context) error }
 	ready := map[string]func() error{}
 
+	h.DryRunWarn = o.dryRunAction == dryRunWarn
 	h.Modes = webhook.FixedMode(mode)
 	if o.namespaceOverrides {
 		h.Modes = webhook.GitModes{Snapshots: h.Snapshots, Default: mode}

@@ -111,6 +111,9 @@ func EventMessage(r *Record) string {
 	if r.Revision != "" {
 		b.WriteString(" at " + r.Revision)
 	}
+	if r.Root != "" {
+		b.WriteString(" of " + r.Root)
+	}
 	if r.File != "" {
 		b.WriteString(", file " + r.File)
 	}

@@ -189,6 +189,10 @@ func TestEventMessage(t *testing.T) {
 	if got := EventMessage(r); got != "gitgate allowed by break-glass grant inc-1 DELETE by dev-user: managed-delete" {
 		t.Errorf("EventMessage = %q", got)
 	}
+	r = &Record{Decision: Denied, Operation: "UPDATE", User: "dev-user", Reason: "field-mismatch", Revision: "main@sha1:abc", Root: "Kustomization flux-system/apps", File: "apps/web.yaml"}
+	if got, want := EventMessage(r), "gitgate denied UPDATE by dev-user: field-mismatch at main@sha1:abc of Kustomization flux-system/apps, file apps/web.yaml"; got != want {
+		t.Errorf("EventMessage = %q, want %q", got, want)
+	}
 	r = &Record{Decision: Denied, Operation: "DELETE", User: "system:serviceaccount:ops:bot", Class: "controller", Reason: "managed-delete"}
 	if got := EventMessage(r); got != "gitgate denied DELETE by system:serviceaccount:ops:bot (controller): managed-delete" {
 		t.Errorf("EventMessage = %q", got)

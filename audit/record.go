@@ -53,6 +53,9 @@ type Record struct {
 	//   - ephemeral-container: a person adds an ephemeral container to a
 	//     Pod (kubectl debug).
 	//   - pod-resize: a person resizes a running Pod in place.
+	//   - agent-only: a write or delete, by anyone but the agent, of an
+	//     object whose values Git holds encrypted (a Secret a Flux
+	//     Kustomization decrypts with SOPS); no value is ever shown.
 	//   - deadline-exceeded: the object could not be compared within the
 	//     decision deadline (refused, fail closed).
 	//
@@ -97,10 +100,14 @@ type Record struct {
 	Namespace   string   `json:"namespace,omitempty"`
 	Name        string   `json:"name"`
 	DryRun      bool     `json:"dryRun"`
-	Revision    string   `json:"revision,omitempty"`
-	File        string   `json:"file,omitempty"`
-	Fields      []string `json:"fields,omitempty"`
-	Grant       string   `json:"grant,omitempty"`
+	// Root is the root whose revision the verdict rests on: "path apps",
+	// "Kustomization flux-system/apps". Empty when it rests on every root
+	// (not in Git); Revision then lists their revisions.
+	Root     string   `json:"root,omitempty"`
+	Revision string   `json:"revision,omitempty"`
+	File     string   `json:"file,omitempty"`
+	Fields   []string `json:"fields,omitempty"`
+	Grant    string   `json:"grant,omitempty"`
 
 	// ObjectUID and APIVersion locate the object for its Event; they are
 	// not part of the written record.

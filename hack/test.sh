@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, fuzz seeds, and the end-to-end tests against
-# a real kube-apiserver, Git server and kubectl, and real Flux controllers.
-# Builds the control plane and Flux first (once; cached in .cache/). Ends
+# a real kube-apiserver, Git server and kubectl, real Flux controllers and
+# real helm.
+# Builds the control plane, Flux and helm first (once; cached in .cache/). Ends
 # with a one-line summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./hack/build-control-plane.sh >/dev/null
 ./hack/build-flux.sh >/dev/null
+./hack/build-helm.sh >/dev/null
 go vet ./...
 
 log=$(mktemp)

@@ -6,7 +6,11 @@
 // to gitgate. The Go side cannot know that a CEL expression equals a glob:
 // this table is the proof. Tokens are the one exception to "agents are never
 // judged": a token for an agent's service account is refused to everyone
-// but exempt identities.
+// but exempt identities. The same proof runs on the Helm chart's render,
+// for its default values and for a full values file with custom agents,
+// controllers, exempt identities and skipped resources: its gitgate is
+// configured with the flags the chart wrote into the Deployment, so flags
+// and CEL cannot drift apart.
 package manifests_test
 
 import (
@@ -15,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,12 +28,14 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/test/harness"
 	"github.com/gitgate/gitgate/webhook"
 )
 
@@ -73,6 +80,22 @@ var (
 		{"mallory", []string{"system:nodes-x", "system:bootstrappers-x", "flux-system"}, webhook.Person},
 		{"", nil, webhook.Person},
 	}
+	// customIdentities exercise charts/gitgate/ci/full-values.yaml: globs
+	// with a * inside, agent, controller and exempt groups, and service
+	// accounts that are no controller there.
+	customIdentities = []identity{
+		{"backup-robot", nil, webhook.Exempt},
+		{"system:serviceaccount:velero:velero", sa("velero"), webhook.Exempt},
+		{"alice", []string{"platform-admins"}, webhook.Exempt},
+		{"system:serviceaccount:team-a:gitops-reconciler", sa("team-a"), webhook.Agent},
+		{"argo.cd:controller", nil, webhook.Agent},
+		{"bob", []string{"gitops-agents"}, webhook.Agent},
+		{"system:serviceaccount:ops:operator", sa("ops"), webhook.Controller},
+		{"carol", []string{"operators"}, webhook.Controller},
+		{"system:serviceaccount:monitoring:prometheus", sa("monitoring"), webhook.Controller},
+		{"system:serviceaccount:team-b:app", sa("team-b"), webhook.Person},
+		{"system:serviceaccount:team-a:gitops-reconciler-x", sa("team-a"), webhook.Person},
+	}
 	resources = []struct {
 		group, version, resource, subresource string
 		// namespace and name of the object; default shop/x.
@@ -115,18 +138,64 @@ var (
 		{"example.com", "v1", "events", "", "", ""},
 		{"example.com", "v1", "widgets", "", "", ""},
 		{"example.com", "v1", "widgets", "status", "", ""},
+		{"", "v1", "serviceaccounts", "token", "team-a", "gitops-reconciler"},
+		{"", "v1", "serviceaccounts", "token", "velero", "velero"},
+		{"", "v1", "serviceaccounts", "token", "ops", "operator"},
+		{"", "v1", "serviceaccounts", "token", "monitoring", "prometheus"},
+		{"", "v1", "serviceaccounts", "token", "team-b", "app"},
 	}
 )
 
 func TestMatchConditionsSkipExactlyWhatGitgateAllowsUnjudged(t *testing.T) {
-	conditions := loadMatchConditions(t, filepath.Join("base", "webhook.yaml"))
-	h := unsyncedHandler()
-	called := map[webhook.Class]int{}
-	agentTokens := 0
+	base, err := os.ReadFile(filepath.Join("base", "webhook.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conditions := compileMatchConditions(t, decodeWebhook(t, base))
+	// The table's classes are gitgate's defaults.
 	for _, id := range identities {
-		if got, _ := h.Identities.Classify(authenticationv1.UserInfo{Username: id.user, Groups: id.groups}); got != id.class {
+		if got, _ := unsyncedHandler(webhook.DefaultIdentities(), webhook.DefaultSkip()).Identities.Classify(
+			authenticationv1.UserInfo{Username: id.user, Groups: id.groups}); got != id.class {
 			t.Errorf("%q %v is %s in Go, the table says %s", id.user, id.groups, got, id.class)
 		}
+	}
+	proveAgainstGo(t, conditions, unsyncedHandler(webhook.DefaultIdentities(), webhook.DefaultSkip()), identities)
+}
+
+// TestChartMatchConditionsSkipExactlyWhatItsFlagsAllowUnjudged renders the
+// chart and runs the proof with a gitgate configured by the flags the
+// chart wrote into its Deployment.
+func TestChartMatchConditionsSkipExactlyWhatItsFlagsAllowUnjudged(t *testing.T) {
+	for name, values := range map[string][]string{
+		"default values": nil,
+		"full values":    {filepath.Join(harness.ChartDir(), "ci", "full-values.yaml")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m, err := harness.RenderChart("gitgate-system", values...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := json.Marshal(m.Find("ValidatingWebhookConfiguration", "gitgate").Object)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conditions := compileMatchConditions(t, decodeWebhook(t, raw))
+			ids, skip := flagsOf(t, m.Find("Deployment", "gitgate"))
+			proveAgainstGo(t, conditions, unsyncedHandler(ids, skip), append(slices.Clone(identities), customIdentities...))
+		})
+	}
+}
+
+// proveAgainstGo evaluates the conditions for every identity on every
+// resource, and on a status write that keeps the metadata, and fails
+// where they call gitgate for a request it would allow unjudged, or skip
+// one it would judge.
+func proveAgainstGo(t *testing.T, conditions matchConditions, h *webhook.Handler, ids []identity) {
+	t.Helper()
+	called := map[webhook.Class]int{}
+	agentTokens := 0
+	for _, id := range ids {
+		class, _ := h.Identities.Classify(authenticationv1.UserInfo{Username: id.user, Groups: id.groups})
 		for _, r := range resources {
 			name := fmt.Sprintf("%s %v on %s/%s", id.user, id.groups, r.group, r.resource)
 			if r.subresource != "" {
@@ -144,11 +213,17 @@ func TestMatchConditionsSkipExactlyWhatGitgateAllowsUnjudged(t *testing.T) {
 				t.Errorf("%s: matchConditions call gitgate = %v, gitgate judges it = %v", name, celCalls, goJudges)
 			}
 			if celCalls && r.subresource != "token" {
-				called[id.class]++
+				called[class]++
 			}
-			if celCalls && r.subresource == "token" && id.class == webhook.Agent {
+			if celCalls && r.subresource == "token" && class == webhook.Agent {
 				agentTokens++
 			}
+		}
+		req := admissionRequest(id, "apps", "v1", "deployments", "status", "", "")
+		req.Operation = admissionv1.Update
+		req.OldObject = req.Object
+		if celCalls, goJudges := conditions.call(t, req), !h.Handle(context.Background(), req).Allowed; celCalls != goJudges {
+			t.Errorf("%s %v: status update: matchConditions call gitgate = %v, gitgate judges it = %v", id.user, id.groups, celCalls, goJudges)
 		}
 	}
 	// The table must exercise both sides for the classes that are judged;
@@ -156,6 +231,51 @@ func TestMatchConditionsSkipExactlyWhatGitgateAllowsUnjudged(t *testing.T) {
 	if called[webhook.Person] == 0 || called[webhook.Controller] == 0 || called[webhook.Exempt] != 0 || called[webhook.Agent] != 0 || agentTokens == 0 {
 		t.Errorf("requests sent to gitgate by class = %v, agents' token requests %d; want persons and controllers, and agents for tokens only", called, agentTokens)
 	}
+}
+
+// flagsOf reads the identity and --skip-resource flags of the Deployment's
+// gitgate container as gitgate serve does (options_identity.go): exempt
+// users and groups add to the built-in ones; --agent, --controller and
+// --skip-resource replace the defaults when given.
+func flagsOf(t *testing.T, d *unstructured.Unstructured) (webhook.Identities, webhook.Resources) {
+	t.Helper()
+	if d == nil {
+		t.Fatal("no Deployment gitgate in the render")
+	}
+	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+	flags := map[string][]string{}
+	for _, a := range args {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(a, "--"), "="); ok {
+			flags[k] = append(flags[k], v)
+		}
+	}
+	or := func(v, def []string) []string {
+		if v == nil {
+			return def
+		}
+		return v
+	}
+	ids := webhook.Identities{
+		ExemptUsers:      append(slices.Clone(webhook.DefaultExemptUsers), flags["exempt-user"]...),
+		ExemptGroups:     append(slices.Clone(webhook.DefaultExemptGroups), flags["exempt-group"]...),
+		AgentUsers:       or(flags["agent"], webhook.DefaultAgents),
+		AgentGroups:      flags["agent-group"],
+		ControllerUsers:  or(flags["controller"], webhook.DefaultControllers),
+		ControllerGroups: flags["controller-group"],
+	}
+	if err := ids.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var skip webhook.Resources
+	for _, s := range or(flags["skip-resource"], webhook.DefaultSkipResources) {
+		r, err := webhook.ParseResource(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		skip = append(skip, r)
+	}
+	return ids, skip
 }
 
 // TestOnlyTheBaseHoldsMatchConditions: overlays patch the base's webhook
@@ -179,12 +299,12 @@ func TestOnlyTheBaseHoldsMatchConditions(t *testing.T) {
 	}
 }
 
-// unsyncedHandler is gitgate with every identity and resource flag at its
-// default and no Git revision loaded: it refuses whatever it judges.
-func unsyncedHandler() *webhook.Handler {
+// unsyncedHandler is gitgate with these identity classes and skipped
+// resources and no Git revision loaded: it refuses whatever it judges.
+func unsyncedHandler(ids webhook.Identities, skip webhook.Resources) *webhook.Handler {
 	return &webhook.Handler{
-		Identities: webhook.DefaultIdentities(),
-		Skip:       webhook.DefaultSkip(),
+		Identities: ids,
+		Skip:       skip,
 		Snapshots:  &provenance.Store{},
 		Checker:    &provenance.Checker{Fields: provenance.FieldsStrict},
 		Kinds:      anyKind{},
@@ -223,18 +343,21 @@ type matchConditions []struct {
 	prg  cel.Program
 }
 
-func loadMatchConditions(t *testing.T, path string) matchConditions {
+// decodeWebhook decodes a ValidatingWebhookConfiguration (YAML or JSON),
+// refusing unknown fields.
+func decodeWebhook(t *testing.T, data []byte) *admissionregistrationv1.ValidatingWebhookConfiguration {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cfg admissionregistrationv1.ValidatingWebhookConfiguration
 	if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
 		t.Fatal(err)
 	}
+	return &cfg
+}
+
+func compileMatchConditions(t *testing.T, cfg *admissionregistrationv1.ValidatingWebhookConfiguration) matchConditions {
+	t.Helper()
 	if len(cfg.Webhooks) != 1 || len(cfg.Webhooks[0].MatchConditions) == 0 {
-		t.Fatalf("%s: want one webhook with matchConditions", path)
+		t.Fatalf("%s: want one webhook with matchConditions", cfg.Name)
 	}
 	env, err := cel.NewEnv(
 		cel.Variable("request", cel.MapType(cel.StringType, cel.DynType)),
@@ -319,8 +442,12 @@ func decoded(t *testing.T, raw []byte) any {
 // was; a label, annotation, ownerReference or finalizer written through it
 // is judged, as Go judges it.
 func TestMatchConditionsOnSubresourceUpdates(t *testing.T) {
-	conditions := loadMatchConditions(t, filepath.Join("base", "webhook.yaml"))
-	h := unsyncedHandler()
+	base, err := os.ReadFile(filepath.Join("base", "webhook.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conditions := compileMatchConditions(t, decodeWebhook(t, base))
+	h := unsyncedHandler(webhook.DefaultIdentities(), webhook.DefaultSkip())
 	controller := identity{"system:serviceaccount:cert-manager:cert-manager", sa("cert-manager"), webhook.Controller}
 	person := identity{"dev-user", nil, webhook.Person}
 	old := `{"apiVersion":"v1","kind":"Thing","metadata":{"name":"x","namespace":"shop","labels":{"app":"web"},"ownerReferences":[{"uid":"1"}]},"status":{"a":1}}`
@@ -340,6 +467,9 @@ func TestMatchConditionsOnSubresourceUpdates(t *testing.T) {
 		{name: "a finalizer through finalize", who: controller, subresource: "finalize", obj: strings.Replace(old, `"labels"`, `"finalizers":["x"],"labels"`, 1), wantCalled: true},
 		{name: "labels removed through status", who: controller, subresource: "status", obj: strings.Replace(old, `"labels":{"app":"web"},`, ``, 1), wantCalled: true},
 		{name: "a person's status write", who: person, subresource: "status", obj: old, wantCalled: true},
+		// An ephemeral container may mount the Pod's service account
+		// token: gitgate looks at whose Pod it is.
+		{name: "a controller's ephemeral container, metadata as it was", who: controller, subresource: "ephemeralcontainers", obj: old, wantCalled: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package manifests_test
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -84,4 +85,16 @@ func networkPolicySpec(t *testing.T, format string) map[string]any {
 	}
 	t.Fatal("no NetworkPolicy gitgate in the build")
 	return nil
+}
+
+// TestAPIServerIngressPlaceholderIsRefused: the component's CIDR is a
+// placeholder no API server accepts, so a copy applied unchanged fails
+// instead of admitting the wrong addresses (and locking the API server out).
+func TestAPIServerIngressPlaceholderIsRefused(t *testing.T) {
+	spec := networkPolicySpec(t, "resources: [%[1]s/base]\ncomponents: [%[1]s/components/apiserver-ingress]")
+	from := spec["ingress"].([]any)[0].(map[string]any)["from"].([]any)
+	cidr, _ := from[0].(map[string]any)["ipBlock"].(map[string]any)["cidr"].(string)
+	if _, _, err := net.ParseCIDR(cidr); err == nil {
+		t.Errorf("ipBlock cidr %q is a valid CIDR; the shipped component must not guess the control plane's addresses", cidr)
+	}
 }

@@ -77,6 +77,9 @@ const (
 	// request's deadline. gitgate cannot say it matches Git, so it refuses
 	// (fail closed); only a hostile object comes near it.
 	ReasonDeadline Reason = "deadline-exceeded"
+	// ReasonAgentOnly: a write or delete of an object only the agent may
+	// write (Entry.AgentOnly: a Secret whose values the agent decrypts).
+	ReasonAgentOnly Reason = "agent-only"
 )
 
 // Result is the verdict on one request.
@@ -136,6 +139,11 @@ func (c *Checker) Check(snap *Snapshot, req *Request) Result {
 		return c.checkSubresource(snap, req)
 	}
 	entry := snap.Lookup(req.Key())
+	if entry != nil && entry.AgentOnly && !finishesDeletion(req) {
+		// Git holds its values encrypted: nothing a person sends can be
+		// shown to agree with them, so only the agent writes it.
+		return Result{Reason: ReasonAgentOnly, Entry: entry}
+	}
 	if entry == nil && req.Operation == Update && onlyRemovesFinalizers(req.OldObject, req.Object) {
 		return Result{Allowed: true, Reason: ReasonFinishingDeletion}
 	}
@@ -449,6 +457,18 @@ func mapsEqualWithout(a, b map[string]any, skip string) bool {
 		return len(a)-1 == n
 	}
 	return len(a) == n
+}
+
+// finishesDeletion: a delete of an object already being deleted, or an
+// update that only removes finalizers; either only lets a deletion end.
+func finishesDeletion(req *Request) bool {
+	switch req.Operation {
+	case Delete:
+		return isTerminating(req.OldObject)
+	case Update:
+		return onlyRemovesFinalizers(req.OldObject, req.Object)
+	}
+	return false
 }
 
 func isTerminating(obj map[string]any) bool {

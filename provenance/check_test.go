@@ -562,3 +562,54 @@ func TestCheckDeadline(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckAgentOnly: an object whose values Git holds encrypted is
+// refused to everyone the Checker judges, even a request that repeats its
+// identity exactly; only a deletion already under way may finish.
+func TestCheckAgentOnly(t *testing.T) {
+	const secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\n"
+	ix := &provenance.Indexer{Scope: scope, Root: provenance.Root{Name: "Kustomization flux-system/apps"}}
+	snap, err := ix.Build(provenancetest.Revision("a"), []provenance.File{{Path: "apps (kustomize)", Objects: mustObjects(t, secret), AgentOnly: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := snap.Lookup(provenance.Key{Kind: "Secret", Namespace: "shop", Name: "db"}); e == nil || !e.AgentOnly {
+		t.Fatalf("entry = %+v, want an agent-only entry", e)
+	}
+	withData := secret + "data: {password: aHVudGVyMg==}\n"
+	terminating := "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop, deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: [x]}\n"
+	released := "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop, deletionTimestamp: '2026-01-01T00:00:00Z'}\n"
+	for _, tc := range []struct {
+		name     string
+		op       provenance.Operation
+		old, obj string
+		want     provenance.Reason
+	}{
+		{name: "create with values", op: provenance.Create, obj: withData, want: provenance.ReasonAgentOnly},
+		{name: "create of the identity alone", op: provenance.Create, obj: secret, want: provenance.ReasonAgentOnly},
+		{name: "update", op: provenance.Update, old: withData, obj: secret + "data: {password: b3RoZXI=}\n", want: provenance.ReasonAgentOnly},
+		{name: "no-op update", op: provenance.Update, old: withData, obj: withData, want: provenance.ReasonAgentOnly},
+		{name: "delete", op: provenance.Delete, old: withData, want: provenance.ReasonAgentOnly},
+		{name: "delete of a terminating one", op: provenance.Delete, old: terminating, want: provenance.ReasonTerminating},
+		{name: "finalizer removal while terminating", op: provenance.Update, old: terminating, obj: released, want: provenance.ReasonFinishingDeletion},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &provenance.Request{Operation: tc.op, Kind: "Secret", Version: "v1", Namespace: "shop", Name: "db"}
+			if tc.old != "" {
+				req.OldObject = toMap(t, tc.old)
+			}
+			if tc.obj != "" {
+				req.Object = toMap(t, tc.obj)
+			}
+			for _, c := range []*provenance.Checker{{}, {Fields: provenance.FieldsDeclared, Controller: true}} {
+				res := c.Check(snap, req)
+				if res.Reason != tc.want || res.Allowed != (tc.want != provenance.ReasonAgentOnly) {
+					t.Errorf("controller %v: Check = allowed %v reason %s, want %s", c.Controller, res.Allowed, res.Reason, tc.want)
+				}
+				if len(res.Diffs) > 0 {
+					t.Errorf("an agent-only verdict lists differences (values could show): %v", res.Diffs)
+				}
+			}
+		})
+	}
+}

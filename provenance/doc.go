@@ -2,10 +2,11 @@
 // object agree with Git at the current revision, and if not, where does it
 // differ?
 //
-// It holds the value types the rest share (Key, Revision, Entry, File), the
-// Indexer that turns rendered files into an immutable Snapshot, the Store
-// that swaps Snapshots atomically, and the Checker that decides a Request
-// against a Snapshot. Getting files out of Git is the job of gitsource,
+// It holds the value types the rest share (Key, Revision, Root, Entry,
+// File), the Indexer that turns a root's rendered files into its Part, the
+// Composer that merges the last good Part of every root into an immutable
+// Snapshot, the Store that swaps Snapshots atomically, and the Checker that
+// decides a Request against a Snapshot. Getting files out of Git is the job of gitsource,
 // render and gitsync, which import this package, never the reverse: the
 // webhook depends on this package alone and so on nothing of Git,
 // kustomize or OpenPGP.

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	pathpkg "path"
 	"reflect"
 	"sort"
 	"strings"
@@ -34,6 +35,9 @@ type File struct {
 	// Indexer.Cached(Path, ID) said the entries are cached; the Indexer
 	// normalizes them in place.
 	Objects []map[string]any
+	// AgentOnly marks every object of the file as written by the agent
+	// alone (Entry.AgentOnly).
+	AgentOnly bool
 }
 
 // Indexer turns the files of one revision into a Snapshot. It keeps the
@@ -47,6 +51,10 @@ type Indexer struct {
 	DefaultNamespace string
 	// Scheme provides Go types for built-in kinds; nil uses client-go's.
 	Scheme *runtime.Scheme
+	// Root is the root whose files this Indexer indexes; every entry names
+	// it. One Indexer per root, so a root's entries are reused across its
+	// own revisions only.
+	Root Root
 
 	// cache holds the entries of the last successful Build by file.
 	cache map[fileKey]*cachedFile
@@ -85,9 +93,9 @@ func (ix *Indexer) Reset() {
 	ix.cache, ix.crdFingerprint = nil, ""
 }
 
-// Build indexes files into a Snapshot. It fails, and the caller keeps its
-// current Snapshot, when an object is declared twice or a kind's scope
-// cannot be looked up.
+// Build indexes files into a Snapshot of one root, ix.Root at rev. It
+// fails, and the caller keeps its current Snapshot, when an object is
+// declared twice or a kind's scope cannot be looked up.
 func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 	crds, fingerprint, err := ix.collectCRDs(files)
 	if err != nil {
@@ -95,7 +103,6 @@ func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 	}
 	reuse := fingerprint == ix.crdFingerprint
 	snap := &Snapshot{
-		Revision:   rev,
 		objects:    map[Key]*Entry{},
 		namespaces: map[string]int{},
 		kinds:      map[groupKind]int{},
@@ -132,6 +139,8 @@ func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 		snap.unresolved = append(snap.unresolved, k)
 	}
 	sort.Strings(snap.unresolved)
+	state := &RootState{Root: ix.Root, Revision: rev, Objects: len(snap.objects)}
+	snap.roots, snap.rootList = map[Root]*RootState{ix.Root: state}, []*RootState{state}
 	ix.cache, ix.crdFingerprint = next, fingerprint
 	return snap, nil
 }
@@ -150,6 +159,7 @@ func (ix *Indexer) indexFile(f File, crds map[schema.GroupKind]*crdInfo, schemas
 			guessedAny = true
 			unresolved[e.Key.Kind+"."+e.Key.Group] = true
 		}
+		e.AgentOnly = f.AgentOnly
 		fresh.entries = append(fresh.entries, e)
 	}
 	return fresh, guessedAny, nil
@@ -263,7 +273,42 @@ func (ix *Indexer) entry(path string, obj map[string]any, crds map[schema.GroupK
 	}
 	normalizeDeclared(key, obj)
 	compare.Normalize(obj, s)
-	return &Entry{Key: key, APIVersion: apiVersion, Path: path, Object: obj, Schema: s}, guessed, nil
+	return &Entry{Key: key, APIVersion: apiVersion, Path: originPath(path, meta), Object: obj, Schema: s, Root: ix.Root}, guessed, nil
+}
+
+// kustomizeSuffix marks the File of a rendered kustomize root.
+const kustomizeSuffix = " (kustomize)"
+
+// originPath names the file that declares an object of a kustomize root
+// when kustomize recorded it (buildMetadata: [originAnnotations] writes
+// config.kubernetes.io/origin with the path relative to the root):
+// "apps/base/web.yaml (kustomize apps/prod)". Otherwise, and for objects
+// a generator made or a remote base holds, it is the root's File path.
+func originPath(path string, meta map[string]any) string {
+	root, ok := strings.CutSuffix(path, kustomizeSuffix)
+	if !ok {
+		return path
+	}
+	ann, _ := meta["annotations"].(map[string]any)
+	origin, _ := ann["config.kubernetes.io/origin"].(string)
+	var file string
+	for _, line := range strings.Split(origin, "\n") {
+		if v, ok := strings.CutPrefix(line, "path: "); ok {
+			file = strings.Trim(strings.TrimSpace(v), `"'`)
+			break
+		}
+	}
+	if file == "" || strings.Contains(origin, "repo: ") || strings.Contains(origin, "configuredIn: ") {
+		return path
+	}
+	joined := pathpkg.Join(root, file)
+	if root == "." {
+		joined = pathpkg.Clean(file)
+	}
+	if joined == ".." || strings.HasPrefix(joined, "../") {
+		return path
+	}
+	return joined + " (kustomize " + root + ")"
 }
 
 func (ix *Indexer) schemaFor(gvk schema.GroupVersionKind, crds map[schema.GroupKind]*crdInfo) *compare.Schema {

@@ -2,8 +2,8 @@ package provenance
 
 import (
 	"fmt"
+	"sort"
 	"sync/atomic"
-	"time"
 
 	"github.com/gitgate/gitgate/provenance/compare"
 )
@@ -60,14 +60,21 @@ type Entry struct {
 	Object map[string]any
 	// Schema guides comparison of this kind; nil compares generically.
 	Schema *compare.Schema
+	// Root is the root that declares the object; Snapshot.RootOf gives its
+	// revision.
+	Root Root
+	// AgentOnly: the GitOps agent alone writes this object, because Git
+	// holds its values encrypted (a Flux Kustomization with SOPS
+	// decryption). Object holds its identity only; any write by anyone
+	// else is refused (ReasonAgentOnly), and no value is ever compared.
+	AgentOnly bool
 }
 
-// Snapshot is everything declared at one revision. It is immutable once
-// built: requests read it without locks while the Syncer builds the next.
+// Snapshot is everything declared by a set of roots, each at its last good
+// revision: what an Indexer built for one root, or what a Composer merged
+// from the parts of many. It is immutable once built: requests read it
+// without locks while the next is built.
 type Snapshot struct {
-	Revision Revision
-	// Fetched is when this revision was first read from the remote.
-	Fetched time.Time
 	objects map[Key]*Entry
 	// namespaces counts declared objects per namespace, so deleting a
 	// namespace that holds managed objects can be refused in O(1).
@@ -78,6 +85,14 @@ type Snapshot struct {
 	// unresolved lists kinds whose scope the API server did not know when
 	// the snapshot was built (e.g. a CRD not yet installed).
 	unresolved []string
+	// roots holds the state of every root whose objects are here, by root;
+	// rootList the same, ordered by source and name.
+	roots    map[Root]*RootState
+	rootList []*RootState
+	// pending lists roots expected but never loaded.
+	pending []Root
+	// conflicts lists objects declared by more than one root.
+	conflicts []Conflict
 }
 
 // Lookup returns the declared object for k, or nil.
@@ -124,3 +139,14 @@ func (s *Store) Swap(snap *Snapshot) { s.current.Store(snap) }
 // ErrDuplicate is returned when one revision declares an object twice. The
 // revision is refused: which of the two should gitgate enforce?
 var ErrDuplicate = fmt.Errorf("object declared twice")
+
+// Entries lists the declared objects, sorted by key, for the client
+// commands (render, drift); the webhook looks objects up by key instead.
+func (s *Snapshot) Entries() []*Entry {
+	out := make([]*Entry, 0, len(s.objects))
+	for _, e := range s.objects {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key.String() < out[j].Key.String() })
+	return out
+}

@@ -253,12 +253,12 @@ func checkControllerCase(t *testing.T, h *Handler, recs *records, req admission.
 	if wantAllowed {
 		decision = "allowed"
 	}
-	before := decisionCount(t, string(req.Operation), decision, wantReason, class)
+	before := decisionCount(t, string(req.Operation), decision, wantReason, class, "false")
 	resp := h.Handle(context.Background(), req)
 	if resp.Allowed != wantAllowed {
 		t.Fatalf("allowed = %v, want %v (%+v)", resp.Allowed, wantAllowed, resp.Result)
 	}
-	if got := decisionCount(t, string(req.Operation), decision, wantReason, class) - before; got != 1 {
+	if got := decisionCount(t, string(req.Operation), decision, wantReason, class, "false") - before; got != 1 {
 		t.Errorf("gitgate_admission_decisions_total{decision=%q,reason=%q,class=%q} grew by %v, want 1", decision, wantReason, class, got)
 	}
 	if wantAllowed {
@@ -281,10 +281,10 @@ func checkControllerCase(t *testing.T, h *Handler, recs *records, req admission.
 }
 
 // decisionCount reads one series of gitgate_admission_decisions_total.
-func decisionCount(t *testing.T, op, decision string, reason provenance.Reason, class Class) float64 {
+func decisionCount(t *testing.T, op, decision string, reason provenance.Reason, class Class, dryRun string) float64 {
 	t.Helper()
 	var m dto.Metric
-	if err := decisions.WithLabelValues(op, decision, string(reason), string(class)).Write(&m); err != nil {
+	if err := decisions.WithLabelValues(op, decision, string(reason), string(class), dryRun).Write(&m); err != nil {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
@@ -294,25 +294,32 @@ func decisionCount(t *testing.T, op, decision string, reason provenance.Reason, 
 // resources are allowed without a look, and the metric says which.
 func TestUnjudgedCallersAreCountedByClass(t *testing.T) {
 	h := &Handler{Identities: DefaultIdentities(), Skip: DefaultSkip(), Snapshots: fixedSnap{nil}, Checker: fakeChecker{mismatch}}
+	dryRun := func(req admission.Request) admission.Request {
+		yes := true
+		req.DryRun = &yes
+		return req
+	}
 	tests := []struct {
 		name   string
 		req    admission.Request
 		reason provenance.Reason
 		class  Class
+		dryRun string
 	}{
-		{"exempt", request("system:kube-scheduler"), reasonExempt, Exempt},
-		{"agent", request("system:serviceaccount:flux-system:source-controller"), reasonAgent, Agent},
-		{"person on a node", onResource(request("dev-user"), "", "nodes"), reasonSkippedResource, Person},
-		{"controller on a lease", onResource(request(operator), "coordination.k8s.io", "leases"), reasonSkippedResource, Controller},
+		{"exempt", request("system:kube-scheduler"), reasonExempt, Exempt, "false"},
+		{"agent", request("system:serviceaccount:flux-system:source-controller"), reasonAgent, Agent, "false"},
+		{"agent's dry run", dryRun(request("system:serviceaccount:flux-system:source-controller")), reasonAgent, Agent, "true"},
+		{"person on a node", onResource(request("dev-user"), "", "nodes"), reasonSkippedResource, Person, "false"},
+		{"controller on a lease", onResource(request(operator), "coordination.k8s.io", "leases"), reasonSkippedResource, Controller, "false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := decisionCount(t, "UPDATE", "allowed", tt.reason, tt.class)
+			before := decisionCount(t, "UPDATE", "allowed", tt.reason, tt.class, tt.dryRun)
 			if resp := h.Handle(context.Background(), tt.req); !resp.Allowed {
 				t.Fatalf("denied: %+v", resp.Result)
 			}
-			if got := decisionCount(t, "UPDATE", "allowed", tt.reason, tt.class) - before; got != 1 {
-				t.Errorf("decisions{reason=%q,class=%q} grew by %v, want 1", tt.reason, tt.class, got)
+			if got := decisionCount(t, "UPDATE", "allowed", tt.reason, tt.class, tt.dryRun) - before; got != 1 {
+				t.Errorf("decisions{reason=%q,class=%q,dry_run=%q} grew by %v, want 1", tt.reason, tt.class, tt.dryRun, got)
 			}
 		})
 	}

@@ -45,6 +45,9 @@ type Handler struct {
 	Controllers Checker
 	Kinds       KindResolver
 	Repo        Repo
+	// DenialHint ends every denial: the team's way in, e.g. who grants
+	// break-glass (--denial-hint).
+	DenialHint string
 
 	// Modes gives the mode per namespace; nil enforces everywhere.
 	Modes Modes
@@ -63,6 +66,10 @@ type Handler struct {
 	// TokenAudiences are audiences the API server does not accept (a
 	// cloud's workload identity exchange): a token only for them is free.
 	TokenAudiences []string
+	// DryRunWarn allows a server dry run that would be denied, with the
+	// denial as a warning (--dry-run-action warn). Token refusals stay
+	// denied, as under any mode.
+	DryRunWarn bool
 	// Defaults, when set, holds a person's CREATE of a declared object to
 	// the API server's defaults for Git's manifest (see checkCreate).
 	Defaults Defaulter
@@ -93,11 +100,17 @@ var (
 // check: an update through an object subresource (status, in-place resize,
 // finalize) that leaves labels, annotations, ownerReferences and
 // finalizers as they were. Scale is not among them: it changes declared
-// replicas.
+// replicas. Nor are ephemeral containers: one added to the agent's Pod
+// mounts the agent's token.
 func ownSubresourceWrite(preq *provenance.Request) bool {
-	return provenance.ObjectSubresources[preq.Subresource] && preq.Operation == provenance.Update &&
+	return controllerSubresources[preq.Subresource] && preq.Operation == provenance.Update &&
 		!provenance.MetadataChanged(preq.OldObject, preq.Object)
 }
+
+// controllerSubresources are the object subresources a controller writes
+// unjudged (see ownSubresourceWrite); the webhook's matchConditions list
+// the same.
+var controllerSubresources = map[string]bool{"status": true, "resize": true, "finalize": true}
 
 // ControllerChecker is the controller rule: a controller may set, change or
 // remove what Git does not declare (provenance.FieldsDeclared), finalizers
@@ -121,22 +134,21 @@ var errUnresolvedKind = errors.New("cannot resolve the kind of the resource")
 // break-glass, then the mode).
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
 	start := h.now()
-	op := string(req.Operation)
 	class, match := h.Identities.Classify(req.UserInfo)
 	who := caller{user: req.UserInfo.Username, class: class, match: match}
 	switch {
 	case h.Skip.Has(req.Resource.Group, req.Resource.Resource):
-		observe(op, "allowed", reasonSkippedResource, class, start)
+		observe(&req, "allowed", reasonSkippedResource, class, start)
 		return admission.Allowed("")
 	case class == Exempt:
-		observe(op, "allowed", reasonExempt, class, start)
+		observe(&req, "allowed", reasonExempt, class, start)
 		return admission.Allowed("")
 	case isTokenRequest(&req):
 		// Before the agent: an agent minting its own token for someone
 		// else is exactly the escalation this refuses.
 		return h.handleTokenRequest(ctx, &req, who, start)
 	case class == Agent:
-		observe(op, "allowed", reasonAgent, class, start)
+		observe(&req, "allowed", reasonAgent, class, start)
 		return admission.Allowed("")
 	}
 
@@ -146,14 +158,14 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 		return h.applyPolicy(ctx, &req, preq, snap, verdict{who: who, reason: reasonUnresolvedKind, err: err}, start)
 	}
 	if err != nil {
-		observe(op, "error", reasonBadRequest, class, start)
+		observe(&req, "error", reasonBadRequest, class, start)
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 	if class == Controller && ownSubresourceWrite(preq) {
 		// A controller's status, in-place resize and the like are its own:
 		// allowed unjudged, and the matchConditions keep this high-churn
 		// traffic away from gitgate altogether.
-		observe(op, "allowed", provenance.ReasonSubresource, class, start)
+		observe(&req, "allowed", provenance.ReasonSubresource, class, start)
 		return admission.Allowed("")
 	}
 	preq.Deadline = start.Add(h.decisionTimeout())
@@ -163,7 +175,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	}
 	v.who = who
 	if v.allowed {
-		observe(op, "allowed", v.reason, class, start)
+		observe(&req, "allowed", v.reason, class, start)
 		return admission.Allowed("")
 	}
 	return h.applyPolicy(ctx, &req, preq, snap, v, start)
@@ -183,26 +195,34 @@ type verdict struct {
 	allowed bool
 	reason  provenance.Reason
 	result  provenance.Result
-	// age of the last sync, for stale.
-	age time.Duration
+	// age of the last sync of root, for stale.
+	age  time.Duration
+	root *provenance.RootState
 	// err explains a refusal that has no provenance result.
 	err error
 }
 
-// judge asks Git. Not-synced and stale come first: without a current
-// revision there is nothing to compare with.
+// judge asks Git. Not-synced comes first: without a snapshot there is
+// nothing to compare with. A verdict resting on a root synced longer ago
+// than --max-staleness becomes stale (with --stale-action deny).
 func (h *Handler) judge(snap *provenance.Snapshot, preq *provenance.Request, class Class, now time.Time) verdict {
 	if snap == nil {
 		return verdict{reason: reasonNotSynced}
 	}
-	if age, stale := h.Staleness.stale(now); stale && h.Staleness.Deny {
-		return verdict{reason: reasonStale, age: age}
-	}
+	var v verdict
 	if class == Controller {
-		return h.judgeController(snap, preq)
+		v = h.judgeController(snap, preq)
+	} else {
+		res := h.Checker.Check(snap, preq)
+		v = verdict{allowed: res.Allowed, reason: res.Reason, result: res}
 	}
-	res := h.Checker.Check(snap, preq)
-	return verdict{allowed: res.Allowed, reason: res.Reason, result: res}
+	if v.reason == reasonAgentToken || h.Staleness == nil || !h.Staleness.Deny {
+		return v // a token refusal is harder than stale: no grant covers it
+	}
+	if age, root, stale := h.Staleness.stale(snap, v.result, now); stale {
+		return verdict{reason: reasonStale, age: age, root: root, result: provenance.Result{Entry: v.result.Entry}}
+	}
+	return v
 }
 
 // judgeController holds a controller to what Git declares and nothing
@@ -215,6 +235,13 @@ func (h *Handler) judgeController(snap *provenance.Snapshot, preq *provenance.Re
 	c := h.Controllers
 	if c == nil {
 		c = h.Checker
+	}
+	if preq.Subresource == "ephemeralcontainers" {
+		// The container may mount any volume of the Pod, its service
+		// account token included: never one of an agent's or exempt Pod.
+		if err := h.agentIdentityUse(preq); err != nil {
+			return verdict{reason: reasonAgentToken, err: err}
+		}
 	}
 	res := c.Check(snap, preq)
 	if res.Reason == provenance.ReasonNotInGit {
@@ -239,7 +266,11 @@ func (h *Handler) checkCreate(ctx context.Context, snap *provenance.Snapshot, pr
 	// it fail closed, not hold the admission request.
 	ctx, cancel := context.WithDeadline(ctx, preq.Deadline)
 	defer cancel()
-	defaulted, err := h.Defaults.Defaulted(ctx, v.result.Entry, snap.Revision)
+	var rev provenance.Revision
+	if st := snap.RootOf(v.result.Entry); st != nil {
+		rev = st.Revision
+	}
+	defaulted, err := h.Defaults.Defaulted(ctx, v.result.Entry, rev)
 	if err != nil {
 		return verdict{reason: reasonNoDefaults, err: err, result: provenance.Result{Entry: v.result.Entry}}
 	}

@@ -80,7 +80,7 @@ func LimitBody(next http.Handler, limit int64) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		observe("", "denied", reasonTooLarge, Person, time.Now())
+		observe(nil, "denied", reasonTooLarge, Person, time.Now())
 		head := body[:min(len(body), 4096)]
 		m := requestUID.FindSubmatch(head)
 		if m == nil {

@@ -25,6 +25,19 @@ const (
 // already removed from the URL.
 type Repo struct {
 	URL string
+	// Browse, when set, is a template for a link to a file in a web view of
+	// the repository, e.g. https://git.example.com/org/fleet/blob/{revision}/{file};
+	// denials show such links instead of the clone URL.
+	Browse string
+}
+
+// browseLink fills the Browse template: {revision} with rev (a commit hash
+// or a branch) and {file} with the file's path; "" without a template.
+func (r Repo) browseLink(rev, file string) string {
+	if r.Browse == "" || file == "" {
+		return ""
+	}
+	return strings.NewReplacer("{revision}", rev, "{file}", file).Replace(r.Browse)
 }
 
 // denialMessage explains a denial in one paragraph: what was refused, where
@@ -37,36 +50,44 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		fmt.Fprintf(&b, ", judged as a controller (it matches %s)", who.match)
 	}
 	b.WriteString(": ")
-	where := fmt.Sprintf("revision %s (%s)", snap.Revision.Short(), snap.Revision)
-	if res.Entry != nil {
-		where += ", file " + res.Entry.Path
+	root := snap.RootOf(res.Entry)
+	where := consulted(snap)
+	if root != nil {
+		where = rootAt(root) + ", file " + fileRef(repo, root, res.Entry.Path)
 	}
 	switch res.Reason {
 	case provenance.ReasonNotInGit:
-		fmt.Fprintf(&b, "Git does not declare this object at %s.", where)
+		fmt.Fprintf(&b, "Git does not declare this object in %s.", where)
 	case provenance.ReasonManagedDelete:
 		if res.Entry == nil {
-			fmt.Fprintf(&b, "Git declares objects of this CustomResourceDefinition's kind at %s; deleting it deletes them.", where)
+			fmt.Fprintf(&b, "Git declares objects of this CustomResourceDefinition's kind in %s; deleting it deletes them.", where)
 		} else {
-			fmt.Fprintf(&b, "Git declares this object at %s.", where)
+			fmt.Fprintf(&b, "Git declares this object in %s.", where)
 		}
 	case provenance.ReasonManagedNSDelete:
-		fmt.Fprintf(&b, "Git declares objects in this namespace at %s.", where)
+		fmt.Fprintf(&b, "Git declares objects in this namespace in %s.", where)
 	case provenance.ReasonStatusWrite:
-		fmt.Fprintf(&b, "Git declares this object at %s, and a person may not write its status: others read it as the truth.", where)
+		fmt.Fprintf(&b, "Git declares this object in %s, and a person may not write its status: others read it as the truth.", where)
 	case provenance.ReasonEphemeralContainer:
 		b.WriteString("a person may not add an ephemeral container (kubectl debug) to a running Pod: it runs any image with any privileges.")
 	case provenance.ReasonPodResize:
 		b.WriteString("a person may not resize a running Pod in place.")
+	case provenance.ReasonAgentOnly:
+		fmt.Fprintf(&b, "Git declares this object with encrypted values at %s; only the GitOps agent, which decrypts them, may write or delete it.", where)
 	case provenance.ReasonDeadline:
-		fmt.Fprintf(&b, "the object could not be compared with Git at %s within gitgate's decision deadline, so it is refused.", where)
+		fmt.Fprintf(&b, "the object could not be compared with Git (%s) within gitgate's decision deadline, so it is refused.", where)
 	case provenance.ReasonVersionMismatch:
-		fmt.Fprintf(&b, "Git declares it as %s at %s, the request uses %s; resend it as %s.", res.Entry.APIVersion, where, apiVersion(req), res.Entry.APIVersion)
+		fmt.Fprintf(&b, "Git declares it as %s in %s, the request uses %s; resend it as %s.", res.Entry.APIVersion, where, apiVersion(req), res.Entry.APIVersion)
 	default:
-		fmt.Fprintf(&b, "the request differs from Git at %s: ", where)
+		fmt.Fprintf(&b, "the request differs from Git in %s: ", where)
 		writeDiffs(&b, res.Diffs, isSecret(req))
 	}
-	target := gitTarget(snap, repo)
+	target := gitTarget(snap, root, repo)
+	if root != nil {
+		if link := repo.browseLink(refOrHash(root.Revision), filePath(res.Entry.Path)); link != "" {
+			target = link
+		}
+	}
 	if who.class == Controller {
 		b.WriteString(" " + controllerAdvice(req, res, who.user, target))
 	} else {
@@ -75,18 +96,120 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 	return truncate(b.String(), maxMessageLen)
 }
 
-// gitTarget names the repository and ref for advice.
-func gitTarget(snap *provenance.Snapshot, repo Repo) string {
-	if snap.Revision.Ref != "" {
-		return repo.URL + " (" + snap.Revision.Ref + ")"
+// rootAt names a root and its revision, printed once:
+// "Kustomization flux-system/apps at main@sha1:23c4…".
+func rootAt(st *provenance.RootState) string {
+	if st.Root.Name == "" {
+		return st.Revision.String()
 	}
-	return repo.URL
+	return st.Root.String() + " at " + st.Revision.String()
+}
+
+// fileRef is the file of an entry as a denial shows it: a link into the
+// repository's web view at the enforced commit when --repo-browse-url is
+// set, else its path.
+func fileRef(repo Repo, st *provenance.RootState, path string) string {
+	if link := repo.browseLink(st.Revision.Hash, filePath(path)); link != "" {
+		return link
+	}
+	return path
+}
+
+// filePath is the repository path in an entry's Path: "apps/web.yaml" of
+// "apps/web.yaml (kustomize apps/prod)", the folder of "apps/prod
+// (kustomize)".
+func filePath(p string) string {
+	if i := strings.Index(p, " ("); i > 0 {
+		return p[:i]
+	}
+	return p
+}
+
+// refOrHash is where to commit: the followed branch, else the commit.
+func refOrHash(r provenance.Revision) string {
+	if r.Ref != "" {
+		return r.Ref
+	}
+	return r.Hash
+}
+
+// maxShownRoots bounds the roots a not-in-Git denial lists.
+const maxShownRoots = 3
+
+// consulted names the roots a verdict without a declared object rests on,
+// and those not loaded yet.
+func consulted(snap *provenance.Snapshot) string {
+	roots := snap.Roots()
+	var b strings.Builder
+	switch len(roots) {
+	case 0:
+		b.WriteString("any root")
+	case 1:
+		b.WriteString(rootAt(roots[0]))
+	default:
+		fmt.Fprintf(&b, "any of %d roots (", len(roots))
+		for i, st := range roots {
+			if i == maxShownRoots {
+				fmt.Fprintf(&b, ", and %d more", len(roots)-maxShownRoots)
+				break
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(st.Root.String() + " at " + shortRevision(st.Revision))
+		}
+		b.WriteString(")")
+	}
+	if p := snap.Pending(); len(p) > 0 {
+		fmt.Fprintf(&b, "; %d not loaded yet (first: %s)", len(p), p[0])
+	}
+	return b.String()
+}
+
+// shortRevision is main@23c423b, or 23c423b for a pinned commit.
+func shortRevision(r provenance.Revision) string {
+	if r.Ref == "" {
+		return r.Short()
+	}
+	return r.Ref + "@" + r.Short()
+}
+
+// gitTarget names the repository and ref to commit to: the root's, or the
+// one every root shares, or else all of the watched sources.
+func gitTarget(snap *provenance.Snapshot, root *provenance.RootState, repo Repo) string {
+	if root == nil {
+		if roots := snap.Roots(); len(roots) > 0 && sameTarget(roots) {
+			root = roots[0]
+		}
+	}
+	if root == nil {
+		return repo.URL
+	}
+	url := root.Root.URL
+	if url == "" {
+		url = repo.URL
+	}
+	if root.Revision.Ref != "" {
+		return url + " (" + root.Revision.Ref + ")"
+	}
+	return url
+}
+
+func sameTarget(roots []*provenance.RootState) bool {
+	for _, st := range roots[1:] {
+		if st.Root.URL != roots[0].Root.URL || st.Revision.Ref != roots[0].Revision.Ref {
+			return false
+		}
+	}
+	return true
 }
 
 func advice(req *provenance.Request, res provenance.Result, target string) string {
 	switch {
 	case res.Reason == provenance.ReasonStatusWrite || res.Reason == provenance.ReasonEphemeralContainer || res.Reason == provenance.ReasonPodResize:
 		return "If this is an emergency, ask for a break-glass grant (gitgate breakglass grant); otherwise change the workload in " + target + "."
+	case res.Reason == provenance.ReasonAgentOnly:
+		return "Commit the change, encrypted, to " + target + "; the GitOps agent decrypts and applies it. In an emergency, ask for a break-glass grant."
 	case req.Operation == provenance.Delete:
 		return "To delete it, remove it from " + target + "; the GitOps agent prunes it."
 	case res.Reason == provenance.ReasonNotInGit:
@@ -206,20 +329,38 @@ func truncate(s string, n int) string {
 	return s[:cut] + "…"
 }
 
-// staleMessage is the denial once the last Git sync is older than
-// --max-staleness and gitgate was told to fail closed.
-func staleMessage(req *provenance.Request, user string, repo Repo, age, max time.Duration) string {
+// staleMessage is the denial once the last sync of the root a verdict
+// rests on is older than --max-staleness and gitgate was told to fail
+// closed.
+func staleMessage(req *provenance.Request, user string, repo Repo, root *provenance.RootState, age, max time.Duration) string {
+	from := repo.URL
+	if root != nil && root.Root.Name != "" {
+		from = root.Root.Name + " of " + root.Root.URL
+	}
 	return fmt.Sprintf("gitgate denied %s of %s by %s: gitgate last read Git (%s) %s ago, longer than --max-staleness %s, so it cannot tell whether the change matches Git. Retry once gitgate has synced; if this persists, check the Git server and gitgate's logs.",
-		req.Operation, describeObject(req), user, repo.URL, age.Round(time.Second), max)
+		req.Operation, describeObject(req), user, from, age.Round(time.Second), max)
 }
 
 // warnMessage turns a denial into warn mode's warning.
-func warnMessage(denial string) string {
-	rest, ok := strings.CutPrefix(denial, "gitgate denied ")
-	if !ok {
-		return "gitgate (warn mode): " + denial
+func warnMessage(denial string) string { return wouldDeny(denial, "warn mode") }
+
+// dryRunMessage turns a denial into the warning of a server dry run.
+func dryRunMessage(denial string) string { return wouldDeny(denial, "dry run") }
+
+// wouldDeny rewrites "[code] gitgate denied X" as "[code] gitgate would
+// deny (why) X".
+func wouldDeny(denial, why string) string {
+	code, rest := "", denial
+	if strings.HasPrefix(rest, "[") {
+		if i := strings.Index(rest, "] "); i > 0 {
+			code, rest = rest[:i+2], rest[i+2:]
+		}
 	}
-	return truncate("gitgate would deny (warn mode) "+rest, maxMessageLen)
+	rest, ok := strings.CutPrefix(rest, "gitgate denied ")
+	if !ok {
+		return code + "gitgate (" + why + "): " + rest
+	}
+	return truncate(code+"gitgate would deny ("+why+") "+rest, maxMessageLen)
 }
 
 // maxGrantReasonLen keeps a break-glass warning on one terminal line or two.

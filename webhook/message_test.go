@@ -8,6 +8,7 @@ import (
 	"github.com/gitgate/gitgate/breakglass"
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/compare"
+	"github.com/gitgate/gitgate/provenance/provenancetest"
 )
 
 func TestMessages(t *testing.T) {
@@ -54,7 +55,7 @@ func TestMessages(t *testing.T) {
 		},
 		{
 			name: "stale",
-			msg:  staleMessage(cmReq, "dev-user", repo, 754*time.Second, 10*time.Minute),
+			msg:  staleMessage(cmReq, "dev-user", repo, nil, 754*time.Second, 10*time.Minute),
 			want: []string{"last read Git (https://git.example/fleet.git) 12m34s ago, longer than --max-staleness 10m0s"},
 		},
 		{
@@ -101,8 +102,9 @@ func TestSubresourceDenialMessages(t *testing.T) {
 		{provenance.ReasonEphemeralContainer, "ephemeralcontainers", []string{"kubectl debug", "break-glass grant"}},
 		{provenance.ReasonPodResize, "resize", []string{"resize a running Pod", "break-glass grant"}},
 		{provenance.ReasonDeadline, "", []string{"within gitgate's decision deadline"}},
+		{provenance.ReasonAgentOnly, "", []string{"encrypted values", "only the GitOps agent", "break-glass grant"}},
 	}
-	snap := &provenance.Snapshot{Revision: provenance.Revision{Ref: "main", Hash: "0123456789abcdef0123456789abcdef01234567"}}
+	snap := provenancetest.Empty(provenance.Revision{Ref: "main", Hash: "0123456789abcdef0123456789abcdef01234567"})
 	for _, tc := range tests {
 		t.Run(string(tc.reason), func(t *testing.T) {
 			req := &provenance.Request{Operation: provenance.Update, Kind: "Pod", Namespace: "shop", Name: "web-1", Subresource: tc.sub}
@@ -114,6 +116,122 @@ func TestSubresourceDenialMessages(t *testing.T) {
 			}
 			if strings.Contains(msg, ": .") {
 				t.Errorf("message has an empty list of differences: %s", msg)
+			}
+		})
+	}
+}
+
+// TestMessagesNameTheRoot: with several roots, a denial names the root,
+// revision and file of the object judged, and advises its repository; a
+// not-in-Git denial names the roots consulted and those not loaded yet.
+func TestMessagesNameTheRoot(t *testing.T) {
+	apps := provenance.Root{Name: "Kustomization flux-system/apps", Source: "GitRepository flux-system/apps", URL: "https://git.example/apps.git"}
+	infra := provenance.Root{Name: "Kustomization flux-system/infra", Source: "GitRepository flux-system/infra", URL: "https://git.example/infra.git"}
+	late := provenance.Root{Name: "path late", Source: "https://git.example/late.git", URL: "https://git.example/late.git"}
+	c := &provenance.Composer{Store: &provenance.Store{}}
+	c.Expect(late)
+	for _, r := range []struct {
+		root provenance.Root
+		hash string
+		yaml string
+	}{
+		{apps, strings.Repeat("a", 40), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config, namespace: shop}\ndata: {greeting: hello}\n"},
+		{infra, strings.Repeat("b", 40), "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"},
+	} {
+		ix := &provenance.Indexer{Scope: provenancetest.AnyKind{}, Root: r.root}
+		part, err := ix.Build(provenance.Revision{Ref: "main", Hash: r.hash}, []provenance.File{{Path: "apps/web.yaml", Objects: provenancetest.Objects(t, r.yaml)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Update(r.root, provenance.Part{Index: part}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap := c.Store.Load()
+	cmReq := &provenance.Request{Operation: provenance.Update, Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "web-config"}
+	entry := snap.Lookup(cmReq.Key())
+	dev := caller{user: "dev-user", class: Person}
+	repo := Repo{URL: "https://git.example/apps.git, https://git.example/infra.git"}
+	tests := []struct {
+		name string
+		msg  string
+		want []string
+	}{
+		{"declared object", denialMessage(cmReq, dev, snap, provenance.Result{Reason: provenance.ReasonFieldMismatch, Entry: entry,
+			Diffs: []compare.Diff{{Path: compare.Path{{Field: "data", Index: -1}}, Git: "a", Request: "b"}}}, repo),
+			[]string{"in Kustomization flux-system/apps of GitRepository flux-system/apps at main@sha1:" + strings.Repeat("a", 40) + ", file apps/web.yaml",
+				"Commit the change to https://git.example/apps.git (main)"}},
+		{"not in Git", denialMessage(&provenance.Request{Operation: provenance.Create, Version: "v1", Kind: "Secret", Namespace: "shop", Name: "x"}, dev, snap,
+			provenance.Result{Reason: provenance.ReasonNotInGit}, repo),
+			[]string{"Git does not declare this object in any of 2 roots (Kustomization flux-system/apps of GitRepository flux-system/apps at main@aaaaaaa, Kustomization flux-system/infra of GitRepository flux-system/infra at main@bbbbbbb); 1 not loaded yet (first: path late)",
+				"commit it to " + repo.URL}},
+		{"stale root", staleMessage(cmReq, "dev-user", repo, snap.RootOf(entry), time.Hour, time.Minute),
+			[]string{"last read Git (Kustomization flux-system/apps of https://git.example/apps.git) 1h0m0s ago"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, w := range tc.want {
+				if !strings.Contains(tc.msg, w) {
+					t.Errorf("message lacks %q:\n%s", w, tc.msg)
+				}
+			}
+		})
+	}
+}
+
+// TestDenialCodeHintAndLink: a denial starts with its reason code, ends with
+// the team's hint, links the file in the web view at the enforced commit
+// when a browse template is set, and shows the revision once.
+func TestDenialCodeHintAndLink(t *testing.T) {
+	root := provenance.Root{Name: "path apps", Source: "https://git.example/fleet.git", URL: "https://git.example/fleet.git"}
+	c := &provenance.Composer{Store: &provenance.Store{}}
+	hash := strings.Repeat("c", 40)
+	ix := &provenance.Indexer{Scope: provenancetest.AnyKind{}, Root: root}
+	part, err := ix.Build(provenance.Revision{Ref: "main", Hash: hash}, []provenance.File{{Path: "apps/web.yaml",
+		Objects: provenancetest.Objects(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config, namespace: shop}\ndata: {a: a}\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(root, provenance.Part{Index: part}); err != nil {
+		t.Fatal(err)
+	}
+	snap := c.Store.Load()
+	req := &provenance.Request{Operation: provenance.Update, Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "web-config"}
+	res := provenance.Result{Reason: provenance.ReasonFieldMismatch, Entry: snap.Lookup(req.Key()),
+		Diffs: []compare.Diff{{Path: compare.Path{{Field: "data", Index: -1}}, Git: "a", Request: "b"}}}
+	v := verdict{reason: res.Reason, result: res, who: caller{user: "dev-user", class: Person}}
+	tests := []struct {
+		name       string
+		h          *Handler
+		want, lack []string
+	}{
+		{name: "plain", h: &Handler{Repo: Repo{URL: root.URL}},
+			want: []string{"[field-mismatch] gitgate denied UPDATE", "path apps at main@sha1:" + hash + ", file apps/web.yaml", "Commit the change to https://git.example/fleet.git (main)"},
+			lack: []string{"revision " + hash[:7]}},
+		{name: "hint", h: &Handler{Repo: Repo{URL: root.URL}, DenialHint: "Break-glass: ask #sre-oncall."},
+			want: []string{"[field-mismatch] gitgate denied", "the GitOps agent applies it. Break-glass: ask #sre-oncall."}},
+		{name: "browse link", h: &Handler{Repo: Repo{URL: root.URL, Browse: "https://git.example/fleet/blob/{revision}/{file}"}},
+			want: []string{"file https://git.example/fleet/blob/" + hash + "/apps/web.yaml", "Commit the change to https://git.example/fleet/blob/main/apps/web.yaml"},
+			lack: []string{"https://git.example/fleet.git"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := tt.h.message(req, snap, v)
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("message lacks %q:\n%s", w, msg)
+				}
+			}
+			for _, l := range tt.lack {
+				if strings.Contains(msg, l) {
+					t.Errorf("message has %q:\n%s", l, msg)
+				}
+			}
+			if len(msg) > maxMessageLen {
+				t.Errorf("message is %d bytes, over %d", len(msg), maxMessageLen)
+			}
+			if w := warnMessage(msg); !strings.HasPrefix(w, "[field-mismatch] gitgate would deny (warn mode) UPDATE") {
+				t.Errorf("warning = %q", w)
 			}
 		})
 	}

@@ -1,10 +1,12 @@
 package webhook
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/gitgate/gitgate/provenance"
 )
@@ -12,13 +14,15 @@ import (
 var (
 	decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gitgate_admission_decisions_total",
-		Help: "Admission requests decided, by operation, decision, reason and the caller's identity class.",
-	}, []string{"operation", "decision", "reason", "class"})
+		Help: "Admission requests decided, by operation, decision, reason, the caller's identity class and whether the request was a dry run.",
+	}, []string{"operation", "decision", "reason", "class", "dry_run"})
 	decisionSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "gitgate_admission_decision_duration_seconds",
 		Help: "Time to decide one admission request, from decoded request to response.",
-		// From 50µs: most decisions are far under the API server's 5ms bucket.
-		Buckets: prometheus.ExponentialBuckets(0.00005, 2, 14),
+		// From 50µs (most decisions are far under the API server's 5ms
+		// bucket) to 6.55s, past the webhook's 5s timeout, so that slow
+		// decisions show and GitgateSlowDecisions (p99 > 0.5s) can fire.
+		Buckets: prometheus.ExponentialBuckets(0.00005, 2, 18),
 	}, []string{"operation"})
 )
 
@@ -26,9 +30,14 @@ func init() {
 	metrics.Registry.MustRegister(decisions, decisionSeconds)
 }
 
-// observe counts one decision. Every label has a handful of values: no
-// user, object or namespace ever becomes one.
-func observe(operation, decision string, reason provenance.Reason, class Class, start time.Time) {
-	decisions.WithLabelValues(operation, decision, string(reason), string(class)).Inc()
+// observe counts one decision of req, nil when the request could not be
+// read (operation and dry_run are then empty). Every label has a handful of
+// values: no user, object or namespace ever becomes one.
+func observe(req *admission.Request, decision string, reason provenance.Reason, class Class, start time.Time) {
+	operation, dryRun := "", ""
+	if req != nil {
+		operation, dryRun = string(req.Operation), strconv.FormatBool(req.DryRun != nil && *req.DryRun)
+	}
+	decisions.WithLabelValues(operation, decision, string(reason), string(class), dryRun).Inc()
 	decisionSeconds.WithLabelValues(operation).Observe(time.Since(start).Seconds())
 }

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -46,6 +47,13 @@ func (h *Handler) applyPolicy(ctx context.Context, req *admission.Request, preq 
 		// A token outlives any grant and any roll-out mode: always denied.
 		mode, decision = Enforce, audit.Denied
 	}
+	// A server dry run changes nothing: with DryRunWarn it is answered
+	// with the denial as a warning, so kubectl diff and flux diff show
+	// what Git would refuse before anything is committed.
+	dryRunWarned := decision == audit.Denied && !hard && h.DryRunWarn && req.DryRun != nil && *req.DryRun
+	if dryRunWarned {
+		decision = audit.Warned
+	}
 	var use breakglass.Use
 	modeLabel := changesModeLabel(preq)
 	if h.BreakGlass != nil && !modeLabel && !hard {
@@ -59,13 +67,17 @@ func (h *Handler) applyPolicy(ctx context.Context, req *admission.Request, preq 
 	} else {
 		logf.FromContext(ctx).Info("refused", "decision", decision, "reason", v.reason, "class", rec.Class, "user", rec.User, "key", preq.Key().String(), "operation", rec.Operation)
 	}
-	observe(rec.Operation, string(decision), v.reason, v.who.class, start)
+	observe(req, string(decision), v.reason, v.who.class, start)
 
 	var resp admission.Response
 	switch decision {
 	case audit.BreakGlass:
 		resp = admission.Allowed("").WithWarnings(breakGlassWarning(use))
 	case audit.Warned:
+		if dryRunWarned {
+			resp = admission.Allowed("").WithWarnings(dryRunMessage(h.message(preq, snap, v)))
+			break
+		}
 		resp = admission.Allowed("").WithWarnings(warnMessage(h.message(preq, snap, v)))
 	case audit.Audited:
 		resp = admission.Allowed("")
@@ -122,12 +134,24 @@ func decisionFor(m Mode) audit.Decision {
 }
 
 // message is the denial text; warn mode shows the same text as a warning.
+// message is a refusal as people read it: the reason code first, the
+// explanation, and the team's --denial-hint last.
 func (h *Handler) message(preq *provenance.Request, snap *provenance.Snapshot, v verdict) string {
+	code := "[" + string(v.reason) + "] "
+	hint := ""
+	if h.DenialHint != "" {
+		hint = " " + h.DenialHint
+	}
+	return code + truncate(h.explain(preq, snap, v), maxMessageLen-len(code)-len(hint)) + hint
+}
+
+// explain says why a request is refused and what to do instead.
+func (h *Handler) explain(preq *provenance.Request, snap *provenance.Snapshot, v verdict) string {
 	switch v.reason {
 	case reasonNotSynced:
 		return notSyncedMessage(preq, v.who.user, h.Repo)
 	case reasonStale:
-		return staleMessage(preq, v.who.user, h.Repo, v.age, h.Staleness.Max)
+		return staleMessage(preq, v.who.user, h.Repo, v.root, v.age, h.Staleness.Max)
 	case reasonNoDefaults:
 		return fmt.Sprintf("gitgate denied %s of %s by %s: Git declares it, but gitgate could not learn what the API server makes of Git's manifest (%v), so it cannot tell defaults from additions. Let the GitOps agent create it, or retry.",
 			preq.Operation, describeObject(preq), v.who.user, v.err)
@@ -146,6 +170,9 @@ func auditAnnotations(r *audit.Record) map[string]string {
 	a := map[string]string{"decision": string(r.Decision), "reason": string(r.Reason), "class": r.Class}
 	if r.Revision != "" {
 		a["revision"] = r.Revision
+	}
+	if r.Root != "" {
+		a["root"] = r.Root
 	}
 	if r.Grant != "" {
 		a["grant"] = r.Grant
@@ -177,7 +204,7 @@ func newRecord(req *admission.Request, preq *provenance.Request, snap *provenanc
 		ObjectUID:   objectUID(preq),
 	}
 	if snap != nil {
-		r.Revision = snap.Revision.String()
+		r.Root, r.Revision = recordRoot(snap, v)
 	}
 	if v.result.Entry != nil {
 		r.File = v.result.Entry.Path
@@ -186,6 +213,32 @@ func newRecord(req *admission.Request, preq *provenance.Request, snap *provenanc
 		r.Fields = diffPaths(v.result)
 	}
 	return r
+}
+
+// maxRecordRevisions bounds the revisions a record lists when its verdict
+// rests on every root (not in Git).
+const maxRecordRevisions = 5
+
+// recordRoot is the root and revision a verdict rests on: the declared
+// object's root, the stale root, or else the distinct revisions of every
+// root consulted.
+func recordRoot(snap *provenance.Snapshot, v verdict) (root, revision string) {
+	st := snap.RootOf(v.result.Entry)
+	if v.reason == reasonStale && v.root != nil {
+		st = v.root
+	}
+	if st != nil {
+		return st.Root.String(), st.Revision.String()
+	}
+	var revs []string
+	seen := map[provenance.Revision]bool{}
+	for _, st := range snap.Roots() {
+		if !seen[st.Revision] && len(revs) < maxRecordRevisions {
+			seen[st.Revision] = true
+			revs = append(revs, st.Revision.String())
+		}
+	}
+	return "", strings.Join(revs, ",")
 }
 
 func objectUID(preq *provenance.Request) string {

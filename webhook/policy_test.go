@@ -20,6 +20,7 @@ import (
 	"github.com/gitgate/gitgate/breakglass"
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/compare"
+	"github.com/gitgate/gitgate/provenance/provenancetest"
 )
 
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -51,10 +52,10 @@ func (r *records) Record(rec *audit.Record) { r.mu.Lock(); r.list = append(r.lis
 
 type clock struct{ t time.Time }
 
-func (c clock) LastSuccess() time.Time { return c.t }
+func (c clock) LastSuccess(provenance.Root) time.Time { return c.t }
 
 var (
-	snap     = &provenance.Snapshot{Revision: provenance.Revision{Ref: "main", Hash: "0123456789abcdef0123456789abcdef01234567"}}
+	snap     = provenancetest.Empty(provenance.Revision{Ref: "main", Hash: "0123456789abcdef0123456789abcdef01234567"})
 	mismatch = provenance.Result{
 		Reason: provenance.ReasonFieldMismatch,
 		Entry:  &provenance.Entry{Path: "shop/config.yaml"},
@@ -112,6 +113,13 @@ func scaleRequest(user string) admission.Request {
 	return r
 }
 
+// dryRun marks r as a server dry run (kubectl diff, --dry-run=server).
+func dryRun(r admission.Request) admission.Request {
+	yes := true
+	r.DryRun = &yes
+	return r
+}
+
 // noKinds is a RESTMapper that knows no resource.
 type noKinds struct{}
 
@@ -141,6 +149,8 @@ func TestHandlePolicy(t *testing.T) {
 		grants    *breakglass.Store
 		staleness *Staleness
 		now       time.Time
+		// dryRunWarn is --dry-run-action warn.
+		dryRunWarn bool
 
 		wantAllowed  bool
 		wantDecision audit.Decision // "" means no audit record
@@ -197,6 +207,13 @@ func TestHandlePolicy(t *testing.T) {
 			wantDecision: audit.Denied, wantReason: "unresolved-kind", wantMessage: "cannot resolve the kind of the resource widgets.example.com"},
 		{name: "unresolved kind in warn mode is warned", req: scaleRequest("dev-user"), result: matches, modes: FixedMode(Warn), wantAllowed: true,
 			wantDecision: audit.Warned, wantReason: "unresolved-kind", wantWarning: "cannot resolve the kind"},
+		{name: "dry run, dry-run action warn: allowed with the denial as a warning", req: dryRun(request("dev-user")), result: mismatch, dryRunWarn: true, wantAllowed: true,
+			wantDecision: audit.Warned, wantReason: "field-mismatch", wantWarning: "gitgate would deny (dry run) UPDATE of ConfigMap shop/web-config by dev-user"},
+		{name: "dry run, dry-run action enforce: denied", req: dryRun(request("dev-user")), result: mismatch,
+			wantDecision: audit.Denied, wantReason: "field-mismatch", wantMessage: "gitgate denied UPDATE"},
+		{name: "no dry run, dry-run action warn: denied", req: request("dev-user"), result: mismatch, dryRunWarn: true,
+			wantDecision: audit.Denied, wantReason: "field-mismatch"},
+		{name: "dry run matching Git: no warning", req: dryRun(request("dev-user")), result: matches, dryRunWarn: true, wantAllowed: true},
 		{name: "stale in audit mode is audited", req: request("dev-user"), result: matches, modes: FixedMode(Audit),
 			staleness: &Staleness{Max: time.Minute, Deny: true, Clock: clock{t0.Add(-2 * time.Minute)}}, wantAllowed: true,
 			wantDecision: audit.Audited, wantReason: "stale"},
@@ -223,6 +240,7 @@ func TestHandlePolicy(t *testing.T) {
 				Staleness:  tt.staleness,
 				Kinds:      noKinds{},
 				Now:        func() time.Time { return now },
+				DryRunWarn: tt.dryRunWarn,
 			}
 			if tt.grants != nil {
 				h.BreakGlass = tt.grants

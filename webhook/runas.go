@@ -55,7 +55,9 @@ func runsAs(preq *provenance.Request) string {
 // token of) a service account that is an agent or exempt: a controller
 // may create what Git does not declare, but not a way to become the agent.
 func (h *Handler) agentIdentityUse(preq *provenance.Request) error {
-	if preq.Operation == provenance.Delete || preq.Subresource != "" {
+	if preq.Operation == provenance.Delete || preq.Subresource != "" && preq.Subresource != "ephemeralcontainers" {
+		// A subresource carries no Pod template, but ephemeral containers
+		// come with their whole Pod, which says whose token they can mount.
 		return nil
 	}
 	sa := runsAs(preq)

@@ -5,6 +5,11 @@ import (
 	"testing"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/gitgate/gitgate/provenance"
 )
@@ -54,4 +59,58 @@ func TestControllerMayNotRunAsTheAgent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestControllerMayNotDebugTheAgent: an ephemeral container may mount any
+// volume of its Pod, the service account token included, so a controller
+// may not add one to a Pod that runs as an agent or exempt service
+// account; to any other Pod it may (the Pod is not declared).
+func TestControllerMayNotDebugTheAgent(t *testing.T) {
+	pod := func(ns, sa string, debug bool) []byte {
+		containers := `"ephemeralContainers":[{"name":"debugger","image":"busybox"}]`
+		if !debug {
+			containers = `"ephemeralContainers":[]`
+		}
+		return []byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"` + ns + `"},"spec":{"serviceAccountName":"` + sa +
+			`","containers":[{"name":"c","image":"app"}],` + containers + `}}`)
+	}
+	tests := []struct {
+		name, ns, sa string
+		wantAllowed  bool
+	}{
+		{name: "kustomize-controller's Pod", ns: "flux-system", sa: "kustomize-controller"},
+		{name: "source-controller's Pod", ns: "flux-system", sa: "source-controller"},
+		{name: "a Pod of an exempt service account", ns: "kube-system", sa: "deployment-controller"},
+		{name: "an ordinary Pod", ns: "shop", sa: "web", wantAllowed: true},
+	}
+	snapshot := gitSnapshot(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs := &records{}
+			h := &Handler{Identities: DefaultIdentities(), Skip: DefaultSkip(), Snapshots: fixedSnap{snapshot}, Kinds: podKinds{},
+				Checker: &provenance.Checker{}, Controllers: ControllerChecker(nil), Repo: Repo{URL: "https://git.example/fleet.git"}, Audit: recs}
+			req := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+				UID: "uid-1", Operation: admissionv1.Update, Namespace: tt.ns, Name: "p", SubResource: "ephemeralcontainers",
+				Kind:      metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
+				Resource:  metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
+				UserInfo:  authenticationv1.UserInfo{Username: operator, Groups: []string{"system:serviceaccounts", "system:authenticated"}},
+				OldObject: runtime.RawExtension{Raw: pod(tt.ns, tt.sa, false)},
+				Object:    runtime.RawExtension{Raw: pod(tt.ns, tt.sa, true)},
+			}}
+			resp := h.Handle(context.Background(), req)
+			if resp.Allowed != tt.wantAllowed {
+				t.Fatalf("allowed = %v, want %v: %s", resp.Allowed, tt.wantAllowed, resp.Result.Message)
+			}
+			if !tt.wantAllowed && (len(recs.list) != 1 || recs.list[0].Reason != reasonAgentToken) {
+				t.Errorf("records = %+v, want one agent-token refusal", recs.list)
+			}
+		})
+	}
+}
+
+// podKinds maps the pods resource to its kind, as discovery would.
+type podKinds struct{}
+
+func (podKinds) KindFor(r schema.GroupVersionResource) (schema.GroupVersionKind, error) {
+	return schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, nil
 }

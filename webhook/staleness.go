@@ -1,14 +1,18 @@
 package webhook
 
-import "time"
+import (
+	"time"
 
-// SyncClock tells when Git was last read successfully, including polls
-// that found the revision unchanged. *gitsync.Syncer implements it.
-type SyncClock interface {
-	LastSuccess() time.Time
+	"github.com/gitgate/gitgate/provenance"
+)
+
+// RootClock tells when each root was last read successfully, including
+// polls that found it unchanged. *provenance.Composer implements it.
+type RootClock interface {
+	LastSuccess(root provenance.Root) time.Time
 }
 
-// Staleness bounds how old the last successful Git sync may be.
+// Staleness bounds how old the last successful sync of a root may be.
 type Staleness struct {
 	// Max is --max-staleness; 0 turns the check off.
 	Max time.Duration
@@ -16,14 +20,27 @@ type Staleness struct {
 	// enforcing the last revision it read, which is the default: the
 	// revision is still what the GitOps agent applies.
 	Deny  bool
-	Clock SyncClock
+	Clock RootClock
 }
 
-// stale reports whether the last sync is older than Max at now, and how old.
-func (s *Staleness) stale(now time.Time) (time.Duration, bool) {
-	if s == nil || s.Max <= 0 || s.Clock == nil {
-		return 0, false
+// stale reports whether a verdict on res rests on a root whose last sync
+// is older than Max at now, and how old. A declared object rests on its
+// own root; anything else (not in Git, a namespace's contents) on every
+// root, so the stalest counts.
+func (s *Staleness) stale(snap *provenance.Snapshot, res provenance.Result, now time.Time) (time.Duration, *provenance.RootState, bool) {
+	if s == nil || s.Max <= 0 || s.Clock == nil || snap == nil {
+		return 0, nil, false
 	}
-	age := now.Sub(s.Clock.LastSuccess())
-	return age, age > s.Max
+	if st := snap.RootOf(res.Entry); st != nil {
+		age := now.Sub(s.Clock.LastSuccess(st.Root))
+		return age, st, age > s.Max
+	}
+	var stalest *provenance.RootState
+	var age time.Duration
+	for _, st := range snap.Roots() {
+		if a := now.Sub(s.Clock.LastSuccess(st.Root)); stalest == nil || a > age {
+			stalest, age = st, a
+		}
+	}
+	return age, stalest, stalest != nil && age > s.Max
 }

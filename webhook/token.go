@@ -36,16 +36,15 @@ func serviceAccountUser(ns, name string) authenticationv1.UserInfo {
 // A token only for audiences in --token-audience (a cloud's workload
 // identity exchange) cannot reach the API server and is free.
 func (h *Handler) handleTokenRequest(ctx context.Context, req *admission.Request, who caller, start time.Time) admission.Response {
-	op := string(req.Operation)
 	target, _ := h.Identities.Classify(serviceAccountUser(req.Namespace, req.Name))
 	reason := tokenEscalation(who.class, target)
 	if reason == "" || h.foreignAudiencesOnly(req) {
-		observe(op, "allowed", provenance.ReasonSubresource, who.class, start)
+		observe(req, "allowed", provenance.ReasonSubresource, who.class, start)
 		return admission.Allowed("")
 	}
 	preq, err := h.decode(req)
 	if err != nil {
-		observe(op, "error", reasonBadRequest, who.class, start)
+		observe(req, "error", reasonBadRequest, who.class, start)
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 	v := verdict{who: who, reason: reason, err: fmt.Errorf("service account %s/%s is %s", req.Namespace, req.Name, target)}

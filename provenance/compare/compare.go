@@ -185,8 +185,8 @@ func (w *walker) field(k string, decl, old, obj any, s *Schema, ig *Ignore) {
 		defer func() { w.strictLists = true }()
 	}
 	fs := s.Field(k)
-	if fs == nil && selectorName(k) {
-		fs = conventionalSelector
+	if fs == nil {
+		fs = conventionalSchema(k)
 	}
 	w.push(frame{field: k, index: -1})
 	w.walk(decl, old, obj, fs, ig.field(k))
@@ -201,10 +201,32 @@ func (w *walker) field(k string, decl, old, obj any, s *Schema, ig *Ignore) {
 // endpointSelector is a difference, as it is in a NetworkPolicy.
 var conventionalSelector = &Schema{atomic: true}
 
-// selectorName reports a field name Kubernetes' API conventions give to
-// label selectors and label maps that select.
-func selectorName(k string) bool {
-	return k == "selector" || k == "matchLabels" || strings.HasSuffix(k, "Selector")
+// conventionalSelectors stands in for a list of selectors, such as a
+// CiliumNetworkPolicy's fromEndpoints: each element compares as a whole,
+// so `[{}]` (every endpoint) cannot be narrowed to nothing.
+var conventionalSelectors = &Schema{elem: conventionalSelector}
+
+// conventionalSchema is the schema Kubernetes' API conventions imply for a
+// field named k that no schema describes, or nil.
+func conventionalSchema(k string) *Schema {
+	switch {
+	case k == "selector" || k == "matchLabels" || strings.HasSuffix(k, "Selector"):
+		return conventionalSelector
+	case strings.HasSuffix(k, "Selectors") || strings.HasSuffix(k, "Endpoints") || k == "fromRequires" || k == "toRequires":
+		return conventionalSelectors
+	}
+	return nil
+}
+
+// selectorShaped reports a map that can only be a label selector: it has
+// matchLabels or matchExpressions and nothing else.
+func selectorShaped(m map[string]any) bool {
+	for k := range m {
+		if k != "matchLabels" && k != "matchExpressions" {
+			return false
+		}
+	}
+	return len(m) > 0
 }
 
 // walk compares one node. decl is nil where Git declares nothing.
@@ -245,7 +267,7 @@ func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore) {
 
 // declaredMap compares a map Git declares.
 func (w *walker) declaredMap(decl map[string]any, old, obj any, s *Schema, ig *Ignore) {
-	if s.IsAtomic() {
+	if s.IsAtomic() || s == nil && selectorShaped(decl) {
 		// A label selector means what it says as a whole: an empty one
 		// selects everything, an extra matchLabels entry selects less.
 		if !atomicEqual(decl, obj, s) {

@@ -16,52 +16,43 @@ import (
 
 // SecretAuth turns the data of the Secret a Flux GitRepository names in
 // spec.secretRef into an auth method and a CA bundle, reading the keys
-// source-controller reads:
-//   - username and password: HTTP basic auth (a token as password works);
-//   - bearerToken: an HTTP bearer token;
-//   - identity (a private key; password is then its passphrase) and
-//     known_hosts: SSH;
-//   - ca.crt (or the older caFile): CAs trusted for HTTPS.
+// source-controller reads for the URL's scheme:
+//   - http(s): bearerToken (an HTTP bearer token), else username and
+//     password (basic auth; a token as password works);
+//   - ssh: identity (a private key; password is then its passphrase) and
+//     known_hosts;
+//   - any: ca.crt (or the older caFile), CAs trusted for HTTPS.
 //
-// auth is nil when the Secret holds only a CA or nothing. Errors name the
-// keys, never their values. HTTP credentials over a plain http:// URL are
-// refused unless insecureHTTP, as with --git-insecure-http.
+// Keys of the other scheme are ignored, as source-controller ignores them.
+// auth is nil when the Secret holds no credential for the scheme. Errors
+// name the keys, never their values. HTTP credentials over a plain
+// http:// URL are refused unless insecureHTTP, as with --git-insecure-http.
 func SecretAuth(repoURL string, data map[string][]byte, insecureHTTP bool) (auth transport.AuthMethod, ca []byte, err error) {
 	ca = data["ca.crt"]
 	if len(ca) == 0 {
 		ca = data["caFile"]
 	}
-	scheme := urlScheme(repoURL)
-	switch {
-	case len(data["identity"]) > 0:
-		if scheme != "ssh" {
-			return nil, nil, fmt.Errorf("%w: key identity needs an ssh:// repository URL, got scheme %q", ErrCredentials, scheme)
+	switch scheme := urlScheme(repoURL); scheme {
+	case "ssh":
+		if len(data["identity"]) == 0 {
+			return nil, ca, nil
 		}
 		auth, err = secretSSH(repoURL, data)
-	case len(data["bearerToken"]) > 0:
-		auth = &githttp.TokenAuth{Token: secretString(data, "bearerToken")}
-	case len(data["username"]) > 0:
-		auth = &githttp.BasicAuth{Username: secretString(data, "username"), Password: secretString(data, "password")}
-	case len(data["password"]) > 0:
-		return nil, nil, fmt.Errorf("%w: key password needs key username (or identity, whose passphrase it is)", ErrCredentials)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, isHTTP := auth.(*githttp.BasicAuth); isHTTP || isToken(auth) {
-		if scheme != "http" && scheme != "https" {
-			return nil, nil, fmt.Errorf("%w: HTTP credentials need an http:// or https:// repository URL, got scheme %q", ErrCredentials, scheme)
+		return auth, ca, err
+	case "http", "https":
+		switch {
+		case len(data["bearerToken"]) > 0:
+			auth = &githttp.TokenAuth{Token: secretString(data, "bearerToken")}
+		case len(data["username"]) > 0 || len(data["password"]) > 0:
+			auth = &githttp.BasicAuth{Username: secretString(data, "username"), Password: secretString(data, "password")}
 		}
-		if scheme == "http" && !insecureHTTP {
+		if auth != nil && scheme == "http" && !insecureHTTP {
 			return nil, nil, fmt.Errorf("%w: %w", ErrCredentials, ErrInsecureHTTP)
 		}
+		return auth, ca, nil
+	default:
+		return nil, nil, fmt.Errorf("%w: repository URL scheme %q: want http, https or ssh", ErrCredentials, scheme)
 	}
-	return auth, ca, nil
-}
-
-func isToken(auth transport.AuthMethod) bool {
-	_, ok := auth.(*githttp.TokenAuth)
-	return ok
 }
 
 // secretString is a Secret value without the trailing newline that

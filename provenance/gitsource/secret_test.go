@@ -56,10 +56,22 @@ func TestSecretAuth(t *testing.T) {
 					t.Errorf("auth = %#v, want basic", auth)
 				}
 			}},
-		{name: "password alone", url: "https://git.example.com/fleet.git", data: map[string][]byte{"password": []byte("pw-4711")}, wantErr: "needs key username"},
-		{name: "token on an ssh URL", url: "ssh://git@git.example.com/fleet.git", data: map[string][]byte{"bearerToken": []byte("tok-4711")}, wantErr: "http:// or https://"},
-		{name: "ssh key on an https URL", url: "https://git.example.com/fleet.git",
-			data: map[string][]byte{"identity": clientKey, "known_hosts": knownHosts}, wantErr: "needs an ssh:// repository URL"},
+		{name: "password alone is basic auth with an empty user", url: "https://git.example.com/fleet.git", data: map[string][]byte{"password": []byte("pw-4711")},
+			want: func(t *testing.T, auth transport.AuthMethod) {
+				if b, ok := auth.(*githttp.BasicAuth); !ok || b.Username != "" || b.Password != "pw-4711" {
+					t.Errorf("auth = %#v, want basic with an empty user", auth)
+				}
+			}},
+		{name: "a token is ignored on an ssh URL", url: "ssh://git@git.example.com/fleet.git", data: map[string][]byte{"bearerToken": []byte("tok-4711")},
+			want: func(t *testing.T, auth transport.AuthMethod) { wantNil(t, auth) }},
+		{name: "an ssh key is ignored on an https URL; basic auth beside it is used", url: "https://git.example.com/fleet.git",
+			data: map[string][]byte{"identity": clientKey, "known_hosts": knownHosts, "username": []byte("flux")},
+			want: func(t *testing.T, auth transport.AuthMethod) {
+				if b, ok := auth.(*githttp.BasicAuth); !ok || b.Username != "flux" {
+					t.Errorf("auth = %#v, want basic for flux", auth)
+				}
+			}},
+		{name: "an unknown scheme", url: "ftp://git.example.com/fleet.git", data: map[string][]byte{"username": []byte("flux")}, wantErr: "want http, https or ssh"},
 		{name: "ssh key without known_hosts", url: "ssh://git@git.example.com/fleet.git",
 			data: map[string][]byte{"identity": clientKey}, wantErr: "needs key known_hosts"},
 		{name: "ssh key that does not parse", url: "ssh://git@git.example.com/fleet.git",

@@ -20,15 +20,18 @@ import (
 )
 
 // generatedRepo is n Deployments (about 900 bytes each) in 100 directories.
-func generatedRepo(n int) map[string]string {
+func generatedRepo(n int) map[string]string { return generatedRepoIn(n, 100) }
+
+// generatedRepoIn is n Deployments in dirs directories apps/team-NN.
+func generatedRepoIn(n, dirs int) map[string]string {
 	files := make(map[string]string, n)
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("svc-%05d", i)
-		files[fmt.Sprintf("apps/team-%02d/%s.yaml", i%100, name)] = `apiVersion: apps/v1
+		files[fmt.Sprintf("apps/team-%02d/%s.yaml", i%dirs, name)] = `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: ` + name + `
-  namespace: team-` + fmt.Sprintf("%02d", i%100) + `
+  namespace: team-` + fmt.Sprintf("%02d", i%dirs) + `
   labels: {app: ` + name + `, tier: backend}
 spec:
   replicas: 2
@@ -136,7 +139,7 @@ func BenchmarkPushToEnforced(b *testing.B) {
 	secret := []byte("bench-secret-0123456789")
 	srv := httptest.NewServer(&receiver.Handler{Secret: secret, Trigger: s, Log: logr.Discard()})
 	defer srv.Close()
-	for s.Store.Load() == nil {
+	for s.Composer.Store.Load() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
 	body := []byte(`{"ref":"refs/heads/main"}`)
@@ -153,8 +156,55 @@ func BenchmarkPushToEnforced(b *testing.B) {
 			b.Fatal(err)
 		}
 		resp.Body.Close()
-		for s.Store.Load().Revision.Hash != hash {
+		for s.Revision() != "main@sha1:"+hash {
 			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// teamRoots are the paths apps/team-00 … apps/team-(n-1).
+func teamRoots(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("apps/team-%02d", i)
+	}
+	return out
+}
+
+// BenchmarkColdIndex50Roots10k: 10,000 manifests in 50 roots (--path
+// apps/team-00 … apps/team-49, 200 each) fetched, rendered and indexed
+// root by root from nothing, and composed into one snapshot.
+func BenchmarkColdIndex50Roots10k(b *testing.B) {
+	g := startGitServer(b, generatedRepoIn(10000, 50))
+	creds := basicAuthFiles(b, testUser, testPass)
+	debug.FreeOSMemory()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := newTestSyncer(newTestSource(b, g.HTTPURL(), gitsource.Ref{Branch: "main"}, creds, ""), teamRoots(50)...)
+		snap := mustSync(b, s)
+		if snap.Len() != 10000 || len(snap.Roots()) != 50 {
+			b.Fatalf("indexed %d objects in %d roots, want 10000 in 50", snap.Len(), len(snap.Roots()))
+		}
+	}
+}
+
+// BenchmarkOneFileChange50Roots: in a synced repository of 50 roots over
+// 10,000 manifests, one file of one root changes; from the sync starting
+// to the recomposed snapshot being stored. Every root moves to the new
+// revision, but from its own Indexer's cache: one file is parsed.
+func BenchmarkOneFileChange50Roots(b *testing.B) {
+	g := startGitServer(b, generatedRepoIn(10000, 50))
+	s := newTestSyncer(newTestSource(b, g.HTTPURL(), gitsource.Ref{Branch: "main"}, basicAuthFiles(b, testUser, testPass), ""), teamRoots(50)...)
+	mustSync(b, s)
+	const file = "apps/team-07/svc-00007.yaml"
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		mustCommit(b, g, harness.Change{Write: map[string]string{file: strings.Replace(generatedRepoIn(8, 50)[file], "1.0.0", fmt.Sprintf("1.0.%d", i+1), 1)}})
+		b.StartTimer()
+		mustSync(b, s)
+		if s.stats.Parsed != 1 {
+			b.Fatalf("parsed %d of %d files, want 1", s.stats.Parsed, s.stats.Files)
 		}
 	}
 }

@@ -1,9 +1,10 @@
-// Package gitsync keeps a provenance.Store holding the Snapshot of the
-// latest good revision of a Git source: on a timer and on push
+// Package gitsync keeps the roots (paths) of one Git source at their
+// latest good revision in a provenance.Composer: on a timer and on push
 // notifications it resolves the ref, fetches the commit, verifies its
-// signature, renders and indexes it, and swaps the Snapshot in.
+// signature, then renders and indexes each root on its own.
 //
-// A revision that cannot be fetched, verified, rendered or indexed never
-// replaces the last good Snapshot; the failure is counted by reason and
-// logged with the revision, never with manifest values.
+// A revision that cannot be fetched or verified changes no root; one that
+// a root cannot render or index leaves that root at its last good
+// revision while the others move on. Failures are counted by reason and
+// logged with the root and revision, never with manifest values.
 package gitsync

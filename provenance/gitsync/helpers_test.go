@@ -100,7 +100,7 @@ func newTestSyncer(src *gitsource.Source, roots ...string) *Syncer {
 	return &Syncer{
 		Source:   src,
 		Indexer:  &provenance.Indexer{Scope: gitTestScope{}, DefaultNamespace: "default"},
-		Store:    &provenance.Store{},
+		Composer: &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()},
 		Roots:    roots,
 		Interval: time.Hour,
 		Log:      logr.Discard(),
@@ -121,13 +121,13 @@ func mustSync(t testing.TB, s *Syncer) *provenance.Snapshot {
 	if err := s.SyncOnce(context.Background()); err != nil {
 		t.Fatalf("sync: %v", err)
 	}
-	return s.Store.Load()
+	return s.Composer.Store.Load()
 }
 
 // declaredValue is data.v of ConfigMap app/name at the current snapshot.
 func declaredValue(t testing.TB, s *Syncer, name string) string {
 	t.Helper()
-	snap := s.Store.Load()
+	snap := s.Composer.Store.Load()
 	if snap == nil {
 		t.Fatal("no snapshot")
 	}
@@ -212,7 +212,7 @@ func TestCredentials(t *testing.T) {
 			if strings.Contains(err.Error(), "not-the-"+testPass) || strings.Contains(err.Error(), testPass) {
 				t.Errorf("error leaks the password: %v", err)
 			}
-			if s.Store.Load() != nil {
+			if s.Composer.Store.Load() != nil {
 				t.Error("a snapshot was stored after a failed sync")
 			}
 		})
@@ -244,4 +244,12 @@ func pushBranch(t testing.TB, g *harness.GitServer, branch string) {
 	if err := repo.Push(&git.PushOptions{Auth: a, RefSpecs: []config.RefSpec{spec}}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// revisionOf is the revision of a snapshot's one root.
+func revisionOf(snap *provenance.Snapshot) provenance.Revision {
+	if roots := snap.Roots(); len(roots) == 1 {
+		return roots[0].Revision
+	}
+	return provenance.Revision{}
 }

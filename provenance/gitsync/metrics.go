@@ -13,7 +13,7 @@ import (
 var (
 	revisionInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "gitgate_git_revision_info",
-		Help: "The Git revision being enforced (value 1), labelled by revision.",
+		Help: "The Git revisions being enforced (value 1), one series per revision some root is at.",
 	}, []string{"revision"})
 	lastSuccess = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "gitgate_git_last_sync_success_timestamp_seconds",
@@ -47,12 +47,16 @@ func observeSync(start time.Time, err error, snap *provenance.Snapshot) {
 			reason = string(se.Reason)
 		}
 		syncFailures.WithLabelValues(reason).Inc()
-		return
+	} else {
+		lastSuccess.SetToCurrentTime()
 	}
-	lastSuccess.SetToCurrentTime()
 	if snap != nil {
+		// One series per revision some root enforces: roots that failed
+		// stay at theirs while the others move on.
 		revisionInfo.Reset()
-		revisionInfo.WithLabelValues(snap.Revision.String()).Set(1)
+		for _, st := range snap.Roots() {
+			revisionInfo.WithLabelValues(st.Revision.String()).Set(1)
+		}
 		objectsIndexed.Set(float64(snap.Len()))
 	}
 }

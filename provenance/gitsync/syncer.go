@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,19 +19,31 @@ import (
 	"github.com/gitgate/gitgate/provenance/signature"
 )
 
-// Syncer follows a Git source and keeps Store holding the Snapshot of the
-// latest good revision: resolve the ref, fetch, verify, render, index,
-// swap. It implements controller-runtime's manager.Runnable.
+// Syncer follows one Git source with one or more roots (paths) and keeps
+// each root's last good render in Composer: resolve the ref, fetch,
+// verify, then render and index every root on its own. A root that fails
+// keeps its last good revision while the others move on; a head that
+// cannot be fetched or verified changes no root. It implements
+// controller-runtime's manager.Runnable.
 type Syncer struct {
-	Source  *gitsource.Source
-	Indexer *provenance.Indexer
-	Store   *provenance.Store
-	// Roots are the paths in the repository whose manifests are read; empty
-	// reads the whole repository.
+	Source *gitsource.Source
+	// Name names the source in root names, logs and metrics: a source
+	// name, or the repository URL with credentials removed.
+	Name string
+	// URL is the repository URL with credentials removed, for advice in
+	// denials.
+	URL string
+	// Indexer is the template of each root's Indexer (scope, default
+	// namespace, scheme); each root gets its own, so unchanged inputs of a
+	// root are never rendered again.
+	Indexer  *provenance.Indexer
+	Composer *provenance.Composer
+	// Roots are the paths in the repository whose manifests are read, one
+	// root each; empty reads the whole repository as one root.
 	Roots    []string
 	Interval time.Duration
-	// Verifier, when set, must accept a revision's head commit before the
-	// revision is enforced.
+	// Verifier, when set, must accept a revision's head commit before any
+	// root loads it.
 	Verifier signature.Verifier
 	// TriggerMinInterval is the least time between two syncs started by
 	// Trigger, so a flood of push notifications costs at most one fetch per
@@ -45,14 +59,32 @@ type Syncer struct {
 
 	once    sync.Once
 	trigger chan struct{}
-	// lastSuccess is the Unix time in nanoseconds of the last successful
-	// sync; 0 before the first.
+	roots   []*rootSync
+	// lastSuccess is the Unix time in nanoseconds of the last sync in which
+	// every root succeeded; 0 before the first.
 	lastSuccess atomic.Int64
-	// stats describes the last render, for tests and logs.
+	// head is the last head revision every root was brought to or failed
+	// at (see Revision).
+	head atomic.Pointer[provenance.Revision]
+	// verified is the hash of the last head commit the Verifier accepted.
+	verified string
+	// stats describes the last render, summed over roots, for tests and
+	// logs.
 	stats render.Stats
-	// enforced is the head commit of the enforced revision; its objects
-	// are kept when those of refused revisions are dropped.
-	enforced *object.Commit
+}
+
+// rootSync is one root of the source and its last good state.
+type rootSync struct {
+	root  provenance.Root
+	paths []string // nil: the whole repository
+	ix    *provenance.Indexer
+	// loaded is false until the root loads once; rev, fetched and commit
+	// describe its last good render.
+	loaded     bool
+	rev        provenance.Revision
+	fetched    time.Time
+	commit     *object.Commit
+	unresolved bool
 }
 
 // DefaultTriggerMinInterval bounds the fetch rate of push notifications.
@@ -88,7 +120,51 @@ func (e *SyncError) Unwrap() error { return e.Err }
 func (s *Syncer) init() {
 	s.once.Do(func() {
 		s.trigger = make(chan struct{}, 1)
+		paths := s.Roots
+		if len(paths) == 0 {
+			paths = []string{""}
+		}
+		for _, p := range paths {
+			root := provenance.Root{Name: RootName(p), Source: s.Name, URL: s.URL}
+			ix := &provenance.Indexer{Scope: s.Indexer.Scope, DefaultNamespace: s.Indexer.DefaultNamespace, Scheme: s.Indexer.Scheme, Root: root}
+			r := &rootSync{root: root, ix: ix}
+			if p != "" {
+				r.paths = []string{p}
+			}
+			s.roots = append(s.roots, r)
+		}
 	})
+}
+
+// RootName is the name of the root at path p of a repository: "path
+// apps", or "path ./" for the whole repository, as Flux writes spec.path.
+func RootName(p string) string {
+	p = strings.Trim(strings.TrimPrefix(path.Clean("/"+p), "/"), "/")
+	if p == "" {
+		return "path ./"
+	}
+	return "path " + p
+}
+
+// RootsOf are the roots of the source, so they can be expected before the
+// first sync (readiness needs each loaded once).
+func (s *Syncer) RootsOf() []provenance.Root {
+	s.init()
+	out := make([]provenance.Root, len(s.roots))
+	for i, r := range s.roots {
+		out[i] = r.root
+	}
+	return out
+}
+
+// Revision is the last head revision a sync brought every root to, or
+// failed to render for some: "" before the first. Replicas compare it to
+// tell whether to sync.
+func (s *Syncer) Revision() string {
+	if rev := s.head.Load(); rev != nil {
+		return rev.String()
+	}
+	return ""
 }
 
 // Trigger asks for a sync now, e.g. on a push notification. It never
@@ -130,7 +206,7 @@ func (s *Syncer) Start(ctx context.Context) error {
 				return nil
 			}
 			wait = retry.next()
-			s.Log.Error(err, "sync failed; keeping the last good revision", "revision", s.current(), "retryIn", wait.String())
+			s.Log.Error(err, "sync failed; roots that failed keep their last good revision", "revision", s.Revision(), "retryIn", wait.String())
 		} else {
 			retry.reset()
 		}
@@ -192,95 +268,153 @@ func (b *backoff) next() time.Duration {
 
 func (b *backoff) reset() { b.cur = 0 }
 
-func (s *Syncer) current() string {
-	if snap := s.Store.Load(); snap != nil {
-		return snap.Revision.String()
-	}
-	return ""
-}
-
-// SyncOnce brings the Store to the remote's current revision, if that
-// revision can be read. On any error the Store keeps its Snapshot.
+// SyncOnce brings every root to the remote's current revision, where it
+// can be read. A root that cannot be rendered or indexed keeps its last
+// good render and the others move on; the error joins the failures.
 func (s *Syncer) SyncOnce(ctx context.Context) (err error) {
 	s.init()
 	start := time.Now()
-	defer func() { observeSync(start, err, s.Store.Load()) }()
+	defer func() { observeSync(start, err, s.Composer.Store.Load()) }()
 
 	rev, err := s.Source.Resolve(ctx)
 	if errors.Is(err, gitsource.ErrRefNotFound) {
-		return &SyncError{Reason: FailRefNotFound, Err: err}
+		return s.failAll(&SyncError{Reason: FailRefNotFound, Err: err})
 	}
 	if err != nil {
-		return &SyncError{Reason: FailResolve, Err: err}
+		return s.failAll(&SyncError{Reason: FailResolve, Err: err})
 	}
-	cur := s.Store.Load()
-	if cur != nil && cur.Revision == rev && len(cur.Unresolved()) == 0 {
+	todo := s.behind(rev)
+	if len(todo) == 0 {
+		for _, r := range s.roots {
+			s.Composer.Confirm(r.root)
+		}
 		s.lastSuccess.Store(time.Now().UnixNano())
 		return nil
 	}
 	commit, err := s.Source.Commit(ctx, rev)
 	if err != nil {
-		return &SyncError{Reason: FailFetch, Err: err}
+		return s.failAll(&SyncError{Reason: FailFetch, Err: err})
 	}
-	snap, err := s.load(rev, commit, cur)
-	if err != nil {
-		if s.enforced != nil {
-			// Keep the refused head too, so the next poll does not fetch
-			// it again, but nothing older: memory stays bounded however
-			// many bad heads are pushed.
-			s.retain(s.enforced, commit)
+	defer s.retain(commit)
+	if err := s.verify(rev, commit); err != nil {
+		return s.failAll(&SyncError{Reason: FailVerify, Err: fmt.Errorf("revision %s: %w", rev, err)})
+	}
+	loaded, err := s.loadRoots(rev, commit, todo)
+	s.head.Store(&rev)
+	if loaded > 0 {
+		s.logLoaded(rev, loaded, start)
+		if s.OnLoad != nil {
+			// In the background: the sync (and its metrics) must not wait
+			// on whatever OnLoad calls.
+			go s.OnLoad(rev)
 		}
-		return err
 	}
-	s.Store.Swap(snap)
-	s.lastSuccess.Store(time.Now().UnixNano())
-	s.enforced = commit
-	s.retain(commit)
-	s.logLoaded(snap, start)
-	if s.OnLoad != nil && (cur == nil || cur.Revision != rev) {
-		// In the background: the sync (and its metrics) must not wait on
-		// whatever OnLoad calls.
-		go s.OnLoad(rev)
+	if err == nil {
+		s.lastSuccess.Store(time.Now().UnixNano())
 	}
-	return nil
+	return err
 }
 
-// load verifies, renders and indexes the commit of rev into a Snapshot.
-func (s *Syncer) load(rev provenance.Revision, commit *object.Commit, cur *provenance.Snapshot) (*provenance.Snapshot, error) {
-	if s.Verifier != nil && (cur == nil || cur.Revision.Hash != rev.Hash) {
-		if err := s.verify(rev, commit); err != nil {
-			return nil, &SyncError{Reason: FailVerify, Err: fmt.Errorf("revision %s: %w", rev, err)}
+// behind lists the roots not at rev, or with kinds to resolve again.
+func (s *Syncer) behind(rev provenance.Revision) []*rootSync {
+	var out []*rootSync
+	for _, r := range s.roots {
+		if !r.loaded || r.rev != rev || r.unresolved {
+			out = append(out, r)
 		}
 	}
+	return out
+}
+
+// failAll records err for every root: none could be brought to the head.
+func (s *Syncer) failAll(err error) error {
+	for _, r := range s.roots {
+		s.Composer.Fail(r.root, err)
+	}
+	return err
+}
+
+// loadRoots renders and indexes the roots of todo at rev, installs those
+// that succeed in one recomposition and confirms the roots already there.
+// It returns how many roots loaded and the failures of the others.
+func (s *Syncer) loadRoots(rev provenance.Revision, commit *object.Commit, todo []*rootSync) (int, error) {
 	tree, err := commit.Tree()
 	if err != nil {
-		return nil, &SyncError{Reason: FailRender, Err: fmt.Errorf("revision %s: read tree: %w", rev, err)}
+		return 0, s.failAll(&SyncError{Reason: FailRender, Err: fmt.Errorf("revision %s: read tree: %w", rev, err)})
 	}
-	files, st, err := render.Tree(tree, s.Roots, s.Indexer.Cached)
-	if err != nil {
-		return nil, &SyncError{Reason: FailRender, Err: fmt.Errorf("revision %s: %w", rev, err)}
-	}
-	snap, err := s.Indexer.Build(rev, files)
-	if errors.Is(err, provenance.ErrIndexCacheStale) {
-		// The revision's CRDs changed, so entries of unchanged files cannot
-		// be reused: read every file again.
-		if files, st, err = render.Tree(tree, s.Roots, nil); err != nil {
-			return nil, &SyncError{Reason: FailRender, Err: fmt.Errorf("revision %s: %w", rev, err)}
+	s.stats = render.Stats{}
+	parts := map[provenance.Root]provenance.Part{}
+	indexes := map[*rootSync]*provenance.Snapshot{}
+	var errs []error
+	for _, r := range todo {
+		idx, err := s.renderRoot(r, rev, tree)
+		if err != nil {
+			s.Composer.Fail(r.root, err)
+			errs = append(errs, err)
+			continue
 		}
-		snap, err = s.Indexer.Build(rev, files)
+		fetched := time.Now()
+		if r.loaded && r.rev == rev {
+			fetched = r.fetched
+		}
+		parts[r.root] = provenance.Part{Index: idx, Fetched: fetched}
+		indexes[r] = idx
 	}
-	if err != nil {
-		return nil, &SyncError{Reason: FailIndex, Err: fmt.Errorf("revision %s: %w", rev, err)}
+	if len(parts) > 0 {
+		if err := s.Composer.UpdateMany(parts); err != nil {
+			return 0, errors.Join(append(errs, err)...)
+		}
 	}
-	s.stats = st
-	snap.Fetched = time.Now()
-	if cur != nil && cur.Revision == rev {
-		snap.Fetched = cur.Fetched
+	for r, idx := range indexes {
+		r.loaded, r.rev, r.fetched, r.commit = true, rev, parts[r.root].Fetched, commit
+		r.unresolved = len(idx.Unresolved()) > 0
+		if r.unresolved {
+			s.Log.Info("kinds not served by the API server yet; will resolve again", "root", r.root.Name, "kinds", idx.Unresolved())
+		}
 	}
-	return snap, nil
+	for _, r := range s.roots {
+		if r.loaded && r.rev == rev && indexes[r] == nil && !r.unresolved {
+			s.Composer.Confirm(r.root)
+		}
+	}
+	return len(parts), errors.Join(errs...)
 }
 
+// renderRoot renders and indexes one root at rev, reusing what its
+// Indexer built from unchanged inputs.
+func (s *Syncer) renderRoot(r *rootSync, rev provenance.Revision, tree *object.Tree) (*provenance.Snapshot, error) {
+	fail := func(reason FailureReason, err error) error {
+		return &SyncError{Reason: reason, Err: fmt.Errorf("%s: revision %s: %w", r.root.Name, rev, err)}
+	}
+	files, st, err := render.Tree(tree, r.paths, r.ix.Cached)
+	if err != nil {
+		return nil, fail(FailRender, err)
+	}
+	idx, err := r.ix.Build(rev, files)
+	if errors.Is(err, provenance.ErrIndexCacheStale) {
+		// The root's CRDs changed, so entries of unchanged files cannot be
+		// reused: read every file again.
+		if files, st, err = render.Tree(tree, r.paths, nil); err != nil {
+			return nil, fail(FailRender, err)
+		}
+		idx, err = r.ix.Build(rev, files)
+	}
+	if err != nil {
+		return nil, fail(FailIndex, err)
+	}
+	s.stats.Files += st.Files
+	s.stats.Parsed += st.Parsed
+	s.stats.Roots += st.Roots
+	s.stats.Built += st.Built
+	return idx, nil
+}
+
+// verify checks the head commit once per revision; every root of the
+// source waits on it.
 func (s *Syncer) verify(rev provenance.Revision, commit *object.Commit) error {
+	if s.Verifier == nil || s.verified == rev.Hash {
+		return nil
+	}
 	c, err := gitsource.SignedCommit(commit)
 	if err != nil {
 		return err
@@ -289,21 +423,34 @@ func (s *Syncer) verify(rev provenance.Revision, commit *object.Commit) error {
 	if err != nil {
 		return err
 	}
+	s.verified = rev.Hash
 	s.Log.Info("commit signature verified", "revision", rev.String(), "signer", signer)
 	return nil
 }
 
-func (s *Syncer) retain(commits ...*object.Commit) {
-	if err := s.Source.Retain(commits...); err != nil {
+// retain drops the objects of every commit but head and those the roots'
+// last good renders came from: memory stays bounded however many bad
+// heads are pushed.
+func (s *Syncer) retain(head *object.Commit) {
+	keep := []*object.Commit{head}
+	seen := map[*object.Commit]bool{head: true}
+	for _, r := range s.roots {
+		if r.commit != nil && !seen[r.commit] {
+			seen[r.commit] = true
+			keep = append(keep, r.commit)
+		}
+	}
+	if err := s.Source.Retain(keep...); err != nil {
 		s.Log.Error(err, "could not drop objects of earlier revisions")
 	}
 }
 
-func (s *Syncer) logLoaded(snap *provenance.Snapshot, start time.Time) {
+func (s *Syncer) logLoaded(rev provenance.Revision, loaded int, start time.Time) {
 	st := s.stats
-	s.Log.Info("revision loaded", "revision", snap.Revision.String(), "objects", snap.Len(), "duration", time.Since(start).String(),
-		"files", st.Files, "filesParsed", st.Parsed, "kustomizeRoots", st.Roots, "kustomizeBuilt", st.Built)
-	if u := snap.Unresolved(); len(u) > 0 {
-		s.Log.Info("kinds not served by the API server yet; will resolve again", "kinds", u)
+	objects := 0
+	if snap := s.Composer.Store.Load(); snap != nil {
+		objects = snap.Len()
 	}
+	s.Log.Info("revision loaded", "revision", rev.String(), "rootsLoaded", loaded, "roots", len(s.roots), "objects", objects, "duration", time.Since(start).String(),
+		"files", st.Files, "filesParsed", st.Parsed, "kustomizeRoots", st.Roots, "kustomizeBuilt", st.Built)
 }

@@ -41,8 +41,8 @@ func TestRefKinds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newTestSyncer(newTestSource(t, g.HTTPURL(), tt.ref, basicAuthFiles(t, testUser, testPass), ""))
 			snap := mustSync(t, s)
-			if snap.Revision.Hash != tt.wantHash || snap.Revision.String() != tt.wantRev {
-				t.Errorf("revision = %s, want %s", snap.Revision, tt.wantRev)
+			if revisionOf(snap).Hash != tt.wantHash || revisionOf(snap).String() != tt.wantRev {
+				t.Errorf("revision = %s, want %s", revisionOf(snap), tt.wantRev)
 			}
 			if got := declaredValue(t, s, "web"); got != tt.wantValue {
 				t.Errorf("declared value = %q, want %q", got, tt.wantValue)
@@ -68,7 +68,7 @@ func TestLastGoodRevisionStands(t *testing.T) {
 	if !s.LastSuccess().IsZero() {
 		t.Fatal("LastSuccess is set before any sync")
 	}
-	good := mustSync(t, s).Revision
+	good := revisionOf(mustSync(t, s))
 	firstSuccess := s.LastSuccess()
 	if firstSuccess.IsZero() {
 		t.Fatal("LastSuccess not set after a sync")
@@ -104,7 +104,7 @@ func TestLastGoodRevisionStands(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			before := s.Store.Load()
+			before := s.Composer.Store.Load()
 			lastOK := s.LastSuccess()
 			if err := st.change(); err != nil {
 				t.Fatal(err)
@@ -119,7 +119,7 @@ func TestLastGoodRevisionStands(t *testing.T) {
 				if !errors.As(err, &se) || se.Reason != st.wantReason {
 					t.Fatalf("err = %v, want a %s failure", err, st.wantReason)
 				}
-				if s.Store.Load() != before {
+				if s.Composer.Store.Load() != before {
 					t.Error("the snapshot changed after a failed sync")
 				}
 				if !s.LastSuccess().Equal(lastOK) {
@@ -131,7 +131,7 @@ func TestLastGoodRevisionStands(t *testing.T) {
 			}
 		})
 	}
-	if s.Store.Load().Revision == good {
+	if revisionOf(s.Composer.Store.Load()) == good {
 		t.Error("the revision never moved")
 	}
 }
@@ -150,7 +150,7 @@ func TestBranchDeleted(t *testing.T) {
 	if !errors.As(err, &se) || se.Reason != FailRefNotFound || !errors.Is(err, gitsource.ErrRefNotFound) {
 		t.Fatalf("err = %v, want a ref_not_found failure", err)
 	}
-	if s.Store.Load() != before || declaredValue(t, s, "web") != "release" {
+	if s.Composer.Store.Load() != before || declaredValue(t, s, "web") != "release" {
 		t.Error("the last revision of the deleted branch is no longer enforced")
 	}
 }
@@ -207,7 +207,7 @@ func TestVerifyCommits(t *testing.T) {
 				t.Errorf("reason of %v is not verify", err)
 			}
 			if st.wantValue == "" {
-				if s.Store.Load() != nil {
+				if s.Composer.Store.Load() != nil {
 					t.Error("an unverified revision was loaded")
 				}
 				return
@@ -250,7 +250,7 @@ func TestCacheDirRestart(t *testing.T) {
 	cache := t.TempDir()
 	creds := basicAuthFiles(t, testUser, testPass)
 	first := newTestSyncer(newTestSource(t, g.HTTPURL(), gitsource.Ref{Branch: "main"}, creds, cache))
-	rev := mustSync(t, first).Revision
+	rev := revisionOf(mustSync(t, first))
 
 	restarted := newTestSource(t, g.HTTPURL(), gitsource.Ref{Branch: "main"}, creds, cache)
 	if got, err := restarted.Resolve(context.Background()); err != nil || got != rev {
@@ -281,13 +281,13 @@ func TestFirstSyncRetriedWithBackoff(t *testing.T) {
 		<-done
 	}()
 	time.Sleep(100 * time.Millisecond) // a few failed attempts
-	if s.Store.Load() != nil {
+	if s.Composer.Store.Load() != nil {
 		t.Fatal("loaded a branch that does not exist")
 	}
 	pushBranch(t, g, "late")
 	// Liveness, not a timing target: with the hour-long interval and no
 	// retry this would never load.
-	for deadline := time.Now().Add(20 * time.Second); s.Store.Load() == nil; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); s.Composer.Store.Load() == nil; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the branch pushed after start was never loaded")
 		}

@@ -71,6 +71,15 @@ func Snapshot(t testing.TB, scope provenance.Scope, rev provenance.Revision, fil
 	return snap
 }
 
+// Empty is a snapshot of one unnamed root at rev that declares nothing.
+func Empty(rev provenance.Revision) *provenance.Snapshot {
+	snap, err := (&provenance.Indexer{}).Build(rev, nil)
+	if err != nil {
+		panic(err) // nothing to index cannot fail
+	}
+	return snap
+}
+
 // WriteFiles writes files (path relative to dir, to content), creating
 // directories as needed.
 func WriteFiles(t testing.TB, dir string, files map[string]string) {

@@ -2,6 +2,7 @@ package signature
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -27,6 +28,25 @@ func LoadPGPKeyring(path string) (*PGPVerifier, error) {
 	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("keyring %s holds no keys", path)
+	}
+	return &PGPVerifier{keys: keys}, nil
+}
+
+// ParsePGPKeyrings reads ASCII-armored OpenPGP public keyrings held in
+// memory, as the values of the Secret a Flux GitRepository names in
+// spec.verify.secretRef, and checks that together they hold a key. Errors
+// name the keyring by what, never its bytes.
+func ParsePGPKeyrings(keyrings map[string][]byte) (*PGPVerifier, error) {
+	var keys openpgp.EntityList
+	for what, data := range keyrings {
+		k, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("keyring %s: %w", what, err)
+		}
+		keys = append(keys, k...)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no OpenPGP public key")
 	}
 	return &PGPVerifier{keys: keys}, nil
 }

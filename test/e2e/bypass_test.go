@@ -227,3 +227,63 @@ func declare(t *testing.T, file, manifest string) {
 	})
 	waitForRevision(t, hash)
 }
+
+// TestControllerMayNotDebugTheAgentsPod: an ephemeral container may mount
+// its Pod's service account token, so a service account allowed to debug
+// Pods in flux-system may not add one to kustomize-controller's Pod, and
+// becomes no agent that way. A Pod of no agent it may debug.
+func TestControllerMayNotDebugTheAgentsPod(t *testing.T) {
+	const debugger = "system:serviceaccount:ops:debugger"
+	setup := `apiVersion: v1
+kind: Namespace
+metadata: {name: flux-system}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ops}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: kustomize-controller, namespace: flux-system}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: debug-pods}
+rules:
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list]
+- apiGroups: [""]
+  resources: [pods/ephemeralcontainers]
+  verbs: [get, patch, update]
+`
+	for _, p := range []struct{ ns, name, sa string }{{"flux-system", "kc", "kustomize-controller"}, {"ops", "plain", "default"}} {
+		setup += `---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: debugger, namespace: ` + p.ns + `}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: debug-pods}
+subjects:
+- {kind: ServiceAccount, name: debugger, namespace: ops}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ` + p.name + `, namespace: ` + p.ns + `}
+spec:
+  serviceAccountName: ` + p.sa + `
+  containers: [{name: app, image: "busybox:1.36"}]
+`
+	}
+	if r := env.kubectl.Run(setup, "apply", "-f", "-", "--as", exemptController); r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	t.Cleanup(func() {
+		env.kubectl.Run("", "-n", "flux-system", "delete", "pod/kc", "rolebinding/debugger", "--as", exemptController, "--wait=false")
+		env.kubectl.Run("", "-n", "ops", "delete", "pod/plain", "rolebinding/debugger", "--as", exemptController, "--wait=false")
+		env.kubectl.Run("", "delete", "clusterrole", "debug-pods", "--as", exemptController)
+	})
+	r := env.kubectl.Run("", "-n", "flux-system", "debug", "kc", "--image", "busybox:1.36", "--as", debugger)
+	wantDenied(t, r, "service account flux-system/kustomize-controller")
+	// The same rights on a Pod of no agent: RBAC alone decides.
+	mustRun(t, "-n", "ops", "debug", "plain", "--image", "busybox:1.36", "--as", debugger)
+}

@@ -58,7 +58,7 @@ func TestPersonSetImageIsDenied(t *testing.T) {
 	r := env.kubectl.Run("", "set", "image", "deployment/web", "app=registry.example.com/shop:latest", "-n", "shop", "--as", person)
 	wantDenied(t, r, "UPDATE", "web.yaml", "spec.template.spec.containers[name=app].image",
 		`Git has "registry.example.com/shop:1.4.2", request has "registry.example.com/shop:latest"`, person)
-	if !regexp.MustCompile(`revision [0-9a-f]{7} \(main@sha1:[0-9a-f]{40}\)`).MatchString(r.Stderr) {
+	if !regexp.MustCompile(`\[field-mismatch\] gitgate denied .* at main@sha1:[0-9a-f]{40}, file web.yaml`).MatchString(r.Stderr) {
 		t.Errorf("denial does not name the revision:\n%s", r.Stderr)
 	}
 	if img := jsonpath(t, "deployment/web", "{.spec.template.spec.containers[0].image}"); img != "registry.example.com/shop:1.4.2" {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"github.com/gitgate/gitgate/test/harness"
 )
 
@@ -30,6 +32,8 @@ const (
 
 var env struct {
 	kubectl *harness.Kubectl
+	// client is the cluster admin's, e.g. to read substituteFrom values.
+	client  client.Client
 	git     *harness.GitServer
 	flux    *harness.Flux
 	gitgate *harness.Gitgate
@@ -49,6 +53,7 @@ func setup(run *harness.Running) error {
 		return err
 	}
 	run.Cleanup(func() { _ = cp.Stop() })
+	env.client = cp.Client
 	if env.kubectl, err = harness.NewKubectl(cp.Kubeconfig); err != nil {
 		return err
 	}

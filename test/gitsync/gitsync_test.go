@@ -84,29 +84,101 @@ func TestSignedPushEnforcesNewRevision(t *testing.T) {
 	}
 }
 
-func TestBrokenYAMLKeepsPreviousRevision(t *testing.T) {
+// TestBrokenRootKeepsItsRevisionOthersMoveOn: --path namespaces and
+// --path overlays/prod are two roots. A commit that breaks a file of
+// namespaces and changes overlays/prod leaves namespaces at the last good
+// revision, counted and logged with its name, while overlays/prod enforces
+// the new one; gitgate stays ready.
+func TestBrokenRootKeepsItsRevisionOthersMoveOn(t *testing.T) {
 	good := enforceFixture(t, "green")
 	before := failures(t, "render")
-	if _, err := env.git.Commit(harness.Change{Write: map[string]string{
+	next, err := env.git.Commit(harness.Change{Write: map[string]string{
 		"namespaces/broken.yaml":   "apiVersion: v1\nkind: [unclosed\n",
 		"overlays/prod/flags.yaml": flags("red"),
-	}}); err != nil {
+	}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	body := []byte(`{}`)
 	if code := notify(t, body, http.Header{receiver.HeaderSignature: {receiver.Sign(body, []byte(secret))}}); code != http.StatusAccepted {
 		t.Fatalf("status %d, want 202", code)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for failures(t, "render") <= before {
+	waitRevision(t, next)
+	if failures(t, "render") <= before {
+		t.Error("no render failure counted")
+	}
+	m := metrics(t)
+	for _, want := range []string{
+		`gitgate_git_revision_info{revision="main@sha1:` + good + `"} 1`,
+		`gitgate_root_sync_failures_total{root="path namespaces",source="` + env.git.HTTPURL() + `"}`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if r := applyFlags("red"); r.Failed() {
+		t.Errorf("%s: overlays/prod must enforce the new revision, got %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	wantDenied(t, applyFlags("green"), `Git has "red", request has "green"`, "path overlays/prod at main@sha1:"+next+", file overlays/prod (kustomize)")
+	r := env.kubectl.Run("", "label", "namespace", "prod", "team=web", "--as", person)
+	wantDenied(t, r, "path namespaces at main@sha1:"+good+", file namespaces/prod.yaml")
+	logs := env.gitgate.Logs()
+	if !strings.Contains(logs, "namespaces/broken.yaml") || !strings.Contains(logs, `"root":"path namespaces"`) {
+		t.Error("the log does not name the broken root and file")
+	}
+	if err := env.gitgate.WaitReady(5 * time.Second); err != nil {
+		t.Errorf("a root failing after it loaded once made gitgate unready: %v", err)
+	}
+}
+
+// TestReadyzWaitsForEveryRoot runs a second gitgate on a repository whose
+// root broken/ never renders: it enforces the other root, but /readyz
+// fails, naming the root, until every root has loaded once.
+func TestReadyzWaitsForEveryRoot(t *testing.T) {
+	files := fixtureWith("blue")
+	files["broken/bad.yaml"] = "kind: [unclosed\n"
+	hash, err := env.git.Commit(harness.Change{Orphan: true, Write: files, Message: "a broken root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gg, err := harness.StartGitgate(harness.GitgateOptions{
+		Kubeconfig: env.cp.Kubeconfig, RepoURL: env.git.HTTPURL(), NoWait: true,
+		// Failed syncs are retried within seconds, whatever the interval.
+		Args: []string{"--branch", "main", "--interval", "1h", "--path", "broken", "--path", "overlays/prod",
+			"--git-username-file", filepath.Join(env.creds, "username"), "--git-password-file", filepath.Join(env.creds, "password"),
+			"--git-insecure-http", "--sync-configmap", ""},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gg.Stop()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		// The metrics server may not listen yet.
+		if m, err := gg.Metrics(); err == nil && strings.Contains(m, `gitgate_git_revision_info{revision="main@sha1:`+hash+`"} 1`) {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatal("no render failure counted")
+			t.Fatalf("root overlays/prod not loaded:\n%s", gg.Logs())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	wantDenied(t, applyFlags("red"), `Git has "green", request has "red"`, good[:7])
-	if !strings.Contains(env.gitgate.Logs(), "namespaces/broken.yaml") {
-		t.Error("the log does not name the broken file")
+	resp, err := http.Get("http://" + gg.HealthAddr + "/readyz?verbose")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Error("/readyz passes with root broken never loaded")
+	}
+	if !strings.Contains(gg.Logs(), `"root":"path broken"`) {
+		t.Errorf("the log does not name the broken root:\n%s", gg.Logs())
+	}
+	if _, err := env.git.Commit(harness.Change{Delete: []string{"broken/bad.yaml"}, Write: map[string]string{"broken/cm.yaml": flags("fixed")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := gg.WaitReady(60 * time.Second); err != nil {
+		t.Errorf("root broken fixed, but gitgate is not ready: %v\n%s", err, gg.Logs())
 	}
 }
 

@@ -58,15 +58,19 @@ type Gitgate struct {
 // GitgateOptions configure StartGitgate.
 type GitgateOptions struct {
 	Kubeconfig string
-	RepoURL    string
+	// RepoURL is passed as --repo-url unless empty (--source flux).
+	RepoURL string
 	// Args are further flags, e.g. --branch main --interval 1s.
 	Args []string
 	// LogTo also receives the process's output, e.g. os.Stderr.
 	LogTo io.Writer
+	// NoWait returns once the process started, for tests of readiness.
+	NoWait bool
 }
 
 // StartGitgate runs gitgate with a fresh self-signed certificate for
-// 127.0.0.1 and waits until it is ready (Git synced, certificate loaded).
+// 127.0.0.1 and waits until it is ready (every root loaded, certificate
+// loaded), unless opts.NoWait.
 func StartGitgate(opts GitgateOptions) (*Gitgate, error) {
 	bin, err := BuildGitgate()
 	if err != nil {
@@ -97,15 +101,17 @@ func StartGitgate(opts GitgateOptions) (*Gitgate, error) {
 	if g.MetricsAddr, err = FreeAddr(); err != nil {
 		return nil, err
 	}
-	args := append([]string{"serve",
-		"--kubeconfig", opts.Kubeconfig,
-		"--repo-url", opts.RepoURL,
+	args := []string{"serve", "--kubeconfig", opts.Kubeconfig}
+	if opts.RepoURL != "" {
+		args = append(args, "--repo-url", opts.RepoURL)
+	}
+	args = append(append(args,
 		"--webhook-host", "127.0.0.1",
 		"--port", strconv.Itoa(g.Port),
 		"--cert-dir", dir,
 		"--health-probe-bind-address", g.HealthAddr,
 		"--metrics-bind-address", g.MetricsAddr,
-	}, opts.Args...)
+	), opts.Args...)
 	g.cmd = exec.Command(bin, args...)
 	var out io.Writer = g.logs
 	if opts.LogTo != nil {
@@ -116,6 +122,9 @@ func StartGitgate(opts GitgateOptions) (*Gitgate, error) {
 		return nil, err
 	}
 	go func() { _ = g.cmd.Wait(); close(g.done) }()
+	if opts.NoWait {
+		return g, nil
+	}
 	if err := g.WaitReady(90 * time.Second); err != nil {
 		g.Stop()
 		return nil, fmt.Errorf("%w\ngitgate logs:\n%s", err, g.Logs())

@@ -68,22 +68,32 @@ func TestOverlaysApplyWithServerDryRun(t *testing.T) {
 	}
 }
 
-// TestManifestArgsAreRealFlags parses each overlay's gitgate arguments with
+// TestManifestArgsAreRealFlags parses the gitgate arguments of each
+// overlay, and of the Helm chart with its default and full values, with
 // the real binary: an unknown flag exits 2 before --help is reached.
 func TestManifestArgsAreRealFlags(t *testing.T) {
 	bin, err := harness.BuildGitgate()
 	if err != nil {
 		t.Fatal(err)
 	}
+	renders := map[string]func() (harness.Manifests, error){
+		"chart, default values": func() (harness.Manifests, error) { return harness.RenderChart(namespace) },
+		"chart, full values": func() (harness.Manifests, error) {
+			return harness.RenderChart(namespace, filepath.Join(harness.ChartDir(), "ci", "full-values.yaml"))
+		},
+	}
 	for _, dir := range []string{"overlays/cert-manager", "overlays/self-managed"} {
-		m, err := env.kubectl.RenderManifests(dir)
+		renders[dir] = func() (harness.Manifests, error) { return env.kubectl.RenderManifests(dir) }
+	}
+	for name, render := range renders {
+		m, err := render()
 		if err != nil {
 			t.Fatal(err)
 		}
 		args := containerArgs(t, m)
 		out, err := exec.Command(bin, append(args, "--help")...).CombinedOutput()
 		if err != nil {
-			t.Errorf("%s: gitgate %s: %v\n%s", dir, strings.Join(args, " "), err, out)
+			t.Errorf("%s: gitgate %s: %v\n%s", name, strings.Join(args, " "), err, out)
 		}
 	}
 }

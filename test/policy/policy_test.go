@@ -42,7 +42,7 @@ func TestWarnModeAllowsWithWarning(t *testing.T) {
 	if r.Failed() {
 		t.Fatalf("%s: want allowed in warn mode, got %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
-	want := "Warning: gitgate would deny (warn mode) UPDATE of ConfigMap shop-warn/web-config by dev-user"
+	want := "Warning: [undeclared-change] gitgate would deny (warn mode) UPDATE of ConfigMap shop-warn/web-config by dev-user"
 	if !strings.Contains(r.Stderr, want) || !strings.Contains(r.Stderr, "metadata.labels: Git does not declare it") {
 		t.Errorf("kubectl stderr lacks the warning %q:\n%s", want, r.Stderr)
 	}

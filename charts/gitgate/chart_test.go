@@ -1,0 +1,334 @@
+// Package gitgate_test proves the Helm chart with the real helm
+// (hack/build-helm.sh): it lints, its default render carries the same
+// webhook, RBAC, NetworkPolicy and certificates as manifests/ (so the two
+// installs cannot drift apart), its default and full renders are accepted
+// by a real API server in a server-side dry run, and bad values fail with
+// a clear message. manifests/manifests_test.go proves its matchConditions.
+// Run with -count=1 (hack/test.sh does): helm reads the chart in another
+// process, so go's test cache does not notice a changed template.
+package gitgate_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/gitgate/gitgate/test/harness"
+)
+
+var (
+	fullValues = filepath.Join("ci", "full-values.yaml")
+	fluxValues = filepath.Join("ci", "flux-values.yaml")
+)
+
+func TestLint(t *testing.T) {
+	for _, values := range [][]string{nil, {"--values", fullValues}, {"--values", fluxValues}} {
+		args := append([]string{"lint", "--strict", "--kube-version", harness.ChartKubeVersion, "."}, values...)
+		if r := harness.Helm(args...); r.Failed() {
+			t.Errorf("%s: %v\n%s%s", r.CommandLine(), r.Err, r.Stdout, r.Stderr)
+		}
+	}
+}
+
+// TestDefaultRenderEqualsManifests: the chart's default install is
+// manifests/overlays/cert-manager (manifests/base with cert-manager's
+// certificates), object by object, modulo labels, the image and the
+// flags the chart spells out that gitgate defaults to anyway.
+func TestDefaultRenderEqualsManifests(t *testing.T) {
+	chart, err := harness.RenderChart("gitgate-system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kustomized := kustomize(t, filepath.Join(harness.RepoRoot(), "manifests", "overlays", "cert-manager"))
+	for _, want := range kustomized {
+		if want.GetKind() == "Namespace" {
+			continue // helm install --create-namespace; the chart does not own it
+		}
+		got := chart.Find(want.GetKind(), want.GetName())
+		if got == nil {
+			t.Errorf("%s %s is in manifests/ but not in the chart", want.GetKind(), want.GetName())
+			continue
+		}
+		if want.GetKind() == "Deployment" {
+			compareArgs(t, got, want)
+		}
+		if g, w := normalized(got), normalized(want); !reflect.DeepEqual(g, w) {
+			t.Errorf("%s %s differs:\nchart:     %v\nmanifests: %v", want.GetKind(), want.GetName(), g, w)
+		}
+	}
+	for _, got := range chart {
+		if kustomized.Find(got.GetKind(), got.GetName()) == nil {
+			t.Errorf("%s %s is in the chart's default render but not in manifests/", got.GetKind(), got.GetName())
+		}
+	}
+}
+
+// compareArgs: every flag of manifests/ is one the chart passes too.
+func compareArgs(t *testing.T, chart, kustomized *unstructured.Unstructured) {
+	t.Helper()
+	got, want := containerArgs(chart), containerArgs(kustomized)
+	for _, a := range want {
+		if !slices.Contains(got, a) {
+			t.Errorf("Deployment: manifests/ passes %s, the chart does not (it passes %v)", a, got)
+		}
+	}
+}
+
+func containerArgs(d *unstructured.Unstructured) []string {
+	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+	return args
+}
+
+// normalized drops what may differ between the installs: labels, the
+// image, the container's flags (compareArgs), comments' whitespace.
+func normalized(o *unstructured.Unstructured) map[string]any {
+	c := o.DeepCopy().Object
+	unstructured.RemoveNestedField(c, "metadata", "labels")
+	unstructured.RemoveNestedField(c, "spec", "template", "metadata", "labels")
+	if containers, ok, _ := unstructured.NestedSlice(c, "spec", "template", "spec", "containers"); ok {
+		for _, ct := range containers {
+			for _, f := range []string{"image", "imagePullPolicy", "args"} {
+				delete(ct.(map[string]any), f)
+			}
+		}
+		_ = unstructured.SetNestedSlice(c, containers, "spec", "template", "spec", "containers")
+	}
+	return c
+}
+
+func kustomize(t *testing.T, dir string) harness.Manifests {
+	t.Helper()
+	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := res.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := harness.DecodeManifests(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestFullValuesRender checks what only the full values turn on.
+func TestFullValuesRender(t *testing.T) {
+	m, err := harness.RenderChart("gate", fullValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		kind, name string
+		path       []string
+		want       any
+	}{
+		{"ResourceQuota", "gitgate-critical-pods", []string{"spec", "hard", "pods"}, "6"},
+		{"ServiceMonitor", "gitgate", []string{"metadata", "labels", "release"}, "kube-prometheus-stack"},
+		{"PrometheusRule", "gitgate", []string{"metadata", "labels", "release"}, "kube-prometheus-stack"},
+		{"ConfigMap", "gitgate-dashboard", []string{"metadata", "labels", "grafana_dashboard"}, "1"},
+		{"RoleBinding", "gitgate-break-glass-granter", []string{"subjects"}, []any{map[string]any{"kind": "Group", "name": "oncall", "apiGroup": "rbac.authorization.k8s.io"}}},
+		{"Certificate", "gitgate-serving", nil, nil},
+		{"Role", "gitgate-certs", []string{"metadata", "namespace"}, "gate"},
+		{"NetworkPolicy", "gitgate", []string{"spec", "ingress"}, []any{
+			map[string]any{"ports": []any{map[string]any{"port": float64(9443), "protocol": "TCP"}}, "from": []any{
+				map[string]any{"ipBlock": map[string]any{"cidr": "192.0.2.0/24"}},
+				map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "kube-system"}},
+					"podSelector": map[string]any{"matchLabels": map[string]any{"k8s-app": "konnectivity-agent"}}},
+			}},
+			map[string]any{"ports": []any{map[string]any{"port": float64(8080), "protocol": "TCP"}}, "from": []any{
+				map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "observability"}}},
+			}},
+		}},
+	}
+	for _, c := range checks {
+		o := m.Find(c.kind, c.name)
+		switch {
+		case c.path == nil && o != nil:
+			t.Errorf("%s %s rendered; the full values select self-managed certificates", c.kind, c.name)
+		case c.path == nil:
+		case o == nil:
+			t.Errorf("%s %s not rendered", c.kind, c.name)
+		case c.want != nil:
+			if got, _, _ := unstructured.NestedFieldNoCopy(o.Object, c.path...); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("%s %s %s = %v, want %v", c.kind, c.name, strings.Join(c.path, "."), got, c.want)
+			}
+		}
+	}
+	// 50 MiB files, 3 backups, plus the live file and one of headroom.
+	if d := m.Find("Deployment", "gitgate"); d != nil {
+		volumes, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "volumes")
+		if !slices.ContainsFunc(volumes, func(v any) bool {
+			size, _, _ := unstructured.NestedFieldNoCopy(v.(map[string]any), "emptyDir", "sizeLimit")
+			return v.(map[string]any)["name"] == "audit" && size == "262144000"
+		}) {
+			t.Errorf("no audit emptyDir of 262144000 bytes in %v", volumes)
+		}
+	}
+	if w := m.Find("ValidatingWebhookConfiguration", "gitgate"); w != nil {
+		hooks, _, _ := unstructured.NestedSlice(w.Object, "webhooks")
+		exprs, _, _ := unstructured.NestedSlice(hooks[0].(map[string]any), "namespaceSelector", "matchExpressions")
+		got, _, _ := unstructured.NestedStringSlice(exprs[0].(map[string]any), "values")
+		if want := []string{"kube-system", "kube-public", "kube-node-lease", "velero", "gate"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("excluded namespaces %v, want %v", got, want)
+		}
+	}
+}
+
+// TestFluxSource: with source.kind flux, gitgate gets --source=flux, no
+// repository flags, and may read Flux's objects.
+func TestFluxSource(t *testing.T) {
+	m, err := harness.RenderChart("gitgate-system", fluxValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := containerArgs(m.Find("Deployment", "gitgate"))
+	if !slices.Contains(args, "--source=flux") || slices.ContainsFunc(args, func(a string) bool {
+		return strings.HasPrefix(a, "--repo-url") || strings.HasPrefix(a, "--branch")
+	}) {
+		t.Errorf("args %v: want --source=flux and no repository flags", args)
+	}
+	role := m.Find("ClusterRole", "gitgate-flux")
+	if role == nil || m.Find("ClusterRoleBinding", "gitgate-flux") == nil {
+		t.Fatal("no ClusterRole and ClusterRoleBinding gitgate-flux")
+	}
+	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+	var resources []string
+	for _, r := range rules {
+		rs, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "resources")
+		resources = append(resources, rs...)
+	}
+	if !slices.Equal(resources, []string{"gitrepositories", "kustomizations"}) {
+		t.Errorf("gitgate-flux grants %v", resources)
+	}
+	for _, want := range []string{"--flux-namespace=flux-system", "--flux-min-interval=10s"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("args %v lack %s", args, want)
+		}
+	}
+	refs := m.Find("ClusterRole", "gitgate-flux-refs")
+	if refs == nil || m.Find("RoleBinding", "gitgate-flux-refs") == nil || m.Find("ClusterRoleBinding", "gitgate-flux-refs") != nil {
+		t.Fatal("want ClusterRole gitgate-flux-refs bound by a RoleBinding in flux-system only")
+	}
+	rules, _, _ = unstructured.NestedSlice(refs.Object, "rules")
+	for _, r := range rules {
+		if verbs, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "verbs"); !slices.Equal(verbs, []string{"get"}) {
+			t.Errorf("gitgate-flux-refs grants %v on Secrets and ConfigMaps; want get only", verbs)
+		}
+	}
+}
+
+// TestBadValuesFail: values gitgate serve would refuse, or that would let
+// the flags and the matchConditions disagree, fail the render with a
+// message naming the value.
+func TestBadValuesFail(t *testing.T) {
+	tests := []struct {
+		set, want string
+	}{
+		{"mode=block", `mode "block": want enforce, warn or audit`},
+		{"source.kind=argocd", `source.kind "argocd": want repo or flux`},
+		{"certificates.mode=vault", `certificates.mode "vault"`},
+		{"certificates.mode=files", "certificates.mode files needs certificates.secretName"},
+		{"source.repo.ref.tag=v1", "set exactly one of branch, tag, semver or commit"},
+		{"source.repo.url=", "source.repo.url is required"},
+		{"identities.agents=null", "identities.agents must not be empty"},
+		{"identities.controllers=null", "identities.controllers must not be empty"},
+		{"identities.skipResources=null", "identities.skipResources must not be empty"},
+		{"identities.agentGroups[0]=flux-*", `identities.agentGroups "flux-*": a group is matched exactly`},
+		{"identities.exemptUsers[0]= ", "identities.exemptUsers holds an empty entry"},
+		{"identities.skipResources[0]=nodes", `identities.skipResources "nodes": want GROUP/RESOURCE`},
+		{"audit.file.enabled=true,audit.file.maxBytes=0", "audit.file: maxBytes must be positive"},
+		{"webhook.rules=null", "webhook.rules must not be empty"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.set, func(t *testing.T) {
+			r := harness.Helm("template", "gitgate", ".", "--kube-version", harness.ChartKubeVersion, "--set", tc.set)
+			if !r.Failed() || !strings.Contains(r.Stderr, tc.want) {
+				t.Errorf("%s: err %v, stderr %q; want a failure saying %q", r.CommandLine(), r.Err, r.Stderr, tc.want)
+			}
+		})
+	}
+}
+
+// TestMonitoringEqualsManifests: the chart's alerts and dashboard are the
+// ones in manifests/monitoring.
+func TestMonitoringEqualsManifests(t *testing.T) {
+	m, err := harness.RenderChart("gitgate-system", fullValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped := kustomize(t, filepath.Join(harness.RepoRoot(), "manifests", "monitoring"))
+	for _, kind := range []string{"PrometheusRule", "ServiceMonitor"} {
+		got, want := m.Find(kind, "gitgate"), shipped.Find(kind, "gitgate")
+		if got == nil || want == nil {
+			t.Fatalf("%s: chart %v, manifests %v", kind, got != nil, want != nil)
+		}
+		if kind == "ServiceMonitor" {
+			continue // the chart selects its own release's Service
+		}
+		if !reflect.DeepEqual(got.Object["spec"], want.Object["spec"]) {
+			t.Errorf("%s spec differs from manifests/monitoring", kind)
+		}
+	}
+	dashboard, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "manifests", "monitoring", "gitgate-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := m.Find("ConfigMap", "gitgate-dashboard")
+	if got, _, _ := unstructured.NestedString(cm.Object, "data", "gitgate.json"); got != strings.TrimRight(string(dashboard), "\n") {
+		t.Error("the chart's dashboard differs from manifests/monitoring/gitgate-dashboard.json")
+	}
+}
+
+// TestDriftScanOffDropsItsPermissions: with the scan off, gitgate may no
+// longer read every resource, nor write the drift ConfigMap.
+func TestDriftScanOffDropsItsPermissions(t *testing.T) {
+	for _, tt := range []struct {
+		interval string
+		scans    bool
+	}{{"10m", true}, {"0", false}, {"0s", false}} {
+		t.Run(tt.interval, func(t *testing.T) {
+			values := filepath.Join(t.TempDir(), "values.yaml")
+			if err := os.WriteFile(values, []byte("driftScan:\n  interval: \""+tt.interval+"\"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			m, err := harness.RenderChart("gitgate-system", values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if args := containerArgs(m.Find("Deployment", "gitgate")); !slices.Contains(args, "--drift-scan-interval="+tt.interval) {
+				t.Errorf("args %v lack --drift-scan-interval=%s", args, tt.interval)
+			}
+			readsAll := hasRule(m.Find("ClusterRole", "gitgate"), "*", "get")
+			writesDrift := hasRule(m.Find("Role", "gitgate"), "gitgate-drift", "update")
+			if readsAll != tt.scans || writesDrift != tt.scans {
+				t.Errorf("get on every resource = %v, update of gitgate-drift = %v; want both %v", readsAll, writesDrift, tt.scans)
+			}
+		})
+	}
+}
+
+// hasRule reports whether role has a rule on resource (or resource name)
+// with verb.
+func hasRule(role *unstructured.Unstructured, resource, verb string) bool {
+	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+	for _, r := range rules {
+		rule := r.(map[string]any)
+		resources, _, _ := unstructured.NestedStringSlice(rule, "resources")
+		names, _, _ := unstructured.NestedStringSlice(rule, "resourceNames")
+		verbs, _, _ := unstructured.NestedStringSlice(rule, "verbs")
+		if (slices.Contains(resources, resource) || slices.Contains(names, resource)) && slices.Contains(verbs, verb) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, as kubectl diff and grep use them.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// usageError is a mistake in the command line: the message and the
+// command's usage go to stderr and the exit code is 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// errSilentFailure ends a command with exit code 1 after it has said
+// everything on stdout (a denial, a drift): nothing more is printed.
+var errSilentFailure = errors.New("failed")
+
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "gitgate",
+		Short: "gitgate makes Git the only way into a Kubernetes cluster.",
+		Long: `gitgate makes Git the only way into a Kubernetes cluster: a change is
+admitted only when it comes from the GitOps agent, matches the manifest at
+the current Git revision, or is covered by a break-glass grant.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// A bare "gitgate" is a usage error, not a silent success.
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return usageError{errors.New("a command is required")}
+		},
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newServeCmd(),
+		newCheckCmd(),
+		newRenderCmd(),
+		newDriftCmd(),
+		newBreakglassCmd(),
+		newVersionCmd(),
+	)
+	return root
+}
+
+// exitCode prints err as its kind asks and maps it to the exit code. cmd
+// is the command that ran (or failed to parse); cobra's own errors
+// (unknown command or flag, wrong arguments) are usage errors.
+func exitCode(cmd *cobra.Command, err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errSilentFailure):
+		return exitFailed
+	case !errors.As(err, new(runError)):
+		// A usageError, or one of cobra's, which carry no type.
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		if cmd != nil {
+			fmt.Fprintln(stderr)
+			fmt.Fprint(stderr, cmd.UsageString())
+		}
+		return exitUsage
+	case cmd == nil:
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return exitFailed
+	default:
+		fmt.Fprintf(stderr, "Error: %s: %v\n", cmd.CommandPath(), err)
+		return exitFailed
+	}
+}
+
+// runError is a failure at run time (the cluster, Git, a file): exit code
+// 1, no usage.
+type runError struct{ err error }
+
+func (e runError) Error() string { return e.err.Error() }
+func (e runError) Unwrap() error { return e.err }
+
+// failed marks err as a run-time failure; nil stays nil.
+func failed(err error) error {
+	if err == nil {
+		return nil
+	}
+	return runError{err}
+}

@@ -1,0 +1,41 @@
+package drift
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+var (
+	// objects is labelled by state and kind: the kinds Git declares, a
+	// handful, never an object's name or namespace.
+	objects = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gitgate_drift_objects",
+		Help: "Declared objects by drift state (missing, differs, matches) and kind, at the last successful drift scan.",
+	}, []string{"state", "kind"})
+	lastScan = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "gitgate_drift_last_scan_timestamp_seconds",
+		Help: "When the last successful drift scan finished, in seconds since the epoch.",
+	})
+	scans = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gitgate_drift_scans_total",
+		Help: "Drift scans, by result (success or error).",
+	}, []string{"result"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(objects, lastScan, scans)
+}
+
+// observe replaces the figures with those of r, so a kind Git no longer
+// declares disappears.
+func observe(r *Report, at time.Time) {
+	objects.Reset()
+	for state, kinds := range r.Count() {
+		for kind, n := range kinds {
+			objects.WithLabelValues(string(state), kind).Set(float64(n))
+		}
+	}
+	lastScan.Set(float64(at.Unix()))
+}

@@ -1,0 +1,69 @@
+package drift
+
+import (
+	"context"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/gitgate/gitgate/provenance"
+)
+
+// Scanner compares the cluster with the snapshot in force every Interval
+// (gitgate serve --drift-scan-interval), exports the counts as
+// gitgate_drift_objects and hands the report to Status. It only reads
+// the cluster: drift is reported, never repaired.
+type Scanner struct {
+	Interval  time.Duration
+	Snapshots interface{ Load() *provenance.Snapshot }
+	Live      Live
+	Checker   *provenance.Checker
+	// Status receives each report; nil keeps none.
+	Status interface {
+		Write(ctx context.Context, r *Report, at time.Time) error
+	}
+	Log logr.Logger
+}
+
+// Start scans every Interval until ctx ends. A failed scan is logged and
+// counted; the metrics keep the last successful scan's figures.
+func (s *Scanner) Start(ctx context.Context) error {
+	t := time.NewTicker(s.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := s.ScanOnce(ctx); err != nil {
+				s.Log.Error(err, "drift scan failed")
+			}
+		}
+	}
+}
+
+// ScanOnce compares the cluster with the snapshot in force, if one is
+// loaded.
+func (s *Scanner) ScanOnce(ctx context.Context) error {
+	snap := s.Snapshots.Load()
+	if snap == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.Interval)
+	defer cancel()
+	r, err := Compare(ctx, snap, s.Live, Options{Checker: s.Checker})
+	if err != nil {
+		scans.WithLabelValues("error").Inc()
+		return err
+	}
+	now := time.Now()
+	observe(r, now)
+	if s.Status != nil {
+		if err := s.Status.Write(ctx, r, now); err != nil {
+			scans.WithLabelValues("error").Inc()
+			return err
+		}
+	}
+	scans.WithLabelValues("success").Inc()
+	return nil
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/gitgate/gitgate/drift"
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/webhook"
+)
+
+// driftScanOptions are the flags of serve's background drift scan.
+type driftScanOptions struct {
+	interval  time.Duration
+	configMap string
+	namespace string
+}
+
+func (o *driftScanOptions) BindFlags(fs *pflag.FlagSet) {
+	fs.DurationVar(&o.interval, "drift-scan-interval", 10*time.Minute, "How often to compare the live cluster with the enforced revision (gitgate_drift_objects and the status ConfigMap); 0 turns it off. Needs get on the declared kinds.")
+	fs.StringVar(&o.configMap, "drift-status-configmap", "gitgate-drift", "ConfigMap holding the latest drift summary (revision, time, counts, drifted objects with field paths, never values).")
+	fs.StringVar(&o.namespace, "drift-status-namespace", defaultNamespace(), "Namespace of --drift-status-configmap (gitgate's own; default $POD_NAMESPACE or gitgate-system).")
+}
+
+// Validate reports a negative interval or a missing ConfigMap name.
+func (o *driftScanOptions) Validate() error {
+	var errs []error
+	if o.interval < 0 {
+		errs = append(errs, fmt.Errorf("--drift-scan-interval must not be negative, got %s", o.interval))
+	}
+	if o.interval > 0 && (o.configMap == "" || o.namespace == "") {
+		errs = append(errs, errors.New("--drift-status-configmap and --drift-status-namespace must not be empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// setupPolicyAndDrift wires the policy (setupPolicy) and adds the drift
+// scan.
+func setupPolicyAndDrift(mgr ctrl.Manager, cfg *rest.Config, o *serveOptions, h *webhook.Handler, composer *provenance.Composer, log logr.Logger) error {
+	if err := setupPolicy(mgr, cfg, &o.policy, h, composer, log); err != nil {
+		return err
+	}
+	return o.driftScan.add(mgr, cfg, composer.Store, o.fields, o.ignoreRules, log)
+}
+
+// add adds the scanner to mgr, on every replica; nothing when it is off.
+// Objects are judged as serve judges a person's create of them, with
+// fields and ignore rules.
+func (o *driftScanOptions) add(mgr ctrl.Manager, cfg *rest.Config, store *provenance.Store, fields string, rules []provenance.IgnoreRule, log logr.Logger) error {
+	if o.interval == 0 {
+		return nil
+	}
+	ignores, err := provenance.CompileIgnores(rules)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("drift client: %w", err)
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("drift client: %w", err)
+	}
+	return mgr.Add(runnable{&drift.Scanner{
+		Interval:  o.interval,
+		Snapshots: store,
+		Live:      &drift.Cluster{Client: dyn, Mapper: mgr.GetRESTMapper()},
+		Checker:   &provenance.Checker{Fields: provenance.FieldMode(fields), Ignores: ignores},
+		Status:    &drift.ConfigMapStatus{Client: kube, Namespace: o.namespace, Name: o.configMap},
+		Log:       log.WithName("drift"),
+	}})
+}

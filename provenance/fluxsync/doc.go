@@ -1,0 +1,22 @@
+// Package fluxsync is the source driver of `gitgate serve --source flux`:
+// it watches Flux GitRepository and Kustomization objects and keeps each
+// Kustomization as one root of a provenance.Composer.
+//
+// gitgate fetches each GitRepository itself (its URL, ref, secretRef
+// credentials, ignore rules and verify keys) and renders each
+// Kustomization at that revision with fluxrender, exactly as
+// kustomize-controller would. It never trusts source-controller's
+// artifact: a change the cluster's Flux objects point at is read from Git.
+//
+// A Kustomization is rendered again only when its inputs change: the files
+// under its spec.path (or the whole revision when its kustomizations climb
+// out with ".."), its spec, its GitRepository's ignore rules, or the data of
+// its substituteFrom ConfigMaps and Secrets. A failure of one root (a
+// missing GitRepository, an unreadable secretRef, a missing substituteFrom
+// that is not optional, a render error) goes to Composer.Fail and leaves
+// that root at its last good render; the others move on.
+//
+// It reads Secrets and ConfigMaps one by one, by name, through an uncached
+// reader, and never lists or watches them. It never logs Secret data or
+// credentials.
+package fluxsync

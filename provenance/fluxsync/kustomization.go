@@ -1,0 +1,226 @@
+package fluxsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/fluxrender"
+)
+
+// root is one Kustomization and its last good render.
+type root struct {
+	// skipped says why the Kustomization declares nothing; "" for a root.
+	skipped string
+	root    provenance.Root
+	ix      *provenance.Indexer
+	// key identifies the inputs of the last good render (or of the last
+	// failed one, so that it is not retried until something changes);
+	// files are its files without objects, for the Indexer to reuse at a
+	// new revision.
+	key, failedKey string
+	// spec identifies the Kustomization's spec at the last attempt.
+	spec    string
+	files   []provenance.File
+	rev     provenance.Revision
+	fetched time.Time
+	loaded  bool
+}
+
+// rootFor returns the state of ks's root, starting it afresh when the
+// root's identity (its source or URL) changed.
+func (w *Watcher) rootFor(ks *kustomizev1.Kustomization) *root {
+	key := types.NamespacedName{Namespace: ks.Namespace, Name: ks.Name}
+	url := ""
+	if r := w.repos[sourceOf(ks)]; r != nil && ks.Spec.SourceRef.Kind == sourcev1.GitRepositoryKind {
+		url = r.url
+	}
+	want := RootOf(ks, url)
+	if rt := w.roots[key]; rt != nil && rt.skipped == "" && (rt.root == want || url == "") {
+		return rt
+	}
+	w.dropRoot(key)
+	ix := *w.Indexer
+	ix.Root = want
+	rt := &root{root: want, ix: &ix}
+	w.roots[key] = rt
+	// Only the roots of the first list are expected (syncRoots): one
+	// created later never holds readiness.
+	return rt
+}
+
+// syncRoot brings one Kustomization to its GitRepository's last revision,
+// rendering only when its inputs changed. Failures go to the Composer
+// once per change of inputs or poll of the source.
+func (w *Watcher) syncRoot(ctx context.Context, ks *kustomizev1.Kustomization, rt *root) {
+	r, err := w.sourceFor(ks)
+	if err != nil {
+		if rt.failedKey != err.Error() {
+			rt.failedKey = err.Error()
+			w.Composer.Fail(rt.root, err)
+		}
+		return
+	}
+	specKey := hashOf(ks.Spec)
+	if !r.polled && rt.spec == specKey {
+		return // nothing read this pass, nothing changed
+	}
+	rt.spec = specKey
+	if r.err != nil {
+		w.fail(rt, specKey+r.err.Error(), fmt.Errorf("GitRepository %s: %w", sourceOf(ks), r.err))
+		return
+	}
+	v, err := readVars(ctx, w.APIReader, ks)
+	if err != nil {
+		w.fail(rt, specKey+"vars:"+err.Error(), err)
+		return
+	}
+	id, err := inputsID(r.tree, ks.Spec.Path)
+	if err != nil {
+		w.fail(rt, "", err)
+		return
+	}
+	key := specKey + "|" + id + "|" + r.filesKey + "|" + v.key()
+	switch {
+	case key == rt.key && r.rev == rt.rev:
+		w.Composer.Confirm(rt.root)
+		rt.failedKey = ""
+	case key == rt.key:
+		w.install(rt, r.rev, rt.files, key)
+	case key == rt.failedKey:
+		// The same inputs failed before: counted once, not at every poll.
+	default:
+		files, err := w.render(ctx, r, ks, v, key)
+		if err != nil {
+			w.fail(rt, key, err)
+			return
+		}
+		w.install(rt, r.rev, files, key)
+	}
+}
+
+// sourceFor is ks's GitRepository, or why it has none.
+func (w *Watcher) sourceFor(ks *kustomizev1.Kustomization) (*repo, error) {
+	ref := ks.Spec.SourceRef
+	if ref.Kind != sourcev1.GitRepositoryKind {
+		return nil, fmt.Errorf("sourceRef kind %s: %w (only GitRepository)", ref.Kind, ErrUnsupported)
+	}
+	r := w.repos[sourceOf(ks)]
+	if r == nil {
+		return nil, fmt.Errorf("GitRepository %s: %w in the watched namespaces", sourceOf(ks), errNoSource)
+	}
+	return r, nil
+}
+
+// fail reports err for rt once per key.
+func (w *Watcher) fail(rt *root, key string, err error) {
+	if key != "" && key == rt.failedKey {
+		return
+	}
+	rt.failedKey = key
+	w.Composer.Fail(rt.root, err)
+}
+
+// render renders ks at r's revision into the root's files: the objects
+// Flux applies and reverts, and the agent-only ones apart.
+func (w *Watcher) render(ctx context.Context, r *repo, ks *kustomizev1.Kustomization, v *vars, key string) ([]provenance.File, error) {
+	w.renders++
+	objs, err := fluxrender.Render(ctx, r.files, ks, v)
+	if err != nil {
+		return nil, fmt.Errorf("revision %s: %w", r.rev, err)
+	}
+	name := strings.Trim(path.Clean("/"+ks.Spec.Path), "/")
+	if name == "" {
+		name = "."
+	}
+	declared := provenance.File{Path: name + " (kustomize)", ID: key}
+	agentOnly := provenance.File{Path: name + " (kustomize)", ID: key + "|agent-only", AgentOnly: true}
+	for _, o := range objs {
+		switch {
+		case neverReverted(o.Object):
+		case o.AgentOnly:
+			agentOnly.Objects = append(agentOnly.Objects, o.Object)
+		default:
+			declared.Objects = append(declared.Objects, o.Object)
+		}
+	}
+	// An Indexer reads a file without objects as one to reuse: leave
+	// empty ones out.
+	var files []provenance.File
+	for _, f := range []provenance.File{declared, agentOnly} {
+		if len(f.Objects) > 0 {
+			files = append(files, f)
+		}
+	}
+	return files, nil
+}
+
+// built is a root's new render, indexed, waiting for the pass's one
+// recomposition.
+type built struct {
+	rt    *root
+	part  provenance.Part
+	rev   provenance.Revision
+	files []provenance.File
+	key   string
+}
+
+// install indexes files at rev for the pass's recomposition (flush).
+func (w *Watcher) install(rt *root, rev provenance.Revision, files []provenance.File, key string) {
+	idx, err := rt.ix.Build(rev, files)
+	if errors.Is(err, provenance.ErrIndexCacheStale) {
+		rt.key, rt.spec = "", "" // render again on the next pass
+		return
+	}
+	if err != nil {
+		w.fail(rt, key, fmt.Errorf("revision %s: %w", rev, err))
+		return
+	}
+	fetched := time.Now()
+	if rt.loaded && rt.rev == rev {
+		fetched = rt.fetched
+	}
+	w.batch = append(w.batch, built{rt: rt, part: provenance.Part{Index: idx, Fetched: fetched}, rev: rev, files: files, key: key})
+}
+
+// flush hands the pass's new renders to the Composer in one
+// recomposition, and records them as each root's last good render.
+func (w *Watcher) flush() {
+	if len(w.batch) == 0 {
+		return
+	}
+	parts := make(map[provenance.Root]provenance.Part, len(w.batch))
+	for _, b := range w.batch {
+		parts[b.rt.root] = b.part
+	}
+	err := w.Composer.UpdateMany(parts)
+	for _, b := range w.batch {
+		if err != nil {
+			w.fail(b.rt, b.key, err)
+			continue
+		}
+		rt := b.rt
+		rt.key, rt.failedKey, rt.rev, rt.fetched, rt.loaded = b.key, "", b.rev, b.part.Fetched, true
+		rt.files = make([]provenance.File, len(b.files))
+		for i, f := range b.files {
+			rt.files[i] = provenance.File{Path: f.Path, ID: f.ID, AgentOnly: f.AgentOnly}
+		}
+		w.Log.Info("Kustomization loaded", "root", rt.root.Name, "revision", b.rev.String(), "objects", b.part.Index.Len())
+	}
+	w.batch = nil
+}
+
+func (w *Watcher) minInterval() time.Duration {
+	if w.MinInterval > 0 {
+		return w.MinInterval
+	}
+	return DefaultMinInterval
+}

@@ -1,0 +1,68 @@
+package fluxsync
+
+import (
+	"fmt"
+	"strings"
+
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/gitsource"
+)
+
+// RootOf is the root a Kustomization is enforced as: "Kustomization
+// <ns>/<name>", its source "GitRepository <ns>/<name>" (the namespace
+// defaults to the Kustomization's, as in Flux) and the repository URL with
+// credentials removed, "" until the GitRepository is known.
+func RootOf(ks *kustomizev1.Kustomization, repoURL string) provenance.Root {
+	src := sourceOf(ks)
+	return provenance.Root{
+		Name:   fmt.Sprintf("Kustomization %s/%s", ks.Namespace, ks.Name),
+		Source: fmt.Sprintf("%s %s", ks.Spec.SourceRef.Kind, src),
+		URL:    gitsource.RedactURL(repoURL),
+	}
+}
+
+// sourceOf names the source object of ks.
+func sourceOf(ks *kustomizev1.Kustomization) types.NamespacedName {
+	ns := ks.Spec.SourceRef.Namespace
+	if ns == "" {
+		ns = ks.Namespace
+	}
+	return types.NamespacedName{Namespace: ns, Name: ks.Spec.SourceRef.Name}
+}
+
+// skipReason says why a Kustomization declares nothing in this cluster, or
+// "" when it does. One with spec.kubeConfig applies to another cluster.
+func skipReason(ks *kustomizev1.Kustomization) string {
+	if ks.Spec.KubeConfig != nil {
+		return "applies to another cluster (spec.kubeConfig)"
+	}
+	return ""
+}
+
+// Flux's per-object opt-outs (kustomize-controller v1.9.6, read from the
+// labels and the annotations of each rendered object).
+const (
+	reconcileKey = "kustomize.toolkit.fluxcd.io/reconcile"
+	ssaKey       = "kustomize.toolkit.fluxcd.io/ssa"
+)
+
+// neverReverted reports whether Flux leaves obj alone after it exists:
+// reconcile disabled, ssa Ignore (never applied) or IfNotPresent (created
+// once, never corrected). gitgate declares none of these: a person's
+// change to them is what Flux allows too.
+func neverReverted(obj map[string]any) bool {
+	meta, _ := obj["metadata"].(map[string]any)
+	for _, field := range []string{"labels", "annotations"} {
+		m, _ := meta[field].(map[string]any)
+		if v, _ := m[reconcileKey].(string); strings.EqualFold(v, kustomizev1.DisabledValue) {
+			return true
+		}
+		if v, _ := m[ssaKey].(string); strings.EqualFold(v, kustomizev1.IgnoreValue) || strings.EqualFold(v, kustomizev1.IfNotPresentValue) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,140 @@
+// Package fluxsource runs gitgate with --source flux next to the real
+// GitOps agent: Flux's source-controller and kustomize-controller v1.9.6
+// as their own service accounts, applying two Kustomizations of one
+// repository served over smart HTTP with basic auth. gitgate watches the
+// same GitRepository and Kustomizations, fetches the repository itself
+// (credentials from the GitRepository's secretRef) and renders each
+// Kustomization as kustomize-controller does, with the shipped webhook
+// configuration, --fields strict and enforce mode.
+package fluxsource
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gitgate/gitgate/test/harness"
+)
+
+const (
+	person  = harness.Person
+	gitUser = "flux"
+	gitPass = "fleet-s3cr3t"
+	// apps uses postBuild substitution from a ConfigMap, targetNamespace,
+	// an images override, a patch and SOPS decryption; infra is plain.
+	apps  = "apps"
+	infra = "infra"
+)
+
+var env struct {
+	kubectl *harness.Kubectl
+	git     *harness.GitServer
+	flux    *harness.Flux
+	gitgate *harness.Gitgate
+}
+
+func TestMain(m *testing.M) { os.Exit(harness.Main(m, "fluxsource", setup)) }
+
+// fluxObjects are the GitRepository (with its auth Secret), the
+// substituteFrom ConfigMap and the two Kustomizations, applied by the
+// cluster admin before gitgate's webhook is registered.
+const fluxObjects = `apiVersion: v1
+kind: Secret
+metadata: {name: fleet-auth, namespace: flux-system}
+stringData: {username: %q, password: %q}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: apps-vars, namespace: flux-system}
+data: {greeting: hello}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: flux-system}
+spec:
+  interval: 2s
+  timeout: 30s
+  url: %q
+  ref: {branch: main}
+  secretRef: {name: fleet-auth}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infra, namespace: flux-system}
+spec:
+  interval: 2s
+  retryInterval: 2s
+  timeout: 1m
+  path: ./infra
+  prune: true
+  sourceRef: {kind: GitRepository, name: fleet}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 2s
+  retryInterval: 2s
+  timeout: 1m
+  path: ./apps
+  prune: true
+  sourceRef: {kind: GitRepository, name: fleet}
+  targetNamespace: shop
+  images:
+  - {name: nginx, newTag: "1.27"}
+  patches:
+  - target: {kind: Deployment, name: web}
+    patch: |
+      - op: replace
+        path: /spec/replicas
+        value: 2
+  postBuild:
+    substituteFrom:
+    - {kind: ConfigMap, name: apps-vars}
+  decryption: {provider: sops}
+`
+
+// setup starts the control plane, Git, Flux applying both Kustomizations,
+// then gitgate --source flux and its webhook.
+func setup(run *harness.Running) error {
+	cp, err := harness.StartControlPlane(harness.ControlPlaneOptions{})
+	if err != nil {
+		return err
+	}
+	run.Cleanup(func() { _ = cp.Stop() })
+	if env.kubectl, err = harness.NewKubectl(cp.Kubeconfig); err != nil {
+		return err
+	}
+	if err := harness.GrantTestAdmins(env.kubectl); err != nil {
+		return err
+	}
+	if env.git, err = harness.StartGitServer(harness.GitServerOptions{Fixture: filepath.Join("testdata", "fleet"), Username: gitUser, Password: gitPass}); err != nil {
+		return err
+	}
+	run.Cleanup(env.git.Close)
+	if env.flux, err = harness.StartFlux(harness.FluxOptions{Kubeconfig: cp.Kubeconfig}); err != nil {
+		return err
+	}
+	run.Cleanup(env.flux.Stop)
+	if r := env.kubectl.Run(fmt.Sprintf(fluxObjects, gitUser, gitPass, env.git.HTTPURL()), "apply", "-f", "-"); r.Failed() {
+		return fmt.Errorf("%s: %w\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	for _, ks := range []string{infra, apps} {
+		if err := env.flux.WaitApplied(ks, "", 2*time.Minute); err != nil {
+			return fmt.Errorf("%w\nFlux logs:\n%s", err, env.flux.Logs())
+		}
+	}
+	if env.gitgate, err = harness.StartGitgate(harness.GitgateOptions{
+		Kubeconfig: cp.Kubeconfig,
+		Args: []string{"--source", "flux", "--flux-namespace", harness.FluxNamespace, "--flux-min-interval", "1s",
+			"--git-insecure-http", "--fields", "strict", "--mode", "enforce"},
+	}); err != nil {
+		return err
+	}
+	run.Cleanup(env.gitgate.Stop)
+	run.Logs = func() string { return env.gitgate.Logs() + "\n--- Flux logs ---\n" + env.flux.Logs() }
+	return harness.RegisterWebhook(context.Background(), cp.Client, env.gitgate.URL(), env.gitgate.CA)
+}
