@@ -52,6 +52,8 @@ type serveOptions struct {
 	decisionTimeout time.Duration
 	healthAddr      string
 	metricsAddr     string
+	pprofAddr       string
+	memoryLimit     string
 
 	// denialHint ends every denial; repoBrowseURL links files in them.
 	denialHint    string
@@ -93,6 +95,8 @@ func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.decisionTimeout, "decision-timeout", webhook.DefaultDecisionTimeout, "Longest comparison of one request with Git; an object that takes longer is denied (deadline-exceeded). Keep it under the webhook's timeoutSeconds.")
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz. /readyz fails until Git is synced and a certificate is loaded.")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; 0 disables it.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "", "Address of Go's /debug/pprof profiles, for measuring gitgate under load. Default: off; never expose it beyond the pod.")
+	fs.StringVar(&o.memoryLimit, "memory-limit", "", "Soft limit of gitgate's Go heap (e.g. 300Mi; 0 for none): the collector runs more often rather than let memory pass it. Default: $GOMEMLIMIT if set, else nine tenths of the container's memory limit (cgroup v2), else none.")
 	o.git.BindFlags(fs)
 	o.policy.BindFlags(fs)
 	o.driftScan.BindFlags(fs)
@@ -121,6 +125,9 @@ func (o *serveOptions) Validate() error {
 	}
 	if o.maxRequestBytes < 64<<10 {
 		errs = append(errs, fmt.Errorf("--max-request-bytes must be at least 65536, got %d", o.maxRequestBytes))
+	}
+	if _, _, err := memoryLimit(o.memoryLimit, os.ReadFile); err != nil {
+		errs = append(errs, err)
 	}
 	if o.decisionTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--decision-timeout must be positive, got %s", o.decisionTimeout))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/go-logr/logr"
@@ -19,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/gitgate/gitgate/dryrun"
 	"github.com/gitgate/gitgate/provenance"
@@ -30,6 +30,12 @@ import (
 
 func serve(ctx context.Context, o *serveOptions) error {
 	log := ctrl.Log.WithName("gitgate")
+	limit, from, err := memoryLimit(o.memoryLimit, os.ReadFile)
+	if err != nil {
+		return err
+	}
+	applyMemoryLimit(limit)
+	log.Info("memory limit", "bytes", limit, "from", from)
 	cfg, err := restConfig(o.kubeconfig)
 	if err != nil {
 		return err
@@ -60,7 +66,7 @@ func serve(ctx context.Context, o *serveOptions) error {
 		return err
 	}
 	// GetWebhookServer also adds the server to the manager's runnables.
-	mgr.GetWebhookServer().Register("/validate", webhook.LimitBody(webhook.WithHTTPStatus(&admission.Webhook{Handler: handler}), o.maxRequestBytes))
+	mgr.GetWebhookServer().Register("/validate", webhook.NewHTTPHandler(handler, o.maxRequestBytes))
 	recv, err := o.git.receiver(syncers, log.WithName("receiver"))
 	if err != nil {
 		return err
@@ -102,6 +108,7 @@ func newManager(cfg *rest.Config, o *serveOptions, cert certSource, objects cach
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress: o.healthAddr,
+		PprofBindAddress:       o.pprofAddr,
 		WebhookServer:          server,
 		Scheme:                 objects.scheme,
 		Cache:                  objects.cache,

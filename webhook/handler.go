@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -334,7 +335,11 @@ func (h *Handler) decode(req *admission.Request) (*provenance.Request, error) {
 	if preq.Object, err = decodeObject(req.Object.Raw, "object"); err != nil {
 		return nil, err
 	}
-	if preq.OldObject, err = decodeObject(req.OldObject.Raw, "oldObject"); err != nil {
+	if preq.Object != nil && bytes.Equal(req.OldObject.Raw, req.Object.Raw) {
+		// A no-op update (most often a controller's): the same bytes are
+		// the same values, and the checks only read them.
+		preq.OldObject = preq.Object
+	} else if preq.OldObject, err = decodeObject(req.OldObject.Raw, "oldObject"); err != nil {
 		return nil, err
 	}
 	if kindErr != nil {

@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"sync"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
 
 // WithHTTPStatus answers requests that could not be decoded at all with the
@@ -73,7 +75,7 @@ func LimitBody(next http.Handler, limit int64) http.Handler {
 		if int64(len(body)) <= limit {
 			r.Body = http.NoBody // controller-runtime refuses an empty body as such
 			if len(body) > 0 {
-				r.Body = io.NopCloser(bytes.NewReader(body))
+				r.Body = &bufferedBody{Reader: bytes.NewReader(body), b: body}
 			}
 			next.ServeHTTP(w, r)
 			return
@@ -124,4 +126,73 @@ func writeTooLarge(w http.ResponseWriter, uid string, limit int64) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(review)
+}
+
+// bufferedBody is a request body LimitBody has read: the fast path reads
+// the bytes, the reference path the Reader.
+type bufferedBody struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (*bufferedBody) Close() error { return nil }
+
+// NewHTTPHandler is what gitgate serves at /validate: h behind the body
+// limit. A request the one-pass reader takes (readReview) is decoded once
+// and answered directly; any other goes through controller-runtime's
+// admission.Webhook, which answers undecodable requests with their HTTP
+// status (WithHTTPStatus). Both paths end in the same Handle.
+func NewHTTPHandler(h *Handler, maxRequestBytes int64) http.Handler {
+	wh := &admission.Webhook{Handler: h, LogConstructor: requestLogger}
+	return LimitBody(&reviewServer{webhook: wh, reference: WithHTTPStatus(wh)}, maxRequestBytes)
+}
+
+// referenceHTTPHandler is NewHTTPHandler without the fast path: every
+// request through controller-runtime's decoder. Tests hold the two to
+// the same answers.
+func referenceHTTPHandler(h *Handler, maxRequestBytes int64) http.Handler {
+	return LimitBody(WithHTTPStatus(&admission.Webhook{Handler: h, LogConstructor: requestLogger}), maxRequestBytes)
+}
+
+// reviewServer serves the AdmissionReviews readReview reads, and hands
+// every other request to reference.
+type reviewServer struct {
+	webhook   *admission.Webhook
+	reference http.Handler
+}
+
+func (rs *reviewServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, buffered := r.Body.(*bufferedBody)
+	var req admission.Request
+	ok := false
+	if buffered && r.Header.Get("Content-Type") == "application/json" {
+		req, ok = readReview(body.b)
+	}
+	if !ok {
+		rs.reference.ServeHTTP(w, r)
+		return
+	}
+	// Handle recovers a panic into a 500 answer and sets the uid, as on
+	// the reference path.
+	writeReview(w, rs.webhook.Handle(r.Context(), req))
+}
+
+var reviewBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// writeReview writes resp as controller-runtime does: the same encoder,
+// so the same bytes.
+func writeReview(w http.ResponseWriter, resp admission.Response) {
+	buf := reviewBuffers.Get().(*bytes.Buffer)
+	defer reviewBuffers.Put(buf)
+	buf.Reset()
+	review := admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: admissionv1.SchemeGroupVersion.String(), Kind: "AdmissionReview"},
+		Response: &resp.AdmissionResponse,
+	}
+	if err := json.NewEncoder(buf).Encode(review); err != nil {
+		http.Error(w, "encode response: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK) // as WithHTTPStatus does
+	_, _ = w.Write(buf.Bytes())
 }

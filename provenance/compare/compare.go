@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,10 +75,18 @@ func Compare(declared, old, obj map[string]any, s *Schema, opts Options) []Diff 
 		w.max = 64
 	}
 	w.walk(declared, old, obj, s, opts.Ignore)
+	sortDiffs(w.diffs)
 	if w.expired {
 		w.diffs = append(w.diffs, Diff{Kind: Incomplete})
 	}
 	return w.diffs
+}
+
+// sortDiffs puts diffs in path order. The walk visits maps in Go's random
+// order: sorted, the same request is always described the same way. The
+// sort is stable, so repeated keys of a list keep their order.
+func sortDiffs(d []Diff) {
+	slices.SortStableFunc(d, func(a, b Diff) int { return a.Path.Compare(b.Path) })
 }
 
 // walker carries the state of one comparison. The path is a stack that

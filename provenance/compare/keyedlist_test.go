@@ -12,6 +12,7 @@ import (
 func compareLinear(declared, old, obj map[string]any, s *Schema, opts Options) []Diff {
 	w := walker{strict: opts.Strict && old != nil, strictLists: opts.StrictLists, max: 64, linearOnly: true}
 	w.walk(declared, old, obj, s, opts.Ignore)
+	sortDiffs(w.diffs)
 	return w.diffs
 }
 

@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 )
@@ -19,6 +20,18 @@ type Step struct {
 
 // Path locates a field inside an object.
 type Path []Step
+
+// Compare orders paths step by step, a path before those it leads to.
+func (p Path) Compare(q Path) int {
+	for i := range min(len(p), len(q)) {
+		a, b := p[i], q[i]
+		if c := cmp.Or(strings.Compare(a.Field, b.Field), strings.Compare(a.KeyName, b.KeyName),
+			strings.Compare(a.KeyValue, b.KeyValue), cmp.Compare(a.Index, b.Index)); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(p), len(q))
+}
 
 // String renders the path the way people read it in a denial:
 // spec.template.spec.containers[name=app].image, or

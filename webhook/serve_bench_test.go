@@ -1,0 +1,172 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/gitgate/gitgate/audit"
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/provenancetest"
+)
+
+// The bodies of ../shared/perf/peer.sh (its gen, one Deployment): Git's
+// manifest, and AdmissionReviews of 6.6 KB as the API server sends them.
+const serveTestdata = "testdata/serve/"
+
+// servePath is one request class of the whole path, from request bytes to
+// response bytes.
+type servePath struct {
+	name    string
+	body    []byte
+	allowed bool
+}
+
+// serveClasses are the agent's UPDATE, a person's matching and drifting
+// UPDATE, a person's CREATE of the declared object (as the API server
+// would create it) and a person's DELETE of it.
+func serveClasses(tb testing.TB) []servePath {
+	tb.Helper()
+	read := func(name string) []byte {
+		b, err := os.ReadFile(serveTestdata + name + ".json")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return b
+	}
+	match := read("match")
+	return []servePath{
+		{"agent", read("agent"), true},
+		{"match", match, true},
+		{"drift", read("drift"), false},
+		{"create", reshape(tb, match, "CREATE", "object"), true},
+		{"delete", reshape(tb, match, "DELETE", "oldObject"), false},
+	}
+}
+
+// reshape turns an UPDATE body into op, keeping only the named object.
+func reshape(tb testing.TB, body []byte, op, keep string) []byte {
+	tb.Helper()
+	var review map[string]any
+	if err := json.Unmarshal(body, &review); err != nil {
+		tb.Fatal(err)
+	}
+	req := review["request"].(map[string]any)
+	req["operation"] = op
+	for _, f := range []string{"object", "oldObject"} {
+		if f != keep {
+			delete(req, f)
+		}
+	}
+	out, err := json.Marshal(review)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// serveHandler is gitgate serve's /validate over serveTestHandler.
+func serveHandler(tb testing.TB) (http.Handler, func()) {
+	h, stop := serveTestHandler(tb)
+	return NewHTTPHandler(h, DefaultMaxRequestBytes), stop
+}
+
+// serveTestHandler decides against a snapshot of the one declared
+// Deployment, with the audit trail writing JSON log lines (to io.Discard)
+// on its own goroutine.
+func serveTestHandler(tb testing.TB) (*Handler, func()) {
+	tb.Helper()
+	manifest, err := os.ReadFile(serveTestdata + "manifest.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ix := &provenance.Indexer{Scope: provenancetest.Scope{"Deployment.apps": true}, DefaultNamespace: "default"}
+	snap, err := ix.Build(provenance.Revision{Ref: "main", Hash: strings.Repeat("c", 40)},
+		[]provenance.File{{Path: "apps/team-00/svc-00000.json", Objects: provenancetest.Objects(tb, string(manifest))}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	store := &provenance.Store{}
+	store.Swap(snap)
+	a := audit.New(audit.Options{Log: zap.New(zap.WriteTo(io.Discard), zap.Level(levelDebug2()))})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = a.Start(ctx) }()
+	h := &Handler{
+		Identities:  DefaultIdentities(),
+		Skip:        DefaultSkip(),
+		Snapshots:   store,
+		Checker:     &provenance.Checker{Fields: provenance.FieldsStrict},
+		Controllers: ControllerChecker(nil),
+		Repo:        Repo{URL: "https://git.example/fleet.git"},
+		Modes:       GitModes{Snapshots: store, Default: Enforce},
+		BreakGlass:  grantStore(),
+		Audit:       a,
+		Defaults:    declaredDefaults{},
+	}
+	return h, func() { cancel(); <-a.Done() }
+}
+
+// declaredDefaults answers the dry run with Git's manifest as the API
+// server creates it: what a cached answer costs.
+type declaredDefaults struct{}
+
+func (declaredDefaults) Defaulted(_ context.Context, e *provenance.Entry, _ provenance.Revision) (map[string]any, error) {
+	body, err := os.ReadFile(serveTestdata + "match.json")
+	if err != nil {
+		return nil, err
+	}
+	var review struct {
+		Request struct {
+			Object json.RawMessage `json:"object"`
+		} `json:"request"`
+	}
+	if err := json.Unmarshal(body, &review); err != nil {
+		return nil, err
+	}
+	return provenance.DecodeObject(review.Request.Object)
+}
+
+// postReview posts body with a Content-Type and returns the response.
+func postReview(h http.Handler, body []byte, contentType string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
+	r.Header.Set("Content-Type", contentType)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// BenchmarkServe is the whole path of one request per class, from request
+// bytes to response bytes: body limit, decoding, identity, the Git
+// check, policy, audit record, response encoding.
+func BenchmarkServe(b *testing.B) {
+	// gitgate serve's logger (zap, JSON), so building log values costs
+	// what it costs in production.
+	logf.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	h, stop := serveHandler(b)
+	defer stop()
+	for _, c := range serveClasses(b) {
+		b.Run(c.name, func(b *testing.B) {
+			want := []byte(`"allowed":false`)
+			if c.allowed {
+				want = []byte(`"allowed":true`)
+			}
+			if w := postReview(h, c.body, "application/json"); !bytes.Contains(w.Body.Bytes(), want) {
+				b.Fatalf("want %s, got %s", want, w.Body.Bytes())
+			}
+			b.SetBytes(int64(len(c.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				postReview(h, c.body, "application/json")
+			}
+		})
+	}
+}
