@@ -189,8 +189,27 @@ var podSpecPaths = [][]string{
 	{"spec", "jobTemplate", "spec", "template", "spec"},
 }
 
-func (c *Checker) strictUnder() [][]string {
-	if c.Controller {
+// GitOpsGroups are the API groups of objects that tell a GitOps agent what
+// to apply (Flux's Kustomizations, sources and HelmReleases, Argo CD's
+// Applications). Whoever writes such an object has the agent apply what it
+// says, so the whole spec of a declared one is held to Git in every field
+// mode and for controllers too, and only the agent may create one Git does
+// not declare.
+var GitOpsGroups = map[string]bool{
+	"kustomize.toolkit.fluxcd.io": true,
+	"source.toolkit.fluxcd.io":    true,
+	"helm.toolkit.fluxcd.io":      true,
+	"argoproj.io":                 true,
+}
+
+// specPath is the whole spec of an object.
+var specPath = [][]string{{"spec"}}
+
+func (c *Checker) strictUnder(group string) [][]string {
+	switch {
+	case GitOpsGroups[group]:
+		return specPath
+	case c.Controller:
 		return podSpecPaths
 	}
 	return nil
@@ -219,7 +238,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 		StrictLists: strict || c.StrictLists,
 		Ignore:      c.ignoreFor(entry.Key),
 		Deadline:    req.Deadline,
-		StrictUnder: c.strictUnder(),
+		StrictUnder: c.strictUnder(entry.Key.Group),
 	})
 	diffs = append(diffs, protectedLabelDiffs(entry, strict, old, req.Object)...)
 	diffs = append(diffs, lifecycleDiffs(entry, strict, c.Controller, old, req.Object)...)

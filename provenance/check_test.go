@@ -613,3 +613,47 @@ func TestCheckAgentOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckGitOpsObjectSpec: the spec of a declared Kustomization tells the
+// agent what to apply, so it is held to Git field by field for controllers
+// and in declared mode too; its metadata and other kinds' specs keep the
+// usual rules.
+func TestCheckGitOpsObjectSpec(t *testing.T) {
+	const ks = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec: {interval: 10m, path: ./apps, prune: true, sourceRef: {kind: GitRepository, name: fleet}}\n"
+	const deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {replicas: 2}\n"
+	ix := &provenance.Indexer{Scope: provenancetest.AnyKind{}}
+	snap, err := ix.Build(provenancetest.Revision("a"), []provenance.File{{Path: "flux.yaml", Objects: mustObjects(t, ks+"---\n"+deploy)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	controller := &provenance.Checker{Fields: provenance.FieldsDeclared, StrictLists: true, Controller: true}
+	declared := &provenance.Checker{Fields: provenance.FieldsDeclared}
+	for _, tc := range []struct {
+		name        string
+		checker     *provenance.Checker
+		group, kind string
+		old, obj    string
+		wantAllowed bool
+	}{
+		{name: "controller points the Kustomization at another cluster", checker: controller, group: "kustomize.toolkit.fluxcd.io", kind: "Kustomization",
+			old: ks, obj: strings.Replace(ks, "prune: true", "prune: true, kubeConfig: {secretRef: {name: elsewhere}}", 1)},
+		{name: "controller adds an image override", checker: controller, group: "kustomize.toolkit.fluxcd.io", kind: "Kustomization",
+			old: ks, obj: strings.Replace(ks, "prune: true", "prune: true, images: [{name: web, newTag: evil}]", 1)},
+		{name: "declared mode: a person suspends it", checker: declared, group: "kustomize.toolkit.fluxcd.io", kind: "Kustomization",
+			old: ks, obj: strings.Replace(ks, "prune: true", "prune: true, suspend: true", 1)},
+		{name: "controller annotates it (flux reconcile)", checker: controller, group: "kustomize.toolkit.fluxcd.io", kind: "Kustomization",
+			old: ks, obj: strings.Replace(ks, "namespace: flux-system}", "namespace: flux-system, annotations: {reconcile.fluxcd.io/requestedAt: now}}", 1), wantAllowed: true},
+		{name: "declared mode: a field Git leaves out of a Deployment's spec stays free", checker: declared, group: "apps", kind: "Deployment",
+			old: deploy, obj: strings.Replace(deploy, "replicas: 2", "replicas: 2, paused: true", 1), wantAllowed: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := toMap(t, tc.obj)
+			meta := obj["metadata"].(map[string]any)
+			req := &provenance.Request{Operation: provenance.Update, Group: tc.group, Kind: tc.kind, Version: "v1",
+				Namespace: meta["namespace"].(string), Name: meta["name"].(string), OldObject: toMap(t, tc.old), Object: obj}
+			if res := tc.checker.Check(snap, req); res.Allowed != tc.wantAllowed {
+				t.Errorf("Check = allowed %v (%s %v), want %v", res.Allowed, res.Reason, res.Diffs, tc.wantAllowed)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gitgate/gitgate/provenance"
@@ -60,6 +61,9 @@ func (h *Handler) agentIdentityUse(preq *provenance.Request) error {
 		// come with their whole Pod, which says whose token they can mount.
 		return nil
 	}
+	if provenance.GitOpsGroups[preq.Group] {
+		return fmt.Errorf("%w: the GitOps agent would apply what this %s names, as itself, past every Git check", errGitOpsObject, preq.Kind)
+	}
 	sa := runsAs(preq)
 	if sa == "" {
 		return nil
@@ -69,3 +73,8 @@ func (h *Handler) agentIdentityUse(preq *provenance.Request) error {
 	}
 	return nil
 }
+
+// errGitOpsObject: an object that tells the GitOps agent what to apply
+// (a Flux Kustomization or source, an Argo CD Application) that Git does
+// not declare. Only the agent itself, and Git, may make one.
+var errGitOpsObject = errors.New("Git does not declare this GitOps object")

@@ -41,6 +41,10 @@ func TestControllerMayNotRunAsTheAgent(t *testing.T) {
 		{name: "a Deployment in flux-system with the default service account", change: deployment("flux-system", "")},
 		{name: "a Pod in flux-system", change: pod},
 		{name: "a token Secret for the agent", change: tokenSecret("kustomize-controller")},
+		{name: "a Kustomization Git does not declare", change: change{group: "kustomize.toolkit.fluxcd.io", version: "v1", kind: "Kustomization", resource: "kustomizations", namespace: "shop", name: "mine",
+			obj: `{"apiVersion":"kustomize.toolkit.fluxcd.io/v1","kind":"Kustomization","metadata":{"name":"mine","namespace":"shop"},"spec":{"path":"./","sourceRef":{"kind":"GitRepository","name":"evil"}}}`}},
+		{name: "a GitRepository Git does not declare", change: change{group: "source.toolkit.fluxcd.io", version: "v1", kind: "GitRepository", resource: "gitrepositories", namespace: "shop", name: "evil",
+			obj: `{"apiVersion":"source.toolkit.fluxcd.io/v1","kind":"GitRepository","metadata":{"name":"evil","namespace":"shop"},"spec":{"url":"https://evil.example/x.git"}}`}},
 		{name: "a Deployment in its own namespace", change: deployment("shop", "web"), wantAllowed: true},
 		{name: "a Deployment with the default service account elsewhere", change: deployment("shop", ""), wantAllowed: true},
 	}

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -87,6 +88,10 @@ func (h *Handler) foreignAudiencesOnly(req *admission.Request) bool {
 
 // tokenMessage explains an agent-token or controller-token refusal.
 func tokenMessage(preq *provenance.Request, who caller, reason provenance.Reason, err error) string {
+	if errors.Is(err, errGitOpsObject) {
+		return fmt.Sprintf("gitgate denied %s of %s by %s: %v. Declare it in Git instead; neither the mode nor break-glass changes this.",
+			preq.Operation, describeObject(preq), who.user, err)
+	}
 	if reason == reasonControllerToken {
 		return fmt.Sprintf("gitgate denied %s of %s by %s: %v, and whoever holds its token is judged as a controller, past the rules for people. "+
 			"Run the workload as that service account instead; for a cloud's workload identity, add its audience with --token-audience. Neither the mode nor break-glass changes this.",

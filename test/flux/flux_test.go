@@ -149,3 +149,23 @@ func TestOperatorIsAController(t *testing.T) {
 		t.Errorf("image = %q after a denied change", img)
 	}
 }
+
+// TestOperatorMayNotSteerFlux: a Kustomization or a source tells the real
+// kustomize-controller what to apply, as itself. An operator (any service
+// account's token) may neither create one Git does not declare nor change
+// the spec of Flux's own; a person's reconcile request stays allowed.
+func TestOperatorMayNotSteerFlux(t *testing.T) {
+	const repo = `{"apiVersion":"source.toolkit.fluxcd.io/v1","kind":"GitRepository","metadata":{"name":"elsewhere","namespace":"ops"},"spec":{"interval":"1m","url":"https://git.example.com/elsewhere.git","ref":{"branch":"main"}}}`
+	r := env.operator.Run(repo, "create", "-f", "-")
+	if !r.Failed() || !strings.Contains(r.Stderr, "Git does not declare this GitOps object") {
+		t.Errorf("operator creates a GitRepository: want denied by gitgate, got %v\n%s%s", r.Err, r.Stdout, r.Stderr)
+	}
+	r = env.operator.Run("", "-n", harness.FluxNamespace, "patch", "kustomization", sync, "--type", "merge", "-p", `{"spec":{"suspend":true}}`)
+	if !r.Failed() || !strings.Contains(r.Stderr, `denied the request`) {
+		t.Errorf("operator suspends Flux's Kustomization: want denied by gitgate, got %v\n%s%s", r.Err, r.Stdout, r.Stderr)
+	}
+	if r := env.kubectl.Run("", "-n", harness.FluxNamespace, "get", "kustomization", sync, "-o", "jsonpath={.spec.suspend}"); r.Failed() || r.Stdout == "true" {
+		t.Errorf("Kustomization %s after a denied suspend: suspend=%q %v %s", sync, r.Stdout, r.Err, r.Stderr)
+	}
+	requestReconcile(t)
+}
