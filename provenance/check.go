@@ -189,25 +189,33 @@ var podSpecPaths = [][]string{
 	{"spec", "jobTemplate", "spec", "template", "spec"},
 }
 
-// GitOpsGroups are the API groups of objects that tell a GitOps agent what
+// gitOpsKinds are the API groups and kinds of objects that tell a GitOps agent what
 // to apply (Flux's Kustomizations, sources and HelmReleases, Argo CD's
 // Applications). Whoever writes such an object has the agent apply what it
 // says, so the whole spec of a declared one is held to Git in every field
 // mode and for controllers too, and only the agent may create one Git does
 // not declare.
-var GitOpsGroups = map[string]bool{
-	"kustomize.toolkit.fluxcd.io": true,
-	"source.toolkit.fluxcd.io":    true,
-	"helm.toolkit.fluxcd.io":      true,
-	"argoproj.io":                 true,
+var gitOpsKinds = map[string]map[string]bool{
+	"kustomize.toolkit.fluxcd.io": nil, // every kind of the group
+	"source.toolkit.fluxcd.io":    nil,
+	"helm.toolkit.fluxcd.io":      nil,
+	// Argo CD's, not Argo Rollouts' (AnalysisRuns are made by a controller).
+	"argoproj.io": {"Application": true, "ApplicationSet": true, "AppProject": true},
+}
+
+// GitOpsKind reports whether objects of group and kind tell a GitOps agent
+// what to apply.
+func GitOpsKind(group, kind string) bool {
+	kinds, ok := gitOpsKinds[group]
+	return ok && (kinds == nil || kinds[kind])
 }
 
 // specPath is the whole spec of an object.
 var specPath = [][]string{{"spec"}}
 
-func (c *Checker) strictUnder(group string) [][]string {
+func (c *Checker) strictUnder(k Key) [][]string {
 	switch {
-	case GitOpsGroups[group]:
+	case GitOpsKind(k.Group, k.Kind):
 		return specPath
 	case c.Controller:
 		return podSpecPaths
@@ -238,7 +246,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 		StrictLists: strict || c.StrictLists,
 		Ignore:      c.ignoreFor(entry.Key),
 		Deadline:    req.Deadline,
-		StrictUnder: c.strictUnder(entry.Key.Group),
+		StrictUnder: c.strictUnder(entry.Key),
 	})
 	diffs = append(diffs, protectedLabelDiffs(entry, strict, old, req.Object)...)
 	diffs = append(diffs, lifecycleDiffs(entry, strict, c.Controller, old, req.Object)...)

@@ -61,7 +61,7 @@ func (h *Handler) agentIdentityUse(preq *provenance.Request) error {
 		// come with their whole Pod, which says whose token they can mount.
 		return nil
 	}
-	if provenance.GitOpsGroups[preq.Group] {
+	if provenance.GitOpsKind(preq.Group, preq.Kind) {
 		return fmt.Errorf("%w: the GitOps agent would apply what this %s names, as itself, past every Git check", errGitOpsObject, preq.Kind)
 	}
 	sa := runsAs(preq)

@@ -45,6 +45,10 @@ func TestControllerMayNotRunAsTheAgent(t *testing.T) {
 			obj: `{"apiVersion":"kustomize.toolkit.fluxcd.io/v1","kind":"Kustomization","metadata":{"name":"mine","namespace":"shop"},"spec":{"path":"./","sourceRef":{"kind":"GitRepository","name":"evil"}}}`}},
 		{name: "a GitRepository Git does not declare", change: change{group: "source.toolkit.fluxcd.io", version: "v1", kind: "GitRepository", resource: "gitrepositories", namespace: "shop", name: "evil",
 			obj: `{"apiVersion":"source.toolkit.fluxcd.io/v1","kind":"GitRepository","metadata":{"name":"evil","namespace":"shop"},"spec":{"url":"https://evil.example/x.git"}}`}},
+		{name: "an Argo Rollouts AnalysisRun (not a GitOps object)", change: change{group: "argoproj.io", version: "v1alpha1", kind: "AnalysisRun", resource: "analysisruns", namespace: "shop", name: "web-1",
+			obj: `{"apiVersion":"argoproj.io/v1alpha1","kind":"AnalysisRun","metadata":{"name":"web-1","namespace":"shop"},"spec":{"metrics":[]}}`}, wantAllowed: true},
+		{name: "an Argo CD Application Git does not declare", change: change{group: "argoproj.io", version: "v1alpha1", kind: "Application", resource: "applications", namespace: "argocd", name: "evil",
+			obj: `{"apiVersion":"argoproj.io/v1alpha1","kind":"Application","metadata":{"name":"evil","namespace":"argocd"},"spec":{"project":"default"}}`}},
 		{name: "a Deployment in its own namespace", change: deployment("shop", "web"), wantAllowed: true},
 		{name: "a Deployment with the default service account elsewhere", change: deployment("shop", ""), wantAllowed: true},
 	}
