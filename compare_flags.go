@@ -29,24 +29,34 @@ func (o *compareOptions) Validate() error {
 	if f := provenance.FieldMode(o.fields); f != provenance.FieldsStrict && f != provenance.FieldsDeclared {
 		errs = append(errs, fmt.Errorf("--fields must be strict or declared, got %q", o.fields))
 	}
-	o.ignoreRules = nil
-	if o.ignoreFile != "" {
-		rules, err := readIgnoreFile(o.ignoreFile)
+	var err error
+	o.ignoreRules, err = ignoreRules(o.ignoreFile, o.ignores)
+	return errors.Join(append(errs, err)...)
+}
+
+// ignoreRules reads --ignore-file and parses each --ignore, as serve and
+// the client commands take them, and compiles the lot once, so every
+// invalid rule is reported together.
+func ignoreRules(file string, flags []string) ([]provenance.IgnoreRule, error) {
+	var rules []provenance.IgnoreRule
+	var errs []error
+	if file != "" {
+		fromFile, err := readIgnoreFile(file)
 		errs = append(errs, err)
-		o.ignoreRules = append(o.ignoreRules, rules...)
+		rules = append(rules, fromFile...)
 	}
-	for _, v := range o.ignores {
+	for _, v := range flags {
 		r, err := provenance.ParseIgnoreFlag(v)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("--ignore: %w", err))
 			continue
 		}
-		o.ignoreRules = append(o.ignoreRules, r)
+		rules = append(rules, r)
 	}
-	if _, err := provenance.CompileIgnores(o.ignoreRules); err != nil {
+	if _, err := provenance.CompileIgnores(rules); err != nil {
 		errs = append(errs, err)
 	}
-	return errors.Join(errs...)
+	return rules, errors.Join(errs...)
 }
 
 func (o *compareOptions) compiled() (*provenance.Ignores, error) {

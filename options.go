@@ -132,25 +132,9 @@ func (o *serveOptions) Validate() error {
 	if o.decisionTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--decision-timeout must be positive, got %s", o.decisionTimeout))
 	}
-	o.ignoreRules = nil
-	if o.ignoreFile != "" {
-		rules, err := readIgnoreFile(o.ignoreFile)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		o.ignoreRules = append(o.ignoreRules, rules...)
-	}
-	for _, v := range o.ignores {
-		r, err := provenance.ParseIgnoreFlag(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--ignore: %w", err))
-			continue
-		}
-		o.ignoreRules = append(o.ignoreRules, r)
-	}
-	if _, err := provenance.CompileIgnores(o.ignoreRules); err != nil {
-		errs = append(errs, err)
-	}
+	var err error
+	o.ignoreRules, err = ignoreRules(o.ignoreFile, o.ignores)
+	errs = append(errs, err)
 	// errors.Join drops the nil ones.
 	errs = append(errs, o.certs.Validate(), o.identities.Validate(), o.policy.Validate(), o.driftScan.Validate())
 	return errors.Join(errs...)
