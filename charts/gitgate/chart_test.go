@@ -259,6 +259,8 @@ func TestBadValuesFail(t *testing.T) {
 		{"webhook.rules=null", "webhook.rules must not be empty"},
 		{"dryRun.namespace=", "dryRun.namespace: name a namespace of its own"},
 		{"dryRun.namespace=default", "dryRun.namespace: name a namespace of its own"},
+		{"dryRun.namespace=kube-system", "dryRun.namespace: name a namespace of its own"},
+		{"dryRun.namespace=flux-system", "dryRun.namespace: name a namespace of its own"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.set, func(t *testing.T) {

@@ -84,8 +84,9 @@ namespace and its dry-run sandbox always are. */ -}}
 {{- if and (eq .Values.source.kind "repo") (ne (int $refs) 1) -}}
 {{- fail "source.repo.ref: set exactly one of branch, tag, semver or commit" -}}
 {{- end -}}
-{{- if or (not .Values.dryRun.namespace) (eq .Values.dryRun.namespace .Release.Namespace) -}}
-{{- fail "dryRun.namespace: name a namespace of its own, not empty and not the release namespace: gitgate may create anything there" -}}
+{{- $sandbox := .Values.dryRun.namespace -}}
+{{- if or (not $sandbox) (eq $sandbox .Release.Namespace) (hasPrefix "kube-" $sandbox) (has $sandbox (list "default" "flux-system" "argocd")) -}}
+{{- fail "dryRun.namespace: name a namespace of its own, not empty, not the release namespace, default, kube-* or a GitOps agent's: gitgate may create anything there, and it is left out of the webhook" -}}
 {{- end -}}
 {{- if and .Values.audit.file.enabled (or (le (int64 .Values.audit.file.maxBytes) 0) (lt (int .Values.audit.file.maxBackups) 0)) -}}
 {{- fail "audit.file: maxBytes must be positive and maxBackups at least 0" -}}
