@@ -3,6 +3,7 @@ package webhook
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -37,7 +38,11 @@ func (r Repo) browseLink(rev, file string) string {
 	if r.Browse == "" || file == "" {
 		return ""
 	}
-	return strings.NewReplacer("{revision}", rev, "{file}", file).Replace(r.Browse)
+	segments := strings.Split(file, "/")
+	for i, s := range segments {
+		segments[i] = url.PathEscape(s)
+	}
+	return strings.NewReplacer("{revision}", url.PathEscape(rev), "{file}", strings.Join(segments, "/")).Replace(r.Browse)
 }
 
 // denialMessage explains a denial in one paragraph: what was refused, where
@@ -119,7 +124,7 @@ func fileRef(repo Repo, st *provenance.RootState, path string) string {
 // "apps/web.yaml (kustomize apps/prod)", the folder of "apps/prod
 // (kustomize)".
 func filePath(p string) string {
-	if i := strings.Index(p, " ("); i > 0 {
+	if i := strings.LastIndex(p, " (kustomize"); i > 0 && strings.HasSuffix(p, ")") {
 		return p[:i]
 	}
 	return p

@@ -236,3 +236,21 @@ func TestDenialCodeHintAndLink(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowseLinkEscapesPaths: a file name in Git (or a kustomize origin
+// annotation naming one) cannot add query parameters or leave the path in
+// the link, and a name holding " (" keeps its whole path.
+func TestBrowseLinkEscapesPaths(t *testing.T) {
+	repo := Repo{Browse: "https://git.example/fleet/blob/{revision}/{file}"}
+	for _, tc := range []struct{ path, want string }{
+		{"apps/web.yaml", "https://git.example/fleet/blob/main/apps/web.yaml"},
+		{"apps/web (old).yaml", "https://git.example/fleet/blob/main/apps/web%20%28old%29.yaml"},
+		{"apps/x.yaml?evil=1#frag", "https://git.example/fleet/blob/main/apps/x.yaml%3Fevil=1%23frag"},
+		{"apps/base/web.yaml (kustomize apps/prod)", "https://git.example/fleet/blob/main/apps/base/web.yaml"},
+		{"apps/prod (kustomize)", "https://git.example/fleet/blob/main/apps/prod"},
+	} {
+		if got := repo.browseLink("main", filePath(tc.path)); got != tc.want {
+			t.Errorf("link of %q = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}
