@@ -38,6 +38,9 @@ type File struct {
 	// AgentOnly marks every object of the file as written by the agent
 	// alone (Entry.AgentOnly).
 	AgentOnly bool
+	// HideValues marks every object of the file as holding values that
+	// may come from a Secret (Entry.HideValues).
+	HideValues bool
 }
 
 // Indexer turns the files of one revision into a Snapshot. It keeps the
@@ -159,7 +162,7 @@ func (ix *Indexer) indexFile(f File, crds map[schema.GroupKind]*crdInfo, schemas
 			guessedAny = true
 			unresolved[e.Key.Kind+"."+e.Key.Group] = true
 		}
-		e.AgentOnly = f.AgentOnly
+		e.AgentOnly, e.HideValues = f.AgentOnly, f.HideValues
 		fresh.entries = append(fresh.entries, e)
 	}
 	return fresh, guessedAny, nil

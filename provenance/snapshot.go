@@ -68,6 +68,10 @@ type Entry struct {
 	// decryption). Object holds its identity only; any write by anyone
 	// else is refused (ReasonAgentOnly), and no value is ever compared.
 	AgentOnly bool
+	// HideValues: some of its values may come from a Secret (a Flux
+	// Kustomization's postBuild.substituteFrom), so denials name its
+	// fields but never show their values.
+	HideValues bool
 }
 
 // Snapshot is everything declared by a set of roots, each at its last good

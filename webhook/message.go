@@ -85,7 +85,7 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		fmt.Fprintf(&b, "Git declares it as %s in %s, the request uses %s; resend it as %s.", res.Entry.APIVersion, where, apiVersion(req), res.Entry.APIVersion)
 	default:
 		fmt.Fprintf(&b, "the request differs from Git in %s: ", where)
-		writeDiffs(&b, res.Diffs, isSecret(req))
+		writeDiffs(&b, res.Diffs, hiddenPaths(req, res.Entry))
 	}
 	target := gitTarget(snap, root, repo)
 	if root != nil {
@@ -270,7 +270,20 @@ func apiVersion(req *provenance.Request) string {
 	return req.Group + "/" + req.Version
 }
 
-func writeDiffs(b *strings.Builder, diffs []compare.Diff, secret bool) {
+// hiddenPaths tells which differences must not show their values: a
+// Secret's data, and every value of an object whose values may come from a
+// Secret (Entry.HideValues).
+func hiddenPaths(req *provenance.Request, e *provenance.Entry) func(compare.Path) bool {
+	switch {
+	case e != nil && e.HideValues:
+		return func(compare.Path) bool { return true }
+	case isSecret(req):
+		return isSecretDataPath
+	}
+	return func(compare.Path) bool { return false }
+}
+
+func writeDiffs(b *strings.Builder, diffs []compare.Diff, hidden func(compare.Path) bool) {
 	for i, d := range diffs {
 		if i == maxShownDiffs {
 			fmt.Fprintf(b, "; and %d more", len(diffs)-maxShownDiffs)
@@ -280,7 +293,7 @@ func writeDiffs(b *strings.Builder, diffs []compare.Diff, secret bool) {
 			b.WriteString("; ")
 		}
 		b.WriteString(d.Path.String() + ": ")
-		hide := secret && isSecretDataPath(d.Path)
+		hide := hidden(d.Path)
 		switch d.Kind {
 		case compare.Undeclared:
 			fmt.Fprintf(b, "Git does not declare it, request changes it from %s to %s", value(d.Old, hide), value(d.Request, hide))

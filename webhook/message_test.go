@@ -254,3 +254,21 @@ func TestBrowseLinkEscapesPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestDenialHidesValuesThatMayComeFromASecret: an entry whose values may
+// come from a Secret (substituteFrom) is named field by field, never with
+// its values.
+func TestDenialHidesValuesThatMayComeFromASecret(t *testing.T) {
+	req := &provenance.Request{Operation: provenance.Update, Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "web-config"}
+	diffs := []compare.Diff{{Path: compare.Path{{Field: "data", Index: -1}, {Field: "dsn", Index: -1}}, Git: "postgres://app:s3cret@db", Request: "postgres://app:other@db"}}
+	for _, hide := range []bool{false, true} {
+		e := &provenance.Entry{Key: req.Key(), Path: "apps (kustomize)", HideValues: hide}
+		msg := denialMessage(req, caller{user: "dev-user", class: Person}, &provenance.Snapshot{}, provenance.Result{Reason: provenance.ReasonFieldMismatch, Entry: e, Diffs: diffs}, Repo{URL: "https://git.example/fleet.git"})
+		if !strings.Contains(msg, "data.dsn") {
+			t.Errorf("hide=%v: the field is not named: %s", hide, msg)
+		}
+		if shown := strings.Contains(msg, "s3cret"); shown == hide {
+			t.Errorf("hide=%v: value shown = %v: %s", hide, shown, msg)
+		}
+	}
+}

@@ -141,7 +141,7 @@ func (w *Watcher) render(ctx context.Context, r *repo, ks *kustomizev1.Kustomiza
 	if name == "" {
 		name = "."
 	}
-	declared := provenance.File{Path: name + " (kustomize)", ID: key}
+	declared := provenance.File{Path: name + " (kustomize)", ID: key, HideValues: substitutesSecrets(ks)}
 	agentOnly := provenance.File{Path: name + " (kustomize)", ID: key + "|agent-only", AgentOnly: true}
 	for _, o := range objs {
 		switch {
@@ -211,7 +211,7 @@ func (w *Watcher) flush() {
 		rt.key, rt.failedKey, rt.rev, rt.fetched, rt.loaded = b.key, "", b.rev, b.part.Fetched, true
 		rt.files = make([]provenance.File, len(b.files))
 		for i, f := range b.files {
-			rt.files[i] = provenance.File{Path: f.Path, ID: f.ID, AgentOnly: f.AgentOnly}
+			rt.files[i] = provenance.File{Path: f.Path, ID: f.ID, AgentOnly: f.AgentOnly, HideValues: f.HideValues}
 		}
 		w.Log.Info("Kustomization loaded", "root", rt.root.Name, "revision", b.rev.String(), "objects", b.part.Index.Len())
 	}
@@ -223,4 +223,18 @@ func (w *Watcher) minInterval() time.Duration {
 		return w.MinInterval
 	}
 	return DefaultMinInterval
+}
+
+// substitutesSecrets reports whether ks takes variables from a Secret:
+// their values may then stand anywhere in its objects.
+func substitutesSecrets(ks *kustomizev1.Kustomization) bool {
+	if ks.Spec.PostBuild == nil {
+		return false
+	}
+	for _, ref := range ks.Spec.PostBuild.SubstituteFrom {
+		if ref.Kind == "Secret" {
+			return true
+		}
+	}
+	return false
 }

@@ -440,3 +440,28 @@ func TestVerify(t *testing.T) {
 		t.Errorf("no log line for the refused head:\n%s", strings.Join(logs.lines, "\n"))
 	}
 }
+
+// TestSecretVariablesHideValues: a Kustomization that takes variables from a
+// Secret may put their values anywhere, so its objects' values are never
+// shown in denials; one that takes them from a ConfigMap shows them.
+func TestSecretVariablesHideValues(t *testing.T) {
+	for _, tc := range []struct {
+		kind string
+		want bool
+	}{{"ConfigMap", false}, {"Secret", true}} {
+		t.Run(tc.kind, func(t *testing.T) {
+			g := startGit(t, fixture)
+			w, _ := newWatcher(t, &logLines{}, authSecret(), gitRepository("fleet", g.HTTPURL(), authName), kustomization("apps", "apps", "fleet", func(ks *kustomizev1.Kustomization) {
+				ks.Spec.PostBuild = &kustomizev1.PostBuild{Substitute: map[string]string{"unrelated": "1"},
+					SubstituteFrom: []kustomizev1.SubstituteReference{{Kind: tc.kind, Name: "vars", Optional: true}}}
+			}))
+			if err := w.SyncOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			e := lookup(w, "apps", "web")
+			if e == nil || e.HideValues != tc.want {
+				t.Fatalf("web = %+v, want HideValues %v", e, tc.want)
+			}
+		})
+	}
+}
