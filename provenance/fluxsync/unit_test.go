@@ -7,14 +7,12 @@ import (
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
-	"github.com/go-git/go-billy/v5/memfs"
-	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"strings"
 	"time"
 
+	"github.com/gitgate/gitgate/internal/testgit"
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/gitsource"
 )
@@ -198,36 +196,4 @@ func TestInputsID(t *testing.T) {
 }
 
 // treeOf commits files to an in-memory repository and returns the tree.
-func treeOf(t *testing.T, files map[string]string) *object.Tree {
-	t.Helper()
-	fs := memfs.New()
-	repo, err := git.Init(memory.NewStorage(), fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wt, _ := repo.Worktree()
-	for p, c := range files {
-		f, err := fs.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.Write([]byte(c))
-		f.Close()
-		if _, err := wt.Add(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	h, err := wt.Commit("c", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@example", When: time.Unix(0, 0)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := repo.CommitObject(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tree, err := c.Tree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tree
-}
+func treeOf(t testing.TB, files map[string]string) *object.Tree { return testgit.Tree(t, files) }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -57,14 +56,7 @@ func startGit(t *testing.T, files map[string]string) *harness.GitServer {
 	t.Helper()
 	log.SetOutput(io.Discard) // gittestserver logs every request
 	dir := t.TempDir()
-	for p, c := range files {
-		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, p), []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	provenancetest.WriteFiles(t, dir, files)
 	g, err := harness.StartGitServer(harness.GitServerOptions{Fixture: dir, Username: gitUser, Password: gitPass})
 	if err != nil {
 		t.Fatal(err)

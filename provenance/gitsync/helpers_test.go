@@ -26,6 +26,7 @@ import (
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/gitsource"
+	"github.com/gitgate/gitgate/provenance/provenancetest"
 	"github.com/gitgate/gitgate/test/harness"
 )
 
@@ -51,14 +52,7 @@ func startGitServer(t testing.TB, files map[string]string) *harness.GitServer {
 	t.Helper()
 	log.SetOutput(io.Discard) // gittestserver logs every request
 	dir := t.TempDir()
-	for p, c := range files {
-		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, p), []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	provenancetest.WriteFiles(t, dir, files)
 	g, err := harness.StartGitServer(harness.GitServerOptions{Fixture: dir, Username: testUser, Password: testPass})
 	if err != nil {
 		t.Fatal(err)

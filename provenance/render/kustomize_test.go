@@ -9,56 +9,18 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/go-git/go-billy/v5/memfs"
-	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/gitgate/gitgate/internal/testgit"
 	"github.com/gitgate/gitgate/provenance"
 )
 
 // treeOf commits files to an in-memory repository and returns the tree.
-func treeOf(t testing.TB, files map[string]string) *object.Tree {
-	t.Helper()
-	fs := memfs.New()
-	repo, err := git.Init(memory.NewStorage(), fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wt, _ := repo.Worktree()
-	for p, c := range files {
-		if err := fs.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		f, err := fs.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = f.Write([]byte(c))
-		f.Close()
-		if _, err := wt.Add(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	h, err := wt.Commit("c", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@example.com", When: time.Now()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := repo.CommitObject(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tree, err := c.Tree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tree
-}
+func treeOf(t testing.TB, files map[string]string) *object.Tree { return testgit.Tree(t, files) }
 
 // overlayFixture is a base and an overlay using namePrefix, namespace,
 // patches (strategic merge and JSON 6902) and configMapGenerator.
