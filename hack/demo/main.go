@@ -30,6 +30,7 @@ func run() int {
 	flag.Parse()
 	log.SetOutput(io.Discard) // the Git server logs every request
 
+	defer harness.RemoveGitgateBuild() // after stack.Stop, deferred below
 	fixture := filepath.Join(harness.RepoRoot(), "examples", "shop")
 	fmt.Println("Starting etcd, kube-apiserver, a Git server seeded from examples/shop, and gitgate ...")
 	stack, err := harness.StartStack(context.Background(), harness.StackOptions{Fixture: fixture})

@@ -24,6 +24,13 @@ import (
 	"github.com/gitgate/gitgate/test/harness"
 )
 
+// TestMain removes the gitgate binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	harness.RemoveGitgateBuild()
+	os.Exit(code)
+}
+
 func TestAPIServerAuthenticatesWithAClientCertificate(t *testing.T) {
 	log.SetOutput(io.Discard) // gittestserver logs every Git request
 	dir := t.TempDir()

@@ -41,6 +41,15 @@ func BuildGitgate() (string, error) {
 	return binPath, buildErr
 }
 
+// RemoveGitgateBuild deletes the binary BuildGitgate built, once no
+// process of it runs any more; without it every test package leaves one
+// in the temporary folder.
+func RemoveGitgateBuild() {
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+}
+
 // Gitgate is a running `gitgate serve` process.
 type Gitgate struct {
 	cmd  *exec.Cmd

@@ -63,6 +63,8 @@ func Main(m *testing.M, name string, setup func(*Running) error) int {
 	}
 
 	r := &Running{}
+	// Deferred first, so it runs after r.stop has stopped every process.
+	defer RemoveGitgateBuild()
 	defer r.stop()
 	if err := setup(r); err != nil {
 		fmt.Fprintf(os.Stderr, "%s setup: %v\n", name, err)

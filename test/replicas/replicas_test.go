@@ -20,6 +20,13 @@ import (
 	"github.com/gitgate/gitgate/test/harness"
 )
 
+// TestMain removes the gitgate binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	harness.RemoveGitgateBuild()
+	os.Exit(code)
+}
+
 const secret = "receiver-shared-secret-0123456789"
 
 func TestPushReachesEveryReplica(t *testing.T) {
