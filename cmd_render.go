@@ -45,7 +45,7 @@ and normalized. Each object is preceded by the file that declares it.`,
 func writeEntries(w io.Writer, snap *provenance.Snapshot) error {
 	fmt.Fprintf(w, "# revision %s: %d objects\n", snap.Revisions(), snap.Len())
 	for _, e := range snap.Entries() {
-		data, err := yaml.Marshal(e.Object)
+		data, err := yaml.Marshal(e.Object())
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.Key, err)
 		}

@@ -80,7 +80,7 @@ func (d *Defaulter) Defaulted(ctx context.Context, entry *provenance.Entry, rev 
 	if err != nil {
 		return nil, err
 	}
-	u, err := sandboxed(entry.Object, d.Namespace)
+	u, err := sandboxed(entry.Object(), d.Namespace)
 	if err != nil {
 		return nil, err
 	}

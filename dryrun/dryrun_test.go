@@ -29,12 +29,13 @@ func mapper() meta.RESTMapper {
 }
 
 func deployment() *provenance.Entry {
-	return &provenance.Entry{
-		Key:        provenance.Key{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
-		APIVersion: "apps/v1",
-		Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
-			"metadata": map[string]any{"name": "web", "namespace": "shop"}, "spec": map[string]any{}},
+	e, err := provenance.NewEntry(provenance.Key{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"}, "apps/v1", "web.yaml",
+		map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{"name": "web", "namespace": "shop"}, "spec": map[string]any{}})
+	if err != nil {
+		panic(err)
 	}
+	return e
 }
 
 // apiServer answers dry-run creates as the API server would: the object
@@ -60,10 +61,11 @@ func (a *apiServer) client() *dynamicfake.FakeDynamicClient {
 }
 
 func TestDefaulted(t *testing.T) {
-	clusterRole := &provenance.Entry{
-		Key:        provenance.Key{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "reader"},
-		APIVersion: "rbac.authorization.k8s.io/v1",
-		Object:     map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": map[string]any{"name": "reader"}},
+	clusterRole, err := provenance.NewEntry(provenance.Key{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "reader"},
+		"rbac.authorization.k8s.io/v1", "reader.yaml",
+		map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": map[string]any{"name": "reader"}})
+	if err != nil {
+		t.Fatal(err)
 	}
 	occupied := apierrors.NewAlreadyExists(deployments.GroupResource(), "web")
 	tests := []struct {

@@ -241,15 +241,16 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 		}
 	}
 	strict := c.Fields != FieldsDeclared
-	diffs := compare.Compare(entry.Object, old, req.Object, entry.Schema, compare.Options{
+	declared := entry.Object()
+	diffs := compare.Compare(declared, old, req.Object, entry.Schema, compare.Options{
 		Strict:      strict,
 		StrictLists: strict || c.StrictLists,
 		Ignore:      c.ignoreFor(entry.Key),
 		Deadline:    req.Deadline,
 		StrictUnder: c.strictUnder(entry.Key),
 	})
-	diffs = append(diffs, protectedLabelDiffs(entry, strict, old, req.Object)...)
-	diffs = append(diffs, lifecycleDiffs(entry, strict, c.Controller, old, req.Object)...)
+	diffs = append(diffs, protectedLabelDiffs(entry.Key, declared, strict, old, req.Object)...)
+	diffs = append(diffs, lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object)...)
 	return resultOf(entry, diffs)
 }
 
@@ -390,7 +391,7 @@ func (c *Checker) checkScale(req *Request, entry *Entry) Result {
 		}
 		return Result{Allowed: true, Reason: ReasonSubresource}
 	}
-	declSpec, _ := entry.Object["spec"].(map[string]any)
+	declSpec, _ := entry.Object()["spec"].(map[string]any)
 	declared := map[string]any{}
 	if r, ok := declSpec["replicas"]; ok {
 		declared["spec"] = map[string]any{"replicas": r}
@@ -534,13 +535,13 @@ const ModeLabel = "gitgate.dev/mode"
 // declared, and every create): whoever may write a Namespace must not be
 // able to switch enforcement off for everything in it. (When Git declares
 // the label, the comparison already covers it.)
-func protectedLabelDiffs(entry *Entry, strict bool, old, obj map[string]any) []compare.Diff {
+func protectedLabelDiffs(key Key, declared map[string]any, strict bool, old, obj map[string]any) []compare.Diff {
 	// A strict update already judges every label; a create, in either
 	// mode, leaves undeclared labels free, so it is checked here too.
-	if strict && old != nil || entry.Key.Group != "" || entry.Key.Kind != "Namespace" {
+	if strict && old != nil || key.Group != "" || key.Kind != "Namespace" {
 		return nil
 	}
-	if _, declared := labelOf(entry.Object, ModeLabel); declared {
+	if _, isDeclared := labelOf(declared, ModeLabel); isDeclared {
 		return nil
 	}
 	got, present := labelOf(obj, ModeLabel)
@@ -582,11 +583,11 @@ var admissionFinalizers = map[string]string{
 // object that is then deleted makes the garbage collector delete the
 // declared object, and whoever holds any service account's token is a
 // controller.
-func lifecycleDiffs(entry *Entry, strict, controller bool, old, obj map[string]any) []compare.Diff {
+func lifecycleDiffs(key Key, declared map[string]any, strict, controller bool, old, obj map[string]any) []compare.Diff {
 	if strict && old != nil {
 		return nil
 	}
-	declMeta, _ := entry.Object["metadata"].(map[string]any)
+	declMeta, _ := declared["metadata"].(map[string]any)
 	objMeta, _ := obj["metadata"].(map[string]any)
 	oldMeta, _ := old["metadata"].(map[string]any)
 	var diffs []compare.Diff
@@ -595,8 +596,8 @@ func lifecycleDiffs(entry *Entry, strict, controller bool, old, obj map[string]a
 			continue
 		}
 		got, before := objMeta[f], oldMeta[f]
-		if old == nil && f == "finalizers" && entry.Key.Group == "" && admissionFinalizers[entry.Key.Kind] != "" {
-			got = without(got, admissionFinalizers[entry.Key.Kind])
+		if old == nil && f == "finalizers" && key.Group == "" && admissionFinalizers[key.Kind] != "" {
+			got = without(got, admissionFinalizers[key.Kind])
 		}
 		if isEmptyList(got) && isEmptyList(before) || reflect.DeepEqual(got, before) || controller && isSubsetOf(got, before) {
 			continue

@@ -142,8 +142,8 @@ func TestIndexer(t *testing.T) {
 		}
 	}
 	secret := snap.Lookup(provenance.Key{Kind: "Secret", Namespace: "shop", Name: "creds"})
-	if _, ok := secret.Object["stringData"]; ok || secret.Object["data"].(map[string]any)["password"] != "aHVudGVyMg==" {
-		t.Errorf("stringData not folded into base64 data: %v", secret.Object)
+	if _, ok := secret.Object()["stringData"]; ok || secret.Object()["data"].(map[string]any)["password"] != "aHVudGVyMg==" {
+		t.Errorf("stringData not folded into base64 data: %v", secret.Object())
 	}
 	if !snap.NamespaceHoldsManaged("shop") || snap.NamespaceHoldsManaged("other") {
 		t.Error("NamespaceHoldsManaged wrong")
@@ -469,7 +469,7 @@ func TestIndexerReusesEntriesOfUnchangedFiles(t *testing.T) {
 	if second.Lookup(a) != first.Lookup(a) || second.Lookup(g) != first.Lookup(g) {
 		t.Error("entries of unchanged files were rebuilt")
 	}
-	if second.Lookup(b).Object["data"].(map[string]any)["v"] != "2" {
+	if second.Lookup(b).Object()["data"].(map[string]any)["v"] != "2" {
 		t.Error("changed file not re-indexed")
 	}
 	// The CRD becomes cluster-scoped: the Gadget's entry depends on it.

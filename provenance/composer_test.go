@@ -46,7 +46,7 @@ func declared(snap *provenance.Snapshot, names ...string) map[string]string {
 		if e == nil {
 			continue
 		}
-		v, _ := e.Object["data"].(map[string]any)["v"].(string)
+		v, _ := e.Object()["data"].(map[string]any)["v"].(string)
 		st := snap.RootOf(e)
 		out[n] = st.Root.Name + "@" + st.Revision.Hash[:1] + ":" + v
 	}

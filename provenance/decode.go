@@ -36,6 +36,16 @@ var errNotObject = errors.New("not a JSON object")
 // are interned and small integers shared, so most of what it allocates
 // is the maps themselves.
 func DecodeObject(raw []byte) (map[string]any, error) {
+	return decode(raw, true)
+}
+
+// decodeEntry decodes an Entry's JSON whole: a declared status is kept,
+// as gitgate render prints it.
+func decodeEntry(raw []byte) (map[string]any, error) {
+	return decode(raw, false)
+}
+
+func decode(raw []byte, skipIgnored bool) (map[string]any, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
@@ -47,6 +57,7 @@ func DecodeObject(raw []byte) (map[string]any, error) {
 	obj := map[string]any{}
 	ok := s.Object(func(key []byte) bool {
 		switch {
+		case !skipIgnored:
 		case string(key) == skippedTopField:
 			_, ok := s.Skip()
 			return ok

@@ -276,7 +276,11 @@ func (ix *Indexer) entry(path string, obj map[string]any, crds map[schema.GroupK
 	}
 	normalizeDeclared(key, obj)
 	compare.Normalize(obj, s)
-	return &Entry{Key: key, APIVersion: apiVersion, Path: originPath(path, meta), Object: obj, Schema: s, Root: ix.Root}, guessed, nil
+	e := &Entry{Key: key, APIVersion: apiVersion, Path: originPath(path, meta), Schema: s, Root: ix.Root}
+	if err := e.setObject(obj); err != nil {
+		return nil, false, err
+	}
+	return e, guessed, nil
 }
 
 // kustomizeSuffix marks the File of a rendered kustomize root.

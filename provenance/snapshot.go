@@ -56,8 +56,11 @@ type Entry struct {
 	// Path is the file in the repository that declares the object; for a
 	// kustomize root, the root followed by " (kustomize)".
 	Path string
-	// Object is the declared manifest, normalized (see normalizeDeclared).
-	Object map[string]any
+	// object is the declared manifest, normalized (see normalizeDeclared),
+	// as JSON: bytes hold no pointers, so the collector never scans an
+	// index of thousands of objects, and they take a tenth of the memory
+	// of the maps (BENCHMARKS.md, "Memory"). Object decodes it.
+	object []byte
 	// Schema guides comparison of this kind; nil compares generically.
 	Schema *compare.Schema
 	// Root is the root that declares the object; Snapshot.RootOf gives its

@@ -85,7 +85,7 @@ var strictness = map[Mode]int{Audit: 0, Warn: 1, Enforce: 2}
 
 // modeOf is the mode one declaration of a Namespace sets.
 func (m GitModes) modeOf(e *provenance.Entry) Mode {
-	meta, _ := e.Object["metadata"].(map[string]any)
+	meta, _ := e.Object()["metadata"].(map[string]any)
 	labels, _ := meta["labels"].(map[string]any)
 	v, ok := labels[ModeLabel].(string)
 	if !ok {

@@ -233,7 +233,7 @@ func TestOptionalSubstituteFrom(t *testing.T) {
 	if err := w.Composer.Ready(); err != nil {
 		t.Fatalf("%v\n%s", err, strings.Join(logs.lines, "\n"))
 	}
-	if e := lookup(w, "apps", "web"); e == nil || e.Object["data"].(map[string]any)["v"] != "hello" {
+	if e := lookup(w, "apps", "web"); e == nil || e.Object()["data"].(map[string]any)["v"] != "hello" {
 		t.Errorf("web = %v, want v=hello", e)
 	}
 }
@@ -266,7 +266,7 @@ func TestRendersOnlyWhatChanged(t *testing.T) {
 		if e == nil {
 			return nil
 		}
-		return e.Object["data"].(map[string]any)["v"]
+		return e.Object()["data"].(map[string]any)["v"]
 	}
 	atHead := func(snap *provenance.Snapshot, sha string) {
 		t.Helper()
@@ -280,7 +280,7 @@ func TestRendersOnlyWhatChanged(t *testing.T) {
 		if value("apps", "web") != "hi" || value("infra", "dns") != "1" {
 			t.Errorf("web %v, dns %v", value("apps", "web"), value("infra", "dns"))
 		}
-		if e := snap.Lookup(provenance.Key{Kind: "Secret", Namespace: "apps", Name: "db"}); e == nil || !e.AgentOnly || e.Object["stringData"] != nil {
+		if e := snap.Lookup(provenance.Key{Kind: "Secret", Namespace: "apps", Name: "db"}); e == nil || !e.AgentOnly || e.Object()["stringData"] != nil {
 			t.Errorf("the Secret is not agent-only without data: %+v", e)
 		}
 	})
@@ -413,7 +413,7 @@ func TestVerify(t *testing.T) {
 	if err := w.SyncOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if e := lookup(w, "apps", "web"); e == nil || e.Object["data"].(map[string]any)["v"] != "signed" {
+	if e := lookup(w, "apps", "web"); e == nil || e.Object()["data"].(map[string]any)["v"] != "signed" {
 		t.Fatalf("the signed head did not load: %v", e)
 	}
 	if _, err := g.Commit(harness.Change{Write: map[string]string{"apps/cm.yaml": configMap("web", "apps", "unsigned")}, Message: "unsigned"}); err != nil {
@@ -422,7 +422,7 @@ func TestVerify(t *testing.T) {
 	if err := w.SyncOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if e := lookup(w, "apps", "web"); e.Object["data"].(map[string]any)["v"] != "signed" {
+	if e := lookup(w, "apps", "web"); e.Object()["data"].(map[string]any)["v"] != "signed" {
 		t.Error("an unsigned head was enforced")
 	}
 	if r := w.Composer.Store.Load().Roots()[0]; r.Revision.Hash != signed {

@@ -129,7 +129,7 @@ func declaredValue(t testing.TB, s *Syncer, name string) string {
 	if e == nil {
 		return ""
 	}
-	v, _ := e.Object["data"].(map[string]any)["v"].(string)
+	v, _ := e.Object()["data"].(map[string]any)["v"].(string)
 	return v
 }
 

@@ -298,7 +298,7 @@ func TestIncrementalRender(t *testing.T) {
 	if svc == nil {
 		t.Fatal("Service prod/prod-web not indexed")
 	}
-	port := svc.Object["spec"].(map[string]any)["ports"].([]any)[0].(map[string]any)["port"]
+	port := svc.Object()["spec"].(map[string]any)["ports"].([]any)[0].(map[string]any)["port"]
 	if port != int64(8080) && port != float64(8080) {
 		t.Errorf("port = %v (%T), want 8080 from the changed base", port, port)
 	}
