@@ -99,6 +99,8 @@ func (o *sourceOptions) load(ctx context.Context, scope provenance.Scope) (*load
 	}
 	var objs []map[string]any
 	for _, f := range files {
+		// Files read late (File.Load) declare no CRD, all the offline
+		// scope reads.
 		objs = append(objs, f.Objects...)
 	}
 	offline := offlinescope.New(objs)

@@ -32,9 +32,15 @@ type File struct {
 	// for the same Path and ID in the previous revision.
 	ID string
 	// Objects are the parsed manifests. They may be nil when
-	// Indexer.Cached(Path, ID) said the entries are cached; the Indexer
-	// normalizes them in place.
+	// Indexer.Cached(Path, ID) said the entries are cached, or when Load
+	// is set; the Indexer normalizes them in place.
 	Objects []map[string]any
+	// Load parses the file when Objects is nil: Build calls it a few files
+	// ahead of indexing them, so a cold sync of thousands of files never
+	// holds every parse tree at once. Build collects CRDs before it
+	// indexes anything, so a file with a Load must declare no
+	// CustomResourceDefinition; Build refuses one that does.
+	Load func() ([]map[string]any, error)
 	// AgentOnly marks every object of the file as written by the agent
 	// alone (Entry.AgentOnly).
 	AgentOnly bool
@@ -113,14 +119,34 @@ func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 	next := make(map[fileKey]*cachedFile, len(files))
 	schemas := map[schema.GroupVersionKind]*compare.Schema{}
 	unresolved := map[string]bool{}
+	needsIndex := func(f File) bool {
+		return !reuse || f.ID == "" || ix.cache[fileKey{f.Path, f.ID}] == nil
+	}
+	var lazy []File
+	for _, f := range files {
+		if needsIndex(f) && f.Objects == nil && f.Load != nil {
+			lazy = append(lazy, f)
+		}
+	}
+	loads := newLoader(lazy)
+	defer loads.stop()
 	for _, f := range files {
 		key := fileKey{f.Path, f.ID}
 		cached := ix.cache[key]
-		if !reuse || f.ID == "" || cached == nil {
-			if f.Objects == nil && cached != nil {
+		if needsIndex(f) {
+			objs := f.Objects
+			switch {
+			case objs == nil && f.Load != nil:
+				if objs, err = loads.take(); err != nil {
+					return nil, err
+				}
+				if len(crdsOf([]File{{Objects: objs}})) > 0 {
+					return nil, fmt.Errorf("%s: a CustomResourceDefinition in a file read late: write its kind as plain text", f.Path)
+				}
+			case objs == nil && cached != nil:
 				return nil, ErrIndexCacheStale
 			}
-			fresh, guessed, err := ix.indexFile(f, crds, schemas, unresolved)
+			fresh, guessed, err := ix.indexFile(f.Path, objs, f.AgentOnly, f.HideValues, crds, schemas, unresolved)
 			if err != nil {
 				return nil, err
 			}
@@ -150,19 +176,19 @@ func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 
 // indexFile builds the entries of one file, noting kinds whose scope had
 // to be guessed in unresolved.
-func (ix *Indexer) indexFile(f File, crds map[schema.GroupKind]*crdInfo, schemas map[schema.GroupVersionKind]*compare.Schema, unresolved map[string]bool) (*cachedFile, bool, error) {
-	fresh := &cachedFile{crds: crdsOf([]File{f})}
+func (ix *Indexer) indexFile(path string, objs []map[string]any, agentOnly, hideValues bool, crds map[schema.GroupKind]*crdInfo, schemas map[schema.GroupVersionKind]*compare.Schema, unresolved map[string]bool) (*cachedFile, bool, error) {
+	fresh := &cachedFile{crds: crdsOf([]File{{Objects: objs}})}
 	guessedAny := false
-	for _, obj := range f.Objects {
-		e, guessed, err := ix.entry(f.Path, obj, crds, schemas)
+	for _, obj := range objs {
+		e, guessed, err := ix.entry(path, obj, crds, schemas)
 		if err != nil {
-			return nil, false, fmt.Errorf("%s: %w", f.Path, err)
+			return nil, false, fmt.Errorf("%s: %w", path, err)
 		}
 		if guessed {
 			guessedAny = true
 			unresolved[e.Key.Kind+"."+e.Key.Group] = true
 		}
-		e.AgentOnly, e.HideValues = f.AgentOnly, f.HideValues
+		e.AgentOnly, e.HideValues = agentOnly, hideValues
 		fresh.entries = append(fresh.entries, e)
 	}
 	return fresh, guessedAny, nil
@@ -196,7 +222,10 @@ func (ix *Indexer) collectCRDs(files []File) (map[schema.GroupKind]*crdInfo, str
 	var from []string
 	for _, f := range files {
 		fc := map[schema.GroupKind]*crdInfo(nil)
-		if f.Objects == nil {
+		switch {
+		case f.Objects == nil && f.Load != nil:
+			continue // declares no CRD
+		case f.Objects == nil:
 			cached := ix.cache[fileKey{f.Path, f.ID}]
 			if cached == nil {
 				if f.ID == "" {
@@ -205,7 +234,7 @@ func (ix *Indexer) collectCRDs(files []File) (map[schema.GroupKind]*crdInfo, str
 				return nil, "", ErrIndexCacheStale
 			}
 			fc = cached.crds
-		} else {
+		default:
 			fc = crdsOf([]File{f})
 		}
 		if len(fc) == 0 {

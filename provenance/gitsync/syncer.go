@@ -399,6 +399,10 @@ func (s *Syncer) renderRoot(r *rootSync, rev provenance.Revision, tree *object.T
 		}
 		idx, err = r.ix.Build(rev, files)
 	}
+	var unreadable *provenance.LoadError
+	if errors.As(err, &unreadable) {
+		return nil, fail(FailRender, err)
+	}
 	if err != nil {
 		return nil, fail(FailIndex, err)
 	}

@@ -329,3 +329,47 @@ func viaJSON(t testing.TB, v any) any {
 	}
 	return out
 }
+
+// Plain manifests are parsed when indexed (File.Load), except files that
+// may declare a CRD: the Indexer needs every CRD before it indexes.
+func TestPlainFilesReadLate(t *testing.T) {
+	crd := `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec: {group: example.com, scope: Namespaced, names: {kind: Widget, plural: widgets}, versions: [{name: v1, served: true, storage: true}]}
+`
+	tests := []struct {
+		name     string
+		content  string
+		wantLazy bool
+	}{
+		{"a ConfigMap", configMap("a", "1"), true},
+		{"a CRD", crd, false},
+		{"a ConfigMap that names the word", strings.Replace(configMap("a", "1"), `"1"`, `"CustomResourceDefinition"`, 1), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs, _, err := Tree(treeOf(t, map[string]string{"m.yaml": tc.content}), nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fs) != 1 {
+				t.Fatalf("%d files, want 1", len(fs))
+			}
+			if lazy := fs[0].Objects == nil && fs[0].Load != nil; lazy != tc.wantLazy {
+				t.Errorf("read late: %v, want %v", lazy, tc.wantLazy)
+			}
+			// Either way the Indexer gets the same objects.
+			objs := fs[0].Objects
+			if objs == nil {
+				if objs, err = fs[0].Load(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, _ := ParseManifests([]byte(tc.content))
+			if !reflect.DeepEqual(objs, want) {
+				t.Errorf("objects %v, want %v", objs, want)
+			}
+		})
+	}
+}

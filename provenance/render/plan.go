@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path"
@@ -72,6 +73,11 @@ func readFile(f manifestFile, reuse Reuse) (file provenance.File, parsed bool, e
 	data, err := readBlob(f.blob)
 	if err != nil {
 		return provenance.File{}, true, err
+	}
+	if !bytes.Contains(data, []byte("CustomResourceDefinition")) {
+		// Parsed when indexed, a few files at a time (File.Load): the
+		// bytes take a fraction of the memory of the parse tree.
+		return provenance.File{Path: f.path, ID: id, Load: func() ([]map[string]any, error) { return ParseManifests(data) }}, true, nil
 	}
 	objs, err := ParseManifests(data)
 	if err != nil {
