@@ -131,3 +131,28 @@ func TestDecodeSkipsOnlyIgnoredFields(t *testing.T) {
 		t.Errorf("decoded %v", obj)
 	}
 }
+
+// BenchmarkDecodeObject decodes the object of peer.sh's AdmissionReview
+// (webhook/testdata/serve), as the webhook does for every person's write.
+func BenchmarkDecodeObject(b *testing.B) {
+	body, err := os.ReadFile("../webhook/testdata/serve/match.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var review struct {
+		Request struct {
+			Object json.RawMessage `json:"object"`
+		} `json:"request"`
+	}
+	if err := json.Unmarshal(body, &review); err != nil {
+		b.Fatal(err)
+	}
+	raw := review.Request.Object
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeObject(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
