@@ -103,6 +103,10 @@ kind: Widget
 metadata: {name: w, namespace: shop}
 spec: {size: 3}
 ---
+` + widgetCRD
+
+// widgetCRD declares the namespaced custom resource Widget.example.com.
+const widgetCRD = `
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: {name: widgets.example.com}

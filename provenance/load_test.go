@@ -14,17 +14,6 @@ import (
 	"github.com/gitgate/gitgate/provenance/provenancetest"
 )
 
-const crdYAML = `
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  scope: Namespaced
-  names: {kind: Widget, plural: widgets}
-  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]
-`
-
 // lazyFile is a File whose objects are parsed when Build asks, as
 // render.Tree passes plain manifests.
 func lazyFile(t *testing.T, path, y string, loads *int) provenance.File {
@@ -77,7 +66,7 @@ func TestBuildReadsLazyFiles(t *testing.T) {
 	}, {
 		name: "a CRD in a lazy file is refused: CRDs are collected before indexing",
 		files: func(t *testing.T, loads *int) []provenance.File {
-			return []provenance.File{lazyFile(t, "crd.yaml", crdYAML, loads)}
+			return []provenance.File{lazyFile(t, "crd.yaml", widgetCRD, loads)}
 		},
 		wantErr: "crd.yaml: a CustomResourceDefinition in a file read late",
 	}, {
