@@ -7,19 +7,21 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/provenancetest"
+	"github.com/gitgate/gitgate/provenance/render"
 )
 
 // lazyFile is a File whose objects are parsed when Build asks, as
-// render.Tree passes plain manifests.
-func lazyFile(t *testing.T, path, y string, loads *int) provenance.File {
+// render.Tree passes plain manifests. Build loads on several goroutines.
+func lazyFile(path, y string, loads *atomic.Int64) provenance.File {
 	return provenance.File{Path: path, ID: path + "-id", Load: func() ([]map[string]any, error) {
-		*loads++
-		return mustObjects(t, y), nil
+		loads.Add(1)
+		return render.ParseManifests([]byte(y))
 	}}
 }
 
@@ -31,17 +33,17 @@ func TestBuildReadsLazyFiles(t *testing.T) {
 	boom := errors.New("blob unreadable")
 	tests := []struct {
 		name    string
-		files   func(t *testing.T, loads *int) []provenance.File
+		files   func(t *testing.T, loads *atomic.Int64) []provenance.File
 		want    []string // names of the ConfigMaps declared
 		wantErr string
 		// wantLoadErr: the error is a *provenance.LoadError.
 		wantLoadErr bool
 	}{{
 		name: "lazy and eager files index alike, in order",
-		files: func(t *testing.T, loads *int) []provenance.File {
+		files: func(t *testing.T, loads *atomic.Int64) []provenance.File {
 			var out []provenance.File
 			for i := range 50 {
-				out = append(out, lazyFile(t, fmt.Sprintf("cm%02d.yaml", i), configMap(fmt.Sprintf("cm%02d", i), "1"), loads))
+				out = append(out, lazyFile(fmt.Sprintf("cm%02d.yaml", i), configMap(fmt.Sprintf("cm%02d", i), "1"), loads))
 			}
 			return append(out, provenance.File{Path: "eager.yaml", ID: "e", Objects: mustObjects(t, configMap("eager", "1"))})
 		},
@@ -54,32 +56,32 @@ func TestBuildReadsLazyFiles(t *testing.T) {
 		}(),
 	}, {
 		name: "a failed load names the file and is a LoadError",
-		files: func(t *testing.T, loads *int) []provenance.File {
+		files: func(t *testing.T, loads *atomic.Int64) []provenance.File {
 			return []provenance.File{
-				lazyFile(t, "a.yaml", configMap("a", "1"), loads),
+				lazyFile("a.yaml", configMap("a", "1"), loads),
 				{Path: "broken.yaml", ID: "b", Load: func() ([]map[string]any, error) { return nil, boom }},
-				lazyFile(t, "c.yaml", configMap("c", "1"), loads),
+				lazyFile("c.yaml", configMap("c", "1"), loads),
 			}
 		},
 		wantErr:     "broken.yaml: blob unreadable",
 		wantLoadErr: true,
 	}, {
 		name: "a CRD in a lazy file is refused: CRDs are collected before indexing",
-		files: func(t *testing.T, loads *int) []provenance.File {
-			return []provenance.File{lazyFile(t, "crd.yaml", widgetCRD, loads)}
+		files: func(t *testing.T, loads *atomic.Int64) []provenance.File {
+			return []provenance.File{lazyFile("crd.yaml", widgetCRD, loads)}
 		},
 		wantErr: "crd.yaml: a CustomResourceDefinition in a file read late",
 	}, {
 		name: "a duplicate across lazy files fails the build",
-		files: func(t *testing.T, loads *int) []provenance.File {
-			return []provenance.File{lazyFile(t, "a.yaml", configMap("same", "1"), loads), lazyFile(t, "b.yaml", configMap("same", "2"), loads)}
+		files: func(t *testing.T, loads *atomic.Int64) []provenance.File {
+			return []provenance.File{lazyFile("a.yaml", configMap("same", "1"), loads), lazyFile("b.yaml", configMap("same", "2"), loads)}
 		},
 		wantErr: "declared twice",
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			goroutines := runtime.NumGoroutine()
-			var loads int
+			var loads atomic.Int64
 			ix := &provenance.Indexer{Scope: scope, DefaultNamespace: "default"}
 			snap, err := ix.Build(provenancetest.Revision("a"), tc.files(t, &loads))
 			if tc.wantErr != "" {
@@ -116,9 +118,9 @@ func TestBuildReadsLazyFiles(t *testing.T) {
 
 // A lazy file of an unchanged blob is reused, not loaded again.
 func TestLazyFileReusedByID(t *testing.T) {
-	var loads int
+	var loads atomic.Int64
 	ix := &provenance.Indexer{Scope: scope, DefaultNamespace: "default"}
-	files := []provenance.File{lazyFile(t, "a.yaml", configMap("a", "1"), &loads)}
+	files := []provenance.File{lazyFile("a.yaml", configMap("a", "1"), &loads)}
 	for _, rev := range []string{"a", "b"} {
 		if _, err := ix.Build(provenancetest.Revision(rev), files); err != nil {
 			t.Fatal(err)
@@ -131,8 +133,8 @@ func TestLazyFileReusedByID(t *testing.T) {
 	if _, err := ix.Build(provenancetest.Revision("c"), []provenance.File{{Path: "a.yaml", ID: "a.yaml-id"}}); err != nil {
 		t.Fatal(err)
 	}
-	if loads != 1 {
-		t.Errorf("loaded %d times over three builds of one blob, want 1", loads)
+	if n := loads.Load(); n != 1 {
+		t.Errorf("loaded %d times over three builds of one blob, want 1", n)
 	}
 }
 
