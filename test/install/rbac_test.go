@@ -77,3 +77,40 @@ func TestPersonCreatingBeforeTheAgentThroughTheSandbox(t *testing.T) {
 		t.Fatalf("creating Git's manifest as it is: %s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
 }
+
+// TestSandboxTakesDryRunsOnly: RBAC lets gitgate create anything in the
+// sandbox; the manifests' ValidatingAdmissionPolicy lets through only dry
+// runs, so gitgate's token stores nothing there, while its writes elsewhere
+// are untouched (the self-managed install above patched the webhook
+// configuration and wrote its Secret and Leases as the same account).
+func TestSandboxTakesDryRunsOnly(t *testing.T) {
+	install(t, 1)
+	// No controller-manager runs here to make the sandbox's default
+	// service account; the token request needs one to get to admission.
+	mustRun(t, "", "create", "serviceaccount", "probe", "-n", dryRunNamespace)
+	t.Cleanup(func() { env.kubectl.Run("", "delete", "serviceaccount", "probe", "-n", dryRunNamespace, "--ignore-not-found") })
+	for _, c := range []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"a real create in the sandbox", []string{"create", "configmap", "probe", "-n", dryRunNamespace}, "gitgate writes to its dry-run namespace only as dry runs"},
+		{"a real token for the sandbox's service account", []string{"create", "token", "probe", "-n", dryRunNamespace}, "gitgate writes to its dry-run namespace only as dry runs"},
+		{"a dry run in the sandbox", []string{"create", "configmap", "probe", "-n", dryRunNamespace, "--dry-run=server"}, ""},
+		{"gitgate's own ConfigMap outside the sandbox", []string{"create", "configmap", "gitgate-probe", "-n", namespace}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := env.kubectl.Run("", append(c.args, "--as", serviceAcct)...)
+			switch {
+			case c.wantErr == "" && r.Failed():
+				t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+			case c.wantErr != "" && (!r.Failed() || !strings.Contains(r.Stderr, c.wantErr)):
+				t.Fatalf("%s: want refused with %q, got err=%v\n%s%s", r.CommandLine(), c.wantErr, r.Err, r.Stdout, r.Stderr)
+			}
+		})
+	}
+	env.kubectl.Run("", "delete", "configmap", "gitgate-probe", "-n", namespace, "--ignore-not-found")
+	if r := env.kubectl.Run("", "get", "configmap", "probe", "-n", dryRunNamespace); !r.Failed() {
+		t.Errorf("ConfigMap probe was stored in the sandbox")
+	}
+}
