@@ -32,6 +32,9 @@ func TestServiceAccountHasLeastPrivilege(t *testing.T) {
 		{[]string{"get", "nodes"}, "no"},
 		{[]string{"get", "pods", "--subresource=log", "-n", "default"}, "no"},
 		{[]string{"get", "secrets", "-n", dryRunNamespace}, "no"},
+		// Nor lift the policy that holds it to dry runs in the sandbox.
+		{[]string{"delete", "validatingadmissionpolicies.admissionregistration.k8s.io", "gitgate-dry-run-only"}, "no"},
+		{[]string{"update", "validatingadmissionpolicybindings.admissionregistration.k8s.io", "gitgate-dry-run-only"}, "no"},
 		// The dry runs, in the sandbox only.
 		{[]string{"create", "deployments.apps", "-n", dryRunNamespace}, "yes"},
 		{[]string{"create", "pods", "-n", dryRunNamespace}, "yes"},
