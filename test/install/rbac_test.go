@@ -33,8 +33,8 @@ func TestServiceAccountHasLeastPrivilege(t *testing.T) {
 		{[]string{"get", "pods", "--subresource=log", "-n", "default"}, "no"},
 		{[]string{"get", "secrets", "-n", dryRunNamespace}, "no"},
 		// Nor lift the policy that holds it to dry runs in the sandbox.
-		{[]string{"delete", "validatingadmissionpolicies.admissionregistration.k8s.io", "gitgate-dry-run-only"}, "no"},
-		{[]string{"update", "validatingadmissionpolicybindings.admissionregistration.k8s.io", "gitgate-dry-run-only"}, "no"},
+		{[]string{"delete", "validatingadmissionpolicies.admissionregistration.k8s.io/gitgate-dry-run-only"}, "no"},
+		{[]string{"update", "validatingadmissionpolicybindings.admissionregistration.k8s.io/gitgate-dry-run-only"}, "no"},
 		// The dry runs, in the sandbox only.
 		{[]string{"create", "deployments.apps", "-n", dryRunNamespace}, "yes"},
 		{[]string{"create", "pods", "-n", dryRunNamespace}, "yes"},
