@@ -62,17 +62,19 @@ type Defaulter struct {
 	order []cacheKey // insertion order, oldest first, for eviction
 }
 
-// cacheKey is one object at one root's revision: roots move on their own,
-// so entries of several revisions live side by side.
+// cacheKey is one object as one root declares it at one revision: roots
+// move on their own, so entries of several revisions live side by side,
+// and two roots of one repository may declare the same object apart.
 type cacheKey struct {
 	key      provenance.Key
+	root     provenance.Root
 	revision string
 }
 
 // Defaulted returns entry's object as the API server would create it, for
 // the root revision rev. Errors are the caller's to fail closed on.
 func (d *Defaulter) Defaulted(ctx context.Context, entry *provenance.Entry, rev provenance.Revision) (map[string]any, error) {
-	ck := cacheKey{entry.Key, rev.Hash}
+	ck := cacheKey{entry.Key, entry.Root, rev.Hash}
 	if obj := d.cached(ck); obj != nil {
 		return obj, nil
 	}

@@ -109,26 +109,33 @@ func TestDefaulted(t *testing.T) {
 }
 
 // TestCachePerRootRevision: two roots at different revisions do not evict
-// each other's answers; a new revision asks again.
+// each other's answers; a new revision asks again; two roots of one
+// repository at one revision, which may declare the object apart, are
+// asked apart.
 func TestCachePerRootRevision(t *testing.T) {
 	api := &apiServer{}
 	d := &Defaulter{Client: api.client(), Mapper: mapper(), Namespace: DefaultNamespace}
-	for _, rev := range []string{"a", "b", "a", "b", "c"} {
-		if _, err := d.Defaulted(context.Background(), deployment(), provenance.Revision{Hash: rev}); err != nil {
+	apps, infra := deployment(), deployment()
+	apps.Root, infra.Root = provenance.Root{Name: "path apps", Source: "repo"}, provenance.Root{Name: "path infra", Source: "repo"}
+	for _, ask := range []struct {
+		entry *provenance.Entry
+		rev   string
+	}{{apps, "a"}, {apps, "b"}, {apps, "a"}, {apps, "b"}, {apps, "c"}, {infra, "c"}, {infra, "c"}} {
+		if _, err := d.Defaulted(context.Background(), ask.entry, provenance.Revision{Hash: ask.rev}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(api.namespaces) != 3 {
-		t.Errorf("%d dry runs for revisions a, b, a, b, c; want 3", len(api.namespaces))
+	if len(api.namespaces) != 4 {
+		t.Errorf("%d dry runs for apps at a, b, a, b, c and infra at c, c; want 4", len(api.namespaces))
 	}
 }
 
 func TestCacheIsBounded(t *testing.T) {
 	d := &Defaulter{}
-	first := cacheKey{provenance.Key{Kind: "ConfigMap", Name: "first"}, "a"}
+	first := cacheKey{key: provenance.Key{Kind: "ConfigMap", Name: "first"}, revision: "a"}
 	d.store(first, map[string]any{})
 	for i := range maxCached {
-		d.store(cacheKey{provenance.Key{Kind: "ConfigMap", Name: "x"}, string(rune(i))}, map[string]any{})
+		d.store(cacheKey{key: provenance.Key{Kind: "ConfigMap", Name: "x"}, revision: string(rune(i))}, map[string]any{})
 	}
 	if len(d.cache) != maxCached || d.cached(first) != nil {
 		t.Errorf("cache holds %d entries (oldest kept: %v), want %d without the oldest", len(d.cache), d.cached(first) != nil, maxCached)

@@ -38,8 +38,11 @@ type File struct {
 	// Load parses the file when Objects is nil: Build calls it a few files
 	// ahead of indexing them, so a cold sync of thousands of files never
 	// holds every parse tree at once. Build collects CRDs before it
-	// indexes anything, so a file with a Load must declare no
-	// CustomResourceDefinition; Build refuses one that does.
+	// indexes anything, so a file with a Load should declare no
+	// CustomResourceDefinition: should one turn out to, Build reads every
+	// such file up front and builds again. A file passed by identity only
+	// (cached) has neither Objects nor Load; one parsed to nothing has an
+	// empty, non-nil Objects.
 	Load func() ([]map[string]any, error)
 	// AgentOnly marks every object of the file as written by the agent
 	// alone (Entry.AgentOnly).
@@ -106,6 +109,39 @@ func (ix *Indexer) Reset() {
 // fails, and the caller keeps its current Snapshot, when an object is
 // declared twice or a kind's scope cannot be looked up.
 func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
+	snap, err := ix.build(rev, files)
+	if !errors.Is(err, errLateCRD) {
+		return snap, err
+	}
+	// A file read late declares a CRD its bytes did not show plainly (an
+	// escaped kind). Read every such file first and build once more.
+	eager := make([]File, len(files))
+	for i, f := range files {
+		if f.Objects == nil && f.Load != nil {
+			objs, err := f.Load()
+			if err != nil {
+				return nil, &LoadError{Path: f.Path, Err: err}
+			}
+			f.Objects, f.Load = nonNil(objs), nil
+		}
+		eager[i] = f
+	}
+	return ix.build(rev, eager)
+}
+
+// errLateCRD: a file passed with Load declares a CustomResourceDefinition.
+var errLateCRD = errors.New("a CustomResourceDefinition in a file read late")
+
+// nonNil keeps a parsed file without objects apart from one passed by
+// identity only (Objects nil, no Load).
+func nonNil(objs []map[string]any) []map[string]any {
+	if objs == nil {
+		return []map[string]any{}
+	}
+	return objs
+}
+
+func (ix *Indexer) build(rev Revision, files []File) (*Snapshot, error) {
 	crds, fingerprint, err := ix.collectCRDs(files)
 	if err != nil {
 		return nil, err
@@ -141,7 +177,7 @@ func (ix *Indexer) Build(rev Revision, files []File) (*Snapshot, error) {
 					return nil, err
 				}
 				if len(crdsOf([]File{{Objects: objs}})) > 0 {
-					return nil, fmt.Errorf("%s: a CustomResourceDefinition in a file read late: write its kind as plain text", f.Path)
+					return nil, fmt.Errorf("%s: %w", f.Path, errLateCRD)
 				}
 			case objs == nil && cached != nil:
 				return nil, ErrIndexCacheStale

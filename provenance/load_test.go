@@ -66,11 +66,21 @@ func TestBuildReadsLazyFiles(t *testing.T) {
 		wantErr:     "broken.yaml: blob unreadable",
 		wantLoadErr: true,
 	}, {
-		name: "a CRD in a lazy file is refused: CRDs are collected before indexing",
+		// CRDs are collected before indexing: Build reads such files up
+		// front and builds again, so the Widget gets the CRD's scope.
+		name: "a CRD in a lazy file",
 		files: func(t *testing.T, loads *atomic.Int64) []provenance.File {
-			return []provenance.File{lazyFile("crd.yaml", widgetCRD, loads)}
+			widget := "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\n"
+			return []provenance.File{lazyFile("w.yaml", widget, loads), lazyFile("crd.yaml", widgetCRD, loads)}
 		},
-		wantErr: "crd.yaml: a CustomResourceDefinition in a file read late",
+		want: []string{"w", "widgets.example.com"},
+	}, {
+		name: "files parsed to nothing, up front or late",
+		files: func(t *testing.T, loads *atomic.Int64) []provenance.File {
+			return []provenance.File{lazyFile("empty.yaml", "", loads), {Path: "notes.yaml", ID: "n", Objects: []map[string]any{}},
+				lazyFile("cm.yaml", configMap("cm", "1"), loads)}
+		},
+		want: []string{"cm"},
 	}, {
 		name: "a duplicate across lazy files fails the build",
 		files: func(t *testing.T, loads *atomic.Int64) []provenance.File {
@@ -102,6 +112,9 @@ func TestBuildReadsLazyFiles(t *testing.T) {
 				}
 				if !reflect.DeepEqual(sorted(got), sorted(tc.want)) {
 					t.Errorf("declared %v, want %v", got, tc.want)
+				}
+				if u := snap.Unresolved(); len(u) > 0 {
+					t.Errorf("kinds of unknown scope: %v", u)
 				}
 			}
 			// The loader stops with Build, early or not.

@@ -58,7 +58,7 @@ type Entry struct {
 	Path string
 	// object is the declared manifest, normalized (see normalizeDeclared),
 	// as JSON: bytes hold no pointers, so the collector never scans an
-	// index of thousands of objects, and they take a tenth of the memory
+	// index of thousands of objects, and they take a seventh of the memory
 	// of the maps (BENCHMARKS.md, "Memory"). Object decodes it.
 	object []byte
 	// Schema guides comparison of this kind; nil compares generically.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +96,14 @@ func TestLastGoodRevisionStands(t *testing.T) {
 		}, FailIndex, "1"},
 		{"fixed", func() error {
 			_, err := g.Commit(harness.Change{Delete: []string{"app/bad.yaml"}})
+			return err
+		}, "", "2"},
+		{"an empty file and a comment naming CRDs", func() error {
+			_, err := g.Commit(harness.Change{Write: map[string]string{"app/empty.yaml": "", "app/notes.yaml": "# CustomResourceDefinitions come from the chart\n"}})
+			return err
+		}, "", "2"},
+		{"a CRD whose kind is escaped", func() error {
+			_, err := g.Commit(harness.Change{Write: map[string]string{"app/crd.yaml": strings.Replace(widgetCRD, "kind: CustomResourceDefinition", `kind: "Custom\u0052esourceDefinition"`, 1)}})
 			return err
 		}, "", "2"},
 		{"force-push rewriting history", func() error {
@@ -315,3 +324,19 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("zero min: %v, want %v", d, DefaultRetryMin)
 	}
 }
+
+// widgetCRD declares Widget.example.com, and one Widget beside it.
+const widgetCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets}
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w, namespace: app}
+spec: {size: 3}
+`

@@ -299,6 +299,9 @@ func renderKustomize(tree *object.Tree, dir string, reuse Reuse) (provenance.Fil
 	if err != nil {
 		return provenance.File{}, true, fmt.Errorf("kustomize build %s: %w", displayDir(dir), err)
 	}
+	if objs == nil {
+		objs = []map[string]any{} // built to nothing: not a cached root
+	}
 	return provenance.File{Path: name, ID: key, Objects: objs}, true, nil
 }
 

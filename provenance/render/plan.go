@@ -62,9 +62,10 @@ func cleanRoot(root string) string {
 	return root
 }
 
-// readFile reads and parses one blob, unless the indexer can reuse what it
-// built from the same blob before. Git blobs are content-addressed: the
-// same hash is the same bytes.
+// readFile reads one blob, unless the indexer can reuse what it built from
+// the same blob before (Git blobs are content-addressed: the same hash is
+// the same bytes). It parses only a blob that may declare a CRD; the
+// others are parsed when indexed (File.Load).
 func readFile(f manifestFile, reuse Reuse) (file provenance.File, parsed bool, err error) {
 	id := f.blob.Hash.String()
 	if reuse(f.path, id) {
@@ -82,6 +83,10 @@ func readFile(f manifestFile, reuse Reuse) (file provenance.File, parsed bool, e
 	objs, err := ParseManifests(data)
 	if err != nil {
 		return provenance.File{}, true, fmt.Errorf("%s: %w", f.path, err)
+	}
+	if objs == nil {
+		// Parsed to nothing (a comment naming CRDs): not a cached file.
+		objs = []map[string]any{}
 	}
 	return provenance.File{Path: f.path, ID: id, Objects: objs}, true, nil
 }

@@ -21,7 +21,7 @@ type Reuse func(path, id string) bool
 // Stats counts the work a render did, as opposed to reused.
 type Stats struct {
 	// Files is the number of plain manifest files; Parsed how many of them
-	// were parsed rather than reused.
+	// were read (and parsed, up front or when indexed) rather than reused.
 	Files, Parsed int
 	// Roots is the number of kustomize roots; Built how many were built
 	// rather than reused.
