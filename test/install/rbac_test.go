@@ -91,7 +91,9 @@ func TestSandboxTakesDryRunsOnly(t *testing.T) {
 	// No controller-manager runs here to make the sandbox's default
 	// service account; the token request needs one to get to admission.
 	mustRun(t, "", "create", "serviceaccount", "probe", "-n", dryRunNamespace)
-	t.Cleanup(func() { env.kubectl.Run("", "delete", "serviceaccount", "probe", "-n", dryRunNamespace, "--ignore-not-found") })
+	t.Cleanup(func() {
+		env.kubectl.Run("", "delete", "serviceaccount", "probe", "-n", dryRunNamespace, "--ignore-not-found")
+	})
 	for _, c := range []struct {
 		name    string
 		args    []string
