@@ -62,19 +62,20 @@ type Defaulter struct {
 	order []cacheKey // insertion order, oldest first, for eviction
 }
 
-// cacheKey is one object as one root declares it at one revision: roots
-// move on their own, so entries of several revisions live side by side,
-// and two roots of one repository may declare the same object apart.
+// cacheKey is one object as Git declares it, by content: the same
+// commit can render two ways (a Flux Kustomization's patches or
+// substitutions changed), two roots of one repository may declare the
+// object apart, and entries of several revisions live side by side.
 type cacheKey struct {
-	key      provenance.Key
-	root     provenance.Root
-	revision string
+	key    provenance.Key
+	digest [32]byte
 }
 
 // Defaulted returns entry's object as the API server would create it, for
-// the root revision rev. Errors are the caller's to fail closed on.
-func (d *Defaulter) Defaulted(ctx context.Context, entry *provenance.Entry, rev provenance.Revision) (map[string]any, error) {
-	ck := cacheKey{entry.Key, entry.Root, rev.Hash}
+// the root revision rev. Errors are the caller's to fail closed on. The
+// answer is cached by the declared content, which rev does not change.
+func (d *Defaulter) Defaulted(ctx context.Context, entry *provenance.Entry, _ provenance.Revision) (map[string]any, error) {
+	ck := cacheKey{entry.Key, entry.Digest()}
 	if obj := d.cached(ck); obj != nil {
 		return obj, nil
 	}

@@ -108,34 +108,39 @@ func TestDefaulted(t *testing.T) {
 	}
 }
 
-// TestCachePerRootRevision: two roots at different revisions do not evict
-// each other's answers; a new revision asks again; two roots of one
-// repository at one revision, which may declare the object apart, are
-// asked apart.
-func TestCachePerRootRevision(t *testing.T) {
+// TestCacheByContent: the same declared object is asked once, whatever
+// root or revision declares it; another content of it (a Flux render that
+// changed at the same commit, or a second root declaring it apart) is
+// asked again.
+func TestCacheByContent(t *testing.T) {
 	api := &apiServer{}
 	d := &Defaulter{Client: api.client(), Mapper: mapper(), Namespace: DefaultNamespace}
 	apps, infra := deployment(), deployment()
 	apps.Root, infra.Root = provenance.Root{Name: "path apps", Source: "repo"}, provenance.Root{Name: "path infra", Source: "repo"}
+	changed, err := provenance.NewEntry(apps.Key, "apps/v1", "web.yaml", map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "web", "namespace": "shop"}, "spec": map[string]any{"paused": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, ask := range []struct {
 		entry *provenance.Entry
 		rev   string
-	}{{apps, "a"}, {apps, "b"}, {apps, "a"}, {apps, "b"}, {apps, "c"}, {infra, "c"}, {infra, "c"}} {
+	}{{apps, "a"}, {apps, "b"}, {infra, "a"}, {apps, "c"}, {changed, "c"}, {changed, "c"}, {apps, "c"}} {
 		if _, err := d.Defaulted(context.Background(), ask.entry, provenance.Revision{Hash: ask.rev}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(api.namespaces) != 4 {
-		t.Errorf("%d dry runs for apps at a, b, a, b, c and infra at c, c; want 4", len(api.namespaces))
+	if len(api.namespaces) != 2 {
+		t.Errorf("%d dry runs for two contents of one object; want 2", len(api.namespaces))
 	}
 }
 
 func TestCacheIsBounded(t *testing.T) {
 	d := &Defaulter{}
-	first := cacheKey{key: provenance.Key{Kind: "ConfigMap", Name: "first"}, revision: "a"}
+	first := cacheKey{key: provenance.Key{Kind: "ConfigMap", Name: "first"}}
 	d.store(first, map[string]any{})
 	for i := range maxCached {
-		d.store(cacheKey{key: provenance.Key{Kind: "ConfigMap", Name: "x"}, revision: string(rune(i))}, map[string]any{})
+		d.store(cacheKey{key: provenance.Key{Kind: "ConfigMap", Name: "x"}, digest: [32]byte{byte(i), byte(i >> 8)}}, map[string]any{})
 	}
 	if len(d.cache) != maxCached || d.cached(first) != nil {
 		t.Errorf("cache holds %d entries (oldest kept: %v), want %d without the oldest", len(d.cache), d.cached(first) != nil, maxCached)

@@ -487,3 +487,46 @@ func TestMatchConditionsOnSubresourceUpdates(t *testing.T) {
 		})
 	}
 }
+
+// TestSandboxPolicyNamesTheSandboxAndGitgate: the dry-run sandbox's
+// ValidatingAdmissionPolicy matches by the sandbox's name and gitgate's
+// user name, written out as text; renamed elsewhere and not there, it
+// would silently match nothing. Its behaviour is test/install's
+// TestSandboxTakesDryRunsOnly.
+func TestSandboxPolicyNamesTheSandboxAndGitgate(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("base", "dryrun.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := harness.DecodeManifests(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := objs.Find("Namespace", "")
+	binding := objs.Find("RoleBinding", "")
+	policy := objs.Find("ValidatingAdmissionPolicy", "")
+	if ns == nil || binding == nil || policy == nil || objs.Find("ValidatingAdmissionPolicyBinding", policy.GetName()) == nil {
+		t.Fatal("base/dryrun.yaml: want the Namespace, the RoleBinding, the policy and its binding")
+	}
+	subjects, _, _ := unstructured.NestedSlice(binding.Object, "subjects")
+	if len(subjects) != 1 {
+		t.Fatalf("RoleBinding subjects %v, want gitgate's service account", subjects)
+	}
+	sub := subjects[0].(map[string]any)
+	user := fmt.Sprintf("system:serviceaccount:%s:%s", sub["namespace"], sub["name"])
+	conds, _, _ := unstructured.NestedSlice(policy.Object, "spec", "matchConditions")
+	var exprs []string
+	for _, c := range conds {
+		exprs = append(exprs, c.(map[string]any)["expression"].(string))
+	}
+	all := strings.Join(exprs, "\n")
+	for _, want := range []string{`request.userInfo.username == "` + user + `"`, `request.namespace == "` + ns.GetName() + `"`} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the policy's matchConditions do not hold %s:\n%s", want, all)
+		}
+	}
+	sel, _, _ := unstructured.NestedString(policy.Object, "spec", "matchConstraints", "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name")
+	if sel != ns.GetName() {
+		t.Errorf("namespaceSelector names %q, want the sandbox %q", sel, ns.GetName())
+	}
+}

@@ -1,6 +1,7 @@
 package provenance
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 )
@@ -35,3 +36,8 @@ func (e *Entry) setObject(obj map[string]any) error {
 	e.object = raw
 	return nil
 }
+
+// Digest identifies the declared object's content: two entries with the
+// same Digest declare the same manifest, whatever root or revision they
+// come from.
+func (e *Entry) Digest() [sha256.Size]byte { return sha256.Sum256(e.object) }

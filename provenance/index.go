@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	pathpkg "path"
 	"reflect"
 	"sort"
@@ -33,7 +34,7 @@ type File struct {
 	ID string
 	// Objects are the parsed manifests. They may be nil when
 	// Indexer.Cached(Path, ID) said the entries are cached, or when Load
-	// is set; the Indexer normalizes them in place.
+	// is set; the Indexer may change them as it normalizes them.
 	Objects []map[string]any
 	// Load parses the file when Objects is nil: Build calls it a few files
 	// ahead of indexing them, so a cold sync of thousands of files never
@@ -308,6 +309,12 @@ func (ix *Indexer) entry(path string, obj map[string]any, crds map[schema.GroupK
 	gvk := gv.WithKind(kind)
 	key := Key{Group: gvk.Group, Kind: gvk.Kind, Name: name}
 	ns, _ := meta["namespace"].(string)
+	// The namespace is set or dropped below by scope, which the CRDs of the
+	// revision decide: change copies, so that Build's second pass (a CRD
+	// found late) starts again from the namespace Git wrote. The rest of
+	// normalization gives the same result when run twice.
+	obj, meta = maps.Clone(obj), maps.Clone(meta)
+	obj["metadata"] = meta
 
 	namespaced, known, guessed := true, false, false
 	if crd := crds[gvk.GroupKind()]; crd != nil {

@@ -187,3 +187,25 @@ func TestEntryObjectRoundTrips(t *testing.T) {
 		})
 	}
 }
+
+// TestLateCRDKeepsGitsNamespace: the API server serves Widget as
+// cluster-scoped, Git's CRD (found late, its kind escaped) makes it
+// namespaced. The second pass sees the namespace Git wrote, not what the
+// first pass made of it.
+func TestLateCRDKeepsGitsNamespace(t *testing.T) {
+	var loads atomic.Int64
+	clusterWidget := provenancetest.Scope{"Widget.example.com": false, "CustomResourceDefinition.apiextensions.k8s.io": false}
+	ix := &provenance.Indexer{Scope: clusterWidget, DefaultNamespace: "default"}
+	widget := mustObjects(t, "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\n")
+	escaped := strings.Replace(widgetCRD, "kind: CustomResourceDefinition", `kind: "Custom\u0052esourceDefinition"`, 1)
+	snap, err := ix.Build(provenancetest.Revision("a"), []provenance.File{
+		{Path: "w.yaml", ID: "w", Objects: widget},
+		lazyFile("crd.yaml", escaped, &loads),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Lookup(provenance.Key{Group: "example.com", Kind: "Widget", Namespace: "shop", Name: "w"}) == nil {
+		t.Errorf("Widget shop/w not declared; entries: %v", snap.Entries())
+	}
+}

@@ -94,13 +94,21 @@ func TestSandboxTakesDryRunsOnly(t *testing.T) {
 	t.Cleanup(func() {
 		env.kubectl.Run("", "delete", "serviceaccount", "probe", "-n", dryRunNamespace, "--ignore-not-found")
 	})
+	const refused = "gitgate writes to its dry-run namespace only as dry runs of whole objects"
+	tokenRequest := filepath.Join(t.TempDir(), "token-request.json")
+	if err := os.WriteFile(tokenRequest, []byte(`{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name    string
 		args    []string
 		wantErr string
 	}{
-		{"a real create in the sandbox", []string{"create", "configmap", "probe", "-n", dryRunNamespace}, "gitgate writes to its dry-run namespace only as dry runs"},
-		{"a real token for the sandbox's service account", []string{"create", "token", "probe", "-n", dryRunNamespace}, "gitgate writes to its dry-run namespace only as dry runs"},
+		{"a real create in the sandbox", []string{"create", "configmap", "probe", "-n", dryRunNamespace}, refused},
+		{"a token for the sandbox's service account", []string{"create", "token", "probe", "-n", dryRunNamespace}, refused},
+		// The token endpoint ignores dryRun: a dry-run token request would
+		// mint a real token.
+		{"a dry-run token request", []string{"create", "--raw", "/api/v1/namespaces/" + dryRunNamespace + "/serviceaccounts/probe/token?dryRun=All", "-f", tokenRequest}, refused},
 		{"a dry run in the sandbox", []string{"create", "configmap", "probe", "-n", dryRunNamespace, "--dry-run=server"}, ""},
 		{"gitgate's own ConfigMap outside the sandbox", []string{"create", "configmap", "gitgate-probe", "-n", namespace}, ""},
 	} {
