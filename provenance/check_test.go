@@ -106,16 +106,7 @@ spec: {size: 3}
 ` + widgetCRD
 
 // widgetCRD declares the namespaced custom resource Widget.example.com.
-const widgetCRD = `
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  scope: Namespaced
-  names: {kind: Widget, plural: widgets}
-  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]
-`
+const widgetCRD = provenancetest.WidgetCRD
 
 func buildSnapshot(t testing.TB) *provenance.Snapshot {
 	t.Helper()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gitgate/gitgate/provenance/gitsource"
+	"github.com/gitgate/gitgate/provenance/provenancetest"
 	"github.com/gitgate/gitgate/provenance/signature"
 	"github.com/gitgate/gitgate/test/harness"
 )
@@ -326,15 +327,7 @@ func TestBackoff(t *testing.T) {
 }
 
 // widgetCRD declares Widget.example.com, and one Widget beside it.
-const widgetCRD = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  scope: Namespaced
-  names: {kind: Widget, plural: widgets}
-  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]
----
+const widgetCRD = provenancetest.WidgetCRD + `---
 apiVersion: example.com/v1
 kind: Widget
 metadata: {name: w, namespace: app}
