@@ -69,25 +69,8 @@ func TestSourcesFile(t *testing.T) {
 			if tc.file != "" {
 				args = []string{"--sources-file", write(strings.ReplaceAll(tc.name, " ", "-")+".yaml", tc.file)}
 			}
-			o, err := parseServe(t, args...)
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("want valid, got %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("want an error with %q", tc.want)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error lacks %q:\n%v", w, err)
-				}
-			}
-			if strings.Contains(err.Error(), "secret@") {
-				t.Errorf("error repeats the password: %v", err)
-			}
-			_ = o
+			_, err := parseServe(t, args...)
+			checkParseError(t, err, tc.want, "secret@")
 		})
 	}
 	o, err := parseServe(t, "--sources-file", good, "--interval", "45s", "--cache-dir", "/var/cache/gitgate")

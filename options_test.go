@@ -69,24 +69,31 @@ func TestServeOptionsValidate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseServe(t, tc.args...)
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("want valid, got %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("want an error with %q", tc.want)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error lacks %q:\n%v", w, err)
-				}
-			}
-			if strings.Contains(err.Error(), "secret") {
-				t.Errorf("error repeats the password: %v", err)
-			}
+			checkParseError(t, err, tc.want, "secret")
 		})
+	}
+}
+
+// checkParseError holds parseServe's error to want: none when want is
+// empty, else one holding every want and never the password secret.
+func checkParseError(t *testing.T, err error, want []string, secret string) {
+	t.Helper()
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatalf("want valid, got %v", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("want an error with %q", want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q:\n%v", w, err)
+		}
+	}
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("error repeats the password: %v", err)
 	}
 }
 
