@@ -66,9 +66,14 @@ func (s *Scanner) Null() bool { return s.Peek() == 'n' && s.Literal("null") }
 func (s *Scanner) stringEnd() (end int, plain, ok bool) {
 	b, i := s.B, s.I+1
 	plain = true
-	for i < len(b) {
-		c := b[i]
-		switch {
+	for {
+		for i < len(b) && plainByte[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return 0, false, false
+		}
+		switch c := b[i]; {
 		case c == '"':
 			return i + 1, plain, true
 		case c < 0x20:
@@ -80,14 +85,21 @@ func (s *Scanner) stringEnd() (end int, plain, ok bool) {
 				return 0, false, false
 			}
 			i += n
-			continue
-		case c >= 0x80:
+		default: // 0x80 and over: UTF-8, or bytes encoding/json replaces
 			plain = false
+			i++
 		}
-		i++
 	}
-	return 0, false, false
 }
+
+// plainByte marks the bytes a plain string is made of: printable ASCII
+// but the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // escapeLen is the length of the valid escape sequence at the start of b,
 // or 0.
