@@ -241,7 +241,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 		}
 	}
 	strict := c.Fields != FieldsDeclared
-	declared := entry.Object()
+	declared := entry.declared()
 	diffs := compare.Compare(declared, old, req.Object, entry.Schema, compare.Options{
 		Strict:      strict,
 		StrictLists: strict || c.StrictLists,
@@ -391,7 +391,7 @@ func (c *Checker) checkScale(req *Request, entry *Entry) Result {
 		}
 		return Result{Allowed: true, Reason: ReasonSubresource}
 	}
-	declSpec, _ := entry.Object()["spec"].(map[string]any)
+	declSpec, _ := entry.declared()["spec"].(map[string]any)
 	declared := map[string]any{}
 	if r, ok := declSpec["replicas"]; ok {
 		declared["spec"] = map[string]any{"replicas": r}

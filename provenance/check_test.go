@@ -3,6 +3,7 @@ package provenance_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -380,6 +381,9 @@ func TestCheck(t *testing.T) {
 			res := c.Check(snap, &req)
 			if res.Allowed != tc.wantAllowed || res.Reason != tc.wantReason {
 				t.Errorf("Check = allowed %v reason %s (diffs %v), want allowed %v reason %s", res.Allowed, res.Reason, res.Diffs, tc.wantAllowed, tc.wantReason)
+			}
+			if res.Entry != nil && !reflect.DeepEqual(provenance.Declared(res.Entry), res.Entry.Object()) {
+				t.Errorf("Check changed the declared manifest decisions share: %v", provenance.Declared(res.Entry))
 			}
 		})
 	}

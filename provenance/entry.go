@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"sync"
 )
 
 // NewEntry declares obj, a manifest normalized as an Indexer normalizes it,
@@ -26,6 +27,47 @@ func (e *Entry) Object() map[string]any {
 		panic(fmt.Sprintf("provenance: entry %s holds invalid JSON: %v", e.Key, err))
 	}
 	return obj
+}
+
+// declared is the declared manifest for reading only: shared by every
+// decision that reads it, so no caller may change it. The entries read
+// last keep theirs decoded (decodedEntries); the rest decode on demand.
+func (e *Entry) declared() map[string]any {
+	if m := e.decoded.Load(); m != nil {
+		return *m
+	}
+	obj := e.Object()
+	decodedEntries.keep(e, obj)
+	return obj
+}
+
+// decodedEntries bounds the entries that keep a decoded manifest. A
+// Deployment decoded takes about 12 KB (BENCHMARKS.md, "Memory"), so the
+// cache holds about 12 MB at most; admission traffic comes back to the same
+// few objects (the ones people and controllers keep writing), which then
+// skip a decode of some 10 µs per decision.
+var decodedEntries = &decodedRing{ring: make([]*Entry, 1024)}
+
+// decodedRing evicts the entry decoded longest ago, first in first out: a
+// hit costs one atomic load and no lock.
+type decodedRing struct {
+	mu   sync.Mutex
+	ring []*Entry
+	next int
+}
+
+func (r *decodedRing) keep(e *Entry, obj map[string]any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e.decoded.Load() != nil {
+		return // another decision kept it first
+	}
+	if old := r.ring[r.next]; old != nil {
+		old.decoded.Store(nil)
+	}
+	r.ring[r.next] = e
+	r.next = (r.next + 1) % len(r.ring)
+	e.decoded.Store(&obj)
 }
 
 func (e *Entry) setObject(obj map[string]any) error {

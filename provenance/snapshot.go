@@ -75,6 +75,9 @@ type Entry struct {
 	// Kustomization's postBuild.substituteFrom), so denials name its
 	// fields but never show their values.
 	HideValues bool
+	// decoded is object decoded for reading, while the entry is among
+	// those decisions read last (see declared).
+	decoded atomic.Pointer[map[string]any]
 }
 
 // Snapshot is everything declared by a set of roots, each at its last good

@@ -2,11 +2,14 @@ package compare
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
 // FuzzCompareSelf: whatever the object, it agrees with itself as a create
-// and as a no-op update, and comparison never panics on odd JSON.
+// and as a no-op update, comparison never panics on odd JSON, and it never
+// changes the declared side, which decisions share (provenance's decoded
+// entries).
 func FuzzCompareSelf(f *testing.F) {
 	for _, seed := range []string{
 		`{"spec":{"template":{"spec":{"containers":[{"name":"a","image":"x","ports":[{"containerPort":80}]}]}}}}`,
@@ -38,6 +41,13 @@ func FuzzCompareSelf(f *testing.F) {
 		}
 		for _, d := range Compare(a, nil, map[string]any{}, deploySchema, Options{}) {
 			_ = d.Path.String()
+		}
+		_ = Compare(a, map[string]any{}, c, deploySchema, Options{Strict: true, StrictLists: true, Ignore: ig})
+		var fresh map[string]any
+		_ = json.Unmarshal([]byte(in), &fresh)
+		Normalize(fresh, deploySchema)
+		if !reflect.DeepEqual(a, fresh) {
+			t.Fatalf("Compare changed the declared object: %v, was %v", a, fresh)
 		}
 	})
 }
