@@ -110,19 +110,20 @@ func serveTestHandler(tb testing.TB) (*Handler, func()) {
 		Modes:       GitModes{Snapshots: store, Default: Enforce},
 		BreakGlass:  grantStore(),
 		Audit:       a,
-		Defaults:    declaredDefaults{},
+		Defaults:    newDeclaredDefaults(tb),
 	}
 	return h, func() { cancel(); <-a.Done() }
 }
 
 // declaredDefaults answers the dry run with Git's manifest as the API
-// server creates it: what a cached answer costs.
-type declaredDefaults struct{}
+// server creates it, decoded once and shared, as dryrun's cache answers.
+type declaredDefaults struct{ obj map[string]any }
 
-func (declaredDefaults) Defaulted(_ context.Context, e *provenance.Entry, _ provenance.Revision) (map[string]any, error) {
+func newDeclaredDefaults(tb testing.TB) declaredDefaults {
+	tb.Helper()
 	body, err := os.ReadFile(serveTestdata + "match.json")
 	if err != nil {
-		return nil, err
+		tb.Fatal(err)
 	}
 	var review struct {
 		Request struct {
@@ -130,9 +131,17 @@ func (declaredDefaults) Defaulted(_ context.Context, e *provenance.Entry, _ prov
 		} `json:"request"`
 	}
 	if err := json.Unmarshal(body, &review); err != nil {
-		return nil, err
+		tb.Fatal(err)
 	}
-	return provenance.DecodeObject(review.Request.Object)
+	obj, err := provenance.DecodeObject(review.Request.Object)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return declaredDefaults{obj: obj}
+}
+
+func (d declaredDefaults) Defaulted(context.Context, *provenance.Entry, provenance.Revision) (map[string]any, error) {
+	return d.obj, nil
 }
 
 // postReview posts body with a Content-Type and returns the response.
