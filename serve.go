@@ -227,14 +227,19 @@ func newHandler(o *serveOptions, mgr ctrl.Manager, store *provenance.Store, repo
 	if err != nil {
 		return nil, err
 	}
+	// One cache of decoded manifests for both checkers: the same objects
+	// come back whoever writes them.
+	decoded := provenance.NewDecodedCache(provenance.DefaultDecodedEntries, provenance.DefaultDecodedBytes)
+	controllers := webhook.ControllerChecker(ignores)
+	controllers.Decoded = decoded
 	handler := &webhook.Handler{
 		Identities: o.identities.identities,
 		Skip:       o.identities.skip,
 		Snapshots:  store,
-		Checker:    &provenance.Checker{Fields: provenance.FieldMode(o.fields), Ignores: ignores},
+		Checker:    &provenance.Checker{Fields: provenance.FieldMode(o.fields), Ignores: ignores, Decoded: decoded},
 		// A controller may change what Git does not declare, whatever
 		// --fields says.
-		Controllers:     webhook.ControllerChecker(ignores),
+		Controllers:     controllers,
 		Kinds:           mgr.GetRESTMapper(),
 		Repo:            repo,
 		DenialHint:      o.denialHint,

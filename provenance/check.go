@@ -120,6 +120,9 @@ type Checker struct {
 	// either field mode.
 	Controller bool
 	Ignores    *Ignores
+	// Decoded, if set, keeps the declared manifests decisions read last
+	// decoded; nil decodes Git's side for every decision.
+	Decoded *DecodedCache
 }
 
 // Check decides one request. It never blocks and never mutates snap or req.
@@ -241,7 +244,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 		}
 	}
 	strict := c.Fields != FieldsDeclared
-	declared := entry.declared()
+	declared := c.Decoded.declared(entry)
 	diffs := compare.Compare(declared, old, req.Object, entry.Schema, compare.Options{
 		Strict:      strict,
 		StrictLists: strict || c.StrictLists,
@@ -391,7 +394,7 @@ func (c *Checker) checkScale(req *Request, entry *Entry) Result {
 		}
 		return Result{Allowed: true, Reason: ReasonSubresource}
 	}
-	declSpec, _ := entry.declared()["spec"].(map[string]any)
+	declSpec, _ := c.Decoded.declared(entry)["spec"].(map[string]any)
 	declared := map[string]any{}
 	if r, ok := declSpec["replicas"]; ok {
 		declared["spec"] = map[string]any{"replicas": r}

@@ -366,6 +366,7 @@ func TestCheck(t *testing.T) {
 		{name: "custom resource compared generically", req: provenance.Request{Operation: provenance.Create, Group: "example.com", Kind: "Widget", Namespace: "shop", Name: "w"},
 			obj: "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {size: 4}", wantReason: provenance.ReasonFieldMismatch},
 	}
+	decoded := provenance.NewDecodedCache(provenance.DefaultDecodedEntries, provenance.DefaultDecodedBytes)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			fields := tc.fields
@@ -375,15 +376,15 @@ func TestCheck(t *testing.T) {
 			case fields == "":
 				fields = provenance.FieldsStrict
 			}
-			c := &provenance.Checker{Fields: fields, Ignores: ignores, Controller: tc.controller, StrictLists: tc.controller}
+			c := &provenance.Checker{Fields: fields, Ignores: ignores, Controller: tc.controller, StrictLists: tc.controller, Decoded: decoded}
 			req := tc.req
 			req.Object, req.OldObject = toMap(t, tc.obj), toMap(t, tc.old)
 			res := c.Check(snap, &req)
 			if res.Allowed != tc.wantAllowed || res.Reason != tc.wantReason {
 				t.Errorf("Check = allowed %v reason %s (diffs %v), want allowed %v reason %s", res.Allowed, res.Reason, res.Diffs, tc.wantAllowed, tc.wantReason)
 			}
-			if res.Entry != nil && !reflect.DeepEqual(provenance.Declared(res.Entry), res.Entry.Object()) {
-				t.Errorf("Check changed the declared manifest decisions share: %v", provenance.Declared(res.Entry))
+			if res.Entry != nil && !reflect.DeepEqual(provenance.Declared(decoded, res.Entry), res.Entry.Object()) {
+				t.Errorf("Check changed the declared manifest decisions share: %v", provenance.Declared(decoded, res.Entry))
 			}
 		})
 	}

@@ -29,45 +29,86 @@ func (e *Entry) Object() map[string]any {
 	return obj
 }
 
-// declared is the declared manifest for reading only: shared by every
-// decision that reads it, so no caller may change it. The entries read
-// last keep theirs decoded (decodedEntries); the rest decode on demand.
-func (e *Entry) declared() map[string]any {
+// DecodedCache keeps decoded the declared manifests of the entries that
+// decisions read last, shared read-only between them: admission traffic
+// comes back to the same objects (the ones people and controllers keep
+// writing), and a decision about one of them then skips decoding Git's
+// side (some 10 µs for a Deployment, BENCHMARKS.md). It is bounded by
+// entries and by the bytes of their JSON; an entry whose JSON is over
+// maxCachedJSON is never kept, so no manifest, however shaped, holds much.
+// The entry decoded longest ago goes first; a hit is one atomic load.
+//
+// Only admission decisions use it. The drift scan reads every entry once
+// in turn, and through a cache it would only push out the hot ones.
+type DecodedCache struct {
+	mu       sync.Mutex
+	ring     []*Entry
+	head, n  int
+	bytes    int
+	maxBytes int
+}
+
+const (
+	// DefaultDecodedEntries and DefaultDecodedBytes bound the cache
+	// gitgate serve keeps: about 700 of peer.sh's Deployments (1.4 KB of
+	// JSON, some 12 KB decoded), about 12 MB; at most about 22 MB for
+	// manifests of many tiny maps, the shape that decodes largest (21 bytes
+	// a byte of JSON).
+	DefaultDecodedEntries = 1024
+	DefaultDecodedBytes   = 1 << 20
+	// maxCachedJSON is the largest entry the cache keeps.
+	maxCachedJSON = 16 << 10
+)
+
+// NewDecodedCache returns a cache of at most entries entries and maxBytes
+// bytes of their JSON.
+func NewDecodedCache(entries, maxBytes int) *DecodedCache {
+	return &DecodedCache{ring: make([]*Entry, max(entries, 1)), maxBytes: maxBytes}
+}
+
+// declared is e's manifest for reading only: no caller may change it, since
+// other decisions share it. Without a cache (nil) it is decoded afresh.
+func (c *DecodedCache) declared(e *Entry) map[string]any {
+	if c == nil {
+		return e.Object()
+	}
 	if m := e.decoded.Load(); m != nil {
 		return *m
 	}
 	obj := e.Object()
-	decodedEntries.keep(e, obj)
+	if len(e.object) <= maxCachedJSON {
+		c.keep(e, obj)
+	}
 	return obj
 }
 
-// decodedEntries bounds the entries that keep a decoded manifest. A
-// Deployment decoded takes about 12 KB (BENCHMARKS.md, "Memory"), so the
-// cache holds about 12 MB at most; admission traffic comes back to the same
-// few objects (the ones people and controllers keep writing), which then
-// skip a decode of some 10 µs per decision.
-var decodedEntries = &decodedRing{ring: make([]*Entry, 1024)}
-
-// decodedRing evicts the entry decoded longest ago, first in first out: a
-// hit costs one atomic load and no lock.
-type decodedRing struct {
-	mu   sync.Mutex
-	ring []*Entry
-	next int
-}
-
-func (r *decodedRing) keep(e *Entry, obj map[string]any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if e.decoded.Load() != nil {
-		return // another decision kept it first
+func (c *DecodedCache) keep(e *Entry, obj map[string]any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(e.object) > c.maxBytes || e.decoded.Load() != nil {
+		return // too large for the budget, or another decision kept it first
 	}
-	if old := r.ring[r.next]; old != nil {
+	for c.n > 0 && (c.n == len(c.ring) || c.bytes+len(e.object) > c.maxBytes) {
+		old := c.ring[c.head]
+		c.ring[c.head] = nil
+		c.head = (c.head + 1) % len(c.ring)
+		c.n--
+		c.bytes -= len(old.object)
 		old.decoded.Store(nil)
 	}
-	r.ring[r.next] = e
-	r.next = (r.next + 1) % len(r.ring)
-	e.decoded.Store(&obj)
+	if !e.decoded.CompareAndSwap(nil, &obj) {
+		return // kept by another cache
+	}
+	c.ring[(c.head+c.n)%len(c.ring)] = e
+	c.n++
+	c.bytes += len(e.object)
+}
+
+// Len reports how many entries and bytes of JSON the cache holds.
+func (c *DecodedCache) Len() (entries, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n, c.bytes
 }
 
 func (e *Entry) setObject(obj map[string]any) error {

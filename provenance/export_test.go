@@ -1,4 +1,4 @@
 package provenance
 
-// Declared is the shared, decoded manifest decisions read (declared).
-func Declared(e *Entry) map[string]any { return e.declared() }
+// Declared is the shared, decoded manifest decisions read through c.
+func Declared(c *DecodedCache, e *Entry) map[string]any { return c.declared(e) }

@@ -75,8 +75,8 @@ type Entry struct {
 	// Kustomization's postBuild.substituteFrom), so denials name its
 	// fields but never show their values.
 	HideValues bool
-	// decoded is object decoded for reading, while the entry is among
-	// those decisions read last (see declared).
+	// decoded is object decoded for reading, while a DecodedCache keeps
+	// the entry.
 	decoded atomic.Pointer[map[string]any]
 }
 

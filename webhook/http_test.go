@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
 
 func TestLimitBody(t *testing.T) {
@@ -64,5 +66,27 @@ func TestLimitBody(t *testing.T) {
 				t.Errorf("response = %+v", got.Response)
 			}
 		})
+	}
+}
+
+// TestPlainAllowedKnowsEveryField: plainAllowed names each field of an
+// answer that must be empty for the answer to be written by hand. A field
+// a later k8s.io/api or controller-runtime adds must be named there too;
+// this fails until it is.
+func TestPlainAllowedKnowsEveryField(t *testing.T) {
+	for _, tc := range []struct {
+		typ  reflect.Type
+		want []string
+	}{
+		{reflect.TypeFor[admissionv1.AdmissionResponse](), []string{"UID", "Allowed", "Result", "Patch", "PatchType", "AuditAnnotations", "Warnings"}},
+		{reflect.TypeFor[admission.Response](), []string{"Patches", "AdmissionResponse"}},
+	} {
+		var got []string
+		for f := range tc.typ.Fields() {
+			got = append(got, f.Name)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s has fields %v; plainAllowed knows %v", tc.typ, got, tc.want)
+		}
 	}
 }

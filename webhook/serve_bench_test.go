@@ -100,12 +100,16 @@ func serveTestHandler(tb testing.TB) (*Handler, func()) {
 	a := audit.New(audit.Options{Log: zap.New(zap.WriteTo(io.Discard), zap.Level(levelDebug2()))})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { _ = a.Start(ctx) }()
+	// As gitgate serve builds them: one cache of decoded manifests.
+	decoded := provenance.NewDecodedCache(provenance.DefaultDecodedEntries, provenance.DefaultDecodedBytes)
+	controllers := ControllerChecker(nil)
+	controllers.Decoded = decoded
 	h := &Handler{
 		Identities:  DefaultIdentities(),
 		Skip:        DefaultSkip(),
 		Snapshots:   store,
-		Checker:     &provenance.Checker{Fields: provenance.FieldsStrict},
-		Controllers: ControllerChecker(nil),
+		Checker:     &provenance.Checker{Fields: provenance.FieldsStrict, Decoded: decoded},
+		Controllers: controllers,
 		Repo:        Repo{URL: "https://git.example/fleet.git"},
 		Modes:       GitModes{Snapshots: store, Default: Enforce},
 		BreakGlass:  grantStore(),
