@@ -12,6 +12,8 @@ import (
 	"k8s.io/api/admission/v1beta1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+
+	"github.com/gitgate/gitgate/provenance"
 )
 
 // referenceDecode decodes body as controller-runtime's admission.Webhook
@@ -185,6 +187,27 @@ func TestNoOpUpdateAnswersAsTwoDecodes(t *testing.T) {
 		}
 		if !bytes.Equal(once.Body.Bytes(), twice.Body.Bytes()) {
 			t.Errorf("one decode answers\n%s\ntwo decodes answer\n%s", once.Body.Bytes(), twice.Body.Bytes())
+		}
+	}
+}
+
+// TestDecodedCacheAnswersAsFreshDecodes: deciding with Git's side kept
+// decoded (as gitgate serve does) answers every body of the corpus as
+// decoding it afresh does, on the first pass and on the second, which
+// reads the kept maps.
+func TestDecodedCacheAnswersAsFreshDecodes(t *testing.T) {
+	h, stop := serveTestHandler(t)
+	defer stop()
+	if h.Checker.(*provenance.Checker).Decoded == nil {
+		t.Fatal("the test handler keeps no decoded manifests")
+	}
+	fresh := *h
+	fresh.Checker = &provenance.Checker{Fields: provenance.FieldsStrict}
+	fresh.Controllers = ControllerChecker(nil)
+	cached, uncached := NewHTTPHandler(h, DefaultMaxRequestBytes), NewHTTPHandler(&fresh, DefaultMaxRequestBytes)
+	for range 2 {
+		for _, body := range reviewCorpus(t) {
+			compareAnswers(t, cached, uncached, body)
 		}
 	}
 }
