@@ -18,6 +18,9 @@ status=0
 go test -count=1 -timeout 45m -v ./... >"$log" 2>&1 || status=$?
 # Package results and failures in full; passing test names are counted only.
 grep -E '^(ok|FAIL|---|panic:|\s+\S+_test\.go:[0-9]+:)|^\s+--- FAIL' "$log" | grep -v -- '--- PASS' || true
+# A failed end-to-end package ends with the tail of gitgate's (and Flux's)
+# logs (test/harness.Main): shown whole, since the failure is in them.
+awk '/^--- .*: gitgate logs \(last/ {p = 1} p && !/^--- .*: gitgate logs \(last/ {print} /^FAIL\t/ {p = 0}' "$log"
 passed=$(grep -cE '^\s*--- PASS' "$log" || true)
 failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
 skipped=$(grep -cE '^\s*--- SKIP' "$log" || true)
