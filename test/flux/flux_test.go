@@ -90,14 +90,28 @@ func TestCommitIsApplied(t *testing.T) {
 // removing the finalizer (by anyone) finishes the deletion.
 func TestPruneFinishesDespiteFinalizers(t *testing.T) {
 	waitApplied(t, commit(t, harness.Change{Write: map[string]string{"doomed.yaml": configMap("doomed", "1")}, Message: "add doomed"}))
-	if r := env.operator.Run("", "-n", "shop", "patch", "configmap", "doomed", "--type", "merge", "-p", `{"metadata":{"finalizers":["example.com/hold"]}}`); r.Failed() {
+	// Under its own field manager, as an operator's client writes: Flux
+	// takes over the fields of managers named kubectl* and would strip the
+	// finalizer on its next apply, and then the prune would not wait.
+	if r := env.operator.Run("", "-n", "shop", "patch", "configmap", "doomed", "--type", "merge", "--field-manager", "example-operator",
+		"-p", `{"metadata":{"finalizers":["example.com/hold"]}}`); r.Failed() {
 		t.Fatalf("operator adds a finalizer: %s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
 	waitApplied(t, commit(t, harness.Change{Delete: []string{"doomed.yaml"}, Message: "remove doomed"}))
 	// kustomize-controller prunes in the reconcile that applies sha; on a
 	// loaded machine its status can say so a moment before the deletion
 	// shows.
-	for deadline := time.Now().Add(applyTimeout); get(t, "configmap/doomed", "{.metadata.deletionTimestamp}") == ""; time.Sleep(250 * time.Millisecond) {
+	for deadline := time.Now().Add(applyTimeout); ; time.Sleep(250 * time.Millisecond) {
+		r := env.kubectl.Run("", "-n", "shop", "get", "configmap", "doomed", "-o", "jsonpath={.metadata.deletionTimestamp}")
+		if r.Failed() && strings.Contains(r.Stderr, "NotFound") {
+			t.Fatal("configmap/doomed went at once: its finalizer was gone before Flux pruned it")
+		}
+		if r.Failed() {
+			t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+		}
+		if r.Stdout != "" {
+			break
+		}
 		if time.Now().After(deadline) {
 			t.Fatal("Flux did not prune configmap/doomed")
 		}
