@@ -7,12 +7,9 @@ import (
 	"os"
 
 	"github.com/go-logr/logr"
-	uzap "go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/gitgate/gitgate/audit"
 	"github.com/gitgate/gitgate/breakglass"
@@ -69,12 +66,8 @@ func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, o *policyOptions, h *webhoo
 // setupAudit gives h its Auditor and returns what must run for it: the
 // Auditor's writer and, with --events, the Event broadcaster.
 func setupAudit(o *policyOptions, h *webhook.Handler, client kubernetes.Interface) ([]interface{ Start(context.Context) error }, error) {
-	// Audit records go to stdout, always at info level: they are the audit
-	// trail, not diagnostics, and --zap-log-level must not silence them.
-	// Level -2 also turns off controller-runtime's zap sampling, which would
-	// drop records beyond 100 a second; this logger logs nothing but records.
-	level := uzap.NewAtomicLevelAt(zapcore.Level(-2))
-	aopts := audit.Options{Log: zap.New(zap.WriteTo(os.Stdout), zap.Level(&level)).WithName("audit"), QueueSize: o.auditQueue}
+	// Audit records go to stdout, never silenced nor sampled.
+	aopts := audit.Options{Log: audit.NewLog(os.Stdout), QueueSize: o.auditQueue}
 	if o.auditLogFile != "" {
 		f, err := audit.OpenFile(o.auditLogFile, o.auditLogMaxBytes, o.auditLogMaxBackups)
 		if err != nil {

@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
+	uzap "go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
 // DefaultQueueSize holds about ten seconds of records at 1,000 denials per
@@ -179,4 +183,14 @@ func (a *Auditor) close() error {
 		return nil
 	}
 	return a.opts.File.Close()
+}
+
+// NewLog is the logger for Options.Log: records as JSON lines on w, named
+// audit. It logs at level -2 whatever --zap-log-level says, because records
+// are the audit trail, not diagnostics; that level also turns off
+// controller-runtime's zap sampling, which would drop records beyond 100 a
+// second. It must log nothing but records.
+func NewLog(w io.Writer) logr.Logger {
+	level := uzap.NewAtomicLevelAt(zapcore.Level(-2))
+	return zap.New(zap.WriteTo(w), zap.Level(&level)).WithName("audit")
 }

@@ -12,10 +12,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	uzap "go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/gitgate/gitgate/audit"
@@ -65,8 +62,7 @@ func newAuditor(b *testing.B) (*audit.Auditor, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	lvl := zap.Level(levelDebug2())
-	a := audit.New(audit.Options{Log: zap.New(zap.WriteTo(io.Discard), lvl), File: f})
+	a := audit.New(audit.Options{Log: audit.NewLog(io.Discard), File: f})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { _ = a.Start(ctx) }()
 	return a, func() { cancel(); <-a.Done() }
@@ -157,10 +153,4 @@ func sum(ms []*dto.Metric) float64 {
 		s += m.GetCounter().GetValue()
 	}
 	return s
-}
-
-// levelDebug2 matches serve's audit logger: level -2 turns off sampling.
-func levelDebug2() *uzap.AtomicLevel {
-	l := uzap.NewAtomicLevelAt(zapcore.Level(-2))
-	return &l
 }

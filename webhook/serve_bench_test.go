@@ -97,7 +97,7 @@ func serveTestHandler(tb testing.TB) (*Handler, func()) {
 	}
 	store := &provenance.Store{}
 	store.Swap(snap)
-	a := audit.New(audit.Options{Log: zap.New(zap.WriteTo(io.Discard), zap.Level(levelDebug2()))})
+	a := audit.New(audit.Options{Log: audit.NewLog(io.Discard)})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { _ = a.Start(ctx) }()
 	// As gitgate serve builds them: one cache of decoded manifests.
