@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -84,14 +85,30 @@ func serveHandler(tb testing.TB) (http.Handler, func()) {
 // Deployment, with the audit trail writing JSON log lines (to io.Discard)
 // on its own goroutine.
 func serveTestHandler(tb testing.TB) (*Handler, func()) {
+	return serveTestHandlerN(tb, 1)
+}
+
+// serveName is the declared Deployment's name in the testdata; copy i of
+// it is named serveCopy(i).
+const serveName = "svc-00000"
+
+func serveCopy(i int) string { return fmt.Sprintf("svc-%05d", i) }
+
+// serveTestHandlerN is serveTestHandler over n copies of the declared
+// Deployment, named serveCopy(0) to serveCopy(n-1).
+func serveTestHandlerN(tb testing.TB, n int) (*Handler, func()) {
 	tb.Helper()
 	manifest, err := os.ReadFile(serveTestdata + "manifest.json")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	ix := &provenance.Indexer{Scope: provenancetest.Scope{"Deployment.apps": true}, DefaultNamespace: "default"}
-	snap, err := ix.Build(provenance.Revision{Ref: "main", Hash: strings.Repeat("c", 40)},
-		[]provenance.File{{Path: "apps/team-00/svc-00000.json", Objects: provenancetest.Objects(tb, string(manifest))}})
+	files := make([]provenance.File, n)
+	for i := range files {
+		m := strings.ReplaceAll(string(manifest), serveName, serveCopy(i))
+		files[i] = provenance.File{Path: "apps/team-00/" + serveCopy(i) + ".json", Objects: provenancetest.Objects(tb, m)}
+	}
+	snap, err := ix.Build(provenance.Revision{Ref: "main", Hash: strings.Repeat("c", 40)}, files)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -102,13 +119,17 @@ func serveTestHandler(tb testing.TB) (*Handler, func()) {
 	go func() { _ = a.Start(ctx) }()
 	// As gitgate serve builds them: one cache of decoded manifests.
 	decoded := provenance.NewDecodedCache(provenance.DefaultDecodedEntries, provenance.DefaultDecodedBytes)
-	controllers := ControllerChecker(nil)
+	ignores, err := provenance.CompileIgnores(nil) // the built-in rules
+	if err != nil {
+		tb.Fatal(err)
+	}
+	controllers := ControllerChecker(ignores)
 	controllers.Decoded = decoded
 	h := &Handler{
 		Identities:  DefaultIdentities(),
 		Skip:        DefaultSkip(),
 		Snapshots:   store,
-		Checker:     &provenance.Checker{Fields: provenance.FieldsStrict, Decoded: decoded},
+		Checker:     &provenance.Checker{Fields: provenance.FieldsStrict, Ignores: ignores, Decoded: decoded},
 		Controllers: controllers,
 		Repo:        Repo{URL: "https://git.example/fleet.git"},
 		Modes:       GitModes{Snapshots: store, Default: Enforce},
@@ -179,6 +200,42 @@ func BenchmarkServe(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				postReview(h, c.body, "application/json")
+			}
+		})
+	}
+}
+
+// BenchmarkServeSpread is BenchmarkServe with the working set of
+// peer.sh's load: 600 declared Deployments, each request naming the next
+// one, so the declared manifests and the decoded ones are not all in the
+// CPU's caches as one object's are.
+func BenchmarkServeSpread(b *testing.B) {
+	const n = 600
+	logf.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	th, stop := serveTestHandlerN(b, n)
+	defer stop()
+	h := NewHTTPHandler(th, DefaultMaxRequestBytes)
+	for _, c := range serveClasses(b)[:3] {
+		b.Run(c.name, func(b *testing.B) {
+			bodies := make([][]byte, n)
+			for i := range bodies {
+				bodies[i] = bytes.ReplaceAll(c.body, []byte(serveName), []byte(serveCopy(i)))
+			}
+			want := []byte(`"allowed":false`)
+			if c.allowed {
+				want = []byte(`"allowed":true`)
+			}
+			for _, body := range bodies {
+				if w := postReview(h, body, "application/json"); !bytes.Contains(w.Body.Bytes(), want) {
+					b.Fatalf("want %s, got %s", want, w.Body.Bytes())
+				}
+			}
+			b.SetBytes(int64(len(c.body)))
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				postReview(h, bodies[i], "application/json")
+				i = (i + 1) % n
 			}
 		})
 	}
