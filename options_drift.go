@@ -3,10 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -25,7 +27,7 @@ type driftScanOptions struct {
 }
 
 func (o *driftScanOptions) BindFlags(fs *pflag.FlagSet) {
-	fs.DurationVar(&o.interval, "drift-scan-interval", 10*time.Minute, "How often to compare the live cluster with the enforced revision (gitgate_drift_objects and the status ConfigMap); 0 turns it off. Reads by LIST per kind and namespace: needs list (or get) on the declared kinds (ClusterRoles gitgate-drift and gitgate-drift-extra); an object it may not read is reported unreadable.")
+	fs.DurationVar(&o.interval, "drift-scan-interval", 10*time.Minute, "How often to compare the live cluster with the enforced revision (gitgate_drift_objects and the status ConfigMap); 0 turns it off. One replica scans: the holder of the Lease named like --drift-status-configmap in --drift-status-namespace. Reads by LIST per kind and namespace: needs list (or get) on the declared kinds (ClusterRoles gitgate-drift and gitgate-drift-extra); an object it may not read is reported unreadable.")
 	fs.StringVar(&o.configMap, "drift-status-configmap", "gitgate-drift", "ConfigMap holding the latest drift summary (revision, time, counts, drifted objects with field paths, never values).")
 	fs.StringVar(&o.namespace, "drift-status-namespace", defaultNamespace(), "Namespace of --drift-status-configmap (gitgate's own; default $POD_NAMESPACE or gitgate-system).")
 }
@@ -51,9 +53,10 @@ func setupPolicyAndDrift(mgr ctrl.Manager, cfg *rest.Config, o *serveOptions, h 
 	return o.driftScan.add(mgr, cfg, composer.Store, o.fields, o.ignoreRules, log)
 }
 
-// add adds the scanner to mgr, on every replica; nothing when it is off.
-// Objects are judged as serve judges a person's create of them, with
-// fields and ignore rules.
+// add adds the scanner to mgr; nothing when it is off. Every replica
+// stands for the Lease named like the status ConfigMap, and only its
+// holder scans. Objects are judged as serve judges a person's create of
+// them, with fields and ignore rules.
 func (o *driftScanOptions) add(mgr ctrl.Manager, cfg *rest.Config, store *provenance.Store, fields string, rules []provenance.IgnoreRule, log logr.Logger) error {
 	if o.interval == 0 {
 		return nil
@@ -70,13 +73,26 @@ func (o *driftScanOptions) add(mgr ctrl.Manager, cfg *rest.Config, store *proven
 	if err != nil {
 		return fmt.Errorf("drift client: %w", err)
 	}
-	return mgr.Add(runnable{&drift.Scanner{
-		Interval:  o.interval,
-		Snapshots: store,
-		Live:      &drift.Cluster{Client: dyn, Mapper: mgr.GetRESTMapper()},
-		Checker:   &provenance.Checker{Fields: provenance.FieldMode(fields), Ignores: ignores},
-		Status:    &drift.ConfigMapStatus{Client: kube, Namespace: o.namespace, Name: o.configMap},
-		Log:       log.WithName("drift"),
+	id, err := os.Hostname()
+	if err != nil {
+		return fmt.Errorf("drift scan election: %w", err)
+	}
+	log = log.WithName("drift")
+	return mgr.Add(runnable{&drift.Elected{
+		Scanner: &drift.Scanner{
+			Interval:  o.interval,
+			Snapshots: store,
+			Live:      &drift.Cluster{Client: dyn, Mapper: mgr.GetRESTMapper()},
+			Checker:   &provenance.Checker{Fields: provenance.FieldMode(fields), Ignores: ignores},
+			Status:    &drift.ConfigMapStatus{Client: kube, Namespace: o.namespace, Name: o.configMap},
+			Log:       log,
+		},
+		Leases:    kube.CoordinationV1(),
+		Namespace: o.namespace,
+		Name:      o.configMap,
+		// The pod's name, and a part that tells a restarted pod apart.
+		Identity: id + "_" + string(uuid.NewUUID()),
+		Log:      log,
 	}})
 }
 

@@ -18,6 +18,10 @@ var (
 		Name: "gitgate_drift_last_scan_timestamp_seconds",
 		Help: "When the last successful drift scan finished, in seconds since the epoch.",
 	})
+	leading = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "gitgate_drift_scan_leader",
+		Help: "1 on the replica that holds the drift scan's Lease and scans, 0 on the others.",
+	})
 	scans = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gitgate_drift_scans_total",
 		Help: "Drift scans, by result (success or error).",
@@ -25,7 +29,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(objects, lastScan, scans)
+	metrics.Registry.MustRegister(objects, lastScan, leading, scans)
 }
 
 // observe replaces the figures with those of r, so a kind Git no longer

@@ -324,8 +324,9 @@ func TestDriftScanOffDropsItsPermissions(t *testing.T) {
 			reads := m.Find("ClusterRole", "gitgate-drift") != nil && hasRule(m.Find("ClusterRole", "gitgate-drift"), "deployments", "list")
 			aggregated := m.Find("ClusterRoleBinding", "gitgate-drift-extra") != nil
 			writesDrift := hasRule(m.Find("Role", "gitgate"), "gitgate-drift", "update")
-			if reads != tt.scans || aggregated != tt.scans || writesDrift != tt.scans {
-				t.Errorf("list deployments = %v, aggregated role bound = %v, update of gitgate-drift = %v; want all %v", reads, aggregated, writesDrift, tt.scans)
+			elects := hasRule(m.Find("Role", "gitgate"), "leases", "create")
+			if reads != tt.scans || aggregated != tt.scans || writesDrift != tt.scans || elects != tt.scans {
+				t.Errorf("list deployments = %v, aggregated role bound = %v, update of gitgate-drift = %v, create leases = %v; want all %v", reads, aggregated, writesDrift, elects, tt.scans)
 			}
 		})
 	}

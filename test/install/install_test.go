@@ -540,3 +540,73 @@ func keys(m map[string][]byte) []string {
 }
 
 func clientKey(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
+
+// TestOneReplicaScansForDrift: two replicas, running as the service
+// account with the manifests' RBAC, stand for the drift scan's Lease; one
+// scans, the other does not, and when the scanning one stops the other
+// takes over.
+func TestOneReplicaScansForDrift(t *testing.T) {
+	gs := install(t, 2, "--drift-scan-interval=1s", "--drift-status-namespace="+namespace)
+	var leader, other *harness.Gitgate
+	waitUntil(t, 30*time.Second, "one replica scans for drift", func() bool {
+		for i, g := range gs {
+			if driftLeader(t, g) && driftScans(t, g) > 0 {
+				leader, other = g, gs[1-i]
+				return true
+			}
+		}
+		return false
+	})
+	if driftLeader(t, other) || driftScans(t, other) > 0 {
+		t.Fatalf("both replicas scan: the other reports leader=%v and %v scans", driftLeader(t, other), driftScans(t, other))
+	}
+	holder := env.kubectl.Run("", "get", "lease", "gitgate-drift", "-n", namespace, "-o", "jsonpath={.spec.holderIdentity}")
+	if holder.Failed() || holder.Stdout == "" {
+		t.Fatalf("Lease gitgate-drift has no holder: %q %s", holder.Stdout, holder.Stderr)
+	}
+	leader.Stop()
+	waitUntil(t, 60*time.Second, "the other replica takes over the scan", func() bool {
+		return driftLeader(t, other) && driftScans(t, other) > 0
+	})
+}
+
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting until %s", timeout, what)
+		}
+	}
+}
+
+// driftLeader reads gitgate_drift_scan_leader.
+func driftLeader(t *testing.T, g *harness.Gitgate) bool {
+	t.Helper()
+	return metricValue(t, g, "gitgate_drift_scan_leader ") == 1
+}
+
+// driftScans reads gitgate_drift_scans_total{result="success"}.
+func driftScans(t *testing.T, g *harness.Gitgate) float64 {
+	t.Helper()
+	return metricValue(t, g, `gitgate_drift_scans_total{result="success"} `)
+}
+
+// metricValue is the value of the sample line starting with prefix, 0 if
+// there is none.
+func metricValue(t *testing.T, g *harness.Gitgate, prefix string) float64 {
+	t.Helper()
+	text, err := g.Metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if rest, ok := strings.CutPrefix(line, prefix); ok {
+			v, err := strconv.ParseFloat(rest, 64)
+			if err != nil {
+				t.Fatalf("metric line %q: %v", line, err)
+			}
+			return v
+		}
+	}
+	return 0
+}

@@ -46,6 +46,10 @@ func TestServiceAccountHasLeastPrivilege(t *testing.T) {
 		// Denial Events, and its own ConfigMaps.
 		{[]string{"create", "events", "-n", "default"}, "yes"},
 		{[]string{"update", "configmaps/gitgate-drift", "-n", namespace}, "yes"},
+		// The drift scan's Lease, and no other.
+		{[]string{"update", "leases.coordination.k8s.io/gitgate-drift", "-n", namespace}, "yes"},
+		{[]string{"update", "leases.coordination.k8s.io/kube-controller-manager", "-n", "kube-system"}, "no"},
+		{[]string{"update", "leases.coordination.k8s.io/other", "-n", namespace}, "no"},
 	} {
 		args := append([]string{"auth", "can-i", "--as", serviceAcct}, c.args...)
 		r := env.kubectl.Run("", args...)
