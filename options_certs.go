@@ -51,7 +51,7 @@ func (o *certOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.serviceName, "service-name", "gitgate", "With --cert-mode=self-managed: Service in front of gitgate; its in-cluster DNS names go into the serving certificate.")
 	fs.StringArrayVar(&o.hosts, "cert-host", nil, "With --cert-mode=self-managed: another DNS name or IP address for the serving certificate; repeatable.")
 	fs.StringVar(&o.clientCAFile, "client-ca-file", "", "PEM bundle of CAs; when set, the webhook accepts only TLS clients with a certificate they signed: the API server, configured with a client certificate for webhooks in its admission-control config file. Anyone else cannot reach the handler. Read at start.")
-	fs.BoolVar(&o.enableHTTP2, "enable-http2", false, "Let the webhook server offer HTTP/2. Off by default: the API server then calls gitgate over HTTP/1.1, which costs less CPU a request and is not exposed to HTTP/2's stream attacks (Rapid Reset, CONTINUATION flood).")
+	fs.BoolVar(&o.enableHTTP2, "enable-http2", false, "Let the webhook server offer HTTP/2. Off by default, so whoever reaches the port cannot use HTTP/2's stream attacks (Rapid Reset, CONTINUATION flood). The API server calls a webhook behind a Service over HTTP/1.1 either way; only a loopback URL webhook would use HTTP/2.")
 	fs.DurationVar(&o.lifetime, "cert-lifetime", 90*24*time.Hour, "With --cert-mode=self-managed: lifetime of the CA and serving certificate; rotation starts at two thirds of it.")
 }
 

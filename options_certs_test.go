@@ -5,7 +5,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +72,9 @@ func (servingPair) Healthy() error              { return nil }
 
 // TestWebhookServerProtocols starts controller-runtime's webhook server,
 // as gitgate serve does, and reads which protocol a client offering both
-// HTTP/2 and HTTP/1.1 (as the API server's does) gets.
+// HTTP/2 and HTTP/1.1 (as client-go does) gets, with and without
+// --client-ca-file; a client offering HTTP/2 alone is refused unless
+// --enable-http2.
 func TestWebhookServerProtocols(t *testing.T) {
 	ca, err := certs.NewCA("test-ca", time.Hour)
 	if err != nil {
@@ -85,13 +90,30 @@ func TestWebhookServerProtocols(t *testing.T) {
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
+	caFile := filepath.Join(t.TempDir(), "client-ca.crt")
+	if err := os.WriteFile(caFile, ca.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The API server's client certificate, signed by the same CA.
+	client, err := certs.NewServing(ca, []string{"apiserver"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientPair, err := tls.X509KeyPair(client.CertPEM, client.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	both := []string{"h2", "http/1.1"}
 	tests := []struct {
-		name string
-		args []string
-		want string
+		name   string
+		args   []string
+		offers []string
+		want   string // "" for a refused handshake
 	}{
-		{"HTTP/1.1 by default", nil, "http/1.1"},
-		{"HTTP/2 when enabled", []string{"--enable-http2"}, "h2"},
+		{"HTTP/1.1 by default", nil, both, "http/1.1"},
+		{"HTTP/1.1 with client certificates", []string{"--client-ca-file=" + caFile}, both, "http/1.1"},
+		{"HTTP/2 alone refused", nil, []string{"h2"}, ""},
+		{"HTTP/2 when enabled", []string{"--enable-http2"}, both, "h2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,24 +123,18 @@ func TestWebhookServerProtocols(t *testing.T) {
 			if err := fs.Parse(tc.args); err != nil {
 				t.Fatal(err)
 			}
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
+			if err := o.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			port := l.Addr().(*net.TCPAddr).Port
-			l.Close()
-			server := ctrlwebhook.NewServer(ctrlwebhook.Options{Host: "127.0.0.1", Port: port, TLSOpts: o.tlsOptions(servingPair{pair})})
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- server.Start(ctx) }()
-			t.Cleanup(func() { cancel(); <-done })
-
-			var conn *tls.Conn
-			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-				conn, err = tls.Dial("tcp", l.Addr().String(), &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
-				if err == nil || time.Now().After(deadline) {
-					break
+			addr := startWebhookServer(t, o.tlsOptions(servingPair{pair}))
+			cfg := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12, NextProtos: tc.offers, Certificates: []tls.Certificate{clientPair}}
+			conn, err := tls.Dial("tcp", addr, cfg)
+			if tc.want == "" {
+				if err == nil {
+					conn.Close()
+					t.Fatalf("a client offering only %v was served", tc.offers)
 				}
+				return
 			}
 			if err != nil {
 				t.Fatalf("TLS to the webhook server: %v", err)
@@ -129,4 +145,42 @@ func TestWebhookServerProtocols(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startWebhookServer runs controller-runtime's webhook server with opts on
+// a free loopback port until the test ends, and returns its address once
+// it accepts connections.
+func startWebhookServer(t *testing.T, opts []func(*tls.Config)) string {
+	t.Helper()
+	for range 5 { // another process may take the port between Close and Start
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		server := ctrlwebhook.NewServer(ctrlwebhook.Options{Host: "127.0.0.1", Port: port, TLSOpts: opts})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- server.Start(ctx) }()
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			select {
+			case err := <-done:
+				cancel()
+				t.Logf("webhook server on port %d: %v", port, err)
+				deadline = time.Time{} // try another port
+				continue
+			default:
+			}
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+				t.Cleanup(func() { cancel(); <-done })
+				return addr
+			}
+		}
+		cancel()
+	}
+	t.Fatal("the webhook server did not start")
+	return ""
 }

@@ -104,10 +104,11 @@ func TLSConfig(getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, erro
 }
 
 // HTTP1Only makes a server offer only HTTP/1.1 in its TLS handshake. An
-// admission webhook gains nothing from HTTP/2: the API server keeps a pool
-// of HTTP/1.1 connections to it. HTTP/2's stream handling is where the
-// Rapid Reset (CVE-2023-44487) and CONTINUATION flood (CVE-2023-45288)
-// attacks were, and a Go HTTP/2 server spends more CPU a request.
+// admission webhook gains nothing from HTTP/2: the API server calls a
+// webhook behind a Service (or any URL but loopback) over HTTP/1.1 anyway,
+// from a pool of connections. HTTP/2's stream handling is where the Rapid
+// Reset (CVE-2023-44487) and CONTINUATION flood (CVE-2023-45288) attacks
+// were, open to whoever else reaches the port.
 func HTTP1Only(c *tls.Config) {
 	c.NextProtos = []string{"http/1.1"}
 }
