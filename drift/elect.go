@@ -11,15 +11,17 @@ import (
 	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/klog/v2"
 )
 
-// Lease timings of the drift scan's election. The scan runs every few
-// minutes, so a replica that dies without releasing the Lease is replaced
-// within a minute, and the leader renews every ten seconds.
+// Lease timings of the drift scan's election. The leader renews every 5
+// s; another replica takes over at most LeaseDuration plus a retry (about
+// 36 s) after the leader last renewed. The scan runs every few minutes, so
+// that is soon enough.
 const (
-	DefaultLeaseDuration = 60 * time.Second
-	DefaultRenewDeadline = 40 * time.Second
-	DefaultRetryPeriod   = 10 * time.Second
+	DefaultLeaseDuration = 30 * time.Second
+	DefaultRenewDeadline = 20 * time.Second
+	DefaultRetryPeriod   = 5 * time.Second
 )
 
 // Elected runs the Scanner on one replica at a time: the holder of a Lease.
@@ -44,9 +46,16 @@ type Elected struct {
 }
 
 // Start stands for the Lease until ctx ends, scanning while it holds it.
-// On the way out it releases the Lease, so another replica takes over at
-// its next retry.
+// The Lease is never released, only left to expire: client-go releases it
+// before it stops the code it guards, so a released Lease could be taken
+// while the old holder still scans. A leader that cannot renew stops
+// scanning at RenewDeadline, before any other replica may take the Lease
+// at LeaseDuration.
 func (e *Elected) Start(ctx context.Context) error {
+	registerLeading()
+	// client-go logs the election (errors reading the Lease, say) through
+	// the context's logger: gitgate's.
+	ctx = klog.NewContext(ctx, e.Log)
 	for ctx.Err() == nil {
 		elector, err := leaderelection.NewLeaderElector(e.config())
 		if err != nil {
@@ -70,11 +79,10 @@ func (e *Elected) config() leaderelection.LeaderElectionConfig {
 			Client:     e.Leases,
 			LockConfig: resourcelock.ResourceLockConfig{Identity: e.Identity},
 		},
-		LeaseDuration:   orDefault(e.LeaseDuration, DefaultLeaseDuration),
-		RenewDeadline:   orDefault(e.RenewDeadline, DefaultRenewDeadline),
-		RetryPeriod:     orDefault(e.RetryPeriod, DefaultRetryPeriod),
-		ReleaseOnCancel: true,
-		Name:            e.Namespace + "/" + e.Name,
+		LeaseDuration: orDefault(e.LeaseDuration, DefaultLeaseDuration),
+		RenewDeadline: orDefault(e.RenewDeadline, DefaultRenewDeadline),
+		RetryPeriod:   orDefault(e.RetryPeriod, DefaultRetryPeriod),
+		Name:          e.Namespace + "/" + e.Name,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
 				mu.Lock()
@@ -95,8 +103,11 @@ func (e *Elected) config() leaderelection.LeaderElectionConfig {
 				mu.Lock()
 				defer mu.Unlock()
 				scanning.Wait()
+				if gaugeValue(leading) == 1 {
+					e.Log.Info("this replica stopped scanning: it no longer holds the Lease", "lease", e.Namespace+"/"+e.Name)
+				}
 				leading.Set(0)
-				objects.Reset()
+				forget()
 			},
 		},
 	}

@@ -2,15 +2,18 @@ package drift
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/provenancetest"
@@ -32,7 +35,7 @@ type candidate struct {
 	done   chan error
 }
 
-func standFor(t *testing.T, leases kubernetes.Interface, id string) *candidate {
+func standFor(t *testing.T, leases coordinationv1client.LeasesGetter, id string) *candidate {
 	t.Helper()
 	snap := provenancetest.Snapshot(t, provenancetest.AnyKind{}, provenancetest.Revision("a"), map[string]string{"shop.yaml": git})
 	c := &candidate{id: id, status: &countingStatus{}, done: make(chan error, 1)}
@@ -41,7 +44,7 @@ func standFor(t *testing.T, leases kubernetes.Interface, id string) *candidate {
 			Interval: 20 * time.Millisecond, Snapshots: fixedSnap{snap},
 			Live: &fakeLive{}, Checker: &provenance.Checker{}, Status: c.status,
 		},
-		Leases: leases.CoordinationV1(), Namespace: "gitgate-system", Name: "gitgate-drift", Identity: id,
+		Leases: leases, Namespace: "gitgate-system", Name: "gitgate-drift", Identity: id,
 		// Short, so the test is quick; renewals never come near the
 		// deadline against the fake API.
 		LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 100 * time.Millisecond,
@@ -98,10 +101,10 @@ func gauge(t *testing.T, g interface{ Write(*dto.Metric) error }) float64 {
 }
 
 // Two replicas stand for the Lease: only its holder scans, and when it
-// stops (releasing the Lease) the other takes over.
+// stops the other takes over once the Lease expires.
 func TestElectedScansOnOneReplicaAtATime(t *testing.T) {
 	leases := fake.NewClientset()
-	a, b := standFor(t, leases, "replica-a"), standFor(t, leases, "replica-b")
+	a, b := standFor(t, leases.CoordinationV1(), "replica-a"), standFor(t, leases.CoordinationV1(), "replica-b")
 	waitFor(t, "a replica scans", func() bool { return a.status.n.Load() > 0 || b.status.n.Load() > 0 })
 	leader, other := a, b
 	if b.status.n.Load() > 0 {
@@ -116,8 +119,10 @@ func TestElectedScansOnOneReplicaAtATime(t *testing.T) {
 	}
 
 	leader.stop(t)
-	if h := holder(t, leases); h == leader.id {
-		t.Fatalf("%s stopped without releasing the Lease", leader.id)
+	// Left to expire, never released: client-go would release it before
+	// the scan stops.
+	if h := holder(t, leases); h != leader.id {
+		t.Fatalf("%s released the Lease (now held by %q)", leader.id, h)
 	}
 	stoppedAt := leader.status.n.Load()
 	waitFor(t, "the other replica takes over", func() bool { return other.status.n.Load() > 0 })
@@ -133,7 +138,7 @@ func TestElectedScansOnOneReplicaAtATime(t *testing.T) {
 // replica that scans now reports them.
 func TestElectedDropsFiguresWhenItStopsLeading(t *testing.T) {
 	leases := fake.NewClientset()
-	c := standFor(t, leases, "replica-a")
+	c := standFor(t, leases.CoordinationV1(), "replica-a")
 	waitFor(t, "the replica scans", func() bool { return c.status.n.Load() > 0 })
 	if gauge(t, leading) != 1 {
 		t.Errorf("gitgate_drift_scan_leader = %v while leading, want 1", gauge(t, leading))
@@ -145,9 +150,70 @@ func TestElectedDropsFiguresWhenItStopsLeading(t *testing.T) {
 	if gauge(t, leading) != 0 {
 		t.Errorf("gitgate_drift_scan_leader = %v after it stopped, want 0", gauge(t, leading))
 	}
-	ch := make(chan prometheus.Metric, 100)
-	objects.Collect(ch)
-	if n := len(ch); n != 0 {
-		t.Errorf("gitgate_drift_objects keeps %d series after the replica stopped leading", n)
+	for name, v := range map[string]*prometheus.GaugeVec{"gitgate_drift_objects": objects, "gitgate_drift_last_scan_timestamp_seconds": lastScan} {
+		ch := make(chan prometheus.Metric, 100)
+		v.Collect(ch)
+		if n := len(ch); n != 0 {
+			t.Errorf("%s keeps %d series after the replica stopped leading", name, n)
+		}
 	}
+}
+
+// flakyLeases fails every call on Leases while failing is set: an API
+// server the replica cannot reach.
+type flakyLeases struct {
+	coordinationv1client.LeasesGetter
+	failing *atomic.Bool
+}
+
+func (f flakyLeases) Leases(namespace string) coordinationv1client.LeaseInterface {
+	return flakyLease{f.LeasesGetter.Leases(namespace), f.failing}
+}
+
+type flakyLease struct {
+	coordinationv1client.LeaseInterface
+	failing *atomic.Bool
+}
+
+var errUnreachable = errors.New("the API server cannot be reached")
+
+func (f flakyLease) Get(ctx context.Context, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error) {
+	if f.failing.Load() {
+		return nil, errUnreachable
+	}
+	return f.LeaseInterface.Get(ctx, name, opts)
+}
+
+func (f flakyLease) Create(ctx context.Context, l *coordinationv1.Lease, opts metav1.CreateOptions) (*coordinationv1.Lease, error) {
+	if f.failing.Load() {
+		return nil, errUnreachable
+	}
+	return f.LeaseInterface.Create(ctx, l, opts)
+}
+
+func (f flakyLease) Update(ctx context.Context, l *coordinationv1.Lease, opts metav1.UpdateOptions) (*coordinationv1.Lease, error) {
+	if f.failing.Load() {
+		return nil, errUnreachable
+	}
+	return f.LeaseInterface.Update(ctx, l, opts)
+}
+
+// A leader that cannot renew its Lease stops scanning by RenewDeadline
+// (before another replica could take the Lease), and stands again: when
+// the API server is back it holds the Lease and scans once more.
+func TestElectedStopsWhenItCannotRenewAndStandsAgain(t *testing.T) {
+	var failing atomic.Bool
+	c := standFor(t, flakyLeases{fake.NewClientset().CoordinationV1(), &failing}, "replica-a")
+	waitFor(t, "the replica scans", func() bool { return c.status.n.Load() > 0 && gauge(t, leading) == 1 })
+
+	failing.Store(true)
+	waitFor(t, "the replica stops leading", func() bool { return gauge(t, leading) == 0 })
+	stoppedAt := c.status.n.Load()
+	time.Sleep(200 * time.Millisecond) // ten scan intervals
+	if n := c.status.n.Load(); n != stoppedAt {
+		t.Fatalf("the replica scanned %d times after it stopped leading", n-stoppedAt)
+	}
+
+	failing.Store(false)
+	waitFor(t, "the replica leads and scans again", func() bool { return gauge(t, leading) == 1 && c.status.n.Load() > stoppedAt })
 }

@@ -1,9 +1,11 @@
 package drift
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
@@ -14,22 +16,45 @@ var (
 		Name: "gitgate_drift_objects",
 		Help: "Declared objects by drift state (missing, differs, matches, unreadable) and kind, at the last successful drift scan.",
 	}, []string{"state", "kind"})
-	lastScan = prometheus.NewGauge(prometheus.GaugeOpts{
+	// lastScan has no labels; a vector, so a replica that stops scanning
+	// can drop it.
+	lastScan = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "gitgate_drift_last_scan_timestamp_seconds",
-		Help: "When the last successful drift scan finished, in seconds since the epoch.",
-	})
+		Help: "When the last successful drift scan finished, in seconds since the epoch; only on the replica that scans.",
+	}, nil)
 	leading = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "gitgate_drift_scan_leader",
-		Help: "1 on the replica that holds the drift scan's Lease and scans, 0 on the others.",
+		Help: "1 on the replica that holds the drift scan's Lease and scans, 0 on the others; absent when the scan is off.",
 	})
-	scans = prometheus.NewCounterVec(prometheus.CounterOpts{
+	registerLeadingOnce sync.Once
+	scans               = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gitgate_drift_scans_total",
 		Help: "Drift scans, by result (success or error).",
 	}, []string{"result"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(objects, lastScan, leading, scans)
+	metrics.Registry.MustRegister(objects, lastScan, scans)
+}
+
+// registerLeading exports gitgate_drift_scan_leader, once the scan is on:
+// an alert on no replica leading must not fire where it is off.
+func registerLeading() {
+	registerLeadingOnce.Do(func() { metrics.Registry.MustRegister(leading) })
+}
+
+// forget drops the figures of the last scan.
+func forget() {
+	objects.Reset()
+	lastScan.Reset()
+}
+
+func gaugeValue(g prometheus.Gauge) float64 {
+	var m dto.Metric
+	if err := g.Write(&m); err != nil {
+		return 0
+	}
+	return m.GetGauge().GetValue()
 }
 
 // observe replaces the figures with those of r, so a kind Git no longer
@@ -41,5 +66,5 @@ func observe(r *Report, at time.Time) {
 			objects.WithLabelValues(string(state), kind).Set(float64(n))
 		}
 	}
-	lastScan.Set(float64(at.Unix()))
+	lastScan.WithLabelValues().Set(float64(at.Unix()))
 }

@@ -25,19 +25,31 @@ type Scanner struct {
 	Log logr.Logger
 }
 
-// Start scans every Interval until ctx ends. A failed scan is logged and
-// counted; the metrics keep the last successful scan's figures.
+// Start scans as soon as a snapshot is loaded, then every Interval, until
+// ctx ends: a replica that takes over the scan reports at once rather than
+// an interval later. A failed scan is logged and counted; the metrics keep
+// the last successful scan's figures.
 func (s *Scanner) Start(ctx context.Context) error {
+	poll := time.NewTicker(min(time.Second, s.Interval))
+	for s.Snapshots.Load() == nil {
+		select {
+		case <-ctx.Done():
+			poll.Stop()
+			return nil
+		case <-poll.C:
+		}
+	}
+	poll.Stop()
 	t := time.NewTicker(s.Interval)
 	defer t.Stop()
 	for {
+		if err := s.ScanOnce(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Error(err, "drift scan failed")
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			if err := s.ScanOnce(ctx); err != nil {
-				s.Log.Error(err, "drift scan failed")
-			}
 		}
 	}
 }

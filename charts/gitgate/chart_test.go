@@ -323,10 +323,10 @@ func TestDriftScanOffDropsItsPermissions(t *testing.T) {
 			}
 			reads := m.Find("ClusterRole", "gitgate-drift") != nil && hasRule(m.Find("ClusterRole", "gitgate-drift"), "deployments", "list")
 			aggregated := m.Find("ClusterRoleBinding", "gitgate-drift-extra") != nil
-			writesDrift := hasRule(m.Find("Role", "gitgate"), "gitgate-drift", "update")
-			elects := hasRule(m.Find("Role", "gitgate"), "leases", "create")
+			writesDrift := hasNamedRule(m.Find("Role", "gitgate"), "configmaps", "gitgate-drift", "update")
+			elects := hasNamedRule(m.Find("Role", "gitgate"), "leases", "gitgate-drift", "update") && hasRule(m.Find("Role", "gitgate"), "leases", "create")
 			if reads != tt.scans || aggregated != tt.scans || writesDrift != tt.scans || elects != tt.scans {
-				t.Errorf("list deployments = %v, aggregated role bound = %v, update of gitgate-drift = %v, create leases = %v; want all %v", reads, aggregated, writesDrift, elects, tt.scans)
+				t.Errorf("list deployments = %v, aggregated role bound = %v, update of ConfigMap gitgate-drift = %v, Lease gitgate-drift = %v; want all %v", reads, aggregated, writesDrift, elects, tt.scans)
 			}
 		})
 	}
@@ -371,6 +371,22 @@ func TestNoWildcardBeyondTheSandbox(t *testing.T) {
 
 // hasRule reports whether role has a rule on resource (or resource name)
 // with verb.
+// hasNamedRule reports whether role grants verb on the object name of
+// resource.
+func hasNamedRule(role *unstructured.Unstructured, resource, name, verb string) bool {
+	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+	for _, r := range rules {
+		rule := r.(map[string]any)
+		resources, _, _ := unstructured.NestedStringSlice(rule, "resources")
+		names, _, _ := unstructured.NestedStringSlice(rule, "resourceNames")
+		verbs, _, _ := unstructured.NestedStringSlice(rule, "verbs")
+		if slices.Contains(resources, resource) && slices.Contains(names, name) && slices.Contains(verbs, verb) {
+			return true
+		}
+	}
+	return false
+}
+
 func hasRule(role *unstructured.Unstructured, resource, verb string) bool {
 	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
 	for _, r := range rules {

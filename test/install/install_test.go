@@ -172,6 +172,9 @@ func uninstall(t *testing.T) {
 func install(t *testing.T, n int, extra ...string) []*harness.Gitgate {
 	t.Helper()
 	mustRun(t, "", "delete", "secret", secretName, "-n", namespace, "--ignore-not-found")
+	// A Lease left by an earlier test's replica would hold the drift scan
+	// until it expires.
+	mustRun(t, "", "delete", "lease", "gitgate-drift", "-n", namespace, "--ignore-not-found")
 	installSelfManaged(t)
 	args := append([]string{"--branch", "main", "--interval", "1s",
 		"--cert-mode=self-managed", "--cert-namespace=" + namespace, "--cert-host=127.0.0.1"}, extra...)
@@ -544,7 +547,7 @@ func clientKey(ns, name string) client.ObjectKey { return client.ObjectKey{Names
 // TestOneReplicaScansForDrift: two replicas, running as the service
 // account with the manifests' RBAC, stand for the drift scan's Lease; one
 // scans, the other does not, and when the scanning one stops the other
-// takes over.
+// takes over once the Lease expires.
 func TestOneReplicaScansForDrift(t *testing.T) {
 	gs := install(t, 2, "--drift-scan-interval=1s", "--drift-status-namespace="+namespace)
 	var leader, other *harness.Gitgate
@@ -557,14 +560,20 @@ func TestOneReplicaScansForDrift(t *testing.T) {
 		}
 		return false
 	})
+	time.Sleep(3 * time.Second) // three scan intervals
 	if driftLeader(t, other) || driftScans(t, other) > 0 {
 		t.Fatalf("both replicas scan: the other reports leader=%v and %v scans", driftLeader(t, other), driftScans(t, other))
+	}
+	if driftScans(t, leader) < 2 {
+		t.Fatalf("the leader scanned %v times in three intervals", driftScans(t, leader))
 	}
 	holder := env.kubectl.Run("", "get", "lease", "gitgate-drift", "-n", namespace, "-o", "jsonpath={.spec.holderIdentity}")
 	if holder.Failed() || holder.Stdout == "" {
 		t.Fatalf("Lease gitgate-drift has no holder: %q %s", holder.Stdout, holder.Stderr)
 	}
 	leader.Stop()
+	// The Lease expires 30 s after the last renewal; the other replica
+	// retries every 5 s.
 	waitUntil(t, 60*time.Second, "the other replica takes over the scan", func() bool {
 		return driftLeader(t, other) && driftScans(t, other) > 0
 	})
