@@ -40,12 +40,7 @@ func TestCertOptions(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var o certOptions
-			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-			o.BindFlags(fs)
-			if err := fs.Parse(tc.args); err != nil {
-				t.Fatal(err)
-			}
+			o := parseCertFlags(t, tc.args)
 			err := o.Validate()
 			if tc.wantErr == "" && err != nil {
 				t.Fatalf("Validate() = %v", err)
@@ -58,6 +53,18 @@ func TestCertOptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parseCertFlags is certOptions bound to a flag set and parsed from args.
+func parseCertFlags(t *testing.T, args []string) *certOptions {
+	t.Helper()
+	var o certOptions
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	o.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return &o
 }
 
 // servingPair is a certificate source for 127.0.0.1 and the CA that signs
@@ -80,14 +87,7 @@ func TestWebhookServerProtocols(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serving, err := certs.NewServing(ca, []string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tls.X509KeyPair(serving.CertPEM, serving.KeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pair := signedPair(t, ca, "127.0.0.1")
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
 	caFile := filepath.Join(t.TempDir(), "client-ca.crt")
@@ -95,14 +95,7 @@ func TestWebhookServerProtocols(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The API server's client certificate, signed by the same CA.
-	client, err := certs.NewServing(ca, []string{"apiserver"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clientPair, err := tls.X509KeyPair(client.CertPEM, client.KeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	clientPair := signedPair(t, ca, "apiserver")
 	both := []string{"h2", "http/1.1"}
 	tests := []struct {
 		name   string
@@ -117,12 +110,7 @@ func TestWebhookServerProtocols(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var o certOptions
-			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-			o.BindFlags(fs)
-			if err := fs.Parse(tc.args); err != nil {
-				t.Fatal(err)
-			}
+			o := parseCertFlags(t, tc.args)
 			if err := o.Validate(); err != nil {
 				t.Fatal(err)
 			}
@@ -145,6 +133,20 @@ func TestWebhookServerProtocols(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signedPair is a certificate for host signed by ca, with its key.
+func signedPair(t *testing.T, ca *certs.KeyPair, host string) tls.Certificate {
+	t.Helper()
+	kp, err := certs.NewServing(ca, []string{host}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(kp.CertPEM, kp.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pair
 }
 
 // startWebhookServer runs controller-runtime's webhook server with opts on

@@ -374,27 +374,27 @@ func TestNoWildcardBeyondTheSandbox(t *testing.T) {
 // hasNamedRule reports whether role grants verb on the object name of
 // resource.
 func hasNamedRule(role *unstructured.Unstructured, resource, name, verb string) bool {
-	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
-	for _, r := range rules {
-		rule := r.(map[string]any)
-		resources, _, _ := unstructured.NestedStringSlice(rule, "resources")
-		names, _, _ := unstructured.NestedStringSlice(rule, "resourceNames")
-		verbs, _, _ := unstructured.NestedStringSlice(rule, "verbs")
-		if slices.Contains(resources, resource) && slices.Contains(names, name) && slices.Contains(verbs, verb) {
-			return true
-		}
-	}
-	return false
+	return anyRule(role, func(resources, names, verbs []string) bool {
+		return slices.Contains(resources, resource) && slices.Contains(names, name) && slices.Contains(verbs, verb)
+	})
 }
 
+// hasRule reports whether role grants verb on resource, or on an object
+// named resource.
 func hasRule(role *unstructured.Unstructured, resource, verb string) bool {
+	return anyRule(role, func(resources, names, verbs []string) bool {
+		return (slices.Contains(resources, resource) || slices.Contains(names, resource)) && slices.Contains(verbs, verb)
+	})
+}
+
+func anyRule(role *unstructured.Unstructured, match func(resources, names, verbs []string) bool) bool {
 	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
 	for _, r := range rules {
 		rule := r.(map[string]any)
 		resources, _, _ := unstructured.NestedStringSlice(rule, "resources")
 		names, _, _ := unstructured.NestedStringSlice(rule, "resourceNames")
 		verbs, _, _ := unstructured.NestedStringSlice(rule, "verbs")
-		if (slices.Contains(resources, resource) || slices.Contains(names, resource)) && slices.Contains(verbs, verb) {
+		if match(resources, names, verbs) {
 			return true
 		}
 	}
