@@ -72,6 +72,7 @@ func (e *Elected) config() leaderelection.LeaderElectionConfig {
 	var (
 		mu       sync.Mutex
 		scanning sync.WaitGroup
+		led      bool // this round started the scan
 	)
 	return leaderelection.LeaderElectionConfig{
 		Lock: &resourcelock.LeaseLock{
@@ -92,6 +93,7 @@ func (e *Elected) config() leaderelection.LeaderElectionConfig {
 				}
 				scanning.Add(1)
 				defer scanning.Done()
+				led = true
 				leading.Set(1)
 				mu.Unlock()
 				e.Log.Info("this replica holds the Lease and scans", "lease", e.Namespace+"/"+e.Name, "identity", e.Identity)
@@ -103,7 +105,7 @@ func (e *Elected) config() leaderelection.LeaderElectionConfig {
 				mu.Lock()
 				defer mu.Unlock()
 				scanning.Wait()
-				if gaugeValue(leading) == 1 {
+				if led {
 					e.Log.Info("this replica stopped scanning: it no longer holds the Lease", "lease", e.Namespace+"/"+e.Name)
 				}
 				leading.Set(0)

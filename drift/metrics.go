@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
@@ -47,14 +46,6 @@ func registerLeading() {
 func forget() {
 	objects.Reset()
 	lastScan.Reset()
-}
-
-func gaugeValue(g prometheus.Gauge) float64 {
-	var m dto.Metric
-	if err := g.Write(&m); err != nil {
-		return 0
-	}
-	return m.GetGauge().GetValue()
 }
 
 // observe replaces the figures with those of r, so a kind Git no longer
