@@ -54,7 +54,7 @@ func TestDecodedCacheBounds(t *testing.T) {
 				if len(e.object) != size {
 					t.Fatalf("entry of %d bytes, want %d", len(e.object), size)
 				}
-				got := c.declared(e)
+				got := c.Declared(e)
 				if !reflect.DeepEqual(got, e.Object()) {
 					t.Fatalf("declared = %v, want %v", got, e.Object())
 				}
@@ -77,12 +77,12 @@ func TestDecodedCacheBounds(t *testing.T) {
 func TestDecodedCacheHitsShareAndNilDecodes(t *testing.T) {
 	e := testEntry(t, "hot", 0)
 	c := NewDecodedCache(DefaultDecodedEntries, DefaultDecodedBytes)
-	a, b := c.declared(e), c.declared(e)
+	a, b := c.Declared(e), c.Declared(e)
 	if reflect.ValueOf(a).UnsafePointer() != reflect.ValueOf(b).UnsafePointer() {
 		t.Error("a kept entry decoded twice")
 	}
 	var none *DecodedCache
-	x, y := none.declared(e), none.declared(e)
+	x, y := none.Declared(e), none.Declared(e)
 	if reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer() || reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(a).UnsafePointer() {
 		t.Error("without a cache, readers share a map")
 	}
@@ -106,7 +106,7 @@ func TestDecodedCacheConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range 2000 {
 				e := es[(i*7+g*5)%len(es)]
-				if got := c.declared(e); got["metadata"].(map[string]any)["name"] != e.Key.Name {
+				if got := c.Declared(e); got["metadata"].(map[string]any)["name"] != e.Key.Name {
 					errs <- fmt.Sprintf("reader got %v for %s", got["metadata"], e.Key.Name)
 					return
 				}

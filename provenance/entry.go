@@ -66,9 +66,9 @@ func NewDecodedCache(entries, maxBytes int) *DecodedCache {
 	return &DecodedCache{ring: make([]*Entry, max(entries, 1)), maxBytes: maxBytes}
 }
 
-// declared is e's manifest for reading only: no caller may change it, since
+// Declared is e's manifest for reading only: no caller may change it, since
 // other decisions share it. Without a cache (nil) it is decoded afresh.
-func (c *DecodedCache) declared(e *Entry) map[string]any {
+func (c *DecodedCache) Declared(e *Entry) map[string]any {
 	if c == nil {
 		return e.Object()
 	}

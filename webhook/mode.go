@@ -53,6 +53,16 @@ func (m FixedMode) ModeFor(string) Mode { return Mode(m) }
 type GitModes struct {
 	Snapshots Snapshots
 	Default   Mode
+	// Decoded, when set, keeps the Namespaces' manifests decoded between
+	// requests, as it keeps those the Git check reads.
+	Decoded *provenance.DecodedCache
+}
+
+// NewGitModes returns GitModes over snaps, with a cache of its own that
+// keeps the Namespaces' manifests decoded between requests: a few dozen,
+// read on every denial.
+func NewGitModes(snaps Snapshots, def Mode) GitModes {
+	return GitModes{Snapshots: snaps, Default: def, Decoded: provenance.NewDecodedCache(256, 256<<10)}
 }
 
 // ModeFor returns the label Git declares on the namespace, or Default. A
@@ -85,7 +95,7 @@ var strictness = map[Mode]int{Audit: 0, Warn: 1, Enforce: 2}
 
 // modeOf is the mode one declaration of a Namespace sets.
 func (m GitModes) modeOf(e *provenance.Entry) Mode {
-	meta, _ := e.Object()["metadata"].(map[string]any)
+	meta, _ := m.Decoded.Declared(e)["metadata"].(map[string]any)
 	labels, _ := meta["labels"].(map[string]any)
 	v, ok := labels[ModeLabel].(string)
 	if !ok {

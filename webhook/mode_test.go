@@ -32,19 +32,33 @@ func TestGitModes(t *testing.T) {
 		"ns.yaml": ns("warned", "warn") + "---\n" + ns("audited", "audit") + "---\n" + ns("strict", "enforce") + "---\n" +
 			ns("typo", "audti") + "---\n" + ns("plain", ""),
 	})
-	m := GitModes{Snapshots: fixedSnap{snap}, Default: Warn}
-	for _, tt := range []struct {
-		ns   string
-		want Mode
-	}{
-		{"warned", Warn}, {"audited", Audit}, {"strict", Enforce},
-		{"typo", Enforce},    // an unknown value fails closed
-		{"plain", Warn},      // no label: the --mode default
-		{"undeclared", Warn}, // Git does not declare it: whatever its live label says, the default
-		{"", Warn},           // cluster-scoped objects, Namespaces included
+	// serve's cache keeps what it read.
+	cached := NewGitModes(fixedSnap{snap}, Warn)
+	cached.ModeFor("warned")
+	if n, _ := cached.Decoded.Len(); n != 1 {
+		t.Errorf("the cache holds %d Namespaces after one was read, want 1", n)
+	}
+	// Without a cache, and with serve's: twice, so the second reads what
+	// the cache kept.
+	for name, m := range map[string]GitModes{
+		"fresh decodes": {Snapshots: fixedSnap{snap}, Default: Warn},
+		"cached":        NewGitModes(fixedSnap{snap}, Warn),
 	} {
-		if got := m.ModeFor(tt.ns); got != tt.want {
-			t.Errorf("ModeFor(%q) = %q, want %q", tt.ns, got, tt.want)
+		for range 2 {
+			for _, tt := range []struct {
+				ns   string
+				want Mode
+			}{
+				{"warned", Warn}, {"audited", Audit}, {"strict", Enforce},
+				{"typo", Enforce},    // an unknown value fails closed
+				{"plain", Warn},      // no label: the --mode default
+				{"undeclared", Warn}, // Git does not declare it: whatever its live label says, the default
+				{"", Warn},           // cluster-scoped objects, Namespaces included
+			} {
+				if got := m.ModeFor(tt.ns); got != tt.want {
+					t.Errorf("%s: ModeFor(%q) = %q, want %q", name, tt.ns, got, tt.want)
+				}
+			}
 		}
 	}
 	if got := (GitModes{Snapshots: fixedSnap{nil}, Default: Audit}).ModeFor("warned"); got != Audit {

@@ -102,11 +102,14 @@ func serveTestHandlerN(tb testing.TB, n int) (*Handler, func()) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ix := &provenance.Indexer{Scope: provenancetest.Scope{"Deployment.apps": true}, DefaultNamespace: "default"}
-	files := make([]provenance.File, n)
-	for i := range files {
+	ix := &provenance.Indexer{Scope: provenancetest.Scope{"Deployment.apps": true, "Namespace": false}, DefaultNamespace: "default"}
+	// The namespace, declared with its mode, as a fleet repository
+	// declares it.
+	files := []provenance.File{{Path: "apps/team-00/namespace.yaml", Objects: provenancetest.Objects(tb,
+		`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team-00","labels":{"gitgate.dev/mode":"enforce","team":"team-00"}}}`)}}
+	for i := range n {
 		m := strings.ReplaceAll(string(manifest), serveName, serveCopy(i))
-		files[i] = provenance.File{Path: "apps/team-00/" + serveCopy(i) + ".json", Objects: provenancetest.Objects(tb, m)}
+		files = append(files, provenance.File{Path: "apps/team-00/" + serveCopy(i) + ".json", Objects: provenancetest.Objects(tb, m)})
 	}
 	snap, err := ix.Build(provenance.Revision{Ref: "main", Hash: strings.Repeat("c", 40)}, files)
 	if err != nil {
@@ -132,7 +135,7 @@ func serveTestHandlerN(tb testing.TB, n int) (*Handler, func()) {
 		Checker:     &provenance.Checker{Fields: provenance.FieldsStrict, Ignores: ignores, Decoded: decoded},
 		Controllers: controllers,
 		Repo:        Repo{URL: "https://git.example/fleet.git"},
-		Modes:       GitModes{Snapshots: store, Default: Enforce},
+		Modes:       NewGitModes(store, Enforce),
 		BreakGlass:  grantStore(),
 		Audit:       a,
 		Defaults:    newDeclaredDefaults(tb),
