@@ -244,7 +244,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 		}
 	}
 	strict := c.Fields != FieldsDeclared
-	declared := c.Decoded.Declared(entry)
+	declared := c.Decoded.declared(entry)
 	diffs := compare.Compare(declared, old, req.Object, entry.Schema, compare.Options{
 		Strict:      strict,
 		StrictLists: strict || c.StrictLists,
@@ -394,7 +394,7 @@ func (c *Checker) checkScale(req *Request, entry *Entry) Result {
 		}
 		return Result{Allowed: true, Reason: ReasonSubresource}
 	}
-	declSpec, _ := c.Decoded.Declared(entry)["spec"].(map[string]any)
+	declSpec, _ := c.Decoded.declared(entry)["spec"].(map[string]any)
 	declared := map[string]any{}
 	if r, ok := declSpec["replicas"]; ok {
 		declared["spec"] = map[string]any{"replicas": r}

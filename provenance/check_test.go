@@ -383,8 +383,8 @@ func TestCheck(t *testing.T) {
 			if res.Allowed != tc.wantAllowed || res.Reason != tc.wantReason {
 				t.Errorf("Check = allowed %v reason %s (diffs %v), want allowed %v reason %s", res.Allowed, res.Reason, res.Diffs, tc.wantAllowed, tc.wantReason)
 			}
-			if res.Entry != nil && !reflect.DeepEqual(decoded.Declared(res.Entry), res.Entry.Object()) {
-				t.Errorf("Check changed the declared manifest decisions share: %v", decoded.Declared(res.Entry))
+			if res.Entry != nil && !reflect.DeepEqual(provenance.Declared(decoded, res.Entry), res.Entry.Object()) {
+				t.Errorf("Check changed the declared manifest decisions share: %v", provenance.Declared(decoded, res.Entry))
 			}
 		})
 	}

@@ -54,7 +54,7 @@ func TestDecodedCacheBounds(t *testing.T) {
 				if len(e.object) != size {
 					t.Fatalf("entry of %d bytes, want %d", len(e.object), size)
 				}
-				got := c.Declared(e)
+				got := c.declared(e)
 				if !reflect.DeepEqual(got, e.Object()) {
 					t.Fatalf("declared = %v, want %v", got, e.Object())
 				}
@@ -77,12 +77,12 @@ func TestDecodedCacheBounds(t *testing.T) {
 func TestDecodedCacheHitsShareAndNilDecodes(t *testing.T) {
 	e := testEntry(t, "hot", 0)
 	c := NewDecodedCache(DefaultDecodedEntries, DefaultDecodedBytes)
-	a, b := c.Declared(e), c.Declared(e)
+	a, b := c.declared(e), c.declared(e)
 	if reflect.ValueOf(a).UnsafePointer() != reflect.ValueOf(b).UnsafePointer() {
 		t.Error("a kept entry decoded twice")
 	}
 	var none *DecodedCache
-	x, y := none.Declared(e), none.Declared(e)
+	x, y := none.declared(e), none.declared(e)
 	if reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer() || reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(a).UnsafePointer() {
 		t.Error("without a cache, readers share a map")
 	}
@@ -106,7 +106,7 @@ func TestDecodedCacheConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range 2000 {
 				e := es[(i*7+g*5)%len(es)]
-				if got := c.Declared(e); got["metadata"].(map[string]any)["name"] != e.Key.Name {
+				if got := c.declared(e); got["metadata"].(map[string]any)["name"] != e.Key.Name {
 					errs <- fmt.Sprintf("reader got %v for %s", got["metadata"], e.Key.Name)
 					return
 				}
@@ -127,5 +127,55 @@ func TestDecodedCacheConcurrent(t *testing.T) {
 	}
 	if n != kept || b != 300*kept || n > 8 {
 		t.Errorf("cache holds %d entries and %d bytes, %d entries have a decoded map", n, b, kept)
+	}
+}
+
+// Two caches over the same entries (serve's checkers and its namespace
+// modes): an entry is kept by at most one, which alone drops it, and
+// every read gets the entry's own manifest.
+func TestDecodedCachesShareEntries(t *testing.T) {
+	a, b := NewDecodedCache(4, 4*400), NewDecodedCache(4, 4*400)
+	var es []*Entry
+	for i := range 12 {
+		es = append(es, testEntry(t, fmt.Sprintf("e%02d", i), 300))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		c := a
+		if g%2 == 1 {
+			c = b
+		}
+		wg.Go(func() {
+			for i := range 2000 {
+				e := es[(i*5+g*3)%len(es)]
+				if got := c.declared(e); got["metadata"].(map[string]any)["name"] != e.Key.Name {
+					errs <- fmt.Sprintf("reader got %v for %s", got["metadata"], e.Key.Name)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for msg := range errs {
+		t.Error(msg)
+	}
+	held := map[*Entry]int{}
+	for _, c := range []*DecodedCache{a, b} {
+		for i := range c.n {
+			held[c.ring[(c.head+i)%len(c.ring)]]++
+		}
+	}
+	for _, e := range es {
+		if n := held[e]; n > 1 {
+			t.Errorf("%s is kept by %d caches", e.Key.Name, n)
+		}
+		if kept := e.decoded.Load() != nil; kept != (held[e] == 1) {
+			t.Errorf("%s: decoded %v, held by a cache %v", e.Key.Name, kept, held[e] == 1)
+		}
+	}
+	if len(held) == 0 {
+		t.Error("neither cache kept an entry")
 	}
 }

@@ -66,9 +66,9 @@ func NewDecodedCache(entries, maxBytes int) *DecodedCache {
 	return &DecodedCache{ring: make([]*Entry, max(entries, 1)), maxBytes: maxBytes}
 }
 
-// Declared is e's manifest for reading only: no caller may change it, since
+// declared is e's manifest for reading only: no caller may change it, since
 // other decisions share it. Without a cache (nil) it is decoded afresh.
-func (c *DecodedCache) Declared(e *Entry) map[string]any {
+func (c *DecodedCache) declared(e *Entry) map[string]any {
 	if c == nil {
 		return e.Object()
 	}
@@ -80,6 +80,15 @@ func (c *DecodedCache) Declared(e *Entry) map[string]any {
 		c.keep(e, obj)
 	}
 	return obj
+}
+
+// Label is the value of the label name in e's manifest, if it declares
+// one as a string: a read of the shared manifest that hands out no map.
+func (c *DecodedCache) Label(e *Entry, name string) (string, bool) {
+	meta, _ := c.declared(e)["metadata"].(map[string]any)
+	labels, _ := meta["labels"].(map[string]any)
+	v, ok := labels[name].(string)
+	return v, ok
 }
 
 func (c *DecodedCache) keep(e *Entry, obj map[string]any) {

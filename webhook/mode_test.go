@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gitgate/gitgate/provenance"
@@ -28,9 +29,11 @@ func TestGitModes(t *testing.T) {
 		}
 		return y
 	}
+	// big is over the 16 KiB of JSON a cache keeps: decoded every time.
+	big := ns("big", "audit") + "  annotations: {note: " + strings.Repeat("x", 20<<10) + "}\n"
 	snap := provenancetest.Snapshot(t, provenancetest.AnyKind{}, provenancetest.Revision("a"), map[string]string{
 		"ns.yaml": ns("warned", "warn") + "---\n" + ns("audited", "audit") + "---\n" + ns("strict", "enforce") + "---\n" +
-			ns("typo", "audti") + "---\n" + ns("plain", ""),
+			ns("typo", "audti") + "---\n" + ns("plain", "") + "---\n" + big,
 	})
 	// serve's cache keeps what it read.
 	cached := NewGitModes(fixedSnap{snap}, Warn)
@@ -43,6 +46,8 @@ func TestGitModes(t *testing.T) {
 	for name, m := range map[string]GitModes{
 		"fresh decodes": {Snapshots: fixedSnap{snap}, Default: Warn},
 		"cached":        NewGitModes(fixedSnap{snap}, Warn),
+		// Two entries for six Namespaces: every round evicts.
+		"small cache": {Snapshots: fixedSnap{snap}, Default: Warn, Decoded: provenance.NewDecodedCache(2, 1<<20)},
 	} {
 		for range 2 {
 			for _, tt := range []struct {
@@ -50,6 +55,7 @@ func TestGitModes(t *testing.T) {
 				want Mode
 			}{
 				{"warned", Warn}, {"audited", Audit}, {"strict", Enforce},
+				{"big", Audit},
 				{"typo", Enforce},    // an unknown value fails closed
 				{"plain", Warn},      // no label: the --mode default
 				{"undeclared", Warn}, // Git does not declare it: whatever its live label says, the default
@@ -99,8 +105,15 @@ func TestGitModesConflict(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if got := (GitModes{Snapshots: fixedSnap{c.Store.Load()}, Default: tt.def}).ModeFor("shared"); got != tt.want {
-			t.Errorf("%s vs %s (default %s): %s, want %s", tt.first, tt.second, tt.def, got, tt.want)
+		for name, m := range map[string]GitModes{
+			"fresh decodes": {Snapshots: fixedSnap{c.Store.Load()}, Default: tt.def},
+			"cached":        NewGitModes(fixedSnap{c.Store.Load()}, tt.def),
+		} {
+			for range 2 {
+				if got := m.ModeFor("shared"); got != tt.want {
+					t.Errorf("%s: %s vs %s (default %s): %s, want %s", name, tt.first, tt.second, tt.def, got, tt.want)
+				}
+			}
 		}
 	}
 }
