@@ -98,26 +98,7 @@ func TestDecodedCacheConcurrent(t *testing.T) {
 	for i := range 32 {
 		es = append(es, testEntry(t, fmt.Sprintf("e%02d", i), 300))
 	}
-	var wg sync.WaitGroup
-	errs := make(chan string, 4)
-	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 2000 {
-				e := es[(i*7+g*5)%len(es)]
-				if got := c.declared(e); got["metadata"].(map[string]any)["name"] != e.Key.Name {
-					errs <- fmt.Sprintf("reader got %v for %s", got["metadata"], e.Key.Name)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for msg := range errs {
-		t.Error(msg)
-	}
+	readConcurrently(t, []*DecodedCache{c}, es, 4)
 	n, b := c.Len()
 	kept := 0
 	for _, e := range es {
@@ -139,28 +120,7 @@ func TestDecodedCachesShareEntries(t *testing.T) {
 	for i := range 12 {
 		es = append(es, testEntry(t, fmt.Sprintf("e%02d", i), 300))
 	}
-	var wg sync.WaitGroup
-	errs := make(chan string, 8)
-	for g := range 8 {
-		c := a
-		if g%2 == 1 {
-			c = b
-		}
-		wg.Go(func() {
-			for i := range 2000 {
-				e := es[(i*5+g*3)%len(es)]
-				if got := c.declared(e); got["metadata"].(map[string]any)["name"] != e.Key.Name {
-					errs <- fmt.Sprintf("reader got %v for %s", got["metadata"], e.Key.Name)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for msg := range errs {
-		t.Error(msg)
-	}
+	readConcurrently(t, []*DecodedCache{a, b}, es, 8)
 	held := map[*Entry]int{}
 	for _, c := range []*DecodedCache{a, b} {
 		for i := range c.n {
@@ -177,5 +137,31 @@ func TestDecodedCachesShareEntries(t *testing.T) {
 	}
 	if len(held) == 0 {
 		t.Error("neither cache kept an entry")
+	}
+}
+
+// readConcurrently has readers goroutines read es, 2,000 times each, the
+// g-th through caches[g%len(caches)], and fails on any manifest that is
+// not the entry's own.
+func readConcurrently(t *testing.T, caches []*DecodedCache, es []*Entry, readers int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan string, readers)
+	for g := range readers {
+		c := caches[g%len(caches)]
+		wg.Go(func() {
+			for i := range 2000 {
+				e := es[(i*7+g*5)%len(es)]
+				if got := c.declared(e); got["metadata"].(map[string]any)["name"] != e.Key.Name {
+					errs <- fmt.Sprintf("reader got %v for %s", got["metadata"], e.Key.Name)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for msg := range errs {
+		t.Error(msg)
 	}
 }
