@@ -169,7 +169,7 @@ func (o *checkOptions) judge(src *loadedSource) (*judge, error) {
 		Controllers: &recordingChecker{next: webhook.ControllerChecker(checker.Ignores), reason: &last},
 		Repo:        webhook.Repo{URL: src.Repo, Browse: o.browseURL},
 		DenialHint:  o.denialHint,
-		Modes:       webhook.GitModes{Snapshots: store, Default: mode},
+		Modes:       webhook.GitModes{Default: mode},
 		Defaults:    offlineDefaults{},
 	}
 	groups := o.asGroups

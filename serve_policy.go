@@ -33,7 +33,7 @@ func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, o *policyOptions, h *webhoo
 	h.DryRunWarn = o.dryRunAction == dryRunWarn
 	h.Modes = webhook.FixedMode(mode)
 	if o.namespaceOverrides {
-		h.Modes = webhook.NewGitModes(h.Snapshots, mode)
+		h.Modes = webhook.NewGitModes(mode)
 	}
 
 	store := &breakglass.Store{PermanentUsers: o.breakGlassUsers, PermanentGroups: o.breakGlassGroups}

@@ -33,49 +33,46 @@ func ParseMode(s string) (Mode, error) {
 }
 
 // Modes gives the mode for objects in a namespace ("" for cluster-scoped
-// objects).
+// objects), as the snapshot the decision read declares it (nil before the
+// first sync).
 type Modes interface {
-	ModeFor(namespace string) Mode
+	ModeFor(snap *provenance.Snapshot, namespace string) Mode
 }
 
 // FixedMode applies one mode everywhere.
 type FixedMode Mode
 
 // ModeFor returns m.
-func (m FixedMode) ModeFor(string) Mode { return Mode(m) }
+func (m FixedMode) ModeFor(*provenance.Snapshot, string) Mode { return Mode(m) }
 
 // GitModes reads the gitgate.dev/mode label of a Namespace as Git declares
-// it, in the snapshot in force, never from the live object: whoever can
+// it, in the snapshot the decision read (so the mode and the verdict come
+// from one revision), never from the live object: whoever can
 // write a Namespace (through its status or finalize subresource, a grant,
 // or a service account's token) cannot switch enforcement off, and a
 // Namespace Git does not declare gets Default. To change a namespace's
 // mode, commit the label. Cluster-scoped objects always get Default.
 type GitModes struct {
-	Snapshots Snapshots
-	Default   Mode
+	Default Mode
 	// Decoded, when set, keeps the Namespaces' manifests decoded between
 	// requests, as it keeps those the Git check reads.
 	Decoded *provenance.DecodedCache
 }
 
-// NewGitModes returns GitModes over snaps, with a cache of its own that
-// keeps the Namespaces' manifests decoded between requests (read on every
-// denial): at most 256 of them and 256 KiB of their JSON, about 3 MB
-// decoded, 5.5 MB at worst.
-func NewGitModes(snaps Snapshots, def Mode) GitModes {
-	return GitModes{Snapshots: snaps, Default: def, Decoded: provenance.NewDecodedCache(256, 256<<10)}
+// NewGitModes returns GitModes with a cache of its own that keeps the
+// Namespaces' manifests decoded between requests (read on every denial):
+// at most 256 of them and 256 KiB of their JSON, about 3 MB decoded, 5.5
+// MB at worst.
+func NewGitModes(def Mode) GitModes {
+	return GitModes{Default: def, Decoded: provenance.NewDecodedCache(256, 256<<10)}
 }
 
 // ModeFor returns the label Git declares on the namespace, or Default. A
 // label with another value means enforce: a typo must not switch
 // enforcement off. A Namespace several roots declare gets the strictest
 // of their modes: which root owns it must not loosen enforcement.
-func (m GitModes) ModeFor(namespace string) Mode {
-	if namespace == "" {
-		return m.Default
-	}
-	snap := m.Snapshots.Load()
-	if snap == nil {
+func (m GitModes) ModeFor(snap *provenance.Snapshot, namespace string) Mode {
+	if namespace == "" || snap == nil {
 		return m.Default
 	}
 	decls := snap.Declarations(provenance.Key{Kind: "Namespace", Name: namespace})

@@ -36,18 +36,18 @@ func TestGitModes(t *testing.T) {
 			ns("typo", "audti") + "---\n" + ns("plain", "") + "---\n" + big,
 	})
 	// serve's cache keeps what it read.
-	cached := NewGitModes(fixedSnap{snap}, Warn)
-	cached.ModeFor("warned")
+	cached := NewGitModes(Warn)
+	cached.ModeFor(snap, "warned")
 	if n, _ := cached.Decoded.Len(); n != 1 {
 		t.Errorf("the cache holds %d Namespaces after one was read, want 1", n)
 	}
 	// Without a cache, and with serve's: twice, so the second reads what
 	// the cache kept.
 	for name, m := range map[string]GitModes{
-		"fresh decodes": {Snapshots: fixedSnap{snap}, Default: Warn},
-		"cached":        NewGitModes(fixedSnap{snap}, Warn),
+		"fresh decodes": {Default: Warn},
+		"cached":        NewGitModes(Warn),
 		// Two entries for six Namespaces: every round evicts.
-		"small cache": {Snapshots: fixedSnap{snap}, Default: Warn, Decoded: provenance.NewDecodedCache(2, 1<<20)},
+		"small cache": {Default: Warn, Decoded: provenance.NewDecodedCache(2, 1<<20)},
 	} {
 		for range 2 {
 			for _, tt := range []struct {
@@ -61,13 +61,13 @@ func TestGitModes(t *testing.T) {
 				{"undeclared", Warn}, // Git does not declare it: whatever its live label says, the default
 				{"", Warn},           // cluster-scoped objects, Namespaces included
 			} {
-				if got := m.ModeFor(tt.ns); got != tt.want {
+				if got := m.ModeFor(snap, tt.ns); got != tt.want {
 					t.Errorf("%s: ModeFor(%q) = %q, want %q", name, tt.ns, got, tt.want)
 				}
 			}
 		}
 	}
-	if got := (GitModes{Snapshots: fixedSnap{nil}, Default: Audit}).ModeFor("warned"); got != Audit {
+	if got := (GitModes{Default: Audit}).ModeFor(nil, "warned"); got != Audit {
 		t.Errorf("before the first sync: %q, want the default", got)
 	}
 }
@@ -106,11 +106,11 @@ func TestGitModesConflict(t *testing.T) {
 			}
 		}
 		for name, m := range map[string]GitModes{
-			"fresh decodes": {Snapshots: fixedSnap{c.Store.Load()}, Default: tt.def},
-			"cached":        NewGitModes(fixedSnap{c.Store.Load()}, tt.def),
+			"fresh decodes": {Default: tt.def},
+			"cached":        NewGitModes(tt.def),
 		} {
 			for range 2 {
-				if got := m.ModeFor("shared"); got != tt.want {
+				if got := m.ModeFor(c.Store.Load(), "shared"); got != tt.want {
 					t.Errorf("%s: %s vs %s (default %s): %s, want %s", name, tt.first, tt.second, tt.def, got, tt.want)
 				}
 			}

@@ -40,7 +40,7 @@ type Auditor interface {
 // the grant overrode. Exempt callers, agents and skipped resources were
 // allowed before any of this and are never recorded.
 func (h *Handler) applyPolicy(ctx context.Context, req *admission.Request, preq *provenance.Request, snap *provenance.Snapshot, v verdict, start time.Time) admission.Response {
-	mode := h.modeFor(preq.Namespace)
+	mode := h.modeFor(snap, preq.Namespace)
 	decision := decisionFor(mode)
 	hard := v.reason == reasonAgentToken || v.reason == reasonControllerToken
 	if hard {
@@ -115,11 +115,11 @@ func labelValue(obj map[string]any, key string) (string, bool) {
 	return v, ok
 }
 
-func (h *Handler) modeFor(namespace string) Mode {
+func (h *Handler) modeFor(snap *provenance.Snapshot, namespace string) Mode {
 	if h.Modes == nil {
 		return Enforce
 	}
-	return h.Modes.ModeFor(namespace)
+	return h.Modes.ModeFor(snap, namespace)
 }
 
 func decisionFor(m Mode) audit.Decision {

@@ -36,7 +36,7 @@ func (f fixedSnap) Load() *provenance.Snapshot { return f.snap }
 
 type nsModes map[string]Mode
 
-func (m nsModes) ModeFor(ns string) Mode {
+func (m nsModes) ModeFor(_ *provenance.Snapshot, ns string) Mode {
 	if v, ok := m[ns]; ok {
 		return v
 	}

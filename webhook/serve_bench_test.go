@@ -135,7 +135,7 @@ func serveTestHandlerN(tb testing.TB, n int) (*Handler, func()) {
 		Checker:     &provenance.Checker{Fields: provenance.FieldsStrict, Ignores: ignores, Decoded: decoded},
 		Controllers: controllers,
 		Repo:        Repo{URL: "https://git.example/fleet.git"},
-		Modes:       NewGitModes(store, Enforce),
+		Modes:       NewGitModes(Enforce),
 		BreakGlass:  grantStore(),
 		Audit:       a,
 		Defaults:    newDeclaredDefaults(tb),
