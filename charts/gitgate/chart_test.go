@@ -325,8 +325,11 @@ func TestDriftScanOffDropsItsPermissions(t *testing.T) {
 			aggregated := m.Find("ClusterRoleBinding", "gitgate-drift-extra") != nil
 			writesDrift := hasNamedRule(m.Find("Role", "gitgate"), "configmaps", "gitgate-drift", "update")
 			elects := hasNamedRule(m.Find("Role", "gitgate"), "leases", "gitgate-drift", "update") && m.Find("Lease", "gitgate-drift") != nil
-			if hasRule(m.Find("Role", "gitgate"), "leases", "create") {
-				t.Error("gitgate may create Leases; the chart creates the one it takes")
+			if hasRule(m.Find("Role", "gitgate"), "leases", "create") || hasRule(m.Find("Role", "gitgate"), "configmaps", "create") {
+				t.Error("gitgate may create Leases or ConfigMaps; the chart creates those it writes")
+			}
+			if shipped := m.Find("ConfigMap", "gitgate-drift") != nil; shipped != tt.scans {
+				t.Errorf("ConfigMap gitgate-drift shipped = %v, want %v", shipped, tt.scans)
 			}
 			if reads != tt.scans || aggregated != tt.scans || writesDrift != tt.scans || elects != tt.scans {
 				t.Errorf("list deployments = %v, aggregated role bound = %v, update of ConfigMap gitgate-drift = %v, Lease gitgate-drift (shipped, updatable) = %v; want all %v", reads, aggregated, writesDrift, elects, tt.scans)

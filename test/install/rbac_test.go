@@ -51,6 +51,7 @@ func TestServiceAccountHasLeastPrivilege(t *testing.T) {
 		{[]string{"update", "leases.coordination.k8s.io/kube-controller-manager", "-n", "kube-system"}, "no"},
 		{[]string{"update", "leases.coordination.k8s.io/other", "-n", namespace}, "no"},
 		{[]string{"create", "leases.coordination.k8s.io", "-n", namespace}, "no"},
+		{[]string{"create", "configmaps", "-n", namespace}, "no"},
 	} {
 		args := append([]string{"auth", "can-i", "--as", serviceAcct}, c.args...)
 		r := env.kubectl.Run("", args...)
