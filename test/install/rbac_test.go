@@ -105,21 +105,27 @@ func TestSandboxTakesDryRunsOnly(t *testing.T) {
 	if err := os.WriteFile(tokenRequest, []byte(`{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// gitgate's sync ConfigMap as the install created it, to write back.
+	syncCM := env.kubectl.Run("", "get", "configmap", "gitgate-sync", "-n", namespace, "-o", "yaml")
+	if syncCM.Failed() {
+		t.Fatalf("%s: %v\n%s", syncCM.CommandLine(), syncCM.Err, syncCM.Stderr)
+	}
 	for _, c := range []struct {
 		name    string
+		stdin   string
 		args    []string
 		wantErr string
 	}{
-		{"a real create in the sandbox", []string{"create", "configmap", "probe", "-n", dryRunNamespace}, refused},
-		{"a token for the sandbox's service account", []string{"create", "token", "probe", "-n", dryRunNamespace}, refused},
+		{"a real create in the sandbox", "", []string{"create", "configmap", "probe", "-n", dryRunNamespace}, refused},
+		{"a token for the sandbox's service account", "", []string{"create", "token", "probe", "-n", dryRunNamespace}, refused},
 		// The token endpoint ignores dryRun: a dry-run token request would
 		// mint a real token.
-		{"a dry-run token request", []string{"create", "--raw", "/api/v1/namespaces/" + dryRunNamespace + "/serviceaccounts/probe/token?dryRun=All", "-f", tokenRequest}, refused},
-		{"a dry run in the sandbox", []string{"create", "configmap", "probe", "-n", dryRunNamespace, "--dry-run=server"}, ""},
-		{"gitgate's own ConfigMap outside the sandbox", []string{"create", "configmap", "gitgate-probe", "-n", namespace}, ""},
+		{"a dry-run token request", "", []string{"create", "--raw", "/api/v1/namespaces/" + dryRunNamespace + "/serviceaccounts/probe/token?dryRun=All", "-f", tokenRequest}, refused},
+		{"a dry run in the sandbox", "", []string{"create", "configmap", "probe", "-n", dryRunNamespace, "--dry-run=server"}, ""},
+		{"gitgate's own ConfigMap outside the sandbox", syncCM.Stdout, []string{"replace", "-f", "-"}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := env.kubectl.Run("", append(c.args, "--as", serviceAcct)...)
+			r := env.kubectl.Run(c.stdin, append(c.args, "--as", serviceAcct)...)
 			switch {
 			case c.wantErr == "" && r.Failed():
 				t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
@@ -128,7 +134,6 @@ func TestSandboxTakesDryRunsOnly(t *testing.T) {
 			}
 		})
 	}
-	env.kubectl.Run("", "delete", "configmap", "gitgate-probe", "-n", namespace, "--ignore-not-found")
 	if r := env.kubectl.Run("", "get", "configmap", "probe", "-n", dryRunNamespace); !r.Failed() {
 		t.Errorf("ConfigMap probe was stored in the sandbox")
 	}
