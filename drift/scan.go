@@ -55,25 +55,32 @@ func (s *Scanner) Start(ctx context.Context) error {
 }
 
 // ScanOnce compares the cluster with the snapshot in force, if one is
-// loaded.
+// loaded. A scan cut short because ctx ended (the replica stops, or lost
+// the Lease) is not counted as failed.
 func (s *Scanner) ScanOnce(ctx context.Context) error {
 	snap := s.Snapshots.Load()
 	if snap == nil {
 		return nil
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.Interval)
 	defer cancel()
-	r, err := Compare(ctx, snap, s.Live, Options{Checker: s.Checker})
-	if err != nil {
+	failed := func(err error) error {
+		if parent.Err() != nil {
+			return parent.Err()
+		}
 		scans.WithLabelValues("error").Inc()
 		return err
+	}
+	r, err := Compare(ctx, snap, s.Live, Options{Checker: s.Checker})
+	if err != nil {
+		return failed(err)
 	}
 	now := time.Now()
 	observe(r, now)
 	if s.Status != nil {
 		if err := s.Status.Write(ctx, r, now); err != nil {
-			scans.WithLabelValues("error").Inc()
-			return err
+			return failed(err)
 		}
 	}
 	scans.WithLabelValues("success").Inc()

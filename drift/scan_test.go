@@ -2,6 +2,7 @@ package drift
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -76,4 +77,49 @@ func TestScanOnceWithoutSnapshotDoesNothing(t *testing.T) {
 	if err := s.ScanOnce(context.Background()); err != nil {
 		t.Errorf("err = %v, want none before the first sync", err)
 	}
+}
+
+// A scan that fails is counted; one cut short because its context ended
+// (the replica stops or lost the Lease) is not.
+func TestScanOnceCountsFailuresNotStops(t *testing.T) {
+	snap := provenancetest.Snapshot(t, provenancetest.AnyKind{}, provenancetest.Revision("a"), map[string]string{"shop.yaml": git})
+	for _, tc := range []struct {
+		name    string
+		stopped bool
+		want    float64
+	}{
+		{"the summary cannot be written", false, 1},
+		{"the replica stops", true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.stopped {
+				cancel()
+			}
+			s := &Scanner{Interval: time.Minute, Snapshots: fixedSnap{snap}, Live: &fakeLive{}, Checker: &provenance.Checker{}, Status: failingStatus{}}
+			before := counterValue(t, scans.WithLabelValues("error"))
+			if err := s.ScanOnce(ctx); err == nil {
+				t.Fatal("ScanOnce succeeded")
+			}
+			if got := counterValue(t, scans.WithLabelValues("error")) - before; got != tc.want {
+				t.Errorf("gitgate_drift_scans_total{result=\"error\"} rose by %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+type failingStatus struct{}
+
+func (failingStatus) Write(context.Context, *Report, time.Time) error {
+	return errors.New("configmaps \"gitgate-drift\" is forbidden")
+}
+
+func counterValue(t *testing.T, c interface{ Write(*dto.Metric) error }) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
 }
