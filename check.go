@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/offlinescope"
+	"github.com/gitgate/gitgate/sources/offlinescope"
 	"github.com/gitgate/gitgate/webhook"
 )
 

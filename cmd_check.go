@@ -18,7 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/render"
+	"github.com/gitgate/gitgate/sources/render"
 	"github.com/gitgate/gitgate/webhook"
 )
 

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/gitsource"
+	"github.com/gitgate/gitgate/sources/gitsource"
 	"github.com/gitgate/gitgate/webhook"
 )
 

@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/gitgate/gitgate/provenance/fluxsync"
-	"github.com/gitgate/gitgate/provenance/gitsource"
+	"github.com/gitgate/gitgate/sources/fluxsync"
+	"github.com/gitgate/gitgate/sources/gitsource"
 )
 
 // fluxOptions are the flags of --source flux: which namespaces' Flux

@@ -14,11 +14,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/gitgate/gitgate/peers"
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/gitsource"
-	"github.com/gitgate/gitgate/provenance/signature"
-	"github.com/gitgate/gitgate/receiver"
+	"github.com/gitgate/gitgate/sources/gitsource"
+	"github.com/gitgate/gitgate/sources/peers"
+	"github.com/gitgate/gitgate/sources/receiver"
+	"github.com/gitgate/gitgate/sources/signature"
 )
 
 // gitOptions are the flags for reaching and trusting the Git repository:

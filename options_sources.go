@@ -10,7 +10,7 @@ import (
 	"github.com/go-logr/logr"
 	"sigs.k8s.io/yaml"
 
-	"github.com/gitgate/gitgate/provenance/gitsource"
+	"github.com/gitgate/gitgate/sources/gitsource"
 )
 
 // Source drivers of --source. Each feeds the one provenance.Composer with

@@ -23,8 +23,8 @@ import (
 
 	"github.com/gitgate/gitgate/dryrun"
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/gitsource"
-	"github.com/gitgate/gitgate/provenance/gitsync"
+	"github.com/gitgate/gitgate/sources/gitsource"
+	"github.com/gitgate/gitgate/sources/gitsync"
 	"github.com/gitgate/gitgate/webhook"
 )
 

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/fluxsync"
+	"github.com/gitgate/gitgate/sources/fluxsync"
 )
 
 // cacheSetup is the manager's scheme and cache options: client-go's kinds,

@@ -12,11 +12,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/gitsource"
-	"github.com/gitgate/gitgate/provenance/gitsync"
-	"github.com/gitgate/gitgate/provenance/localsource"
-	"github.com/gitgate/gitgate/provenance/offlinescope"
-	"github.com/gitgate/gitgate/provenance/render"
+	"github.com/gitgate/gitgate/sources/gitsource"
+	"github.com/gitgate/gitgate/sources/gitsync"
+	"github.com/gitgate/gitgate/sources/localsource"
+	"github.com/gitgate/gitgate/sources/offlinescope"
+	"github.com/gitgate/gitgate/sources/render"
 )
 
 // sourceOptions choose what the client commands (check, render, drift)

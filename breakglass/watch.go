@@ -12,7 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/gitgate/gitgate/configwatch"
+	"github.com/gitgate/gitgate/internal/configwatch"
 )
 
 // DefaultConfigMap is the name of the ConfigMap that holds grants.

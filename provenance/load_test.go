@@ -13,7 +13,7 @@ import (
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/provenancetest"
-	"github.com/gitgate/gitgate/provenance/render"
+	"github.com/gitgate/gitgate/sources/render"
 )
 
 // lazyFile is a File whose objects are parsed when Build asks, as

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/render"
+	"github.com/gitgate/gitgate/sources/render"
 )
 
 // Scope fakes discovery: it knows the kinds it lists (by

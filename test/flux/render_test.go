@@ -15,8 +15,8 @@ import (
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/fluxrender"
 	"github.com/gitgate/gitgate/provenance/provenancetest"
+	"github.com/gitgate/gitgate/sources/fluxrender"
 	"github.com/gitgate/gitgate/test/harness"
 )
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitgate/gitgate/receiver"
+	"github.com/gitgate/gitgate/sources/receiver"
 	"github.com/gitgate/gitgate/test/harness"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitgate/gitgate/receiver"
+	"github.com/gitgate/gitgate/sources/receiver"
 	"github.com/gitgate/gitgate/test/harness"
 )
 

@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/gitgate/gitgate/provenance/render"
+	"github.com/gitgate/gitgate/sources/render"
 	"github.com/gitgate/gitgate/test/harness"
 )
 

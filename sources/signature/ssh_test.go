@@ -16,8 +16,8 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/gitgate/gitgate/provenance/gitsource"
-	. "github.com/gitgate/gitgate/provenance/signature"
+	"github.com/gitgate/gitgate/sources/gitsource"
+	. "github.com/gitgate/gitgate/sources/signature"
 	"github.com/gitgate/gitgate/test/harness"
 )
 

@@ -7,7 +7,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
-	"github.com/gitgate/gitgate/provenance/signature"
+	"github.com/gitgate/gitgate/sources/signature"
 )
 
 // SignedCommit is c as a signature verifier sees it: its armored signature

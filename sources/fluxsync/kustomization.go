@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/fluxrender"
+	"github.com/gitgate/gitgate/sources/fluxrender"
 )
 
 // root is one Kustomization and its last good render.

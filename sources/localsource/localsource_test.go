@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/gitgate/gitgate/provenance/provenancetest"
-	"github.com/gitgate/gitgate/provenance/render"
+	"github.com/gitgate/gitgate/sources/render"
 )
 
 func TestTreeRendersLikeTheCommit(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/gitgate/gitgate/configwatch"
+	"github.com/gitgate/gitgate/internal/configwatch"
 )
 
 // DefaultConfigMap is the ConfigMap the replicas signal through.

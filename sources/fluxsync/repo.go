@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/gitsource"
-	"github.com/gitgate/gitgate/provenance/signature"
+	"github.com/gitgate/gitgate/sources/gitsource"
+	"github.com/gitgate/gitgate/sources/signature"
 )
 
 // ErrUnsupported: a GitRepository or Kustomization uses a feature gitgate

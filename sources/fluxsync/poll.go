@@ -13,8 +13,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/fluxrender"
-	"github.com/gitgate/gitgate/provenance/gitsource"
+	"github.com/gitgate/gitgate/sources/fluxrender"
+	"github.com/gitgate/gitgate/sources/gitsource"
 )
 
 // poll brings r to gr's current revision when it is due: the first time,

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gitgate/gitgate/internal/testgit"
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/gitsource"
+	"github.com/gitgate/gitgate/sources/gitsource"
 )
 
 func TestRefOf(t *testing.T) {

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitgate/gitgate/provenance/gitsource"
 	"github.com/gitgate/gitgate/provenance/provenancetest"
-	"github.com/gitgate/gitgate/provenance/signature"
+	"github.com/gitgate/gitgate/sources/gitsource"
+	"github.com/gitgate/gitgate/sources/signature"
 	"github.com/gitgate/gitgate/test/harness"
 )
 

@@ -14,9 +14,9 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/gitsource"
-	"github.com/gitgate/gitgate/provenance/render"
-	"github.com/gitgate/gitgate/provenance/signature"
+	"github.com/gitgate/gitgate/sources/gitsource"
+	"github.com/gitgate/gitgate/sources/render"
+	"github.com/gitgate/gitgate/sources/signature"
 )
 
 // Syncer follows one Git source with one or more roots (paths) and keeps

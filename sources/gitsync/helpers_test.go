@@ -25,8 +25,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/gitsource"
 	"github.com/gitgate/gitgate/provenance/provenancetest"
+	"github.com/gitgate/gitgate/sources/gitsource"
 	"github.com/gitgate/gitgate/test/harness"
 )
 

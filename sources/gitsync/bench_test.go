@@ -14,8 +14,8 @@ import (
 
 	"github.com/go-logr/logr"
 
-	"github.com/gitgate/gitgate/provenance/gitsource"
-	"github.com/gitgate/gitgate/receiver"
+	"github.com/gitgate/gitgate/sources/gitsource"
+	"github.com/gitgate/gitgate/sources/receiver"
 	"github.com/gitgate/gitgate/test/harness"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/provenance/gitsource"
+	"github.com/gitgate/gitgate/sources/gitsource"
 	"github.com/gitgate/gitgate/test/harness"
 )
 
