@@ -99,7 +99,8 @@ var (
 
 // Decision is gitgate's answer to one admission request as a plain value:
 // what the admission response, the metrics and `gitgate check` need,
-// decided once. Handle turns it into the response; nothing else makes one.
+// decided once. Its response method makes the admission response; nothing
+// else in gitgate makes one.
 type Decision struct {
 	// Allowed lets the request through: Git backs it, no look was needed
 	// (Skipped, an exempt caller, an agent), or the policy let a refusal
@@ -164,12 +165,21 @@ func (h *Handler) Decide(ctx context.Context, req admission.Request) Decision {
 	return h.decide(ctx, &req, h.now())
 }
 
-// decide walks a request through the stages, each in its own file and
-// each handing on to the next: classify (identity.go: a skipped resource,
-// an exempt caller or an agent is allowed here, with no Git lookup), judge
-// (judge.go: decode the objects, Git's verdict), and for a request Git
-// does not back the policy (policy.go: break-glass, the mode, the audit
-// record), in the words of message.go.
+// decide walks one request through the stages of a decision, each a file,
+// in one direction: each hands its result on, and none calls back into an
+// earlier stage (judge only asks identity.go's Identities about the service
+// account a token or a Pod would carry):
+//
+//	classify  identity.go  who asks: a skipped resource, an exempt caller or
+//	                       an agent is allowed here, with no Git lookup
+//	judge     judge.go     decode the objects, then Git's verdict: tokens,
+//	                       the controller rule and run-as, staleness, a
+//	                       person's create held to the API server's defaults
+//	policy    policy.go    a request Git does not back: break-glass, the
+//	                       mode, the audit record
+//	message   message.go   the words of a refusal
+//
+// Handle then observes the Decision (metrics.go) and answers it.
 func (h *Handler) decide(ctx context.Context, req *admission.Request, start time.Time) Decision {
 	who := h.classify(req)
 	if reason := h.unjudged(req, who.class); reason != "" {

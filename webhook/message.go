@@ -15,6 +15,11 @@ import (
 	"github.com/gitgate/gitgate/provenance/compare"
 )
 
+// The words of a decision, the stage after the policy: every word gitgate
+// says about a refusal, whether the answer denies it or carries it as a
+// warning, and nowhere else. Values of a Secret, or of an object whose
+// values may come from one, never appear.
+
 const (
 	// maxShownDiffs keeps a denial short enough to read in a terminal.
 	maxShownDiffs = 3
@@ -46,10 +51,6 @@ func (r Repo) browseLink(rev, file string) string {
 	}
 	return strings.NewReplacer("{revision}", url.PathEscape(rev), "{file}", strings.Join(segments, "/")).Replace(r.Browse)
 }
-
-// The last stage of a decision: every word gitgate says about a refusal,
-// whether the answer denies it or carries it as a warning. Values of a
-// Secret, or of an object whose values may come from one, never appear.
 
 // refusal is the text of a refusal as the policy ruled on it: the message
 // and the warnings of the answer. A refusal audited or passed by
