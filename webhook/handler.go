@@ -1,14 +1,11 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
-	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -32,7 +29,8 @@ type KindResolver interface {
 	KindFor(resource schema.GroupVersionResource) (schema.GroupVersionKind, error)
 }
 
-// Handler is gitgate's admission.Handler.
+// Handler is gitgate's admission.Handler. Decide gives its decision on a
+// request as a plain value; Handle answers the API server with it.
 type Handler struct {
 	Identities Identities
 	// Skip lists resources allowed without a look (--skip-resource).
@@ -99,201 +97,119 @@ var (
 	_ DefaultsChecker   = (*provenance.Checker)(nil)
 )
 
-// ownSubresourceWrite reports a write a controller makes without a Git
-// check: an update through an object subresource (status, in-place resize,
-// finalize) that leaves labels, annotations, ownerReferences and
-// finalizers as they were. Scale is not among them: it changes declared
-// replicas. Nor are ephemeral containers: one added to the agent's Pod
-// mounts the agent's token.
-func ownSubresourceWrite(preq *provenance.Request) bool {
-	return controllerSubresources[preq.Subresource] && preq.Operation == provenance.Update &&
-		!provenance.MetadataChanged(preq.OldObject, preq.Object)
+// Decision is gitgate's answer to one admission request as a plain value:
+// what the admission response, the metrics and `gitgate check` need,
+// decided once. Its response method makes the admission response; nothing
+// else in gitgate makes one.
+type Decision struct {
+	// Allowed lets the request through: Git backs it, no look was needed
+	// (Skipped, an exempt caller, an agent), or the policy let a refusal
+	// pass (warned, audited, break-glass).
+	Allowed bool
+	// Outcome is the decision label of gitgate_admission_decisions_total:
+	// "allowed", "error" (the request could not be read), or what the
+	// policy made of a refusal, as the audit record has it (audit.Decision:
+	// denied, warned, audited, break-glass).
+	Outcome string
+	// Reason is why: the caller's class (exempt, agent), skipped-resource,
+	// Git's verdict (matches-git, not-in-git, field-mismatch, …) or
+	// gitgate's own (not-synced, stale, agent-token, bad-request, …). It is
+	// the reason label of the metric, and of the audit record of a refusal.
+	Reason provenance.Reason
+	// Class is the caller's identity class: the class label of the metric.
+	// A request is classed before anything else, so every Decision has one.
+	Class Class
+	// Skipped: the resource is on --skip-resource, allowed before anything
+	// else is looked at (Reason skipped-resource).
+	Skipped bool
+	// Code is the HTTP status of an answer to a request gitgate could not
+	// read: 400 (the body is not a valid object), 413 (over
+	// --max-request-bytes). 0 for a decision, whose answer says 200 when
+	// allowed and 403 when denied.
+	Code int32
+	// Message is the refusal as people read it ("[reason] gitgate denied
+	// …", or why a request could not be read): the answer's message when
+	// it is not allowed; when warned, the denial the warning rewrites. ""
+	// when nothing was refused, and for a refusal audited or passed by
+	// break-glass, whose text nobody reads.
+	Message string
+	// Warnings go back with the answer (kubectl prints "Warning: …"): the
+	// would-be denial of warn mode or of a dry run, a break-glass use.
+	Warnings []string
+	// AuditAnnotations go into the API server's audit log, keyed there as
+	// validate.gitgate.dev/<key>: set exactly when gitgate wrote an audit
+	// record (every refusal, whatever the policy made of it), else nil.
+	AuditAnnotations map[string]string
 }
 
-// controllerSubresources are the object subresources a controller writes
-// unjudged (see ownSubresourceWrite); the webhook's matchConditions list
-// the same.
-var controllerSubresources = map[string]bool{"status": true, "resize": true, "finalize": true}
+// Values of Decision.Outcome besides the policy's audit.Decision.
+const (
+	outcomeAllowed = "allowed"
+	outcomeError   = "error"
+)
 
-// ControllerChecker is the controller rule: a controller may set, change or
-// remove what Git does not declare (provenance.FieldsDeclared), finalizers
-// and ownerReferences included, but not add
-// an element to a keyed list, such as a container to a declared
-// Deployment: whoever holds any service account's token is a controller.
-func ControllerChecker(ignores *provenance.Ignores) *provenance.Checker {
-	return &provenance.Checker{Fields: provenance.FieldsDeclared, StrictLists: true, Controller: true, Ignores: ignores}
-}
-
-// errUnresolvedKind: a subresource request (scale) names a resource that
-// discovery cannot map to a kind, so gitgate cannot tell which declared
-// object it changes. That is gitgate's blind spot, not the client's fault:
-// it is refused (fail closed) through the policy, so the mode, break-glass
-// and the audit trail apply as to any other refusal.
-var errUnresolvedKind = errors.New("cannot resolve the kind of the resource")
-
-// Handle decides one admission request: a skipped resource, an exempt
-// caller or an agent first (no Git lookup), then the Git verdict, then
-// what to do with a request Git does not back (applyPolicy, in policy.go:
-// break-glass, then the mode).
+// Handle answers one admission request: its Decision, observed once in
+// the metrics and turned once into the response.
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
 	start := h.now()
-	class, match := h.Identities.Classify(req.UserInfo)
-	who := caller{user: req.UserInfo.Username, class: class, match: match}
+	d := h.decide(ctx, &req, start)
+	observe(&req, &d, start)
+	return d.response()
+}
+
+// Decide decides one admission request without answering it, for callers
+// that want the verdict rather than a response (gitgate check). It
+// observes no metric, but a refusal is recorded (Audit, or the log) as
+// under Handle.
+func (h *Handler) Decide(ctx context.Context, req admission.Request) Decision {
+	return h.decide(ctx, &req, h.now())
+}
+
+// decide walks one request through the stages of a decision, each a file,
+// in one direction: each hands its result on, and none calls back into an
+// earlier stage (judge only asks identity.go's Identities about the service
+// account a token or a Pod would carry):
+//
+//	classify  identity.go  who asks: a skipped resource, an exempt caller or
+//	                       an agent is allowed here, with no Git lookup
+//	judge     judge.go     decode the objects, then Git's verdict: tokens,
+//	                       the controller rule and run-as, staleness, a
+//	                       person's create held to the API server's defaults
+//	policy    policy.go    a request Git does not back: break-glass, the
+//	                       mode, the audit record
+//	message   message.go   the words of a refusal
+//
+// Handle then observes the Decision (metrics.go) and answers it.
+func (h *Handler) decide(ctx context.Context, req *admission.Request, start time.Time) Decision {
+	who := h.classify(req)
+	if reason := h.unjudged(req, who.class); reason != "" {
+		return Decision{Allowed: true, Outcome: outcomeAllowed, Reason: reason, Class: who.class, Skipped: reason == reasonSkippedResource}
+	}
+	preq, snap, v, err := h.judge(ctx, req, who, start)
 	switch {
-	case h.Skip.Has(req.Resource.Group, req.Resource.Resource):
-		observe(&req, "allowed", reasonSkippedResource, class, start)
-		return admission.Allowed("")
-	case class == Exempt:
-		observe(&req, "allowed", reasonExempt, class, start)
-		return admission.Allowed("")
-	case isTokenRequest(&req):
-		// Before the agent: an agent minting its own token for someone
-		// else is exactly the escalation this refuses.
-		return h.handleTokenRequest(ctx, &req, who, start)
-	case class == Agent:
-		observe(&req, "allowed", reasonAgent, class, start)
-		return admission.Allowed("")
+	case err != nil:
+		return Decision{Outcome: outcomeError, Reason: reasonBadRequest, Class: who.class, Code: http.StatusBadRequest, Message: err.Error()}
+	case v.allowed:
+		return Decision{Allowed: true, Outcome: outcomeAllowed, Reason: v.reason, Class: who.class}
 	}
-
-	preq, err := h.decode(&req)
-	snap := h.Snapshots.Load()
-	if errors.Is(err, errUnresolvedKind) {
-		return h.applyPolicy(ctx, &req, preq, snap, verdict{who: who, reason: reasonUnresolvedKind, err: err}, start)
-	}
-	if err != nil {
-		observe(&req, "error", reasonBadRequest, class, start)
-		return admission.Errored(http.StatusBadRequest, err)
-	}
-	if class == Controller && ownSubresourceWrite(preq) {
-		// A controller's status, in-place resize and the like are its own:
-		// allowed unjudged, and the matchConditions keep this high-churn
-		// traffic away from gitgate altogether.
-		observe(&req, "allowed", provenance.ReasonSubresource, class, start)
-		return admission.Allowed("")
-	}
-	preq.Deadline = start.Add(h.decisionTimeout())
-	v := h.judge(snap, preq, class, start)
-	if v.allowed && class == Person && preq.Operation == provenance.Create && v.result.Entry != nil {
-		v = h.checkCreate(ctx, snap, preq, v)
-	}
-	v.who = who
-	if v.allowed {
-		observe(&req, "allowed", v.reason, class, start)
-		return admission.Allowed("")
-	}
-	return h.applyPolicy(ctx, &req, preq, snap, v, start)
+	return h.applyPolicy(ctx, req, preq, snap, v, start)
 }
 
-// caller is who sent a request, as Classify placed them.
-type caller struct {
-	user  string
-	class Class
-	// match is the pattern or group that made the class; "" for a person.
-	match string
-}
-
-// verdict is the Git side's answer, before mode and break-glass.
-type verdict struct {
-	who     caller
-	allowed bool
-	reason  provenance.Reason
-	result  provenance.Result
-	// age of the last sync of root, for stale.
-	age  time.Duration
-	root *provenance.RootState
-	// err explains a refusal that has no provenance result.
-	err error
-}
-
-// judge asks Git. Not-synced comes first: without a snapshot there is
-// nothing to compare with. A verdict resting on a root synced longer ago
-// than --max-staleness becomes stale (with --stale-action deny).
-func (h *Handler) judge(snap *provenance.Snapshot, preq *provenance.Request, class Class, now time.Time) verdict {
-	if snap == nil {
-		return verdict{reason: reasonNotSynced}
+// response is d as controller-runtime answers: the one place gitgate makes
+// an admission response.
+func (d *Decision) response() admission.Response {
+	var resp admission.Response
+	switch {
+	case d.Code != 0:
+		resp = admission.Errored(d.Code, errors.New(d.Message))
+	case d.Allowed:
+		resp = admission.Allowed("")
+	default:
+		resp = admission.Denied(d.Message)
 	}
-	var v verdict
-	if class == Controller {
-		v = h.judgeController(snap, preq)
-	} else {
-		res := h.Checker.Check(snap, preq)
-		v = verdict{allowed: res.Allowed, reason: res.Reason, result: res}
-	}
-	if v.reason == reasonAgentToken || h.Staleness == nil || !h.Staleness.Deny {
-		return v // a token refusal is harder than stale: no grant covers it
-	}
-	if age, root, stale := h.Staleness.stale(snap, v.result, now); stale {
-		return verdict{reason: reasonStale, age: age, root: root, result: provenance.Result{Entry: v.result.Entry}}
-	}
-	return v
-}
-
-// judgeController holds a controller to what Git declares and nothing
-// more: objects Git does not declare are its own (not-in-git and
-// not-managed are allowed), and on a declared object only declared values
-// count. A declared value changed or removed, a declared object deleted
-// (managed-delete) and gitgate's own Namespace label (undeclared-change)
-// stay refused.
-func (h *Handler) judgeController(snap *provenance.Snapshot, preq *provenance.Request) verdict {
-	c := h.Controllers
-	if c == nil {
-		c = h.Checker
-	}
-	if preq.Subresource == "ephemeralcontainers" {
-		// The container may mount any volume of the Pod, its service
-		// account token included: never one of an agent's or exempt Pod.
-		if err := h.agentIdentityUse(preq); err != nil {
-			return verdict{reason: reasonAgentToken, err: err}
-		}
-	}
-	res := c.Check(snap, preq)
-	if res.Reason == provenance.ReasonNotInGit {
-		if err := h.agentIdentityUse(preq); err != nil {
-			return verdict{reason: reasonAgentToken, err: err}
-		}
-		res.Allowed = true
-	}
-	return verdict{allowed: res.Allowed, reason: res.Reason, result: res}
-}
-
-// checkCreate holds a person's CREATE of a declared object, which matched
-// what Git declares, to what the API server makes of Git's manifest: a
-// person creating the object before the GitOps agent may not add what Git
-// leaves out. Without the defaults gitgate cannot tell, and refuses. An
-// object several roots declare is held to each declaration.
-func (h *Handler) checkCreate(ctx context.Context, snap *provenance.Snapshot, preq *provenance.Request, v verdict) verdict {
-	dc, ok := h.Checker.(DefaultsChecker)
-	if h.Defaults == nil || !ok {
-		return v
-	}
-	// The dry run shares the decision's deadline: a slow API server makes
-	// it fail closed, not hold the admission request.
-	ctx, cancel := context.WithDeadline(ctx, preq.Deadline)
-	defer cancel()
-	for _, e := range snap.Declarations(v.result.Entry.Key) {
-		var rev provenance.Revision
-		if st := snap.RootOf(e); st != nil {
-			rev = st.Revision
-		}
-		defaulted, err := h.Defaults.Defaulted(ctx, e, rev)
-		if err != nil {
-			return verdict{reason: reasonNoDefaults, err: err, result: provenance.Result{Entry: e}}
-		}
-		if defaulted == nil {
-			return v // the object exists: the API server refuses the create itself
-		}
-		if res := dc.CheckDefaults(e, defaulted, preq.Object); !res.Allowed {
-			return verdict{reason: res.Reason, result: res}
-		}
-	}
-	return v
-}
-
-func (h *Handler) decisionTimeout() time.Duration {
-	if h.DecisionTimeout > 0 {
-		return h.DecisionTimeout
-	}
-	return DefaultDecisionTimeout
+	resp = resp.WithWarnings(d.Warnings...)
+	resp.AuditAnnotations = d.AuditAnnotations
+	return resp
 }
 
 func (h *Handler) now() time.Time {
@@ -301,71 +217,4 @@ func (h *Handler) now() time.Time {
 		return h.Now()
 	}
 	return time.Now()
-}
-
-// decode turns an admission request into a provenance request. Errors are
-// the client's: the body is not a valid object.
-func (h *Handler) decode(req *admission.Request) (*provenance.Request, error) {
-	preq := &provenance.Request{
-		Operation:   provenance.Operation(req.Operation),
-		Group:       req.Kind.Group,
-		Version:     req.Kind.Version,
-		Kind:        req.Kind.Kind,
-		Namespace:   req.Namespace,
-		Name:        req.Name,
-		Subresource: req.SubResource,
-	}
-	if preq.Group == "" && preq.Kind == "Namespace" {
-		// The API server sets a Namespace's own name as the request's
-		// namespace; the object itself is cluster-scoped.
-		preq.Namespace = ""
-	}
-	var kindErr error
-	if req.SubResource != "" {
-		// The object is the subresource's (a Scale); Git declares the
-		// object it belongs to.
-		gvk, err := h.Kinds.KindFor(schema.GroupVersionResource{Group: req.Resource.Group, Version: req.Resource.Version, Resource: req.Resource.Resource})
-		if err != nil {
-			kindErr = fmt.Errorf("%w %s.%s: %w", errUnresolvedKind, req.Resource.Resource, req.Resource.Group, err)
-		} else {
-			preq.Group, preq.Version, preq.Kind = gvk.Group, gvk.Version, gvk.Kind
-		}
-	}
-	var err error
-	if preq.Object, err = decodeObject(req.Object.Raw, "object"); err != nil {
-		return nil, err
-	}
-	if preq.Object != nil && bytes.Equal(req.OldObject.Raw, req.Object.Raw) {
-		// A no-op update (most often a controller's): the same bytes are
-		// the same values, and the checks only read them.
-		preq.OldObject = preq.Object
-	} else if preq.OldObject, err = decodeObject(req.OldObject.Raw, "oldObject"); err != nil {
-		return nil, err
-	}
-	if kindErr != nil {
-		return preq, kindErr
-	}
-	switch req.Operation {
-	case admissionv1.Create, admissionv1.Update:
-		if preq.Object == nil {
-			return nil, fmt.Errorf("%s request without an object", req.Operation)
-		}
-	}
-	return preq, nil
-}
-
-func decodeObject(raw []byte, field string) (map[string]any, error) {
-	obj, err := provenance.DecodeObject(raw)
-	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", field, err)
-	}
-	return obj, nil
-}
-
-func diffPaths(res provenance.Result) []string {
-	out := make([]string, len(res.Diffs))
-	for i, d := range res.Diffs {
-		out[i] = d.Path.String()
-	}
-	return out
 }

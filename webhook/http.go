@@ -3,7 +3,6 @@ package webhook
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -14,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/gitgate/gitgate/audit"
 )
 
 // WithHTTPStatus answers requests that could not be decoded at all with the
@@ -80,14 +81,18 @@ func LimitBody(next http.Handler, limit int64) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		observe(nil, "denied", reasonTooLarge, Person, time.Now())
+		// Refused before any admission.Request exists, so before Handle:
+		// the one answer whose Decision LimitBody makes and observes.
+		d := Decision{Outcome: string(audit.Denied), Reason: reasonTooLarge, Class: Person, Code: http.StatusRequestEntityTooLarge}
+		observe(nil, &d, time.Now())
 		head := body[:min(len(body), 4096)]
 		m := requestUID.FindSubmatch(head)
 		if m == nil {
-			http.Error(w, fmt.Sprintf("AdmissionReview over %d bytes", limit), http.StatusRequestEntityTooLarge)
+			http.Error(w, tooLargeHTTPMessage(limit), http.StatusRequestEntityTooLarge)
 			return
 		}
-		writeTooLarge(w, string(m[1]), limit)
+		d.Message = tooLargeMessage(limit)
+		writeTooLarge(w, string(m[1]), &d)
 	})
 }
 
@@ -115,14 +120,14 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return buf[:n], nil
 }
 
-func writeTooLarge(w http.ResponseWriter, uid string, limit int64) {
+// writeTooLarge answers the refusal d of the request uid, as an
+// AdmissionReview the API server shows the caller.
+func writeTooLarge(w http.ResponseWriter, uid string, d *Decision) {
+	resp := d.response()
+	resp.UID = types.UID(uid)
 	review := admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
-		Response: &admissionv1.AdmissionResponse{UID: types.UID(uid), Allowed: false, Result: &metav1.Status{
-			Code: http.StatusRequestEntityTooLarge,
-			Message: fmt.Sprintf("gitgate denied the request: its AdmissionReview is over gitgate's --max-request-bytes (%d bytes), "+
-				"more than gitgate can judge in bounded memory; no object Git declares is that large.", limit),
-		}},
+		Response: &resp.AdmissionResponse,
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(review)

@@ -7,7 +7,45 @@ import (
 	"strings"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/gitgate/gitgate/provenance"
 )
+
+// The first stage of a decision: who asks, and whether that settles it.
+// Identity comes before any Git lookup and costs none: a skipped resource,
+// an exempt caller and an agent are allowed here, without decoding the
+// objects.
+
+// caller is who sent a request, as Classify placed them.
+type caller struct {
+	user  string
+	class Class
+	// match is the pattern or group that made the class; "" for a person.
+	match string
+}
+
+// classify places the caller of req in its identity class.
+func (h *Handler) classify(req *admission.Request) caller {
+	class, match := h.Identities.Classify(req.UserInfo)
+	return caller{user: req.UserInfo.Username, class: class, match: match}
+}
+
+// unjudged is the reason a request is allowed without a look at Git, or ""
+// when it goes on to judge: a skipped resource first, then an exempt
+// caller, then an agent, except for a TokenRequest. An agent minting its
+// own token for someone else is exactly the escalation judge refuses.
+func (h *Handler) unjudged(req *admission.Request, class Class) provenance.Reason {
+	switch {
+	case h.Skip.Has(req.Resource.Group, req.Resource.Resource):
+		return reasonSkippedResource
+	case class == Exempt:
+		return reasonExempt
+	case class == Agent && !isTokenRequest(req):
+		return reasonAgent
+	}
+	return ""
+}
 
 // Class says how a request's identity is treated. Its values are the
 // class label of gitgate_admission_decisions_total and the class of an
@@ -132,6 +170,23 @@ func (ids *Identities) Validate() error {
 	return errors.Join(errs...)
 }
 
+// serviceAccountUser is the identity a token for service account ns/name
+// carries, as the API server authenticates it.
+func serviceAccountUser(ns, name string) authenticationv1.UserInfo {
+	return authenticationv1.UserInfo{
+		Username: "system:serviceaccount:" + ns + ":" + name,
+		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+	}
+}
+
+// serviceAccountClass is the class of whoever holds a token of service
+// account ns/name: judge asks it of the service account a TokenRequest
+// mints for, and of the one an object would run as.
+func (ids *Identities) serviceAccountClass(ns, name string) Class {
+	class, _ := ids.Classify(serviceAccountUser(ns, name))
+	return class
+}
+
 func matchUser(patterns []string, name string) (string, bool) {
 	for _, p := range patterns {
 		if glob(p, name) {
@@ -168,4 +223,74 @@ func glob(pattern, name string) bool {
 		p++
 	}
 	return p == len(pattern)
+}
+
+// DefaultSkipResources are cluster infrastructure that Git never declares:
+// nodes (kubectl cordon, kubelets), certificate signing requests and their
+// approval (node bootstrap), events, leases (leader election, node
+// heartbeats) and the token and access reviews, which are not stored at
+// all. EndpointSlices and Endpoints are not on the list: a person adding
+// one to a declared Service redirects its traffic.
+var DefaultSkipResources = []string{
+	"/nodes",
+	"certificates.k8s.io/certificatesigningrequests",
+	"/events",
+	"events.k8s.io/events",
+	"coordination.k8s.io/leases",
+	"coordination.k8s.io/leasecandidates",
+	"authentication.k8s.io/*",
+	"authorization.k8s.io/*",
+}
+
+// Resource names a resource of an API group. Resource "*" stands for every
+// resource of the group; the core group is "".
+type Resource struct {
+	Group, Resource string
+}
+
+// String is the GROUP/RESOURCE form --skip-resource takes.
+func (r Resource) String() string { return r.Group + "/" + r.Resource }
+
+// ParseResource reads GROUP/RESOURCE: "apps/deployments", "/nodes" for the
+// core group, "authorization.k8s.io/*" for a whole group. A resource is
+// plural and lower-case, as in RBAC rules and the API's URLs.
+func ParseResource(s string) (Resource, error) {
+	group, resource, ok := strings.Cut(s, "/")
+	switch {
+	case !ok || resource == "" || strings.Contains(resource, "/"):
+		return Resource{}, fmt.Errorf("%q is not GROUP/RESOURCE (e.g. coordination.k8s.io/leases, or /nodes for the core group)", s)
+	case strings.Contains(group, "*") || strings.Contains(resource, "*") && resource != "*":
+		return Resource{}, fmt.Errorf("%q: * stands only for a whole resource (GROUP/*)", s)
+	case strings.ToLower(resource) != resource:
+		return Resource{}, fmt.Errorf("%q: resources are plural and lower-case (certificatesigningrequests, not CertificateSigningRequest)", s)
+	}
+	return Resource{Group: group, Resource: resource}, nil
+}
+
+// Resources is a set of resources gitgate allows without a look: their
+// subresources (a CSR's approval) included.
+type Resources []Resource
+
+// Has reports whether the set holds the resource. A handful of entries: a
+// scan is faster than a map.
+func (rs Resources) Has(group, resource string) bool {
+	for _, r := range rs {
+		if r.Group == group && (r.Resource == resource || r.Resource == "*") {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultSkip is DefaultSkipResources parsed.
+func DefaultSkip() Resources {
+	rs := make(Resources, len(DefaultSkipResources))
+	for i, s := range DefaultSkipResources {
+		r, err := ParseResource(s)
+		if err != nil {
+			panic(err) // a typo in the list above; TestDefaultSkip catches it
+		}
+		rs[i] = r
+	}
+	return rs
 }

@@ -2,16 +2,23 @@ package webhook
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/gitgate/gitgate/audit"
 	"github.com/gitgate/gitgate/breakglass"
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/compare"
 )
+
+// The words of a decision, the stage after the policy: every word gitgate
+// says about a refusal, whether the answer denies it or carries it as a
+// warning, and nowhere else. Values of a Secret, or of an object whose
+// values may come from one, never appear.
 
 const (
 	// maxShownDiffs keeps a denial short enough to read in a terminal.
@@ -43,6 +50,61 @@ func (r Repo) browseLink(rev, file string) string {
 		segments[i] = url.PathEscape(s)
 	}
 	return strings.NewReplacer("{revision}", url.PathEscape(rev), "{file}", strings.Join(segments, "/")).Replace(r.Browse)
+}
+
+// refusal is the text of a refusal as the policy ruled on it: the message
+// and the warnings of the answer. A refusal audited or passed by
+// break-glass gets no message: nobody would read it.
+func (h *Handler) refusal(preq *provenance.Request, snap *provenance.Snapshot, v verdict, r ruling) (string, []string) {
+	switch r.decision {
+	case audit.BreakGlass:
+		return "", []string{breakGlassWarning(r.use)}
+	case audit.Audited:
+		return "", nil
+	}
+	msg := h.message(preq, snap, v)
+	switch {
+	case r.decision == audit.Warned && r.dryRunWarned:
+		return msg, []string{dryRunMessage(msg)}
+	case r.decision == audit.Warned:
+		return msg, []string{warnMessage(msg)}
+	case r.modeLabel:
+		msg = truncate(msg+" "+modeLabelNote, maxMessageLen)
+	}
+	return msg, nil
+}
+
+// modeLabelNote explains why a grant did not help.
+const modeLabelNote = "Break-glass never covers the " + ModeLabel + " label: change it in Git."
+
+// message is a refusal as people read it: the reason code first, the
+// explanation, and the team's --denial-hint last.
+func (h *Handler) message(preq *provenance.Request, snap *provenance.Snapshot, v verdict) string {
+	code := "[" + string(v.reason) + "] "
+	hint := ""
+	if h.DenialHint != "" {
+		hint = " " + h.DenialHint
+	}
+	return code + truncate(h.explain(preq, snap, v), maxMessageLen-len(code)-len(hint)) + hint
+}
+
+// explain says why a request is refused and what to do instead.
+func (h *Handler) explain(preq *provenance.Request, snap *provenance.Snapshot, v verdict) string {
+	switch v.reason {
+	case reasonNotSynced:
+		return notSyncedMessage(preq, v.who.user, h.Repo)
+	case reasonStale:
+		return staleMessage(preq, v.who.user, h.Repo, v.root, v.age, h.Staleness.Max)
+	case reasonNoDefaults:
+		return fmt.Sprintf("gitgate denied %s of %s by %s: Git declares it, but gitgate could not learn what the API server makes of Git's manifest (%v), so it cannot tell defaults from additions. Let the GitOps agent create it, or retry.",
+			preq.Operation, describeObject(preq), v.who.user, v.err)
+	case reasonAgentToken, reasonControllerToken:
+		return tokenMessage(preq, v.who, v.reason, v.err)
+	case reasonUnresolvedKind:
+		return fmt.Sprintf("gitgate denied %s of %s by %s: %v, so it cannot tell which object Git declares. The API server's discovery may not list it yet; retry, and check gitgate's logs if this persists.",
+			preq.Operation, describeObject(preq), v.who.user, v.err)
+	}
+	return denialMessage(preq, v.who, snap, v.result, h.Repo)
 }
 
 // denialMessage explains a denial in one paragraph: what was refused, where
@@ -245,6 +307,22 @@ func notSyncedMessage(req *provenance.Request, user string, repo Repo) string {
 		req.Operation, describeObject(req), user, repo.URL)
 }
 
+// tokenMessage explains an agent-token or controller-token refusal.
+func tokenMessage(preq *provenance.Request, who caller, reason provenance.Reason, err error) string {
+	if errors.Is(err, errGitOpsObject) {
+		return fmt.Sprintf("gitgate denied %s of %s by %s: %v. Declare it in Git instead; neither the mode nor break-glass changes this.",
+			preq.Operation, describeObject(preq), who.user, err)
+	}
+	if reason == reasonControllerToken {
+		return fmt.Sprintf("gitgate denied %s of %s by %s: %v, and whoever holds its token is judged as a controller, past the rules for people. "+
+			"Run the workload as that service account instead; for a cloud's workload identity, add its audience with --token-audience. Neither the mode nor break-glass changes this.",
+			preq.Operation, describeObject(preq), who.user, err)
+	}
+	return fmt.Sprintf("gitgate denied %s of %s by %s: %v, and whoever holds its token acts as it, past every Git check. "+
+		"Only exempt identities (the kubelet, the controller manager) may request it; neither the mode nor break-glass changes this.",
+		preq.Operation, describeObject(preq), who.user, err)
+}
+
 func describeObject(req *provenance.Request) string {
 	kind := req.Kind
 	if req.Group != "" {
@@ -390,4 +468,17 @@ func breakGlassWarning(u breakglass.Use) string {
 	reason := strings.Join(strings.Fields(u.Reason), " ") // one line
 	return fmt.Sprintf("break-glass grant %s (%s) used; commit this change to Git or the GitOps agent will revert it",
 		u.Grant, truncate(reason, maxGrantReasonLen))
+}
+
+// tooLargeMessage refuses an AdmissionReview over --max-request-bytes, in
+// an answer carrying the request's uid (LimitBody).
+func tooLargeMessage(limit int64) string {
+	return fmt.Sprintf("gitgate denied the request: its AdmissionReview is over gitgate's --max-request-bytes (%d bytes), "+
+		"more than gitgate can judge in bounded memory; no object Git declares is that large.", limit)
+}
+
+// tooLargeHTTPMessage is the HTTP 413 of a body over the limit with no
+// uid to answer.
+func tooLargeHTTPMessage(limit int64) string {
+	return fmt.Sprintf("AdmissionReview over %d bytes", limit)
 }

@@ -7,8 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
-
-	"github.com/gitgate/gitgate/provenance"
 )
 
 var (
@@ -30,14 +28,14 @@ func init() {
 	metrics.Registry.MustRegister(decisions, decisionSeconds)
 }
 
-// observe counts one decision of req, nil when the request could not be
-// read (operation and dry_run are then empty). Every label has a handful of
-// values: no user, object or namespace ever becomes one.
-func observe(req *admission.Request, decision string, reason provenance.Reason, class Class, start time.Time) {
+// observe counts one decision d on req, nil when the request could not be
+// read (operation and dry_run are then empty). Every label has a handful
+// of values: no user, object or namespace ever becomes one.
+func observe(req *admission.Request, d *Decision, start time.Time) {
 	operation, dryRun := "", ""
 	if req != nil {
 		operation, dryRun = string(req.Operation), strconv.FormatBool(req.DryRun != nil && *req.DryRun)
 	}
-	decisions.WithLabelValues(operation, decision, string(reason), string(class), dryRun).Inc()
+	decisions.WithLabelValues(operation, d.Outcome, string(d.Reason), string(d.Class), dryRun).Inc()
 	decisionSeconds.WithLabelValues(operation).Observe(time.Since(start).Seconds())
 }

@@ -17,7 +17,7 @@ func TestSlowDecisionsLandInFiniteBuckets(t *testing.T) {
 	for _, d := range []time.Duration{600 * time.Millisecond, 2 * time.Second, 4900 * time.Millisecond} {
 		t.Run(d.String(), func(t *testing.T) {
 			before := bucketCounts(t)
-			observe(req, "allowed", reasonAgent, Agent, time.Now().Add(-d))
+			observe(req, &Decision{Allowed: true, Outcome: outcomeAllowed, Reason: reasonAgent, Class: Agent}, time.Now().Add(-d))
 			after := bucketCounts(t)
 			grew := false
 			for le, n := range after {

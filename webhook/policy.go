@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -39,61 +38,58 @@ type Auditor interface {
 // matches Git is not counted as a use, and every record names the reason
 // the grant overrode. Exempt callers, agents and skipped resources were
 // allowed before any of this and are never recorded.
-func (h *Handler) applyPolicy(ctx context.Context, req *admission.Request, preq *provenance.Request, snap *provenance.Snapshot, v verdict, start time.Time) admission.Response {
-	mode := h.modeFor(snap, preq.Namespace)
-	decision := decisionFor(mode)
+func (h *Handler) applyPolicy(ctx context.Context, req *admission.Request, preq *provenance.Request, snap *provenance.Snapshot, v verdict, start time.Time) Decision {
+	r := h.rule(req, preq, snap, v, start)
+	rec := newRecord(req, preq, snap, v, r, start)
+	if h.Audit != nil {
+		h.Audit.Record(rec)
+	} else {
+		logf.FromContext(ctx).Info("refused", "decision", r.decision, "reason", v.reason, "class", rec.Class, "user", rec.User, "key", preq.Key().String(), "operation", rec.Operation)
+	}
+	d := Decision{Allowed: r.decision != audit.Denied, Outcome: string(r.decision), Reason: v.reason, Class: v.who.class,
+		AuditAnnotations: auditAnnotations(rec)}
+	d.Message, d.Warnings = h.refusal(preq, snap, v, r)
+	return d
+}
+
+// ruling is what the policy makes of a refusal.
+type ruling struct {
+	mode     Mode
+	decision audit.Decision
+	// use is the grant that allowed it (decision break-glass).
+	use breakglass.Use
+	// dryRunWarned: a server dry run answered with the denial as a
+	// warning (DryRunWarn).
+	dryRunWarned bool
+	// modeLabel: the request changes gitgate's mode label, which no grant
+	// covers.
+	modeLabel bool
+}
+
+// rule applies break-glass and the mode to a refusal.
+func (h *Handler) rule(req *admission.Request, preq *provenance.Request, snap *provenance.Snapshot, v verdict, now time.Time) ruling {
+	r := ruling{mode: h.modeFor(snap, preq.Namespace)}
+	r.decision = decisionFor(r.mode)
 	hard := v.reason == reasonAgentToken || v.reason == reasonControllerToken
 	if hard {
 		// A token outlives any grant and any roll-out mode: always denied.
-		mode, decision = Enforce, audit.Denied
+		r.mode, r.decision = Enforce, audit.Denied
 	}
 	// A server dry run changes nothing: with DryRunWarn it is answered
 	// with the denial as a warning, so kubectl diff and flux diff show
 	// what Git would refuse before anything is committed.
-	dryRunWarned := decision == audit.Denied && !hard && h.DryRunWarn && req.DryRun != nil && *req.DryRun
-	if dryRunWarned {
-		decision = audit.Warned
+	r.dryRunWarned = r.decision == audit.Denied && !hard && h.DryRunWarn && req.DryRun != nil && *req.DryRun
+	if r.dryRunWarned {
+		r.decision = audit.Warned
 	}
-	var use breakglass.Use
-	modeLabel := changesModeLabel(preq)
-	if h.BreakGlass != nil && !modeLabel && !hard {
-		if u, ok := h.BreakGlass.Match(req.UserInfo.Username, req.UserInfo.Groups, preq.Namespace, start); ok {
-			decision, use = audit.BreakGlass, u
+	r.modeLabel = changesModeLabel(preq)
+	if h.BreakGlass != nil && !r.modeLabel && !hard {
+		if u, ok := h.BreakGlass.Match(req.UserInfo.Username, req.UserInfo.Groups, preq.Namespace, now); ok {
+			r.decision, r.use = audit.BreakGlass, u
 		}
 	}
-	rec := newRecord(req, preq, snap, v, mode, decision, use, start)
-	if h.Audit != nil {
-		h.Audit.Record(rec)
-	} else {
-		logf.FromContext(ctx).Info("refused", "decision", decision, "reason", v.reason, "class", rec.Class, "user", rec.User, "key", preq.Key().String(), "operation", rec.Operation)
-	}
-	observe(req, string(decision), v.reason, v.who.class, start)
-
-	var resp admission.Response
-	switch decision {
-	case audit.BreakGlass:
-		resp = admission.Allowed("").WithWarnings(breakGlassWarning(use))
-	case audit.Warned:
-		if dryRunWarned {
-			resp = admission.Allowed("").WithWarnings(dryRunMessage(h.message(preq, snap, v)))
-			break
-		}
-		resp = admission.Allowed("").WithWarnings(warnMessage(h.message(preq, snap, v)))
-	case audit.Audited:
-		resp = admission.Allowed("")
-	default:
-		msg := h.message(preq, snap, v)
-		if modeLabel {
-			msg = truncate(msg+" "+modeLabelNote, maxMessageLen)
-		}
-		resp = admission.Denied(msg)
-	}
-	resp.AuditAnnotations = auditAnnotations(rec)
-	return resp
+	return r
 }
-
-// modeLabelNote explains why a grant did not help.
-const modeLabelNote = "Break-glass never covers the " + ModeLabel + " label: change it in Git."
 
 // changesModeLabel reports whether a request sets, changes or removes
 // gitgate's mode label on a Namespace. Break-glass never covers that: one
@@ -133,37 +129,6 @@ func decisionFor(m Mode) audit.Decision {
 	}
 }
 
-// message is the denial text; warn mode shows the same text as a warning.
-// message is a refusal as people read it: the reason code first, the
-// explanation, and the team's --denial-hint last.
-func (h *Handler) message(preq *provenance.Request, snap *provenance.Snapshot, v verdict) string {
-	code := "[" + string(v.reason) + "] "
-	hint := ""
-	if h.DenialHint != "" {
-		hint = " " + h.DenialHint
-	}
-	return code + truncate(h.explain(preq, snap, v), maxMessageLen-len(code)-len(hint)) + hint
-}
-
-// explain says why a request is refused and what to do instead.
-func (h *Handler) explain(preq *provenance.Request, snap *provenance.Snapshot, v verdict) string {
-	switch v.reason {
-	case reasonNotSynced:
-		return notSyncedMessage(preq, v.who.user, h.Repo)
-	case reasonStale:
-		return staleMessage(preq, v.who.user, h.Repo, v.root, v.age, h.Staleness.Max)
-	case reasonNoDefaults:
-		return fmt.Sprintf("gitgate denied %s of %s by %s: Git declares it, but gitgate could not learn what the API server makes of Git's manifest (%v), so it cannot tell defaults from additions. Let the GitOps agent create it, or retry.",
-			preq.Operation, describeObject(preq), v.who.user, v.err)
-	case reasonAgentToken, reasonControllerToken:
-		return tokenMessage(preq, v.who, v.reason, v.err)
-	case reasonUnresolvedKind:
-		return fmt.Sprintf("gitgate denied %s of %s by %s: %v, so it cannot tell which object Git declares. The API server's discovery may not list it yet; retry, and check gitgate's logs if this persists.",
-			preq.Operation, describeObject(preq), v.who.user, v.err)
-	}
-	return denialMessage(preq, v.who, snap, v.result, h.Repo)
-}
-
 // auditAnnotations go into the API server's own audit log, keyed there as
 // validate.gitgate.dev/<key>.
 func auditAnnotations(r *audit.Record) map[string]string {
@@ -181,14 +146,14 @@ func auditAnnotations(r *audit.Record) map[string]string {
 }
 
 // newRecord builds the audit record. It holds field paths, never values.
-func newRecord(req *admission.Request, preq *provenance.Request, snap *provenance.Snapshot, v verdict, mode Mode, d audit.Decision, use breakglass.Use, now time.Time) *audit.Record {
+func newRecord(req *admission.Request, preq *provenance.Request, snap *provenance.Snapshot, v verdict, p ruling, now time.Time) *audit.Record {
 	r := &audit.Record{
 		Time:        now.UTC(),
 		UID:         string(req.UID),
-		Decision:    d,
+		Decision:    p.decision,
 		Reason:      v.reason,
 		Class:       string(v.who.class),
-		Mode:        string(mode),
+		Mode:        string(p.mode),
 		User:        req.UserInfo.Username,
 		Groups:      req.UserInfo.Groups,
 		Operation:   string(req.Operation),
@@ -199,7 +164,7 @@ func newRecord(req *admission.Request, preq *provenance.Request, snap *provenanc
 		Namespace:   preq.Namespace,
 		Name:        preq.Name,
 		DryRun:      req.DryRun != nil && *req.DryRun,
-		Grant:       use.Grant,
+		Grant:       p.use.Grant,
 		APIVersion:  apiVersion(preq),
 		ObjectUID:   objectUID(preq),
 	}
@@ -249,4 +214,12 @@ func objectUID(preq *provenance.Request) string {
 		}
 	}
 	return ""
+}
+
+func diffPaths(res provenance.Result) []string {
+	out := make([]string, len(res.Diffs))
+	for i, d := range res.Diffs {
+		out[i] = d.Path.String()
+	}
+	return out
 }

@@ -1,6 +1,10 @@
 package webhook
 
-import "github.com/gitgate/gitgate/provenance"
+import (
+	"errors"
+
+	"github.com/gitgate/gitgate/provenance"
+)
 
 // Reasons the webhook gives itself, besides provenance's verdicts. They
 // share provenance.Reason's type, so one vocabulary goes into audit
@@ -43,4 +47,21 @@ const (
 	// reasonBadRequest: the body is not a valid object; metrics only,
 	// there is no object to record.
 	reasonBadRequest provenance.Reason = "bad-request"
+)
+
+// Sentinel errors of the fail-closed paths that have no reason of their
+// own in provenance: each says why gitgate refuses rather than allows.
+var (
+	// errUnresolvedKind: a subresource request (scale) names a resource
+	// that discovery cannot map to a kind, so gitgate cannot tell which
+	// declared object it changes. That is gitgate's blind spot, not the
+	// client's fault: it is refused (fail closed) through the policy, so
+	// the mode, break-glass and the audit trail apply as to any other
+	// refusal (reasonUnresolvedKind).
+	errUnresolvedKind = errors.New("cannot resolve the kind of the resource")
+	// errGitOpsObject: an object that tells the GitOps agent what to apply
+	// (a Flux Kustomization or source, an Argo CD Application) that Git
+	// does not declare. Only the agent itself, and Git, may make one
+	// (reasonAgentToken).
+	errGitOpsObject = errors.New("Git does not declare this GitOps object")
 )

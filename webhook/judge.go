@@ -1,0 +1,372 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/gitgate/gitgate/provenance"
+)
+
+// The second stage of a decision: the Git side's verdict on a request its
+// caller's class did not settle. judge reads the objects (decode), and only
+// judge does, so the classes settled before it never pay for that. It
+// holds a TokenRequest to the token rules, a controller to the controller
+// rule (and to whom its objects run as), a person to --fields, and a
+// person's create of a declared object to the API server's defaults.
+
+// verdict is the Git side's answer, before mode and break-glass.
+type verdict struct {
+	who     caller
+	allowed bool
+	reason  provenance.Reason
+	result  provenance.Result
+	// age of the last sync of root, for stale.
+	age  time.Duration
+	root *provenance.RootState
+	// err explains a refusal that has no provenance result.
+	err error
+}
+
+// judge gives the verdict on req, with the request as decoded and the
+// snapshot the verdict read, which the policy and the message read too.
+// An error is the client's (the body is not a valid object): answered 400,
+// with no verdict.
+func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller, start time.Time) (*provenance.Request, *provenance.Snapshot, verdict, error) {
+	if isTokenRequest(req) {
+		return h.judgeToken(req, who)
+	}
+	preq, err := h.decode(req)
+	snap := h.Snapshots.Load()
+	switch {
+	case errors.Is(err, errUnresolvedKind):
+		return preq, snap, verdict{who: who, reason: reasonUnresolvedKind, err: err}, nil
+	case err != nil:
+		return nil, nil, verdict{}, err
+	case who.class == Controller && ownSubresourceWrite(preq):
+		// A controller's status, in-place resize and the like are its own:
+		// allowed unjudged, and the matchConditions keep this high-churn
+		// traffic away from gitgate altogether.
+		return preq, snap, verdict{who: who, allowed: true, reason: provenance.ReasonSubresource}, nil
+	}
+	preq.Deadline = start.Add(h.decisionTimeout())
+	v := h.gitVerdict(snap, preq, who.class, start)
+	if v.allowed && who.class == Person && preq.Operation == provenance.Create && v.result.Entry != nil {
+		v = h.checkCreate(ctx, snap, preq, v)
+	}
+	v.who = who
+	return preq, snap, v, nil
+}
+
+// isTokenRequest reports a TokenRequest: CREATE serviceaccounts/token.
+func isTokenRequest(req *admission.Request) bool {
+	return req.Resource.Group == "" && req.Resource.Resource == "serviceaccounts" && req.SubResource == "token"
+}
+
+// judgeToken judges a TokenRequest of a caller that is not exempt, agents
+// included. A token makes its holder the service account, so no caller may
+// mint one that lifts it to a higher class: an agent's or an exempt
+// identity's token is for exempt callers alone, and a person may not mint
+// a controller's token (it would escape the rules for people). A token
+// only for audiences in --token-audience (a cloud's workload identity
+// exchange) cannot reach the API server and is free. Only a refusal
+// decodes the request, for the record and the message.
+func (h *Handler) judgeToken(req *admission.Request, who caller) (*provenance.Request, *provenance.Snapshot, verdict, error) {
+	target := h.Identities.serviceAccountClass(req.Namespace, req.Name)
+	reason := tokenEscalation(who.class, target)
+	if reason == "" || h.foreignAudiencesOnly(req) {
+		return nil, nil, verdict{who: who, allowed: true, reason: provenance.ReasonSubresource}, nil
+	}
+	preq, err := h.decode(req)
+	if err != nil {
+		return nil, nil, verdict{}, err
+	}
+	v := verdict{who: who, reason: reason, err: fmt.Errorf("service account %s/%s is %s", req.Namespace, req.Name, target)}
+	return preq, h.Snapshots.Load(), v, nil
+}
+
+// tokenEscalation is the refusal reason when a caller of class caller may
+// not mint a token of class target, or "".
+func tokenEscalation(caller, target Class) provenance.Reason {
+	switch {
+	case target == Agent || target == Exempt:
+		return reasonAgentToken
+	case target == Controller && caller == Person:
+		return reasonControllerToken
+	}
+	return ""
+}
+
+// foreignAudiencesOnly reports a TokenRequest whose audiences are all in
+// --token-audience: a token the API server does not accept.
+func (h *Handler) foreignAudiencesOnly(req *admission.Request) bool {
+	if len(h.TokenAudiences) == 0 {
+		return false
+	}
+	var tr struct {
+		Spec struct {
+			Audiences []string `json:"audiences"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal(req.Object.Raw, &tr); err != nil || len(tr.Spec.Audiences) == 0 {
+		return false // no audiences: the API server's own
+	}
+	for _, a := range tr.Spec.Audiences {
+		if !slices.Contains(h.TokenAudiences, a) {
+			return false
+		}
+	}
+	return true
+}
+
+// decode turns an admission request into a provenance request. Errors are
+// the client's: the body is not a valid object. errUnresolvedKind is not:
+// it comes with the request decoded, and judge refuses it through the
+// policy.
+func (h *Handler) decode(req *admission.Request) (*provenance.Request, error) {
+	preq := &provenance.Request{
+		Operation:   provenance.Operation(req.Operation),
+		Group:       req.Kind.Group,
+		Version:     req.Kind.Version,
+		Kind:        req.Kind.Kind,
+		Namespace:   req.Namespace,
+		Name:        req.Name,
+		Subresource: req.SubResource,
+	}
+	if preq.Group == "" && preq.Kind == "Namespace" {
+		// The API server sets a Namespace's own name as the request's
+		// namespace; the object itself is cluster-scoped.
+		preq.Namespace = ""
+	}
+	var kindErr error
+	if req.SubResource != "" {
+		// The object is the subresource's (a Scale); Git declares the
+		// object it belongs to.
+		gvk, err := h.Kinds.KindFor(schema.GroupVersionResource{Group: req.Resource.Group, Version: req.Resource.Version, Resource: req.Resource.Resource})
+		if err != nil {
+			kindErr = fmt.Errorf("%w %s.%s: %w", errUnresolvedKind, req.Resource.Resource, req.Resource.Group, err)
+		} else {
+			preq.Group, preq.Version, preq.Kind = gvk.Group, gvk.Version, gvk.Kind
+		}
+	}
+	var err error
+	if preq.Object, err = decodeObject(req.Object.Raw, "object"); err != nil {
+		return nil, err
+	}
+	if preq.Object != nil && bytes.Equal(req.OldObject.Raw, req.Object.Raw) {
+		// A no-op update (most often a controller's): the same bytes are
+		// the same values, and the checks only read them.
+		preq.OldObject = preq.Object
+	} else if preq.OldObject, err = decodeObject(req.OldObject.Raw, "oldObject"); err != nil {
+		return nil, err
+	}
+	if kindErr != nil {
+		return preq, kindErr
+	}
+	switch req.Operation {
+	case admissionv1.Create, admissionv1.Update:
+		if preq.Object == nil {
+			return nil, fmt.Errorf("%s request without an object", req.Operation)
+		}
+	}
+	return preq, nil
+}
+
+func decodeObject(raw []byte, field string) (map[string]any, error) {
+	obj, err := provenance.DecodeObject(raw)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s: %w", field, err)
+	}
+	return obj, nil
+}
+
+// ownSubresourceWrite reports a write a controller makes without a Git
+// check: an update through an object subresource (status, in-place resize,
+// finalize) that leaves labels, annotations, ownerReferences and
+// finalizers as they were. Scale is not among them: it changes declared
+// replicas. Nor are ephemeral containers: one added to the agent's Pod
+// mounts the agent's token.
+func ownSubresourceWrite(preq *provenance.Request) bool {
+	return controllerSubresources[preq.Subresource] && preq.Operation == provenance.Update &&
+		!provenance.MetadataChanged(preq.OldObject, preq.Object)
+}
+
+// controllerSubresources are the object subresources a controller writes
+// unjudged (see ownSubresourceWrite); the webhook's matchConditions list
+// the same.
+var controllerSubresources = map[string]bool{"status": true, "resize": true, "finalize": true}
+
+// gitVerdict asks Git. Not-synced comes first: without a snapshot there is
+// nothing to compare with. A verdict resting on a root synced longer ago
+// than --max-staleness becomes stale (with --stale-action deny).
+func (h *Handler) gitVerdict(snap *provenance.Snapshot, preq *provenance.Request, class Class, now time.Time) verdict {
+	if snap == nil {
+		return verdict{reason: reasonNotSynced}
+	}
+	var v verdict
+	if class == Controller {
+		v = h.judgeController(snap, preq)
+	} else {
+		res := h.Checker.Check(snap, preq)
+		v = verdict{allowed: res.Allowed, reason: res.Reason, result: res}
+	}
+	if v.reason == reasonAgentToken || h.Staleness == nil || !h.Staleness.Deny {
+		return v // a token refusal is harder than stale: no grant covers it
+	}
+	if age, root, stale := h.Staleness.stale(snap, v.result, now); stale {
+		return verdict{reason: reasonStale, age: age, root: root, result: provenance.Result{Entry: v.result.Entry}}
+	}
+	return v
+}
+
+// ControllerChecker is the controller rule: a controller may set, change or
+// remove what Git does not declare (provenance.FieldsDeclared), finalizers
+// and ownerReferences included, but not add
+// an element to a keyed list, such as a container to a declared
+// Deployment: whoever holds any service account's token is a controller.
+func ControllerChecker(ignores *provenance.Ignores) *provenance.Checker {
+	return &provenance.Checker{Fields: provenance.FieldsDeclared, StrictLists: true, Controller: true, Ignores: ignores}
+}
+
+// judgeController holds a controller to what Git declares and nothing
+// more: objects Git does not declare are its own (not-in-git and
+// not-managed are allowed), and on a declared object only declared values
+// count. A declared value changed or removed, a declared object deleted
+// (managed-delete) and gitgate's own Namespace label (undeclared-change)
+// stay refused.
+func (h *Handler) judgeController(snap *provenance.Snapshot, preq *provenance.Request) verdict {
+	c := h.Controllers
+	if c == nil {
+		c = h.Checker
+	}
+	if preq.Subresource == "ephemeralcontainers" {
+		// The container may mount any volume of the Pod, its service
+		// account token included: never one of an agent's or exempt Pod.
+		if err := h.agentIdentityUse(preq); err != nil {
+			return verdict{reason: reasonAgentToken, err: err}
+		}
+	}
+	res := c.Check(snap, preq)
+	if res.Reason == provenance.ReasonNotInGit {
+		if err := h.agentIdentityUse(preq); err != nil {
+			return verdict{reason: reasonAgentToken, err: err}
+		}
+		res.Allowed = true
+	}
+	return verdict{allowed: res.Allowed, reason: res.Reason, result: res}
+}
+
+// agentIdentityUse reports, for an object Git does not declare that a
+// controller creates or changes, an error when it would run as (or hold the
+// token of) a service account that is an agent or exempt: a controller
+// may create what Git does not declare, but not a way to become the agent.
+func (h *Handler) agentIdentityUse(preq *provenance.Request) error {
+	if preq.Operation == provenance.Delete || preq.Subresource != "" && preq.Subresource != "ephemeralcontainers" {
+		// A subresource carries no Pod template, but ephemeral containers
+		// come with their whole Pod, which says whose token they can mount.
+		return nil
+	}
+	if provenance.GitOpsKind(preq.Group, preq.Kind) {
+		return fmt.Errorf("%w: the GitOps agent would apply what this %s names, as itself, past every Git check", errGitOpsObject, preq.Kind)
+	}
+	sa := runsAs(preq)
+	if sa == "" {
+		return nil
+	}
+	if class := h.Identities.serviceAccountClass(preq.Namespace, sa); class == Agent || class == Exempt {
+		return fmt.Errorf("it would run as, or hold the token of, service account %s/%s, which is %s", preq.Namespace, sa, class)
+	}
+	return nil
+}
+
+// runsAs names the service account an object would hand its token to: the
+// one a workload's Pods run as, or the one a service-account-token Secret
+// is for; "" for anything else.
+func runsAs(preq *provenance.Request) string {
+	obj := preq.Object
+	if preq.Group == "" && preq.Kind == "Secret" {
+		if t, _ := obj["type"].(string); t != "kubernetes.io/service-account-token" {
+			return ""
+		}
+		meta, _ := obj["metadata"].(map[string]any)
+		ann, _ := meta["annotations"].(map[string]any)
+		name, _ := ann["kubernetes.io/service-account.name"].(string)
+		return name
+	}
+	path, ok := podSpecAt[preq.Kind]
+	if !ok || (preq.Group != "" && preq.Group != "apps" && preq.Group != "batch") {
+		return ""
+	}
+	var node any = obj
+	for _, f := range path {
+		m, _ := node.(map[string]any)
+		node = m[f]
+	}
+	spec, _ := node.(map[string]any)
+	for _, f := range []string{"serviceAccountName", "serviceAccount"} {
+		if name, _ := spec[f].(string); name != "" {
+			return name
+		}
+	}
+	return "default"
+}
+
+// podSpecAt gives, per workload kind, where its Pod spec lives.
+var podSpecAt = map[string][]string{
+	"Pod":                   {"spec"},
+	"Deployment":            {"spec", "template", "spec"},
+	"StatefulSet":           {"spec", "template", "spec"},
+	"DaemonSet":             {"spec", "template", "spec"},
+	"ReplicaSet":            {"spec", "template", "spec"},
+	"ReplicationController": {"spec", "template", "spec"},
+	"Job":                   {"spec", "template", "spec"},
+	"CronJob":               {"spec", "jobTemplate", "spec", "template", "spec"},
+}
+
+// checkCreate holds a person's CREATE of a declared object, which matched
+// what Git declares, to what the API server makes of Git's manifest: a
+// person creating the object before the GitOps agent may not add what Git
+// leaves out. Without the defaults gitgate cannot tell, and refuses. An
+// object several roots declare is held to each declaration.
+func (h *Handler) checkCreate(ctx context.Context, snap *provenance.Snapshot, preq *provenance.Request, v verdict) verdict {
+	dc, ok := h.Checker.(DefaultsChecker)
+	if h.Defaults == nil || !ok {
+		return v
+	}
+	// The dry run shares the decision's deadline: a slow API server makes
+	// it fail closed, not hold the admission request.
+	ctx, cancel := context.WithDeadline(ctx, preq.Deadline)
+	defer cancel()
+	for _, e := range snap.Declarations(v.result.Entry.Key) {
+		var rev provenance.Revision
+		if st := snap.RootOf(e); st != nil {
+			rev = st.Revision
+		}
+		defaulted, err := h.Defaults.Defaulted(ctx, e, rev)
+		if err != nil {
+			return verdict{reason: reasonNoDefaults, err: err, result: provenance.Result{Entry: e}}
+		}
+		if defaulted == nil {
+			return v // the object exists: the API server refuses the create itself
+		}
+		if res := dc.CheckDefaults(e, defaulted, preq.Object); !res.Allowed {
+			return verdict{reason: res.Reason, result: res}
+		}
+	}
+	return v
+}
+
+func (h *Handler) decisionTimeout() time.Duration {
+	if h.DecisionTimeout > 0 {
+		return h.DecisionTimeout
+	}
+	return DefaultDecisionTimeout
+}
