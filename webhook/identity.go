@@ -294,3 +294,8 @@ func DefaultSkip() Resources {
 	}
 	return rs
 }
+
+// isTokenRequest reports a TokenRequest: CREATE serviceaccounts/token.
+func isTokenRequest(req *admission.Request) bool {
+	return req.Resource.Group == "" && req.Resource.Resource == "serviceaccounts" && req.SubResource == "token"
+}

@@ -66,11 +66,6 @@ func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller,
 	return preq, snap, v, nil
 }
 
-// isTokenRequest reports a TokenRequest: CREATE serviceaccounts/token.
-func isTokenRequest(req *admission.Request) bool {
-	return req.Resource.Group == "" && req.Resource.Resource == "serviceaccounts" && req.SubResource == "token"
-}
-
 // judgeToken judges a TokenRequest of a caller that is not exempt, agents
 // included. A token makes its holder the service account, so no caller may
 // mint one that lifts it to a higher class: an agent's or an exempt
