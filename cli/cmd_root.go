@@ -1,4 +1,9 @@
-package main
+// Package cli is gitgate's command line: one cobra command per file, each
+// binding its flags into a plain options or config struct, validating them
+// (a mistake is a usage error, exit code 2) and running (a failure is exit
+// code 1). It is the only package that imports cobra and pflag; the
+// admission server it starts (package server) knows no flags.
+package cli
 
 import (
 	"errors"
@@ -7,6 +12,15 @@ import (
 
 	"github.com/spf13/cobra"
 )
+
+// Run executes the command line args and returns the process's exit code:
+// 0 success, 1 failure (or a denial, a drift), 2 a usage error.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdin, stdout, stderr)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	return exitCode(cmd, err, stderr)
+}
 
 // Exit codes, as kubectl diff and grep use them.
 const (

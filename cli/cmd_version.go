@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -10,9 +10,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
-// Set at build time:
+// Set at build time, in this package (the Dockerfile does):
 //
-//	go build -ldflags "-X main.version=v1.2.3 -X main.commit=$(git rev-parse HEAD) -X main.date=$(date -u +%FT%TZ)"
+//	go build -ldflags "-X github.com/gitgate/gitgate/cli.version=v1.2.3 \
+//	  -X github.com/gitgate/gitgate/cli.commit=$(git rev-parse HEAD) \
+//	  -X github.com/gitgate/gitgate/cli.date=$(date -u +%FT%TZ)" github.com/gitgate/gitgate
 //
 // Without them, commit and date come from the VCS stamp Go embeds when it
 // builds in a Git checkout.

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = run(args, strings.NewReader(stdin), &out, &errOut)
+	code = Run(args, strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -46,7 +46,7 @@ func TestCommandLine(t *testing.T) {
 		{name: "check update without old", args: []string{"check", "--local", ".", "-f", "x", "--as", "u", "--operation", "update"}, code: 2, stderr: []string{"--operation update needs --old"}},
 		{name: "check bad operation", args: []string{"check", "--local", ".", "-f", "x", "--as", "u", "--operation", "patch", "-o", "yaml"}, code: 2, stderr: []string{"--operation must be create, update or delete", "-o must be text or json"}},
 		{name: "check reads stdin once", args: []string{"check", "--local", ".", "-f", "-", "--old", "-", "--as", "u", "--operation", "update"}, code: 2, stderr: []string{"cannot both read stdin"}},
-		{name: "check update of an object --old lacks", args: []string{"check", "--local", "examples/shop", "-f", "examples/shop/config.yaml", "--old", "examples/shop/web.yaml", "--as", "u", "--operation", "update"}, code: 1, stderr: []string{"--old holds no ConfigMap shop/web-config to update"}},
+		{name: "check update of an object --old lacks", args: []string{"check", "--local", shop, "-f", filepath.Join(shop, "config.yaml"), "--old", filepath.Join(shop, "web.yaml"), "--as", "u", "--operation", "update"}, code: 1, stderr: []string{"--old holds no ConfigMap shop/web-config to update"}},
 		{name: "render without a source", args: []string{"render"}, code: 2, stderr: []string{"a source is required"}},
 		{name: "render of a missing directory", args: []string{"render", "--local", "/nonexistent"}, code: 1, stderr: []string{"--local /nonexistent", "no such file"}, absent: []string{"Usage:"}},
 		{name: "drift bad output", args: []string{"drift", "--local", ".", "-o", "yaml"}, code: 2, stderr: []string{"-o must be table or json"}},
@@ -77,7 +77,7 @@ func TestCommandLine(t *testing.T) {
 }
 
 // shop is the example repository the e2e tests enforce.
-var shop = filepath.Join("examples", "shop")
+var shop = filepath.Join("..", "examples", "shop")
 
 const (
 	undeclaredConfigMap = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: shop}\ndata: {a: b}\n"
