@@ -5,199 +5,310 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
 
-	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
 	admissionv1 "k8s.io/api/admission/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/sources/offlinescope"
+	"github.com/gitgate/gitgate/sources/render"
 	"github.com/gitgate/gitgate/webhook"
 )
 
-// reasonUnknownKind: gitgate check cannot place an object whose kind is
-// neither built in nor defined by a CRD in the source, so it gives no
-// verdict rather than guess its scope.
-const reasonUnknownKind = "unknown-kind"
+// checkOptions are the flags of `gitgate check`.
+type checkOptions struct {
+	source     sourceOptions
+	kube       kubeFlags
+	identities identityOptions
 
-// errOffline is why `gitgate check` cannot hold a person's create of a
-// declared object to the API server's defaults: the webhook learns them
-// with a dry run, and check has no cluster. The verdict says so
-// (defaults-unknown) instead of guessing.
-var errOffline = errors.New("gitgate check runs without a cluster to dry-run it")
+	files     []string
+	oldFile   string
+	as        string
+	asGroups  []string
+	operation string
+	output    string
 
-// checkVerdict is the webhook's answer to one request, as check prints it.
-type checkVerdict struct {
-	Operation  string   `json:"operation"`
-	APIVersion string   `json:"apiVersion"`
-	Kind       string   `json:"kind"`
-	Namespace  string   `json:"namespace,omitempty"`
-	Name       string   `json:"name"`
-	Allowed    bool     `json:"allowed"`
-	Reason     string   `json:"reason"`
-	Message    string   `json:"message,omitempty"`
-	Warnings   []string `json:"warnings,omitempty"`
+	compare compareOptions
+	mode    string
+	// denialHint and browseURL are serve's --denial-hint and
+	// --repo-browse-url, so the text is the webhook's.
+	denialHint, browseURL string
 }
 
-// checkRequest is one object to judge, with its old version on update.
-type checkRequest struct {
-	op       admissionv1.Operation
-	obj, old map[string]any
-}
+func newCheckCmd() *cobra.Command {
+	var o checkOptions
+	cmd := &cobra.Command{
+		Use:   "check (--local DIR | --repo-url URL --branch B) -f FILE --as USER [--operation create|update|delete] [--old FILE]",
+		Short: "Give the webhook's verdict on objects, offline",
+		Long: `Give the webhook's verdict on objects, offline: the same decision code and
+the same text as gitgate serve, over a source read from a directory or a
+Git repository, per object. Exit code 0 when all are allowed, 1 when any
+is denied (or has a kind gitgate cannot place offline), 2 on a usage error.
 
-// judge is the webhook's decision code over a source, without a server.
-type judge struct {
-	handler *webhook.Handler
-	scope   *offlinescope.Scope
-	// last is the reason the checkers gave last: an allowed response
-	// carries none, but the webhook's metrics do, and check prints it.
-	last *provenance.Reason
-	user authenticationv1.UserInfo
-	// namespace places namespaced objects that name none, as kubectl -n.
-	namespace string
-}
-
-// offlineDefaults is the Defaulter of check: it never knows.
-type offlineDefaults struct{}
-
-func (offlineDefaults) Defaulted(context.Context, *provenance.Entry, provenance.Revision) (map[string]any, error) {
-	return nil, errOffline
-}
-
-// recordingChecker passes a check on and keeps its reason.
-type recordingChecker struct {
-	next   webhook.Checker
-	reason *provenance.Reason
-}
-
-func (r *recordingChecker) Check(s *provenance.Snapshot, req *provenance.Request) provenance.Result {
-	res := r.next.Check(s, req)
-	*r.reason = res.Reason
-	return res
-}
-
-func (r *recordingChecker) CheckDefaults(e *provenance.Entry, defaulted, obj map[string]any) provenance.Result {
-	res := r.next.(webhook.DefaultsChecker).CheckDefaults(e, defaulted, obj)
-	*r.reason = res.Reason
-	return res
-}
-
-// decide runs one request through the handler.
-func (j *judge) decide(ctx context.Context, r checkRequest) checkVerdict {
-	subject := r.obj
-	if subject == nil {
-		subject = r.old
+Without a cluster, scope comes from the built-in kinds and the CRDs in the
+source. A person's create of an object Git declares is denied with
+defaults-unknown: the webhook holds it to the API server's dry-run
+defaults, which check cannot learn.`,
+		Example: `  kubectl get deployment web -n shop -o yaml > live.yaml
+  gitgate check --local . -f web.yaml --old live.yaml --operation update --as alice
+  gitgate check --repo-url https://git.example.com/fleet.git --branch main -f extra.yaml --as alice -o json`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return usageError{err}
+			}
+			return o.run(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
-	v := describe(r.op, subject)
-	gvk := schema.FromAPIVersionAndKind(v.APIVersion, v.Kind)
-	kind, ok := j.scope.Lookup(gvk.GroupKind())
-	if !ok {
-		v.Reason = reasonUnknownKind
-		v.Message = fmt.Sprintf("gitgate check: unknown kind %s: neither built in nor defined by a CustomResourceDefinition in the source, so its scope is unknown offline and no verdict is given.", gvk.GroupKind())
-		return v
+	fs := cmd.Flags()
+	o.source.BindFlags(fs)
+	o.kube.bindConfig(fs)
+	o.kube.bindNamespace(fs, "Namespace of namespaced objects that name none; default the kubeconfig context's, else default.")
+	fs.StringArrayVarP(&o.files, "filename", "f", nil, "File, directory (its *.yaml, *.yml and *.json) or - for stdin, holding the objects of the request; repeatable. kubectl get -o yaml output (a List) works.")
+	fs.StringVar(&o.oldFile, "old", "", "With --operation update: file, directory or - holding the objects as they are now (kubectl get -o yaml), matched by kind, namespace and name.")
+	fs.StringVar(&o.as, "as", "", "User who sends the request. Required.")
+	fs.StringArrayVar(&o.asGroups, "as-group", nil, "Group of the user; repeatable. system:authenticated is added, as the API server does.")
+	fs.StringVar(&o.operation, "operation", "create", "create, update or delete.")
+	fs.StringVarP(&o.output, "output", "o", "text", "text or json.")
+	fs.StringVar(&o.mode, "mode", string(webhook.Enforce), "As serve's --mode: enforce, warn or audit; a Namespace's gitgate.dev/mode label in the source overrides it.")
+	o.compare.BindFlags(fs, clientCompareUsage)
+	fs.StringVar(&o.denialHint, "denial-hint", "", "As serve's --denial-hint: text that ends every denial.")
+	fs.StringVar(&o.browseURL, "repo-browse-url", "", "As serve's --repo-browse-url: a template of links to files in your Git host's web view.")
+	o.identities.BindFlags(fs)
+	return cmd
+}
+
+// Validate reports every usage error at once.
+func (o *checkOptions) Validate() error {
+	errs := []error{o.source.Validate(), o.identities.Validate()}
+	if len(o.files) == 0 {
+		errs = append(errs, errors.New("-f is required: the objects to check"))
 	}
-	v.Namespace = j.place(kind, r.obj, r.old)
-	req, err := j.admissionRequest(r, gvk, kind, v)
+	if o.as == "" {
+		errs = append(errs, errors.New("--as is required: gitgate judges people, controllers and agents differently"))
+	}
+	switch o.operation {
+	case "create", "delete":
+		if o.oldFile != "" {
+			errs = append(errs, fmt.Errorf("--old is for --operation update, not %s", o.operation))
+		}
+	case "update":
+		if o.oldFile == "" {
+			errs = append(errs, errors.New("--operation update needs --old: the objects as they are now"))
+		}
+		if o.oldFile == "-" && containsString(o.files, "-") {
+			errs = append(errs, errors.New("-f - and --old - cannot both read stdin"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--operation must be create, update or delete, got %q", o.operation))
+	}
+	if o.output != "text" && o.output != "json" {
+		errs = append(errs, fmt.Errorf("-o must be text or json, got %q", o.output))
+	}
+	if _, err := webhook.ParseMode(o.mode); err != nil {
+		errs = append(errs, fmt.Errorf("--mode: %w", err))
+	}
+	errs = append(errs, o.compare.Validate())
+	return errors.Join(errs...)
+}
+
+func (o *checkOptions) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+	reqs, err := o.requests(stdin)
 	if err != nil {
-		v.Reason, v.Message = "bad-request", err.Error()
-		return v
+		return failed(err)
 	}
-	*j.last = ""
-	resp := j.handler.Handle(logf.IntoContext(ctx, logr.Discard()), req)
-	v.Allowed, v.Warnings = resp.Allowed, resp.Warnings
-	if resp.Result != nil && !resp.Allowed {
-		v.Message = resp.Result.Message
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	src, err := o.source.load(ctx, nil)
+	if err != nil {
+		return failed(err)
 	}
-	v.Reason = j.reason(resp, req)
-	return v
+	warnUnresolved(stderr, src.Snapshot, unknownOffline)
+	j := o.judge(src)
+	verdicts := make([]checkVerdict, len(reqs))
+	allowed := true
+	for i, r := range reqs {
+		verdicts[i] = j.decide(ctx, r)
+		allowed = allowed && verdicts[i].Allowed
+	}
+	if err := writeVerdicts(stdout, o.output, verdicts); err != nil {
+		return failed(err)
+	}
+	if !allowed {
+		return errSilentFailure
+	}
+	return nil
 }
 
-// reason is the code the webhook gave: in the audit annotations of a
-// refusal, else the identity class or the checker's reason.
-func (j *judge) reason(resp admission.Response, req admission.Request) string {
-	if r := resp.AuditAnnotations["reason"]; r != "" {
-		return r
+// judge builds the webhook's handler over the source as serve does,
+// without the parts that need a cluster or a server.
+func (o *checkOptions) judge(src *loadedSource) *judge {
+	checker := o.compare.checker()
+	mode, _ := webhook.ParseMode(o.mode)
+	store := &provenance.Store{}
+	store.Swap(src.Snapshot)
+	var last provenance.Reason
+	h := &webhook.Handler{
+		Identities:  o.identities.identities,
+		Skip:        o.identities.skip,
+		Snapshots:   store,
+		Checker:     &recordingChecker{next: checker, reason: &last},
+		Controllers: &recordingChecker{next: webhook.ControllerChecker(checker.Ignores), reason: &last},
+		Repo:        webhook.Repo{URL: src.Repo, Browse: o.browseURL},
+		DenialHint:  o.denialHint,
+		Modes:       webhook.GitModes{Default: mode},
+		Defaults:    offlineDefaults{},
 	}
-	if j.handler.Skip.Has(req.Resource.Group, req.Resource.Resource) {
-		return "skipped-resource"
+	groups := o.asGroups
+	if !containsString(groups, "system:authenticated") {
+		groups = append(groups, "system:authenticated")
 	}
-	switch class, _ := j.handler.Identities.Classify(req.UserInfo); class {
-	case webhook.Exempt:
-		return "exempt"
-	case webhook.Agent:
-		return "agent"
+	return &judge{
+		handler: h, scope: src.Scope, last: &last, namespace: o.kube.contextNamespace(),
+		user: authenticationv1.UserInfo{Username: o.as, Groups: groups},
 	}
-	return string(*j.last)
 }
 
-// place sets the namespace of namespaced objects that name none, as the
-// API server would, and clears it on cluster-scoped ones.
-func (j *judge) place(kind offlinescope.Kind, objs ...map[string]any) string {
-	ns := ""
-	for _, obj := range objs {
-		if obj == nil {
-			continue
-		}
-		meta, _ := obj["metadata"].(map[string]any)
-		if meta == nil {
-			meta = map[string]any{}
-			obj["metadata"] = meta
-		}
-		cur, _ := meta["namespace"].(string)
-		switch {
-		case !kind.Namespaced:
-			delete(meta, "namespace")
-		case cur == "":
-			meta["namespace"] = j.namespace
-			ns = j.namespace
-		default:
-			ns = cur
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
 		}
 	}
-	return ns
+	return false
 }
 
-func (j *judge) admissionRequest(r checkRequest, gvk schema.GroupVersionKind, kind offlinescope.Kind, v checkVerdict) (admission.Request, error) {
-	var raw, oldRaw []byte
-	var err error
-	if r.op != admissionv1.Delete {
-		if raw, err = json.Marshal(r.obj); err != nil {
-			return admission.Request{}, err
+// requests reads -f and --old and pairs each object with its old version.
+func (o *checkOptions) requests(stdin io.Reader) ([]checkRequest, error) {
+	objs, err := readObjects(o.files, stdin)
+	if err != nil {
+		return nil, err
+	}
+	op := admissionv1.Operation(strings.ToUpper(o.operation))
+	reqs := make([]checkRequest, len(objs))
+	for i, obj := range objs {
+		reqs[i] = checkRequest{op: op, obj: obj}
+		if op == admissionv1.Delete {
+			reqs[i] = checkRequest{op: op, old: obj}
 		}
 	}
-	if r.old != nil {
-		if oldRaw, err = json.Marshal(r.old); err != nil {
-			return admission.Request{}, err
+	if op != admissionv1.Update {
+		return reqs, nil
+	}
+	olds, err := readObjects([]string{o.oldFile}, stdin)
+	if err != nil {
+		return nil, fmt.Errorf("--old: %w", err)
+	}
+	byKey := map[string]map[string]any{}
+	for _, old := range olds {
+		byKey[objectID(old, "")] = old
+	}
+	ns := o.kube.contextNamespace()
+	for i := range reqs {
+		// A manifest that names no namespace updates the object in -n's.
+		old := byKey[objectID(reqs[i].obj, "")]
+		if old == nil {
+			old = byKey[objectID(reqs[i].obj, ns)]
 		}
+		if old == nil {
+			return nil, fmt.Errorf("--old holds no %s to update", objectID(reqs[i].obj, ns))
+		}
+		reqs[i].old = old
 	}
-	ns := v.Namespace
-	if gvk.Group == "" && gvk.Kind == "Namespace" {
-		ns = v.Name // as the API server sends it
-	}
-	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
-		UID:       "gitgate-check",
-		Kind:      metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind},
-		Resource:  metav1.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: kind.Resource},
-		Name:      v.Name,
-		Namespace: ns,
-		Operation: r.op,
-		UserInfo:  j.user,
-		Object:    runtime.RawExtension{Raw: raw},
-		OldObject: runtime.RawExtension{Raw: oldRaw},
-	}}, nil
+	return reqs, nil
 }
 
-func describe(op admissionv1.Operation, obj map[string]any) checkVerdict {
-	v := checkVerdict{Operation: string(op)}
-	v.APIVersion, _ = obj["apiVersion"].(string)
-	v.Kind, _ = obj["kind"].(string)
-	meta, _ := obj["metadata"].(map[string]any)
-	v.Name, _ = meta["name"].(string)
-	v.Namespace, _ = meta["namespace"].(string)
-	return v
+// objectID names an object by group, kind, namespace and name; ns stands
+// in for a namespace the object does not name.
+func objectID(obj map[string]any, ns string) string {
+	v := describe("", obj)
+	if v.Namespace == "" {
+		v.Namespace = ns
+	}
+	gk := schema.FromAPIVersionAndKind(v.APIVersion, v.Kind).GroupKind()
+	return provenance.Key{Group: gk.Group, Kind: gk.Kind, Namespace: v.Namespace, Name: v.Name}.String()
+}
+
+// readObjects reads the objects of files, directories (not recursively,
+// as kubectl -f) and - (stdin), in order.
+func readObjects(names []string, stdin io.Reader) ([]map[string]any, error) {
+	var out []map[string]any
+	for _, name := range names {
+		paths, err := expand(name)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range paths {
+			var data []byte
+			if p == "-" {
+				data, err = io.ReadAll(stdin)
+			} else {
+				data, err = os.ReadFile(p)
+			}
+			if err != nil {
+				return nil, err
+			}
+			objs, err := render.ParseManifests(data)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+			out = append(out, objs...)
+		}
+	}
+	return out, nil
+}
+
+func expand(name string) ([]string, error) {
+	if name == "-" {
+		return []string{name}, nil
+	}
+	info, err := os.Stat(name)
+	if err != nil || !info.IsDir() {
+		return []string{name}, err
+	}
+	entries, err := os.ReadDir(name)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() && render.IsManifestFile(e.Name()) {
+			out = append(out, filepath.Join(name, e.Name()))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// writeVerdicts prints one verdict per object: text for people, or a
+// JSON array.
+func writeVerdicts(w io.Writer, format string, vs []checkVerdict) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(vs)
+	}
+	for _, v := range vs {
+		verdict := "allowed"
+		if !v.Allowed {
+			verdict = "denied"
+		}
+		gk := schema.FromAPIVersionAndKind(v.APIVersion, v.Kind).GroupKind()
+		key := provenance.Key{Group: gk.Group, Kind: gk.Kind, Namespace: v.Namespace, Name: v.Name}
+		fmt.Fprintf(w, "%s %s %s (%s)\n", verdict, v.Operation, key, v.Reason)
+		if v.Message != "" {
+			fmt.Fprintf(w, "  %s\n", v.Message)
+		}
+		for _, warning := range v.Warnings {
+			fmt.Fprintf(w, "  Warning: %s\n", warning)
+		}
+	}
+	return nil
 }

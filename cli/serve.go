@@ -1,319 +1,173 @@
 package cli
 
 import (
-	"context"
+	"errors"
+	"flag"
 	"fmt"
-	"net/http"
-	"os"
+	"net/url"
 	"strings"
 
-	"github.com/go-logr/logr"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/resource"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/gitgate/gitgate/dryrun"
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/sources/gitsource"
-	"github.com/gitgate/gitgate/sources/gitsync"
+	"github.com/gitgate/gitgate/server"
 	"github.com/gitgate/gitgate/webhook"
 )
 
-func serve(ctx context.Context, o *serveOptions) error {
-	log := ctrl.Log.WithName("gitgate")
-	limit, from, err := memoryLimit(o.memoryLimit, os.ReadFile)
-	if err != nil {
-		return err
+func newServeCmd() *cobra.Command {
+	var o serveOptions
+	zopts := zap.Options{}
+	cmd := &cobra.Command{
+		Use:   "serve --repo-url URL --branch BRANCH [flags]",
+		Short: "Run the admission webhook",
+		Long: `Run the admission webhook: follow a Git repository and admit a change only
+when it comes from the GitOps agent, matches what Git declares, or is
+covered by a break-glass grant.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return usageError{err}
+			}
+			log := zap.New(zap.UseFlagOptions(&zopts))
+			ctrl.SetLogger(log)
+			if err := registerBuildInfo(); err != nil {
+				return failed(err)
+			}
+			cfg := o.cfg
+			cfg.Version = version
+			if err := server.Run(ctrl.SetupSignalHandler(), cfg); err != nil {
+				log.Error(err, "gitgate stopped")
+				return failed(err)
+			}
+			return nil
+		},
 	}
-	applyMemoryLimit(limit)
-	log.Info("memory limit", "bytes", limit, "from", from)
-	cfg, err := restConfig(o.kubeconfig)
-	if err != nil {
-		return err
-	}
-	cert, err := o.certs.source(cfg, log.WithName("certs"))
-	if err != nil {
-		return err
-	}
-	mgr, err := newManager(cfg, o, cert, managerCache(o))
-	if err != nil {
-		return err
-	}
-	composer, syncers, err := newSources(o, mgr, log)
-	if err != nil {
-		return err
-	}
-	handler, err := newHandler(o, mgr, composer.Store, syncers.repos())
-	if err != nil {
-		return err
-	}
-	exemptSelf(ctx, cfg, &handler.Identities, log)
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("dry-run client: %w", err)
-	}
-	handler.Defaults = &dryrun.Defaulter{Client: dyn, Mapper: mgr.GetRESTMapper(), Namespace: o.policy.dryRunNamespace}
-	if err := setupPolicyAndDrift(mgr, cfg, o, handler, composer, log); err != nil {
-		return err
-	}
-	// GetWebhookServer also adds the server to the manager's runnables.
-	mgr.GetWebhookServer().Register("/validate", webhook.NewHTTPHandler(handler, o.maxRequestBytes))
-	recv, err := o.git.receiver(syncers, log.WithName("receiver"))
-	if err != nil {
-		return err
-	}
-	signal, err := o.git.peers(cfg, syncers, log.WithName("peers"))
-	if err != nil {
-		return err
-	}
-	runnables := []interface{ Start(context.Context) error }{cert}
-	for _, s := range syncers {
-		runnables = append(runnables, s)
-	}
-	if recv != nil {
-		runnables = append(runnables, recv)
-	}
-	if signal != nil {
-		runnables = append(runnables, signal)
-	}
-	for _, r := range runnables {
-		if err := mgr.Add(runnable{r}); err != nil {
-			return err
-		}
-	}
-	if err := addHealthChecks(mgr, composer, cert); err != nil {
-		return err
-	}
-	log.Info("starting", "version", version, "source", o.source, "repos", syncers.repos().URL, "roots", syncers.roots(), "fluxNamespaces", o.flux.namespaces, "fields", o.fields)
-	return mgr.Start(ctx)
+	o.BindFlags(cmd.Flags())
+	bindLogFlags(cmd.Flags(), &zopts)
+	cmd.SetUsageFunc(groupedUsage(serveFlagGroups()))
+	return cmd
 }
 
-// newManager creates the controller-runtime manager with gitgate's webhook
-// server (TLS from cert), metrics and health probes.
-func newManager(cfg *rest.Config, o *serveOptions, cert certSource, objects cacheSetup) (ctrl.Manager, error) {
-	server := ctrlwebhook.NewServer(ctrlwebhook.Options{
-		Host:    o.webhookHost,
-		Port:    o.port,
-		TLSOpts: o.certs.tlsOptions(cert),
-	})
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
-		HealthProbeBindAddress: o.healthAddr,
-		PprofBindAddress:       o.pprofAddr,
-		WebhookServer:          server,
-		Scheme:                 objects.scheme,
-		Cache:                  objects.cache,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create manager: %w", err)
-	}
-	return mgr, nil
+// bindLogFlags binds controller-runtime's zap flags (--zap-log-level ...).
+func bindLogFlags(fs *pflag.FlagSet, zopts *zap.Options) {
+	gofs := flag.NewFlagSet("zap", flag.ContinueOnError)
+	zopts.BindFlags(gofs)
+	fs.AddGoFlagSet(gofs)
 }
 
-// newSources builds the Git side: one Syncer per source (--repo-url or
-// each of --sources-file), all feeding one Composer whose Store the
-// webhook reads. Every root is expected before the first sync, so
-// readiness waits for each to load once.
-func newSources(o *serveOptions, mgr ctrl.Manager, log logr.Logger) (*provenance.Composer, syncerList, error) {
-	composer := &provenance.Composer{Store: &provenance.Store{}, Log: log.WithName("roots")}
-	if o.source == sourceFlux {
-		return composer, nil, addFluxWatcher(o, mgr, composer, log)
-	}
-	warnUnverified(log.WithName("git"), o.sources)
-	var syncers syncerList
-	for _, src := range o.sources {
-		s, err := newSyncer(src, o.defaultNamespace, mgr, composer, log)
-		if err != nil {
-			return nil, nil, err
-		}
-		composer.Expect(s.RootsOf()...)
-		syncers = append(syncers, s)
-	}
-	return composer, syncers, nil
+// serveOptions are the flags of `gitgate serve`. Most bind straight into
+// the server's Config; the rest are parsed into it by Validate.
+type serveOptions struct {
+	cfg server.Config
+
+	// sourcesFile lists named Git sources instead of --repo-url; repo is
+	// --repo-url with its ref, paths and Git flags, and with --sources-file
+	// the defaults every source starts from. Validate fills cfg.Sources
+	// from one or the other.
+	sourcesFile string
+	repo        server.GitSource
+
+	identities  identityOptions
+	compare     compareOptions
+	certs       certOptions
+	memoryLimit string
 }
 
-// newSyncer builds the Syncer of one source: Git source, verifier and the
-// template of its roots' Indexers.
-func newSyncer(src gitSource, defaultNamespace string, mgr ctrl.Manager, composer *provenance.Composer, log logr.Logger) (*gitsync.Syncer, error) {
-	what := "source " + src.name + ": "
-	if src.name == "" {
-		what = ""
-	}
-	source, err := src.git.source(src.url, src.ref)
-	if err != nil {
-		return nil, fmt.Errorf("%s%w", what, err)
-	}
-	verifier, err := src.git.verifier()
-	if err != nil {
-		return nil, fmt.Errorf("%s%w", what, err)
-	}
-	url := gitsource.RedactURL(src.url)
-	name := src.name
-	if name == "" {
-		name = url
-	}
-	return &gitsync.Syncer{
-		Source:   source,
-		Name:     name,
-		URL:      url,
-		Indexer:  &provenance.Indexer{Scope: mapperScope{mgr.GetRESTMapper()}, DefaultNamespace: defaultNamespace},
-		Composer: composer,
-		Roots:    src.paths,
-		Interval: src.interval,
-		Verifier: verifier,
-		Log:      log.WithName("git").WithValues("source", name, "repo", url, "ref", src.ref.String()),
-	}, nil
+func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.cfg.Kubeconfig, "kubeconfig", "", "Path to a kubeconfig. Without it, the in-cluster config or $KUBECONFIG is used, as kubectl does.")
+	o.bindSourceFlags(fs)
+	o.identities.BindFlags(fs)
+	o.compare.BindFlags(fs, serveCompareUsage)
+	o.bindServerFlags(fs)
+	o.bindDenialFlags(fs)
+	bindPolicyFlags(fs, &o.cfg.Policy)
+	bindDriftScanFlags(fs, &o.cfg.DriftScan)
+	o.certs.BindFlags(fs)
 }
 
-// syncerList is every Syncer; a push notification or a peer's signal
-// triggers them all (each resolves its ref, which is cheap).
-type syncerList []*gitsync.Syncer
-
-// Trigger asks every source for a sync now.
-func (l syncerList) Trigger() {
-	for _, s := range l {
-		s.Trigger()
-	}
+// bindServerFlags binds the listeners and the bounds of the server.
+func (o *serveOptions) bindServerFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.cfg.WebhookHost, "webhook-host", "", "Address the webhook server binds to. Default: all addresses.")
+	fs.IntVar(&o.cfg.Port, "port", 9443, "Port of the webhook server (HTTPS, path /validate).")
+	fs.Int64Var(&o.cfg.MaxRequestBytes, "max-request-bytes", webhook.DefaultMaxRequestBytes, "Largest AdmissionReview gitgate decodes; a larger one is denied before decoding, which holds many times the body in memory. The default admits an object and an oldObject each at the API server's 3 MiB request limit.")
+	fs.DurationVar(&o.cfg.DecisionTimeout, "decision-timeout", webhook.DefaultDecisionTimeout, "Longest comparison of one request with Git; an object that takes longer is denied (deadline-exceeded). Keep it under the webhook's timeoutSeconds.")
+	fs.StringVar(&o.cfg.HealthAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz. /readyz fails until Git is synced and a certificate is loaded.")
+	fs.StringVar(&o.cfg.MetricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; 0 disables it.")
+	fs.StringVar(&o.cfg.PprofAddr, "pprof-bind-address", "", "Address of Go's /debug/pprof profiles, for measuring gitgate under load. Default: off; never expose it beyond the pod.")
+	fs.StringVar(&o.memoryLimit, "memory-limit", "", "Soft limit of gitgate's Go heap (e.g. 300Mi; 0 for none): the collector runs more often rather than let memory pass it. Default: $GOMEMLIMIT if set, else nine tenths of the container's memory limit (cgroup v2), else none.")
 }
 
-// Revision is the head every source last brought its roots to, one per
-// source, for replicas to compare.
-func (l syncerList) Revision() string {
-	revs := make([]string, len(l))
-	for i, s := range l {
-		revs[i] = s.Revision()
-		if revs[i] == "" {
-			return "" // not every source has synced: nothing to announce
-		}
-	}
-	return strings.Join(revs, ",")
+// bindDenialFlags binds what every denial ends with and links to.
+func (o *serveOptions) bindDenialFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.cfg.DenialHint, "denial-hint", "", "Text that ends every denial: your team's way in, e.g. \"Emergencies: page #sre-oncall for a break-glass grant.\" At most 200 characters.")
+	fs.StringVar(&o.cfg.RepoBrowseURL, "repo-browse-url", "", "Template of a link to a file in your Git host's web view, e.g. https://git.example.com/org/fleet/blob/{revision}/{file}; denials link the file at the enforced commit, and the advice links it on the followed branch, instead of naming the clone URL.")
 }
 
-// roots names every root of every source.
-func (l syncerList) roots() []string {
-	var out []string
-	for _, s := range l {
-		for _, r := range s.RootsOf() {
-			out = append(out, r.String())
-		}
+// Validate reports every invalid setting at once, reads the files the
+// flags name (ignore rules, sources, client CAs) and completes o.cfg.
+func (o *serveOptions) Validate() error {
+	errs := o.validateSources()
+	if o.repo.Interval <= 0 {
+		errs = append(errs, fmt.Errorf("--interval must be positive, got %s", o.repo.Interval))
 	}
-	return out
+	errs = append(errs, o.compare.validateFields())
+	if o.cfg.Port <= 0 || o.cfg.Port > 65535 {
+		errs = append(errs, fmt.Errorf("--port must be 1-65535, got %d", o.cfg.Port))
+	}
+	if len(o.cfg.DenialHint) > maxDenialHint {
+		errs = append(errs, fmt.Errorf("--denial-hint is %d characters; at most %d fit in a denial", len(o.cfg.DenialHint), maxDenialHint))
+	}
+	errs = append(errs, checkBrowseURL(o.cfg.RepoBrowseURL))
+	if o.cfg.MaxRequestBytes < 64<<10 {
+		errs = append(errs, fmt.Errorf("--max-request-bytes must be at least 65536, got %d", o.cfg.MaxRequestBytes))
+	}
+	var err error
+	o.cfg.MemoryLimit, err = parseMemoryLimit(o.memoryLimit)
+	errs = append(errs, err)
+	if o.cfg.DecisionTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--decision-timeout must be positive, got %s", o.cfg.DecisionTimeout))
+	}
+	// errors.Join drops the nil ones.
+	errs = append(errs, o.compare.compileIgnores(), o.certs.Validate(), o.identities.Validate(),
+		validatePolicy(o.cfg.Policy), validateDriftScan(o.cfg.DriftScan))
+	o.cfg.Fields, o.cfg.Ignores = provenance.FieldMode(o.compare.fields), o.compare.compiled
+	o.cfg.Identities, o.cfg.Skip, o.cfg.TokenAudiences = o.identities.identities, o.identities.skip, o.identities.tokenAudiences
+	o.cfg.Certs = o.certs.config()
+	return errors.Join(errs...)
 }
 
-// repos is the watched repositories for messages that name no root.
-func (l syncerList) repos() webhook.Repo {
-	if len(l) == 0 {
-		return webhook.Repo{URL: "the Flux GitRepositories"}
+// parseMemoryLimit parses --memory-limit into bytes; nil when it is not
+// set, for the server to take $GOMEMLIMIT or the container's limit.
+func parseMemoryLimit(flag string) (*int64, error) {
+	if flag == "" {
+		return nil, nil
 	}
-	urls := make([]string, len(l))
-	for i, s := range l {
-		urls[i] = s.URL
+	q, err := resource.ParseQuantity(flag)
+	if err != nil || q.Sign() < 0 {
+		return nil, fmt.Errorf("--memory-limit %q: not a quantity of bytes such as 512Mi", flag)
 	}
-	return webhook.Repo{URL: strings.Join(urls, ", ")}
+	bytes := q.Value()
+	return &bytes, nil
 }
 
-// newHandler builds the admission handler over the store's snapshots.
-func newHandler(o *serveOptions, mgr ctrl.Manager, store *provenance.Store, repo webhook.Repo) (*webhook.Handler, error) {
-	ignores, err := provenance.CompileIgnores(o.ignoreRules)
-	if err != nil {
-		return nil, err
-	}
-	// One cache of decoded manifests for both checkers: the same objects
-	// come back whoever writes them.
-	decoded := provenance.NewDecodedCache(provenance.DefaultDecodedEntries, provenance.DefaultDecodedBytes)
-	controllers := webhook.ControllerChecker(ignores)
-	controllers.Decoded = decoded
-	handler := &webhook.Handler{
-		Identities: o.identities.identities,
-		Skip:       o.identities.skip,
-		Snapshots:  store,
-		Checker:    &provenance.Checker{Fields: provenance.FieldMode(o.fields), Ignores: ignores, Decoded: decoded},
-		// A controller may change what Git does not declare, whatever
-		// --fields says.
-		Controllers:     controllers,
-		Kinds:           mgr.GetRESTMapper(),
-		Repo:            repo,
-		DenialHint:      o.denialHint,
-		DecisionTimeout: o.decisionTimeout,
-		TokenAudiences:  o.identities.tokenAudiences,
-	}
-	handler.Repo.Browse = o.repoBrowseURL
-	return handler, nil
-}
+// maxDenialHint keeps a denial with its hint under 1 KB.
+const maxDenialHint = 200
 
-// exemptSelf learns gitgate's own user name (SelfSubjectReview) and
-// exempts it: gitgate's own writes (Events, its certificate Secret) must
-// never be judged, or a denied Event would beget another. Without an
-// answer gitgate starts all the same and says so; its Events are then
-// left alone only by --skip-resource.
-func exemptSelf(ctx context.Context, cfg *rest.Config, ids *webhook.Identities, log logr.Logger) {
-	client, err := kubernetes.NewForConfig(cfg)
-	if err == nil {
-		var review *authenticationv1.SelfSubjectReview
-		review, err = client.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
-		if err == nil && review.Status.UserInfo.Username != "" {
-			ids.ExemptUsers = append(ids.ExemptUsers, review.Status.UserInfo.Username)
-			log.Info("exempting gitgate's own identity", "user", review.Status.UserInfo.Username)
-			return
-		}
+// checkBrowseURL accepts "" or an http(s) URL template naming {file}.
+func checkBrowseURL(tmpl string) error {
+	if tmpl == "" {
+		return nil
 	}
-	log.Error(err, "cannot learn gitgate's own user name; its own writes are judged like anyone's")
-}
-
-// addHealthChecks: /readyz passes once every root has loaded once, a
-// certificate is healthy and the webhook server listens.
-func addHealthChecks(mgr ctrl.Manager, composer *provenance.Composer, cert certSource) error {
-	checks := map[string]healthz.Checker{
-		"git":         func(*http.Request) error { return composer.Ready() },
-		"certificate": func(*http.Request) error { return cert.Healthy() },
-		"webhook":     mgr.GetWebhookServer().StartedChecker(),
+	u, err := url.Parse(strings.NewReplacer("{revision}", "r", "{file}", "f").Replace(tmpl))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("--repo-browse-url %q: want an http(s) URL template", tmpl)
 	}
-	for name, check := range checks {
-		if err := mgr.AddReadyzCheck(name, check); err != nil {
-			return err
-		}
+	if !strings.Contains(tmpl, "{file}") {
+		return fmt.Errorf("--repo-browse-url %q: the template must hold {file}", tmpl)
 	}
-	return mgr.AddHealthzCheck("ping", healthz.Ping)
-}
-
-// runnable runs on every replica: each serves admission and keeps its own
-// snapshot, so none waits for leader election.
-type runnable struct {
-	r interface{ Start(context.Context) error }
-}
-
-func (r runnable) Start(ctx context.Context) error { return r.r.Start(ctx) }
-func (runnable) NeedLeaderElection() bool          { return false }
-
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig: %w", err)
-	}
-	return cfg, nil
-}
-
-// mapperScope answers provenance's scope questions from API discovery.
-type mapperScope struct{ mapper meta.RESTMapper }
-
-func (m mapperScope) Namespaced(gk schema.GroupKind) (bool, bool, error) {
-	mapping, err := m.mapper.RESTMapping(gk)
-	if meta.IsNoMatchError(err) {
-		return false, false, nil
-	}
-	if err != nil {
-		return false, false, err
-	}
-	return mapping.Scope.Name() == meta.RESTScopeNameNamespace, true, nil
+	return nil
 }

@@ -1,103 +1,72 @@
 package cli
 
 import (
-	"context"
+	"errors"
 	"fmt"
-	"net/http"
-	"os"
 
-	"github.com/go-logr/logr"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/gitgate/gitgate/audit"
 	"github.com/gitgate/gitgate/breakglass"
+	"github.com/gitgate/gitgate/dryrun"
+	"github.com/gitgate/gitgate/server"
 	"github.com/gitgate/gitgate/webhook"
 )
 
-// setupPolicy wires modes, break-glass, staleness and the audit trail into
-// h, and adds their runnables and readiness checks to mgr.
-func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, o *policyOptions, h *webhook.Handler, clock webhook.RootClock, log logr.Logger) error {
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("policy client: %w", err)
-	}
-	mode, err := webhook.ParseMode(o.mode)
-	if err != nil {
-		return err
-	}
-	var runnables []interface{ Start(context.Context) error }
-	ready := map[string]func() error{}
+// bindPolicyFlags binds the flags of `gitgate serve` for modes,
+// break-glass, staleness and the audit trail.
+func bindPolicyFlags(fs *pflag.FlagSet, p *server.PolicyConfig) {
+	// webhook.Mode is a string; validatePolicy checks it is one.
+	fs.StringVar((*string)(&p.Mode), "mode", string(webhook.Enforce), "What to do with a request Git does not back: enforce (deny), warn (allow with a warning) or audit (allow silently). A Namespace's gitgate.dev/mode label overrides it for the objects in it.")
+	fs.StringVar(&p.DryRunAction, "dry-run-action", server.DryRunEnforce, "What a server dry run (kubectl diff, --dry-run=server, flux diff) that Git does not back gets: enforce (as any request) or warn (allowed, with the denial as a warning; nothing is stored), so changes can be previewed before a commit.")
+	fs.StringVar(&p.DryRunNamespace, "dry-run-namespace", dryrun.DefaultNamespace, "Namespace where gitgate dry-run-creates Git's manifest of a namespaced object a person creates before the GitOps agent, to learn its defaults; gitgate's only create rights are there. Keep it out of the webhook's namespaceSelector, empty of workloads and writable by nobody else.")
+	fs.BoolVar(&p.NamespaceModeLabel, "namespace-mode-label", true, "Honour the gitgate.dev/mode label on Namespaces as Git declares it (a hand-set label on the live Namespace counts for nothing).")
 
-	h.DryRunWarn = o.dryRunAction == dryRunWarn
-	h.Modes = webhook.FixedMode(mode)
-	if o.namespaceOverrides {
-		h.Modes = webhook.NewGitModes(mode)
-	}
+	fs.DurationVar(&p.MaxBreakGlass, "max-break-glass", breakglass.DefaultMaxDuration, "Longest break-glass grant accepted; longer grants are ignored and reported.")
+	fs.StringArrayVar(&p.BreakGlassUsers, "break-glass-user", nil, "Permanent emergency user: always let through, with a warning and an audit record. Repeatable. Permanent: it never expires.")
+	fs.StringArrayVar(&p.BreakGlassGroups, "break-glass-group", nil, "Permanent emergency group, as --break-glass-user. Repeatable.")
+	fs.StringVar(&p.BreakGlassNamespace, "break-glass-namespace", defaultNamespace(), "Namespace of the break-glass ConfigMap (gitgate's own; default $POD_NAMESPACE or gitgate-system).")
+	fs.StringVar(&p.BreakGlassConfigMap, "break-glass-configmap", breakglass.DefaultConfigMap, "Name of the ConfigMap holding break-glass grants; watched, no restart needed.")
 
-	store := &breakglass.Store{PermanentUsers: o.breakGlassUsers, PermanentGroups: o.breakGlassGroups}
-	watcher := &breakglass.Watcher{
-		Client: client, Namespace: o.breakGlassNS, Name: o.breakGlassCM, Store: store, Max: o.maxBreakGlass,
-		Log: log.WithName("break-glass").WithValues("configmap", o.breakGlassNS+"/"+o.breakGlassCM),
-	}
-	h.BreakGlass = store
-	runnables = append(runnables, watcher)
-	ready["break-glass"] = watcher.Ready
+	fs.DurationVar(&p.MaxStaleness, "max-staleness", 0, "Longest time since the last successful Git sync before --stale-action applies; 0 turns it off.")
+	fs.StringVar(&p.StaleAction, "stale-action", server.StaleKeep, "Past --max-staleness: keep (go on enforcing the last revision read) or deny (refuse with reason stale: fail closed).")
 
-	if o.maxStaleness > 0 {
-		h.Staleness = &webhook.Staleness{Max: o.maxStaleness, Deny: o.staleAction == staleDeny, Clock: clock}
-	}
-
-	auditRunnables, err := setupAudit(o, h, client)
-	if err != nil {
-		return err
-	}
-	if err := addPolicyRunnables(mgr, append(runnables, auditRunnables...), ready); err != nil {
-		return err
-	}
-	log.Info("policy", "mode", mode, "namespaceModeLabel", o.namespaceOverrides, "maxBreakGlass", o.maxBreakGlass.String(),
-		"breakGlassConfigMap", o.breakGlassNS+"/"+o.breakGlassCM, "permanentBreakGlassUsers", o.breakGlassUsers,
-		"permanentBreakGlassGroups", o.breakGlassGroups, "maxStaleness", o.maxStaleness.String(), "staleAction", o.staleAction,
-		"auditLogFile", o.auditLogFile)
-	return nil
+	fs.StringVar(&p.AuditLogFile, "audit-log-file", "", "Also append audit records to this file as JSON lines, rotated by size.")
+	fs.Int64Var(&p.AuditLogMaxBytes, "audit-log-max-bytes", 100<<20, "Rotate the audit file before it grows past this many bytes.")
+	fs.IntVar(&p.AuditLogMaxBackups, "audit-log-max-backups", 5, "Rotated audit files kept (file.1 is the newest).")
+	fs.IntVar(&p.AuditQueueSize, "audit-queue-size", 10000, "Audit records that may wait to be written; beyond it records are dropped and counted, never delaying a decision.")
+	fs.BoolVar(&p.Events, "events", true, "Record a Warning Event (GitProvenanceDenied) on objects whose change is denied; rate-limited per object.")
 }
 
-// setupAudit gives h its Auditor and returns what must run for it: the
-// Auditor's writer and, with --events, the Event broadcaster.
-func setupAudit(o *policyOptions, h *webhook.Handler, client kubernetes.Interface) ([]interface{ Start(context.Context) error }, error) {
-	// Audit records go to stdout, never silenced nor sampled.
-	aopts := audit.Options{Log: audit.NewLog(os.Stdout), QueueSize: o.auditQueue}
-	if o.auditLogFile != "" {
-		f, err := audit.OpenFile(o.auditLogFile, o.auditLogMaxBytes, o.auditLogMaxBackups)
-		if err != nil {
-			return nil, err
-		}
-		aopts.File = f
+// validatePolicy reports every invalid policy setting at once.
+func validatePolicy(p server.PolicyConfig) error {
+	var errs []error
+	if _, err := webhook.ParseMode(string(p.Mode)); err != nil {
+		errs = append(errs, fmt.Errorf("--mode: %w", err))
 	}
-	var runnables []interface{ Start(context.Context) error }
-	if o.events {
-		ev := audit.NewEvents(client)
-		aopts.Events = ev
-		runnables = append(runnables, ev)
+	if p.DryRunAction != server.DryRunEnforce && p.DryRunAction != server.DryRunWarn {
+		errs = append(errs, fmt.Errorf("--dry-run-action must be enforce or warn, got %q", p.DryRunAction))
 	}
-	auditor := audit.New(aopts)
-	h.Audit = auditor
-	return append(runnables, auditor), nil
-}
-
-// addPolicyRunnables adds the policy's runnables and readiness checks to
-// mgr.
-func addPolicyRunnables(mgr ctrl.Manager, runnables []interface{ Start(context.Context) error }, ready map[string]func() error) error {
-	for _, r := range runnables {
-		if err := mgr.Add(runnable{r}); err != nil {
-			return err
-		}
+	for _, msg := range validation.IsDNS1123Label(p.DryRunNamespace) {
+		errs = append(errs, fmt.Errorf("--dry-run-namespace %q: %s", p.DryRunNamespace, msg))
 	}
-	for name, check := range ready {
-		if err := mgr.AddReadyzCheck(name, func(*http.Request) error { return check() }); err != nil {
-			return err
-		}
+	if p.MaxBreakGlass <= 0 {
+		errs = append(errs, fmt.Errorf("--max-break-glass must be positive, got %s", p.MaxBreakGlass))
 	}
-	return nil
+	if p.BreakGlassNamespace == "" || p.BreakGlassConfigMap == "" {
+		errs = append(errs, errors.New("--break-glass-namespace and --break-glass-configmap must not be empty"))
+	}
+	if p.MaxStaleness < 0 {
+		errs = append(errs, fmt.Errorf("--max-staleness must not be negative, got %s", p.MaxStaleness))
+	}
+	if p.StaleAction != server.StaleKeep && p.StaleAction != server.StaleDeny {
+		errs = append(errs, fmt.Errorf("--stale-action must be keep or deny, got %q", p.StaleAction))
+	}
+	if p.AuditLogFile != "" && (p.AuditLogMaxBytes < 4096 || p.AuditLogMaxBackups < 1) {
+		errs = append(errs, fmt.Errorf("--audit-log-max-bytes must be at least 4096 and --audit-log-max-backups at least 1, got %d and %d", p.AuditLogMaxBytes, p.AuditLogMaxBackups))
+	}
+	if p.AuditQueueSize < 1 {
+		errs = append(errs, fmt.Errorf("--audit-queue-size must be positive, got %d", p.AuditQueueSize))
+	}
+	return errors.Join(errs...)
 }

@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/spf13/pflag"
 
 	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/server"
 	"github.com/gitgate/gitgate/sources/gitsource"
 	"github.com/gitgate/gitgate/sources/gitsync"
 	"github.com/gitgate/gitgate/sources/localsource"
@@ -20,60 +21,48 @@ import (
 )
 
 // sourceOptions choose what the client commands (check, render, drift)
-// read as Git: a directory on disk, or the repository and ref serve
+// read as Git, once: a directory on disk, or the repository and ref serve
 // follows, with serve's flag names.
 type sourceOptions struct {
-	local            string
-	repoURL          string
-	ref              gitsource.Ref
-	paths            []string
+	local string
+	// repo is --repo-url with its ref, paths and --git-* flags.
+	repo             server.GitSource
 	defaultNamespace string
-	git              gitOptions
+}
+
+// readRepoUsage is the help of the client commands' repository flags: a
+// repository they read once.
+var readRepoUsage = repoUsage{
+	url:              "URL of the Git repository, as serve takes it. Exclusive with --local; needs one of --branch, --tag, --semver or --commit.",
+	branch:           "Branch to read.",
+	tag:              "Tag to read.",
+	semver:           "Semantic version range; the highest matching tag is read.",
+	commit:           "Full SHA-1 of a commit to read.",
+	path:             "Directory in the repository to read, as serve's --path; repeatable. Default: the whole repository.",
+	defaultNamespace: "Namespace of namespaced manifests that set none, as serve's --default-namespace.",
 }
 
 func (o *sourceOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.local, "local", "", "Directory to read as the repository, e.g. a checkout with changes not yet committed. Exclusive with --repo-url.")
-	fs.StringVar(&o.repoURL, "repo-url", "", "URL of the Git repository, as serve takes it. Exclusive with --local; needs one of --branch, --tag, --semver or --commit.")
-	fs.StringVar(&o.ref.Branch, "branch", "", "Branch to read.")
-	fs.StringVar(&o.ref.Tag, "tag", "", "Tag to read.")
-	fs.StringVar(&o.ref.SemVer, "semver", "", "Semantic version range; the highest matching tag is read.")
-	fs.StringVar(&o.ref.Commit, "commit", "", "Full SHA-1 of a commit to read.")
-	fs.StringArrayVar(&o.paths, "path", nil, "Directory in the repository to read, as serve's --path; repeatable. Default: the whole repository.")
-	fs.StringVar(&o.defaultNamespace, "default-namespace", "default", "Namespace of namespaced manifests that set none, as serve's --default-namespace.")
-	// The credential and CA flags are serve's own, bound to o.git.
-	all := pflag.NewFlagSet("git", pflag.ContinueOnError)
-	o.git.BindFlags(all)
-	all.VisitAll(func(f *pflag.Flag) {
-		if strings.HasPrefix(f.Name, "git-") {
-			fs.AddFlag(f)
-		}
-	})
+	bindRepoFlags(fs, &o.repo, &o.defaultNamespace, readRepoUsage)
+	// The credential and CA flags are serve's own.
+	bindCredentialFlags(fs, &o.repo)
 }
 
 // Validate reports a source chosen twice or not at all, and bad Git flags.
 func (o *sourceOptions) Validate() error {
 	switch {
-	case o.local != "" && o.repoURL != "":
+	case o.local != "" && o.repo.URL != "":
 		return errors.New("--local and --repo-url are exclusive")
 	case o.local != "":
-		if o.ref != (gitsource.Ref{}) {
+		if o.repo.Ref != (gitsource.Ref{}) {
 			return errors.New("--branch, --tag, --semver and --commit need --repo-url, not --local")
 		}
 		return nil
-	case o.repoURL == "":
+	case o.repo.URL == "":
 		return errors.New("a source is required: --local DIR, or --repo-url URL with --branch, --tag, --semver or --commit")
 	}
-	var errs []error
-	if err := checkRepoURL(o.repoURL); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.ref.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("--branch, --tag, --semver, --commit: %w", err))
-	}
-	if err := o.git.Validate(o.repoURL); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return errors.Join(checkRepoURL(o.repo.URL), validateRef(o.repo.Ref), validateCredentials(o.repo.Credentials, o.repo.URL))
 }
 
 // loadedSource is a source read, rendered and indexed.
@@ -93,7 +82,7 @@ func (o *sourceOptions) load(ctx context.Context, scope provenance.Scope) (*load
 	if err != nil {
 		return nil, err
 	}
-	files, _, err := render.Tree(tree, o.paths, nil)
+	files, _, err := render.Tree(tree, o.repo.Paths, nil)
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", repo, err)
 	}
@@ -118,7 +107,7 @@ func (o *sourceOptions) load(ctx context.Context, scope provenance.Scope) (*load
 // serve names it, and merges them as serve's Composer does: verdicts name
 // the same root, revision and file as the webhook's.
 func (o *sourceOptions) compose(tree *object.Tree, rev provenance.Revision, repo string, scope provenance.Scope) (*provenance.Snapshot, error) {
-	paths := o.paths
+	paths := o.repo.Paths
 	if len(paths) == 0 {
 		paths = []string{""}
 	}
@@ -159,8 +148,8 @@ func (o *sourceOptions) tree(ctx context.Context) (*object.Tree, provenance.Revi
 		}
 		return tree, rev, dir, nil
 	}
-	repo := gitsource.RedactURL(o.repoURL)
-	src, err := o.git.source(o.repoURL, o.ref)
+	repo := gitsource.RedactURL(o.repo.URL)
+	src, err := o.repo.Open()
 	if err != nil {
 		return nil, provenance.Revision{}, "", err
 	}
@@ -178,3 +167,19 @@ func (o *sourceOptions) tree(ctx context.Context) (*object.Tree, provenance.Revi
 	}
 	return tree, rev, repo, nil
 }
+
+// warnUnresolved reports kinds the source uses whose scope the scope in
+// use does not know (why says which: offline, or the cluster's): their
+// objects are indexed as namespaced, a guess.
+func warnUnresolved(w io.Writer, snap *provenance.Snapshot, why string) {
+	for _, k := range snap.Unresolved() {
+		fmt.Fprintf(w, "Warning: unknown kind %s: %s; its objects are taken as namespaced\n", k, why)
+	}
+}
+
+// Why a kind is unknown, for warnUnresolved: load without a scope
+// (offline), or with the cluster's.
+const (
+	unknownOffline   = "neither built in nor defined by a CustomResourceDefinition in the source"
+	unknownInCluster = "the cluster does not serve it and no CustomResourceDefinition in the source defines it"
+)

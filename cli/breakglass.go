@@ -12,12 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gitgate/gitgate/breakglass"
+	"github.com/gitgate/gitgate/server"
 )
 
 const breakglassLong = `gitgate breakglass manages time-bounded break-glass grants through the API.
@@ -131,7 +130,7 @@ func grantCmd(ctx context.Context, c *breakglass.Client, o *breakglassOptions, n
 	now := time.Now().UTC().Truncate(time.Second)
 	g := breakglass.Grant{
 		Name: name, Users: o.users, Groups: o.groups, Namespaces: o.namespaces,
-		Reason: o.reason, GrantedBy: whoAmI(ctx, c.Kube), GrantedAt: now, ExpiresAt: now.Add(o.duration),
+		Reason: o.reason, GrantedBy: grantedBy(ctx, c.Kube), GrantedAt: now, ExpiresAt: now.Add(o.duration),
 	}
 	// gitgate checks again and ignores an invalid grant; refusing here
 	// tells the operator at once instead of leaving a grant that never works.
@@ -176,12 +175,12 @@ func list(s []string) string {
 	return strings.Join(s, ",")
 }
 
-// whoAmI names the operator for the grant's grantedBy; empty if the API
-// server will not say.
-func whoAmI(ctx context.Context, kube kubernetes.Interface) string {
-	r, err := kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+// grantedBy names the operator for the grant's grantedBy: the user the
+// API server knows the kubeconfig by, else $USER.
+func grantedBy(ctx context.Context, kube kubernetes.Interface) string {
+	user, err := server.WhoAmI(ctx, kube)
 	if err != nil {
 		return os.Getenv("USER")
 	}
-	return r.Status.UserInfo.Username
+	return user
 }

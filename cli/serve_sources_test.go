@@ -1,15 +1,12 @@
 package cli
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/go-logr/logr/funcr"
 )
 
 func TestSourcesFile(t *testing.T) {
@@ -77,57 +74,15 @@ func TestSourcesFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(o.sources) != 2 {
-		t.Fatalf("sources = %d, want 2", len(o.sources))
+	if len(o.cfg.Sources) != 2 {
+		t.Fatalf("sources = %d, want 2", len(o.cfg.Sources))
 	}
-	fleet, platform := o.sources[0], o.sources[1]
-	if fleet.name != "fleet" || fleet.ref.Branch != "main" || !reflect.DeepEqual(fleet.paths, []string{"apps", "infra"}) || fleet.interval != 45*time.Second ||
-		fleet.git.creds.PasswordFile != "/etc/git/password" || fleet.git.cacheDir != "/var/cache/gitgate/fleet" {
+	fleet, platform := o.cfg.Sources[0], o.cfg.Sources[1]
+	if fleet.Name != "fleet" || fleet.Ref.Branch != "main" || !reflect.DeepEqual(fleet.Paths, []string{"apps", "infra"}) || fleet.Interval != 45*time.Second ||
+		fleet.Credentials.PasswordFile != "/etc/git/password" || fleet.CacheDir != "/var/cache/gitgate/fleet" {
 		t.Errorf("fleet = %+v", fleet)
 	}
-	if platform.ref.SemVer != ">=1.0.0" || platform.interval != 5*time.Minute || platform.git.verifyKeyring != "/etc/git/keys.asc" || platform.git.creds.SSHKeyFile != "/etc/git/key" {
+	if platform.Ref.SemVer != ">=1.0.0" || platform.Interval != 5*time.Minute || platform.VerifyKeyring != "/etc/git/keys.asc" || platform.Credentials.SSHKeyFile != "/etc/git/key" {
 		t.Errorf("platform = %+v", platform)
-	}
-}
-
-// TestWarnUnverified: every source whose commits are not verified is
-// named in one warning at start, with how to verify it; verified sources
-// are not.
-func TestWarnUnverified(t *testing.T) {
-	tests := []struct {
-		name    string
-		sources []gitSource
-		want    []string // source=toVerify of each warning
-	}{
-		{"sources file, one unverified", []gitSource{
-			{name: "fleet", url: "https://git.example.com/fleet.git"},
-			{name: "platform", url: "https://git.example.com/platform.git", git: gitOptions{verifyKeyring: "/k.asc"}},
-			{name: "ssh-signed", url: "https://git.example.com/s.git", git: gitOptions{verifySSH: "/allowed"}},
-		}, []string{"fleet=verify: {pgpKeyring: ..., sshAllowedSigners: ...} in --sources-file"}},
-		{"repo-url without verify flags, credentials redacted", []gitSource{{url: "https://user:tok3n@git.example.com/fleet.git"}},
-			[]string{"https://git.example.com/fleet.git=--verify-commits or --verify-commits-ssh"}},
-		{"all verified", []gitSource{{url: "https://git.example.com/fleet.git", git: gitOptions{verifyKeyring: "/k.asc"}}}, nil},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			log := funcr.NewJSON(func(obj string) {
-				var rec struct{ Msg, Source, ToVerify string }
-				if err := json.Unmarshal([]byte(obj), &rec); err != nil {
-					t.Fatal(err)
-				}
-				if !strings.HasPrefix(rec.Msg, "WARNING: commit signatures") {
-					t.Errorf("message %q", rec.Msg)
-				}
-				if strings.Contains(obj, "tok3n") {
-					t.Errorf("the warning repeats a credential: %s", obj)
-				}
-				got = append(got, rec.Source+"="+rec.ToVerify)
-			}, funcr.Options{})
-			warnUnverified(log, tc.sources)
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("warnings = %q, want %q", got, tc.want)
-			}
-		})
 	}
 }

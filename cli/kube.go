@@ -1,12 +1,12 @@
 package cli
 
 import (
-	"fmt"
+	"os"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/gitgate/gitgate/server"
 )
 
 // kubeFlags are the cluster flags of the client commands, named and
@@ -27,18 +27,9 @@ func (k *kubeFlags) bindNamespace(fs *pflag.FlagSet, usage string) {
 	fs.StringVarP(&k.namespace, "namespace", "n", "", usage)
 }
 
-func (k *kubeFlags) loader() clientcmd.ClientConfig {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = k.kubeconfig
-	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: k.context})
-}
-
+// restConfig loads the kubeconfig as serve does (server.RESTConfig).
 func (k *kubeFlags) restConfig() (*rest.Config, error) {
-	cfg, err := k.loader().ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig: %w", err)
-	}
-	return cfg, nil
+	return server.RESTConfig(k.kubeconfig, k.context)
 }
 
 // contextNamespace is -n, else the namespace of the kubeconfig's context
@@ -47,19 +38,18 @@ func (k *kubeFlags) contextNamespace() string {
 	if k.namespace != "" {
 		return k.namespace
 	}
-	if ns, _, err := k.loader().Namespace(); err == nil && ns != "" {
+	if ns, _, err := server.ClientConfig(k.kubeconfig, k.context).Namespace(); err == nil && ns != "" {
 		return ns
 	}
 	return "default"
 }
 
-// exactArgs is cobra.ExactArgs with a message that names the command's
-// arguments.
-func exactArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageError{fmt.Errorf("%s takes %d argument(s), got %d: %q", cmd.CommandPath(), n, len(args), args)}
-		}
-		return nil
+// defaultNamespace is gitgate's own namespace, the default of the flags
+// naming gitgate's own objects: $POD_NAMESPACE (from the downward API) or
+// gitgate-system.
+func defaultNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
 	}
+	return "gitgate-system"
 }

@@ -53,18 +53,3 @@ func writeEntries(w io.Writer, snap *provenance.Snapshot) error {
 	}
 	return nil
 }
-
-// warnUnresolved reports kinds the source uses whose scope the scope in
-// use does not know (why says which: offline, or the cluster's): their
-// objects are indexed as namespaced, a guess.
-func warnUnresolved(w io.Writer, snap *provenance.Snapshot, why string) {
-	for _, k := range snap.Unresolved() {
-		fmt.Fprintf(w, "Warning: unknown kind %s: %s; its objects are taken as namespaced\n", k, why)
-	}
-}
-
-// Why a kind is unknown, for warnUnresolved.
-const (
-	unknownOffline   = "neither built in nor defined by a CustomResourceDefinition in the source"
-	unknownInCluster = "the cluster does not serve it and no CustomResourceDefinition in the source defines it"
-)

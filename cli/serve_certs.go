@@ -1,25 +1,15 @@
 package cli
 
 import (
-	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/gitgate/gitgate/certs"
-)
-
-// Certificate modes.
-const (
-	certModeFiles       = "files"
-	certModeSelfManaged = "self-managed"
+	"github.com/gitgate/gitgate/server"
 )
 
 // certOptions are the flags that choose where the serving certificate
@@ -43,7 +33,7 @@ type certOptions struct {
 }
 
 func (o *certOptions) BindFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.mode, "cert-mode", certModeFiles, "Where the serving certificate comes from: files (tls.crt and tls.key in --cert-dir, e.g. from cert-manager; reloaded when they change) or self-managed (gitgate issues its own CA, keeps it in a Secret and in the webhook's caBundle, and rotates it).")
+	fs.StringVar(&o.mode, "cert-mode", server.CertModeFiles, "Where the serving certificate comes from: files (tls.crt and tls.key in --cert-dir, e.g. from cert-manager; reloaded when they change) or self-managed (gitgate issues its own CA, keeps it in a Secret and in the webhook's caBundle, and rotates it).")
 	fs.StringVar(&o.dir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "With --cert-mode=files: directory holding tls.crt and tls.key; reloaded when they change.")
 	fs.StringVar(&o.namespace, "cert-namespace", defaultNamespace(), "With --cert-mode=self-managed: namespace of the certificate Secret (gitgate's own; default $POD_NAMESPACE or gitgate-system).")
 	fs.StringVar(&o.secretName, "cert-secret-name", "gitgate-webhook-tls", "With --cert-mode=self-managed: Secret holding the CA and serving certificate all replicas share.")
@@ -71,18 +61,18 @@ func (o *certOptions) Validate() error {
 
 func (o *certOptions) validateMode() error {
 	switch o.mode {
-	case certModeFiles:
+	case server.CertModeFiles:
 		if o.dir == "" {
 			return errors.New("--cert-dir must not be empty")
 		}
 		return nil
-	case certModeSelfManaged:
+	case server.CertModeSelfManaged:
 		if err := o.selfManaged().Validate(); err != nil {
 			return fmt.Errorf("--cert-mode=self-managed: %w", err)
 		}
 		return nil
 	default:
-		return fmt.Errorf("--cert-mode must be %s or %s, got %q", certModeFiles, certModeSelfManaged, o.mode)
+		return fmt.Errorf("--cert-mode must be %s or %s, got %q", server.CertModeFiles, server.CertModeSelfManaged, o.mode)
 	}
 }
 
@@ -98,38 +88,8 @@ func (o *certOptions) selfManaged() certs.SelfManagedOptions {
 	}
 }
 
-// tlsOptions configure the webhook server: TLS 1.2 or newer, the
-// certificate from cert, HTTP/1.1 only unless --enable-http2, and with
-// --client-ca-file a verified client certificate.
-func (o *certOptions) tlsOptions(cert certSource) []func(*tls.Config) {
-	opts := []func(*tls.Config){certs.TLSConfig(cert.GetCertificate)}
-	if !o.enableHTTP2 {
-		opts = append(opts, certs.HTTP1Only)
-	}
-	if o.clientCAs != nil {
-		opts = append(opts, certs.RequireClientCert(o.clientCAs))
-	}
-	return opts
-}
-
-// certSource gives the webhook server its certificate and readiness its
-// health; it runs on every replica.
-type certSource interface {
-	GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
-	Start(context.Context) error
-	Healthy() error
-}
-
-// source builds the certificate source the options describe.
-func (o *certOptions) source(cfg *rest.Config, log logr.Logger) (certSource, error) {
-	if o.mode != certModeSelfManaged {
-		return certs.NewFileSource(o.dir)
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("certificate client: %w", err)
-	}
-	sm := o.selfManaged()
-	log.Info("self-managed certificates", "secret", sm.Namespace+"/"+sm.SecretName, "webhookConfiguration", sm.WebhookName, "hosts", sm.Hosts, "lifetime", sm.Lifetime.String())
-	return certs.NewSelfManaged(client, sm, log)
+// config is what the server needs of the flags, once Validate has loaded
+// --client-ca-file.
+func (o *certOptions) config() server.CertConfig {
+	return server.CertConfig{Mode: o.mode, Dir: o.dir, SelfManaged: o.selfManaged(), ClientCAs: o.clientCAs, EnableHTTP2: o.enableHTTP2}
 }

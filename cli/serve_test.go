@@ -3,12 +3,17 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/server"
 	"github.com/gitgate/gitgate/sources/gitsource"
+	"github.com/gitgate/gitgate/webhook"
 )
 
 // parseServe parses args as `gitgate serve` would and validates them.
@@ -65,12 +70,50 @@ func TestServeOptionsValidate(t *testing.T) {
 		{name: "browse link without {file}", args: append(base, "--repo-browse-url", "https://git.example.com/org/fleet"), want: []string{"must hold {file}"}},
 		{name: "browse link that is no http URL", args: append(base, "--repo-browse-url", "file:///{file}"), want: []string{"want an http(s) URL template"}},
 		{name: "missing ignore file", args: append(base, "--ignore-file", filepath.Join(dir, "nope.yaml")), want: []string{"no such file"}},
+		{name: "memory limit", args: append(base, "--memory-limit", "300Mi")},
+		{name: "memory limit not a quantity", args: append(base, "--memory-limit", "lots"), want: []string{`--memory-limit "lots": not a quantity of bytes`}},
+		{name: "negative memory limit", args: append(base, "--memory-limit", "-1Mi"), want: []string{`--memory-limit "-1Mi"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseServe(t, tc.args...)
 			checkParseError(t, err, tc.want, "secret")
 		})
+	}
+}
+
+// TestServeConfig: what Validate hands the server is what the flags say,
+// parsed once.
+func TestServeConfig(t *testing.T) {
+	o, err := parseServe(t, "--repo-url", "https://git.example.com/fleet.git", "--tag", "v1", "--path", "apps", "--cache-dir", "/c",
+		"--memory-limit", "300Mi", "--fields", "declared", "--ignore", "apps/Deployment=/spec/replicas", "--mode", "warn", "--stale-action", "deny",
+		"--cert-mode", "self-managed", "--cert-namespace", "gg", "--service-name", "hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := o.cfg
+	if c.Source != server.SourceRepo || len(c.Sources) != 1 || c.Sources[0].URL != "https://git.example.com/fleet.git" || c.Sources[0].Ref.Tag != "v1" ||
+		!reflect.DeepEqual(c.Sources[0].Paths, []string{"apps"}) || c.Sources[0].CacheDir != "/c" || c.Sources[0].Interval != 30*time.Second {
+		t.Errorf("sources = %+v", c.Sources)
+	}
+	if c.MemoryLimit == nil || *c.MemoryLimit != 300<<20 {
+		t.Errorf("memory limit = %v, want 300Mi", c.MemoryLimit)
+	}
+	if c.Fields != provenance.FieldsDeclared || c.Ignores == nil || c.Policy.Mode != webhook.Warn || c.Policy.StaleAction != server.StaleDeny {
+		t.Errorf("fields %q, ignores %v, mode %q, stale action %q", c.Fields, c.Ignores, c.Policy.Mode, c.Policy.StaleAction)
+	}
+	if c.Certs.Mode != server.CertModeSelfManaged || c.Certs.SelfManaged.Namespace != "gg" || c.Certs.SelfManaged.Hosts[0] != "hook.gg.svc" {
+		t.Errorf("certs = %+v", c.Certs)
+	}
+	if !reflect.DeepEqual(c.Identities, webhook.DefaultIdentities()) || !reflect.DeepEqual(c.Skip, webhook.DefaultSkip()) {
+		t.Errorf("identities %+v, skip %v", c.Identities, c.Skip)
+	}
+	o, err = parseServe(t, "--source", "flux", "--cache-dir", "/c", "--git-insecure-http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := o.cfg; c.MemoryLimit != nil || len(c.Sources) != 0 || c.Flux.CacheDir != "/c" || !c.Flux.InsecureHTTP {
+		t.Errorf("flux: memory limit %v, sources %v, flux %+v", c.MemoryLimit, c.Sources, c.Flux)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"runtime/debug"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
@@ -52,18 +51,6 @@ func currentBuild() buildInfo {
 
 func (b buildInfo) String() string {
 	return fmt.Sprintf("gitgate %s\ncommit: %s\nbuilt: %s\ngo: %s\n", b.Version, b.Commit, b.Date, b.GoVersion)
-}
-
-func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version, commit, build date and Go version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprint(cmd.OutOrStdout(), currentBuild())
-			return nil
-		},
-	}
 }
 
 // registerBuildInfo exports gitgate_build_info: a constant 1 whose labels

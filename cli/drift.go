@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/gitgate/gitgate/drift"
 	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/server"
 )
 
 // driftOptions are the flags of `gitgate drift`.
@@ -53,18 +55,19 @@ drifted, 0 when all matches, 2 on a usage error.`,
 	o.source.BindFlags(fs)
 	o.kube.bindConfig(fs)
 	o.kube.bindNamespace(fs, "Report only this namespace; default all.")
-	o.compare.BindFlags(fs)
+	o.compare.BindFlags(fs, clientCompareUsage)
 	fs.BoolVar(&o.undeclared, "undeclared", false, "Also list objects in managed namespaces that Git does not declare.")
 	fs.StringVarP(&o.output, "output", "o", "table", "table or json.")
 	return cmd
 }
 
+// Validate reports every usage error at once.
 func (o *driftOptions) Validate() error {
 	var errs []error
 	if o.output != "table" && o.output != "json" {
 		errs = append(errs, fmt.Errorf("-o must be table or json, got %q", o.output))
 	}
-	return joinErrs(append(errs, o.source.Validate(), o.compare.Validate())...)
+	return errors.Join(append(errs, o.source.Validate(), o.compare.Validate())...)
 }
 
 func (o *driftOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
@@ -79,11 +82,7 @@ func (o *driftOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		return failed(err)
 	}
 	warnUnresolved(stderr, src.Snapshot, unknownInCluster)
-	checker, err := o.compare.checker()
-	if err != nil {
-		return failed(err)
-	}
-	report, err := drift.Compare(ctx, src.Snapshot, live, drift.Options{Checker: checker, Namespace: o.kube.namespace, Undeclared: o.undeclared})
+	report, err := drift.Compare(ctx, src.Snapshot, live, drift.Options{Checker: o.compare.checker(), Namespace: o.kube.namespace, Undeclared: o.undeclared})
 	if err != nil {
 		return failed(err)
 	}
@@ -108,11 +107,11 @@ func (o *driftOptions) cluster() (*drift.Cluster, provenance.Scope, error) {
 		return nil, nil, err
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	dyn, err := dynamic.NewForConfig(scanConfig(cfg))
+	dyn, err := dynamic.NewForConfig(server.ScanConfig(cfg))
 	if err != nil {
 		return nil, nil, err
 	}
-	return &drift.Cluster{Client: dyn, Mapper: mapper}, mapperScope{mapper}, nil
+	return &drift.Cluster{Client: dyn, Mapper: mapper}, server.MapperScope{Mapper: mapper}, nil
 }
 
 func writeDrift(w io.Writer, format string, r *drift.Report) error {

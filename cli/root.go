@@ -29,17 +29,6 @@ const (
 	exitUsage  = 2
 )
 
-// usageError is a mistake in the command line: the message and the
-// command's usage go to stderr and the exit code is 2.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-// errSilentFailure ends a command with exit code 1 after it has said
-// everything on stdout (a denial, a drift): nothing more is printed.
-var errSilentFailure = errors.New("failed")
-
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "gitgate",
@@ -94,19 +83,4 @@ func exitCode(cmd *cobra.Command, err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Error: %s: %v\n", cmd.CommandPath(), err)
 		return exitFailed
 	}
-}
-
-// runError is a failure at run time (the cluster, Git, a file): exit code
-// 1, no usage.
-type runError struct{ err error }
-
-func (e runError) Error() string { return e.err.Error() }
-func (e runError) Unwrap() error { return e.err }
-
-// failed marks err as a run-time failure; nil stays nil.
-func failed(err error) error {
-	if err == nil {
-		return nil
-	}
-	return runError{err}
 }

@@ -1,4 +1,4 @@
-package cli
+package server
 
 import (
 	"context"
@@ -7,65 +7,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/spf13/pflag"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/gitgate/gitgate/certs"
 )
-
-func TestCertOptions(t *testing.T) {
-	tests := []struct {
-		name    string
-		args    []string
-		wantErr string
-		hosts   []string
-	}{
-		{name: "files by default", args: nil},
-		{name: "files without a directory", args: []string{"--cert-dir="}, wantErr: "--cert-dir"},
-		{name: "unknown mode", args: []string{"--cert-mode=magic"}, wantErr: "--cert-mode must be"},
-		{
-			name:  "self-managed names the service",
-			args:  []string{"--cert-mode=self-managed", "--cert-namespace=gg", "--service-name=hook", "--cert-host=127.0.0.1"},
-			hosts: []string{"hook.gg.svc", "hook.gg.svc.cluster.local", "hook.gg", "hook", "127.0.0.1"},
-		},
-		{name: "self-managed lifetime too short", args: []string{"--cert-mode=self-managed", "--cert-lifetime=1s"}, wantErr: "lifetime"},
-		{name: "self-managed without a secret", args: []string{"--cert-mode=self-managed", "--cert-secret-name="}, wantErr: "secret name"},
-		{name: "self-managed without hosts", args: []string{"--cert-mode=self-managed", "--service-name="}, wantErr: "host"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			o := parseCertFlags(t, tc.args)
-			err := o.Validate()
-			if tc.wantErr == "" && err != nil {
-				t.Fatalf("Validate() = %v", err)
-			}
-			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
-				t.Fatalf("Validate() = %v, want an error naming %q", err, tc.wantErr)
-			}
-			if tc.hosts != nil && !slices.Equal(o.selfManaged().Hosts, tc.hosts) {
-				t.Errorf("hosts = %v, want %v", o.selfManaged().Hosts, tc.hosts)
-			}
-		})
-	}
-}
-
-// parseCertFlags is certOptions bound to a flag set and parsed from args.
-func parseCertFlags(t *testing.T, args []string) *certOptions {
-	t.Helper()
-	var o certOptions
-	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	o.BindFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	return &o
-}
 
 // servingPair is a certificate source for 127.0.0.1 and the CA that signs
 // it.
@@ -78,10 +27,10 @@ func (servingPair) Start(context.Context) error { return nil }
 func (servingPair) Healthy() error              { return nil }
 
 // TestWebhookServerProtocols starts controller-runtime's webhook server,
-// as gitgate serve does, and reads which protocol a client offering both
-// HTTP/2 and HTTP/1.1 (as client-go does) gets, with and without
-// --client-ca-file; a client offering HTTP/2 alone is refused unless
-// --enable-http2.
+// as Run does, and reads which protocol a client offering both HTTP/2 and
+// HTTP/1.1 (as client-go does) gets, with and without client CAs
+// (--client-ca-file); a client offering HTTP/2 alone is refused unless
+// EnableHTTP2 (--enable-http2).
 func TestWebhookServerProtocols(t *testing.T) {
 	ca, err := certs.NewCA("test-ca", time.Hour)
 	if err != nil {
@@ -97,24 +46,24 @@ func TestWebhookServerProtocols(t *testing.T) {
 	// The API server's client certificate, signed by the same CA.
 	clientPair := signedPair(t, ca, "apiserver")
 	both := []string{"h2", "http/1.1"}
+	clientCAs, err := certs.LoadCAPool(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
-		args   []string
+		config CertConfig
 		offers []string
 		want   string // "" for a refused handshake
 	}{
-		{"HTTP/1.1 by default", nil, both, "http/1.1"},
-		{"HTTP/1.1 with client certificates", []string{"--client-ca-file=" + caFile}, both, "http/1.1"},
-		{"HTTP/2 alone refused", nil, []string{"h2"}, ""},
-		{"HTTP/2 when enabled", []string{"--enable-http2"}, both, "h2"},
+		{"HTTP/1.1 by default", CertConfig{}, both, "http/1.1"},
+		{"HTTP/1.1 with client certificates", CertConfig{ClientCAs: clientCAs}, both, "http/1.1"},
+		{"HTTP/2 alone refused", CertConfig{}, []string{"h2"}, ""},
+		{"HTTP/2 when enabled", CertConfig{EnableHTTP2: true}, both, "h2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			o := parseCertFlags(t, tc.args)
-			if err := o.Validate(); err != nil {
-				t.Fatal(err)
-			}
-			addr := startWebhookServer(t, o.tlsOptions(servingPair{pair}))
+			addr := startWebhookServer(t, tlsOptions(tc.config, servingPair{pair}))
 			cfg := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12, NextProtos: tc.offers, Certificates: []tls.Certificate{clientPair}}
 			conn, err := tls.Dial("tcp", addr, cfg)
 			if tc.want == "" {

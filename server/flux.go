@@ -1,4 +1,4 @@
-package cli
+package server
 
 import (
 	"fmt"
@@ -17,15 +17,15 @@ import (
 )
 
 // cacheSetup is the manager's scheme and cache options: client-go's kinds,
-// and with --source flux, Flux's GitRepository and Kustomization, cached
-// in the --flux-namespace namespaces only.
+// and with SourceFlux, Flux's GitRepository and Kustomization, cached in
+// the watched namespaces only.
 type cacheSetup struct {
 	scheme *runtime.Scheme
 	cache  cache.Options
 }
 
-func managerCache(o *serveOptions) cacheSetup {
-	if o.source != sourceFlux {
+func managerCache(c Config) cacheSetup {
+	if c.Source != SourceFlux {
 		return cacheSetup{}
 	}
 	s := runtime.NewScheme()
@@ -35,9 +35,9 @@ func managerCache(o *serveOptions) cacheSetup {
 		}
 	}
 	opts := cache.Options{Scheme: s}
-	if len(o.flux.namespaces) > 0 {
+	if len(c.Flux.Namespaces) > 0 {
 		namespaces := map[string]cache.Config{}
-		for _, ns := range o.flux.namespaces {
+		for _, ns := range c.Flux.Namespaces {
 			namespaces[ns] = cache.Config{}
 		}
 		opts.ByObject = map[client.Object]cache.ByObject{
@@ -48,21 +48,21 @@ func managerCache(o *serveOptions) cacheSetup {
 	return cacheSetup{scheme: s, cache: opts}
 }
 
-// addFluxWatcher adds the Flux driver of --source flux to the manager: it
+// addFluxWatcher adds the Flux driver of SourceFlux to the manager: it
 // lists GitRepositories and Kustomizations from the manager's cache and
 // reads the Secrets and ConfigMaps they name with the uncached reader, one
 // by one.
-func addFluxWatcher(o *serveOptions, mgr ctrl.Manager, composer *provenance.Composer, log logr.Logger) error {
+func addFluxWatcher(c Config, mgr ctrl.Manager, composer *provenance.Composer, log logr.Logger) error {
 	w := &fluxsync.Watcher{
 		Reader:       mgr.GetClient(),
 		Informers:    mgr.GetCache(),
 		APIReader:    mgr.GetAPIReader(),
-		Namespaces:   o.flux.namespaces,
-		Indexer:      &provenance.Indexer{Scope: mapperScope{mgr.GetRESTMapper()}, DefaultNamespace: o.defaultNamespace},
+		Namespaces:   c.Flux.Namespaces,
+		Indexer:      &provenance.Indexer{Scope: MapperScope{mgr.GetRESTMapper()}, DefaultNamespace: c.DefaultNamespace},
 		Composer:     composer,
-		MinInterval:  o.flux.minInterval,
-		CacheDir:     o.git.cacheDir,
-		InsecureHTTP: o.git.creds.InsecureHTTP,
+		MinInterval:  c.Flux.MinInterval,
+		CacheDir:     c.Flux.CacheDir,
+		InsecureHTTP: c.Flux.InsecureHTTP,
 		Log:          log.WithName("flux"),
 	}
 	if err := mgr.Add(runnable{w}); err != nil {

@@ -1,0 +1,258 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gitgate/gitgate/server"
+	"github.com/gitgate/gitgate/sources/fluxsync"
+	"github.com/gitgate/gitgate/sources/gitsource"
+	"github.com/gitgate/gitgate/sources/peers"
+)
+
+// serveRepoUsage is the help of serve's repository flags: the repository
+// it follows.
+var serveRepoUsage = repoUsage{
+	url:              "URL of the Git repository to enforce (https://, http://, ssh:// or file://). Required unless --sources-file is set. Credentials over http:// need --git-insecure-http.",
+	branch:           "Branch to follow. Exactly one of --branch, --tag, --semver or --commit is required.",
+	tag:              "Tag to follow.",
+	semver:           "Semantic version range; the highest matching tag is followed, e.g. \">=1.2.0 <2.0.0\".",
+	commit:           "Full SHA-1 of a commit to pin.",
+	path:             "Directory in the repository whose *.yaml, *.yml and *.json files are enforced; repeatable. A directory with a kustomization.yaml (the path itself or one below it) is rendered with kustomize. Default: the whole repository.",
+	defaultNamespace: "Namespace of namespaced manifests that set none, as kubectl apply would place them.",
+}
+
+// bindSourceFlags binds where the declared state comes from: the driver,
+// the Git sources with their credentials, cache and verification, the
+// push receiver, the replicas' sync signal, and the Flux driver's flags.
+func (o *serveOptions) bindSourceFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.cfg.Source, "source", server.SourceRepo, "Where the declared state comes from: repo (Git repositories: --repo-url or --sources-file, each --path a root) or flux (every Flux Kustomization a root, fetched from its GitRepository by gitgate itself; see --flux-namespace).")
+	fs.StringVar(&o.sourcesFile, "sources-file", "", "YAML list of named Git sources (name, url, ref, interval, paths, credentials, caFile, verify), like Flux GitRepositories; instead of --repo-url and its credential flags.")
+	bindRepoFlags(fs, &o.repo, &o.cfg.DefaultNamespace, serveRepoUsage)
+	fs.DurationVar(&o.repo.Interval, "interval", 30*time.Second, "How often to poll the repository for a new revision.")
+	bindCredentialFlags(fs, &o.repo)
+	fs.StringVar(&o.repo.CacheDir, "cache-dir", "", "Directory keeping fetched Git objects, so a restart does not fetch again. Default: objects are kept in memory.")
+	fs.StringVar(&o.repo.VerifyKeyring, "verify-commits", "", "ASCII-armored OpenPGP public keyring. When set, a head commit not signed by one of its keys is refused and the last verified revision stays enforced.")
+	fs.StringVar(&o.repo.VerifySSH, "verify-commits-ssh", "", "SSH allowed_signers file (git's gpg.ssh.allowedSignersFile format). Like --verify-commits, for commits signed with SSH keys; both may be set.")
+	fs.StringVar(&o.cfg.Receiver.Addr, "receiver-bind-address", "", "Address of the push-notification endpoint (HTTP, path /hook) for GitHub, GitLab and generic HMAC webhooks. Default: off.")
+	fs.StringVar(&o.cfg.Receiver.SecretFile, "receiver-secret-file", "", "File holding the receiver's shared secret (at least 16 bytes). Required with --receiver-bind-address.")
+	fs.StringVar(&o.cfg.SyncSignal.ConfigMap, "sync-configmap", peers.DefaultConfigMap, "ConfigMap through which replicas tell each other about a newly loaded revision, so all load a pushed revision within seconds; empty turns it off (replicas then converge at their next poll).")
+	fs.StringVar(&o.cfg.SyncSignal.Namespace, "sync-namespace", defaultNamespace(), "Namespace of --sync-configmap (gitgate's own; default $POD_NAMESPACE or gitgate-system).")
+	fs.StringArrayVar(&o.cfg.Flux.Namespaces, "flux-namespace", nil, "With --source flux: a namespace whose GitRepositories and Kustomizations are enforced; repeatable. Default: every namespace. A Kustomization's GitRepository must be in a watched namespace.")
+	fs.DurationVar(&o.cfg.Flux.MinInterval, "flux-min-interval", fluxsync.DefaultMinInterval, "With --source flux: the shortest time between two polls of one GitRepository, whatever its spec.interval. A change of the GitRepository (source-controller recording a new revision) polls at once.")
+}
+
+// validateSources checks --source, and --repo-url with its ref and
+// credential flags or --sources-file, and fills o.cfg.Sources.
+func (o *serveOptions) validateSources() []error {
+	switch o.cfg.Source {
+	case server.SourceRepo:
+	case server.SourceFlux:
+		return o.validateFlux()
+	default:
+		return []error{fmt.Errorf("--source must be %s or %s, got %q", server.SourceRepo, server.SourceFlux, o.cfg.Source)}
+	}
+	var errs []error
+	if err := validateReceiver(o.cfg.Receiver); err != nil {
+		errs = append(errs, err)
+	}
+	if o.sourcesFile != "" {
+		if o.repo.URL != "" || len(o.repo.Paths) > 0 || o.repo.Ref != (gitsource.Ref{}) || perSource(o.repo, true) {
+			return append(errs, errors.New("--sources-file excludes --repo-url, --path, the ref flags and the credential, CA and verify flags: set them per source in the file"))
+		}
+		sources, err := readSourcesFile(o.sourcesFile, o.repo)
+		o.cfg.Sources = sources
+		return append(errs, err)
+	}
+	if o.repo.URL == "" {
+		errs = append(errs, errors.New("--repo-url or --sources-file is required"))
+	} else if err := checkRepoURL(o.repo.URL); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateCredentials(o.repo.Credentials, o.repo.URL); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateRef(o.repo.Ref); err != nil {
+		errs = append(errs, err)
+	}
+	o.cfg.Sources = []server.GitSource{o.repo}
+	return errs
+}
+
+// validateFlux checks the Flux flags, and that no flag of --source repo is
+// set: the GitRepositories say where, which ref and with which
+// credentials. The cache and --git-insecure-http apply to all of them.
+func (o *serveOptions) validateFlux() []error {
+	var errs []error
+	if o.repo.URL != "" || o.sourcesFile != "" || len(o.repo.Paths) > 0 || o.repo.Ref != (gitsource.Ref{}) || perSource(o.repo, false) {
+		errs = append(errs, errors.New("--source flux excludes --repo-url, --sources-file, --path, the ref flags and the credential, CA and verify flags: each GitRepository names its own"))
+	}
+	if o.cfg.Receiver.Addr != "" {
+		errs = append(errs, errors.New("--source flux excludes --receiver-bind-address: a change of a GitRepository (Flux's own receiver) already triggers a poll"))
+	}
+	for _, ns := range o.cfg.Flux.Namespaces {
+		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("--flux-namespace %q: %s", ns, msgs[0]))
+		}
+	}
+	if o.cfg.Flux.MinInterval <= 0 {
+		errs = append(errs, fmt.Errorf("--flux-min-interval must be positive, got %s", o.cfg.Flux.MinInterval))
+	}
+	o.cfg.Flux.CacheDir, o.cfg.Flux.InsecureHTTP = o.repo.CacheDir, o.repo.Credentials.InsecureHTTP
+	return errs
+}
+
+// perSource reports whether a flag that --sources-file sets per source is
+// set; withInsecureHTTP counts --git-insecure-http among them, which
+// --source flux applies to the HTTP credentials of every GitRepository's
+// secretRef.
+func perSource(repo server.GitSource, withInsecureHTTP bool) bool {
+	creds := repo.Credentials
+	if !withInsecureHTTP {
+		creds.InsecureHTTP = false
+	}
+	return creds != (gitsource.Credentials{}) || repo.CAFile != "" || repo.VerifyKeyring != "" || repo.VerifySSH != ""
+}
+
+// validateReceiver reports receiver flags that cannot work.
+func validateReceiver(r server.ReceiverConfig) error {
+	var errs []error
+	if r.Addr != "" {
+		if r.SecretFile == "" {
+			errs = append(errs, errors.New("--receiver-bind-address needs --receiver-secret-file: the receiver never runs unauthenticated"))
+		}
+		if _, _, err := net.SplitHostPort(r.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("--receiver-bind-address: %w", err))
+		}
+	} else if r.SecretFile != "" {
+		errs = append(errs, errors.New("--receiver-secret-file is set but --receiver-bind-address is not"))
+	}
+	return errors.Join(errs...)
+}
+
+// sourceSpec is one named source of --sources-file: the fields of a Flux
+// GitRepository, with credentials and keys as files (mounted Secrets), as
+// the credential flags take them.
+type sourceSpec struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+	Ref  struct {
+		Branch string `json:"branch,omitempty"`
+		Tag    string `json:"tag,omitempty"`
+		SemVer string `json:"semver,omitempty"`
+		Commit string `json:"commit,omitempty"`
+	} `json:"ref"`
+	// Interval is a duration ("1m"); empty uses --interval.
+	Interval string `json:"interval,omitempty"`
+	// Paths are the roots; empty is the whole repository as one root.
+	Paths       []string        `json:"paths,omitempty"`
+	Credentials specCredentials `json:"credentials,omitempty"`
+	// CAFile adds trusted CAs for an https:// URL.
+	CAFile string      `json:"caFile,omitempty"`
+	Verify *specVerify `json:"verify,omitempty"`
+}
+
+type specCredentials struct {
+	UsernameFile         string `json:"usernameFile,omitempty"`
+	PasswordFile         string `json:"passwordFile,omitempty"`
+	TokenFile            string `json:"tokenFile,omitempty"`
+	SSHKeyFile           string `json:"sshKeyFile,omitempty"`
+	SSHKeyPassphraseFile string `json:"sshKeyPassphraseFile,omitempty"`
+	KnownHostsFile       string `json:"knownHostsFile,omitempty"`
+	InsecureHTTP         bool   `json:"insecureHTTP,omitempty"`
+}
+
+// specVerify: the head of the source must be signed by one of these keys.
+type specVerify struct {
+	PGPKeyring        string `json:"pgpKeyring,omitempty"`
+	SSHAllowedSigners string `json:"sshAllowedSigners,omitempty"`
+}
+
+// sourceName: a DNS label, as Kubernetes names a GitRepository.
+var sourceName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// readSourcesFile parses and validates --sources-file; base holds
+// --interval and --cache-dir. Every problem is reported at once, each
+// naming its source; nothing is fetched.
+func readSourcesFile(path string, base server.GitSource) ([]server.GitSource, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--sources-file: %w", err)
+	}
+	var specs []sourceSpec
+	if err := yaml.UnmarshalStrict(data, &specs); err != nil {
+		return nil, fmt.Errorf("--sources-file %s: %w", path, err)
+	}
+	if len(specs) == 0 {
+		return nil, fmt.Errorf("--sources-file %s: no source", path)
+	}
+	var errs []error
+	seen := map[string]bool{}
+	out := make([]server.GitSource, 0, len(specs))
+	for i, sp := range specs {
+		src, err := sp.toSource(base)
+		if err == nil && seen[sp.Name] {
+			err = errors.New("name used twice")
+		}
+		seen[sp.Name] = true
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--sources-file %s: source %d (%q): %w", path, i+1, sp.Name, err))
+			continue
+		}
+		out = append(out, src)
+	}
+	return out, errors.Join(errs...)
+}
+
+// toSource validates one spec: the checks --repo-url and the credential
+// flags get, per source.
+func (sp sourceSpec) toSource(base server.GitSource) (server.GitSource, error) {
+	var errs []error
+	if !sourceName.MatchString(sp.Name) {
+		errs = append(errs, fmt.Errorf("name %q must be a DNS label (lower-case letters, digits, '-')", sp.Name))
+	}
+	if sp.URL == "" {
+		errs = append(errs, errors.New("url is required"))
+	} else if err := checkRepoURL(sp.URL); err != nil {
+		errs = append(errs, err)
+	}
+	ref := gitsource.Ref{Branch: sp.Ref.Branch, Tag: sp.Ref.Tag, SemVer: sp.Ref.SemVer, Commit: sp.Ref.Commit}
+	if err := ref.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("ref: %w", err))
+	}
+	interval := base.Interval
+	if sp.Interval != "" {
+		d, err := time.ParseDuration(sp.Interval)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("interval %q must be a positive duration", sp.Interval))
+		}
+		interval = d
+	}
+	c := sp.Credentials
+	src := server.GitSource{Name: sp.Name, URL: sp.URL, Ref: ref, Interval: interval, Paths: sp.Paths, CAFile: sp.CAFile, CacheDir: base.CacheDir,
+		Credentials: gitsource.Credentials{UsernameFile: c.UsernameFile, PasswordFile: c.PasswordFile, TokenFile: c.TokenFile, SSHKeyFile: c.SSHKeyFile,
+			SSHKeyPasswordFile: c.SSHKeyPassphraseFile, KnownHostsFile: c.KnownHostsFile, InsecureHTTP: c.InsecureHTTP}}
+	if sp.Verify != nil {
+		src.VerifyKeyring, src.VerifySSH = sp.Verify.PGPKeyring, sp.Verify.SSHAllowedSigners
+		if src.VerifyKeyring == "" && src.VerifySSH == "" {
+			errs = append(errs, errors.New("verify needs pgpKeyring or sshAllowedSigners"))
+		}
+	}
+	if err := src.Credentials.Validate(sp.URL); errors.Is(err, gitsource.ErrInsecureHTTP) {
+		errs = append(errs, fmt.Errorf("%w; or set credentials.insecureHTTP", err))
+	} else if err != nil {
+		errs = append(errs, err)
+	}
+	if base.CacheDir != "" && sp.Name != "" {
+		src.CacheDir = base.CacheDir + "/" + sp.Name
+	}
+	return src, errors.Join(errs...)
+}
