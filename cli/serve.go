@@ -52,6 +52,24 @@ covered by a break-glass grant.`,
 	return cmd
 }
 
+// serveFlagGroups sorts serve's flags by the binder that binds them, so a
+// flag added there lands under the right heading; the last group, the
+// server's, takes every other flag.
+func serveFlagGroups() []flagGroup {
+	var o serveOptions
+	return []flagGroup{
+		{"Git source", namesOf(func(fs *pflag.FlagSet) { o.sources.BindFlags(fs, &o.cfg) })},
+		{"Identities", namesOf(o.identities.BindFlags)},
+		{"Comparison", namesOf(func(fs *pflag.FlagSet) { o.compare.BindFlags(fs, serveCompareUsage) })},
+		{"Denials", namesOf(o.bindDenialFlags)},
+		{"Policy, break-glass and audit", namesOf(func(fs *pflag.FlagSet) { bindPolicyFlags(fs, &o.cfg.Policy) })},
+		{"Drift scan", namesOf(func(fs *pflag.FlagSet) { bindDriftScanFlags(fs, &o.cfg.DriftScan) })},
+		{"Certificates", namesOf(o.certs.BindFlags)},
+		{"Logging", namesOf(func(fs *pflag.FlagSet) { bindLogFlags(fs, new(zap.Options)) })},
+		{"Server", nil}, // every other flag
+	}
+}
+
 // bindLogFlags binds controller-runtime's zap flags (--zap-log-level ...).
 func bindLogFlags(fs *pflag.FlagSet, zopts *zap.Options) {
 	gofs := flag.NewFlagSet("zap", flag.ContinueOnError)
@@ -64,13 +82,7 @@ func bindLogFlags(fs *pflag.FlagSet, zopts *zap.Options) {
 type serveOptions struct {
 	cfg server.Config
 
-	// sourcesFile lists named Git sources instead of --repo-url; repo is
-	// --repo-url with its ref, paths and Git flags, and with --sources-file
-	// the defaults every source starts from. Validate fills cfg.Sources
-	// from one or the other.
-	sourcesFile string
-	repo        server.GitSource
-
+	sources     serveSourceOptions
 	identities  identityOptions
 	compare     compareOptions
 	certs       certOptions
@@ -79,7 +91,7 @@ type serveOptions struct {
 
 func (o *serveOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.cfg.Kubeconfig, "kubeconfig", "", "Path to a kubeconfig. Without it, the in-cluster config or $KUBECONFIG is used, as kubectl does.")
-	o.bindSourceFlags(fs)
+	o.sources.BindFlags(fs, &o.cfg)
 	o.identities.BindFlags(fs)
 	o.compare.BindFlags(fs, serveCompareUsage)
 	o.bindServerFlags(fs)
@@ -110,9 +122,9 @@ func (o *serveOptions) bindDenialFlags(fs *pflag.FlagSet) {
 // Validate reports every invalid setting at once, reads the files the
 // flags name (ignore rules, sources, client CAs) and completes o.cfg.
 func (o *serveOptions) Validate() error {
-	errs := o.validateSources()
-	if o.repo.Interval <= 0 {
-		errs = append(errs, fmt.Errorf("--interval must be positive, got %s", o.repo.Interval))
+	errs := o.sources.Validate(&o.cfg)
+	if o.sources.repo.Interval <= 0 {
+		errs = append(errs, fmt.Errorf("--interval must be positive, got %s", o.sources.repo.Interval))
 	}
 	errs = append(errs, o.compare.validateFields())
 	if o.cfg.Port <= 0 || o.cfg.Port > 65535 {

@@ -30,38 +30,49 @@ var serveRepoUsage = repoUsage{
 	defaultNamespace: "Namespace of namespaced manifests that set none, as kubectl apply would place them.",
 }
 
-// bindSourceFlags binds where the declared state comes from: the driver,
-// the Git sources with their credentials, cache and verification, the
-// push receiver, the replicas' sync signal, and the Flux driver's flags.
-func (o *serveOptions) bindSourceFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.cfg.Source, "source", server.SourceRepo, "Where the declared state comes from: repo (Git repositories: --repo-url or --sources-file, each --path a root) or flux (every Flux Kustomization a root, fetched from its GitRepository by gitgate itself; see --flux-namespace).")
+// serveSourceOptions are serve's flags of where the declared state comes
+// from: the driver, the Git sources with their credentials, cache and
+// verification, the push receiver, the replicas' sync signal, and the
+// Flux driver's flags. Those that need no parsing bind straight into the
+// server's Config.
+type serveSourceOptions struct {
+	// sourcesFile lists named Git sources instead of --repo-url; repo is
+	// --repo-url with its ref, paths, interval and Git flags, and with
+	// --sources-file the defaults every source starts from.
+	sourcesFile string
+	repo        server.GitSource
+}
+
+func (o *serveSourceOptions) BindFlags(fs *pflag.FlagSet, cfg *server.Config) {
+	fs.StringVar(&cfg.Source, "source", server.SourceRepo, "Where the declared state comes from: repo (Git repositories: --repo-url or --sources-file, each --path a root) or flux (every Flux Kustomization a root, fetched from its GitRepository by gitgate itself; see --flux-namespace).")
 	fs.StringVar(&o.sourcesFile, "sources-file", "", "YAML list of named Git sources (name, url, ref, interval, paths, credentials, caFile, verify), like Flux GitRepositories; instead of --repo-url and its credential flags.")
-	bindRepoFlags(fs, &o.repo, &o.cfg.DefaultNamespace, serveRepoUsage)
+	bindRepoFlags(fs, &o.repo, &cfg.DefaultNamespace, serveRepoUsage)
 	fs.DurationVar(&o.repo.Interval, "interval", 30*time.Second, "How often to poll the repository for a new revision.")
 	bindCredentialFlags(fs, &o.repo)
 	fs.StringVar(&o.repo.CacheDir, "cache-dir", "", "Directory keeping fetched Git objects, so a restart does not fetch again. Default: objects are kept in memory.")
 	fs.StringVar(&o.repo.VerifyKeyring, "verify-commits", "", "ASCII-armored OpenPGP public keyring. When set, a head commit not signed by one of its keys is refused and the last verified revision stays enforced.")
 	fs.StringVar(&o.repo.VerifySSH, "verify-commits-ssh", "", "SSH allowed_signers file (git's gpg.ssh.allowedSignersFile format). Like --verify-commits, for commits signed with SSH keys; both may be set.")
-	fs.StringVar(&o.cfg.Receiver.Addr, "receiver-bind-address", "", "Address of the push-notification endpoint (HTTP, path /hook) for GitHub, GitLab and generic HMAC webhooks. Default: off.")
-	fs.StringVar(&o.cfg.Receiver.SecretFile, "receiver-secret-file", "", "File holding the receiver's shared secret (at least 16 bytes). Required with --receiver-bind-address.")
-	fs.StringVar(&o.cfg.SyncSignal.ConfigMap, "sync-configmap", peers.DefaultConfigMap, "ConfigMap through which replicas tell each other about a newly loaded revision, so all load a pushed revision within seconds; empty turns it off (replicas then converge at their next poll).")
-	fs.StringVar(&o.cfg.SyncSignal.Namespace, "sync-namespace", defaultNamespace(), "Namespace of --sync-configmap (gitgate's own; default $POD_NAMESPACE or gitgate-system).")
-	fs.StringArrayVar(&o.cfg.Flux.Namespaces, "flux-namespace", nil, "With --source flux: a namespace whose GitRepositories and Kustomizations are enforced; repeatable. Default: every namespace. A Kustomization's GitRepository must be in a watched namespace.")
-	fs.DurationVar(&o.cfg.Flux.MinInterval, "flux-min-interval", fluxsync.DefaultMinInterval, "With --source flux: the shortest time between two polls of one GitRepository, whatever its spec.interval. A change of the GitRepository (source-controller recording a new revision) polls at once.")
+	fs.StringVar(&cfg.Receiver.Addr, "receiver-bind-address", "", "Address of the push-notification endpoint (HTTP, path /hook) for GitHub, GitLab and generic HMAC webhooks. Default: off.")
+	fs.StringVar(&cfg.Receiver.SecretFile, "receiver-secret-file", "", "File holding the receiver's shared secret (at least 16 bytes). Required with --receiver-bind-address.")
+	fs.StringVar(&cfg.SyncSignal.ConfigMap, "sync-configmap", peers.DefaultConfigMap, "ConfigMap through which replicas tell each other about a newly loaded revision, so all load a pushed revision within seconds; empty turns it off (replicas then converge at their next poll).")
+	fs.StringVar(&cfg.SyncSignal.Namespace, "sync-namespace", defaultNamespace(), "Namespace of --sync-configmap (gitgate's own; default $POD_NAMESPACE or gitgate-system).")
+	fs.StringArrayVar(&cfg.Flux.Namespaces, "flux-namespace", nil, "With --source flux: a namespace whose GitRepositories and Kustomizations are enforced; repeatable. Default: every namespace. A Kustomization's GitRepository must be in a watched namespace.")
+	fs.DurationVar(&cfg.Flux.MinInterval, "flux-min-interval", fluxsync.DefaultMinInterval, "With --source flux: the shortest time between two polls of one GitRepository, whatever its spec.interval. A change of the GitRepository (source-controller recording a new revision) polls at once.")
 }
 
-// validateSources checks --source, and --repo-url with its ref and
-// credential flags or --sources-file, and fills o.cfg.Sources.
-func (o *serveOptions) validateSources() []error {
-	switch o.cfg.Source {
+// Validate checks --source, and --repo-url with its ref and credential
+// flags or --sources-file, and fills cfg.Sources (or, with --source flux,
+// what cfg.Flux takes of the Git flags).
+func (o *serveSourceOptions) Validate(cfg *server.Config) []error {
+	switch cfg.Source {
 	case server.SourceRepo:
 	case server.SourceFlux:
-		return o.validateFlux()
+		return o.validateFlux(cfg)
 	default:
-		return []error{fmt.Errorf("--source must be %s or %s, got %q", server.SourceRepo, server.SourceFlux, o.cfg.Source)}
+		return []error{fmt.Errorf("--source must be %s or %s, got %q", server.SourceRepo, server.SourceFlux, cfg.Source)}
 	}
 	var errs []error
-	if err := validateReceiver(o.cfg.Receiver); err != nil {
+	if err := validateReceiver(cfg.Receiver); err != nil {
 		errs = append(errs, err)
 	}
 	if o.sourcesFile != "" {
@@ -69,7 +80,7 @@ func (o *serveOptions) validateSources() []error {
 			return append(errs, errors.New("--sources-file excludes --repo-url, --path, the ref flags and the credential, CA and verify flags: set them per source in the file"))
 		}
 		sources, err := readSourcesFile(o.sourcesFile, o.repo)
-		o.cfg.Sources = sources
+		cfg.Sources = sources
 		return append(errs, err)
 	}
 	if o.repo.URL == "" {
@@ -83,30 +94,30 @@ func (o *serveOptions) validateSources() []error {
 	if err := validateRef(o.repo.Ref); err != nil {
 		errs = append(errs, err)
 	}
-	o.cfg.Sources = []server.GitSource{o.repo}
+	cfg.Sources = []server.GitSource{o.repo}
 	return errs
 }
 
 // validateFlux checks the Flux flags, and that no flag of --source repo is
 // set: the GitRepositories say where, which ref and with which
 // credentials. The cache and --git-insecure-http apply to all of them.
-func (o *serveOptions) validateFlux() []error {
+func (o *serveSourceOptions) validateFlux(cfg *server.Config) []error {
 	var errs []error
 	if o.repo.URL != "" || o.sourcesFile != "" || len(o.repo.Paths) > 0 || o.repo.Ref != (gitsource.Ref{}) || perSource(o.repo, false) {
 		errs = append(errs, errors.New("--source flux excludes --repo-url, --sources-file, --path, the ref flags and the credential, CA and verify flags: each GitRepository names its own"))
 	}
-	if o.cfg.Receiver.Addr != "" {
+	if cfg.Receiver.Addr != "" {
 		errs = append(errs, errors.New("--source flux excludes --receiver-bind-address: a change of a GitRepository (Flux's own receiver) already triggers a poll"))
 	}
-	for _, ns := range o.cfg.Flux.Namespaces {
+	for _, ns := range cfg.Flux.Namespaces {
 		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
 			errs = append(errs, fmt.Errorf("--flux-namespace %q: %s", ns, msgs[0]))
 		}
 	}
-	if o.cfg.Flux.MinInterval <= 0 {
-		errs = append(errs, fmt.Errorf("--flux-min-interval must be positive, got %s", o.cfg.Flux.MinInterval))
+	if cfg.Flux.MinInterval <= 0 {
+		errs = append(errs, fmt.Errorf("--flux-min-interval must be positive, got %s", cfg.Flux.MinInterval))
 	}
-	o.cfg.Flux.CacheDir, o.cfg.Flux.InsecureHTTP = o.repo.CacheDir, o.repo.Credentials.InsecureHTTP
+	cfg.Flux.CacheDir, cfg.Flux.InsecureHTTP = o.repo.CacheDir, o.repo.Credentials.InsecureHTTP
 	return errs
 }
 

@@ -6,31 +6,12 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
 // flagGroup is a heading in `serve --help` and the flags under it.
 type flagGroup struct {
 	title string
 	names map[string]bool
-}
-
-// serveFlagGroups sorts serve's flags by the binder that binds them, so a
-// flag added there lands under the right heading; the last group, the
-// server's, takes every other flag.
-func serveFlagGroups() []flagGroup {
-	var o serveOptions
-	return []flagGroup{
-		{"Git source", namesOf(o.bindSourceFlags)},
-		{"Identities", namesOf(o.identities.BindFlags)},
-		{"Comparison", namesOf(func(fs *pflag.FlagSet) { o.compare.BindFlags(fs, serveCompareUsage) })},
-		{"Denials", namesOf(o.bindDenialFlags)},
-		{"Policy, break-glass and audit", namesOf(func(fs *pflag.FlagSet) { bindPolicyFlags(fs, &o.cfg.Policy) })},
-		{"Drift scan", namesOf(func(fs *pflag.FlagSet) { bindDriftScanFlags(fs, &o.cfg.DriftScan) })},
-		{"Certificates", namesOf(o.certs.BindFlags)},
-		{"Logging", namesOf(func(fs *pflag.FlagSet) { bindLogFlags(fs, new(zap.Options)) })},
-		{"Server", nil}, // every other flag
-	}
 }
 
 // namesOf is the names of the flags bind binds.
