@@ -17,15 +17,15 @@ import (
 // $KUBECONFIG, else ~/.kube/config, else the in-cluster config; and in it
 // the named context, else the current one. serve and the client commands
 // both connect through it.
-func ClientConfig(path, context string) clientcmd.ClientConfig {
+func ClientConfig(path, kubeContext string) clientcmd.ClientConfig {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = path
-	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context})
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext})
 }
 
-// RESTConfig is the REST config of ClientConfig(path, context).
-func RESTConfig(path, context string) (*rest.Config, error) {
-	cfg, err := ClientConfig(path, context).ClientConfig()
+// RESTConfig is the REST config of ClientConfig(path, kubeContext).
+func RESTConfig(path, kubeContext string) (*rest.Config, error) {
+	cfg, err := ClientConfig(path, kubeContext).ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("load kubeconfig: %w", err)
 	}

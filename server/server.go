@@ -6,7 +6,10 @@
 // receiver.
 //
 // It knows no flags and never exits the process: package cli binds and
-// validates the flags of `gitgate serve` into a Config and calls Run.
+// validates the flags of `gitgate serve` into a Config and calls Run, and
+// nothing here imports cli. A few run-time messages still name the flag
+// an operator sets (--git-ca-file, --verify-commits, --memory-limit), as
+// text the logs and errors have always carried.
 package server
 
 import (
