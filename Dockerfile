@@ -13,7 +13,7 @@ ARG VERSION=dev
 ARG COMMIT=unknown
 ARG DATE=unknown
 # CGO off: a static binary with no libc, as distroless/static expects.
-RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT} -X main.date=${DATE}" -o /out/gitgate .
+RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w -X github.com/gitgate/gitgate/cli.version=${VERSION} -X github.com/gitgate/gitgate/cli.commit=${COMMIT} -X github.com/gitgate/gitgate/cli.date=${DATE}" -o /out/gitgate .
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/gitgate /gitgate

@@ -234,7 +234,7 @@ func proveAgainstGo(t *testing.T, conditions matchConditions, h *webhook.Handler
 }
 
 // flagsOf reads the identity and --skip-resource flags of the Deployment's
-// gitgate container as gitgate serve does (options_identity.go): exempt
+// gitgate container as gitgate serve does (cli/identity.go): exempt
 // users and groups add to the built-in ones; --agent, --controller and
 // --skip-resource replace the defaults when given.
 func flagsOf(t *testing.T, d *unstructured.Unstructured) (webhook.Identities, webhook.Resources) {

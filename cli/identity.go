@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gitgate/gitgate/webhook"
+)
+
+// identityOptions are the flags of `gitgate serve` that say whom gitgate
+// judges and how (the identity classes), and which resources it leaves
+// alone. manifests/base/webhook.yaml's matchConditions repeat the
+// defaults; manifests/manifests_test.go checks that they agree.
+type identityOptions struct {
+	exemptUsers, exemptGroups     []string
+	agents, agentGroups           []string
+	controllers, controllerGroups []string
+	skipResources                 []string
+	// tokenAudiences are audiences the API server does not accept.
+	tokenAudiences []string
+
+	// identities and skip are the flags parsed by Validate.
+	identities webhook.Identities
+	skip       webhook.Resources
+}
+
+func (o *identityOptions) BindFlags(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&o.exemptUsers, "exempt-user", nil, "User name that is never checked, in addition to the built-in system controllers; repeatable. A * matches any run of characters.")
+	fs.StringArrayVar(&o.exemptGroups, "exempt-group", nil, "Group whose members are never checked, in addition to system:nodes, system:serviceaccounts:kube-system and system:bootstrappers; repeatable.")
+	fs.StringArrayVar(&o.agents, "agent", webhook.DefaultAgents, "User name of a GitOps agent, which may do anything; repeatable; setting it replaces the defaults. A * matches any run of characters, e.g. system:serviceaccount:*:gitops-reconciler for impersonated tenants.")
+	fs.StringArrayVar(&o.agentGroups, "agent-group", nil, "Group whose members are GitOps agents; repeatable.")
+	fs.StringArrayVar(&o.controllers, "controller", webhook.DefaultControllers, "User name of a controller (an operator): it may create, change and delete what Git does not declare, and change fields Git does not declare, but no declared value. Repeatable; setting it replaces the default. A * matches any run of characters.")
+	fs.StringArrayVar(&o.controllerGroups, "controller-group", nil, "Group whose members are controllers; repeatable.")
+	fs.StringArrayVar(&o.tokenAudiences, "token-audience", nil, "Audience the API server does not accept, e.g. sts.amazonaws.com for a cloud's workload identity; repeatable. A service account token requested only for such audiences is not judged (it cannot act in the cluster). Never add the API server's own audience.")
+	fs.StringArrayVar(&o.skipResources, "skip-resource", webhook.DefaultSkipResources, "GROUP/RESOURCE gitgate allows without a look, subresources included; repeatable; setting it replaces the defaults. The core group is empty (/nodes); GROUP/* is a whole group.")
+}
+
+// Validate reports every empty pattern and every malformed resource at
+// once, and parses the flags into identities and skip.
+func (o *identityOptions) Validate() error {
+	o.identities = webhook.Identities{
+		ExemptUsers:      append(slices.Clone(webhook.DefaultExemptUsers), o.exemptUsers...),
+		ExemptGroups:     append(slices.Clone(webhook.DefaultExemptGroups), o.exemptGroups...),
+		AgentUsers:       o.agents,
+		AgentGroups:      o.agentGroups,
+		ControllerUsers:  o.controllers,
+		ControllerGroups: o.controllerGroups,
+	}
+	errs := []error{o.identities.Validate()}
+	o.skip = nil
+	for _, s := range o.skipResources {
+		r, err := webhook.ParseResource(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--skip-resource %w", err))
+			continue
+		}
+		o.skip = append(o.skip, r)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gitgate/gitgate/webhook"
+)
+
+func TestIdentityOptions(t *testing.T) {
+	base := []string{"--repo-url", "https://git.example.com/fleet.git", "--branch", "main"}
+	tests := []struct {
+		name     string
+		args     []string
+		wantIDs  webhook.Identities
+		wantSkip webhook.Resources
+		wantErr  []string // substrings of the error; none means valid
+	}{
+		{name: "defaults", args: base, wantIDs: webhook.DefaultIdentities(), wantSkip: webhook.DefaultSkip()},
+		{
+			name: "every flag",
+			args: append(base, "--agent", "system:serviceaccount:*:gitops-reconciler", "--agent", "system:serviceaccount:flux-system:*",
+				"--agent-group", "gitops", "--controller", "system:serviceaccount:cert-manager:*", "--controller-group", "operators",
+				"--exempt-user", "ops-bot", "--exempt-group", "platform", "--skip-resource", "/nodes", "--skip-resource", "example.com/*"),
+			wantIDs: webhook.Identities{
+				ExemptUsers:      append(webhook.DefaultIdentities().ExemptUsers, "ops-bot"),
+				ExemptGroups:     append(webhook.DefaultIdentities().ExemptGroups, "platform"),
+				AgentUsers:       []string{"system:serviceaccount:*:gitops-reconciler", "system:serviceaccount:flux-system:*"},
+				AgentGroups:      []string{"gitops"},
+				ControllerUsers:  []string{"system:serviceaccount:cert-manager:*"},
+				ControllerGroups: []string{"operators"},
+			},
+			wantSkip: webhook.Resources{{Resource: "nodes"}, {Group: "example.com", Resource: "*"}},
+		},
+		{
+			name: "every error at once, each naming its flag",
+			args: append(base, "--agent", "", "--controller", "", "--exempt-user", " ", "--agent-group", "team-*",
+				"--skip-resource", "nodes", "--skip-resource", "apps/Deployment"),
+			wantErr: []string{"--agent must not be empty", "--controller must not be empty", "--exempt-user must not be empty",
+				`--agent-group "team-*"`, `--skip-resource "nodes" is not GROUP/RESOURCE`, `--skip-resource "apps/Deployment": resources are plural and lower-case`},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parseServe(t, tc.args...)
+			if len(tc.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("want an error with %q", tc.wantErr)
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error lacks %q:\n%v", w, err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(o.identities.identities, tc.wantIDs) {
+				t.Errorf("identities = %+v\nwant %+v", o.identities.identities, tc.wantIDs)
+			}
+			if !reflect.DeepEqual(o.identities.skip, tc.wantSkip) {
+				t.Errorf("skip = %v, want %v", o.identities.skip, tc.wantSkip)
+			}
+		})
+	}
+}

@@ -1,0 +1,70 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/gitgate/gitgate/dryrun"
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/webhook"
+)
+
+// newHandler builds the admission handler over the store's snapshots.
+func newHandler(c Config, mgr ctrl.Manager, store *provenance.Store, repo webhook.Repo) *webhook.Handler {
+	// One cache of decoded manifests for both checkers: the same objects
+	// come back whoever writes them.
+	decoded := provenance.NewDecodedCache(provenance.DefaultDecodedEntries, provenance.DefaultDecodedBytes)
+	controllers := webhook.ControllerChecker(c.Ignores)
+	controllers.Decoded = decoded
+	handler := &webhook.Handler{
+		Identities: c.Identities,
+		Skip:       c.Skip,
+		Snapshots:  store,
+		Checker:    &provenance.Checker{Fields: c.Fields, Ignores: c.Ignores, Decoded: decoded},
+		// A controller may change what Git does not declare, whatever
+		// --fields says.
+		Controllers:     controllers,
+		Kinds:           mgr.GetRESTMapper(),
+		Repo:            repo,
+		DenialHint:      c.DenialHint,
+		DecisionTimeout: c.DecisionTimeout,
+		TokenAudiences:  c.TokenAudiences,
+	}
+	handler.Repo.Browse = c.RepoBrowseURL
+	return handler
+}
+
+// exemptSelf learns gitgate's own user name (WhoAmI) and exempts it:
+// gitgate's own writes (Events, its certificate Secret) must never be
+// judged, or a denied Event would beget another. Without an answer gitgate
+// starts all the same and says so; its Events are then left alone only by
+// --skip-resource.
+func exemptSelf(ctx context.Context, cfg *rest.Config, ids *webhook.Identities, log logr.Logger) {
+	client, err := kubernetes.NewForConfig(cfg)
+	if err == nil {
+		var user string
+		user, err = WhoAmI(ctx, client)
+		if err == nil && user != "" {
+			ids.ExemptUsers = append(ids.ExemptUsers, user)
+			log.Info("exempting gitgate's own identity", "user", user)
+			return
+		}
+	}
+	log.Error(err, "cannot learn gitgate's own user name; its own writes are judged like anyone's")
+}
+
+// newDefaulter learns the API server's defaults for Git's manifest by a
+// dry-run create in the sandbox namespace.
+func newDefaulter(cfg *rest.Config, mgr ctrl.Manager, namespace string) (webhook.Defaulter, error) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dry-run client: %w", err)
+	}
+	return &dryrun.Defaulter{Client: dyn, Mapper: mgr.GetRESTMapper(), Namespace: namespace}, nil
+}
