@@ -154,13 +154,12 @@ func (o *checkOptions) judge(src *loadedSource) *judge {
 	mode, _ := webhook.ParseMode(o.mode)
 	store := &provenance.Store{}
 	store.Swap(src.Snapshot)
-	var last provenance.Reason
 	h := &webhook.Handler{
 		Identities:  o.identities.identities,
 		Skip:        o.identities.skip,
 		Snapshots:   store,
-		Checker:     &recordingChecker{next: checker, reason: &last},
-		Controllers: &recordingChecker{next: webhook.ControllerChecker(checker.Ignores), reason: &last},
+		Checker:     checker,
+		Controllers: webhook.ControllerChecker(checker.Ignores),
 		Repo:        webhook.Repo{URL: src.Repo, Browse: o.browseURL},
 		DenialHint:  o.denialHint,
 		Modes:       webhook.GitModes{Default: mode},
@@ -171,7 +170,7 @@ func (o *checkOptions) judge(src *loadedSource) *judge {
 		groups = append(groups, "system:authenticated")
 	}
 	return &judge{
-		handler: h, scope: src.Scope, last: &last, namespace: o.kube.contextNamespace(),
+		handler: h, scope: src.Scope, namespace: o.kube.contextNamespace(),
 		user: authenticationv1.UserInfo{Username: o.as, Groups: groups},
 	}
 }

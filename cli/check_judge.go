@@ -54,10 +54,7 @@ type checkRequest struct {
 type judge struct {
 	handler *webhook.Handler
 	scope   *offlinescope.Scope
-	// last is the reason the checkers gave last: an allowed response
-	// carries none, but the webhook's metrics do, and check prints it.
-	last *provenance.Reason
-	user authenticationv1.UserInfo
+	user    authenticationv1.UserInfo
 	// namespace places namespaced objects that name none, as kubectl -n.
 	namespace string
 }
@@ -67,24 +64,6 @@ type offlineDefaults struct{}
 
 func (offlineDefaults) Defaulted(context.Context, *provenance.Entry, provenance.Revision) (map[string]any, error) {
 	return nil, errOffline
-}
-
-// recordingChecker passes a check on and keeps its reason.
-type recordingChecker struct {
-	next   webhook.Checker
-	reason *provenance.Reason
-}
-
-func (r *recordingChecker) Check(s *provenance.Snapshot, req *provenance.Request) provenance.Result {
-	res := r.next.Check(s, req)
-	*r.reason = res.Reason
-	return res
-}
-
-func (r *recordingChecker) CheckDefaults(e *provenance.Entry, defaulted, obj map[string]any) provenance.Result {
-	res := r.next.(webhook.DefaultsChecker).CheckDefaults(e, defaulted, obj)
-	*r.reason = res.Reason
-	return res
 }
 
 // decide runs one request through the handler.
@@ -107,32 +86,12 @@ func (j *judge) decide(ctx context.Context, r checkRequest) checkVerdict {
 		v.Reason, v.Message = "bad-request", err.Error()
 		return v
 	}
-	*j.last = ""
-	resp := j.handler.Handle(logf.IntoContext(ctx, logr.Discard()), req)
-	v.Allowed, v.Warnings = resp.Allowed, resp.Warnings
-	if resp.Result != nil && !resp.Allowed {
-		v.Message = resp.Result.Message
+	d := j.handler.Decide(logf.IntoContext(ctx, logr.Discard()), req)
+	v.Allowed, v.Warnings, v.Reason = d.Allowed, d.Warnings, string(d.Reason)
+	if !d.Allowed {
+		v.Message = d.Message
 	}
-	v.Reason = j.reason(resp, req)
 	return v
-}
-
-// reason is the code the webhook gave: in the audit annotations of a
-// refusal, else the identity class or the checker's reason.
-func (j *judge) reason(resp admission.Response, req admission.Request) string {
-	if r := resp.AuditAnnotations["reason"]; r != "" {
-		return r
-	}
-	if j.handler.Skip.Has(req.Resource.Group, req.Resource.Resource) {
-		return "skipped-resource"
-	}
-	switch class, _ := j.handler.Identities.Classify(req.UserInfo); class {
-	case webhook.Exempt:
-		return "exempt"
-	case webhook.Agent:
-		return "agent"
-	}
-	return string(*j.last)
 }
 
 // place sets the namespace of namespaced objects that name none, as the
