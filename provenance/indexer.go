@@ -81,16 +81,16 @@ func (ix *Indexer) Reset() {
 	ix.cache, ix.crdFingerprint = nil, ""
 }
 
-// Read reads a root's files at one revision. Given a reuse function, it
+// ReadFiles reads a root's files at one revision. Given a reuse function, it
 // may pass a file by identity only (Path and ID, neither Objects nor Load)
 // when reuse(path, id) is true; given nil, it passes every file's objects.
-type Read func(reuse func(path, id string) bool) ([]File, error)
+type ReadFiles func(reuse func(path, id string) bool) ([]File, error)
 
 // BuildFrom reads the root's files with read, reusing what the Indexer
 // holds (Cached), and builds them. When the entries it holds cannot serve
 // the revision (ErrIndexCacheStale) it reads every file again, reusing
 // nothing, and builds once more. Errors of read are returned as they are.
-func (ix *Indexer) BuildFrom(rev Revision, read Read) (*Index, error) {
+func (ix *Indexer) BuildFrom(rev Revision, read ReadFiles) (*Index, error) {
 	files, err := read(ix.Cached)
 	if err != nil {
 		return nil, err

@@ -22,7 +22,7 @@ func TestBuildFromReadsAgainWhenTheCacheIsStale(t *testing.T) {
 	const gadget = "apiVersion: other.io/v1\nkind: Gadget\nmetadata: {name: g, namespace: team}\n"
 	type file struct{ path, id, yaml string }
 	var reads []bool // whether each read was given a reuse function
-	reader := func(files ...file) provenance.Read {
+	reader := func(files ...file) provenance.ReadFiles {
 		return func(reuse func(path, id string) bool) ([]provenance.File, error) {
 			reads = append(reads, reuse != nil)
 			var out []provenance.File

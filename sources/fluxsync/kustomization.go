@@ -175,7 +175,7 @@ type built struct {
 
 // install reads the root's files at rev with read and indexes them for
 // the pass's recomposition (flush).
-func (w *Watcher) install(rt *root, rev provenance.Revision, key string, read provenance.Read) {
+func (w *Watcher) install(rt *root, rev provenance.Revision, key string, read provenance.ReadFiles) {
 	var files []provenance.File
 	idx, err := rt.ix.BuildFrom(rev, func(reuse func(path, id string) bool) ([]provenance.File, error) {
 		var err error
