@@ -49,7 +49,7 @@ func writeEntries(w io.Writer, snap *provenance.Snapshot) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.Key, err)
 		}
-		fmt.Fprintf(w, "---\n# %s from %s\n%s", e.Key, e.Path, data)
+		fmt.Fprintf(w, "---\n# %s from %s\n%s", e.Key, e.Origin(), data)
 	}
 	return nil
 }

@@ -112,7 +112,7 @@ func (o *sourceOptions) compose(tree *object.Tree, rev provenance.Revision, repo
 		paths = []string{""}
 	}
 	composer := &provenance.Composer{Store: &provenance.Store{}}
-	parts := map[provenance.Root]provenance.Part{}
+	var parts []provenance.Part
 	for _, p := range paths {
 		root := provenance.Root{Name: gitsync.RootName(p), Source: repo, URL: repo}
 		var roots []string
@@ -128,11 +128,9 @@ func (o *sourceOptions) compose(tree *object.Tree, rev provenance.Revision, repo
 		if err != nil {
 			return nil, fmt.Errorf("index %s of %s: %w", root.Name, repo, err)
 		}
-		parts[root] = provenance.Part{Index: idx, Fetched: time.Now()}
+		parts = append(parts, provenance.Part{Index: idx, Fetched: time.Now()})
 	}
-	if err := composer.UpdateMany(parts); err != nil {
-		return nil, err
-	}
+	composer.Update(parts...)
 	return composer.Store.Load(), nil
 }
 

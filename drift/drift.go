@@ -136,7 +136,7 @@ func Compare(ctx context.Context, snap *provenance.Snapshot, live Live, opts Opt
 }
 
 func compareOne(ctx context.Context, snap *provenance.Snapshot, rd *reader, c *provenance.Checker, e *provenance.Entry) (Object, error) {
-	o := Object{Group: e.Key.Group, Kind: e.Key.Kind, Namespace: e.Key.Namespace, Name: e.Key.Name, Path: e.Path}
+	o := Object{Group: e.Key.Group, Kind: e.Key.Kind, Namespace: e.Key.Namespace, Name: e.Key.Name, Path: e.Origin()}
 	obj, err := rd.read(ctx, e)
 	if ctx.Err() != nil {
 		return o, fmt.Errorf("read %s: %w", e.Key, ctx.Err())

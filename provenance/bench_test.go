@@ -25,11 +25,11 @@ func benchFixture(b *testing.B, livePath string) (*provenance.Snapshot, []byte) 
 		b.Fatal(err)
 	}
 	ix := &provenance.Indexer{Scope: provenancetest.Scope{"Deployment.apps": true}, DefaultNamespace: "default"}
-	snap, err := ix.Build(provenance.Revision{Ref: "main", Hash: strings.Repeat("b", 40)}, []provenance.File{{Path: "deploy.yaml", Objects: mustObjects(b, string(manifest))}})
+	idx, err := ix.Build(provenance.Revision{Ref: "main", Hash: strings.Repeat("b", 40)}, []provenance.File{{Path: "deploy.yaml", Objects: mustObjects(b, string(manifest))}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return snap, live
+	return idx.Snapshot(), live
 }
 
 // BenchmarkDecideUpdate is the admission hot path for an UPDATE of a

@@ -112,11 +112,11 @@ const widgetCRD = provenancetest.WidgetCRD
 func buildSnapshot(t testing.TB) *provenance.Snapshot {
 	t.Helper()
 	ix := &provenance.Indexer{Scope: scope, DefaultNamespace: "default"}
-	snap, err := ix.Build(provenance.Revision{Ref: "main", Hash: strings.Repeat("a", 40)}, []provenance.File{{Path: "apps/all.yaml", Objects: mustObjects(t, repo)}})
+	idx, err := ix.Build(provenance.Revision{Ref: "main", Hash: strings.Repeat("a", 40)}, []provenance.File{{Path: "apps/all.yaml", Objects: mustObjects(t, repo)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return snap
+	return idx.Snapshot()
 }
 
 func TestIndexer(t *testing.T) {
@@ -569,10 +569,11 @@ func TestCheckDeadline(t *testing.T) {
 func TestCheckAgentOnly(t *testing.T) {
 	const secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\n"
 	ix := &provenance.Indexer{Scope: scope, Root: provenance.Root{Name: "Kustomization flux-system/apps"}}
-	snap, err := ix.Build(provenancetest.Revision("a"), []provenance.File{{Path: "apps (kustomize)", Objects: mustObjects(t, secret), AgentOnly: true}})
+	idx, err := ix.Build(provenancetest.Revision("a"), []provenance.File{{Path: "apps", Kustomize: true, Objects: mustObjects(t, secret), AgentOnly: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	snap := idx.Snapshot()
 	if e := snap.Lookup(provenance.Key{Kind: "Secret", Namespace: "shop", Name: "db"}); e == nil || !e.AgentOnly {
 		t.Fatalf("entry = %+v, want an agent-only entry", e)
 	}
@@ -622,10 +623,11 @@ func TestCheckGitOpsObjectSpec(t *testing.T) {
 	const ks = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec: {interval: 10m, path: ./apps, prune: true, sourceRef: {kind: GitRepository, name: fleet}}\n"
 	const deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {replicas: 2}\n"
 	ix := &provenance.Indexer{Scope: provenancetest.AnyKind{}}
-	snap, err := ix.Build(provenancetest.Revision("a"), []provenance.File{{Path: "flux.yaml", Objects: mustObjects(t, ks+"---\n"+deploy)}})
+	idx, err := ix.Build(provenancetest.Revision("a"), []provenance.File{{Path: "flux.yaml", Objects: mustObjects(t, ks+"---\n"+deploy)}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	snap := idx.Snapshot()
 	controller := &provenance.Checker{Fields: provenance.FieldsDeclared, StrictLists: true, Controller: true}
 	declared := &provenance.Checker{Fields: provenance.FieldsDeclared}
 	for _, tc := range []struct {

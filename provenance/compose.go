@@ -16,7 +16,7 @@ type heldEntry struct {
 // Composer.holdDropped). An object declared by several roots is owned,
 // for display, by the first by source and name, so every replica agrees;
 // a request on it must satisfy all of them (Snapshot.Declarations).
-func compose(loaded []*RootState, indexes map[Root]*Snapshot, held []heldEntry) *Snapshot {
+func compose(loaded []*RootState, indexes map[Root]*Index, held []heldEntry) *Snapshot {
 	sort.Slice(loaded, func(i, j int) bool { return rootLess(loaded[i].Root, loaded[j].Root) })
 	total := len(held)
 	for _, st := range loaded {

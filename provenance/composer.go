@@ -14,16 +14,12 @@ import (
 // Part is the last good render of one root, as a source driver hands it to
 // a Composer.
 type Part struct {
-	// Index holds the root's objects: built by an Indexer whose Root is the
-	// root, at the root's revision.
-	Index *Snapshot
+	// Index holds the root's objects, at the root's revision; it names the
+	// root. It must not be nil.
+	Index *Index
 	// Fetched is when the revision was first read.
 	Fetched time.Time
 }
-
-// ErrForeignPart: a Part whose Index was not built for the root it is
-// given as. Its entries would name another root in denials.
-var ErrForeignPart = errors.New("part was not indexed for this root")
 
 // Composer keeps the last good Part of every root and publishes their
 // merge into Store, one immutable Snapshot per change. Any source driver
@@ -47,7 +43,7 @@ type Composer struct {
 // slot is what the Composer knows of one root.
 type slot struct {
 	state *RootState // nil until the root loads once
-	index *Snapshot
+	index *Index
 	err   error // the last failure, nil once the root loads again
 	// expected: readiness waits for this root's first load (Expect). A
 	// root that appears later (a Kustomization created while gitgate
@@ -71,35 +67,23 @@ func (c *Composer) Expect(roots ...Root) {
 	}
 }
 
-// Update installs part as the last good render of root and publishes the
+// Update installs each part as the last good render of its index's root,
+// in order, as one sync of a source loads them, and publishes one
 // recomposed Snapshot.
-func (c *Composer) Update(root Root, part Part) error {
-	return c.UpdateMany(map[Root]Part{root: part})
-}
-
-// UpdateMany installs the parts of several roots, as one sync of a source
-// loads them, and publishes one recomposed Snapshot. Nothing is installed
-// when any part is invalid.
-func (c *Composer) UpdateMany(parts map[Root]Part) error {
-	for root, p := range parts {
-		if p.Index == nil || len(p.Index.rootList) != 1 || p.Index.rootList[0].Root != root {
-			return fmt.Errorf("%s: %w", root, ErrForeignPart)
-		}
-	}
+func (c *Composer) Update(parts ...Part) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	for root, p := range parts {
+	for _, p := range parts {
+		root := p.Index.Root()
 		s := c.slotFor(root)
-		built := p.Index.rootList[0]
 		s.holdDropped(p.Index)
-		s.state = &RootState{Root: root, Revision: built.Revision, Fetched: p.Fetched, Objects: built.Objects}
+		s.state = &RootState{Root: root, Revision: p.Index.Revision(), Fetched: p.Fetched, Objects: p.Index.Len()}
 		s.index, s.err = p.Index, nil
 		c.clock(root).Store(now.UnixNano())
 		rootLastSuccess.WithLabelValues(root.Source, root.Name).Set(float64(now.Unix()))
 	}
 	c.publish()
-	return nil
 }
 
 // Confirm records that root was read successfully and is unchanged: its
@@ -196,7 +180,7 @@ func (c *Composer) Ready() error {
 // it as not in Git: a failure must never open what Git protected. The
 // entries go when every root of the source has loaded one revision
 // (releaseSettled), or when the root declares them again.
-func (s *slot) holdDropped(next *Snapshot) {
+func (s *slot) holdDropped(next *Index) {
 	for k := range s.held {
 		if next.objects[k] != nil {
 			delete(s.held, k)
@@ -260,7 +244,7 @@ func (c *Composer) settledSources() map[string]bool {
 func (c *Composer) publish() {
 	c.releaseSettled()
 	loaded := make([]*RootState, 0, len(c.slots))
-	indexes := make(map[Root]*Snapshot, len(c.slots))
+	indexes := make(map[Root]*Index, len(c.slots))
 	var pending []Root
 	var held []heldEntry
 	for root, s := range c.slots {

@@ -31,11 +31,11 @@ func cm(name, value string) string {
 func part(t *testing.T, root provenance.Root, c string, docs ...string) provenance.Part {
 	t.Helper()
 	ix := &provenance.Indexer{Scope: provenancetest.AnyKind{}, DefaultNamespace: "default", Root: root}
-	snap, err := ix.Build(provenancetest.Revision(c), []provenance.File{{Path: strings.TrimPrefix(root.Name, "path ") + "/cm.yaml", Objects: provenancetest.Objects(t, strings.Join(docs, ""))}})
+	idx, err := ix.Build(provenancetest.Revision(c), []provenance.File{{Path: strings.TrimPrefix(root.Name, "path ") + "/cm.yaml", Objects: provenancetest.Objects(t, strings.Join(docs, ""))}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return provenance.Part{Index: snap, Fetched: time.Unix(1, 0)}
+	return provenance.Part{Index: idx, Fetched: time.Unix(1, 0)}
 }
 
 // declared is name -> "root:value" for every ConfigMap of snap.
@@ -76,57 +76,47 @@ func TestComposer(t *testing.T) {
 	c.Expect(rootA, rootB, rootC)
 	steps := []struct {
 		name          string
-		do            func(t *testing.T) error
-		wantErr       error
+		do            func(t *testing.T)
 		wantUnchanged bool // the snapshot in force is the same pointer
 		want          map[string]string
 		wantConflicts []string
 		wantReady     string // a substring of Ready's error; "" means ready
 	}{
-		{name: "first root loads", do: func(t *testing.T) error {
-			return c.Update(rootB, part(t, rootB, "1", cm("shared", "b1"), cm("only-b", "b1")))
+		{name: "first root loads", do: func(t *testing.T) {
+			c.Update(part(t, rootB, "1", cm("shared", "b1"), cm("only-b", "b1")))
 		}, want: map[string]string{"shared": "path b@1:b1", "only-b": "path b@1:b1"}, wantReady: "path a"},
-		{name: "a root sorting earlier declares the same object later: the first by name owns it", do: func(t *testing.T) error {
-			return c.Update(rootA, part(t, rootA, "2", cm("shared", "a2"), cm("only-a", "a2")))
+		{name: "a root sorting earlier declares the same object later: the first by name owns it", do: func(t *testing.T) {
+			c.Update(part(t, rootA, "2", cm("shared", "a2"), cm("only-a", "a2")))
 		}, want: map[string]string{"shared": "path a@2:a2", "only-b": "path b@1:b1", "only-a": "path a@2:a2"},
 			wantConflicts: []string{"shared path a>path b"}, wantReady: "path c"},
-		{name: "a third joins the conflict", do: func(t *testing.T) error {
-			return c.Update(rootC, part(t, rootC, "3", cm("shared", "c3")))
+		{name: "a third joins the conflict", do: func(t *testing.T) {
+			c.Update(part(t, rootC, "3", cm("shared", "c3")))
 		}, want: map[string]string{"shared": "path a@2:a2", "only-a": "path a@2:a2"},
 			wantConflicts: []string{"shared path a>path b,path c"}},
-		{name: "a failed root keeps its last good part", do: func(t *testing.T) error {
+		{name: "a failed root keeps its last good part", do: func(t *testing.T) {
 			c.Fail(rootB, errors.New("render: broken YAML"))
-			return nil
 		}, wantUnchanged: true, want: map[string]string{"shared": "path a@2:a2", "only-b": "path b@1:b1"},
 			wantConflicts: []string{"shared path a>path b,path c"}},
-		{name: "a contender stops declaring it", do: func(t *testing.T) error {
-			return c.Update(rootB, part(t, rootB, "4", cm("only-b", "b4")))
+		{name: "a contender stops declaring it", do: func(t *testing.T) {
+			c.Update(part(t, rootB, "4", cm("only-b", "b4")))
 		}, want: map[string]string{"shared": "path a@2:a2", "only-b": "path b@4:b4"},
 			wantConflicts: []string{"shared path a>path c"}},
-		{name: "it declares it again: the order stays by name", do: func(t *testing.T) error {
-			return c.Update(rootB, part(t, rootB, "5", cm("shared", "b5"), cm("only-b", "b5")))
+		{name: "it declares it again: the order stays by name", do: func(t *testing.T) {
+			c.Update(part(t, rootB, "5", cm("shared", "b5"), cm("only-b", "b5")))
 		}, want: map[string]string{"shared": "path a@2:a2", "only-b": "path b@5:b5"},
 			wantConflicts: []string{"shared path a>path b,path c"}},
-		{name: "removing the owner hands it to the next by name", do: func(t *testing.T) error {
+		{name: "removing the owner hands it to the next by name", do: func(t *testing.T) {
 			c.Remove(rootA)
-			return nil
 		}, want: map[string]string{"shared": "path b@5:b5", "only-b": "path b@5:b5"},
 			wantConflicts: []string{"shared path b>path c"}},
-		{name: "a part indexed for another root is refused", do: func(t *testing.T) error {
-			return c.Update(rootB, part(t, rootC, "6", cm("shared", "x")))
-		}, wantErr: provenance.ErrForeignPart, wantUnchanged: true, want: map[string]string{"shared": "path b@5:b5"},
-			wantConflicts: []string{"shared path b>path c"}},
-		{name: "removing the last contender ends the conflict", do: func(t *testing.T) error {
+		{name: "removing the last contender ends the conflict", do: func(t *testing.T) {
 			c.Remove(rootC)
-			return nil
 		}, want: map[string]string{"shared": "path b@5:b5"}},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			before := c.Store.Load()
-			if err := st.do(t); !errors.Is(err, st.wantErr) {
-				t.Fatalf("err = %v, want %v", err, st.wantErr)
-			}
+			st.do(t)
 			snap := c.Store.Load()
 			if st.wantUnchanged != (snap == before) {
 				t.Errorf("snapshot replaced = %v, want %v", snap != before, !st.wantUnchanged)
@@ -153,14 +143,11 @@ func TestComposer(t *testing.T) {
 func TestComposeTieOnFirstLoad(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
-		err := c.UpdateMany(map[provenance.Root]provenance.Part{
-			rootC: part(t, rootC, "3", cm("shared", "c")),
-			rootB: part(t, rootB, "2", cm("shared", "b")),
-			rootA: part(t, rootA, "1", cm("other", "a")),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c.Update(
+			part(t, rootC, "3", cm("shared", "c")),
+			part(t, rootB, "2", cm("shared", "b")),
+			part(t, rootA, "1", cm("other", "a")),
+		)
 		snap := c.Store.Load()
 		if got := declared(snap, "shared")["shared"]; got != "path b@2:b" {
 			t.Fatalf("shared = %q, want path b@2:b", got)
@@ -192,9 +179,7 @@ func TestComposerReadyAndClock(t *testing.T) {
 	if !c.LastSuccess(rootA).IsZero() {
 		t.Error("LastSuccess set before any success")
 	}
-	if err := c.Update(rootA, part(t, rootA, "1", cm("x", "1"))); err != nil {
-		t.Fatal(err)
-	}
+	c.Update(part(t, rootA, "1", cm("x", "1")))
 	if err := c.Ready(); err != nil {
 		t.Errorf("Ready() = %v after the root loaded", err)
 	}
@@ -255,9 +240,7 @@ func TestComposerConcurrentDrivers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for n := 0; n < 50; n++ {
-				if err := c.Update(r, parts[i]); err != nil {
-					t.Error(err)
-				}
+				c.Update(parts[i])
 				c.Confirm(r)
 				c.Fail(r, errors.New("render"))
 				if n%10 == 9 {

@@ -34,9 +34,7 @@ func TestConflictOwnerIndependentOfLoadOrder(t *testing.T) {
 	for i, order := range orders {
 		c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
 		for _, r := range order {
-			if err := c.Update(r, part(t, r, "1", cm("shared", r.Source))); err != nil {
-				t.Fatal(err)
-			}
+			c.Update(part(t, r, "1", cm("shared", r.Source)))
 		}
 		got := append(conflicts(c.Store.Load()), declared(c.Store.Load(), "shared")["shared"])
 		if i == 0 {
@@ -59,13 +57,10 @@ func TestConflictEveryDeclarationMustAgree(t *testing.T) {
 	// team pins the label, platform (the owner, by name) leaves it free:
 	// in declared mode only team refuses a label change.
 	c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
-	err := c.UpdateMany(map[provenance.Root]provenance.Part{
-		platform: part(t, platform, "1", cmLabeled("shared", "1", "")),
-		team:     part(t, team, "2", cmLabeled("shared", "1", "locked")),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c.Update(
+		part(t, platform, "1", cmLabeled("shared", "1", "")),
+		part(t, team, "2", cmLabeled("shared", "1", "locked")),
+	)
 	snap := c.Store.Load()
 	live := toMap(t, cmLabeled("shared", "1", "locked"))
 	tests := []struct {
@@ -153,9 +148,7 @@ func TestComposerHoldsDroppedEntries(t *testing.T) {
 				case o.docs == nil:
 					c.Fail(o.root, errors.New("render: typo"))
 				default:
-					if err := c.Update(o.root, part(t, o.root, o.rev, o.docs...)); err != nil {
-						t.Fatal(err)
-					}
+					c.Update(part(t, o.root, o.rev, o.docs...))
 				}
 			}
 			got := declared(c.Store.Load(), "x", "a", "i", "o")

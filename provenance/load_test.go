@@ -13,15 +13,14 @@ import (
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/provenancetest"
-	"github.com/gitgate/gitgate/sources/render"
 )
 
 // lazyFile is a File whose objects are parsed when Build asks, as
-// render.Tree passes plain manifests. Build loads on several goroutines.
+// a source passes plain manifests. Build loads on several goroutines.
 func lazyFile(path, y string, loads *atomic.Int64) provenance.File {
 	return provenance.File{Path: path, ID: path + "-id", Load: func() ([]map[string]any, error) {
 		loads.Add(1)
-		return render.ParseManifests([]byte(y))
+		return provenancetest.Parse(y)
 	}}
 }
 
@@ -93,7 +92,7 @@ func TestBuildReadsLazyFiles(t *testing.T) {
 			goroutines := runtime.NumGoroutine()
 			var loads atomic.Int64
 			ix := &provenance.Indexer{Scope: scope, DefaultNamespace: "default"}
-			snap, err := ix.Build(provenancetest.Revision("a"), tc.files(t, &loads))
+			idx, err := ix.Build(provenancetest.Revision("a"), tc.files(t, &loads))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("Build error = %v, want %q", err, tc.wantErr)
@@ -107,13 +106,13 @@ func TestBuildReadsLazyFiles(t *testing.T) {
 					t.Fatal(err)
 				}
 				var got []string
-				for _, e := range snap.Entries() {
+				for _, e := range idx.Snapshot().Entries() {
 					got = append(got, e.Key.Name)
 				}
 				if !reflect.DeepEqual(sorted(got), sorted(tc.want)) {
 					t.Errorf("declared %v, want %v", got, tc.want)
 				}
-				if u := snap.Unresolved(); len(u) > 0 {
+				if u := idx.Unresolved(); len(u) > 0 {
 					t.Errorf("kinds of unknown scope: %v", u)
 				}
 			}
@@ -142,7 +141,7 @@ func TestLazyFileReusedByID(t *testing.T) {
 	if !ix.Cached("a.yaml", "a.yaml-id") {
 		t.Error("a.yaml not cached after two builds")
 	}
-	// render.Tree passes a cached file by identity only, and Build serves it.
+	// A source passes a cached file by identity only, and Build serves it.
 	if _, err := ix.Build(provenancetest.Revision("c"), []provenance.File{{Path: "a.yaml", ID: "a.yaml-id"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -198,13 +197,14 @@ func TestLateCRDKeepsGitsNamespace(t *testing.T) {
 	ix := &provenance.Indexer{Scope: clusterWidget, DefaultNamespace: "default"}
 	widget := mustObjects(t, "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\n")
 	escaped := strings.Replace(widgetCRD, "kind: CustomResourceDefinition", `kind: "Custom\u0052esourceDefinition"`, 1)
-	snap, err := ix.Build(provenancetest.Revision("a"), []provenance.File{
+	idx, err := ix.Build(provenancetest.Revision("a"), []provenance.File{
 		{Path: "w.yaml", ID: "w", Objects: widget},
 		lazyFile("crd.yaml", escaped, &loads),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	snap := idx.Snapshot()
 	if snap.Lookup(provenance.Key{Group: "example.com", Kind: "Widget", Namespace: "shop", Name: "w"}) == nil {
 		t.Errorf("Widget shop/w not declared; entries: %v", snap.Entries())
 	}

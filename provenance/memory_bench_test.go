@@ -36,13 +36,13 @@ func BenchmarkIndexBytesPerObject(b *testing.B) {
 			files[i] = provenance.File{Path: fmt.Sprintf("apps/%d.json", i), Objects: []map[string]any{obj}}
 		}
 		ix := &provenance.Indexer{Scope: provenancetest.Scope{"Deployment.apps": true}, DefaultNamespace: "default"}
-		snap, err := ix.Build(provenance.Revision{Ref: "main", Hash: strings.Repeat("d", 40)}, files)
+		idx, err := ix.Build(provenance.Revision{Ref: "main", Hash: strings.Repeat("d", 40)}, files)
 		if err != nil {
 			b.Fatal(err)
 		}
 		files = nil
 		after := heapInUse()
-		runtime.KeepAlive(snap)
+		runtime.KeepAlive(idx)
 		runtime.KeepAlive(ix)
 		b.ReportMetric(float64(int64(after)-int64(before))/n, "B/object")
 	}

@@ -53,9 +53,13 @@ type Entry struct {
 	Key Key
 	// APIVersion is the group/version the manifest is written in.
 	APIVersion string
-	// Path is the file in the repository that declares the object; for a
-	// kustomize root, the root followed by " (kustomize)".
+	// Path is the file in the repository that declares the object: for an
+	// object of a kustomize root, the file kustomize recorded as its
+	// origin, else the root's directory. Origin names it as people see it.
 	Path string
+	// Kustomize is the directory of the kustomize root whose build
+	// declares the object; "" for a plain manifest file.
+	Kustomize string
 	// object is the declared manifest, normalized (see normalizeDeclared),
 	// as JSON: bytes hold no pointers, so the collector never scans an
 	// index of thousands of objects, and they take a seventh of the memory
@@ -81,9 +85,8 @@ type Entry struct {
 }
 
 // Snapshot is everything declared by a set of roots, each at its last good
-// revision: what an Indexer built for one root, or what a Composer merged
-// from the parts of many. It is immutable once built: requests read it
-// without locks while the next is built.
+// revision: what a Composer merged from the Index of each. It is immutable
+// once built: requests read it without locks while the next is built.
 type Snapshot struct {
 	objects map[Key]*Entry
 	// namespaces counts declared objects per namespace, so deleting a

@@ -37,7 +37,7 @@ func benchHandler(b *testing.B, a Auditor) *Handler {
 		b.Fatal(err)
 	}
 	store := &provenance.Store{}
-	store.Swap(s)
+	store.Swap(s.Snapshot())
 	return &Handler{
 		Identities: DefaultIdentities(),
 		Skip:       DefaultSkip(),

@@ -45,7 +45,7 @@ func gitSnapshot(t *testing.T) *provenance.Snapshot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s.Snapshot()
 }
 
 func object(t *testing.T, js string) map[string]any {

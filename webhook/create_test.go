@@ -91,9 +91,7 @@ func TestPersonCreateOfConflictedObject(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Update(root, provenance.Part{Index: idx}); err != nil {
-			t.Fatal(err)
-		}
+		c.Update(provenance.Part{Index: idx})
 	}
 	cm := change{version: "v1", kind: "ConfigMap", resource: "configmaps", namespace: "shop", name: "shared", obj: plain}
 	// path a's defaults carry the label, path b's do not.

@@ -56,7 +56,7 @@ func largeObjectServer(b *testing.B) (http.Handler, []byte) {
 		b.Fatal(err)
 	}
 	store := &provenance.Store{}
-	store.Swap(snap)
+	store.Swap(snap.Snapshot())
 	h := &Handler{Identities: DefaultIdentities(), Skip: DefaultSkip(), Snapshots: store, Checker: &provenance.Checker{}, Repo: Repo{URL: "https://git.example/fleet.git"}}
 	obj, err := json.Marshal(largeConfigMap(size))
 	if err != nil {

@@ -120,7 +120,7 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 	root := snap.RootOf(res.Entry)
 	where := consulted(snap)
 	if root != nil {
-		where = rootAt(root) + ", file " + fileRef(repo, root, res.Entry.Path)
+		where = rootAt(root) + ", file " + fileRef(repo, root, res.Entry)
 	}
 	switch res.Reason {
 	case provenance.ReasonNotInGit:
@@ -151,7 +151,7 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 	}
 	target := gitTarget(snap, root, repo)
 	if root != nil {
-		if link := repo.browseLink(refOrHash(root.Revision), filePath(res.Entry.Path)); link != "" {
+		if link := repo.browseLink(refOrHash(root.Revision), res.Entry.Path); link != "" {
 			target = link
 		}
 	}
@@ -174,22 +174,12 @@ func rootAt(st *provenance.RootState) string {
 
 // fileRef is the file of an entry as a denial shows it: a link into the
 // repository's web view at the enforced commit when --repo-browse-url is
-// set, else its path.
-func fileRef(repo Repo, st *provenance.RootState, path string) string {
-	if link := repo.browseLink(st.Revision.Hash, filePath(path)); link != "" {
+// set, else its origin.
+func fileRef(repo Repo, st *provenance.RootState, e *provenance.Entry) string {
+	if link := repo.browseLink(st.Revision.Hash, e.Path); link != "" {
 		return link
 	}
-	return path
-}
-
-// filePath is the repository path in an entry's Path: "apps/web.yaml" of
-// "apps/web.yaml (kustomize apps/prod)", the folder of "apps/prod
-// (kustomize)".
-func filePath(p string) string {
-	if i := strings.LastIndex(p, " (kustomize"); i > 0 && strings.HasSuffix(p, ")") {
-		return p[:i]
-	}
-	return p
+	return e.Origin()
 }
 
 // refOrHash is where to commit: the followed branch, else the commit.

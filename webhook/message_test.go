@@ -143,9 +143,7 @@ func TestMessagesNameTheRoot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Update(r.root, provenance.Part{Index: part}); err != nil {
-			t.Fatal(err)
-		}
+		c.Update(provenance.Part{Index: part})
 	}
 	snap := c.Store.Load()
 	cmReq := &provenance.Request{Operation: provenance.Update, Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "web-config"}
@@ -192,9 +190,7 @@ func TestDenialCodeHintAndLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Update(root, provenance.Part{Index: part}); err != nil {
-		t.Fatal(err)
-	}
+	c.Update(provenance.Part{Index: part})
 	snap := c.Store.Load()
 	req := &provenance.Request{Operation: provenance.Update, Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "web-config"}
 	res := provenance.Result{Reason: provenance.ReasonFieldMismatch, Entry: snap.Lookup(req.Key()),
@@ -242,15 +238,18 @@ func TestDenialCodeHintAndLink(t *testing.T) {
 // the link, and a name holding " (" keeps its whole path.
 func TestBrowseLinkEscapesPaths(t *testing.T) {
 	repo := Repo{Browse: "https://git.example/fleet/blob/{revision}/{file}"}
-	for _, tc := range []struct{ path, want string }{
-		{"apps/web.yaml", "https://git.example/fleet/blob/main/apps/web.yaml"},
-		{"apps/web (old).yaml", "https://git.example/fleet/blob/main/apps/web%20%28old%29.yaml"},
-		{"apps/x.yaml?evil=1#frag", "https://git.example/fleet/blob/main/apps/x.yaml%3Fevil=1%23frag"},
-		{"apps/base/web.yaml (kustomize apps/prod)", "https://git.example/fleet/blob/main/apps/base/web.yaml"},
-		{"apps/prod (kustomize)", "https://git.example/fleet/blob/main/apps/prod"},
+	for _, tc := range []struct {
+		e    *provenance.Entry
+		want string
+	}{
+		{&provenance.Entry{Path: "apps/web.yaml"}, "https://git.example/fleet/blob/main/apps/web.yaml"},
+		{&provenance.Entry{Path: "apps/web (old).yaml"}, "https://git.example/fleet/blob/main/apps/web%20%28old%29.yaml"},
+		{&provenance.Entry{Path: "apps/x.yaml?evil=1#frag"}, "https://git.example/fleet/blob/main/apps/x.yaml%3Fevil=1%23frag"},
+		{&provenance.Entry{Path: "apps/base/web.yaml", Kustomize: "apps/prod"}, "https://git.example/fleet/blob/main/apps/base/web.yaml"},
+		{&provenance.Entry{Path: "apps/prod", Kustomize: "apps/prod"}, "https://git.example/fleet/blob/main/apps/prod"},
 	} {
-		if got := repo.browseLink("main", filePath(tc.path)); got != tc.want {
-			t.Errorf("link of %q = %q, want %q", tc.path, got, tc.want)
+		if got := fileRef(repo, &provenance.RootState{Revision: provenance.Revision{Hash: "main"}}, tc.e); got != tc.want {
+			t.Errorf("link of %q = %q, want %q", tc.e.Origin(), got, tc.want)
 		}
 	}
 }

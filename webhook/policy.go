@@ -172,7 +172,7 @@ func newRecord(req *admission.Request, preq *provenance.Request, snap *provenanc
 		r.Root, r.Revision = recordRoot(snap, v)
 	}
 	if v.result.Entry != nil {
-		r.File = v.result.Entry.Path
+		r.File = v.result.Entry.Origin()
 	}
 	if len(v.result.Diffs) > 0 {
 		r.Fields = diffPaths(v.result)

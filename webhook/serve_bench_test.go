@@ -116,7 +116,7 @@ func serveTestHandlerN(tb testing.TB, n int) (*Handler, func()) {
 		tb.Fatal(err)
 	}
 	store := &provenance.Store{}
-	store.Swap(snap)
+	store.Swap(snap.Snapshot())
 	a := audit.New(audit.Options{Log: audit.NewLog(io.Discard)})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { _ = a.Start(ctx) }()

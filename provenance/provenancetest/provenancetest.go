@@ -5,15 +5,19 @@
 package provenancetest
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/gitgate/gitgate/provenance"
-	"github.com/gitgate/gitgate/sources/render"
 )
 
 // Scope fakes discovery: it knows the kinds it lists (by
@@ -40,14 +44,37 @@ func (AnyKind) Namespaced(gk schema.GroupKind) (bool, bool, error) {
 	return true, true, nil
 }
 
-// Objects parses the manifests of a YAML file as gitgate reads Git.
+// Objects parses the objects of a YAML (possibly multi-document) or JSON
+// file written in a test.
 func Objects(t testing.TB, y string) []map[string]any {
 	t.Helper()
-	objs, err := render.ParseManifests([]byte(y))
+	objs, err := Parse(y)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return objs
+}
+
+// Parse decodes every document of y with the decoder render reads Git
+// with, skipping empty ones. It does not expand Lists or skip what is not
+// a Kubernetes object, as render does: tests here write objects. It
+// imports nothing of sources, so the tests of provenance and every package
+// above it can use it.
+func Parse(y string) ([]map[string]any, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader([]byte(y)), 4096)
+	var out []map[string]any
+	for doc := 1; ; doc++ {
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return nil, fmt.Errorf("document %d: %w", doc, err)
+		}
+		if obj != nil {
+			out = append(out, obj)
+		}
+	}
 }
 
 // Revision is a fixed revision of branch main whose hash repeats c.
@@ -64,20 +91,20 @@ func Snapshot(t testing.TB, scope provenance.Scope, rev provenance.Revision, fil
 		fs = append(fs, provenance.File{Path: p, Objects: Objects(t, y)})
 	}
 	ix := &provenance.Indexer{Scope: scope, DefaultNamespace: "default"}
-	snap, err := ix.Build(rev, fs)
+	idx, err := ix.Build(rev, fs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return snap
+	return idx.Snapshot()
 }
 
 // Empty is a snapshot of one unnamed root at rev that declares nothing.
 func Empty(rev provenance.Revision) *provenance.Snapshot {
-	snap, err := (&provenance.Indexer{}).Build(rev, nil)
+	idx, err := (&provenance.Indexer{}).Build(rev, nil)
 	if err != nil {
 		panic(err) // nothing to index cannot fail
 	}
-	return snap
+	return idx.Snapshot()
 }
 
 // WriteFiles writes files (path relative to dir, to content), creating

@@ -2,7 +2,6 @@ package fluxsync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -48,9 +47,7 @@ func (w *Watcher) rootFor(ks *kustomizev1.Kustomization) *root {
 		return rt
 	}
 	w.dropRoot(key)
-	ix := *w.Indexer
-	ix.Root = want
-	rt := &root{root: want, ix: &ix}
+	rt := &root{root: want, ix: w.Indexer.ForRoot(want)}
 	w.roots[key] = rt
 	// Only the roots of the first list are expected (syncRoots): one
 	// created later never holds readiness.
@@ -94,16 +91,20 @@ func (w *Watcher) syncRoot(ctx context.Context, ks *kustomizev1.Kustomization, r
 		w.Composer.Confirm(rt.root)
 		rt.failedKey = ""
 	case key == rt.key:
-		w.install(rt, r.rev, rt.files, key)
+		w.install(rt, r.rev, key, func(reuse func(path, id string) bool) ([]provenance.File, error) {
+			if reuse != nil {
+				// The same inputs at a new revision: the Indexer holds
+				// their entries.
+				return rt.files, nil
+			}
+			return w.render(ctx, r, ks, v, key)
+		})
 	case key == rt.failedKey:
 		// The same inputs failed before: counted once, not at every poll.
 	default:
-		files, err := w.render(ctx, r, ks, v, key)
-		if err != nil {
-			w.fail(rt, key, err)
-			return
-		}
-		w.install(rt, r.rev, files, key)
+		w.install(rt, r.rev, key, func(func(path, id string) bool) ([]provenance.File, error) {
+			return w.render(ctx, r, ks, v, key)
+		})
 	}
 }
 
@@ -135,14 +136,14 @@ func (w *Watcher) render(ctx context.Context, r *repo, ks *kustomizev1.Kustomiza
 	w.renders++
 	objs, err := fluxrender.Render(ctx, r.files, ks, v)
 	if err != nil {
-		return nil, fmt.Errorf("revision %s: %w", r.rev, err)
+		return nil, err
 	}
 	name := strings.Trim(path.Clean("/"+ks.Spec.Path), "/")
 	if name == "" {
 		name = "."
 	}
-	declared := provenance.File{Path: name + " (kustomize)", ID: key, HideValues: substitutesSecrets(ks)}
-	agentOnly := provenance.File{Path: name + " (kustomize)", ID: key + "|agent-only", AgentOnly: true}
+	declared := provenance.File{Path: name, Kustomize: true, ID: key, HideValues: substitutesSecrets(ks)}
+	agentOnly := provenance.File{Path: name, Kustomize: true, ID: key + "|agent-only", AgentOnly: true}
 	for _, o := range objs {
 		switch {
 		case neverReverted(o.Object):
@@ -168,18 +169,19 @@ func (w *Watcher) render(ctx context.Context, r *repo, ks *kustomizev1.Kustomiza
 type built struct {
 	rt    *root
 	part  provenance.Part
-	rev   provenance.Revision
 	files []provenance.File
 	key   string
 }
 
-// install indexes files at rev for the pass's recomposition (flush).
-func (w *Watcher) install(rt *root, rev provenance.Revision, files []provenance.File, key string) {
-	idx, err := rt.ix.Build(rev, files)
-	if errors.Is(err, provenance.ErrIndexCacheStale) {
-		rt.key, rt.spec = "", "" // render again on the next pass
-		return
-	}
+// install reads the root's files at rev with read and indexes them for
+// the pass's recomposition (flush).
+func (w *Watcher) install(rt *root, rev provenance.Revision, key string, read provenance.ReadFiles) {
+	var files []provenance.File
+	idx, err := rt.ix.BuildFrom(rev, func(reuse func(path, id string) bool) ([]provenance.File, error) {
+		var err error
+		files, err = read(reuse)
+		return files, err
+	})
 	if err != nil {
 		w.fail(rt, key, fmt.Errorf("revision %s: %w", rev, err))
 		return
@@ -188,7 +190,7 @@ func (w *Watcher) install(rt *root, rev provenance.Revision, files []provenance.
 	if rt.loaded && rt.rev == rev {
 		fetched = rt.fetched
 	}
-	w.batch = append(w.batch, built{rt: rt, part: provenance.Part{Index: idx, Fetched: fetched}, rev: rev, files: files, key: key})
+	w.batch = append(w.batch, built{rt: rt, part: provenance.Part{Index: idx, Fetched: fetched}, files: files, key: key})
 }
 
 // flush hands the pass's new renders to the Composer in one
@@ -197,23 +199,21 @@ func (w *Watcher) flush() {
 	if len(w.batch) == 0 {
 		return
 	}
-	parts := make(map[provenance.Root]provenance.Part, len(w.batch))
-	for _, b := range w.batch {
-		parts[b.rt.root] = b.part
+	parts := make([]provenance.Part, len(w.batch))
+	for i, b := range w.batch {
+		parts[i] = b.part
 	}
-	err := w.Composer.UpdateMany(parts)
+	w.Composer.Update(parts...)
 	for _, b := range w.batch {
-		if err != nil {
-			w.fail(b.rt, b.key, err)
-			continue
-		}
 		rt := b.rt
-		rt.key, rt.failedKey, rt.rev, rt.fetched, rt.loaded = b.key, "", b.rev, b.part.Fetched, true
+		rt.key, rt.failedKey, rt.rev, rt.fetched, rt.loaded = b.key, "", b.part.Index.Revision(), b.part.Fetched, true
 		rt.files = make([]provenance.File, len(b.files))
 		for i, f := range b.files {
-			rt.files[i] = provenance.File{Path: f.Path, ID: f.ID, AgentOnly: f.AgentOnly, HideValues: f.HideValues}
+			// By identity only, for the Indexer to reuse.
+			f.Objects, f.Load = nil, nil
+			rt.files[i] = f
 		}
-		w.Log.Info("Kustomization loaded", "root", rt.root.Name, "revision", b.rev.String(), "objects", b.part.Index.Len())
+		w.Log.Info("Kustomization loaded", "root", rt.root.Name, "revision", rt.rev.String(), "objects", b.part.Index.Len())
 	}
 	w.batch = nil
 }

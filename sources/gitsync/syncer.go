@@ -120,20 +120,27 @@ func (e *SyncError) Unwrap() error { return e.Err }
 func (s *Syncer) init() {
 	s.once.Do(func() {
 		s.trigger = make(chan struct{}, 1)
-		paths := s.Roots
-		if len(paths) == 0 {
-			paths = []string{""}
-		}
-		for _, p := range paths {
-			root := provenance.Root{Name: RootName(p), Source: s.Name, URL: s.URL}
-			ix := &provenance.Indexer{Scope: s.Indexer.Scope, DefaultNamespace: s.Indexer.DefaultNamespace, Scheme: s.Indexer.Scheme, Root: root}
-			r := &rootSync{root: root, ix: ix}
-			if p != "" {
-				r.paths = []string{p}
-			}
-			s.roots = append(s.roots, r)
-		}
+		s.roots = rootsOf(s.Name, s.URL, s.Roots, s.Indexer)
 	})
+}
+
+// rootsOf are the roots at paths of the source name (at url), each with an
+// Indexer of its own made from the template indexer; no paths is the whole
+// repository as one root.
+func rootsOf(name, url string, paths []string, indexer *provenance.Indexer) []*rootSync {
+	if len(paths) == 0 {
+		paths = []string{""}
+	}
+	out := make([]*rootSync, 0, len(paths))
+	for _, p := range paths {
+		root := provenance.Root{Name: RootName(p), Source: name, URL: url}
+		r := &rootSync{root: root, ix: indexer.ForRoot(root)}
+		if p != "" {
+			r.paths = []string{p}
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // RootName is the name of the root at path p of a repository: "path
@@ -343,74 +350,74 @@ func (s *Syncer) loadRoots(rev provenance.Revision, commit *object.Commit, todo 
 		return 0, s.failAll(&SyncError{Reason: FailRender, Err: fmt.Errorf("revision %s: read tree: %w", rev, err)})
 	}
 	s.stats = render.Stats{}
-	parts := map[provenance.Root]provenance.Part{}
-	indexes := map[*rootSync]*provenance.Snapshot{}
+	var parts []provenance.Part
+	built := map[*rootSync]provenance.Part{}
 	var errs []error
 	for _, r := range todo {
-		idx, err := s.renderRoot(r, rev, tree)
+		idx, st, err := r.build(rev, tree)
 		if err != nil {
 			s.Composer.Fail(r.root, err)
 			errs = append(errs, err)
 			continue
 		}
+		s.stats.Files += st.Files
+		s.stats.Parsed += st.Parsed
+		s.stats.Roots += st.Roots
+		s.stats.Built += st.Built
 		fetched := time.Now()
 		if r.loaded && r.rev == rev {
 			fetched = r.fetched
 		}
-		parts[r.root] = provenance.Part{Index: idx, Fetched: fetched}
-		indexes[r] = idx
+		p := provenance.Part{Index: idx, Fetched: fetched}
+		parts = append(parts, p)
+		built[r] = p
 	}
 	if len(parts) > 0 {
-		if err := s.Composer.UpdateMany(parts); err != nil {
-			return 0, errors.Join(append(errs, err)...)
-		}
+		s.Composer.Update(parts...)
 	}
-	for r, idx := range indexes {
-		r.loaded, r.rev, r.fetched, r.commit = true, rev, parts[r.root].Fetched, commit
-		r.unresolved = len(idx.Unresolved()) > 0
+	for r, p := range built {
+		r.loaded, r.rev, r.fetched, r.commit = true, rev, p.Fetched, commit
+		r.unresolved = len(p.Index.Unresolved()) > 0
 		if r.unresolved {
-			s.Log.Info("kinds not served by the API server yet; will resolve again", "root", r.root.Name, "kinds", idx.Unresolved())
+			s.Log.Info("kinds not served by the API server yet; will resolve again", "root", r.root.Name, "kinds", p.Index.Unresolved())
 		}
 	}
 	for _, r := range s.roots {
-		if r.loaded && r.rev == rev && indexes[r] == nil && !r.unresolved {
+		if _, now := built[r]; r.loaded && r.rev == rev && !now && !r.unresolved {
 			s.Composer.Confirm(r.root)
 		}
 	}
 	return len(parts), errors.Join(errs...)
 }
 
-// renderRoot renders and indexes one root at rev, reusing what its
-// Indexer built from unchanged inputs.
-func (s *Syncer) renderRoot(r *rootSync, rev provenance.Revision, tree *object.Tree) (*provenance.Snapshot, error) {
+// build renders and indexes the root at rev, reusing what its Indexer
+// built from unchanged inputs, and returns what the render did. A file
+// that cannot be read is a render failure, an object that cannot be
+// indexed an index failure.
+func (r *rootSync) build(rev provenance.Revision, tree *object.Tree) (*provenance.Index, render.Stats, error) {
 	fail := func(reason FailureReason, err error) error {
 		return &SyncError{Reason: reason, Err: fmt.Errorf("%s: revision %s: %w", r.root.Name, rev, err)}
 	}
-	files, st, err := render.Tree(tree, r.paths, r.ix.Cached)
-	if err != nil {
-		return nil, fail(FailRender, err)
-	}
-	idx, err := r.ix.Build(rev, files)
-	if errors.Is(err, provenance.ErrIndexCacheStale) {
-		// The root's CRDs changed, so entries of unchanged files cannot be
-		// reused: read every file again.
-		if files, st, err = render.Tree(tree, r.paths, nil); err != nil {
+	var st render.Stats
+	idx, err := r.ix.BuildFrom(rev, func(reuse func(path, id string) bool) ([]provenance.File, error) {
+		files, rendered, err := render.Tree(tree, r.paths, reuse)
+		if err != nil {
 			return nil, fail(FailRender, err)
 		}
-		idx, err = r.ix.Build(rev, files)
-	}
+		st = rendered
+		return files, nil
+	})
+	var failed *SyncError
 	var unreadable *provenance.LoadError
-	if errors.As(err, &unreadable) {
-		return nil, fail(FailRender, err)
+	switch {
+	case errors.As(err, &failed):
+		return nil, st, err
+	case errors.As(err, &unreadable):
+		return nil, st, fail(FailRender, err)
+	case err != nil:
+		return nil, st, fail(FailIndex, err)
 	}
-	if err != nil {
-		return nil, fail(FailIndex, err)
-	}
-	s.stats.Files += st.Files
-	s.stats.Parsed += st.Parsed
-	s.stats.Roots += st.Roots
-	s.stats.Built += st.Built
-	return idx, nil
+	return idx, st, nil
 }
 
 // verify checks the head commit once per revision; every root of the

@@ -15,7 +15,7 @@ func TestTreeRendersLikeTheCommit(t *testing.T) {
 	tests := []struct {
 		name  string
 		files map[string]string
-		want  []string // rendered file paths
+		want  []string // rendered file paths, kustomize roots marked
 	}{
 		{name: "plain files", files: map[string]string{"a.yaml": cm("a"), "sub/b.yml": cm("b"), "README.md": "x"}, want: []string{"a.yaml", "sub/b.yml"}},
 		{name: "kustomize root", files: map[string]string{"app/kustomization.yaml": "resources: [cm.yaml]\n", "app/cm.yaml": cm("c")}, want: []string{"app (kustomize)"}},
@@ -39,7 +39,11 @@ func TestTreeRendersLikeTheCommit(t *testing.T) {
 			}
 			var got []string
 			for _, f := range files {
-				got = append(got, f.Path)
+				if f.Kustomize {
+					got = append(got, f.Path+" (kustomize)")
+				} else {
+					got = append(got, f.Path)
+				}
 			}
 			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
 				t.Errorf("rendered %v, want %v", got, tc.want)

@@ -286,14 +286,14 @@ func inputsKey(files map[string]plumbing.Hash) string {
 // renderKustomize renders the kustomize root dir of tree, unless reuse
 // says its inputs are unchanged. It reports whether it built.
 func renderKustomize(tree *object.Tree, dir string, reuse Reuse) (provenance.File, bool, error) {
-	name := displayDir(dir) + " (kustomize)"
+	name := displayDir(dir)
 	inputs, err := collectKustomize(tree, dir)
 	if err != nil {
 		return provenance.File{}, false, err
 	}
 	key := inputsKey(inputs)
 	if reuse(name, key) {
-		return provenance.File{Path: name, ID: key}, false, nil
+		return provenance.File{Path: name, Kustomize: true, ID: key}, false, nil
 	}
 	objs, err := runKustomize(tree, dir, inputs)
 	if err != nil {
@@ -302,7 +302,7 @@ func renderKustomize(tree *object.Tree, dir string, reuse Reuse) (provenance.Fil
 	if objs == nil {
 		objs = []map[string]any{} // built to nothing: not a cached root
 	}
-	return provenance.File{Path: name, ID: key, Objects: objs}, true, nil
+	return provenance.File{Path: name, Kustomize: true, ID: key, Objects: objs}, true, nil
 }
 
 // runKustomize runs krusty over an in-memory filesystem that holds only the

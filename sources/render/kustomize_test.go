@@ -124,8 +124,8 @@ func TestKustomizeMatchesKrusty(t *testing.T) {
 	if err != nil || !built {
 		t.Fatalf("build: built=%v err=%v", built, err)
 	}
-	if got.Path != "overlays/prod (kustomize)" {
-		t.Errorf("path = %q", got.Path)
+	if got.Path != "overlays/prod" || !got.Kustomize {
+		t.Errorf("path = %q, kustomize = %v; want the root overlays/prod", got.Path, got.Kustomize)
 	}
 	if !reflect.DeepEqual(viaJSON(t, byName(got.Objects)), viaJSON(t, byName(want))) {
 		t.Errorf("gitgate rendered\n%v\nkustomize built\n%v", byName(got.Objects), byName(want))
@@ -260,17 +260,17 @@ func TestIncrementalRender(t *testing.T) {
 	}
 	ix := &provenance.Indexer{Scope: namespacedScope{}, DefaultNamespace: "default"}
 	roots := []string{"plain", "overlays/prod"}
-	render := func(files map[string]string) (*provenance.Snapshot, Stats) {
+	render := func(files map[string]string) (*provenance.Index, Stats) {
 		t.Helper()
 		fs, st, err := Tree(treeOf(t, files), roots, ix.Cached)
 		if err != nil {
 			t.Fatal(err)
 		}
-		snap, err := ix.Build(provenance.Revision{Hash: "x"}, fs)
+		idx, err := ix.Build(provenance.Revision{Hash: "x"}, fs)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return snap, st
+		return idx, st
 	}
 	if _, st := render(files); st != (Stats{Files: 21, Parsed: 21, Roots: 1, Built: 1}) {
 		t.Fatalf("cold render: %+v", st)
@@ -284,7 +284,7 @@ func TestIncrementalRender(t *testing.T) {
 		{"a base file of the overlay", map[string]string{"base/service.yaml": strings.Replace(overlayFixture["base/service.yaml"], "port: 80", "port: 8080", 1)}, Stats{Files: 21, Parsed: 0, Roots: 1, Built: 1}},
 		{"a file outside every root", map[string]string{"docs/readme.yaml": "x: 1\n"}, Stats{Files: 21, Parsed: 0, Roots: 1, Built: 0}},
 	}
-	var snap *provenance.Snapshot
+	var snap *provenance.Index
 	for _, step := range steps {
 		for p, c := range step.write {
 			files[p] = c

@@ -226,7 +226,7 @@ func snapshotOf(t *testing.T, objs []fluxrender.Object) *provenance.Snapshot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return snap
+	return snap.Snapshot()
 }
 
 // checkLive reads the live object of a declared one and judges it as a
