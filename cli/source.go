@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/spf13/pflag"
@@ -96,42 +95,14 @@ func (o *sourceOptions) load(ctx context.Context, scope provenance.Scope) (*load
 	if scope == nil {
 		scope = offline
 	}
-	snap, err := o.compose(tree, rev, repo, scope)
+	// Each --path is a root of its own, rendered, indexed and composed by
+	// the Syncer's own code: verdicts name the same root, revision and
+	// file as the webhook's.
+	snap, err := gitsync.Load(tree, rev, repo, repo, o.repo.Paths, &provenance.Indexer{Scope: scope, DefaultNamespace: o.defaultNamespace})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", repo, err)
 	}
 	return &loadedSource{Snapshot: snap, Scope: offline, Repo: repo}, nil
-}
-
-// compose renders and indexes each --path as a root of its own, named as
-// serve names it, and merges them as serve's Composer does: verdicts name
-// the same root, revision and file as the webhook's.
-func (o *sourceOptions) compose(tree *object.Tree, rev provenance.Revision, repo string, scope provenance.Scope) (*provenance.Snapshot, error) {
-	paths := o.repo.Paths
-	if len(paths) == 0 {
-		paths = []string{""}
-	}
-	composer := &provenance.Composer{Store: &provenance.Store{}}
-	var parts []provenance.Part
-	for _, p := range paths {
-		root := provenance.Root{Name: gitsync.RootName(p), Source: repo, URL: repo}
-		var roots []string
-		if p != "" {
-			roots = []string{p}
-		}
-		files, _, err := render.Tree(tree, roots, nil)
-		if err != nil {
-			return nil, fmt.Errorf("render %s of %s: %w", root.Name, repo, err)
-		}
-		ix := &provenance.Indexer{Scope: scope, DefaultNamespace: o.defaultNamespace, Root: root}
-		idx, err := ix.Build(rev, files)
-		if err != nil {
-			return nil, fmt.Errorf("index %s of %s: %w", root.Name, repo, err)
-		}
-		parts = append(parts, provenance.Part{Index: idx, Fetched: time.Now()})
-	}
-	composer.Update(parts...)
-	return composer.Store.Load(), nil
 }
 
 func (o *sourceOptions) tree(ctx context.Context) (*object.Tree, provenance.Revision, string, error) {
