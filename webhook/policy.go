@@ -46,10 +46,20 @@ func (h *Handler) applyPolicy(ctx context.Context, req *admission.Request, preq 
 	} else {
 		logf.FromContext(ctx).Info("refused", "decision", r.decision, "reason", v.reason, "class", rec.Class, "user", rec.User, "key", preq.Key().String(), "operation", rec.Operation)
 	}
-	d := Decision{Allowed: r.decision != audit.Denied, Outcome: string(r.decision), Reason: v.reason, Class: v.who.class,
+	d := Decision{Allowed: passes(r.decision), Outcome: string(r.decision), Reason: v.reason, Class: v.who.class,
 		AuditAnnotations: auditAnnotations(rec)}
 	d.Message, d.Warnings = h.refusal(preq, snap, v, r)
 	return d
+}
+
+// passes names the policy's decisions that let a refusal through; any
+// other, one added later included, denies: gitgate fails closed.
+func passes(d audit.Decision) bool {
+	switch d {
+	case audit.Warned, audit.Audited, audit.BreakGlass:
+		return true
+	}
+	return false
 }
 
 // ruling is what the policy makes of a refusal.
