@@ -207,7 +207,7 @@ func TestAgentPruneOfNamespaceIsEmptied(t *testing.T) {
 	since := time.Now()
 	mustRun(t, "delete", "namespace", "batch", "--wait=false", "--as", agent)
 	waitNamespaceGone(t, "batch", false)
-	wantActed(t, since, "system:serviceaccount:kube-system:namespace-controller", []string{"update"}, "namespaces", "finalize", "", "batch")
+	wantActed(t, since, "system:serviceaccount:kube-system:namespace-controller", []string{"update"}, "namespaces", "finalize", "batch", "batch")
 }
 
 // restoreFixtureFile removes file from Git, as the prune the test makes

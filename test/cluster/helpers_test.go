@@ -56,6 +56,16 @@ func wantDenied(t *testing.T, r harness.Result, want ...string) {
 	}
 }
 
+// clusterLogs is the tail of each cluster component's output.
+func clusterLogs() string {
+	c := env.stack.Cluster
+	var b strings.Builder
+	for _, p := range []*harness.Process{c.ControllerManager, c.Scheduler, c.Kwok} {
+		fmt.Fprintf(&b, "--- %s (last 30 lines) ---\n%s\n", p.Name, harness.Tail(p.Logs(), 30))
+	}
+	return b.String()
+}
+
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
@@ -63,7 +73,7 @@ func ctx(t *testing.T) context.Context {
 }
 
 // eventually polls cond every 200ms until it holds, and fails the test
-// with what cond last said otherwise.
+// with what cond last said, and the tail of the cluster's logs, otherwise.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -73,7 +83,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s; last: %s", what, timeout, state)
+			t.Fatalf("%s: not within %s; last: %s\n%s", what, timeout, state, clusterLogs())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

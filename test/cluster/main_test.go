@@ -10,6 +10,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -61,5 +62,11 @@ func setup(r *harness.Running) error {
 	r.Cleanup(stack.Stop)
 	r.Logs = stack.Gitgate.Logs
 	env.stack, env.kubectl = stack, stack.Kubectl
+	// gitgate's own namespace, as installed: its drift scan's Lease and the
+	// ConfigMap through which replicas share revisions live there. The
+	// webhook leaves it out.
+	if r := env.kubectl.Run("", "create", "namespace", harness.GitgateNamespace); r.Failed() {
+		return fmt.Errorf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
 	return nil
 }
