@@ -3,6 +3,7 @@ package cluster
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,6 +33,14 @@ func TestAgentAppliedDeploymentRollsOut(t *testing.T) {
 	}
 	for _, p := range pods {
 		wantRunningOnKwok(t, p)
+		// The ServiceAccount admission plugin ran, as in a kubeadm
+		// cluster: the Pod runs as the default ServiceAccount, which the
+		// service account controller created, with its token mounted.
+		if p.Spec.ServiceAccountName != "default" || !slices.ContainsFunc(p.Spec.Volumes, func(v corev1.Volume) bool {
+			return strings.HasPrefix(v.Name, "kube-api-access-") && v.Projected != nil
+		}) {
+			t.Errorf("Pod %s: service account %q, volumes %v; want default's token mounted by the ServiceAccount admission plugin", p.Name, p.Spec.ServiceAccountName, p.Spec.Volumes)
+		}
 	}
 	if !existed {
 		// The agent created the Deployment just now (this test runs first,
@@ -158,6 +167,7 @@ func TestPersonScaleIsRefused(t *testing.T) {
 	applyFleet(t)
 	r := env.kubectl.Run("", "scale", "deployment/web", "-n", "shop", "--replicas=5", "--as", person)
 	wantDenied(t, r, "UPDATE", "spec.replicas", "web.yaml")
+	t.Logf("%s: %s", r.CommandLine(), strings.TrimSpace(r.Stderr))
 	// Give the controllers the time they would need to act on a scale.
 	time.Sleep(2 * time.Second)
 	d := waitRolledOut(t, "shop", "web")
