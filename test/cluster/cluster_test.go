@@ -23,7 +23,7 @@ import (
 func TestAgentAppliedDeploymentRollsOut(t *testing.T) {
 	noSystemRefusals(t)
 	since := time.Now()
-	existed := env.stack.ControlPlane.Client.Get(ctx(t), client.ObjectKey{Namespace: "shop", Name: "web"}, &appsv1.Deployment{}) == nil
+	existed := env.stack.ControlPlane.Client.Get(bg, client.ObjectKey{Namespace: "shop", Name: "web"}, &appsv1.Deployment{}) == nil
 	applyFleet(t)
 	d := waitRolledOut(t, "shop", "web")
 	rs := currentReplicaSet(t, d)
@@ -137,7 +137,7 @@ func TestPersonDrainMovesPods(t *testing.T) {
 		t.Fatalf("%s: want drained, got %v\n%s\n%s", r.CommandLine(), r.Err, r.Stdout, r.Stderr)
 	}
 	var n corev1.Node
-	if err := env.stack.ControlPlane.Client.Get(ctx(t), client.ObjectKey{Name: node}, &n); err != nil {
+	if err := env.stack.ControlPlane.Client.Get(bg, client.ObjectKey{Name: node}, &n); err != nil {
 		t.Fatal(err)
 	}
 	if !n.Spec.Unschedulable {
@@ -147,7 +147,7 @@ func TestPersonDrainMovesPods(t *testing.T) {
 		waitRolledOut(t, d.Namespace, d.Name)
 	}
 	var all corev1.PodList
-	if err := env.stack.ControlPlane.Client.List(ctx(t), &all); err != nil {
+	if err := env.stack.ControlPlane.Client.List(bg, &all); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range all.Items {
@@ -195,7 +195,7 @@ func TestAgentPruneOfDeploymentIsCollected(t *testing.T) {
 	mustRun(t, "delete", "deployment", "old-web", "-n", "shop", "--as", agent)
 	eventually(t, rolloutTimeout, "old-web's ReplicaSet and Pods collected", func() (bool, string) {
 		var list appsv1.ReplicaSetList
-		if err := env.stack.ControlPlane.Client.List(ctx(t), &list, client.InNamespace("shop"), client.MatchingLabels{"app": "old-web"}); err != nil {
+		if err := env.stack.ControlPlane.Client.List(bg, &list, client.InNamespace("shop"), client.MatchingLabels{"app": "old-web"}); err != nil {
 			return false, err.Error()
 		}
 		pods := podsWithLabel(t, "shop", "old-web")

@@ -66,11 +66,9 @@ func clusterLogs() string {
 	return b.String()
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return c
-}
+// bg is the context of the tests' reads: the API server is on loopback,
+// and `go test -timeout` bounds a hang.
+var bg = context.Background()
 
 // eventually polls cond every 200ms until it holds, and fails the test
 // with what cond last said, and the tail of the cluster's logs, otherwise.
@@ -109,7 +107,7 @@ func waitNamespaceGone(t *testing.T, ns string, onlyIfTerminating bool) {
 	t.Helper()
 	eventually(t, rolloutTimeout, "namespace "+ns+" gone", func() (bool, string) {
 		var n corev1.Namespace
-		err := env.stack.ControlPlane.Client.Get(ctx(t), client.ObjectKey{Name: ns}, &n)
+		err := env.stack.ControlPlane.Client.Get(bg, client.ObjectKey{Name: ns}, &n)
 		if apierrors.IsNotFound(err) {
 			return true, ""
 		}
@@ -130,7 +128,7 @@ func waitRolledOut(t *testing.T, ns, name string) *appsv1.Deployment {
 	t.Helper()
 	var d appsv1.Deployment
 	eventually(t, rolloutTimeout, "Deployment "+ns+"/"+name+" rolled out", func() (bool, string) {
-		if err := env.stack.ControlPlane.Client.Get(ctx(t), client.ObjectKey{Namespace: ns, Name: name}, &d); err != nil {
+		if err := env.stack.ControlPlane.Client.Get(bg, client.ObjectKey{Namespace: ns, Name: name}, &d); err != nil {
 			return false, err.Error()
 		}
 		want := int32(1)
@@ -149,7 +147,7 @@ func waitRolledOut(t *testing.T, ns, name string) *appsv1.Deployment {
 func replicaSetsOf(t *testing.T, d *appsv1.Deployment) []appsv1.ReplicaSet {
 	t.Helper()
 	var list appsv1.ReplicaSetList
-	if err := env.stack.ControlPlane.Client.List(ctx(t), &list, client.InNamespace(d.Namespace)); err != nil {
+	if err := env.stack.ControlPlane.Client.List(bg, &list, client.InNamespace(d.Namespace)); err != nil {
 		t.Fatal(err)
 	}
 	var out []appsv1.ReplicaSet
@@ -165,7 +163,7 @@ func replicaSetsOf(t *testing.T, d *appsv1.Deployment) []appsv1.ReplicaSet {
 func podsOf(t *testing.T, rs *appsv1.ReplicaSet) []corev1.Pod {
 	t.Helper()
 	var list corev1.PodList
-	if err := env.stack.ControlPlane.Client.List(ctx(t), &list, client.InNamespace(rs.Namespace)); err != nil {
+	if err := env.stack.ControlPlane.Client.List(bg, &list, client.InNamespace(rs.Namespace)); err != nil {
 		t.Fatal(err)
 	}
 	var out []corev1.Pod
@@ -182,7 +180,7 @@ func podsOf(t *testing.T, rs *appsv1.ReplicaSet) []corev1.Pod {
 func podsWithLabel(t *testing.T, ns, app string) []corev1.Pod {
 	t.Helper()
 	var list corev1.PodList
-	if err := env.stack.ControlPlane.Client.List(ctx(t), &list, client.InNamespace(ns), client.MatchingLabels{"app": app}); err != nil {
+	if err := env.stack.ControlPlane.Client.List(bg, &list, client.InNamespace(ns), client.MatchingLabels{"app": app}); err != nil {
 		t.Fatal(err)
 	}
 	return list.Items

@@ -167,8 +167,8 @@ func webhookRefusals(t *testing.T, since time.Time) []apiEvent {
 	})
 }
 
-// writes is what wantActed and systemWrites count: the verbs that change
-// objects.
+// writes are the verbs that change objects, which
+// TestNoSystemIdentityIsEverRefused counts.
 var writes = []string{"create", "update", "patch", "delete", "deletecollection"}
 
 // wantActed checks that user made a successful request since then with
