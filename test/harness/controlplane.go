@@ -25,6 +25,12 @@ type ControlPlane struct {
 type ControlPlaneOptions struct {
 	// APIServerArgs are added to envtest's defaults, e.g. audit flags.
 	APIServerArgs map[string][]string
+	// ClusterAdmission runs the admission plugins as kubeadm's API server
+	// does: the defaults, ServiceAccount among them, plus NodeRestriction.
+	// envtest turns ServiceAccount off, since without a controller manager
+	// no Namespace gets its default ServiceAccount; set it when one runs
+	// (StartCluster). APIServerArgs still override it.
+	ClusterAdmission bool
 }
 
 // StartControlPlane starts etcd and kube-apiserver on loopback.
@@ -42,6 +48,10 @@ func StartControlPlane(opts ControlPlaneOptions) (*ControlPlane, error) {
 	// Without a kube-controller-manager nothing reconciles the kubernetes
 	// Service's endpoints, and on loopback the default reconciler fails.
 	api.Configure().Set("endpoint-reconciler-type", "none")
+	if opts.ClusterAdmission {
+		api.Configure().Disable("disable-admission-plugins")
+		api.Configure().Set("enable-admission-plugins", "NodeRestriction")
+	}
 	for k, vs := range opts.APIServerArgs {
 		api.Configure().Set(k, vs...)
 	}

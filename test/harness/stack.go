@@ -23,6 +23,8 @@ type Stack struct {
 	Git          *GitServer
 	Gitgate      *Gitgate
 	Kubectl      *Kubectl
+	// Cluster runs when StackOptions.Cluster is set.
+	Cluster *Cluster
 }
 
 // StackOptions configure StartStack.
@@ -35,6 +37,12 @@ type StackOptions struct {
 	APIServerArgs map[string][]string
 	// GitgateLogs also receives gitgate's output.
 	GitgateLogs io.Writer
+	// Cluster, when set, makes the control plane a cluster: the API
+	// server's admission as kubeadm's (ClusterAdmission), and, once
+	// gitgate's webhook is registered, kube-controller-manager,
+	// kube-scheduler and kwok (StartCluster), so that gitgate meets every
+	// built-in controller's request from the start.
+	Cluster *ClusterOptions
 }
 
 // StartStack starts everything in order. On error, what was started is
@@ -48,7 +56,8 @@ func StartStack(ctx context.Context, opts StackOptions) (_ *Stack, err error) {
 			s.Stop()
 		}
 	}()
-	if s.ControlPlane, err = StartControlPlane(ControlPlaneOptions{APIServerArgs: opts.APIServerArgs}); err != nil {
+	cpOpts := ControlPlaneOptions{APIServerArgs: opts.APIServerArgs, ClusterAdmission: opts.Cluster != nil}
+	if s.ControlPlane, err = StartControlPlane(cpOpts); err != nil {
 		return nil, err
 	}
 	if s.Kubectl, err = NewKubectl(s.ControlPlane.Kubeconfig); err != nil {
@@ -61,6 +70,11 @@ func StartStack(ctx context.Context, opts StackOptions) (_ *Stack, err error) {
 	}
 	if err = CreateDryRunNamespace(s.Kubectl); err != nil {
 		return nil, err
+	}
+	if opts.Cluster != nil {
+		if err = ApplyKwokRBAC(s.Kubectl); err != nil {
+			return nil, err
+		}
 	}
 	if s.Git, err = StartGitServer(GitServerOptions{Fixture: opts.Fixture}); err != nil {
 		return nil, err
@@ -76,11 +90,19 @@ func StartStack(ctx context.Context, opts StackOptions) (_ *Stack, err error) {
 	if err = RegisterWebhook(ctx, s.ControlPlane.Client, s.Gitgate.URL(), s.Gitgate.CA); err != nil {
 		return nil, err
 	}
+	if opts.Cluster != nil {
+		if s.Cluster, err = StartCluster(s.ControlPlane, *opts.Cluster); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
 // Stop stops whatever runs, in reverse order.
 func (s *Stack) Stop() {
+	if s.Cluster != nil {
+		s.Cluster.Stop()
+	}
 	if s.Gitgate != nil {
 		s.Gitgate.Stop()
 	}
