@@ -7,9 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./hack/build-control-plane.sh >/dev/null
-./hack/build-flux.sh >/dev/null
-./hack/build-helm.sh >/dev/null
+# The three builds are independent: run them side by side, each printing
+# its own progress on stderr, and fail if any failed.
+pids=()
+./hack/build-control-plane.sh >/dev/null & pids+=($!)
+./hack/build-flux.sh >/dev/null & pids+=($!)
+./hack/build-helm.sh >/dev/null & pids+=($!)
+for p in "${pids[@]}"; do wait "$p"; done
 go vet ./...
 
 log=$(mktemp)
