@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/dynamic"
@@ -59,12 +60,27 @@ func exemptSelf(ctx context.Context, cfg *rest.Config, ids *webhook.Identities, 
 	log.Error(err, "cannot learn gitgate's own user name; its own writes are judged like anyone's")
 }
 
+// sandboxCheck names the /readyz check of the dry-run sandbox. The
+// install's readiness probe excludes it (/readyz?exclude=dry-run-sandbox):
+// without the sandbox only people's early creates of declared objects are
+// refused, and taking gitgate out of service would refuse every write.
+const sandboxCheck = "dry-run-sandbox"
+
 // newDefaulter learns the API server's defaults for Git's manifest by a
-// dry-run create in the sandbox namespace.
-func newDefaulter(cfg *rest.Config, mgr ctrl.Manager, namespace string) (webhook.Defaulter, error) {
+// dry-run create in the sandbox namespace, and adds the Probe that says at
+// start-up, in the log, a metric and /readyz, whether the sandbox works.
+func newDefaulter(cfg *rest.Config, mgr ctrl.Manager, namespace string, log logr.Logger) (webhook.Defaulter, error) {
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("dry-run client: %w", err)
 	}
-	return &dryrun.Defaulter{Client: dyn, Mapper: mgr.GetRESTMapper(), Namespace: namespace}, nil
+	d := &dryrun.Defaulter{Client: dyn, Mapper: mgr.GetRESTMapper(), Namespace: namespace}
+	probe := &dryrun.Probe{Defaulter: d, Log: log.WithName("dry-run")}
+	if err := mgr.Add(runnable{probe}); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck(sandboxCheck, func(*http.Request) error { return probe.Healthy() }); err != nil {
+		return nil, err
+	}
+	return d, nil
 }

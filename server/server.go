@@ -54,7 +54,7 @@ func Run(ctx context.Context, c Config) error {
 	}
 	handler := newHandler(c, mgr, src.composer.Store, src.syncers.repos())
 	exemptSelf(ctx, cfg, &handler.Identities, log)
-	if handler.Defaults, err = newDefaulter(cfg, mgr, c.Policy.DryRunNamespace); err != nil {
+	if handler.Defaults, err = newDefaulter(cfg, mgr, c.Policy.DryRunNamespace, log); err != nil {
 		return err
 	}
 	if err := setupPolicy(mgr, cfg, c.Policy, handler, src.composer, log); err != nil {

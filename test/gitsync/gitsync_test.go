@@ -2,6 +2,7 @@ package gitsync
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -385,5 +386,46 @@ func wantDenied(t *testing.T, r harness.Result, want ...string) {
 		if !strings.Contains(r.Stderr, w) {
 			t.Errorf("%s: denial lacks %q:\n%s", r.CommandLine(), w, r.Stderr)
 		}
+	}
+}
+
+// TestReadyzNamesAMissingSandbox runs gitgate with a dry-run namespace
+// that does not exist: it serves (the install's probe excludes the
+// sandbox check), while /readyz's detail, the metric and the log say that
+// people's early creates of declared objects will be refused.
+func TestReadyzNamesAMissingSandbox(t *testing.T) {
+	enforceFixture(t, "blue")
+	gg, err := harness.StartGitgate(harness.GitgateOptions{
+		Kubeconfig: env.cp.Kubeconfig, RepoURL: env.git.HTTPURL(),
+		Args: []string{"--branch", "main", "--interval", "1h", "--dry-run-namespace", "no-such-sandbox",
+			"--git-username-file", filepath.Join(env.creds, "username"), "--git-password-file", filepath.Join(env.creds, "password"),
+			"--git-insecure-http", "--sync-configmap", ""},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gg.Stop()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m, err := gg.Metrics()
+		if err == nil && strings.Contains(m, "gitgate_dry_run_sandbox_ready 0") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gitgate_dry_run_sandbox_ready is not 0:\n%s\n%s", m, gg.Logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	resp, err := http.Get("http://" + gg.HealthAddr + "/readyz?verbose")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK || !strings.Contains(string(body), "[-]dry-run-sandbox failed") {
+		t.Errorf("/readyz?verbose = %d %q, want the sandbox check failed", resp.StatusCode, body)
+	}
+	if !strings.Contains(gg.Logs(), `the dry-run namespace \"no-such-sandbox\" does not exist`) {
+		t.Errorf("the log does not say the sandbox namespace is missing:\n%s", gg.Logs())
 	}
 }

@@ -243,7 +243,7 @@ func ServiceAccountKubeconfig(k *Kubectl, dir, namespace, name string) (string, 
 
 // WaitReady polls the controller's /readyz until it answers 200.
 func (c *FluxController) WaitReady(timeout time.Duration) error {
-	return waitReady(c.Name, c.HealthAddr, c.done, timeout)
+	return waitReady(c.Name, c.HealthAddr, "/readyz", c.done, timeout)
 }
 
 // Logs is everything the controller printed so far.

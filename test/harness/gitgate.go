@@ -147,12 +147,17 @@ func (g *Gitgate) URL() string { return fmt.Sprintf("https://127.0.0.1:%d/valida
 
 // WaitReady polls /readyz until it answers 200.
 func (g *Gitgate) WaitReady(timeout time.Duration) error {
-	return waitReady("gitgate", g.HealthAddr, g.done, timeout)
+	return waitReady("gitgate", g.HealthAddr, ReadyzPath, g.done, timeout)
 }
 
-// waitReady polls http://healthAddr/readyz until it answers 200, failing
+// ReadyzPath is the readiness probe of the install (manifests and chart):
+// every check but the dry-run sandbox's, which only people's early creates
+// need (docs/operations.md, "The dry-run namespace").
+const ReadyzPath = "/readyz?exclude=dry-run-sandbox"
+
+// waitReady polls http://healthAddr/path until it answers 200, failing
 // early when the process (done) exits.
-func waitReady(name, healthAddr string, done <-chan struct{}, timeout time.Duration) error {
+func waitReady(name, healthAddr, path string, done <-chan struct{}, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	for {
@@ -161,7 +166,7 @@ func waitReady(name, healthAddr string, done <-chan struct{}, timeout time.Durat
 			return fmt.Errorf("%s exited before it was ready", name)
 		default:
 		}
-		if resp, err := http.Get("http://" + healthAddr + "/readyz"); err == nil {
+		if resp, err := http.Get("http://" + healthAddr + path); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
