@@ -48,8 +48,10 @@ type Record struct {
 	//   - managed-namespace-delete: a delete of a Namespace holding objects
 	//     Git declares.
 	//   - version-mismatch: the request uses another apiVersion than Git.
-	//   - status-write: a person writes the status of an object Git
-	//     declares.
+	//   - status-write: a person writes the status of an object, declared
+	//     or not (others read status as truth).
+	//   - namespace-finalize: a person writes the finalizers of a
+	//     Namespace Git declares (namespaces/finalize).
 	//   - ephemeral-container: a person adds an ephemeral container to a
 	//     Pod (kubectl debug).
 	//   - pod-resize: a person resizes a running Pod in place.

@@ -64,9 +64,11 @@ const (
 	// removes finalizers. Denying it would leave the object terminating
 	// forever, for a prune by the GitOps agent as for any other delete.
 	ReasonFinishingDeletion Reason = "finishing-deletion"
-	// ReasonStatusWrite: a person writes the status of an object Git
-	// declares.
+	// ReasonStatusWrite: a person writes the status of an object.
 	ReasonStatusWrite Reason = "status-write"
+	// ReasonNamespaceFinalize: a person writes the finalizers of a
+	// Namespace Git declares (namespaces/finalize).
+	ReasonNamespaceFinalize Reason = "namespace-finalize"
 	// ReasonEphemeralContainer: a person adds an ephemeral container to a
 	// Pod (kubectl debug); break-glass is the way in.
 	ReasonEphemeralContainer Reason = "ephemeral-container"
@@ -365,12 +367,16 @@ func (c *Checker) checkSubresource(req *Request, entry *Entry) Result {
 	}
 	switch {
 	case req.Subresource == "status":
-		// Others read status as truth (external-dns reads a Service's load
-		// balancer address); a person may not write it where Git declares
-		// the object.
-		if entry != nil {
-			return Result{Reason: ReasonStatusWrite, Entry: entry}
-		}
+		// Others read status as truth: external-dns publishes the load
+		// balancer address in a Service's status, whoever made the Service
+		// (Git, a Helm release, an operator). A person writes no status.
+		return Result{Reason: ReasonStatusWrite, Entry: entry}
+	case req.Group == "" && req.Kind == "Namespace" && req.Subresource == "finalize" && entry != nil:
+		// spec.finalizers holds the namespace controller's "kubernetes":
+		// without it a deletion skips the cleanup of what the namespace
+		// holds. Finishing a stuck deletion of a namespace Git does not
+		// declare stays open, as removing an object's finalizers does.
+		return Result{Reason: ReasonNamespaceFinalize, Entry: entry}
 	case req.Group == "" && req.Kind == "Pod" && req.Subresource == "ephemeralcontainers":
 		// kubectl debug runs a new container, with any image and
 		// privileges, in a running Pod.

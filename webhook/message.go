@@ -134,7 +134,13 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 	case provenance.ReasonManagedNSDelete:
 		fmt.Fprintf(&b, "Git declares objects in this namespace in %s.", where)
 	case provenance.ReasonStatusWrite:
-		fmt.Fprintf(&b, "Git declares this object in %s, and a person may not write its status: others read it as the truth.", where)
+		if res.Entry == nil {
+			b.WriteString("a person may not write its status: controllers write it, and others read it as the truth (external-dns publishes a Service's load-balancer address).")
+		} else {
+			fmt.Fprintf(&b, "Git declares this object in %s, and a person may not write its status: others read it as the truth.", where)
+		}
+	case provenance.ReasonNamespaceFinalize:
+		fmt.Fprintf(&b, "Git declares this Namespace in %s, and a person may not write its finalizers (namespaces/finalize): a deletion would skip the cleanup of what it holds.", where)
 	case provenance.ReasonEphemeralContainer:
 		b.WriteString("a person may not add an ephemeral container (kubectl debug) to a running Pod: it runs any image with any privileges.")
 	case provenance.ReasonPodResize:
@@ -263,7 +269,7 @@ func sameTarget(roots []*provenance.RootState) bool {
 
 func advice(req *provenance.Request, res provenance.Result, target string) string {
 	switch {
-	case res.Reason == provenance.ReasonStatusWrite || res.Reason == provenance.ReasonEphemeralContainer || res.Reason == provenance.ReasonPodResize:
+	case res.Reason == provenance.ReasonStatusWrite || res.Reason == provenance.ReasonNamespaceFinalize || res.Reason == provenance.ReasonEphemeralContainer || res.Reason == provenance.ReasonPodResize:
 		return "If this is an emergency, ask for a break-glass grant (gitgate breakglass grant); otherwise change the workload in " + target + "."
 	case res.Reason == provenance.ReasonAgentOnly:
 		return "Commit the change, encrypted, to " + target + "; the GitOps agent decrypts and applies it. In an emergency, ask for a break-glass grant."

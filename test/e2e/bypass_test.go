@@ -49,8 +49,8 @@ func TestBreakGlassNeverCoversTheModeLabel(t *testing.T) {
 	}
 }
 
-// TestPersonSubresourceWritesAreDenied: status of a declared object, a
-// debug container, an in-place resize.
+// TestPersonSubresourceWritesAreDenied: status of any object, a declared
+// Namespace's finalize, a debug container, an in-place resize.
 func TestPersonSubresourceWritesAreDenied(t *testing.T) {
 	applyShop(t)
 	r := env.kubectl.Run("", "-n", "shop", "patch", "deployment", "web", "--subresource", "status", "--type", "merge",
@@ -68,6 +68,19 @@ func TestPersonSubresourceWritesAreDenied(t *testing.T) {
 	wantDenied(t, r, "Git does not declare this object")
 	if got := jsonpath(t, "pod/tools", "{.metadata.labels.app}"); got != "" {
 		t.Errorf("label app = %q after a denied status write", got)
+	}
+	// The status of an object Git does not declare is read as truth too
+	// (external-dns publishes a Service's load-balancer address).
+	r = env.kubectl.Run("", "-n", "shop", "patch", "pod", "tools", "--subresource", "status", "--type", "merge",
+		"-p", `{"status":{"conditions":[{"type":"Ready","status":"True"}]}}`, "--as", person)
+	wantDenied(t, r, "a person may not write its status")
+	// A declared Namespace's finalizers: without "kubernetes" a deletion
+	// skips the cleanup of what it holds.
+	r = env.kubectl.Run(`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"},"spec":{"finalizers":[]}}`,
+		"replace", "--raw", "/api/v1/namespaces/shop/finalize", "-f", "-", "--as", person)
+	wantDenied(t, r, "(finalize)")
+	if got := jsonpath(t, "namespace/shop", "{.spec.finalizers}"); !strings.Contains(got, "kubernetes") {
+		t.Errorf("spec.finalizers = %q after a denied finalize", got)
 	}
 	r = env.kubectl.Run("", "-n", "shop", "debug", "tools", "--image", "busybox:1.36", "--as", person)
 	wantDenied(t, r, "(ephemeralcontainers)")
