@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/dynamic"
@@ -60,11 +61,24 @@ func exemptSelf(ctx context.Context, cfg *rest.Config, ids *webhook.Identities, 
 	log.Error(err, "cannot learn gitgate's own user name; its own writes are judged like anyone's")
 }
 
-// sandboxCheck names the /readyz check of the dry-run sandbox. The
-// install's readiness probe excludes it (/readyz?exclude=dry-run-sandbox):
-// without the sandbox only people's early creates of declared objects are
-// refused, and taking gitgate out of service would refuse every write.
+// sandboxCheck names the /readyz check of the dry-run sandbox. It fails
+// only where someone asks for detail (/readyz?verbose, or
+// /readyz/dry-run-sandbox): the plain /readyz that readiness probes read
+// passes without the sandbox, since then only people's early creates of
+// declared objects are refused, and taking every replica out of service
+// would refuse every write.
 const sandboxCheck = "dry-run-sandbox"
+
+// sandboxDetail is the readyz check of the probe: its state when the
+// request asks for detail, else nil.
+func sandboxDetail(probe *dryrun.Probe) func(*http.Request) error {
+	return func(r *http.Request) error {
+		if _, verbose := r.URL.Query()["verbose"]; verbose || strings.HasSuffix(r.URL.Path, "/"+sandboxCheck) {
+			return probe.Healthy()
+		}
+		return nil
+	}
+}
 
 // newDefaulter learns the API server's defaults for Git's manifest by a
 // dry-run create in the sandbox namespace, and adds the Probe that says at
@@ -79,7 +93,7 @@ func newDefaulter(cfg *rest.Config, mgr ctrl.Manager, namespace string, log logr
 	if err := mgr.Add(runnable{probe}); err != nil {
 		return nil, err
 	}
-	if err := mgr.AddReadyzCheck(sandboxCheck, func(*http.Request) error { return probe.Healthy() }); err != nil {
+	if err := mgr.AddReadyzCheck(sandboxCheck, sandboxDetail(probe)); err != nil {
 		return nil, err
 	}
 	return d, nil

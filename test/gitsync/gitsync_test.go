@@ -390,8 +390,8 @@ func wantDenied(t *testing.T, r harness.Result, want ...string) {
 }
 
 // TestReadyzNamesAMissingSandbox runs gitgate with a dry-run namespace
-// that does not exist: it serves (the install's probe excludes the
-// sandbox check), while /readyz's detail, the metric and the log say that
+// that does not exist: it serves (the plain /readyz that probes read
+// passes), while /readyz's detail, the metric and the log say that
 // people's early creates of declared objects will be refused.
 func TestReadyzNamesAMissingSandbox(t *testing.T) {
 	enforceFixture(t, "blue")
@@ -424,6 +424,16 @@ func TestReadyzNamesAMissingSandbox(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode == http.StatusOK || !strings.Contains(string(body), "[-]dry-run-sandbox failed") {
 		t.Errorf("/readyz?verbose = %d %q, want the sandbox check failed", resp.StatusCode, body)
+	}
+	// Probes read the plain /readyz: the sandbox alone takes no replica
+	// out of service (that would refuse every write).
+	plain, err := http.Get("http://" + gg.HealthAddr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain.Body.Close()
+	if plain.StatusCode != http.StatusOK {
+		t.Errorf("/readyz = %d without the sandbox, want 200", plain.StatusCode)
 	}
 	if !strings.Contains(gg.Logs(), `the dry-run namespace \"no-such-sandbox\" does not exist`) {
 		t.Errorf("the log does not say the sandbox namespace is missing:\n%s", gg.Logs())

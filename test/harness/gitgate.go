@@ -150,10 +150,8 @@ func (g *Gitgate) WaitReady(timeout time.Duration) error {
 	return waitReady("gitgate", g.HealthAddr, ReadyzPath, g.done, timeout)
 }
 
-// ReadyzPath is the readiness probe of the install (manifests and chart):
-// every check but the dry-run sandbox's, which only people's early creates
-// need (docs/operations.md, "The dry-run namespace").
-const ReadyzPath = "/readyz?exclude=dry-run-sandbox"
+// ReadyzPath is the readiness probe of the install (manifests and chart).
+const ReadyzPath = "/readyz"
 
 // waitReady polls http://healthAddr/path until it answers 200, failing
 // early when the process (done) exits.
