@@ -125,7 +125,11 @@ func (h *Handler) podServiceAccount(ctx context.Context, req *admission.Request)
 	if h.Pods == nil {
 		return "", errNoPodReader
 	}
-	ctx, cancel := context.WithTimeout(ctx, min(podLookupTimeout, h.decisionTimeout()))
+	timeout := podLookupTimeout
+	if h.DecisionTimeout > 0 {
+		timeout = min(timeout, h.DecisionTimeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	sa, err := h.Pods.ServiceAccountOf(ctx, req.Namespace, req.Name)
 	if err != nil {
