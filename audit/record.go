@@ -79,6 +79,15 @@ type Record struct {
 	//     break-glass never covers it).
 	//   - defaults-unknown: a person creates a declared object, and the dry
 	//     run that tells defaults from additions failed (refused).
+	//   - connect: an exec, attach or port-forward (CONNECT) judged by
+	//     --connect: a person's, refused (deny-people in every mode, judge
+	//     through the mode) or allowed (allow), or a controller's into a
+	//     Pod of no agent or exempt service account (allowed). A CONNECT
+	//     into an agent's or exempt Pod is agent-token, a person's into a
+	//     controller's controller-token, as for tokens.
+	//   - pod-unknown: a CONNECT to a Pod gitgate could not read, so it
+	//     cannot tell whom it runs as (refused whatever the mode;
+	//     break-glass never covers it).
 	//   - request-too-large: the AdmissionReview is over
 	//     --max-request-bytes; refused before decoding (metrics only).
 	//   - bad-request: the body is not a valid object (HTTP 400; metrics

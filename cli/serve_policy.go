@@ -20,6 +20,7 @@ func bindPolicyFlags(fs *pflag.FlagSet, p *server.PolicyConfig) {
 	fs.StringVar((*string)(&p.Mode), "mode", string(webhook.Enforce), "What to do with a request Git does not back: enforce (deny), warn (allow with a warning) or audit (allow silently). A Namespace's gitgate.dev/mode label overrides it for the objects in it.")
 	fs.StringVar(&p.DryRunAction, "dry-run-action", server.DryRunEnforce, "What a server dry run (kubectl diff, --dry-run=server, flux diff) that Git does not back gets: enforce (as any request) or warn (allowed, with the denial as a warning; nothing is stored), so changes can be previewed before a commit.")
 	fs.StringVar(&p.DryRunNamespace, "dry-run-namespace", dryrun.DefaultNamespace, "Namespace where gitgate dry-run-creates Git's manifest of a namespaced object a person creates before the GitOps agent, to learn its defaults; gitgate's only create rights are there. Keep it out of the webhook's namespaceSelector, empty of workloads and writable by nobody else.")
+	fs.StringVar((*string)(&p.Connect), "connect", string(webhook.DefaultConnect), "What people's kubectl exec, attach and port-forward get: deny-people (refused in every mode; a break-glass grant covers it, audited), judge (refused through the namespace's mode: warn and audit let it through with a record) or allow. Whatever it says, nobody but exempt identities and agents may reach into a Pod running as an agent's or exempt service account, nor a person into a controller's, and a Pod gitgate cannot read is refused.")
 	fs.BoolVar(&p.NamespaceModeLabel, "namespace-mode-label", true, "Honour the gitgate.dev/mode label on Namespaces as Git declares it (a hand-set label on the live Namespace counts for nothing).")
 
 	fs.DurationVar(&p.MaxBreakGlass, "max-break-glass", breakglass.DefaultMaxDuration, "Longest break-glass grant accepted; longer grants are ignored and reported.")
@@ -43,6 +44,9 @@ func validatePolicy(p server.PolicyConfig) error {
 	var errs []error
 	if _, err := webhook.ParseMode(string(p.Mode)); err != nil {
 		errs = append(errs, fmt.Errorf("--mode: %w", err))
+	}
+	if _, err := webhook.ParseConnect(string(p.Connect)); err != nil {
+		errs = append(errs, fmt.Errorf("--connect: %w", err))
 	}
 	if p.DryRunAction != server.DryRunEnforce && p.DryRunAction != server.DryRunWarn {
 		errs = append(errs, fmt.Errorf("--dry-run-action must be enforce or warn, got %q", p.DryRunAction))

@@ -144,6 +144,9 @@ type PolicyConfig struct {
 	DryRunAction string
 	// DryRunNamespace is the sandbox of the Defaulter's dry runs.
 	DryRunNamespace string
+	// Connect is what people's exec, attach and port-forward get on Pods
+	// of no agent, exempt or controller service account.
+	Connect webhook.Connect
 
 	MaxBreakGlass                            time.Duration
 	BreakGlassUsers, BreakGlassGroups        []string

@@ -37,6 +37,7 @@ func newHandler(c Config, mgr ctrl.Manager, store *provenance.Store, repo webhoo
 		DenialHint:      c.DenialHint,
 		DecisionTimeout: c.DecisionTimeout,
 		TokenAudiences:  c.TokenAudiences,
+		Pods:            podReader{mgr.GetAPIReader()},
 	}
 	handler.Repo.Browse = c.RepoBrowseURL
 	return handler

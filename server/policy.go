@@ -27,6 +27,7 @@ func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, p PolicyConfig, h *webhook.
 	ready := map[string]func() error{}
 
 	h.DryRunWarn = p.DryRunAction == DryRunWarn
+	h.Connect = p.Connect
 	h.Modes = webhook.FixedMode(p.Mode)
 	if p.NamespaceModeLabel {
 		h.Modes = webhook.NewGitModes(p.Mode)
@@ -55,7 +56,7 @@ func setupPolicy(mgr ctrl.Manager, cfg *rest.Config, p PolicyConfig, h *webhook.
 	log.Info("policy", "mode", p.Mode, "namespaceModeLabel", p.NamespaceModeLabel, "maxBreakGlass", p.MaxBreakGlass.String(),
 		"breakGlassConfigMap", p.BreakGlassNamespace+"/"+p.BreakGlassConfigMap, "permanentBreakGlassUsers", p.BreakGlassUsers,
 		"permanentBreakGlassGroups", p.BreakGlassGroups, "maxStaleness", p.MaxStaleness.String(), "staleAction", p.StaleAction,
-		"auditLogFile", p.AuditLogFile)
+		"auditLogFile", p.AuditLogFile, "connect", p.Connect)
 	return nil
 }
 

@@ -71,6 +71,12 @@ type Handler struct {
 	// Defaults, when set, holds a person's CREATE of a declared object to
 	// the API server's defaults for Git's manifest (see checkCreate).
 	Defaults Defaulter
+	// Pods names the service account a Pod runs as, for CONNECTs (exec,
+	// attach, port-forward); nil refuses them all (fail closed).
+	Pods Pods
+	// Connect is what people's CONNECTs to other Pods get (--connect);
+	// "" is DefaultConnect.
+	Connect Connect
 }
 
 // Defaulter gives a declared object as the API server would create it

@@ -34,6 +34,9 @@ type verdict struct {
 	root *provenance.RootState
 	// err explains a refusal that has no provenance result.
 	err error
+	// enforce: refused in every mode, though a grant may cover it
+	// (--connect deny-people).
+	enforce bool
 }
 
 // judge gives the verdict on req, with the request as decoded and the
@@ -43,6 +46,9 @@ type verdict struct {
 func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller, start time.Time) (*provenance.Request, *provenance.Snapshot, verdict, error) {
 	if isTokenRequest(req) {
 		return h.judgeToken(req, who)
+	}
+	if isConnect(req) {
+		return h.judgeConnect(ctx, req, who)
 	}
 	preq, err := h.decode(req)
 	snap := h.Snapshots.Load()

@@ -56,10 +56,12 @@ func (r Repo) browseLink(rev, file string) string {
 // and the warnings of the answer. A refusal audited or passed by
 // break-glass gets no message: nobody would read it.
 func (h *Handler) refusal(preq *provenance.Request, snap *provenance.Snapshot, v verdict, r ruling) (string, []string) {
-	switch r.decision {
-	case audit.BreakGlass:
+	switch {
+	case r.decision == audit.BreakGlass && preq.Operation == connectOperation:
+		return "", []string{breakGlassConnectWarning(r.use, preq.Subresource)}
+	case r.decision == audit.BreakGlass:
 		return "", []string{breakGlassWarning(r.use)}
-	case audit.Audited:
+	case r.decision == audit.Audited:
 		return "", nil
 	}
 	msg := h.message(preq, snap, v)
@@ -90,6 +92,9 @@ func (h *Handler) message(preq *provenance.Request, snap *provenance.Snapshot, v
 
 // explain says why a request is refused and what to do instead.
 func (h *Handler) explain(preq *provenance.Request, snap *provenance.Snapshot, v verdict) string {
+	if preq.Operation == connectOperation {
+		return connectMessage(preq, v)
+	}
 	switch v.reason {
 	case reasonNotSynced:
 		return notSyncedMessage(preq, v.who.user, h.Repo)
@@ -477,4 +482,42 @@ func tooLargeMessage(limit int64) string {
 // uid to answer.
 func tooLargeHTTPMessage(limit int64) string {
 	return fmt.Sprintf("AdmissionReview over %d bytes", limit)
+}
+
+// connectMessage explains a refused CONNECT (exec, attach, port-forward):
+// whose Pod it is, or that gitgate could not tell, or --connect.
+func connectMessage(preq *provenance.Request, v verdict) string {
+	head := fmt.Sprintf("gitgate denied %s of %s by %s", preq.Operation, describeObject(preq), v.who.user)
+	if v.who.class == Controller {
+		head += fmt.Sprintf(", judged as a controller (it matches %s)", v.who.match)
+	}
+	switch v.reason {
+	case reasonAgentToken:
+		return fmt.Sprintf("%s: %v; whoever runs a command in it, attaches to it or forwards its ports can read its token and act as it, past every Git check. "+
+			"Only exempt identities may; neither the mode nor break-glass changes this. Change the workload in Git instead.", head, v.err)
+	case reasonControllerToken:
+		return fmt.Sprintf("%s: %v; whoever runs a command in it can read its token and be judged as a controller, past the rules for people. "+
+			"Neither the mode nor break-glass changes this. Change the workload in Git instead; to let people into Pods of this service account, leave it out of --controller.", head, v.err)
+	case reasonPodUnknown:
+		return fmt.Sprintf("%s: %v, so gitgate cannot tell whether it runs as the GitOps agent, whose token a command in it could read; neither the mode nor break-glass changes this. "+
+			"Retry; if this persists, check gitgate's logs and its RBAC (get on pods).", head, v.err)
+	}
+	return fmt.Sprintf("%s: people may not exec, attach or port-forward here (--connect %s): what a command changes inside a container is not in Git. "+
+		"Change the workload in Git instead; in an emergency, ask for a break-glass grant (gitgate breakglass grant).", head, connectSetting(v))
+}
+
+// connectSetting names the --connect value that refused a person.
+func connectSetting(v verdict) Connect {
+	if v.enforce {
+		return ConnectDenyPeople
+	}
+	return ConnectJudge
+}
+
+// breakGlassConnectWarning tells the caller an exec, attach or
+// port-forward passed only by break-glass, and was recorded.
+func breakGlassConnectWarning(u breakglass.Use, subresource string) string {
+	reason := strings.Join(strings.Fields(u.Reason), " ") // one line
+	return fmt.Sprintf("break-glass grant %s (%s) used for %s; the use is audited, and what it changes inside the container is not in Git",
+		u.Grant, truncate(reason, maxGrantReasonLen), subresource)
 }

@@ -47,6 +47,13 @@ const (
 	// reasonBadRequest: the body is not a valid object; metrics only,
 	// there is no object to record.
 	reasonBadRequest provenance.Reason = "bad-request"
+	// reasonConnect: a CONNECT (exec, attach, port-forward) judged by
+	// --connect: a person's, refused (deny-people, in every mode; judge,
+	// through the mode) or allowed (allow), or a controller's to a Pod of
+	// no agent or exempt service account (allowed).
+	reasonConnect provenance.Reason = "connect"
+	// reasonPodUnknown: see errPodUnknown.
+	reasonPodUnknown provenance.Reason = "pod-unknown"
 )
 
 // Sentinel errors of the fail-closed paths that have no reason of their
@@ -64,4 +71,12 @@ var (
 	// does not declare. Only the agent itself, and Git, may make one
 	// (reasonAgentToken).
 	errGitOpsObject = errors.New("Git does not declare this GitOps object")
+	// errPodUnknown: a CONNECT (exec, attach, port-forward) to a Pod
+	// gitgate could not read, so it cannot tell whether the Pod runs as
+	// the GitOps agent, whose token a shell in it would read. Refused in
+	// every mode and past every grant, as the agent's Pod would be
+	// (reasonPodUnknown): a grant must not open a Pod nobody looked at.
+	errPodUnknown = errors.New("cannot read the service account of Pod")
+	// errNoPodReader: the Handler has no Pods to read them with.
+	errNoPodReader = errors.New("gitgate has no Pod reader")
 )

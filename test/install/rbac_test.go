@@ -25,6 +25,11 @@ func TestServiceAccountHasLeastPrivilege(t *testing.T) {
 		{[]string{"create", "pods", "-n", "default"}, "no"},
 		{[]string{"create", "deployments.apps", "-n", "default"}, "no"},
 		{[]string{"create", "pods", "--subresource=exec", "-n", "default"}, "no"},
+		{[]string{"create", "pods", "--subresource=attach", "-n", "default"}, "no"},
+		{[]string{"create", "pods", "--subresource=portforward", "-n", "default"}, "no"},
+		{[]string{"get", "pods", "--subresource=exec", "-n", "flux-system"}, "no"},
+		// The Pod a kubectl exec reaches into, to learn whom it runs as.
+		{[]string{"get", "pods", "-n", "flux-system"}, "yes"},
 		{[]string{"create", "clusterrolebindings"}, "no"},
 		{[]string{"get", "secrets", "-n", "default"}, "no"},
 		{[]string{"list", "secrets", "-A"}, "no"},

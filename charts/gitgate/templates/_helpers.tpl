@@ -70,6 +70,9 @@ namespace and its dry-run sandbox always are. */ -}}
 {{- if not (has .Values.mode (list "enforce" "warn" "audit")) -}}
 {{- fail (printf "mode %q: want enforce, warn or audit" .Values.mode) -}}
 {{- end -}}
+{{- if not (has .Values.connect (list "deny-people" "judge" "allow")) -}}
+{{- fail (printf "connect %q: want deny-people, judge or allow" .Values.connect) -}}
+{{- end -}}
 {{- if not (has .Values.certificates.mode (list "cert-manager" "self-managed" "files")) -}}
 {{- fail (printf "certificates.mode %q: want cert-manager, self-managed or files" .Values.certificates.mode) -}}
 {{- end -}}
