@@ -183,15 +183,6 @@ func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry) Result {
 	}
 }
 
-// podSpecPaths are where a workload's Pod template spec lives. A
-// controller may set annotations on a declared Deployment, but not change
-// what it runs (command, privileges, host namespaces, its service
-// account): whoever holds any service account's token is a controller.
-var podSpecPaths = [][]string{
-	{"spec", "template", "spec"},
-	{"spec", "jobTemplate", "spec", "template", "spec"},
-}
-
 // gitOpsKinds are the API groups and kinds of objects that tell a GitOps agent what
 // to apply (Flux's Kustomizations, sources and HelmReleases, Argo CD's
 // Applications). Whoever writes such an object has the agent apply what it
@@ -221,7 +212,7 @@ func (c *Checker) strictUnder(k Key) [][]string {
 	case GitOpsKind(k.Group, k.Kind):
 		return specPath
 	case c.Controller:
-		return podSpecPaths
+		return controllerProtected(k)
 	}
 	return nil
 }
@@ -253,7 +244,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 		StrictUnder: c.strictUnder(entry.Key),
 	})
 	diffs = append(diffs, protectedLabelDiffs(entry.Key, declared, strict, old, req.Object)...)
-	diffs = append(diffs, lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object)...)
+	diffs = append(diffs, freed(lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object), c.ignoreFor(entry.Key))...)
 	return resultOf(entry, diffs)
 }
 
@@ -275,6 +266,7 @@ func (c *Checker) CheckDefaults(entry *Entry, defaulted, obj map[string]any) Res
 		d := &diffs[i]
 		d.Kind, d.Git, d.Request = compare.Undeclared, nil, d.Git
 	}
+	diffs = append(diffs, allocatedDiffs(entry.Key, c.Decoded.declared(entry), defaulted, obj)...)
 	return resultOf(entry, diffs)
 }
 
