@@ -259,6 +259,11 @@ func (c *Checker) CheckDefaults(entry *Entry, defaulted, obj map[string]any) Res
 	if c.Ignores != nil {
 		ig = c.Ignores.everywhere.For(entry.Key)
 	}
+	allocated := allocatedDiffs(entry.Key, c.Decoded.declared(entry), defaulted, obj)
+	if c.Controller {
+		// A controller's fields are its own but for what it may not set.
+		obj, defaulted = protectedOnly(entry.Key, obj), protectedOnly(entry.Key, defaulted)
+	}
 	// The request is the reference here: whatever it sets, the default must
 	// hold too.
 	diffs := compare.Compare(obj, nil, defaulted, entry.Schema, compare.Options{Ignore: ig})
@@ -266,7 +271,7 @@ func (c *Checker) CheckDefaults(entry *Entry, defaulted, obj map[string]any) Res
 		d := &diffs[i]
 		d.Kind, d.Git, d.Request = compare.Undeclared, nil, d.Git
 	}
-	diffs = append(diffs, allocatedDiffs(entry.Key, c.Decoded.declared(entry), defaulted, obj)...)
+	diffs = append(diffs, allocated...)
 	return resultOf(entry, diffs)
 }
 

@@ -77,3 +77,41 @@ func freed(diffs []compare.Diff, ig *compare.Ignore) []compare.Diff {
 	}
 	return out
 }
+
+// ProtectedIn reports whether obj, of kind k, holds any field a controller
+// may not set where Git is silent: only then is a controller's create of
+// the declared object held to the API server's defaults (CheckDefaults), so
+// that an operator creating a declared CRD or ClusterRole before the agent
+// needs no dry run, which gitgate cannot make of cluster-scoped kinds.
+func ProtectedIn(k Key, obj map[string]any) bool {
+	for _, p := range controllerProtected(k) {
+		if valueAt(obj, p) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// protectedOnly is obj cut down to the fields a controller may not set
+// where Git is silent: what a controller's create is held to the defaults
+// in. The rest is the controller's, as on an update.
+func protectedOnly(k Key, obj map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, p := range controllerProtected(k) {
+		v := valueAt(obj, p)
+		if v == nil {
+			continue
+		}
+		node := out
+		for _, f := range p[:len(p)-1] {
+			next, _ := node[f].(map[string]any)
+			if next == nil {
+				next = map[string]any{}
+				node[f] = next
+			}
+			node = next
+		}
+		node[p[len(p)-1]] = v
+	}
+	return out
+}

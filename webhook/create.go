@@ -1,0 +1,28 @@
+package webhook
+
+import "github.com/gitgate/gitgate/provenance"
+
+// createNeedsDefaults reports whether a create of a declared object by a
+// caller of class is held to the API server's defaults for Git's manifest
+// (checkCreate): a person's always; a controller's only when it holds a
+// field a controller may not set where Git is silent (a Pod template, a
+// Service's type or externalIPs), which it could otherwise slip in before
+// the agent creates the object.
+func (h *Handler) createNeedsDefaults(class Class, preq *provenance.Request) bool {
+	switch class {
+	case Person:
+		return true
+	case Controller:
+		return provenance.ProtectedIn(preq.Key(), preq.Object)
+	}
+	return false
+}
+
+// checkerFor is the Checker that judges class: Controllers for a
+// controller when set, Checker otherwise.
+func (h *Handler) checkerFor(class Class) Checker {
+	if class == Controller && h.Controllers != nil {
+		return h.Controllers
+	}
+	return h.Checker
+}
