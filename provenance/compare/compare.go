@@ -384,7 +384,9 @@ func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore) {
 	}
 	objList, objIsList := obj.([]any)
 	oldList, oldIsList := old.([]any)
-	if keys := s.Keys(); len(keys) > 0 && objIsList && oldIsList && allMaps(objList) && allMaps(oldList) {
+	// A keyed list that appears is judged element by element where an
+	// ignore rule may free some (Reloader's STAKATER_* env var).
+	if keys := s.Keys(); len(keys) > 0 && objIsList && (oldIsList || old == nil && ig != nil) && allMaps(objList) && allMaps(oldList) {
 		w.keyedList(nil, oldList, objList, s, keys, ig)
 		return
 	}
