@@ -40,6 +40,18 @@ var allocatedFields = []allocatedField{
 	{kind: "PersistentVolumeClaim", path: []string{"spec", "volumeName"}},
 }
 
+// AllocatesFields reports whether the API server allocates fields of
+// objects of kind k on create (see allocatedDiffs): only for those does
+// CheckDefaults read the request's managedFields.
+func AllocatesFields(k Key) bool {
+	for _, f := range allocatedFields {
+		if k.Group == "" && f.kind == k.Kind {
+			return true
+		}
+	}
+	return false
+}
+
 // allocatedDiffs reports the allocated fields Git does not declare that the
 // request obj chose rather than left to the API server, judged against
 // defaulted, the dry run of Git's manifest.

@@ -60,6 +60,7 @@ func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller,
 	preq.Deadline = start.Add(h.decisionTimeout())
 	v := h.gitVerdict(snap, preq, who.class, start)
 	if v.allowed && preq.Operation == provenance.Create && v.result.Entry != nil && h.createNeedsDefaults(who.class, preq) {
+		keepManagedFields(req.Object.Raw, preq)
 		v = h.checkCreate(ctx, snap, preq, h.checkerFor(who.class), v)
 	}
 	v.who = who
