@@ -135,10 +135,14 @@ func TestCreateLeavesAllocatedFieldsToTheAPIServer(t *testing.T) {
 		{name: "a chosen node port", defaulted: edgeDefaulted, wantPath: "nodePort",
 			sent: `{"f:spec": {"f:ports": {"k:{\"port\":80,\"protocol\":\"TCP\"}": {"f:nodePort": {}}}}}`},
 		{name: "a health check node port the dry run has not", defaulted: edgeDefaulted, wantPath: "spec.healthCheckNodePort",
-			edit: func(s string) string { return strings.Replace(s, "type: NodePort", "type: NodePort\n  healthCheckNodePort: 32000", 1) }},
+			edit: func(s string) string {
+				return strings.Replace(s, "type: NodePort", "type: NodePort\n  healthCheckNodePort: 32000", 1)
+			}},
 		{name: "a claim as the dry run makes it", defaulted: dataDefaulted},
 		{name: "a claim bound to a chosen volume", defaulted: dataDefaulted, wantPath: "spec.volumeName",
-			edit: func(s string) string { return strings.Replace(s, "volumeMode: Filesystem", "volumeMode: Filesystem, volumeName: pv-of-another", 1) }},
+			edit: func(s string) string {
+				return strings.Replace(s, "volumeMode: Filesystem", "volumeMode: Filesystem, volumeName: pv-of-another", 1)
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

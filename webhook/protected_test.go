@@ -218,7 +218,9 @@ func TestPersonRolloutRestartStaysAllowed(t *testing.T) {
 func TestEarlyCreateOfProtectedFields(t *testing.T) {
 	snapshot := protectedSnapshot(t)
 	failing := fakeDefaults{err: errDryRunForbidden}
-	asStored := func(js string, edit func(map[string]any)) fakeDefaults { return fakeDefaults{obj: decode(t, live(t, js, edit))} }
+	asStored := func(js string, edit func(map[string]any)) fakeDefaults {
+		return fakeDefaults{obj: decode(t, live(t, js, edit))}
+	}
 	headless := func(m map[string]any) {
 		serviceSpec(m)["clusterIP"], serviceSpec(m)["clusterIPs"] = "None", []any{"None"}
 	}
@@ -238,7 +240,9 @@ func TestEarlyCreateOfProtectedFields(t *testing.T) {
 		{name: "controller, a declared Deployment as the dry run makes it, annotated", user: operator, change: deploymentChange.with(admissionv1.Create, annotate),
 			defaults: asStored(declaredDeployment, nil), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
 		{name: "controller, a declared Service on another address", user: operator, change: serviceChange.with(admissionv1.Create, nil),
-			defaults: asStored(storedService, func(m map[string]any) { serviceSpec(m)["clusterIP"], serviceSpec(m)["clusterIPs"] = "10.0.0.99", []any{"10.0.0.99"} }),
+			defaults: asStored(storedService, func(m map[string]any) {
+				serviceSpec(m)["clusterIP"], serviceSpec(m)["clusterIPs"] = "10.0.0.99", []any{"10.0.0.99"}
+			}),
 			wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
 		{name: "controller, a declared Namespace, no dry run needed", user: operator, change: namespaceChange.with(admissionv1.Create, annotate),
 			defaults: failing, wantAllowed: true, wantReason: provenance.ReasonMatchesGit},

@@ -36,7 +36,9 @@ subjects:
 		t.Errorf("service after the refusals: %q, want ClusterIP and no externalIPs", got)
 	}
 	mustRun(t, "-n", "shop", "annotate", "service", "web", "--as", lbController, "example.com/lb-checked=yes")
-	t.Cleanup(func() { env.kubectl.Run("", "-n", "shop", "annotate", "service", "web", "--as", agent, "example.com/lb-checked-") })
+	t.Cleanup(func() {
+		env.kubectl.Run("", "-n", "shop", "annotate", "service", "web", "--as", agent, "example.com/lb-checked-")
+	})
 }
 
 // TestPersonCreatingBeforeTheAgentLeavesAllocationToTheAPIServer: a person
