@@ -185,15 +185,6 @@ func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry) Result {
 	}
 }
 
-// podSpecPaths are where a workload's Pod template spec lives. A
-// controller may set annotations on a declared Deployment, but not change
-// what it runs (command, privileges, host namespaces, its service
-// account): whoever holds any service account's token is a controller.
-var podSpecPaths = [][]string{
-	{"spec", "template", "spec"},
-	{"spec", "jobTemplate", "spec", "template", "spec"},
-}
-
 // gitOpsKinds are the API groups and kinds of objects that tell a GitOps agent what
 // to apply (Flux's Kustomizations, sources and HelmReleases, Argo CD's
 // Applications). Whoever writes such an object has the agent apply what it
@@ -223,7 +214,7 @@ func (c *Checker) strictUnder(k Key) [][]string {
 	case GitOpsKind(k.Group, k.Kind):
 		return specPath
 	case c.Controller:
-		return podSpecPaths
+		return controllerProtected(k)
 	}
 	return nil
 }
@@ -255,7 +246,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 		StrictUnder: c.strictUnder(entry.Key),
 	})
 	diffs = append(diffs, protectedLabelDiffs(entry.Key, declared, strict, old, req.Object)...)
-	diffs = append(diffs, lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object)...)
+	diffs = append(diffs, freed(lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object), c.ignoreFor(entry.Key))...)
 	return resultOf(entry, diffs)
 }
 
@@ -270,6 +261,11 @@ func (c *Checker) CheckDefaults(entry *Entry, defaulted, obj map[string]any) Res
 	if c.Ignores != nil {
 		ig = c.Ignores.everywhere.For(entry.Key)
 	}
+	allocated := allocatedDiffs(entry.Key, c.Decoded.declared(entry), defaulted, obj)
+	if c.Controller {
+		// A controller's fields are its own but for what it may not set.
+		obj, defaulted = protectedOnly(entry.Key, obj), protectedOnly(entry.Key, defaulted)
+	}
 	// The request is the reference here: whatever it sets, the default must
 	// hold too.
 	diffs := compare.Compare(obj, nil, defaulted, entry.Schema, compare.Options{Ignore: ig})
@@ -277,6 +273,7 @@ func (c *Checker) CheckDefaults(entry *Entry, defaulted, obj map[string]any) Res
 		d := &diffs[i]
 		d.Kind, d.Git, d.Request = compare.Undeclared, nil, d.Git
 	}
+	diffs = append(diffs, allocated...)
 	return resultOf(entry, diffs)
 }
 

@@ -191,7 +191,7 @@ func TestControllerRule(t *testing.T) {
 		{name: "controller sets hostPID on a declared Deployment", user: operator, change: deploymentChange.with(admissionv1.Update, hostPID),
 			wantReason: provenance.ReasonUndeclared, wantMessage: []string{"spec.template.spec.hostPID"}},
 		{name: "controller annotates a declared Pod template", user: operator, change: deploymentChange.with(admissionv1.Update, restartAnnotation),
-			wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+			wantReason: provenance.ReasonUndeclared, wantMessage: []string{"spec.template.metadata.annotations", "--ignore"}},
 		{name: "controller removes a declared label", user: operator, change: deploymentChange.with(admissionv1.Update, dropLabel),
 			wantReason: provenance.ReasonFieldMismatch, wantMessage: []string{"metadata.labels", "judged as a controller"}},
 		{name: "controller deletes a declared object", user: operator, change: deploymentChange.with(admissionv1.Delete, nil),

@@ -65,8 +65,9 @@ func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller,
 	}
 	preq.Deadline = start.Add(h.decisionTimeout())
 	v := h.gitVerdict(snap, preq, who.class, start)
-	if v.allowed && who.class == Person && preq.Operation == provenance.Create && v.result.Entry != nil {
-		v = h.checkCreate(ctx, snap, preq, v)
+	if v.allowed && preq.Operation == provenance.Create && v.result.Entry != nil && h.createNeedsDefaults(who.class, preq) {
+		keepManagedFields(req.Object.Raw, preq)
+		v = h.checkCreate(ctx, snap, preq, h.checkerFor(who.class), v)
 	}
 	v.who = who
 	return preq, snap, v, nil
@@ -244,10 +245,7 @@ func ControllerChecker(ignores *provenance.Ignores) *provenance.Checker {
 // (managed-delete) and gitgate's own Namespace label (undeclared-change)
 // stay refused.
 func (h *Handler) judgeController(snap *provenance.Snapshot, preq *provenance.Request) verdict {
-	c := h.Controllers
-	if c == nil {
-		c = h.Checker
-	}
+	c := h.checkerFor(Controller)
 	if preq.Subresource == "ephemeralcontainers" {
 		// The container may mount any volume of the Pod, its service
 		// account token included: never one of an agent's or exempt Pod.
@@ -337,8 +335,8 @@ var podSpecAt = map[string][]string{
 // person creating the object before the GitOps agent may not add what Git
 // leaves out. Without the defaults gitgate cannot tell, and refuses. An
 // object several roots declare is held to each declaration.
-func (h *Handler) checkCreate(ctx context.Context, snap *provenance.Snapshot, preq *provenance.Request, v verdict) verdict {
-	dc, ok := h.Checker.(DefaultsChecker)
+func (h *Handler) checkCreate(ctx context.Context, snap *provenance.Snapshot, preq *provenance.Request, c Checker, v verdict) verdict {
+	dc, ok := c.(DefaultsChecker)
 	if h.Defaults == nil || !ok {
 		return v
 	}

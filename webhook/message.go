@@ -295,8 +295,10 @@ func controllerAdvice(req *provenance.Request, res provenance.Result, user, targ
 	case req.Operation == provenance.Delete:
 		return "A controller may not delete what Git declares: remove it from " + target + " and the GitOps agent prunes it." + agent
 	case res.Reason == provenance.ReasonUndeclared:
-		// In production only gitgate's own Namespace label gets here.
-		return "gitgate protects this field even where Git does not declare it: commit the value to " + target + "." + agent
+		// A field a controller may not set where Git is silent: a Pod
+		// template, a Service's routing, gitgate's own Namespace label.
+		return "gitgate protects this field even where Git does not declare it: commit the value to " + target +
+			", or, if an operator you trust writes it, free the field with --ignore." + agent
 	default:
 		return "A controller may change only what Git does not declare: commit the value to " + target + "." + agent
 	}

@@ -300,6 +300,9 @@ func (w *walker) declaredMap(decl map[string]any, old, obj any, s *Schema, ig *I
 	for k, dv := range decl {
 		w.field(k, dv, lookup(oldMap, k), lookup(objMap, k), s, ig)
 	}
+	if len(w.strictUnder) > 0 {
+		w.towardStrict(decl, oldMap, objMap, s, ig)
+	}
 	if w.strictLists {
 		// Keyed lists Git does not declare here at all (initContainers,
 		// volumes) are not free either.
@@ -352,6 +355,12 @@ func mismatchKind(obj any) DiffKind {
 // and the request changes it. It descends to name the deepest changed field.
 func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore) {
 	if !w.strict {
+		if len(w.strictUnder) > 0 {
+			// A protected subtree may lie below this undeclared one.
+			objMap, _ := obj.(map[string]any)
+			oldMap, _ := old.(map[string]any)
+			w.towardStrict(nil, oldMap, objMap, s, ig)
+		}
 		if w.strictLists && old == nil && len(s.Keys()) > 0 && !s.defaulted {
 			// initContainers or volumes Git does not declare at all: every
 			// element is an extra one, unless an ignore rule frees it.
@@ -375,7 +384,9 @@ func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore) {
 	}
 	objList, objIsList := obj.([]any)
 	oldList, oldIsList := old.([]any)
-	if keys := s.Keys(); len(keys) > 0 && objIsList && oldIsList && allMaps(objList) && allMaps(oldList) {
+	// A keyed list that appears is judged element by element where an
+	// ignore rule may free some (Reloader's STAKATER_* env var).
+	if keys := s.Keys(); len(keys) > 0 && objIsList && (oldIsList || old == nil && ig != nil) && allMaps(objList) && allMaps(oldList) {
 		w.keyedList(nil, oldList, objList, s, keys, ig)
 		return
 	}

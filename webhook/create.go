@@ -1,0 +1,54 @@
+package webhook
+
+import (
+	"encoding/json"
+
+	"github.com/gitgate/gitgate/provenance"
+)
+
+// createNeedsDefaults reports whether a create of a declared object by a
+// caller of class is held to the API server's defaults for Git's manifest
+// (checkCreate): a person's always; a controller's only when it holds a
+// field a controller may not set where Git is silent (a Pod template, a
+// Service's type or externalIPs), which it could otherwise slip in before
+// the agent creates the object.
+func (h *Handler) createNeedsDefaults(class Class, preq *provenance.Request) bool {
+	switch class {
+	case Person:
+		return true
+	case Controller:
+		return provenance.ProtectedIn(preq.Key(), preq.Object)
+	}
+	return false
+}
+
+// checkerFor is the Checker that judges class: Controllers for a
+// controller when set, Checker otherwise.
+func (h *Handler) checkerFor(class Class) Checker {
+	if class == Controller && h.Controllers != nil {
+		return h.Controllers
+	}
+	return h.Checker
+}
+
+// keepManagedFields puts the request's metadata.managedFields, which
+// provenance.DecodeObject skips, back into a create of a kind whose fields
+// the API server allocates: they say which fields the caller sent, before
+// the API server allocated the rest, and CheckDefaults holds the caller to
+// leaving those to it. Rare (a create of a declared Service or claim), so
+// decoded apart from the hot path.
+func keepManagedFields(raw []byte, preq *provenance.Request) {
+	if !provenance.AllocatesFields(preq.Key()) {
+		return
+	}
+	var o struct {
+		Metadata struct {
+			ManagedFields []any `json:"managedFields"`
+		} `json:"metadata"`
+	}
+	meta, _ := preq.Object["metadata"].(map[string]any)
+	if json.Unmarshal(raw, &o) != nil || len(o.Metadata.ManagedFields) == 0 || meta == nil {
+		return
+	}
+	meta["managedFields"] = o.Metadata.ManagedFields
+}
