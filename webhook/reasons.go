@@ -64,4 +64,10 @@ var (
 	// does not declare. Only the agent itself, and Git, may make one
 	// (reasonAgentToken).
 	errGitOpsObject = errors.New("Git does not declare this GitOps object")
+	// errGitOpsPath: a person's or a controller's refused create of a
+	// GitOps object, or change to what one fetches and applies (a
+	// GitRepository's URL or ref, a Kustomization's path or service
+	// account): the agent would apply it as itself, long after any grant
+	// (reasonAgentToken, never covered; see agentpath.go).
+	errGitOpsPath = errors.New("this change tells the GitOps agent what to apply")
 )
