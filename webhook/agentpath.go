@@ -55,15 +55,18 @@ func (h *Handler) identityPath(preq *provenance.Request, caller Class) (provenan
 		return "", nil
 	}
 	target := h.Identities.serviceAccountClass(preq.Namespace, sa)
-	reason := tokenEscalation(caller, target)
-	if reason == reasonControllerToken && (preq.Subresource != "" || preq.Kind != "Pod" && preq.Kind != "Secret") {
-		// A person's Deployment, Job or debug container (kubectl debug, the
-		// documented use of a grant) of a controller's service account
-		// stays what the mode and break-glass say; a Pod or token Secret of
-		// one is minting its token outright.
-		return "", nil
-	}
-	if reason == "" {
+	var reason provenance.Reason
+	switch {
+	case target == Agent || target == Exempt:
+		reason = reasonAgentToken
+	case target == Controller && caller == Person && preq.Subresource == "" && (preq.Kind == "Pod" || preq.Kind == "Secret"):
+		// A Pod or token Secret of a controller's service account is a
+		// person minting its token outright, as a TokenRequest would. A
+		// person's Deployment or Job of one, or debug container (kubectl
+		// debug, the documented use of a grant), stays what the mode and
+		// break-glass say.
+		reason = reasonControllerToken
+	default:
 		return "", nil
 	}
 	return reason, fmt.Errorf("it would run as, or hold the token of, service account %s/%s, which is %s", preq.Namespace, sa, target)
