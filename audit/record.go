@@ -71,12 +71,14 @@ type Record struct {
 	//     --stale-action deny (refused).
 	//   - unresolved-kind: a scale request for a resource discovery cannot
 	//     map to a kind (refused).
-	//   - agent-token: a token requested for a GitOps agent's or an exempt
-	//     identity's service account by anyone but an exempt caller
+	//   - agent-token: a way to a GitOps agent's or an exempt identity
+	//     taken by anyone but an exempt caller: a token, token Secret,
+	//     Pod or workload of its service account, a GitOps object Git does
+	//     not declare, or a change to what a declared one applies
 	//     (refused whatever the mode; break-glass never covers it).
 	//   - controller-token: a person asks for the token of a service
-	//     account judged as a controller (refused whatever the mode;
-	//     break-glass never covers it).
+	//     account judged as a controller, or creates a Pod or token Secret
+	//     of one (refused whatever the mode; break-glass never covers it).
 	//   - defaults-unknown: a person creates a declared object, and the dry
 	//     run that tells defaults from additions failed (refused).
 	//   - connect: an exec, attach or port-forward (CONNECT) judged by

@@ -151,7 +151,10 @@ func (o *checkOptions) run(ctx context.Context, stdin io.Reader, stdout, stderr 
 // without the parts that need a cluster or a server.
 func (o *checkOptions) judge(src *loadedSource) *judge {
 	checker := o.compare.checker()
+	checker.GitOps = o.identities.gitops
 	mode, _ := webhook.ParseMode(o.mode)
+	controllers := webhook.ControllerChecker(checker.Ignores)
+	controllers.GitOps = checker.GitOps
 	store := &provenance.Store{}
 	store.Swap(src.Snapshot)
 	h := &webhook.Handler{
@@ -159,7 +162,8 @@ func (o *checkOptions) judge(src *loadedSource) *judge {
 		Skip:        o.identities.skip,
 		Snapshots:   store,
 		Checker:     checker,
-		Controllers: webhook.ControllerChecker(checker.Ignores),
+		Controllers: controllers,
+		GitOpsKinds: checker.GitOps,
 		Repo:        webhook.Repo{URL: src.Repo, Browse: o.browseURL},
 		DenialHint:  o.denialHint,
 		Modes:       webhook.GitModes{Default: mode},

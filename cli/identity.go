@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/webhook"
 )
 
@@ -21,10 +22,13 @@ type identityOptions struct {
 	skipResources                 []string
 	// tokenAudiences are audiences the API server does not accept.
 	tokenAudiences []string
+	// gitopsKinds are the GROUP and GROUP/KIND values of --gitops-kind.
+	gitopsKinds []string
 
 	// identities and skip are the flags parsed by Validate.
 	identities webhook.Identities
 	skip       webhook.Resources
+	gitops     provenance.GitOpsKinds
 }
 
 func (o *identityOptions) BindFlags(fs *pflag.FlagSet) {
@@ -35,11 +39,12 @@ func (o *identityOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.controllers, "controller", webhook.DefaultControllers, "User name of a controller (an operator): it may create, change and delete what Git does not declare, and change fields Git does not declare, but no declared value. Repeatable; setting it replaces the default. A * matches any run of characters.")
 	fs.StringArrayVar(&o.controllerGroups, "controller-group", nil, "Group whose members are controllers; repeatable.")
 	fs.StringArrayVar(&o.tokenAudiences, "token-audience", nil, "Audience the API server does not accept, e.g. sts.amazonaws.com for a cloud's workload identity; repeatable. A service account token requested only for such audiences is not judged (it cannot act in the cluster). Never add the API server's own audience.")
+	fs.StringArrayVar(&o.gitopsKinds, "gitops-kind", provenance.DefaultGitOpsKinds, "GROUP/KIND, or GROUP for every kind of a group, of objects that tell a GitOps agent what to apply: only the agent (or Git) may create one, and the whole spec of a declared one is held to Git. Repeatable; setting it replaces the defaults, so repeat the ones you keep.")
 	fs.StringArrayVar(&o.skipResources, "skip-resource", webhook.DefaultSkipResources, "GROUP/RESOURCE gitgate allows without a look, subresources included; repeatable; setting it replaces the defaults. The core group is empty (/nodes); GROUP/* is a whole group.")
 }
 
-// Validate reports every empty pattern and every malformed resource at
-// once, and parses the flags into identities and skip.
+// Validate reports every empty pattern, malformed resource and GitOps kind
+// at once, and parses the flags into identities, skip and gitops.
 func (o *identityOptions) Validate() error {
 	o.identities = webhook.Identities{
 		ExemptUsers:      append(slices.Clone(webhook.DefaultExemptUsers), o.exemptUsers...),
@@ -59,5 +64,10 @@ func (o *identityOptions) Validate() error {
 		}
 		o.skip = append(o.skip, r)
 	}
+	gitops, err := provenance.ParseGitOpsKinds(o.gitopsKinds)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--gitops-kind %w", err))
+	}
+	o.gitops = gitops
 	return errors.Join(errs...)
 }

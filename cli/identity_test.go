@@ -15,9 +15,19 @@ func TestIdentityOptions(t *testing.T) {
 		args     []string
 		wantIDs  webhook.Identities
 		wantSkip webhook.Resources
-		wantErr  []string // substrings of the error; none means valid
+		// wantGitOps are group/kind pairs --gitops-kind must hold, and
+		// notGitOps pairs it must not.
+		wantGitOps, notGitOps [][2]string
+		wantErr               []string // substrings of the error; none means valid
 	}{
-		{name: "defaults", args: base, wantIDs: webhook.DefaultIdentities(), wantSkip: webhook.DefaultSkip()},
+		{name: "defaults", args: base, wantIDs: webhook.DefaultIdentities(), wantSkip: webhook.DefaultSkip(),
+			wantGitOps: [][2]string{{"kustomize.toolkit.fluxcd.io", "Kustomization"}, {"fluxcd.controlplane.io", "ResourceSet"}, {"image.toolkit.fluxcd.io", "ImageUpdateAutomation"},
+				{"notification.toolkit.fluxcd.io", "Receiver"}, {"argoproj.io", "Application"}},
+			notGitOps: [][2]string{{"argoproj.io", "Rollout"}}},
+		{name: "--gitops-kind replaces the defaults", args: append(base, "--gitops-kind", "example.com", "--gitops-kind", "argoproj.io/Application"),
+			wantIDs: webhook.DefaultIdentities(), wantSkip: webhook.DefaultSkip(),
+			wantGitOps: [][2]string{{"example.com", "Widget"}, {"argoproj.io", "Application"}},
+			notGitOps:  [][2]string{{"kustomize.toolkit.fluxcd.io", "Kustomization"}, {"argoproj.io", "AppProject"}}},
 		{
 			name: "every flag",
 			args: append(base, "--agent", "system:serviceaccount:*:gitops-reconciler", "--agent", "system:serviceaccount:flux-system:*",
@@ -36,9 +46,10 @@ func TestIdentityOptions(t *testing.T) {
 		{
 			name: "every error at once, each naming its flag",
 			args: append(base, "--agent", "", "--controller", "", "--exempt-user", " ", "--agent-group", "team-*",
-				"--skip-resource", "nodes", "--skip-resource", "apps/Deployment"),
+				"--skip-resource", "nodes", "--skip-resource", "apps/Deployment", "--gitops-kind", "example.com/widgets"),
 			wantErr: []string{"--agent must not be empty", "--controller must not be empty", "--exempt-user must not be empty",
-				`--agent-group "team-*"`, `--skip-resource "nodes" is not GROUP/RESOURCE`, `--skip-resource "apps/Deployment": resources are plural and lower-case`},
+				`--agent-group "team-*"`, `--skip-resource "nodes" is not GROUP/RESOURCE`, `--skip-resource "apps/Deployment": resources are plural and lower-case`,
+				`--gitops-kind "example.com/widgets": "widgets" is not a kind`},
 		},
 	}
 	for _, tc := range tests {
@@ -63,6 +74,16 @@ func TestIdentityOptions(t *testing.T) {
 			}
 			if !reflect.DeepEqual(o.identities.skip, tc.wantSkip) {
 				t.Errorf("skip = %v, want %v", o.identities.skip, tc.wantSkip)
+			}
+			for _, gk := range tc.wantGitOps {
+				if !o.cfg.GitOpsKinds.Has(gk[0], gk[1]) {
+					t.Errorf("GitOpsKinds lacks %s/%s", gk[0], gk[1])
+				}
+			}
+			for _, gk := range tc.notGitOps {
+				if o.cfg.GitOpsKinds.Has(gk[0], gk[1]) {
+					t.Errorf("GitOpsKinds holds %s/%s", gk[0], gk[1])
+				}
 			}
 		})
 	}

@@ -148,6 +148,7 @@ func (o *serveOptions) Validate() error {
 		validatePolicy(o.cfg.Policy), validateDriftScan(o.cfg.DriftScan))
 	o.cfg.Fields, o.cfg.Ignores = provenance.FieldMode(o.compare.fields), o.compare.compiled
 	o.cfg.Identities, o.cfg.Skip, o.cfg.TokenAudiences = o.identities.identities, o.identities.skip, o.identities.tokenAudiences
+	o.cfg.GitOpsKinds = o.identities.gitops
 	o.cfg.Certs = o.certs.config()
 	return errors.Join(errs...)
 }

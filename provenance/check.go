@@ -122,6 +122,9 @@ type Checker struct {
 	// either field mode.
 	Controller bool
 	Ignores    *Ignores
+	// GitOps are the kinds whose whole spec is held to Git (GitOpsKinds;
+	// nil is DefaultGitOpsKinds).
+	GitOps GitOpsKinds
 	// Decoded, if set, keeps the declared manifests decisions read last
 	// decoded; nil decodes Git's side for every decision.
 	Decoded *DecodedCache
@@ -185,33 +188,12 @@ func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry) Result {
 	}
 }
 
-// gitOpsKinds are the API groups and kinds of objects that tell a GitOps agent what
-// to apply (Flux's Kustomizations, sources and HelmReleases, Argo CD's
-// Applications). Whoever writes such an object has the agent apply what it
-// says, so the whole spec of a declared one is held to Git in every field
-// mode and for controllers too, and only the agent may create one Git does
-// not declare.
-var gitOpsKinds = map[string]map[string]bool{
-	"kustomize.toolkit.fluxcd.io": nil, // every kind of the group
-	"source.toolkit.fluxcd.io":    nil,
-	"helm.toolkit.fluxcd.io":      nil,
-	// Argo CD's, not Argo Rollouts' (AnalysisRuns are made by a controller).
-	"argoproj.io": {"Application": true, "ApplicationSet": true, "AppProject": true},
-}
-
-// GitOpsKind reports whether objects of group and kind tell a GitOps agent
-// what to apply.
-func GitOpsKind(group, kind string) bool {
-	kinds, ok := gitOpsKinds[group]
-	return ok && (kinds == nil || kinds[kind])
-}
-
 // specPath is the whole spec of an object.
 var specPath = [][]string{{"spec"}}
 
 func (c *Checker) strictUnder(k Key) [][]string {
 	switch {
-	case GitOpsKind(k.Group, k.Kind):
+	case c.GitOps.Has(k.Group, k.Kind):
 		return specPath
 	case c.Controller:
 		return controllerProtected(k)

@@ -43,6 +43,9 @@ type Config struct {
 	Identities     webhook.Identities
 	Skip           webhook.Resources
 	TokenAudiences []string
+	// GitOpsKinds are the kinds of objects that tell a GitOps agent what to
+	// apply (--gitops-kind); nil is provenance.DefaultGitOpsKinds.
+	GitOpsKinds provenance.GitOpsKinds
 
 	Fields provenance.FieldMode
 	// Ignores are the built-in and user ignore rules, compiled once and

@@ -42,7 +42,7 @@ func addDriftScan(mgr ctrl.Manager, cfg *rest.Config, c Config, store *provenanc
 			Interval:  d.Interval,
 			Snapshots: store,
 			Live:      &drift.Cluster{Client: dyn, Mapper: mgr.GetRESTMapper()},
-			Checker:   &provenance.Checker{Fields: c.Fields, Ignores: c.Ignores},
+			Checker:   &provenance.Checker{Fields: c.Fields, Ignores: c.Ignores, GitOps: c.GitOpsKinds},
 			Status:    &drift.ConfigMapStatus{Client: kube, Namespace: d.Namespace, Name: d.ConfigMap},
 			Log:       log,
 		},

@@ -23,12 +23,12 @@ func newHandler(c Config, mgr ctrl.Manager, store *provenance.Store, repo webhoo
 	// come back whoever writes them.
 	decoded := provenance.NewDecodedCache(provenance.DefaultDecodedEntries, provenance.DefaultDecodedBytes)
 	controllers := webhook.ControllerChecker(c.Ignores)
-	controllers.Decoded = decoded
+	controllers.Decoded, controllers.GitOps = decoded, c.GitOpsKinds
 	handler := &webhook.Handler{
 		Identities: c.Identities,
 		Skip:       c.Skip,
 		Snapshots:  store,
-		Checker:    &provenance.Checker{Fields: c.Fields, Ignores: c.Ignores, Decoded: decoded},
+		Checker:    &provenance.Checker{Fields: c.Fields, Ignores: c.Ignores, Decoded: decoded, GitOps: c.GitOpsKinds},
 		// A controller may change what Git does not declare, whatever
 		// --fields says.
 		Controllers:     controllers,
@@ -38,6 +38,7 @@ func newHandler(c Config, mgr ctrl.Manager, store *provenance.Store, repo webhoo
 		DecisionTimeout: c.DecisionTimeout,
 		TokenAudiences:  c.TokenAudiences,
 		Pods:            podReader{mgr.GetAPIReader()},
+		GitOpsKinds:     c.GitOpsKinds,
 	}
 	handler.Repo.Browse = c.RepoBrowseURL
 	return handler

@@ -64,6 +64,9 @@ type Handler struct {
 	// TokenAudiences are audiences the API server does not accept (a
 	// cloud's workload identity exchange): a token only for them is free.
 	TokenAudiences []string
+	// GitOpsKinds are the kinds of objects that tell a GitOps agent what to
+	// apply (--gitops-kind); nil is provenance.DefaultGitOpsKinds.
+	GitOpsKinds provenance.GitOpsKinds
 	// DryRunWarn allows a server dry run that would be denied, with the
 	// denial as a warning (--dry-run-action warn). Token refusals stay
 	// denied, as under any mode.

@@ -70,7 +70,7 @@ func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller,
 		v = h.checkCreate(ctx, snap, preq, h.checkerFor(who.class), v)
 	}
 	v.who = who
-	return preq, snap, v, nil
+	return preq, snap, h.agentPath(preq, v), nil
 }
 
 // judgeToken judges a TokenRequest of a caller that is not exempt, agents
@@ -261,73 +261,6 @@ func (h *Handler) judgeController(snap *provenance.Snapshot, preq *provenance.Re
 		res.Allowed = true
 	}
 	return verdict{allowed: res.Allowed, reason: res.Reason, result: res}
-}
-
-// agentIdentityUse reports, for an object Git does not declare that a
-// controller creates or changes, an error when it would run as (or hold the
-// token of) a service account that is an agent or exempt: a controller
-// may create what Git does not declare, but not a way to become the agent.
-func (h *Handler) agentIdentityUse(preq *provenance.Request) error {
-	if preq.Operation == provenance.Delete || preq.Subresource != "" && preq.Subresource != "ephemeralcontainers" {
-		// A subresource carries no Pod template, but ephemeral containers
-		// come with their whole Pod, which says whose token they can mount.
-		return nil
-	}
-	if provenance.GitOpsKind(preq.Group, preq.Kind) {
-		return fmt.Errorf("%w: the GitOps agent would apply what this %s names, as itself, past every Git check", errGitOpsObject, preq.Kind)
-	}
-	sa := runsAs(preq)
-	if sa == "" {
-		return nil
-	}
-	if class := h.Identities.serviceAccountClass(preq.Namespace, sa); class == Agent || class == Exempt {
-		return fmt.Errorf("it would run as, or hold the token of, service account %s/%s, which is %s", preq.Namespace, sa, class)
-	}
-	return nil
-}
-
-// runsAs names the service account an object would hand its token to: the
-// one a workload's Pods run as, or the one a service-account-token Secret
-// is for; "" for anything else.
-func runsAs(preq *provenance.Request) string {
-	obj := preq.Object
-	if preq.Group == "" && preq.Kind == "Secret" {
-		if t, _ := obj["type"].(string); t != "kubernetes.io/service-account-token" {
-			return ""
-		}
-		meta, _ := obj["metadata"].(map[string]any)
-		ann, _ := meta["annotations"].(map[string]any)
-		name, _ := ann["kubernetes.io/service-account.name"].(string)
-		return name
-	}
-	path, ok := podSpecAt[preq.Kind]
-	if !ok || (preq.Group != "" && preq.Group != "apps" && preq.Group != "batch") {
-		return ""
-	}
-	var node any = obj
-	for _, f := range path {
-		m, _ := node.(map[string]any)
-		node = m[f]
-	}
-	spec, _ := node.(map[string]any)
-	for _, f := range []string{"serviceAccountName", "serviceAccount"} {
-		if name, _ := spec[f].(string); name != "" {
-			return name
-		}
-	}
-	return "default"
-}
-
-// podSpecAt gives, per workload kind, where its Pod spec lives.
-var podSpecAt = map[string][]string{
-	"Pod":                   {"spec"},
-	"Deployment":            {"spec", "template", "spec"},
-	"StatefulSet":           {"spec", "template", "spec"},
-	"DaemonSet":             {"spec", "template", "spec"},
-	"ReplicaSet":            {"spec", "template", "spec"},
-	"ReplicationController": {"spec", "template", "spec"},
-	"Job":                   {"spec", "template", "spec"},
-	"CronJob":               {"spec", "jobTemplate", "spec", "template", "spec"},
 }
 
 // checkCreate holds a person's CREATE of a declared object, which matched

@@ -316,6 +316,13 @@ func tokenMessage(preq *provenance.Request, who caller, reason provenance.Reason
 		return fmt.Sprintf("gitgate denied %s of %s by %s: %v. Declare it in Git instead; neither the mode nor break-glass changes this.",
 			preq.Operation, describeObject(preq), who.user, err)
 	}
+	if errors.Is(err, errGitOpsPath) {
+		return fmt.Sprintf("gitgate denied %s of %s by %s: %v. Commit the change to Git; neither the mode nor break-glass changes this (both may still pause it: spec.suspend, or an Argo CD Application's automated sync).",
+			preq.Operation, describeObject(preq), who.user, err)
+	}
+	if preq.Subresource != "token" {
+		return runsAsMessage(preq, who, reason, err)
+	}
 	if reason == reasonControllerToken {
 		return fmt.Sprintf("gitgate denied %s of %s by %s: %v, and whoever holds its token is judged as a controller, past the rules for people. "+
 			"Run the workload as that service account instead; for a cloud's workload identity, add its audience with --token-audience. Neither the mode nor break-glass changes this.",
@@ -324,6 +331,18 @@ func tokenMessage(preq *provenance.Request, who caller, reason provenance.Reason
 	return fmt.Sprintf("gitgate denied %s of %s by %s: %v, and whoever holds its token acts as it, past every Git check. "+
 		"Only exempt identities (the kubelet, the controller manager) may request it; neither the mode nor break-glass changes this.",
 		preq.Operation, describeObject(preq), who.user, err)
+}
+
+// runsAsMessage explains the refusal of an object that would run as, or
+// hold the token of, a service account above its creator.
+func runsAsMessage(preq *provenance.Request, who caller, reason provenance.Reason, err error) string {
+	past, instead := "every Git check", ", or run it as a service account that is no agent's"
+	if reason == reasonControllerToken {
+		past, instead = "the rules for people", ""
+	}
+	return fmt.Sprintf("gitgate denied %s of %s by %s: %v, and whatever runs with that token acts as it, past %s. "+
+		"Commit it to Git for the GitOps agent to apply%s; neither the mode nor break-glass changes this.",
+		preq.Operation, describeObject(preq), who.user, err, past, instead)
 }
 
 func describeObject(req *provenance.Request) string {

@@ -79,4 +79,10 @@ var (
 	errPodUnknown = errors.New("cannot read the service account of Pod")
 	// errNoPodReader: the Handler has no Pods to read them with.
 	errNoPodReader = errors.New("gitgate has no Pod reader")
+	// errGitOpsPath: a person's or a controller's refused create of a
+	// GitOps object, or change to what one fetches and applies (a
+	// GitRepository's URL or ref, a Kustomization's path or service
+	// account): the agent would apply it as itself, long after any grant
+	// (reasonAgentToken, never covered; see agentpath.go).
+	errGitOpsPath = errors.New("this change tells the GitOps agent what to apply")
 )

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/test/harness"
 )
 
@@ -180,8 +181,14 @@ func TestFullValuesRender(t *testing.T) {
 	if !hasRule(m.Find("ClusterRole", "gitgate-drift"), "widgets", "list") {
 		t.Error("driftScan.extraRules: ClusterRole gitgate-drift may not list widgets")
 	}
-	if a := slices.Index(containerArgs(m.Find("Deployment", "gitgate")), "--dry-run-namespace=gate-dryrun"); a < 0 {
+	args := containerArgs(m.Find("Deployment", "gitgate"))
+	if a := slices.Index(args, "--dry-run-namespace=gate-dryrun"); a < 0 {
 		t.Error("the Deployment lacks --dry-run-namespace=gate-dryrun")
+	}
+	for _, want := range []string{"--gitops-kind=kustomize.toolkit.fluxcd.io", "--gitops-kind=source.toolkit.fluxcd.io", "--gitops-kind=example.com/Pipeline"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("the Deployment lacks %s", want)
+		}
 	}
 	if w := m.Find("ValidatingWebhookConfiguration", "gitgate"); w != nil {
 		hooks, _, _ := unstructured.NestedSlice(w.Object, "webhooks")
@@ -255,6 +262,7 @@ func TestBadValuesFail(t *testing.T) {
 		{"identities.agentGroups[0]=flux-*", `identities.agentGroups "flux-*": a group is matched exactly`},
 		{"identities.exemptUsers[0]= ", "identities.exemptUsers holds an empty entry"},
 		{"identities.skipResources[0]=nodes", `identities.skipResources "nodes": want GROUP/RESOURCE`},
+		{"identities.gitopsKinds[0]=example.com/pipelines", `identities.gitopsKinds "example.com/pipelines": want GROUP or GROUP/KIND`},
 		{"audit.file.enabled=true,audit.file.maxBytes=0", "audit.file: maxBytes must be positive"},
 		{"webhook.rules=null", "webhook.rules must not be empty"},
 		{"dryRun.namespace=", "dryRun.namespace: name a namespace of its own"},
@@ -405,4 +413,20 @@ func anyRule(role *unstructured.Unstructured, match func(resources, names, verbs
 		}
 	}
 	return false
+}
+
+// TestGitOpsKindsDefaultsShown: values.yaml, the base Deployment and the
+// README show gitgate's --gitops-kind defaults, each of them.
+func TestGitOpsKindsDefaultsShown(t *testing.T) {
+	for _, f := range []string{"values.yaml", filepath.Join("..", "..", "manifests", "base", "deployment.yaml"), filepath.Join("..", "..", "README.md")} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range provenance.DefaultGitOpsKinds {
+			if !strings.Contains(string(data), k) {
+				t.Errorf("%s does not show the --gitops-kind default %s", f, k)
+			}
+		}
+	}
 }

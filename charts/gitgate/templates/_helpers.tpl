@@ -42,6 +42,11 @@ webhook.DefaultExemptUsers and DefaultExemptGroups, which no flag removes;
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- range $v.gitopsKinds -}}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(/[A-Z][A-Za-z0-9]*)?$" .) -}}
+{{- fail (printf "identities.gitopsKinds %q: want GROUP or GROUP/KIND, e.g. fluxcd.controlplane.io/ResourceSet" .) -}}
+{{- end -}}
+{{- end -}}
 {{- $builtinUsers := list "system:serviceaccount:kube-system:*" "system:kube-controller-manager" "system:kube-scheduler" "system:apiserver" -}}
 {{- $builtinGroups := list "system:nodes" "system:serviceaccounts:kube-system" "system:bootstrappers" -}}
 {{- dict
@@ -54,6 +59,7 @@ webhook.DefaultExemptUsers and DefaultExemptGroups, which no flag removes;
   "controllers" $v.controllers
   "controllerGroups" $v.controllerGroups
   "skipResources" $v.skipResources
+  "gitopsKinds" $v.gitopsKinds
   | toJson -}}
 {{- end -}}
 
