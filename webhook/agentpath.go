@@ -234,3 +234,19 @@ var podSpecAt = map[string][]string{
 	"Job":                   {"spec", "template", "spec"},
 	"CronJob":               {"spec", "jobTemplate", "spec", "template", "spec"},
 }
+
+// escalation is the refusal reason when a caller of class caller may not
+// hold the token of a service account of class target, or "": minting it
+// (a TokenRequest), or reaching into a Pod that holds it (exec, attach,
+// port-forward). An agent's or exempt identity's token is for exempt
+// callers alone, and a person may not hold a controller's: it would lift
+// the person past the rules for people.
+func escalation(caller, target Class) provenance.Reason {
+	switch {
+	case target == Agent || target == Exempt:
+		return reasonAgentToken
+	case target == Controller && caller == Person:
+		return reasonControllerToken
+	}
+	return ""
+}

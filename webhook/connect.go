@@ -89,7 +89,7 @@ func (h *Handler) judgeConnect(ctx context.Context, req *admission.Request, who 
 			return preq, snap, v, nil
 		}
 		target := h.Identities.serviceAccountClass(req.Namespace, sa)
-		if reason := connectEscalation(who.class, target); reason != "" {
+		if reason := escalation(who.class, target); reason != "" {
 			v.reason, v.err = reason, fmt.Errorf("Pod %s/%s runs as service account %s/%s, which is %s", req.Namespace, req.Name, req.Namespace, sa, target)
 			return preq, snap, v, nil
 		}
@@ -102,19 +102,6 @@ func (h *Handler) judgeConnect(ctx context.Context, req *admission.Request, who 
 		v.enforce = connect == ConnectDenyPeople
 	}
 	return preq, snap, v, nil
-}
-
-// connectEscalation is the refusal reason when a caller of class caller
-// may not reach into a Pod running as a service account of class target,
-// or "": the token rule (tokenEscalation), since the Pod holds the token.
-func connectEscalation(caller, target Class) provenance.Reason {
-	switch {
-	case target == Agent || target == Exempt:
-		return reasonAgentToken
-	case target == Controller && caller == Person:
-		return reasonControllerToken
-	}
-	return ""
 }
 
 // podServiceAccount reads the service account the Pod of req runs as,

@@ -83,7 +83,7 @@ func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller,
 // decodes the request, for the record and the message.
 func (h *Handler) judgeToken(req *admission.Request, who caller) (*provenance.Request, *provenance.Snapshot, verdict, error) {
 	target := h.Identities.serviceAccountClass(req.Namespace, req.Name)
-	reason := tokenEscalation(who.class, target)
+	reason := escalation(who.class, target)
 	if reason == "" || h.foreignAudiencesOnly(req) {
 		return nil, nil, verdict{who: who, allowed: true, reason: provenance.ReasonSubresource}, nil
 	}
@@ -93,18 +93,6 @@ func (h *Handler) judgeToken(req *admission.Request, who caller) (*provenance.Re
 	}
 	v := verdict{who: who, reason: reason, err: fmt.Errorf("service account %s/%s is %s", req.Namespace, req.Name, target)}
 	return preq, h.Snapshots.Load(), v, nil
-}
-
-// tokenEscalation is the refusal reason when a caller of class caller may
-// not mint a token of class target, or "".
-func tokenEscalation(caller, target Class) provenance.Reason {
-	switch {
-	case target == Agent || target == Exempt:
-		return reasonAgentToken
-	case target == Controller && caller == Person:
-		return reasonControllerToken
-	}
-	return ""
 }
 
 // foreignAudiencesOnly reports a TokenRequest whose audiences are all in

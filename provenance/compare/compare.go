@@ -330,14 +330,7 @@ func (w *walker) entersStrictPath(k string) bool {
 		if len(p) != len(w.path)+1 || p[len(p)-1] != k {
 			continue
 		}
-		match := true
-		for i, f := range w.path {
-			if f.list != nil || f.index >= 0 || f.field != p[i] {
-				match = false
-				break
-			}
-		}
-		if match {
+		if w.startsPath(p) {
 			return true
 		}
 	}

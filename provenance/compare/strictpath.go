@@ -33,16 +33,20 @@ func (w *walker) leadsToStrictPath(k string) bool {
 		if len(p) <= len(w.path) || k != "" && p[len(w.path)] != k {
 			continue
 		}
-		match := true
-		for i, f := range w.path {
-			if f.list != nil || f.index >= 0 || f.field != p[i] {
-				match = false
-				break
-			}
-		}
-		if match {
+		if w.startsPath(p) {
 			return true
 		}
 	}
 	return false
+}
+
+// startsPath reports whether the walk's path so far is the start of p:
+// the same map fields, no list element on the way.
+func (w *walker) startsPath(p []string) bool {
+	for i, f := range w.path {
+		if f.list != nil || f.index >= 0 || f.field != p[i] {
+			return false
+		}
+	}
+	return true
 }

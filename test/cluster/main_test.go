@@ -9,8 +9,6 @@
 package cluster
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,35 +36,13 @@ var env struct {
 func TestMain(m *testing.M) { os.Exit(harness.Main(m, "cluster", setup)) }
 
 func setup(r *harness.Running) error {
-	dir, err := os.MkdirTemp("", "gitgate-cluster-test-")
-	if err != nil {
-		return err
-	}
-	r.Cleanup(func() { _ = os.RemoveAll(dir) })
-	apiArgs, apiLog, err := harness.APIServerAudit(dir)
-	if err != nil {
-		return err
-	}
 	env.fixture = filepath.Join(harness.RepoRoot(), "test", "cluster", "testdata", "fleet")
-	env.auditFile = filepath.Join(dir, "gitgate-audit.log")
-	env.apiAuditLog = apiLog
-	stack, err := harness.StartStack(context.Background(), harness.StackOptions{
-		Fixture:       env.fixture,
-		APIServerArgs: apiArgs,
-		GitgateArgs:   []string{"--audit-log-file", env.auditFile},
-		Cluster:       &harness.ClusterOptions{},
-	})
+	stack, err := harness.StartAudited(r, env.fixture, harness.StackOptions{Cluster: &harness.ClusterOptions{}},
+		func(auditFile string) []string { return []string{"--audit-log-file", auditFile} })
 	if err != nil {
 		return err
 	}
-	r.Cleanup(stack.Stop)
-	r.Logs = stack.Gitgate.Logs
-	env.stack, env.kubectl = stack, stack.Kubectl
-	// gitgate's own namespace, as installed: its drift scan's Lease and the
-	// ConfigMap through which replicas share revisions live there. The
-	// webhook leaves it out.
-	if r := env.kubectl.Run("", "create", "namespace", harness.GitgateNamespace); r.Failed() {
-		return fmt.Errorf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
-	}
+	env.stack, env.kubectl = stack.Stack, stack.Kubectl
+	env.auditFile, env.apiAuditLog = stack.AuditFile, stack.APIAuditLog
 	return nil
 }

@@ -4,8 +4,6 @@
 package policy
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,38 +35,21 @@ var env struct {
 func TestMain(m *testing.M) { os.Exit(harness.Main(m, "policy", setup)) }
 
 func setup(r *harness.Running) error {
-	dir, err := os.MkdirTemp("", "gitgate-policy-")
-	if err != nil {
-		return err
-	}
-	r.Cleanup(func() { _ = os.RemoveAll(dir) })
-	apiArgs, apiLog, err := harness.APIServerAudit(dir)
-	if err != nil {
-		return err
-	}
 	env.fixture = filepath.Join(harness.RepoRoot(), "test", "policy", "testdata", "fleet")
-	env.auditFile = filepath.Join(dir, "gitgate-audit.log")
-	env.apiAuditLog = apiLog
-	stack, err := harness.StartStack(context.Background(), harness.StackOptions{
-		Fixture:       env.fixture,
-		APIServerArgs: apiArgs,
+	stack, err := harness.StartAudited(r, env.fixture, harness.StackOptions{}, func(auditFile string) []string {
 		// Global warn; Git labels shop enforce and shop-audit audit.
-		GitgateArgs: []string{
+		return []string{
 			"--mode", "warn",
 			"--break-glass-namespace", gitgateNS,
-			"--audit-log-file", env.auditFile,
+			"--audit-log-file", auditFile,
 			"--audit-log-max-bytes", strconv.Itoa(auditMaxBytes),
 			"--audit-log-max-backups", "1000",
-		},
+		}
 	})
 	if err != nil {
 		return err
 	}
-	r.Cleanup(stack.Stop)
-	r.Logs = stack.Gitgate.Logs
-	env.stack, env.kubectl = stack, stack.Kubectl
-	if r := env.kubectl.Run("", "create", "namespace", gitgateNS); r.Failed() {
-		return fmt.Errorf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
-	}
+	env.stack, env.kubectl = stack.Stack, stack.Kubectl
+	env.auditFile, env.apiAuditLog = stack.AuditFile, stack.APIAuditLog
 	return nil
 }
