@@ -39,7 +39,9 @@ func TestNoGrantOrModeHandsOutTheAgent(t *testing.T) {
 	if r := env.kubectl.Run(declaredFleet, "apply", "-f", "-", "--as", agent); r.Failed() {
 		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
-	t.Cleanup(func() { env.kubectl.Run("", "-n", "flux-system", "delete", "gitrepository", "fleet", "--as", agent, "--wait=false") })
+	t.Cleanup(func() {
+		env.kubectl.Run("", "-n", "flux-system", "delete", "gitrepository", "fleet", "--as", agent, "--wait=false")
+	})
 
 	if _, err := harness.BreakGlass(env.stack.ControlPlane.Kubeconfig, "grant", "inc-7", "--user", person, "--for", "10m", "--reason", "INC-7"); err != nil {
 		t.Fatal(err)
