@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"fmt"
-	"reflect"
 
 	"github.com/gitgate/gitgate/provenance"
 )
@@ -84,7 +83,7 @@ func runsAnew(preq *provenance.Request) bool {
 	if !ok {
 		return serviceAccountOf(preq.Group, preq.Kind, preq.OldObject) != serviceAccountOf(preq.Group, preq.Kind, preq.Object)
 	}
-	return !reflect.DeepEqual(at(preq.OldObject, path), at(preq.Object, path))
+	return !equalJSON(at(preq.OldObject, path), at(preq.Object, path))
 }
 
 // gitOpsFree are the paths of a GitOps object that change when, not what,
@@ -135,7 +134,7 @@ func equalExcept(a, b map[string]any, skip [][]string) bool {
 			if !equalExcept(am, bm, below) {
 				return false
 			}
-		case !reflect.DeepEqual(a[k], b[k]):
+		case !equalJSON(a[k], b[k]):
 			return false
 		}
 	}
@@ -249,4 +248,42 @@ func escalation(caller, target Class) provenance.Reason {
 		return reasonControllerToken
 	}
 	return ""
+}
+
+// equalJSON is reflect.DeepEqual for decoded JSON (maps, lists and
+// scalars), without its allocations: runsAnew compares whole Pod
+// templates on every refusal of a workload.
+func equalJSON(a, b any) bool {
+	switch av := a.(type) {
+	case map[string]any:
+		bv, ok := b.(map[string]any)
+		if !ok || len(av) != len(bv) || (av == nil) != (bv == nil) {
+			return false
+		}
+		for k, x := range av {
+			y, ok := bv[k]
+			if !ok || !equalJSON(x, y) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		bv, ok := b.([]any)
+		if !ok || len(av) != len(bv) || (av == nil) != (bv == nil) {
+			return false
+		}
+		for i := range av {
+			if !equalJSON(av[i], bv[i]) {
+				return false
+			}
+		}
+		return true
+	default:
+		// Scalars: string, float64, int64, bool, nil, all comparable.
+		switch b.(type) {
+		case map[string]any, []any:
+			return false
+		}
+		return a == b
+	}
 }
