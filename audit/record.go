@@ -48,8 +48,9 @@ type Record struct {
 	//   - managed-namespace-delete: a delete of a Namespace holding objects
 	//     Git declares.
 	//   - version-mismatch: the request uses another apiVersion than Git.
-	//   - status-write: a person writes the status of an object, declared
-	//     or not (others read status as truth).
+	//   - status-write: a person writes the status of an object Git
+	//     declares, or of any Service, Ingress or Gateway (external-dns
+	//     publishes their addresses).
 	//   - namespace-finalize: a person writes the finalizers of a
 	//     Namespace Git declares (namespaces/finalize).
 	//   - ephemeral-container: a person adds an ephemeral container to a

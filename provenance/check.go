@@ -345,10 +345,13 @@ func (c *Checker) checkSubresource(req *Request, entry *Entry) Result {
 		return Result{Allowed: true, Reason: ReasonSubresource}
 	}
 	switch {
-	case req.Subresource == "status":
+	case req.Subresource == "status" && (entry != nil || publishedStatus[req.Group+"/"+req.Kind]):
 		// Others read status as truth: external-dns publishes the load
-		// balancer address in a Service's status, whoever made the Service
-		// (Git, a Helm release, an operator). A person writes no status.
+		// balancer address in a Service's, Ingress's or Gateway's status,
+		// whoever made it (Git, a Helm release, an operator). A person
+		// writes no status of those, nor of what Git declares. Other
+		// status stays the business of the kubectl plugins that write it
+		// (argo rollouts promote, cnpg promote).
 		return Result{Reason: ReasonStatusWrite, Entry: entry}
 	case req.Group == "" && req.Kind == "Namespace" && req.Subresource == "finalize" && entry != nil:
 		// spec.finalizers holds the namespace controller's "kubernetes":
@@ -365,6 +368,14 @@ func (c *Checker) checkSubresource(req *Request, entry *Entry) Result {
 	}
 	// The rest (eviction, binding, approval, ...) are the cluster's own.
 	return Result{Allowed: true, Reason: ReasonSubresource}
+}
+
+// publishedStatus are the kinds, GROUP/KIND, whose status others publish
+// as addresses (external-dns, by default, reads these three).
+var publishedStatus = map[string]bool{
+	"/Service":                          true,
+	"networking.k8s.io/Ingress":         true,
+	"gateway.networking.k8s.io/Gateway": true,
 }
 
 // checkScale compares a Scale's spec.replicas with the replicas Git declares

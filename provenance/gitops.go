@@ -15,7 +15,8 @@ import (
 // FluxInstances and ResourceSets (applied by flux-operator, an agent);
 // image automation's (ImageUpdateAutomations push to Git with Flux's key);
 // notification's (a Provider sends what Flux reads, a Receiver triggers
-// it); Argo CD's Applications, ApplicationSets and AppProjects, not Argo
+// it); source extensions' (an ArtifactGenerator composes the artifacts
+// Kustomizations apply); Argo CD's Applications, ApplicationSets and AppProjects, not Argo
 // Rollouts' (AnalysisRuns are made by a controller).
 var DefaultGitOpsKinds = []string{
 	"kustomize.toolkit.fluxcd.io",
@@ -24,6 +25,7 @@ var DefaultGitOpsKinds = []string{
 	"image.toolkit.fluxcd.io",
 	"notification.toolkit.fluxcd.io",
 	"fluxcd.controlplane.io",
+	"source.extensions.fluxcd.io",
 	"argoproj.io/Application",
 	"argoproj.io/ApplicationSet",
 	"argoproj.io/AppProject",

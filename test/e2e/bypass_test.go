@@ -69,10 +69,15 @@ func TestPersonSubresourceWritesAreDenied(t *testing.T) {
 	if got := jsonpath(t, "pod/tools", "{.metadata.labels.app}"); got != "" {
 		t.Errorf("label app = %q after a denied status write", got)
 	}
-	// The status of an object Git does not declare is read as truth too
-	// (external-dns publishes a Service's load-balancer address).
-	r = env.kubectl.Run("", "-n", "shop", "patch", "pod", "tools", "--subresource", "status", "--type", "merge",
-		"-p", `{"status":{"conditions":[{"type":"Ready","status":"True"}]}}`, "--as", person)
+	// The load-balancer address of a Service Git does not declare (a Helm
+	// release's) is read as truth too: external-dns publishes it.
+	svc := `{"apiVersion":"v1","kind":"Service","metadata":{"name":"helm-made","namespace":"shop"},"spec":{"type":"LoadBalancer","ports":[{"port":80}]}}`
+	if r := env.kubectl.Run(svc, "apply", "-f", "-", "--as", exemptController); r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	defer env.kubectl.Run("", "-n", "shop", "delete", "service", "helm-made", "--as", exemptController, "--wait=false")
+	r = env.kubectl.Run("", "-n", "shop", "patch", "service", "helm-made", "--subresource", "status", "--type", "merge",
+		"-p", `{"status":{"loadBalancer":{"ingress":[{"ip":"203.0.113.9"}]}}}`, "--as", person)
 	wantDenied(t, r, "a person may not write its status")
 	// A declared Namespace's finalizers: without "kubernetes" a deletion
 	// skips the cleanup of what it holds.
