@@ -246,7 +246,7 @@ func (c *Checker) CheckDefaults(entry *Entry, defaulted, obj map[string]any) Res
 	allocated := allocatedDiffs(entry.Key, c.Decoded.declared(entry), defaulted, obj)
 	if c.Controller {
 		// A controller's fields are its own but for what it may not set.
-		obj, defaulted = protectedOnly(entry.Key, obj), protectedOnly(entry.Key, defaulted)
+		obj, defaulted = c.createHeld(entry.Key, obj), c.createHeld(entry.Key, defaulted)
 	}
 	// The request is the reference here: whatever it sets, the default must
 	// hold too.

@@ -79,10 +79,12 @@ func freed(diffs []compare.Diff, ig *compare.Ignore) []compare.Diff {
 }
 
 // ProtectedIn reports whether obj, of kind k, holds any field a controller
-// may not set where Git is silent: only then is a controller's create of
-// the declared object held to the API server's defaults (CheckDefaults), so
-// that an operator creating a declared CRD or ClusterRole before the agent
-// needs no dry run, which gitgate cannot make of cluster-scoped kinds.
+// may not set where Git is silent: only then (or for a GitOps kind, whose
+// every field but metadata and status is held, see createHeld) is a
+// controller's create of the declared object held to the API server's
+// defaults (CheckDefaults), so that an operator creating a declared CRD or
+// ClusterRole before the agent needs no dry run, which gitgate cannot make
+// of cluster-scoped kinds.
 func ProtectedIn(k Key, obj map[string]any) bool {
 	for _, p := range controllerProtected(k) {
 		if valueAt(obj, p) != nil {
@@ -90,6 +92,33 @@ func ProtectedIn(k Key, obj map[string]any) bool {
 		}
 	}
 	return false
+}
+
+// createHeld is what of obj, of kind k, a controller's create of the
+// declared object is held to the API server's defaults in: for a GitOps
+// kind every top-level field but metadata and status (gitOpsApplied), for
+// any other kind the fields a controller may not set where Git is silent
+// (protectedOnly).
+func (c *Checker) createHeld(k Key, obj map[string]any) map[string]any {
+	if c.GitOps.Has(k.Group, k.Kind) {
+		return gitOpsApplied(obj)
+	}
+	return protectedOnly(k, obj)
+}
+
+// gitOpsApplied is obj without its metadata and status: what of a GitOps
+// object tells the agent what to fetch and apply, as itself. A
+// Kustomization's spec.patches and spec.postBuild rewrite what it applies,
+// and an Argo CD Application's top-level operation can carry manifests of
+// its own (operation.sync.manifests), so no field of it is the creator's.
+func gitOpsApplied(obj map[string]any) map[string]any {
+	out := make(map[string]any, len(obj))
+	for k, v := range obj {
+		if k != "metadata" && k != "status" {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // protectedOnly is obj cut down to the fields a controller may not set

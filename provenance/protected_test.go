@@ -1,6 +1,7 @@
 package provenance_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gitgate/gitgate/provenance"
@@ -71,6 +72,65 @@ spec:
 				Namespace: "shop", Name: name, OldObject: toMap(t, tt.old), Object: obj})
 			if res.Allowed != tt.wantAllowed || !tt.wantAllowed && res.Reason != provenance.ReasonUndeclared {
 				t.Fatalf("result = %v %s %v, want allowed %v (or undeclared-change)", res.Allowed, res.Reason, res.Diffs, tt.wantAllowed)
+			}
+		})
+	}
+}
+
+const gitOpsRepo = `
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec: {interval: 10m, path: ./apps, prune: true, sourceRef: {kind: GitRepository, name: fleet}}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: shop, namespace: argocd}
+spec: {project: default, source: {repoURL: "https://git.example/fleet.git", path: shop}, destination: {namespace: shop}}
+`
+
+// TestControllerCreateOfGitOpsObject: a controller's create of a declared
+// GitOps object is held to the dry run of Git's manifest in every field
+// but metadata and status, not only in a workload's protected fields.
+func TestControllerCreateOfGitOpsObject(t *testing.T) {
+	snap := provenancetest.Snapshot(t, provenancetest.AnyKind{}, provenancetest.Revision("g"), map[string]string{"flux.yaml": gitOpsRepo})
+	controller := &provenance.Checker{Fields: provenance.FieldsDeclared, StrictLists: true, Controller: true}
+	const (
+		ks  = `{apiVersion: kustomize.toolkit.fluxcd.io/v1, kind: Kustomization, metadata: {name: apps, namespace: flux-system}, spec: {interval: 10m, path: ./apps, prune: true, force: false, sourceRef: {kind: GitRepository, name: fleet}}}`
+		app = `{apiVersion: argoproj.io/v1alpha1, kind: Application, metadata: {name: shop, namespace: argocd}, spec: {project: default, source: {repoURL: "https://git.example/fleet.git", path: shop}, destination: {namespace: shop}}}`
+	)
+	tests := []struct {
+		name, kind, defaulted, obj string
+		wantPath                   string // "" wants the create allowed
+	}{
+		{name: "as the dry run makes it", kind: "Kustomization", defaulted: ks, obj: ks},
+		{name: "annotated, with a status", kind: "Kustomization", defaulted: ks,
+			obj: `{apiVersion: kustomize.toolkit.fluxcd.io/v1, kind: Kustomization, metadata: {name: apps, namespace: flux-system, annotations: {a: b}}, spec: {interval: 10m, path: ./apps, prune: true, force: false, sourceRef: {kind: GitRepository, name: fleet}}, status: {observedGeneration: 1}}`},
+		{name: "spec.patches", kind: "Kustomization", defaulted: ks, wantPath: "spec.patches",
+			obj: `{apiVersion: kustomize.toolkit.fluxcd.io/v1, kind: Kustomization, metadata: {name: apps, namespace: flux-system}, spec: {interval: 10m, path: ./apps, prune: true, force: false, sourceRef: {kind: GitRepository, name: fleet}, patches: [{patch: "x"}]}}`},
+		{name: "spec.postBuild", kind: "Kustomization", defaulted: ks, wantPath: "spec.postBuild",
+			obj: `{apiVersion: kustomize.toolkit.fluxcd.io/v1, kind: Kustomization, metadata: {name: apps, namespace: flux-system}, spec: {interval: 10m, path: ./apps, prune: true, force: false, sourceRef: {kind: GitRepository, name: fleet}, postBuild: {substitute: {a: b}}}}`},
+		{name: "operation.sync.manifests", kind: "Application", defaulted: app, wantPath: "operation",
+			obj: `{apiVersion: argoproj.io/v1alpha1, kind: Application, metadata: {name: shop, namespace: argocd}, spec: {project: default, source: {repoURL: "https://git.example/fleet.git", path: shop}, destination: {namespace: shop}}, operation: {sync: {manifests: ["kind: Pod"]}}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj := toMap(t, tt.obj)
+			meta := obj["metadata"].(map[string]any)
+			group, _, _ := strings.Cut(obj["apiVersion"].(string), "/")
+			entry := snap.Lookup(provenance.Key{Group: group, Kind: tt.kind, Namespace: meta["namespace"].(string), Name: meta["name"].(string)})
+			if entry == nil {
+				t.Fatal("not declared")
+			}
+			res := controller.CheckDefaults(entry, toMap(t, tt.defaulted), obj)
+			if tt.wantPath == "" {
+				if !res.Allowed {
+					t.Fatalf("refused: %s %v", res.Reason, res.Diffs)
+				}
+				return
+			}
+			if res.Allowed || res.Reason != provenance.ReasonUndeclared || len(res.Diffs) == 0 || !strings.HasPrefix(res.Diffs[0].Path.String(), tt.wantPath) {
+				t.Fatalf("result = %v %s %v, want undeclared-change at %s", res.Allowed, res.Reason, res.Diffs, tt.wantPath)
 			}
 		})
 	}

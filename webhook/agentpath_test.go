@@ -149,7 +149,8 @@ func agentPathCases() []struct {
 
 // TestAgentPathIsNeverCovered: a person under a break-glass grant, or in
 // a warn or audit namespace, and a controller alike, may not take a way to
-// an agent's identity; every other refusal stays theirs to pass.
+// an agent's identity; every other refusal stays theirs to pass. (A dry
+// run takes none: TestDryRunOfAgentPath.)
 func TestAgentPathIsNeverCovered(t *testing.T) {
 	grant := breakglass.Grant{Name: "inc-42", Users: []string{dev, operator}, Reason: "INC-42", GrantedAt: t0.Add(-time.Hour), ExpiresAt: t0.Add(time.Hour)}
 	policies := []struct {
@@ -160,7 +161,6 @@ func TestAgentPathIsNeverCovered(t *testing.T) {
 		{"under a grant", func(h *Handler) { h.BreakGlass = grantStore(grant) }, audit.BreakGlass},
 		{"in warn mode", func(h *Handler) { h.Modes = FixedMode(Warn) }, audit.Warned},
 		{"in audit mode", func(h *Handler) { h.Modes = FixedMode(Audit) }, audit.Audited},
-		{"a dry run with --dry-run-action warn", func(h *Handler) { h.DryRunWarn = true }, audit.Warned},
 	}
 	snapshot := agentPathSnapshot(t)
 	for _, tc := range agentPathCases() {
@@ -171,11 +171,7 @@ func TestAgentPathIsNeverCovered(t *testing.T) {
 					Checker: &provenance.Checker{}, Controllers: ControllerChecker(nil), Repo: Repo{URL: "https://git.example/fleet.git"},
 					Audit: recs, Now: func() time.Time { return t0 }}
 				p.edit(h)
-				req := tc.change.admissionRequest(t, tc.user)
-				if h.DryRunWarn {
-					req = dryRun(req)
-				}
-				resp := h.Handle(context.Background(), req)
+				resp := h.Handle(context.Background(), tc.change.admissionRequest(t, tc.user))
 				if len(recs.list) != 1 {
 					t.Fatalf("records = %+v, want one (allowed %v: %+v)", recs.list, resp.Allowed, resp.Result)
 				}

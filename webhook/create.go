@@ -8,16 +8,18 @@ import (
 
 // createNeedsDefaults reports whether a create of a declared object by a
 // caller of class is held to the API server's defaults for Git's manifest
-// (checkCreate): a person's always; a controller's only when it holds a
-// field a controller may not set where Git is silent (a Pod template, a
-// Service's type or externalIPs), which it could otherwise slip in before
-// the agent creates the object.
+// (checkCreate): a person's always; a controller's when the object is of
+// a GitOps kind (the agent would apply whatever else its spec says, as
+// itself: spec.patches, spec.postBuild, an Application's operation), or
+// holds a field a controller may not set where Git is silent (a Pod
+// template, a Service's type or externalIPs), which it could otherwise
+// slip in before the agent creates the object.
 func (h *Handler) createNeedsDefaults(class Class, preq *provenance.Request) bool {
 	switch class {
 	case Person:
 		return true
 	case Controller:
-		return provenance.ProtectedIn(preq.Key(), preq.Object)
+		return h.GitOpsKinds.Has(preq.Group, preq.Kind) || provenance.ProtectedIn(preq.Key(), preq.Object)
 	}
 	return false
 }

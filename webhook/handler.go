@@ -68,11 +68,13 @@ type Handler struct {
 	// apply (--gitops-kind); nil is provenance.DefaultGitOpsKinds.
 	GitOpsKinds provenance.GitOpsKinds
 	// DryRunWarn allows a server dry run that would be denied, with the
-	// denial as a warning (--dry-run-action warn). Token refusals stay
-	// denied, as under any mode.
+	// denial as a warning (--dry-run-action warn), a hard refusal of an
+	// object write included (it stores nothing). TokenRequests and
+	// CONNECTs stay denied: neither honours a dry run.
 	DryRunWarn bool
-	// Defaults, when set, holds a person's CREATE of a declared object to
-	// the API server's defaults for Git's manifest (see checkCreate).
+	// Defaults, when set, holds a person's CREATE of a declared object,
+	// and a controller's of a GitOps kind or with protected fields, to the
+	// API server's defaults for Git's manifest (see checkCreate).
 	Defaults Defaulter
 	// Pods names the service account a Pod runs as, for CONNECTs (exec,
 	// attach, port-forward); nil refuses them all (fail closed).

@@ -251,11 +251,13 @@ func (h *Handler) judgeController(snap *provenance.Snapshot, preq *provenance.Re
 	return verdict{allowed: res.Allowed, reason: res.Reason, result: res}
 }
 
-// checkCreate holds a person's CREATE of a declared object, which matched
-// what Git declares, to what the API server makes of Git's manifest: a
-// person creating the object before the GitOps agent may not add what Git
-// leaves out. Without the defaults gitgate cannot tell, and refuses. An
-// object several roots declare is held to each declaration.
+// checkCreate holds a CREATE of a declared object, which matched what Git
+// declares, to what the API server makes of Git's manifest: a person (or,
+// where createNeedsDefaults says so, a controller) creating the object
+// before the GitOps agent may not add what Git leaves out. Without the
+// defaults gitgate cannot tell, and refuses (fail closed: a cluster-scoped
+// kind or a missing sandbox refuses too). An object several roots declare
+// is held to each declaration.
 func (h *Handler) checkCreate(ctx context.Context, snap *provenance.Snapshot, preq *provenance.Request, c Checker, v verdict) verdict {
 	dc, ok := c.(DefaultsChecker)
 	if h.Defaults == nil || !ok {

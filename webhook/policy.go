@@ -88,8 +88,11 @@ func (h *Handler) rule(req *admission.Request, preq *provenance.Request, snap *p
 	}
 	// A server dry run changes nothing: with DryRunWarn it is answered
 	// with the denial as a warning, so kubectl diff and flux diff show
-	// what Git would refuse before anything is committed.
-	r.dryRunWarned = r.decision == audit.Denied && !hard && h.DryRunWarn && req.DryRun != nil && *req.DryRun
+	// what Git would refuse before anything is committed. A hard refusal
+	// too, of an object write: its dry run stores nothing, so it hands out
+	// no identity (storesNothing).
+	r.dryRunWarned = r.decision == audit.Denied && h.DryRunWarn && req.DryRun != nil && *req.DryRun &&
+		(!hard || storesNothing(req, preq))
 	if r.dryRunWarned {
 		r.decision = audit.Warned
 	}
@@ -100,6 +103,18 @@ func (h *Handler) rule(req *admission.Request, preq *provenance.Request, snap *p
 		}
 	}
 	return r
+}
+
+// storesNothing reports a request that a server dry run keeps from taking
+// effect: a create or update of an object, its ephemeral containers
+// included. Not a TokenRequest: the token endpoint ignores dryRun and
+// mints the token anyway. Not a CONNECT: it has no dry run, and a shell
+// in the agent's Pod reads its token whatever the request says.
+func storesNothing(req *admission.Request, preq *provenance.Request) bool {
+	if isTokenRequest(req) || preq.Operation != provenance.Create && preq.Operation != provenance.Update {
+		return false
+	}
+	return preq.Subresource == "" || preq.Subresource == "ephemeralcontainers"
 }
 
 // changesModeLabel reports whether a request sets, changes or removes

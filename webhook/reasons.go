@@ -37,9 +37,10 @@ const (
 	// account judged as a controller, which would lift the person past
 	// the rules for people.
 	reasonControllerToken provenance.Reason = "controller-token"
-	// reasonNoDefaults: a person creates a declared object, and gitgate
-	// cannot learn what the API server makes of Git's manifest (the dry
-	// run failed), so it cannot tell defaults from additions: refused.
+	// reasonNoDefaults: a person (or a controller, see
+	// createNeedsDefaults) creates a declared object, and gitgate cannot
+	// learn what the API server makes of Git's manifest (the dry run
+	// failed), so it cannot tell defaults from additions: refused.
 	reasonNoDefaults provenance.Reason = "defaults-unknown"
 	// reasonTooLarge: the AdmissionReview is over --max-request-bytes;
 	// refused before decoding (metrics only, nothing decoded to record).
