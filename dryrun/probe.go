@@ -58,7 +58,12 @@ func (p *Probe) Start(ctx context.Context) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		p.record(p.try(ctx))
+		err := p.try(ctx)
+		if ctx.Err() != nil {
+			// Stopping, not a broken sandbox: nothing to report.
+			return nil
+		}
+		p.record(err)
 		select {
 		case <-ctx.Done():
 			return nil

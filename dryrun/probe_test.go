@@ -94,3 +94,23 @@ func TestProbeLogsRecovery(t *testing.T) {
 		t.Fatalf("logs = %q, want the failure then the recovery", logs)
 	}
 }
+
+// TestProbeStopsQuietly: a probe cut short by its context ending reports
+// nothing (no "unavailable" line at every shutdown).
+func TestProbeStopsQuietly(t *testing.T) {
+	client := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme())
+	ctx, cancel := context.WithCancel(context.Background())
+	client.PrependReactor("create", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
+		cancel()
+		return true, nil, context.Canceled
+	})
+	var logs []string
+	log := funcr.New(func(_, args string) { logs = append(logs, args) }, funcr.Options{})
+	p := &Probe{Defaulter: &Defaulter{Client: client, Namespace: "sandbox"}, Log: log}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(logs) != 0 {
+		t.Errorf("logged %q while stopping", logs)
+	}
+}
