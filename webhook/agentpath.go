@@ -22,7 +22,14 @@ import (
 // a controller's service account). What Git backs stays allowed: the
 // agent applies it anyway.
 func (h *Handler) agentPath(preq *provenance.Request, v verdict) verdict {
-	if preq == nil || v.reason == reasonAgentToken || v.reason == reasonControllerToken || !mayOpenPath(preq) {
+	if preq == nil || v.reason == reasonAgentToken || v.reason == reasonControllerToken {
+		return v
+	}
+	if artifactStatus(preq) {
+		return verdict{who: v.who, reason: reasonAgentToken, result: provenance.Result{Entry: v.result.Entry},
+			err: fmt.Errorf("%w: kustomize-controller and helm-controller fetch the artifact this status names and trust its digest", errGitOpsPath)}
+	}
+	if !mayOpenPath(preq) {
 		return v
 	}
 	var reason provenance.Reason
@@ -393,4 +400,17 @@ func equalJSON(a, b any) bool {
 		}
 		return a == b
 	}
+}
+
+// artifactGroups are the API groups whose objects' status names the
+// artifact the Flux agents fetch and apply: status.artifact's URL and the
+// digest they check it against come from the same status, so whoever
+// writes it chooses what the agent applies. Only the agent (source
+// controller) writes it; the webhook's matchConditions send these status
+// writes to gitgate for every other service account.
+var artifactGroups = map[string]bool{"source.toolkit.fluxcd.io": true, "source.extensions.fluxcd.io": true}
+
+// artifactStatus reports a write of a Flux source's status.
+func artifactStatus(preq *provenance.Request) bool {
+	return preq.Subresource == "status" && artifactGroups[preq.Group]
 }

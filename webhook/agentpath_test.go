@@ -351,3 +351,24 @@ func TestAgentPathBackedByGit(t *testing.T) {
 		})
 	}
 }
+
+// TestArtifactStatusIsTheAgents: a Flux source's status names what the
+// agent fetches and applies; no controller, and no person under warn mode,
+// writes it.
+func TestArtifactStatusIsTheAgents(t *testing.T) {
+	statusOf := func(url string) func(map[string]any) {
+		return setPath([]string{"status", "artifact"}, map[string]any{"url": url, "digest": "sha256:00"})
+	}
+	for _, user := range []string{operator, dev} {
+		// No kind resolver: a failed lookup of the subresource's kind must
+		// not soften the refusal either.
+		h := &Handler{Identities: DefaultIdentities(), Skip: DefaultSkip(), Snapshots: fixedSnap{agentPathSnapshot(t)},
+			Checker: &provenance.Checker{}, Controllers: ControllerChecker(nil), Modes: FixedMode(Warn), Kinds: noKinds{},
+			Audit: &records{}, Now: func() time.Time { return t0 }}
+		req := gitRepositoryChange.with(admissionv1.Update, statusOf("http://evil.example/x.tar.gz")).admissionRequest(t, user)
+		req.SubResource = "status"
+		if d := h.Decide(context.Background(), req); d.Allowed || d.Reason != reasonAgentToken {
+			t.Errorf("%s writes a GitRepository's artifact: allowed %v reason %s, want refused %s", user, d.Allowed, d.Reason, reasonAgentToken)
+		}
+	}
+}

@@ -54,7 +54,9 @@ func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller,
 	snap := h.Snapshots.Load()
 	switch {
 	case errors.Is(err, errUnresolvedKind):
-		return preq, snap, verdict{who: who, reason: reasonUnresolvedKind, err: err}, nil
+		// Still a way to the agent, whatever kind it turns out to be (the
+		// request's own kind names a Pod or a Flux source).
+		return preq, snap, h.agentPath(preq, verdict{who: who, reason: reasonUnresolvedKind, err: err}), nil
 	case err != nil:
 		return nil, nil, verdict{}, err
 	case who.class == Controller && ownSubresourceWrite(preq):
@@ -186,7 +188,7 @@ func decodeObject(raw []byte, field string) (map[string]any, error) {
 // mounts the agent's token.
 func ownSubresourceWrite(preq *provenance.Request) bool {
 	return controllerSubresources[preq.Subresource] && preq.Operation == provenance.Update &&
-		!provenance.MetadataChanged(preq.OldObject, preq.Object)
+		!provenance.MetadataChanged(preq.OldObject, preq.Object) && !artifactStatus(preq)
 }
 
 // controllerSubresources are the object subresources a controller writes

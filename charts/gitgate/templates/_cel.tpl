@@ -119,7 +119,7 @@ controller: it makes the holder no more than a person. */ -}}
 - name: skip-other-service-account-tokens
   expression: {{ printf "!(%s && !%s && %s)" $token $privilegedTarget $escalates | quote }}
 - name: skip-controller-subresources
-  expression: {{ printf "!(%s && has(request.subResource) && request.subResource in [\"status\", \"resize\", \"finalize\"] && request.operation == \"UPDATE\" && %s)" (include "gitgate.cel.member" $controller) (include "gitgate.cel.sameMetadata" .) | quote }}
+  expression: {{ printf "!(%s && has(request.subResource) && request.subResource in [\"status\", \"resize\", \"finalize\"] && request.operation == \"UPDATE\" && !(request.resource.group in [\"source.toolkit.fluxcd.io\", \"source.extensions.fluxcd.io\"] && request.subResource == \"status\") && %s)" (include "gitgate.cel.member" $controller) (include "gitgate.cel.sameMetadata" .) | quote }}
 - name: skip-cluster-infrastructure
   expression: {{ printf "!(%s)" (include "gitgate.cel.resources" $ids.skipResources) | quote }}
 {{- end -}}
