@@ -159,66 +159,58 @@ func (c *Cluster) Logs() string {
 // client CA's key to itself, so the csrsigning controller stays off) and
 // --requestheader-client-ca-file (no front proxy).
 func (c *Cluster) startControllerManager(bin string, logTo io.Writer) error {
-	kubeconfig, err := c.certKubeconfig("kube-controller-manager", ControllerManagerUser)
-	if err != nil {
-		return err
-	}
 	api := c.cp.Env.ControlPlane.APIServer
 	rootCA := filepath.Join(c.dir, "ca.crt")
 	if err := os.WriteFile(rootCA, api.SecureServing.CA, 0o600); err != nil {
 		return err
 	}
-	port, err := FreePort()
-	if err != nil {
-		return err
-	}
-	args := []string{
-		"--kubeconfig=" + kubeconfig,
-		"--authentication-kubeconfig=" + kubeconfig,
-		"--authorization-kubeconfig=" + kubeconfig,
-		"--bind-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(port),
-		"--cert-dir=" + filepath.Join(c.dir, "kube-controller-manager-certs"),
-		"--client-ca-file=" + filepath.Join(api.CertDir, clientCAFile),
+	var err error
+	c.ControllerManager, err = c.startComponent("kube-controller-manager", ControllerManagerUser, bin, logTo,
+		"--client-ca-file="+filepath.Join(api.CertDir, clientCAFile),
 		"--cluster-name=kubernetes",
 		"--controllers=*,bootstrapsigner,tokencleaner",
-		"--leader-elect=true",
-		"--root-ca-file=" + rootCA,
-		"--service-account-private-key-file=" + filepath.Join(api.CertDir, saSigningKeyFile),
+		"--root-ca-file="+rootCA,
+		"--service-account-private-key-file="+filepath.Join(api.CertDir, saSigningKeyFile),
 		"--use-service-account-credentials=true",
-	}
-	c.ControllerManager, err = startProcess("kube-controller-manager", filepath.Join(bin, "kube-controller-manager"), args, logTo)
-	if err == nil {
-		c.ControllerManager.port = port
-	}
+	)
 	return err
 }
 
 // startScheduler runs kube-scheduler with kubeadm's flags, on loopback and
 // a free port.
 func (c *Cluster) startScheduler(bin string, logTo io.Writer) error {
-	kubeconfig, err := c.certKubeconfig("kube-scheduler", SchedulerUser)
+	var err error
+	c.Scheduler, err = c.startComponent("kube-scheduler", SchedulerUser, bin, logTo)
+	return err
+}
+
+// startComponent runs a control-plane component as kubeadm does: its own
+// client certificate for user, the same kubeconfig for authentication and
+// authorization, serving on loopback at a free port, leader election on,
+// and the flags in extra.
+func (c *Cluster) startComponent(name, user, bin string, logTo io.Writer, extra ...string) (*Process, error) {
+	kubeconfig, err := c.certKubeconfig(name, user)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	port, err := FreePort()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	args := []string{
+	args := append([]string{
 		"--kubeconfig=" + kubeconfig,
 		"--authentication-kubeconfig=" + kubeconfig,
 		"--authorization-kubeconfig=" + kubeconfig,
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + strconv.Itoa(port),
-		"--cert-dir=" + filepath.Join(c.dir, "kube-scheduler-certs"),
+		"--cert-dir=" + filepath.Join(c.dir, name+"-certs"),
 		"--leader-elect=true",
-	}
-	c.Scheduler, err = startProcess("kube-scheduler", filepath.Join(bin, "kube-scheduler"), args, logTo)
+	}, extra...)
+	p, err := startProcess(name, filepath.Join(bin, name), args, logTo)
 	if err == nil {
-		c.Scheduler.port = port
+		p.port = port
 	}
-	return err
+	return p, err
 }
 
 // startKwok runs kwok as its service account, with the stages of its
