@@ -376,17 +376,7 @@ func headOf(t *testing.T) string {
 
 func wantDenied(t *testing.T, r harness.Result, want ...string) {
 	t.Helper()
-	if !r.Failed() {
-		t.Fatalf("%s: want denied, got allowed:\n%s", r.CommandLine(), r.Stdout)
-	}
-	if !strings.Contains(r.Stderr, `admission webhook "validate.gitgate.dev" denied the request`) {
-		t.Fatalf("%s: failed, but not by gitgate:\n%s", r.CommandLine(), r.Stderr)
-	}
-	for _, w := range want {
-		if !strings.Contains(r.Stderr, w) {
-			t.Errorf("%s: denial lacks %q:\n%s", r.CommandLine(), w, r.Stderr)
-		}
-	}
+	harness.WantDenied(t, r, want...)
 }
 
 // TestReadyzNamesAMissingSandbox runs gitgate with a dry-run namespace
