@@ -1,0 +1,161 @@
+package provenance
+
+import (
+	"reflect"
+	"slices"
+	"sort"
+
+	"github.com/gitgate/gitgate/provenance/compare"
+)
+
+// Input is an object a root's render reads besides its files: a ConfigMap
+// or Secret a Flux Kustomization names in spec.postBuild.substituteFrom
+// (a HelmRelease's spec.valuesFrom next). Whoever changes or deletes it
+// changes what the GitOps agent renders and applies, past Git: the
+// Checker holds a write of its data to Git, for people and controllers
+// alike (ReasonRootInput).
+type Input struct {
+	Key Key
+	// Via names the field of the root that reads it, as people read it:
+	// "spec.postBuild.substituteFrom".
+	Via string
+}
+
+// RootInput is one root reading an object (Snapshot.InputOf).
+type RootInput struct {
+	Root Root
+	Via  string
+}
+
+// SetInputs records what root's render reads now, besides its files:
+// the source driver calls it whenever the root's own object names other
+// inputs, whether or not the render succeeds, so an input the agent reads
+// is held while gitgate fails to render the root (a non-optional input
+// that does not exist yet included: creating it is what would change the
+// render). Remove forgets them with the root. Inputs are published at once
+// once any snapshot is, else with the first Update.
+func (c *Composer) SetInputs(root Root, inputs []Input) {
+	in := slices.Clone(inputs)
+	sort.Slice(in, func(i, j int) bool {
+		if in[i].Key != in[j].Key {
+			return keyLess(in[i].Key, in[j].Key)
+		}
+		return in[i].Via < in[j].Via
+	})
+	in = slices.Compact(in)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.slotFor(root)
+	if slices.Equal(s.inputs, in) {
+		return
+	}
+	s.inputs = in
+	if c.Store.Load() != nil {
+		c.publish()
+	}
+}
+
+// inputIndex is every root's inputs by object, each object's roots by
+// source and name. c.mu is held.
+func (c *Composer) inputIndex() map[Key][]RootInput {
+	var out map[Key][]RootInput
+	for root, s := range c.slots {
+		for _, in := range s.inputs {
+			if out == nil {
+				out = map[Key][]RootInput{}
+			}
+			out[in.Key] = append(out[in.Key], RootInput{Root: root, Via: in.Via})
+		}
+	}
+	for _, rs := range out {
+		sort.Slice(rs, func(i, j int) bool {
+			if rs[i].Root != rs[j].Root {
+				return rootLess(rs[i].Root, rs[j].Root)
+			}
+			return rs[i].Via < rs[j].Via
+		})
+	}
+	return out
+}
+
+// InputOf lists the roots whose render reads the object k (Input), by
+// source and name; nil when none does. One map lookup: the webhook asks
+// it of every write.
+func (s *Snapshot) InputOf(k Key) []RootInput {
+	if len(s.inputs) == 0 {
+		return nil
+	}
+	return s.inputs[k]
+}
+
+// State is the state of root in s, or nil when it is not loaded.
+func (s *Snapshot) State(root Root) *RootState { return s.roots[root] }
+
+// inputFields are what a render reads of a ConfigMap or Secret: Flux's
+// substitution reads data, and binaryData and stringData are held with it
+// (the API server merges stringData into data before admission).
+var inputFields = []string{"data", "binaryData", "stringData"}
+
+// heldAsInput is the verdict on a request of an object a root's render
+// reads, given res, the verdict on it as any object: one that changes
+// its data is refused (ReasonRootInput) unless Git declares the object
+// and the request leaves it holding exactly Git's data, then res stands.
+// A create, and a delete that starts the deletion, change the data.
+func (c *Checker) heldAsInput(snap *Snapshot, req *Request, entry *Entry, res Result) Result {
+	if req.Subresource != "" || len(snap.InputOf(req.Key())) == 0 || !changesInputData(req) {
+		return res
+	}
+	if entry != nil && (!res.Allowed || req.Operation != Delete && inputDataAsGit(c.Decoded.declared(entry), req.Object, entry.Schema)) {
+		return res
+	}
+	return Result{Reason: ReasonRootInput, Entry: entry}
+}
+
+// changesInputData reports whether req changes what a render reads of
+// its object.
+func changesInputData(req *Request) bool {
+	switch req.Operation {
+	case Create:
+		return true
+	case Delete:
+		return !isTerminating(req.OldObject)
+	case Update:
+		for _, f := range inputFields {
+			a, b := req.OldObject[f], req.Object[f]
+			if !(isEmptyValue(a) && isEmptyValue(b)) && !reflect.DeepEqual(a, b) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// inputDataAsGit reports whether obj holds exactly the data Git declares:
+// the same keys (one Git leaves out is a new variable of the render) and
+// equal values, compared as everywhere else (base64 whatever its line
+// wrapping).
+func inputDataAsGit(declared, obj map[string]any, schema *compare.Schema) bool {
+	pick := func(o map[string]any) map[string]any {
+		out := map[string]any{}
+		for _, f := range inputFields {
+			if v, ok := o[f]; ok && !isEmptyValue(v) {
+				out[f] = v
+			}
+		}
+		return out
+	}
+	d, o := pick(declared), pick(obj)
+	for _, f := range inputFields {
+		dm, _ := d[f].(map[string]any)
+		om, _ := o[f].(map[string]any)
+		if len(dm) != len(om) {
+			return false
+		}
+		for k := range om {
+			if _, ok := dm[k]; !ok {
+				return false
+			}
+		}
+	}
+	return len(compare.Compare(d, nil, o, schema, compare.Options{})) == 0
+}
