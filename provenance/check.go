@@ -286,9 +286,15 @@ func (c *Checker) checkDelete(snap *Snapshot, req *Request, entry *Entry) Result
 		// prunes what it applied (Git's objects among them) when it goes.
 		return Result{Reason: ReasonAgentMadeDelete}
 	}
-	if req.Group == "" && req.Kind == "Namespace" && snap.NamespaceHoldsManaged(req.Name) {
-		// Deleting the namespace deletes every managed object in it.
-		return Result{Reason: ReasonManagedNSDelete}
+	if req.Group == "" && req.Kind == "Namespace" {
+		switch {
+		case snap.NamespaceHoldsManaged(req.Name):
+			// Deleting the namespace deletes every managed object in it.
+			return Result{Reason: ReasonManagedNSDelete}
+		case len(snap.InputsIn(req.Name)) > 0:
+			// And every input a root's render reads there.
+			return Result{Reason: ReasonRootInput}
+		}
 	}
 	if isCRD(req) && crdDeclaresManaged(snap, req) {
 		// Deleting a CRD deletes every custom resource of its kind, those

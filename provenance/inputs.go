@@ -88,6 +88,40 @@ func (s *Snapshot) InputOf(k Key) []RootInput {
 	return s.inputs[k]
 }
 
+// InputsIn lists the roots whose render reads an object of namespace,
+// each with what reads it once, by source and name: deleting the
+// namespace deletes those inputs. It walks every input, for the rare
+// delete of a namespace.
+func (s *Snapshot) InputsIn(namespace string) []RootInput {
+	var out []RootInput
+	for k, rs := range s.inputs {
+		if k.Namespace != namespace {
+			continue
+		}
+		for _, r := range rs {
+			if !slices.Contains(out, r) {
+				out = append(out, r)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Root != out[j].Root {
+			return rootLess(out[i].Root, out[j].Root)
+		}
+		return out[i].Via < out[j].Via
+	})
+	return out
+}
+
+// Readers lists the roots whose render reads k, or, for a Namespace,
+// an object in it (InputsIn): for the words and records of a refusal.
+func (s *Snapshot) Readers(k Key) []RootInput {
+	if k.Group == "" && k.Kind == "Namespace" {
+		return s.InputsIn(k.Name)
+	}
+	return s.InputOf(k)
+}
+
 // State is the state of root in s, or nil when it is not loaded.
 func (s *Snapshot) State(root Root) *RootState { return s.roots[root] }
 

@@ -37,7 +37,9 @@ data: {v: "1"}
 `
 
 // inputSnapshot is a snapshot of appsRoot, which declares declaredInputs
-// and reads vars, creds (neither declared), git-vars and git-creds.
+// and reads vars, creds (neither declared), git-vars and git-creds, all
+// in namespace app, and tenant-vars in namespace tenant, where Git
+// declares nothing.
 func inputSnapshot(t *testing.T) *provenance.Snapshot {
 	t.Helper()
 	c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
@@ -45,6 +47,7 @@ func inputSnapshot(t *testing.T) *provenance.Snapshot {
 	c.SetInputs(appsRoot, []provenance.Input{
 		{Key: inputKey("ConfigMap", "vars"), Via: via}, {Key: inputKey("Secret", "creds"), Via: via},
 		{Key: inputKey("ConfigMap", "git-vars"), Via: via}, {Key: inputKey("Secret", "git-creds"), Via: via},
+		{Key: provenance.Key{Kind: "ConfigMap", Namespace: "tenant", Name: "tenant-vars"}, Via: via},
 	})
 	c.Update(part(t, appsRoot, "1", declaredInputs))
 	return c.Store.Load()
@@ -121,6 +124,14 @@ func TestCheckRootInput(t *testing.T) {
 			old: cm("other", "data: {v: '1'}"), obj: cm("other", "data: {v: '2'}"), wantReason: provenance.ReasonNotInGit},
 		{name: "declared mode: a key Git leaves out of a declared ConfigMap no render reads", checker: declaredMode, op: provenance.Update,
 			old: cm("plain", "data: {v: '1'}"), obj: cm("plain", "data: {v: '1', w: '2'}"), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "a person deletes the namespace of an input, where Git declares nothing", checker: person, op: provenance.Delete,
+			old: "apiVersion: v1\nkind: Namespace\nmetadata: {name: tenant}\n", wantReason: provenance.ReasonRootInput},
+		{name: "a controller deletes it", checker: controller, op: provenance.Delete,
+			old: "apiVersion: v1\nkind: Namespace\nmetadata: {name: tenant}\n", wantReason: provenance.ReasonRootInput},
+		{name: "a namespace of inputs where Git declares objects: the usual rule", checker: person, op: provenance.Delete,
+			old: "apiVersion: v1\nkind: Namespace\nmetadata: {name: app}\n", wantReason: provenance.ReasonManagedNSDelete},
+		{name: "a namespace of no input", checker: person, op: provenance.Delete,
+			old: "apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n", wantAllowed: true, wantReason: provenance.ReasonNotManaged},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := &provenance.Request{Operation: tc.op, Version: "v1"}
@@ -130,7 +141,8 @@ func TestCheckRootInput(t *testing.T) {
 				}
 				m := toMap(t, y)
 				meta := m["metadata"].(map[string]any)
-				req.Kind, req.Namespace, req.Name = m["kind"].(string), meta["namespace"].(string), meta["name"].(string)
+				req.Kind, req.Name = m["kind"].(string), meta["name"].(string)
+				req.Namespace, _ = meta["namespace"].(string)
 			}
 			if tc.obj != "" {
 				req.Object = toMap(t, tc.obj)

@@ -18,7 +18,7 @@ import (
 // What the tests of carried objects stand on: the root Kustomization
 // flux-system/apps declares the Kustomization apps and the ConfigMap
 // git-vars, and its render reads the ConfigMap apps-vars and the Secret
-// apps-secrets (neither in Git) and git-vars.
+// apps-secrets (neither in Git), git-vars, and tenant/tenant-vars.
 var appsRoot = provenance.Root{Name: "Kustomization flux-system/apps", Source: "GitRepository flux-system/fleet", URL: "https://git.example/fleet.git"}
 
 const (
@@ -60,7 +60,8 @@ func carriedSnapshot(t *testing.T) *provenance.Snapshot {
 	c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
 	var inputs []provenance.Input
 	for _, k := range []provenance.Key{{Kind: "ConfigMap", Namespace: "flux-system", Name: "apps-vars"},
-		{Kind: "Secret", Namespace: "flux-system", Name: "apps-secrets"}, {Kind: "ConfigMap", Namespace: "flux-system", Name: "git-vars"}} {
+		{Kind: "Secret", Namespace: "flux-system", Name: "apps-secrets"}, {Kind: "ConfigMap", Namespace: "flux-system", Name: "git-vars"},
+		{Kind: "ConfigMap", Namespace: "tenant", Name: "tenant-vars"}} {
 		inputs = append(inputs, provenance.Input{Key: k, Via: "spec.postBuild.substituteFrom"})
 	}
 	c.SetInputs(appsRoot, inputs)
@@ -129,6 +130,9 @@ func TestCarriedObjects(t *testing.T) {
 			wantDecision: "allowed", wantReason: provenance.ReasonNotInGit},
 		{name: "a controller annotates a declared input", user: operator, change: gitVarsChange.with(admissionv1.Update, setPath([]string{"metadata", "annotations"}, map[string]any{"x": "y"})),
 			wantDecision: "allowed", wantReason: provenance.ReasonMatchesGit},
+		{name: "a person deletes the namespace of an input", user: dev, change: change{version: "v1", kind: "Namespace", resource: "namespaces", namespace: "tenant", name: "tenant",
+			obj: `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"tenant"}}`}.with(admissionv1.Delete, nil),
+			wantDecision: "denied", wantReason: provenance.ReasonRootInput, wantRoot: appsRoot.String(), wantMessage: []string{"Kustomization flux-system/apps", "reads objects in it"}},
 		{name: "the agent rewrites it", user: "system:serviceaccount:flux-system:kustomize-controller", change: appsSecretsChange.with(admissionv1.Update, dataTo("token", "ZXZpbA==")),
 			wantDecision: "allowed", wantReason: reasonAgent},
 	} {

@@ -216,7 +216,10 @@ const maxShownInputRoots = 2
 func rootInputMessage(req *provenance.Request, who caller, snap *provenance.Snapshot, res provenance.Result, repo Repo) string {
 	var b strings.Builder
 	b.WriteString(deniedBy(req, who) + ": ")
-	inputs := snap.InputOf(req.Key())
+	inputs, what := snap.Readers(req.Key()), "it"
+	if req.Group == "" && req.Kind == "Namespace" {
+		what = "objects in it"
+	}
 	var first *provenance.RootState
 	for i, in := range inputs {
 		if i == maxShownInputRoots {
@@ -228,13 +231,13 @@ func rootInputMessage(req *provenance.Request, who caller, snap *provenance.Snap
 		}
 		st := snap.State(in.Root)
 		if st == nil {
-			fmt.Fprintf(&b, "%s (not loaded yet) reads it (%s)", in.Root, in.Via)
+			fmt.Fprintf(&b, "%s (not loaded yet) reads %s (%s)", in.Root, what, in.Via)
 			continue
 		}
 		if first == nil {
 			first = st
 		}
-		fmt.Fprintf(&b, "%s reads it (%s)", rootAt(st), in.Via)
+		fmt.Fprintf(&b, "%s reads %s (%s)", rootAt(st), what, in.Via)
 	}
 	b.WriteString("; changing its data or deleting it changes what the GitOps agent renders and applies, past Git.")
 	advice := " Declare it in Git and change it there"

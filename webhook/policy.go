@@ -206,6 +206,15 @@ func newRecord(req *admission.Request, preq *provenance.Request, snap *provenanc
 	return r
 }
 
+// readersOf lists, for a root-input refusal with no declared object, the
+// roots that read the object.
+func readersOf(snap *provenance.Snapshot, preq *provenance.Request, v verdict) []provenance.RootInput {
+	if v.reason != provenance.ReasonRootInput || v.result.Entry != nil {
+		return nil
+	}
+	return snap.Readers(preq.Key())
+}
+
 // maxRecordRevisions bounds the revisions a record lists when its verdict
 // rests on every root (not in Git).
 const maxRecordRevisions = 5
@@ -218,7 +227,7 @@ func recordRoot(snap *provenance.Snapshot, preq *provenance.Request, v verdict) 
 	if v.reason == reasonStale && v.root != nil {
 		st = v.root
 	}
-	if in := snap.InputOf(preq.Key()); st == nil && v.reason == provenance.ReasonRootInput && len(in) > 0 {
+	if in := readersOf(snap, preq, v); len(in) > 0 {
 		if st = snap.State(in[0].Root); st == nil {
 			return in[0].Root.String(), ""
 		}
