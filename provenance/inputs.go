@@ -132,17 +132,24 @@ var inputFields = []string{"data", "binaryData", "stringData"}
 
 // heldAsInput is the verdict on a request of an object a root's render
 // reads, given res, the verdict on it as any object: one that changes
-// its data is refused (ReasonRootInput) unless Git declares the object
-// and the request leaves it holding exactly Git's data, then res stands.
-// A create, and a delete that starts the deletion, change the data.
+// its data is refused (ReasonRootInput) unless Git declares the object,
+// res allows it, and the data holds no key Git leaves out (res held every
+// key Git declares to Git's value): then res stands. A create, and a
+// delete that starts the deletion, change the data.
 func (c *Checker) heldAsInput(snap *Snapshot, req *Request, entry *Entry, res Result) Result {
 	if req.Subresource != "" || len(snap.InputOf(req.Key())) == 0 || !changesInputData(req) {
 		return res
 	}
-	if entry != nil && (!res.Allowed || req.Operation != Delete && inputDataAsGit(c.Decoded.declared(entry), req.Object, entry.Schema)) {
+	if entry == nil {
+		return Result{Reason: ReasonRootInput}
+	}
+	if !res.Allowed || req.Operation == Delete {
 		return res
 	}
-	return Result{Reason: ReasonRootInput, Entry: entry}
+	if diffs := c.undeclaredInputKeys(entry, req.Object); len(diffs) > 0 {
+		return Result{Reason: ReasonRootInput, Entry: entry, Diffs: diffs}
+	}
+	return res
 }
 
 // changesInputData reports whether req changes what a render reads of
@@ -164,32 +171,23 @@ func changesInputData(req *Request) bool {
 	return false
 }
 
-// inputDataAsGit reports whether obj holds exactly the data Git declares:
-// the same keys (one Git leaves out is a new variable of the render) and
-// equal values, compared as everywhere else (base64 whatever its line
-// wrapping).
-func inputDataAsGit(declared, obj map[string]any, schema *compare.Schema) bool {
-	pick := func(o map[string]any) map[string]any {
-		out := map[string]any{}
-		for _, f := range inputFields {
-			if v, ok := o[f]; ok && !isEmptyValue(v) {
-				out[f] = v
-			}
-		}
-		return out
-	}
-	d, o := pick(declared), pick(obj)
+// undeclaredInputKeys lists, by path and never with a value, the keys of
+// obj's data that Git does not declare for the entry: each is one more
+// variable of the render, whoever sets it and whatever --fields says.
+// A key an --ignore rule frees stays free.
+func (c *Checker) undeclaredInputKeys(entry *Entry, obj map[string]any) []compare.Diff {
+	declared := c.Decoded.declared(entry)
+	ig := c.ignoreFor(entry.Key)
+	var diffs []compare.Diff
 	for _, f := range inputFields {
-		dm, _ := d[f].(map[string]any)
-		om, _ := o[f].(map[string]any)
-		if len(dm) != len(om) {
-			return false
-		}
+		dm, _ := declared[f].(map[string]any)
+		om, _ := obj[f].(map[string]any)
 		for k := range om {
-			if _, ok := dm[k]; !ok {
-				return false
+			if _, ok := dm[k]; !ok && !ig.SkipsAt(obj, f, k) {
+				diffs = append(diffs, compare.Diff{Path: compare.Path{{Field: f, Index: -1}, {Field: k, Index: -1}}, Kind: compare.Undeclared})
 			}
 		}
 	}
-	return len(compare.Compare(d, nil, o, schema, compare.Options{})) == 0
+	slices.SortFunc(diffs, func(a, b compare.Diff) int { return a.Path.Compare(b.Path) })
+	return diffs
 }

@@ -63,6 +63,11 @@ func TestCheckRootInput(t *testing.T) {
 	person := &provenance.Checker{}
 	declaredMode := &provenance.Checker{Fields: provenance.FieldsDeclared}
 	controller := &provenance.Checker{Fields: provenance.FieldsDeclared, StrictLists: true, Controller: true}
+	freed, err := provenance.CompileIgnores([]provenance.IgnoreRule{{Kind: "ConfigMap", Name: "git-vars", JSONPointers: []string{"/data/image"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	controllerFreed := &provenance.Checker{Fields: provenance.FieldsDeclared, StrictLists: true, Controller: true, Ignores: freed}
 	cm := func(name, data string) string {
 		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: app}\n" + data
 	}
@@ -76,6 +81,8 @@ func TestCheckRootInput(t *testing.T) {
 		old, obj    string
 		wantAllowed bool
 		wantReason  provenance.Reason
+		// wantFields are the paths the refusal names.
+		wantFields string
 	}{
 		{name: "a person changes an undeclared input", checker: person, op: provenance.Update,
 			old: cm("vars", "data: {greeting: hello}"), obj: cm("vars", "data: {greeting: evil}"), wantReason: provenance.ReasonRootInput},
@@ -108,7 +115,12 @@ func TestCheckRootInput(t *testing.T) {
 		{name: "a person changes a declared input's value: the usual rules", checker: person, op: provenance.Update,
 			old: cm("git-vars", "data: {greeting: hello}"), obj: cm("git-vars", "data: {greeting: evil}"), wantReason: provenance.ReasonFieldMismatch},
 		{name: "declared mode: a key Git leaves out of a declared input", checker: declaredMode, op: provenance.Update,
-			old: cm("git-vars", "data: {greeting: hello}"), obj: cm("git-vars", "data: {greeting: hello, image: evil}"), wantReason: provenance.ReasonRootInput},
+			old: cm("git-vars", "data: {greeting: hello}"), obj: cm("git-vars", "data: {greeting: hello, image: evil}"), wantReason: provenance.ReasonRootInput, wantFields: "data.image"},
+		{name: "an --ignore rule frees a key of a declared input", checker: controllerFreed, op: provenance.Update,
+			old: cm("git-vars", "data: {greeting: hello}"), obj: cm("git-vars", "data: {greeting: hello, image: mine}"), wantAllowed: true, wantReason: provenance.ReasonMatchesGit},
+		{name: "an --ignore rule frees that key only", checker: controllerFreed, op: provenance.Update,
+			old: cm("git-vars", "data: {greeting: hello}"), obj: cm("git-vars", "data: {greeting: hello, image: mine, tag: evil}\nbinaryData: {b: aGk=}"),
+			wantReason: provenance.ReasonRootInput, wantFields: "binaryData.b data.tag"},
 		{name: "a controller adds a key Git leaves out of a declared Secret input", checker: controller, op: provenance.Update,
 			old: secret("git-creds", "data: {token: czNjcjN0}"), obj: secret("git-creds", "data: {token: czNjcjN0, more: YQ==}"), wantReason: provenance.ReasonRootInput},
 		{name: "a controller creates a declared input with a key Git leaves out", checker: controller, op: provenance.Create,
@@ -153,6 +165,19 @@ func TestCheckRootInput(t *testing.T) {
 			res := tc.checker.Check(snap, req)
 			if res.Allowed != tc.wantAllowed || res.Reason != tc.wantReason {
 				t.Errorf("Check = allowed %v, %s (%v); want %v, %s", res.Allowed, res.Reason, res.Diffs, tc.wantAllowed, tc.wantReason)
+			}
+			if tc.wantFields == "" {
+				return
+			}
+			var fields []string
+			for _, d := range res.Diffs {
+				if d.Git != nil || d.Request != nil || d.Old != nil {
+					t.Errorf("%s carries a value", d.Path)
+				}
+				fields = append(fields, d.Path.String())
+			}
+			if got := strings.Join(fields, " "); got != tc.wantFields {
+				t.Errorf("fields %q, want %q", got, tc.wantFields)
 			}
 		})
 	}

@@ -125,7 +125,7 @@ func TestCarriedObjects(t *testing.T) {
 		{name: "a person changes it under break-glass", user: dev, change: appsVarsChange.with(admissionv1.Update, dataTo("greeting", "evil")),
 			edit: func(h *Handler) { h.BreakGlass = grantStore(grant) }, wantDecision: "break-glass", wantReason: provenance.ReasonRootInput, wantRoot: appsRoot.String()},
 		{name: "a controller adds a key Git leaves out of a declared input", user: operator, change: gitVarsChange.with(admissionv1.Update, dataTo("image", "evil")),
-			wantDecision: "denied", wantReason: provenance.ReasonRootInput, wantMessage: []string{"Git declares it in file apps", "Change it in Git (https://git.example/fleet.git (main))"}},
+			wantDecision: "denied", wantReason: provenance.ReasonRootInput, wantMessage: []string{"Git declares it in file apps, and not data.image, which the request sets", "Change it in Git (https://git.example/fleet.git (main))"}},
 		{name: "a controller labels a substituteFrom ConfigMap", user: operator, change: appsVarsChange.with(admissionv1.Update, setPath([]string{"metadata", "labels"}, map[string]any{"x": "y"})),
 			wantDecision: "allowed", wantReason: provenance.ReasonNotInGit},
 		{name: "a controller annotates a declared input", user: operator, change: gitVarsChange.with(admissionv1.Update, setPath([]string{"metadata", "annotations"}, map[string]any{"x": "y"})),

@@ -242,12 +242,25 @@ func rootInputMessage(req *provenance.Request, who caller, snap *provenance.Snap
 	b.WriteString("; changing its data or deleting it changes what the GitOps agent renders and applies, past Git.")
 	advice := " Declare it in Git and change it there"
 	if st := snap.RootOf(res.Entry); st != nil {
-		fmt.Fprintf(&b, " Git declares it in file %s, and the request would not leave its data exactly as Git has it.", fileRef(repo, st, res.Entry))
+		fmt.Fprintf(&b, " Git declares it in file %s, and not %s, which the request sets.", fileRef(repo, st, res.Entry), diffPathList(res.Diffs))
 		advice, first = " Change it in Git", st
 	}
 	fmt.Fprintf(&b, "%s (%s); in an emergency, ask for a break-glass grant (gitgate breakglass grant).%s",
 		advice, gitTarget(snap, first, repo), agentAdvice(who))
 	return truncate(b.String(), maxMessageLen)
+}
+
+// diffPathList names the paths of diffs, at most maxShownDiffs of them.
+func diffPathList(diffs []compare.Diff) string {
+	var paths []string
+	for i, d := range diffs {
+		if i == maxShownDiffs {
+			paths = append(paths, fmt.Sprintf("%d more", len(diffs)-maxShownDiffs))
+			break
+		}
+		paths = append(paths, d.Path.String())
+	}
+	return strings.Join(paths, ", ")
 }
 
 // rootAt names a root and its revision, printed once:
