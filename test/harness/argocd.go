@@ -92,10 +92,19 @@ func InstallArgoCDCRDs(k *Kubectl) error {
 	if r := k.Run("", "apply", "--server-side", "--force-conflicts", "-f", crds); r.Failed() {
 		return fmt.Errorf("apply Argo CD CRDs: %s: %w\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
-	if r := k.Run("", "wait", "--for=condition=Established", "--timeout=60s", "-f", crds); r.Failed() {
-		return fmt.Errorf("wait for Argo CD CRDs: %s: %w\n%s", r.CommandLine(), r.Err, r.Stderr)
+	// kubectl wait fails at once on a CRD that has no conditions yet, as
+	// one just created may not.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r := k.Run("", "wait", "--for=condition=Established", "--timeout=10s", "-f", crds)
+		if !r.Failed() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("wait for Argo CD CRDs: %s: %w\n%s", r.CommandLine(), r.Err, r.Stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	return nil
 }
 
 // StartArgoCD installs the CRDs, namespace argocd, the components'
@@ -417,6 +426,9 @@ func (a *ArgoCD) startApplicationSet(args []string, logTo io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Its client comes from controller-runtime, which reads KUBECONFIG,
+	// not the --kubeconfig flag (that one only gives the namespace).
+	env = append(env, "KUBECONFIG="+kubeconfig)
 	addrs := make([]string, 3)
 	for i := range addrs {
 		if addrs[i], err = FreeAddr(); err != nil {
@@ -432,7 +444,9 @@ func (a *ArgoCD) startApplicationSet(args []string, logTo io.Writer) error {
 	if a.ApplicationSet, err = startProcessEnv(name, filepath.Join(a.bin, "argocd"), args, env, logTo); err != nil {
 		return err
 	}
-	return waitReady(name, addrs[1], "/readyz", a.ApplicationSet.done, 90*time.Second)
+	// It registers no health checks, so its probe server answers 404;
+	// the metrics server starts with the manager.
+	return waitReady(name, addrs[0], "/metrics", a.ApplicationSet.done, 90*time.Second)
 }
 
 // Logs is every component's output, one after the other.
