@@ -74,7 +74,8 @@ func TestPersonEditOfSyncedObjectIsRefused(t *testing.T) {
 	} {
 		t.Run(c.app.Name, func(t *testing.T) {
 			edit := *env.kubectl
-			edit.Env = []string{"KUBE_EDITOR=sed -i s/greeting:.*/greeting:\\ hi/"}
+			// kubectl keeps a refused edit in a file of its TMPDIR.
+			edit.Env = []string{"KUBE_EDITOR=sed -i s/greeting:.*/greeting:\\ hi/", "TMPDIR=" + t.TempDir()}
 			r := edit.Run("", "-n", c.app.Namespace, "edit", "configmap", c.obj, "--as", person)
 			harness.WantDenied(t, r, personEditRefusal(c.app.Name)...)
 			if got := get(t, c.app.Namespace, "configmap/"+c.obj, "{.data.greeting}"); got == "hi" {
@@ -103,7 +104,7 @@ func TestApplicationSetGeneratesApplications(t *testing.T) {
 	}
 	// Today gitgate refuses the creates, and the controller reports the
 	// refusal on the ApplicationSet.
-	msg := waitAppSetError(t, "generated", time.Minute)
+	msg := waitAppSetError(t, "generated", "validate.gitgate.dev", 2*time.Minute)
 	t.Logf("ApplicationSet generated reports: %s", msg)
 	for _, want := range []string{
 		`admission webhook "validate.gitgate.dev" denied the request`,
@@ -161,18 +162,19 @@ spec:
 }
 
 // waitAppSetError waits until the ApplicationSet named name reports an
-// ErrorOccurred condition and returns its message.
-func waitAppSetError(t *testing.T, name string, timeout time.Duration) string {
+// ErrorOccurred condition whose message holds want, and returns the
+// message: an earlier error of another cause may come first.
+func waitAppSetError(t *testing.T, name, want string, timeout time.Duration) string {
 	t.Helper()
 	const path = `{.status.conditions[?(@.type=="ErrorOccurred")].status}{"\n"}{.status.conditions[?(@.type=="ErrorOccurred")].message}`
 	deadline := time.Now().Add(timeout)
 	for {
 		status, msg, _ := strings.Cut(get(t, harness.ArgoCDNamespace, "applicationsets.argoproj.io/"+name, path), "\n")
-		if status == "True" && msg != "" {
+		if status == "True" && strings.Contains(msg, want) {
 			return msg
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("ApplicationSet %s reports no error after %s; status:\n%s", name, timeout,
+			t.Fatalf("ApplicationSet %s reports no error holding %q after %s; status:\n%s", name, want, timeout,
 				get(t, harness.ArgoCDNamespace, "applicationsets.argoproj.io/"+name, "{.status}"))
 		}
 		time.Sleep(250 * time.Millisecond)
