@@ -65,6 +65,14 @@ func (h *Handler) holderOf(ctx context.Context, preq *provenance.Request, least 
 	if len(refs) == 0 || !h.Identities.mayHold(preq.Namespace, least) || !runsAnew(preq) {
 		return best, nil
 	}
+	// All lookups share podLookupTimeout, within --decision-timeout, on
+	// the wall clock (the API server's).
+	timeout := podLookupTimeout
+	if h.DecisionTimeout > 0 {
+		timeout = min(timeout, h.DecisionTimeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	for _, name := range refs {
 		sa, err := h.tokenOf(ctx, preq, name)
 		if err != nil {
@@ -77,21 +85,13 @@ func (h *Handler) holderOf(ctx context.Context, preq *provenance.Request, least 
 	return best, nil
 }
 
-// tokenOf names the service account whose token Secret name holds, within
-// podLookupTimeout and the decision's deadline. A Secret that does not
+// tokenOf names the service account whose token Secret name holds. A Secret that does not
 // exist holds no token yet, but one created later under its name would
 // reach the waiting Pod: a name that a token Secret of service account
 // SA would have (SA-token, SA-token-*) counts as SA's.
 func (h *Handler) tokenOf(ctx context.Context, preq *provenance.Request, name string) (string, error) {
 	if h.Secrets == nil {
 		return "", fmt.Errorf("%w %s/%s: %w", errSecretUnknown, preq.Namespace, name, errNoSecretReader)
-	}
-	ctx, cancel := context.WithTimeout(ctx, podLookupTimeout)
-	defer cancel()
-	if !preq.Deadline.IsZero() {
-		var cancelDeadline context.CancelFunc
-		ctx, cancelDeadline = context.WithDeadline(ctx, preq.Deadline)
-		defer cancelDeadline()
 	}
 	sa, found, err := h.Secrets.TokenOf(ctx, preq.Namespace, name)
 	switch {

@@ -25,7 +25,7 @@ func (h *Handler) scopedVerdict(snap *provenance.Snapshot, preq *provenance.Requ
 	if preq.Subresource != "" {
 		return verdict{}, false
 	}
-	if s, ok := scopeFor(h.Identities.AgentFor, who.user, preq.Group, preq.Kind); ok && h.controlledByGitOps(preq) {
+	if s, ok := scopeFor(h.Identities.AgentFor, who.user, preq.Group, preq.Kind); ok && snap != nil && h.controlledByGitOps(preq) && snap.Lookup(preq.Key()) == nil {
 		return scopedAgent(preq, who, s), true
 	}
 	if _, ok := scopeFor(h.Identities.Annotators, who.user, preq.Group, preq.Kind); ok && snap != nil && annotationsOnly(preq) {
@@ -41,7 +41,8 @@ func (h *Handler) scopedVerdict(snap *provenance.Snapshot, preq *provenance.Requ
 }
 
 // scopedAgent is the verdict on a scoped agent's write of an object its
-// scope covers: allowed as the agent's, but for an Argo CD Application's
+// scope covers, one Git does not declare (what Git declares is the
+// agent's, and a scoped agent is judged by its class there): allowed as the agent's, but for an Argo CD Application's
 // operation beyond a plain sync (inline manifests, another source or
 // revision), which the ApplicationSet controller never writes.
 func scopedAgent(preq *provenance.Request, who caller, s Scope) verdict {
