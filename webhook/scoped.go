@@ -25,7 +25,8 @@ func (h *Handler) scopedVerdict(snap *provenance.Snapshot, preq *provenance.Requ
 	if preq.Subresource != "" {
 		return verdict{}, false
 	}
-	if s, ok := scopeFor(h.Identities.AgentFor, who.user, preq.Group, preq.Kind); ok && snap != nil && h.controlledByGitOps(preq) && snap.Lookup(preq.Key()) == nil {
+	if s, ok := scopeFor(h.Identities.AgentFor, who.user, preq.Group, preq.Kind); ok && h.GitOpsKinds.Has(preq.Group, preq.Kind) &&
+		snap != nil && h.controlledByGitOps(preq) && snap.Lookup(preq.Key()) == nil {
 		return scopedAgent(preq, who, s), true
 	}
 	if _, ok := scopeFor(h.Identities.Annotators, who.user, preq.Group, preq.Kind); ok && snap != nil && annotationsOnly(preq) {
@@ -41,7 +42,9 @@ func (h *Handler) scopedVerdict(snap *provenance.Snapshot, preq *provenance.Requ
 }
 
 // scopedAgent is the verdict on a scoped agent's write of an object its
-// scope covers, one Git does not declare (what Git declares is the
+// scope covers: of a GitOps kind (a scope of any other kind covers
+// nothing: a scoped agent never reaches a workload), controlled by a
+// GitOps object, and not declared by Git (what Git declares is the
 // agent's, and a scoped agent is judged by its class there): allowed as the agent's, but for an Argo CD Application's
 // operation beyond a plain sync (inline manifests, another source or
 // revision), which the ApplicationSet controller never writes.
