@@ -61,7 +61,8 @@ const (
 	// annotations Git does not declare (allowed).
 	reasonAnnotations provenance.Reason = "annotations-only"
 	// reasonPlainSync: a people proxy (--people-proxy) started a plain
-	// sync of an Argo CD Application, the Sync button (allowed).
+	// sync of an Argo CD Application, the Sync button, or ended one
+	// (allowed).
 	reasonPlainSync provenance.Reason = "plain-sync"
 )
 

@@ -29,14 +29,14 @@ func (h *Handler) scopedVerdict(snap *provenance.Snapshot, preq *provenance.Requ
 		snap != nil && h.controlledByGitOps(preq) && snap.Lookup(preq.Key()) == nil {
 		return scopedAgent(preq, who, s), true
 	}
-	if _, ok := scopeFor(h.Identities.Annotators, who.user, preq.Group, preq.Kind); ok && snap != nil && annotationsOnly(preq) {
-		return h.annotationsVerdict(snap, preq, who), true
-	}
 	if who.proxy && operationOnly(preq) {
 		if err := plainSync(preq); err != nil {
 			return verdict{who: who, reason: reasonAgentToken, err: err}, true
 		}
 		return verdict{who: who, allowed: true, reason: reasonPlainSync}, true
+	}
+	if _, ok := scopeFor(h.Identities.Annotators, who.user, preq.Group, preq.Kind); ok && snap != nil && annotationsOnly(preq) {
+		return h.annotationsVerdict(snap, preq, who), true
 	}
 	return verdict{}, false
 }
@@ -131,11 +131,11 @@ var syncFree = [][]string{
 }
 
 // operationOnly reports an update of an Argo CD Application that changes
-// its operation and nothing else (its status aside, which the decoder
-// never reads).
+// its operation and status and nothing else: a sync (plainSync then
+// judges the operation), or its termination (argocd app terminate-op
+// writes status.operationState; the decoder never reads status, which
+// Git's declared Applications leave free as well).
 func operationOnly(preq *provenance.Request) bool {
 	return preq.Group == "argoproj.io" && preq.Kind == "Application" && preq.Operation == provenance.Update &&
-		preq.OldObject != nil && preq.Object != nil &&
-		!equalJSON(preq.OldObject["operation"], preq.Object["operation"]) &&
-		equalExcept(preq.OldObject, preq.Object, syncFree)
+		preq.OldObject != nil && preq.Object != nil && equalExcept(preq.OldObject, preq.Object, syncFree)
 }

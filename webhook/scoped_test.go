@@ -185,6 +185,10 @@ func argoServerCases() []scopedCase {
 	return []scopedCase{
 		{"argocd-server syncs a generated Application", argoServer, generatedChange.with(admissionv1.Update, plain), outcomeAllowed, reasonPlainSync, Person},
 		{"argocd-server syncs a declared Application", argoServer, applicationChange.with(admissionv1.Update, plain), outcomeAllowed, reasonPlainSync, Person},
+		{"argocd-server terminates a generated Application's sync (status only)", argoServer,
+			generatedChange.with(admissionv1.Update, setPath([]string{"status", "operationState", "phase"}, "Terminating")), outcomeAllowed, reasonPlainSync, Person},
+		{"argocd-server rolls a generated Application back (argocd app rollback)", argoServer,
+			generatedChange.with(admissionv1.Update, syncOperation(map[string]any{"revision": "0123456789abcdef0123456789abcdef01234567"})), "denied", reasonAgentToken, Person},
 		{"argocd-server refreshes a generated Application", argoServer,
 			generatedChange.with(admissionv1.Update, setPath([]string{"metadata", "annotations", "argocd.argoproj.io/refresh"}, "hard")), outcomeAllowed, reasonAnnotations, Person},
 		{"argocd-server syncs inline manifests", argoServer,

@@ -153,9 +153,12 @@ func argoServerWrites(t *testing.T) {
 	// The Sync button and the Refresh button.
 	mustRun(t, "-n", "argocd", "patch", "application", "eu", "--type", "merge", "-p", `{"operation":{"sync":{"revision":"main","prune":true},"initiatedBy":{"username":"admin"}}}`, "--as", argoServer)
 	mustRun(t, "-n", "argocd", "annotate", "application", "eu", "argocd.argoproj.io/refresh=hard", "--as", argoServer)
+	// argocd app terminate-op: the Application's status, with the object.
+	mustRun(t, "-n", "argocd", "patch", "application", "eu", "--type", "merge", "-p", `{"status":{"operationState":{"phase":"Terminating"}}}`, "--as", argoServer)
 	for _, patch := range []string{
 		`{"operation":{"sync":{"manifests":["kind: Pod"]}}}`,
 		`{"operation":{"sync":{"revision":"evil"}}}`,
+		`{"operation":{"sync":{"revision":"0123456789abcdef0123456789abcdef01234567"}}}`, // argocd app rollback
 		`{"operation":{"sync":{"source":{"repoURL":"https://evil.example.com/x.git"}}}}`,
 		`{"spec":{"source":{"repoURL":"https://evil.example.com/x.git"}}}`,
 	} {
