@@ -120,7 +120,8 @@ func tokenNameOwner(name string) string {
 // workload references by name: secret volumes, projected volumes'
 // secret sources, and every container's env secretKeyRef and envFrom
 // secretRef (ephemeral and init containers included). imagePullSecrets
-// reach the kubelet only, never a container.
+// reach the kubelet only, never a container. Nil, allocating nothing,
+// when there is none: it runs on every refusal of a workload.
 func secretRefs(group, kind string, obj map[string]any) []string {
 	path, ok := podSpecAt[kind]
 	if !ok || (group != "" && group != "apps" && group != "batch") {
@@ -128,24 +129,24 @@ func secretRefs(group, kind string, obj map[string]any) []string {
 	}
 	spec, _ := at(obj, path).(map[string]any)
 	var refs []string
-	add := func(v any) {
-		if name, _ := v.(string); name != "" {
-			refs = append(refs, name)
+	volumes, _ := spec["volumes"].([]any)
+	for _, v := range volumes {
+		refs = appendName(refs, at(asObject(v), []string{"secret", "secretName"}))
+		sources, _ := at(asObject(v), []string{"projected", "sources"}).([]any)
+		for _, src := range sources {
+			refs = appendName(refs, at(asObject(src), []string{"secret", "name"}))
 		}
 	}
-	for _, v := range listOf(spec["volumes"]) {
-		add(at(v, []string{"secret", "secretName"}))
-		for _, src := range listOf(at(v, []string{"projected", "sources"})) {
-			add(at(src, []string{"secret", "name"}))
-		}
-	}
-	for _, list := range []string{"containers", "initContainers", "ephemeralContainers"} {
-		for _, c := range listOf(spec[list]) {
-			for _, e := range listOf(c["env"]) {
-				add(at(e, []string{"valueFrom", "secretKeyRef", "name"}))
+	for _, list := range [...]string{"containers", "initContainers", "ephemeralContainers"} {
+		containers, _ := spec[list].([]any)
+		for _, c := range containers {
+			env, _ := asObject(c)["env"].([]any)
+			for _, e := range env {
+				refs = appendName(refs, at(asObject(e), []string{"valueFrom", "secretKeyRef", "name"}))
 			}
-			for _, e := range listOf(c["envFrom"]) {
-				add(at(e, []string{"secretRef", "name"}))
+			envFrom, _ := asObject(c)["envFrom"].([]any)
+			for _, e := range envFrom {
+				refs = appendName(refs, at(asObject(e), []string{"secretRef", "name"}))
 			}
 		}
 	}
@@ -153,16 +154,18 @@ func secretRefs(group, kind string, obj map[string]any) []string {
 	return slices.Compact(refs)
 }
 
-// listOf is a decoded list's objects; anything else in it is skipped.
-func listOf(v any) []map[string]any {
-	l, _ := v.([]any)
-	out := make([]map[string]any, 0, len(l))
-	for _, x := range l {
-		if m, ok := x.(map[string]any); ok {
-			out = append(out, m)
-		}
+// appendName appends v to names when it is a name.
+func appendName(names []string, v any) []string {
+	if name, _ := v.(string); name != "" {
+		return append(names, name)
 	}
-	return out
+	return names
+}
+
+// asObject is v as a decoded object, or nil.
+func asObject(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
 }
 
 // runsAs names the service account a request's object would hand its
