@@ -45,9 +45,10 @@ func (h *Handler) scopedVerdict(snap *provenance.Snapshot, preq *provenance.Requ
 // scope covers: of a GitOps kind (a scope of any other kind covers
 // nothing: a scoped agent never reaches a workload), controlled by a
 // GitOps object, and not declared by Git (what Git declares is the
-// agent's, and a scoped agent is judged by its class there): allowed as the agent's, but for an Argo CD Application's
-// operation beyond a plain sync (inline manifests, another source or
-// revision), which the ApplicationSet controller never writes.
+// agent's, and a scoped agent is judged by its class there). Allowed as
+// the agent's, but for an Argo CD Application's operation beyond a plain
+// sync (inline manifests, another source or revision), which the
+// ApplicationSet controller never writes.
 func scopedAgent(preq *provenance.Request, who caller, s Scope) verdict {
 	if err := plainSync(preq); err != nil {
 		return verdict{who: who, reason: reasonAgentToken, err: err}
