@@ -65,7 +65,12 @@ var (
 		{"system:serviceaccount:flux-system:helm-controller", sa("flux-system"), webhook.Agent},
 		{"system:serviceaccount:argocd:argocd-application-controller", sa("argocd"), webhook.Agent},
 
-		{"system:serviceaccount:argocd:argocd-server", sa("argocd"), webhook.Controller},
+		// Argo CD's ApplicationSet and notifications controllers are
+		// controllers, scoped; argocd-server writes for people.
+		{"system:serviceaccount:argocd:argocd-applicationset-controller", sa("argocd"), webhook.Controller},
+		{"system:serviceaccount:argocd:argocd-notifications-controller", sa("argocd"), webhook.Controller},
+		{"system:serviceaccount:argocd:argocd-server", sa("argocd"), webhook.Person},
+		{"system:serviceaccount:argocd:argocd-server-x", sa("argocd"), webhook.Controller},
 		{"system:serviceaccount:cert-manager:cert-manager", sa("cert-manager"), webhook.Controller},
 		{"system:serviceaccount:team-a:flux-reconciler", sa("team-a"), webhook.Controller},
 		{"system:serviceaccount:flux-system-x:kustomize-controller", sa("flux-system-x"), webhook.Controller},
@@ -94,6 +99,9 @@ var (
 		{"carol", []string{"operators"}, webhook.Controller},
 		{"system:serviceaccount:monitoring:prometheus", sa("monitoring"), webhook.Controller},
 		{"system:serviceaccount:team-b:app", sa("team-b"), webhook.Person},
+		{"system:serviceaccount:ops:web-ui", sa("ops"), webhook.Person},
+		{"system:serviceaccount:ops:generator", sa("ops"), webhook.Controller},
+		{"console-eu", []string{"operators"}, webhook.Person},
 		{"system:serviceaccount:team-a:gitops-reconciler-x", sa("team-a"), webhook.Person},
 	}
 	resources = []struct {
@@ -121,6 +129,8 @@ var (
 		{"", "v1", "serviceaccounts", "token", "flux-system", "anything"},
 		{"", "v1", "serviceaccounts", "token", "argocd", "argocd-application-controller"},
 		{"", "v1", "serviceaccounts", "token", "argocd", "argocd-server"},
+		{"", "v1", "serviceaccounts", "token", "argocd", "argocd-applicationset-controller"},
+		{"", "v1", "serviceaccounts", "token", "argocd", "argocd-notifications-controller"},
 		{"", "v1", "serviceaccounts", "token", "kube-system", "deployment-controller"},
 		{"", "v1", "serviceaccounts", "token", "flux-system-x", "kustomize-controller"},
 		{"discovery.k8s.io", "v1", "endpointslices", "", "", ""},
@@ -143,6 +153,8 @@ var (
 		{"", "v1", "serviceaccounts", "token", "ops", "operator"},
 		{"", "v1", "serviceaccounts", "token", "monitoring", "prometheus"},
 		{"", "v1", "serviceaccounts", "token", "team-b", "app"},
+		{"", "v1", "serviceaccounts", "token", "ops", "generator"},
+		{"", "v1", "serviceaccounts", "token", "ops", "web-ui"},
 	}
 )
 
@@ -263,6 +275,14 @@ func flagsOf(t *testing.T, d *unstructured.Unstructured) (webhook.Identities, we
 		AgentGroups:      flags["agent-group"],
 		ControllerUsers:  or(flags["controller"], webhook.DefaultControllers),
 		ControllerGroups: flags["controller-group"],
+		PeopleProxies:    or(flags["people-proxy"], webhook.DefaultPeopleProxies),
+	}
+	var err error
+	if ids.AgentFor, err = webhook.ParseScopes(or(flags["agent-for"], webhook.DefaultAgentFor)); err != nil {
+		t.Fatal(err)
+	}
+	if ids.Annotators, err = webhook.ParseScopes(or(flags["annotator"], webhook.DefaultAnnotators)); err != nil {
+		t.Fatal(err)
 	}
 	if err := ids.Validate(); err != nil {
 		t.Fatal(err)

@@ -79,6 +79,10 @@ type Handler struct {
 	// Pods names the service account a Pod runs as, for CONNECTs (exec,
 	// attach, port-forward); nil refuses them all (fail closed).
 	Pods Pods
+	// Secrets says whose token a Secret holds, for Pods that reference
+	// Secrets by name in a namespace of agents' (or, for a person's Pod,
+	// controllers') service accounts; nil refuses those (fail closed).
+	Secrets Secrets
 	// Connect is what people's CONNECTs to other Pods get (--connect);
 	// "" is DefaultConnect.
 	Connect Connect
@@ -201,7 +205,8 @@ func (h *Handler) decide(ctx context.Context, req *admission.Request, start time
 	case err != nil:
 		return Decision{Outcome: outcomeError, Reason: reasonBadRequest, Class: who.class, Code: http.StatusBadRequest, Message: err.Error()}
 	case v.allowed:
-		return Decision{Allowed: true, Outcome: outcomeAllowed, Reason: v.reason, Class: who.class}
+		// v.who: a scoped agent is the agent for what its scope covers.
+		return Decision{Allowed: true, Outcome: outcomeAllowed, Reason: v.reason, Class: v.who.class}
 	}
 	return h.applyPolicy(ctx, req, preq, snap, v, start)
 }

@@ -105,6 +105,11 @@ func (h *Handler) explain(preq *provenance.Request, snap *provenance.Snapshot, v
 			preq.Operation, describeObject(preq), v.who.user, v.err)
 	case reasonAgentToken, reasonControllerToken:
 		return tokenMessage(preq, v.who, v.reason, v.err)
+	case reasonSecretUnknown:
+		return fmt.Sprintf("gitgate denied %s of %s by %s: %v, so it cannot tell whether its Pods would hold the token of a service account above the caller's "+
+			"(a token Secret referenced by name hands out its token, whatever the Pod runs as); neither the mode nor break-glass changes this. "+
+			"Retry; if this persists, check gitgate's logs and its RBAC (get on secrets).",
+			preq.Operation, describeObject(preq), v.who.user, v.err)
 	case reasonUnresolvedKind:
 		return fmt.Sprintf("gitgate denied %s of %s by %s: %v, so it cannot tell which object Git declares. The API server's discovery may not list it yet; retry, and check gitgate's logs if this persists.",
 			preq.Operation, describeObject(preq), v.who.user, v.err)
@@ -122,10 +127,7 @@ func (h *Handler) explain(preq *provenance.Request, snap *provenance.Snapshot, v
 // judged as one, and how to make it an agent instead.
 func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapshot, res provenance.Result, repo Repo) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "gitgate denied %s of %s by %s", req.Operation, describeObject(req), who.user)
-	if who.class == Controller {
-		fmt.Fprintf(&b, ", judged as a controller (it matches %s)", who.match)
-	}
+	b.WriteString(deniedBy(req, who))
 	b.WriteString(": ")
 	root := snap.RootOf(res.Entry)
 	where := consulted(snap)
@@ -179,14 +181,10 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 	return truncate(b.String(), maxMessageLen)
 }
 
-// deniedBy is the head of a denial: what was refused, by whom, and for a
-// controller that it was judged as one.
+// deniedBy is the head of a denial: what was refused, by whom, and how a
+// caller whose class its name does not tell was judged.
 func deniedBy(req *provenance.Request, who caller) string {
-	head := fmt.Sprintf("gitgate denied %s of %s by %s", req.Operation, describeObject(req), who.user)
-	if who.class == Controller {
-		head += fmt.Sprintf(", judged as a controller (it matches %s)", who.match)
-	}
-	return head
+	return fmt.Sprintf("gitgate denied %s of %s by %s", req.Operation, describeObject(req), who.user) + judgedAs(who)
 }
 
 // agentAdvice ends a controller's denial: the identity may in fact be a
@@ -261,6 +259,18 @@ func diffPathList(diffs []compare.Diff) string {
 		paths = append(paths, d.Path.String())
 	}
 	return strings.Join(paths, ", ")
+}
+
+// judgedAs says how a caller whose class its name does not tell was
+// judged: a controller, or a people proxy (a person).
+func judgedAs(who caller) string {
+	switch {
+	case who.class == Controller:
+		return fmt.Sprintf(", judged as a controller (it matches %s)", who.match)
+	case who.proxy:
+		return fmt.Sprintf(", judged as a person: it writes what people ask of it (it matches --people-proxy %s)", who.match)
+	}
+	return ""
 }
 
 // rootAt names a root and its revision, printed once:
@@ -597,10 +607,7 @@ func tooLargeHTTPMessage(limit int64) string {
 // connectMessage explains a refused CONNECT (exec, attach, port-forward):
 // whose Pod it is, or that gitgate could not tell, or --connect.
 func connectMessage(preq *provenance.Request, v verdict) string {
-	head := fmt.Sprintf("gitgate denied %s of %s by %s", preq.Operation, describeObject(preq), v.who.user)
-	if v.who.class == Controller {
-		head += fmt.Sprintf(", judged as a controller (it matches %s)", v.who.match)
-	}
+	head := deniedBy(preq, v.who)
 	switch v.reason {
 	case reasonAgentToken:
 		return fmt.Sprintf("%s: %v; whoever runs a command in it, attaches to it or forwards its ports can read its token and act as it, past every Git check. "+

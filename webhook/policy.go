@@ -80,7 +80,7 @@ type ruling struct {
 func (h *Handler) rule(req *admission.Request, preq *provenance.Request, snap *provenance.Snapshot, v verdict, now time.Time) ruling {
 	r := ruling{mode: h.modeFor(snap, preq.Namespace)}
 	r.decision = decisionFor(r.mode)
-	hard := v.reason == reasonAgentToken || v.reason == reasonControllerToken || v.reason == reasonPodUnknown
+	hard := v.reason == reasonAgentToken || v.reason == reasonControllerToken || v.reason == reasonPodUnknown || v.reason == reasonSecretUnknown
 	if hard || v.enforce {
 		// A token outlives any grant and any roll-out mode: always denied.
 		// (enforce: whatever the mode, but a grant may still cover it.)
