@@ -13,28 +13,33 @@ package compare
 // and undeclared compares what Git leaves out with defaultAt.
 
 // defaultAt is what Options.Defaults holds where the walk is: map fields by
-// name, keyed list elements by key and ordinal, atomic list elements by
-// position. Nil where Defaults hold nothing there, or are not known.
+// name, atomic list elements by position, keyed list elements by key and
+// ordinal, read from the request's element at the same place (the walk's
+// frames carry its position only). Nil where Defaults hold nothing there,
+// or are not known.
 func (w *walker) defaultAt() any {
-	var v any = w.defaults
+	var d, r any = w.defaults, w.request
 	for _, f := range w.path {
-		if v == nil {
+		if d == nil {
 			return nil
 		}
+		dl, _ := d.([]any)
+		rl, _ := r.([]any)
 		switch {
+		case (f.list != nil || f.index >= 0) && (f.index < 0 || f.index >= len(rl)):
+			return nil // not an element of the request: nothing to default
 		case f.list != nil:
-			l, _ := v.([]any)
-			v = keyedElem(l, f.list.keys, f.elem, f.ord)
-		case f.field == "" && f.index >= 0:
-			l, _ := v.([]any)
-			if f.index >= len(l) {
+			d, r = keyedElem(dl, f.list.keys, rl[f.index], keyOrdinal(rl, f.list.keys, f.index)), rl[f.index]
+		case f.index >= 0:
+			if f.index >= len(dl) {
 				return nil
 			}
-			v = l[f.index]
+			d, r = dl[f.index], rl[f.index]
 		default:
-			m, _ := v.(map[string]any)
-			v = m[f.field]
+			dm, _ := d.(map[string]any)
+			rm, _ := r.(map[string]any)
+			d, r = dm[f.field], rm[f.field]
 		}
 	}
-	return v
+	return d
 }

@@ -106,7 +106,7 @@ type Options struct {
 // without them).
 func Compare(declared, old, obj map[string]any, s *Schema, opts Options) []Diff {
 	w := walker{strict: opts.Strict && old != nil, strictLists: opts.StrictLists, max: opts.MaxDiffs, deadline: opts.Deadline,
-		update: old != nil, strictUnder: opts.StrictUnder, defaults: opts.Defaults}
+		update: old != nil, strictUnder: opts.StrictUnder, defaults: opts.Defaults, request: obj}
 	if w.max <= 0 {
 		w.max = 64
 	}
@@ -143,10 +143,12 @@ type walker struct {
 	update      bool
 	strictUnder [][]string
 	// added: the walk is inside a subtree a strict update adds (see
-	// walk); defaults: Options.Defaults; unproven: an Unproven diff was
-	// reported.
+	// walk); defaults: Options.Defaults; request: the request's object,
+	// along which defaultAt finds its place in them; unproven: an
+	// Unproven diff was reported.
 	added    bool
 	defaults map[string]any
+	request  map[string]any
 	unproven bool
 	// deadline, visits and expired bound the walk in time; the clock is
 	// read once every deadlineEvery nodes.
@@ -199,8 +201,6 @@ type frame struct {
 	index int
 	list  *Schema
 	elem  map[string]any
-	// ord counts the elements before elem with its key (keyedSide.ordinal).
-	ord int
 }
 
 func (f frame) step() Step {
