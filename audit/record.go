@@ -80,8 +80,10 @@ type Record struct {
 	//   - controller-token: a person asks for the token of a service
 	//     account judged as a controller, or creates a Pod or token Secret
 	//     of one (refused whatever the mode; break-glass never covers it).
-	//   - defaults-unknown: a person creates a declared object, and the dry
-	//     run that tells defaults from additions failed (refused).
+	//   - defaults-unknown: a person creates a declared object, or applies
+	//     Git's new revision before the agent and sets, in what it adds, a
+	//     field Git does not declare; and the dry run that tells defaults
+	//     from additions failed (refused).
 	//   - connect: an exec, attach or port-forward (CONNECT) judged by
 	//     --connect: a person's, refused (deny-people in every mode, judge
 	//     through the mode) or allowed (allow), or a controller's into a
