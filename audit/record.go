@@ -61,6 +61,10 @@ type Record struct {
 	//     Kustomization decrypts with SOPS); no value is ever shown.
 	//   - deadline-exceeded: the object could not be compared within the
 	//     decision deadline (refused, fail closed).
+	//   - needs-defaults: never in a record. Check's answer to an update
+	//     that sets a field Git does not declare in a subtree Git's new
+	//     revision adds; the webhook then decides it against the dry run
+	//     of Git's manifest, or refuses it as defaults-unknown.
 	//
 	// The webhook's own (package webhook, reasons.go):
 	//
