@@ -453,12 +453,13 @@ func resultOf(entry *Entry, diffs []compare.Diff) Result {
 	if diffs[len(diffs)-1].Kind == compare.Incomplete {
 		return Result{Reason: ReasonDeadline, Entry: entry}
 	}
-	if unproven := slices.IndexFunc(diffs, isUnproven); unproven >= 0 {
-		if len(diffs) == 1 {
+	if slices.ContainsFunc(diffs, isUnproven) {
+		rest := slices.DeleteFunc(slices.Clone(diffs), isUnproven)
+		if len(rest) == 0 {
 			return Result{Reason: ReasonNeedsDefaults, Entry: entry, Diffs: diffs}
 		}
 		// Refused whatever the defaults say: no dry run is needed.
-		diffs = slices.Delete(slices.Clone(diffs), unproven, unproven+1)
+		diffs = rest
 	}
 	for _, d := range diffs {
 		if d.Kind != compare.Undeclared {

@@ -185,7 +185,7 @@ func TestUpdateAddingWhatGitsNewRevisionAdds(t *testing.T) {
 			wantReason: provenance.ReasonUndeclared, wantDryRuns: 1, wantMessage: []string{"judged as a controller"}},
 		{name: "the dry run fails: refused", user: "dev", stored: storedWeb, obj: appliedWeb, dryRunErr: errors.New("sandbox missing"),
 			wantReason: reasonNoDefaults, wantDryRuns: 1,
-			wantMessage: []string{"it sets spec.template.spec.containers[name=metrics].imagePullPolicy", "(sandbox missing)", "Let the GitOps agent apply Git's revision first"}},
+			wantMessage: []string{"it sets spec.template.spec.containers[name=metrics].imagePullPolicy (and 1 more)", "(sandbox missing)", "Let the GitOps agent apply Git's revision first"}},
 		{name: "no dry run configured: refused", user: "dev", stored: storedDB, obj: appliedDB, edit: everyPeer, noDefaulter: true,
 			wantReason: reasonNoDefaults, wantMessage: []string{"no dry run of Git's manifest configured"}},
 		{name: "the agent applies with additions", user: "system:serviceaccount:flux-system:kustomize-controller", stored: storedWeb, obj: appliedWeb, edit: privileges,

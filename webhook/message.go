@@ -120,8 +120,11 @@ func noDefaultsMessage(preq *provenance.Request, v verdict) string {
 			preq.Operation, describeObject(preq), v.who.user, v.err)
 	}
 	where := "a part of the object"
-	if len(v.result.Diffs) > 0 {
+	switch n := len(v.result.Diffs); {
+	case n == 1:
 		where = v.result.Diffs[0].Path.String()
+	case n > 1:
+		where = fmt.Sprintf("%s (and %d more)", v.result.Diffs[0].Path.String(), n-1)
 	}
 	return fmt.Sprintf("gitgate denied %s of %s by %s: it sets %s, where Git's revision adds to the object (the GitOps agent has not applied it yet) and does not declare it; gitgate could not learn what the API server makes of Git's manifest (%v), so it cannot tell a default from an addition. Let the GitOps agent apply Git's revision first, or retry.",
 		preq.Operation, describeObject(preq), v.who.user, where, v.err)

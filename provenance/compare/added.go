@@ -13,33 +13,27 @@ package compare
 // and undeclared compares what Git leaves out with defaultAt.
 
 // defaultAt is what Options.Defaults holds where the walk is: map fields by
-// name, atomic list elements by position, keyed list elements by key and
-// ordinal, read from the request's element at the same place (the walk's
-// frames carry its position only). Nil where Defaults hold nothing there,
-// or are not known.
+// name, keyed list elements by key and ordinal, atomic list elements by
+// position. Nil where Defaults hold nothing there, or are not known.
 func (w *walker) defaultAt() any {
-	var d, r any = w.defaults, w.request
+	var v any = w.defaults
 	for _, f := range w.path {
-		if d == nil {
+		if v == nil {
 			return nil
 		}
-		dl, _ := d.([]any)
-		rl, _ := r.([]any)
+		l, _ := v.([]any)
 		switch {
-		case (f.list != nil || f.index >= 0) && (f.index < 0 || f.index >= len(rl)):
-			return nil // not an element of the request: nothing to default
 		case f.list != nil:
-			d, r = keyedElem(dl, f.list.keys, rl[f.index], keyOrdinal(rl, f.list.keys, f.index)), rl[f.index]
+			v = keyedElem(l, f.list.keys, f.elem, int(f.ord))
 		case f.index >= 0:
-			if f.index >= len(dl) {
+			if int(f.index) >= len(l) {
 				return nil
 			}
-			d, r = dl[f.index], rl[f.index]
+			v = l[f.index]
 		default:
-			dm, _ := d.(map[string]any)
-			rm, _ := r.(map[string]any)
-			d, r = dm[f.field], rm[f.field]
+			m, _ := v.(map[string]any)
+			v = m[f.field]
 		}
 	}
-	return d
+	return v
 }

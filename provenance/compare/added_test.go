@@ -92,12 +92,18 @@ func TestCompareAddedSubtree(t *testing.T) {
 	tests := []compareCase{
 		deploy("Git's new revision as the API server makes it", addedLive, addedLive),
 		deploy("Git's new revision before the defaults are known", addedLive, "",
-			"spec.template.spec.containers[name=metrics].imagePullPolicy Unproven"),
+			"spec.template.spec.containers[name=metrics].imagePullPolicy Unproven",
+			"spec.template.spec.containers[name=metrics].ports[containerPort=9100].protocol Unproven",
+			"spec.template.spec.containers[name=metrics].terminationMessagePath Unproven"),
 		deploy("privileges beside Git's runAsNonRoot", secCtx, addedLive,
 			"spec.template.spec.containers[name=web].securityContext.allowPrivilegeEscalation Undeclared added",
 			"spec.template.spec.containers[name=web].securityContext.capabilities Undeclared added"),
 		deploy("privileges beside Git's runAsNonRoot, defaults unknown", secCtx, "",
-			"spec.template.spec.containers[name=metrics].imagePullPolicy Unproven"),
+			"spec.template.spec.containers[name=metrics].imagePullPolicy Unproven",
+			"spec.template.spec.containers[name=metrics].ports[containerPort=9100].protocol Unproven",
+			"spec.template.spec.containers[name=metrics].terminationMessagePath Unproven",
+			"spec.template.spec.containers[name=web].securityContext.allowPrivilegeEscalation Unproven",
+			"spec.template.spec.containers[name=web].securityContext.capabilities Unproven"),
 		deploy("a command and privileged in Git's new container", command, addedLive,
 			"spec.template.spec.containers[name=metrics].command Undeclared added",
 			"spec.template.spec.containers[name=metrics].securityContext Undeclared added"),
@@ -140,5 +146,20 @@ func TestCompareAddedSubtreeElementsByKey(t *testing.T) {
 		{name: "containers in another order than the dry run's", schema: deploySchema, declared: addedGit, old: addedOld, strict: true,
 			obj:      addedLive,
 			defaults: replace(replace(addedLive, "      - name: web\n", "      - name: tmp\n"), "      - name: metrics\n", "      - name: web\n") + "      - name: metrics\n        image: exporter:2\n        imagePullPolicy: IfNotPresent\n        terminationMessagePath: /dev/termination-log\n        ports: [{containerPort: 9100, protocol: TCP}]\n"},
+		{name: "two new ports sharing a merge key, each held to its own default", schema: deploySchema, strict: true,
+			declared: dnsGit, old: dnsOld, defaults: dnsLive, obj: dnsLive},
+		{name: "hostPort on the second of two new ports sharing a merge key", schema: deploySchema, strict: true,
+			declared: dnsGit, old: dnsOld, defaults: dnsLive,
+			obj:  replace(dnsLive, "{containerPort: 53, protocol: TCP}", "{containerPort: 53, protocol: TCP, hostPort: 53}"),
+			want: []string{"spec.template.spec.containers[name=dns].ports[containerPort=53].hostPort Undeclared added"}},
 	})
 }
+
+// A container's ports merge by containerPort alone, so DNS over UDP and
+// TCP share a key: Git's new revision adds both, the second with the
+// default protocol.
+const (
+	dnsOld  = "spec: {template: {spec: {containers: [{name: dns, image: coredns}]}}}"
+	dnsGit  = "spec: {template: {spec: {containers: [{name: dns, image: coredns, ports: [{containerPort: 53, protocol: UDP}, {containerPort: 53}]}]}}}"
+	dnsLive = "spec: {template: {spec: {containers: [{name: dns, image: coredns, ports: [{containerPort: 53, protocol: UDP}, {containerPort: 53, protocol: TCP}]}]}}}"
+)

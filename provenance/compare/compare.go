@@ -27,7 +27,7 @@ const (
 	// declares) and sets a field there that Git does not declare. Only
 	// the API server's defaults for Git's manifest can tell a default
 	// from an addition, and Options.Defaults was not given: compare again
-	// with them. Reported once per comparison, at the first such field.
+	// with them.
 	Unproven
 )
 
@@ -106,7 +106,7 @@ type Options struct {
 // without them).
 func Compare(declared, old, obj map[string]any, s *Schema, opts Options) []Diff {
 	w := walker{strict: opts.Strict && old != nil, strictLists: opts.StrictLists, max: opts.MaxDiffs, deadline: opts.Deadline,
-		update: old != nil, strictUnder: opts.StrictUnder, defaults: opts.Defaults, request: obj}
+		update: old != nil, strictUnder: opts.StrictUnder, defaults: opts.Defaults}
 	if w.max <= 0 {
 		w.max = 64
 	}
@@ -143,13 +143,9 @@ type walker struct {
 	update      bool
 	strictUnder [][]string
 	// added: the walk is inside a subtree a strict update adds (see
-	// walk); defaults: Options.Defaults; request: the request's object,
-	// along which defaultAt finds its place in them; unproven: an
-	// Unproven diff was reported.
+	// walk); defaults: Options.Defaults.
 	added    bool
 	defaults map[string]any
-	request  map[string]any
-	unproven bool
 	// deadline, visits and expired bound the walk in time; the clock is
 	// read once every deadlineEvery nodes.
 	deadline time.Time
@@ -180,17 +176,11 @@ func (w *walker) reportDiff(d Diff) {
 	if w.full() {
 		return
 	}
-	d.Path = w.pathNow()
-	w.diffs = append(w.diffs, d)
-}
-
-// pathNow is a copy of the walk's path.
-func (w *walker) pathNow() Path {
-	p := make(Path, len(w.path))
+	d.Path = make(Path, len(w.path))
 	for i, f := range w.path {
-		p[i] = f.step()
+		d.Path[i] = f.step()
 	}
-	return p
+	w.diffs = append(w.diffs, d)
 }
 
 // frame is one level of the walk. It is smaller than a Step: a keyed list
@@ -198,13 +188,18 @@ func (w *walker) pathNow() Path {
 // to text only when a Diff or an ignore rule needs it.
 type frame struct {
 	field string
-	index int
 	list  *Schema
 	elem  map[string]any
+	// index is the element's position in the request (-1 for a map
+	// field); ord counts the elements before a keyed one with its key
+	// (keyedSide.ordinal), by which defaultAt finds its counterpart. Both
+	// fit in 32 bits (a request is at most a few MiB), so a frame is no
+	// larger for them.
+	index, ord int32
 }
 
 func (f frame) step() Step {
-	st := Step{Field: f.field, Index: f.index}
+	st := Step{Field: f.field, Index: int(f.index)}
 	if f.list != nil {
 		st.KeyName, st.KeyValue = renderKey(f.list.keys, f.elem)
 	}
@@ -464,26 +459,7 @@ func (w *walker) reportUndeclared(obj, old any) {
 	case w.defaults != nil:
 		w.reportDiff(Diff{Kind: Undeclared, Request: obj, Old: old, Added: true})
 	default:
-		w.reportUnproven(obj)
-	}
-}
-
-// reportUnproven keeps one Unproven diff, the first in path order, so that
-// the same request is always described the same way: the walk visits maps
-// in random order.
-func (w *walker) reportUnproven(obj any) {
-	if !w.unproven {
-		w.unproven = true
 		w.report(Unproven, nil, obj, nil)
-		return
-	}
-	for i := range w.diffs {
-		if d := &w.diffs[i]; d.Kind == Unproven {
-			if p := w.pathNow(); p.Compare(d.Path) < 0 {
-				d.Path, d.Request = p, obj
-			}
-			return
-		}
 	}
 }
 
@@ -575,7 +551,7 @@ func (w *walker) atomicList(decl []any, old, obj any, s *Schema, ig *Ignore) {
 		if len(oldList) == len(objList) {
 			oldElem = oldList[i]
 		}
-		w.push(frame{index: i})
+		w.push(frame{index: int32(i)})
 		w.walk(de, oldElem, objList[i], es, ig.element("", i))
 		w.pop()
 	}

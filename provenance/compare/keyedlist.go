@@ -58,11 +58,11 @@ func (w *walker) declaredElements(kl *keyedLists) {
 		kv, ord := kl.decl.key(di), kl.decl.ordinal(di)
 		i := kl.obj.find(kv, ord)
 		if i < 0 {
-			w.element(kl.schema, declElem, -1, kl.ig, func(*Ignore) { w.report(Missing, de, nil, nil) })
+			w.element(kl.schema, declElem, -1, ord, kl.ig, func(*Ignore) { w.report(Missing, de, nil, nil) })
 			continue
 		}
 		oldElem := kl.old.elem(kv, ord)
-		w.element(kl.schema, declElem, i, kl.ig, func(eig *Ignore) { w.walk(de, oldElem, kl.obj.list[i], kl.elem, eig) })
+		w.element(kl.schema, declElem, i, ord, kl.ig, func(eig *Ignore) { w.walk(de, oldElem, kl.obj.list[i], kl.elem, eig) })
 	}
 }
 
@@ -80,7 +80,7 @@ func (w *walker) duplicateElements(kl *keyedLists) {
 			continue
 		}
 		if objElem, isMap := e.(map[string]any); isMap {
-			w.extraElement(kl, objElem, i)
+			w.extraElement(kl, objElem, i, ord)
 		}
 	}
 }
@@ -103,18 +103,18 @@ func (w *walker) extraElements(kl *keyedLists) {
 		oldElem := kl.old.elem(kv, ord)
 		switch {
 		case w.strict:
-			w.element(kl.schema, objElem, i, kl.ig, func(eig *Ignore) { w.walk(nil, oldElem, e, kl.elem, eig) })
+			w.element(kl.schema, objElem, i, ord, kl.ig, func(eig *Ignore) { w.walk(nil, oldElem, e, kl.elem, eig) })
 		case oldElem == nil:
 			// Undeclared fields are free here, undeclared elements are not.
-			w.extraElement(kl, objElem, i)
+			w.extraElement(kl, objElem, i, ord)
 		}
 	}
 }
 
-// extraElement reports element i of the request as undeclared, unless an
-// ignore rule frees it.
-func (w *walker) extraElement(kl *keyedLists, objElem map[string]any, i int) {
-	w.element(kl.schema, objElem, i, kl.ig, func(eig *Ignore) {
+// extraElement reports element i of the request, the ord-th with its key,
+// as undeclared, unless an ignore rule frees it.
+func (w *walker) extraElement(kl *keyedLists, objElem map[string]any, i, ord int) {
+	w.element(kl.schema, objElem, i, ord, kl.ig, func(eig *Ignore) {
 		if !eig.skips(false, objElem) {
 			w.report(Undeclared, nil, objElem, nil)
 		}
@@ -134,7 +134,7 @@ func (w *walker) removedElements(kl *keyedLists) {
 		}
 		kv, ord := kl.old.key(j), kl.old.ordinal(j)
 		if kl.decl.find(kv, ord) < 0 && kl.obj.find(kv, ord) < 0 {
-			w.element(kl.schema, oldElem, -1, kl.ig, func(eig *Ignore) { w.walk(nil, e, nil, kl.elem, eig) })
+			w.element(kl.schema, oldElem, -1, ord, kl.ig, func(eig *Ignore) { w.walk(nil, e, nil, kl.elem, eig) })
 		}
 	}
 }
@@ -152,15 +152,16 @@ func (w *walker) keyValues(list []any, keys []string) []any {
 	return w.keybuf[start:len(w.keybuf):len(w.keybuf)]
 }
 
-// element runs fn for one keyed list element with its path pushed. The key
-// is rendered to text only when a path or an ignore rule needs it.
-func (w *walker) element(list *Schema, elem map[string]any, index int, ig *Ignore, fn func(*Ignore)) {
+// element runs fn for one keyed list element, the ord-th with its key,
+// with its path pushed. The key is rendered to text only when a path or an
+// ignore rule needs it.
+func (w *walker) element(list *Schema, elem map[string]any, index, ord int, ig *Ignore, fn func(*Ignore)) {
 	var eig *Ignore
 	if ig != nil {
 		name, value := renderKey(list.keys, elem)
 		eig = ig.element(name+"="+value, index)
 	}
-	w.push(frame{index: index, list: list, elem: elem})
+	w.push(frame{index: int32(index), ord: int32(ord), list: list, elem: elem})
 	fn(eig)
 	w.pop()
 }
@@ -275,11 +276,10 @@ func sameKeyValue(a, b any) bool {
 // keyedElem is the ord-th element of list whose keys hold elem's values,
 // or nil. Elements that are not objects have the empty key, as in
 // keyedSide.
-func keyedElem(list []any, keys []string, elem any, ord int) any {
-	em, _ := elem.(map[string]any)
+func keyedElem(list []any, keys []string, elem map[string]any, ord int) any {
 	for _, e := range list {
 		m, _ := e.(map[string]any)
-		if !sameElementKey(m, em, keys) {
+		if !sameElementKey(m, elem, keys) {
 			continue
 		}
 		if ord == 0 {
@@ -288,20 +288,6 @@ func keyedElem(list []any, keys []string, elem any, ord int) any {
 		ord--
 	}
 	return nil
-}
-
-// keyOrdinal counts the elements of list before i whose keys hold the
-// values of element i's (keyedSide.ordinal).
-func keyOrdinal(list []any, keys []string, i int) int {
-	elem, _ := list[i].(map[string]any)
-	n := 0
-	for _, e := range list[:i] {
-		m, _ := e.(map[string]any)
-		if sameElementKey(m, elem, keys) {
-			n++
-		}
-	}
-	return n
 }
 
 func sameElementKey(a, b map[string]any, keys []string) bool {
