@@ -292,8 +292,8 @@ func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore) {
 		// being created by this update, before the agent applies it. What
 		// Git declares there is held to Git, as everywhere; what it does
 		// not may only be the API server's default for Git's manifest
-		// (addedValue): the agent's server-side apply keeps fields another
-		// manager set, so anything more would stay, unseen.
+		// (undeclared, with defaultAt): the agent's server-side apply keeps
+		// fields another manager set, so anything more would stay, unseen.
 		w.added = true
 		defer func() { w.added = false }()
 	}
