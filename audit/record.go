@@ -69,6 +69,10 @@ type Record struct {
 	//     root's render reads (a Flux Kustomization's substituteFrom
 	//     ConfigMap or Secret) that does not leave its data as Git
 	//     declares it.
+	//   - needs-defaults: never in a record. Check's answer to an update
+	//     that sets a field Git does not declare in a subtree Git's new
+	//     revision adds; the webhook then decides it against the dry run
+	//     of Git's manifest, or refuses it as defaults-unknown.
 	//
 	// The webhook's own (package webhook, reasons.go):
 	//
@@ -90,8 +94,10 @@ type Record struct {
 	//     account judged as a controller, or creates a Pod or token Secret
 	//     of one, or a Pod that references its token Secret by name
 	//     (refused whatever the mode; break-glass never covers it).
-	//   - defaults-unknown: a person creates a declared object, and the dry
-	//     run that tells defaults from additions failed (refused).
+	//   - defaults-unknown: a person creates a declared object, or applies
+	//     Git's new revision before the agent and sets, in what it adds, a
+	//     field Git does not declare; and the dry run that tells defaults
+	//     from additions failed (refused).
 	//   - connect: an exec, attach or port-forward (CONNECT) judged by
 	//     --connect: a person's, refused (deny-people in every mode, judge
 	//     through the mode) or allowed (allow), or a controller's into a

@@ -2,6 +2,7 @@ package provenance
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,6 +94,14 @@ const (
 	// Secret) that does not leave it as Git declares it: the agent would
 	// render and apply something else than Git says.
 	ReasonRootInput Reason = "root-input"
+	// ReasonNeedsDefaults: an update adds a subtree the stored object
+	// lacks below fields Git declares (Git's new revision, before the
+	// agent applies it) and sets there a field Git does not declare.
+	// Only the API server's defaults for Git's manifest tell a default
+	// from an addition: the caller learns them (a dry run) and decides
+	// with CheckAdded. Never a final verdict: a caller that cannot learn
+	// them refuses.
+	ReasonNeedsDefaults Reason = "needs-defaults"
 )
 
 // Result is the verdict on one request.
@@ -148,11 +157,11 @@ type Checker struct {
 func (c *Checker) Check(snap *Snapshot, req *Request) Result {
 	decls := snap.Declarations(req.Key())
 	if len(decls) == 0 {
-		return c.check(snap, req, nil)
+		return c.check(snap, req, nil, nil)
 	}
 	var owner Result
 	for i, e := range decls {
-		res := c.check(snap, req, e)
+		res := c.check(snap, req, e, nil)
 		if !res.Allowed {
 			return res
 		}
@@ -163,9 +172,20 @@ func (c *Checker) Check(snap *Snapshot, req *Request) Result {
 	return owner
 }
 
+// CheckAdded decides an update that Check left to the API server's
+// defaults (ReasonNeedsDefaults) against entry, one declaration of its
+// object, given defaulted: entry's manifest as the API server creates it
+// (a dry run), decoded as requests are. What the update adds below Git's
+// declared fields may hold Git's values and defaulted's at the same place,
+// nothing else. With defaulted nil it is Check for that one declaration.
+func (c *Checker) CheckAdded(snap *Snapshot, req *Request, entry *Entry, defaulted map[string]any) Result {
+	return c.check(snap, req, entry, defaulted)
+}
+
 // check decides one request against entry, one declaration of its object
-// (nil when Git declares none).
-func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry) Result {
+// (nil when Git declares none), with defaulted, the API server's defaults
+// for entry's manifest, when known.
+func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry, defaulted map[string]any) Result {
 	switch {
 	case req.Subresource == "":
 	case req.Subresource == "scale":
@@ -176,7 +196,7 @@ func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry) Result {
 		// the object, and judged as one.
 		whole := *req
 		whole.Subresource = ""
-		return c.check(snap, &whole, entry)
+		return c.check(snap, &whole, entry, defaulted)
 	default:
 		return c.checkSubresource(req, entry)
 	}
@@ -193,7 +213,7 @@ func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry) Result {
 	case Delete:
 		res = c.checkDelete(snap, req, entry)
 	case Create, Update:
-		res = c.checkWrite(req, entry)
+		res = c.checkWrite(req, entry, defaulted)
 	default:
 		// CONNECT and anything newer carry no object state.
 		return Result{Allowed: true, Reason: ReasonNotManaged}
@@ -215,7 +235,7 @@ func (c *Checker) strictUnder(k Key) [][]string {
 }
 
 // checkWrite decides a CREATE or UPDATE of the object itself.
-func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
+func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]any) Result {
 	if entry == nil {
 		return Result{Reason: ReasonNotInGit}
 	}
@@ -239,6 +259,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 		Ignore:      c.ignoreFor(entry.Key),
 		Deadline:    req.Deadline,
 		StrictUnder: c.strictUnder(entry.Key),
+		Defaults:    defaulted,
 	})
 	diffs = append(diffs, protectedLabelDiffs(entry.Key, declared, strict, old, req.Object)...)
 	diffs = append(diffs, freed(lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object), c.ignoreFor(entry.Key))...)
@@ -456,6 +477,14 @@ func resultOf(entry *Entry, diffs []compare.Diff) Result {
 	if diffs[len(diffs)-1].Kind == compare.Incomplete {
 		return Result{Reason: ReasonDeadline, Entry: entry}
 	}
+	if slices.ContainsFunc(diffs, isUnproven) {
+		rest := slices.DeleteFunc(slices.Clone(diffs), isUnproven)
+		if len(rest) == 0 {
+			return Result{Reason: ReasonNeedsDefaults, Entry: entry, Diffs: diffs}
+		}
+		// Refused whatever the defaults say: no dry run is needed.
+		diffs = rest
+	}
 	for _, d := range diffs {
 		if d.Kind != compare.Undeclared {
 			return Result{Reason: reason, Entry: entry, Diffs: diffs}
@@ -463,6 +492,8 @@ func resultOf(entry *Entry, diffs []compare.Diff) Result {
 	}
 	return Result{Reason: ReasonUndeclared, Entry: entry, Diffs: diffs}
 }
+
+func isUnproven(d compare.Diff) bool { return d.Kind == compare.Unproven }
 
 func apiVersionOf(obj map[string]any) string {
 	v, _ := obj["apiVersion"].(string)

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"encoding/json"
 
 	"github.com/gitgate/gitgate/provenance"
@@ -68,4 +69,14 @@ func restoreManagedFields(raw []byte, obj map[string]any) {
 		return
 	}
 	meta["managedFields"] = o.Metadata.ManagedFields
+}
+
+// defaultsOf is e's manifest as the API server creates it (a dry run, of
+// the revision of e's root), from h.Defaults, which caches it by content.
+func (h *Handler) defaultsOf(ctx context.Context, snap *provenance.Snapshot, e *provenance.Entry) (map[string]any, error) {
+	var rev provenance.Revision
+	if st := snap.RootOf(e); st != nil {
+		rev = st.Revision
+	}
+	return h.Defaults.Defaulted(ctx, e, rev)
 }

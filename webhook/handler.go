@@ -74,7 +74,10 @@ type Handler struct {
 	DryRunWarn bool
 	// Defaults, when set, holds a person's CREATE of a declared object,
 	// and a controller's of a GitOps kind or with protected fields, to the
-	// API server's defaults for Git's manifest (see checkCreate).
+	// API server's defaults for Git's manifest (see checkCreate), and so an
+	// UPDATE that adds a subtree below Git's declared fields (checkAdded).
+	// Nil allows such creates on Git's verdict alone, and refuses such
+	// updates.
 	Defaults Defaulter
 	// Pods names the service account a Pod runs as, for CONNECTs (exec,
 	// attach, port-forward); nil refuses them all (fail closed).
@@ -103,6 +106,14 @@ type DefaultsChecker interface {
 	CheckDefaults(e *provenance.Entry, defaulted, obj map[string]any) provenance.Result
 }
 
+// AddedChecker decides, against one declaration and the defaults for its
+// manifest, an update that Check left to them (ReasonNeedsDefaults: it adds
+// a subtree below Git's declared fields); *provenance.Checker implements
+// it. A Checker without it refuses such updates.
+type AddedChecker interface {
+	CheckAdded(snap *provenance.Snapshot, req *provenance.Request, e *provenance.Entry, defaulted map[string]any) provenance.Result
+}
+
 // DefaultDecisionTimeout leaves the API server's 5 s webhook timeout room
 // for decoding and the answer's way back.
 const DefaultDecisionTimeout = 2 * time.Second
@@ -110,6 +121,7 @@ const DefaultDecisionTimeout = 2 * time.Second
 var (
 	_ admission.Handler = &Handler{}
 	_ DefaultsChecker   = (*provenance.Checker)(nil)
+	_ AddedChecker      = (*provenance.Checker)(nil)
 )
 
 // Decision is gitgate's answer to one admission request as a plain value:

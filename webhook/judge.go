@@ -71,6 +71,9 @@ func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller,
 		return preq, snap, h.agentPath(ctx, preq, v), nil
 	}
 	v := h.gitVerdict(ctx, snap, preq, who.class, start)
+	if v.reason == provenance.ReasonNeedsDefaults {
+		v = h.checkAdded(ctx, snap, preq, h.checkerFor(who.class), v)
+	}
 	if v.allowed && preq.Operation == provenance.Create && v.result.Entry != nil && h.createNeedsDefaults(who.class, preq) {
 		keepManagedFields(req.Object.Raw, preq)
 		v = h.checkCreate(ctx, snap, preq, h.checkerFor(who.class), v)
@@ -274,11 +277,7 @@ func (h *Handler) checkCreate(ctx context.Context, snap *provenance.Snapshot, pr
 	ctx, cancel := context.WithDeadline(ctx, preq.Deadline)
 	defer cancel()
 	for _, e := range snap.Declarations(v.result.Entry.Key) {
-		var rev provenance.Revision
-		if st := snap.RootOf(e); st != nil {
-			rev = st.Revision
-		}
-		defaulted, err := h.Defaults.Defaulted(ctx, e, rev)
+		defaulted, err := h.defaultsOf(ctx, snap, e)
 		if err != nil {
 			return verdict{reason: reasonNoDefaults, err: err, result: provenance.Result{Entry: e}}
 		}

@@ -101,8 +101,7 @@ func (h *Handler) explain(preq *provenance.Request, snap *provenance.Snapshot, v
 	case reasonStale:
 		return staleMessage(preq, v.who.user, h.Repo, v.root, v.age, h.Staleness.Max)
 	case reasonNoDefaults:
-		return fmt.Sprintf("gitgate denied %s of %s by %s: Git declares it, but gitgate could not learn what the API server makes of Git's manifest (%v), so it cannot tell defaults from additions. Let the GitOps agent create it, or retry.",
-			preq.Operation, describeObject(preq), v.who.user, v.err)
+		return noDefaultsMessage(preq, v)
 	case reasonAgentToken, reasonControllerToken:
 		return tokenMessage(preq, v.who, v.reason, v.err)
 	case reasonSecretUnknown:
@@ -120,6 +119,25 @@ func (h *Handler) explain(preq *provenance.Request, snap *provenance.Snapshot, v
 		return rootInputMessage(preq, v.who, snap, v.result, h.Repo)
 	}
 	return denialMessage(preq, v.who, snap, v.result, h.Repo)
+}
+
+// noDefaultsMessage explains a refusal for want of the API server's
+// defaults: a create of a declared object, or an update that adds to it
+// where Git's revision, not applied yet, declares more.
+func noDefaultsMessage(preq *provenance.Request, v verdict) string {
+	if preq.Operation != provenance.Update {
+		return fmt.Sprintf("gitgate denied %s of %s by %s: Git declares it, but gitgate could not learn what the API server makes of Git's manifest (%v), so it cannot tell defaults from additions. Let the GitOps agent create it, or retry.",
+			preq.Operation, describeObject(preq), v.who.user, v.err)
+	}
+	where := "a part of the object"
+	switch n := len(v.result.Diffs); {
+	case n == 1:
+		where = v.result.Diffs[0].Path.String()
+	case n > 1:
+		where = fmt.Sprintf("%s (and %d more)", v.result.Diffs[0].Path.String(), n-1)
+	}
+	return fmt.Sprintf("gitgate denied %s of %s by %s: it sets %s, where Git's revision adds to the object (the GitOps agent has not applied it yet) and does not declare it; gitgate could not learn what the API server makes of Git's manifest (%v), so it cannot tell a default from an addition. Let the GitOps agent apply Git's revision first, or retry.",
+		preq.Operation, describeObject(preq), v.who.user, where, v.err)
 }
 
 // denialMessage explains a denial in one paragraph: what was refused, where
@@ -493,8 +511,11 @@ func writeDiffs(b *strings.Builder, diffs []compare.Diff, hidden func(compare.Pa
 		}
 		b.WriteString(d.Path.String() + ": ")
 		hide := hidden(d.Path)
-		switch d.Kind {
-		case compare.Undeclared:
+		switch {
+		case d.Kind == compare.Undeclared && d.Added:
+			fmt.Fprintf(b, "Git does not declare it where this update adds to the object, and the API server's default there is %s; request has %s",
+				value(d.Old, hide), value(d.Request, hide))
+		case d.Kind == compare.Undeclared:
 			fmt.Fprintf(b, "Git does not declare it, request changes it from %s to %s", value(d.Old, hide), value(d.Request, hide))
 		default:
 			fmt.Fprintf(b, "Git has %s, request has %s", value(d.Git, hide), value(d.Request, hide))

@@ -38,9 +38,11 @@ const (
 	// the rules for people.
 	reasonControllerToken provenance.Reason = "controller-token"
 	// reasonNoDefaults: a person (or a controller, see
-	// createNeedsDefaults) creates a declared object, and gitgate cannot
-	// learn what the API server makes of Git's manifest (the dry run
-	// failed), so it cannot tell defaults from additions: refused.
+	// createNeedsDefaults) creates a declared object, or updates it with a
+	// field Git does not declare in a subtree Git's new revision adds
+	// (checkAdded), and gitgate cannot learn what the API server makes of
+	// Git's manifest (the dry run failed), so it cannot tell defaults from
+	// additions: refused.
 	reasonNoDefaults provenance.Reason = "defaults-unknown"
 	// reasonTooLarge: the AdmissionReview is over --max-request-bytes;
 	// refused before decoding (metrics only, nothing decoded to record).
