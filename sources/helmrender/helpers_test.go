@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/provenancetest"
 	"github.com/gitgate/gitgate/sources/helmrender"
 )
@@ -149,6 +150,10 @@ func renderOf(t testing.TB, hr *helmv2.HelmRelease, c *chart.Chart, target helmr
 }
 
 func tryRender(hr *helmv2.HelmRelease, c *chart.Chart, target helmrender.Target) (*helmrender.Result, error) {
+	return tryRenderIn(hr, c, target, provenancetest.AnyKind{})
+}
+
+func tryRenderIn(hr *helmv2.HelmRelease, c *chart.Chart, target helmrender.Target, scope provenance.Scope) (*helmrender.Result, error) {
 	vals, err := helmrender.ComposeValues(context.Background(), nil, hr)
 	if err != nil {
 		return nil, err
@@ -162,7 +167,7 @@ func tryRender(hr *helmv2.HelmRelease, c *chart.Chart, target helmrender.Target)
 		Values:       vals,
 		Target:       target,
 		Capabilities: caps,
-		Scope:        provenancetest.AnyKind{},
+		Scope:        scope,
 	})
 }
 
