@@ -8,7 +8,7 @@ import (
 	"io"
 	"regexp"
 	"slices"
-	
+
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	release "helm.sh/helm/v4/pkg/release/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
