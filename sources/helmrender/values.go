@@ -52,7 +52,7 @@ func ComposeValues(ctx context.Context, r client.Reader, hr *helmv2.HelmRelease)
 
 // redactValuesError keeps what names a Secret reference (kind, name, key,
 // reason) and drops the parser's text, which quotes what it could not
-// read: `cannot unmarshal !!str `hunter2“.
+// read, such as "cannot unmarshal !!str <the value>".
 func redactValuesError(err error) error {
 	var ref *chartutil.ErrValuesReference
 	if !errors.As(err, &ref) || ref.Kind != "Secret" || ref.Err == nil {
