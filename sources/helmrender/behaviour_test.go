@@ -5,9 +5,13 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
+
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/provenance/provenancetest"
+	"github.com/gitgate/gitgate/sources/helmchart"
 	"github.com/gitgate/gitgate/sources/helmrender"
 )
 
@@ -283,5 +287,26 @@ spec:
 	}
 	if res.ServiceAccountName != "deployer" {
 		t.Errorf("ServiceAccountName = %q", res.ServiceAccountName)
+	}
+}
+
+// TestFileDependency: a chart of a Git source with a file:// dependency,
+// built by sources/helmchart, renders the dependency's templates with its
+// values scoped as Helm scopes them.
+func TestFileDependency(t *testing.T) {
+	src := fstest.MapFS{
+		"app/Chart.yaml":        {Data: []byte("apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: lib, version: 0.1.0, repository: file://../lib}\n")},
+		"app/values.yaml":       {Data: []byte("lib: {greeting: hi}\n")},
+		"lib/Chart.yaml":        {Data: []byte("apiVersion: v2\nname: lib\nversion: 0.1.0\n")},
+		"lib/templates/cm.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lib}\ndata: {greeting: {{ .Values.greeting }}}\n")},
+	}
+	c, err := helmchart.FromGit(src, sourcev1.HelmChartSpec{Chart: "app"}, 1, "main@sha1:0123456789abcdef0123456789abcdef01234567")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := renderOf(t, release(t, "spec: {interval: 1m}"), c.Chart, helmrender.Target{})
+	cm := find(t, res.Objects, "ConfigMap", "lib")
+	if field(cm.Object, "data", "greeting") != "hi" || cm.Source != "app/charts/lib/templates/cm.yaml" {
+		t.Errorf("ConfigMap = %v from %s", cm.Object, cm.Source)
 	}
 }
