@@ -38,6 +38,10 @@ type Chart struct {
 	// OCIDigest is an OCIRepository chart's manifest digest, which
 	// helm-controller appends to the version and records as ociDigest.
 	OCIDigest string
+	// SourceRevision is the GitRepository revision a chart of a Git
+	// source was built from, which the HelmChart records as
+	// status.observedSourceArtifactRevision.
+	SourceRevision string
 }
 
 // Errors a caller tells apart. Each fails the root, which keeps its last
@@ -100,6 +104,32 @@ func (c *Chart) CheckArtifact(a *meta.Artifact) error {
 		return fmt.Errorf("%w: digest %q, gitgate fetched %q", ErrArtifactMismatch, a.Digest, c.Digest)
 	}
 	return nil
+}
+
+// CheckHelmChart compares a HelmChart's status with what gitgate built:
+// its artifact (CheckArtifact), the chart name it observed and, for a
+// chart of a Git source, the source revision it was built from. A chart
+// whose version did not change is rebuilt at every new commit, so the
+// version alone does not say which commit the artifact holds.
+func (c *Chart) CheckHelmChart(hc *sourcev1.HelmChart) error {
+	if err := c.CheckArtifact(hc.Status.Artifact); err != nil {
+		return err
+	}
+	if hc.Status.ObservedChartName != c.Chart.Metadata.Name {
+		return fmt.Errorf("%w: chart %q, gitgate built %q", ErrArtifactMismatch, hc.Status.ObservedChartName, c.Chart.Metadata.Name)
+	}
+	if c.SourceRevision != "" && hc.Status.ObservedSourceArtifactRevision != c.SourceRevision {
+		return fmt.Errorf("%w: built from %q, gitgate fetched %q", ErrArtifactMismatch, hc.Status.ObservedSourceArtifactRevision, c.SourceRevision)
+	}
+	return nil
+}
+
+// recovered turns a panic of Helm's loader or packager on a hostile
+// chart into an error: a bad chart fails its root, never the process.
+func recovered(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("load chart: recovered from a panic: %v", r)
+	}
 }
 
 // versionMetadata is the build metadata source-controller's HelmChart

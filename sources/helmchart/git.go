@@ -30,7 +30,16 @@ import (
 // order; the version gets source-controller's build metadata (the commit
 // for reconcileStrategy Revision, the HelmChart's generation for values
 // files). revision is the GitRepository's ("main@sha1:<hash>").
-func FromGit(src fs.FS, spec sourcev1.HelmChartSpec, generation int64, revision string) (*Chart, error) {
+func FromGit(src fs.FS, spec sourcev1.HelmChartSpec, generation int64, revision string) (c *Chart, err error) {
+	defer recovered(&err)
+	if c, err = fromGit(src, spec, generation, revision); err != nil {
+		return nil, err
+	}
+	c.SourceRevision = revision
+	return c, nil
+}
+
+func fromGit(src fs.FS, spec sourcev1.HelmChartSpec, generation int64, revision string) (*Chart, error) {
 	if spec.SourceRef.Kind == sourcev1.BucketKind {
 		return nil, ErrBucket
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"sigs.k8s.io/yaml"
 
@@ -119,4 +120,35 @@ func TestFromGitRefuses(t *testing.T) {
 			t.Fatal("a missing values file was accepted")
 		}
 	})
+}
+
+// TestCheckHelmChart: the HelmChart must have built the same chart, at
+// the same version, from the commit gitgate fetched.
+func TestCheckHelmChart(t *testing.T) {
+	c, err := helmchart.FromGit(files(gitSource), sourcev1.HelmChartSpec{Chart: "charts/app"}, 1, commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := func(chart, version, rev string) *sourcev1.HelmChart {
+		return &sourcev1.HelmChart{Status: sourcev1.HelmChartStatus{
+			ObservedChartName: chart, ObservedSourceArtifactRevision: rev,
+			Artifact: &meta.Artifact{Revision: version, Digest: "sha256:whatever-repackaged"},
+		}}
+	}
+	for _, tc := range []struct {
+		name string
+		hc   *sourcev1.HelmChart
+		ok   bool
+	}{
+		{name: "same", hc: hc("app", "1.2.0", commit), ok: true},
+		{name: "older commit, same version", hc: hc("app", "1.2.0", "main@sha1:ffffffffffffffffffffffffffffffffffffffff")},
+		{name: "other version", hc: hc("app", "1.1.0", commit)},
+		{name: "other chart", hc: hc("lib", "1.2.0", commit)},
+		{name: "no artifact", hc: &sourcev1.HelmChart{}},
+	} {
+		err := c.CheckHelmChart(tc.hc)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, helmchart.ErrArtifactMismatch)) {
+			t.Errorf("%s: CheckHelmChart = %v", tc.name, err)
+		}
+	}
 }

@@ -80,7 +80,8 @@ func highestTag(tags []string, ver string) (string, error) {
 // the version as helm-controller mutates it: the first 12 hex digits of
 // the manifest digest as build metadata, after checking that a semver
 // tag equals the chart's version.
-func (f *Fetcher) FromOCIRepository(ctx context.Context, or *sourcev1.OCIRepository) (*Chart, error) {
+func (f *Fetcher) FromOCIRepository(ctx context.Context, or *sourcev1.OCIRepository) (out *Chart, err error) {
+	defer recovered(&err)
 	switch {
 	case or.Spec.Provider != "" && or.Spec.Provider != sourcev1.GenericOCIProvider:
 		return nil, fmt.Errorf("OCIRepository provider %q: %w", or.Spec.Provider, ErrUnsupported)

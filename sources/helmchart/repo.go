@@ -28,7 +28,8 @@ import (
 // highest stable), downloads the archive with the repository's
 // credentials, and applies spec.valuesFiles (files of the chart) with the
 // HelmChart's generation as build metadata.
-func (f *Fetcher) FromHelmRepository(ctx context.Context, hr *sourcev1.HelmRepository, spec sourcev1.HelmChartSpec, generation int64) (*Chart, error) {
+func (f *Fetcher) FromHelmRepository(ctx context.Context, hr *sourcev1.HelmRepository, spec sourcev1.HelmChartSpec, generation int64) (out *Chart, err error) {
+	defer recovered(&err)
 	if p := hr.Spec.Provider; p != "" && p != sourcev1.GenericOCIProvider {
 		return nil, fmt.Errorf("HelmRepository provider %q: %w", p, ErrUnsupported)
 	}
