@@ -32,6 +32,7 @@ func TestClassify(t *testing.T) {
 		{"node bootstrap", def, "system:bootstrap:abcdef", []string{"system:bootstrappers"}, Exempt, "system:bootstrappers"},
 		{"flux kustomize-controller", def, "system:serviceaccount:flux-system:kustomize-controller", nil, Agent, "system:serviceaccount:flux-system:*"},
 		{"flux source-controller", def, "system:serviceaccount:flux-system:source-controller", nil, Agent, "system:serviceaccount:flux-system:*"},
+		{"flux helm-controller", def, "system:serviceaccount:flux-system:helm-controller", nil, Agent, "system:serviceaccount:flux-system:*"},
 		{"argo cd application controller", def, "system:serviceaccount:argocd:argocd-application-controller", nil, Agent, "system:serviceaccount:argocd:argocd-application-controller"},
 		{"argo cd server is a controller", def, "system:serviceaccount:argocd:argocd-server", nil, Controller, "system:serviceaccount:*"},
 		{"cert-manager", def, "system:serviceaccount:cert-manager:cert-manager", []string{"system:serviceaccounts", "system:serviceaccounts:cert-manager"}, Controller, "system:serviceaccount:*"},
