@@ -61,6 +61,14 @@ type Record struct {
 	//     Kustomization decrypts with SOPS); no value is ever shown.
 	//   - deadline-exceeded: the object could not be compared within the
 	//     decision deadline (refused, fail closed).
+	//   - agent-made-delete: a delete of a GitOps object Git does not
+	//     declare that a GitOps agent made (an ownerReference to a GitOps
+	//     object, an agent's owner labels or tracking annotation, an
+	//     agent's field manager): the agent would prune what it applied.
+	//   - root-input: a create, data change or delete of an object a
+	//     root's render reads (a Flux Kustomization's substituteFrom
+	//     ConfigMap or Secret) that does not leave its data as Git
+	//     declares it.
 	//
 	// The webhook's own (package webhook, reasons.go):
 	//

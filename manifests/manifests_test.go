@@ -530,3 +530,80 @@ func TestSandboxPolicyNamesTheSandboxAndGitgate(t *testing.T) {
 		t.Errorf("namespaceSelector names %q, want the sandbox %q", sel, ns.GetName())
 	}
 }
+
+// TestWebhookSendsCarriedObjects: the shipped webhook (the base, and the
+// chart's default render) sends gitgate what the rules on carried
+// objects judge: a person's or controller's delete of a GitOps object (an
+// agent may have made it), and every write of a ConfigMap or Secret (a
+// root's render may read it), in flux-system as elsewhere.
+func TestWebhookSendsCarriedObjects(t *testing.T) {
+	base, err := os.ReadFile(filepath.Join("base", "webhook.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := harness.RenderChart("gitgate-system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chart, err := json.Marshal(m.Find("ValidatingWebhookConfiguration", "gitgate").Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requests := []struct {
+		op                       admissionv1.Operation
+		group, version, resource string
+	}{
+		{admissionv1.Delete, "kustomize.toolkit.fluxcd.io", "v1", "kustomizations"},
+		{admissionv1.Delete, "helm.toolkit.fluxcd.io", "v2", "helmreleases"},
+		{admissionv1.Delete, "argoproj.io", "v1alpha1", "applications"},
+		{admissionv1.Delete, "", "v1", "namespaces"},
+	}
+	for _, op := range []admissionv1.Operation{admissionv1.Create, admissionv1.Update, admissionv1.Delete} {
+		for _, r := range []string{"configmaps", "secrets"} {
+			requests = append(requests, struct {
+				op                       admissionv1.Operation
+				group, version, resource string
+			}{op, "", "v1", r})
+		}
+	}
+	for name, raw := range map[string][]byte{"base": base, "chart": chart} {
+		cfg := decodeWebhook(t, raw)
+		conditions := compileMatchConditions(t, cfg)
+		for _, who := range []identity{{"dev-user", nil, webhook.Person}, {"system:serviceaccount:cert-manager:cert-manager", sa("cert-manager"), webhook.Controller}} {
+			for _, r := range requests {
+				req := admissionRequest(who, r.group, r.version, r.resource, "", "flux-system", "x")
+				req.Operation = r.op
+				switch r.op {
+				case admissionv1.Update:
+					req.OldObject = req.Object
+				case admissionv1.Delete:
+					req.OldObject, req.Object = req.Object, runtime.RawExtension{}
+				}
+				if !ruleMatches(cfg.Webhooks[0], r.op, r.group, r.resource, "flux-system") || !conditions.call(t, req) {
+					t.Errorf("%s: %s of %s.%s by %s is not sent to gitgate", name, r.op, r.resource, r.group, who.user)
+				}
+			}
+		}
+	}
+}
+
+// ruleMatches reports whether the webhook's rules and namespaceSelector
+// (by kubernetes.io/metadata.name) take op of group/resource in
+// namespace.
+func ruleMatches(w admissionregistrationv1.ValidatingWebhook, op admissionv1.Operation, group, resource, namespace string) bool {
+	for _, e := range w.NamespaceSelector.MatchExpressions {
+		if e.Key == "kubernetes.io/metadata.name" && e.Operator == metav1.LabelSelectorOpNotIn && slices.Contains(e.Values, namespace) {
+			return false
+		}
+	}
+	for _, r := range w.Rules {
+		ops := slices.ContainsFunc(r.Operations, func(o admissionregistrationv1.OperationType) bool {
+			return o == admissionregistrationv1.OperationAll || string(o) == string(op)
+		})
+		if ops && (slices.Contains(r.APIGroups, "*") || slices.Contains(r.APIGroups, group)) &&
+			(slices.Contains(r.Resources, "*") || slices.Contains(r.Resources, resource)) {
+			return true
+		}
+	}
+	return false
+}

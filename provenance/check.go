@@ -82,6 +82,17 @@ const (
 	// ReasonAgentOnly: a write or delete of an object only the agent may
 	// write (Entry.AgentOnly: a Secret whose values the agent decrypts).
 	ReasonAgentOnly Reason = "agent-only"
+	// ReasonAgentMadeDelete: a delete of a GitOps object Git does not
+	// declare that a GitOps agent made (GitOpsKinds.MadeBy): an Argo CD
+	// Application of an ApplicationSet, a Kustomization a parent
+	// Kustomization applied. The agent then prunes what it applied, which
+	// Git declares: judged as a delete of that.
+	ReasonAgentMadeDelete Reason = "agent-made-delete"
+	// ReasonRootInput: a create, data change or delete of an object a
+	// root's render reads (Snapshot.InputOf: a substituteFrom ConfigMap or
+	// Secret) that does not leave it as Git declares it: the agent would
+	// render and apply something else than Git says.
+	ReasonRootInput Reason = "root-input"
 )
 
 // Result is the verdict on one request.
@@ -177,15 +188,17 @@ func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry) Result {
 	if entry == nil && req.Operation == Update && onlyRemovesFinalizers(req.OldObject, req.Object) {
 		return Result{Allowed: true, Reason: ReasonFinishingDeletion}
 	}
+	var res Result
 	switch req.Operation {
 	case Delete:
-		return c.checkDelete(snap, req, entry)
+		res = c.checkDelete(snap, req, entry)
 	case Create, Update:
-		return c.checkWrite(req, entry)
+		res = c.checkWrite(req, entry)
 	default:
 		// CONNECT and anything newer carry no object state.
 		return Result{Allowed: true, Reason: ReasonNotManaged}
 	}
+	return c.heldAsInput(snap, req, entry, res)
 }
 
 // specPath is the whole spec of an object.
@@ -268,9 +281,20 @@ func (c *Checker) checkDelete(snap *Snapshot, req *Request, entry *Entry) Result
 	if entry != nil {
 		return Result{Reason: ReasonManagedDelete, Entry: entry}
 	}
-	if req.Group == "" && req.Kind == "Namespace" && snap.NamespaceHoldsManaged(req.Name) {
-		// Deleting the namespace deletes every managed object in it.
-		return Result{Reason: ReasonManagedNSDelete}
+	if _, made := c.GitOps.MadeBy(req.Group, req.Kind, req.OldObject); made {
+		// Not declared, but the agent that made it reconciles it, and
+		// prunes what it applied (Git's objects among them) when it goes.
+		return Result{Reason: ReasonAgentMadeDelete}
+	}
+	if req.Group == "" && req.Kind == "Namespace" {
+		switch {
+		case snap.NamespaceHoldsManaged(req.Name):
+			// Deleting the namespace deletes every managed object in it.
+			return Result{Reason: ReasonManagedNSDelete}
+		case len(snap.InputsIn(req.Name)) > 0:
+			// And every input a root's render reads there.
+			return Result{Reason: ReasonRootInput}
+		}
 	}
 	if isCRD(req) && crdDeclaresManaged(snap, req) {
 		// Deleting a CRD deletes every custom resource of its kind, those

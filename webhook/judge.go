@@ -66,6 +66,7 @@ func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller,
 		return preq, snap, verdict{who: who, allowed: true, reason: provenance.ReasonSubresource}, nil
 	}
 	preq.Deadline = start.Add(h.decisionTimeout())
+	h.keepDeletedManagedFields(req.OldObject.Raw, preq)
 	v := h.gitVerdict(snap, preq, who.class, start)
 	if v.allowed && preq.Operation == provenance.Create && v.result.Entry != nil && h.createNeedsDefaults(who.class, preq) {
 		keepManagedFields(req.Object.Raw, preq)

@@ -108,6 +108,11 @@ func (h *Handler) explain(preq *provenance.Request, snap *provenance.Snapshot, v
 	case reasonUnresolvedKind:
 		return fmt.Sprintf("gitgate denied %s of %s by %s: %v, so it cannot tell which object Git declares. The API server's discovery may not list it yet; retry, and check gitgate's logs if this persists.",
 			preq.Operation, describeObject(preq), v.who.user, v.err)
+	case provenance.ReasonAgentMadeDelete:
+		maker, _ := h.GitOpsKinds.MadeBy(preq.Group, preq.Kind, preq.OldObject)
+		return agentMadeDeleteMessage(preq, v.who, snap, maker, h.Repo)
+	case provenance.ReasonRootInput:
+		return rootInputMessage(preq, v.who, snap, v.result, h.Repo)
 	}
 	return denialMessage(preq, v.who, snap, v.result, h.Repo)
 }
@@ -172,6 +177,90 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		b.WriteString(" " + advice(req, res, target))
 	}
 	return truncate(b.String(), maxMessageLen)
+}
+
+// deniedBy is the head of a denial: what was refused, by whom, and for a
+// controller that it was judged as one.
+func deniedBy(req *provenance.Request, who caller) string {
+	head := fmt.Sprintf("gitgate denied %s of %s by %s", req.Operation, describeObject(req), who.user)
+	if who.class == Controller {
+		head += fmt.Sprintf(", judged as a controller (it matches %s)", who.match)
+	}
+	return head
+}
+
+// agentAdvice ends a controller's denial: the identity may in fact be a
+// GitOps agent.
+func agentAdvice(who caller) string {
+	if who.class != Controller {
+		return ""
+	}
+	return " If " + who.user + " is a GitOps agent that applies Git, run gitgate with --agent " + who.user + "."
+}
+
+// agentMadeDeleteMessage explains the refused delete of a GitOps object
+// Git does not declare that an agent made (maker): the agent would prune
+// what it applied.
+func agentMadeDeleteMessage(req *provenance.Request, who caller, snap *provenance.Snapshot, maker string, repo Repo) string {
+	msg := fmt.Sprintf("%s: Git does not declare it in %s, but %s made it, and deleting it has the GitOps agent prune or delete what it applied, which Git declares. "+
+		"To delete it, remove it from what makes it, in Git (%s); in an emergency, ask for a break-glass grant (gitgate breakglass grant).%s",
+		deniedBy(req, who), consulted(snap), maker, gitTarget(snap, nil, repo), agentAdvice(who))
+	return truncate(msg, maxMessageLen)
+}
+
+// maxShownInputRoots bounds the roots a root-input denial names.
+const maxShownInputRoots = 2
+
+// rootInputMessage explains the refused change of an object a root's
+// render reads: it names the roots, never a value.
+func rootInputMessage(req *provenance.Request, who caller, snap *provenance.Snapshot, res provenance.Result, repo Repo) string {
+	var b strings.Builder
+	b.WriteString(deniedBy(req, who) + ": ")
+	inputs, what := snap.Readers(req.Key()), "it"
+	if req.Group == "" && req.Kind == "Namespace" {
+		what = "objects in it"
+	}
+	var first *provenance.RootState
+	for i, in := range inputs {
+		if i == maxShownInputRoots {
+			fmt.Fprintf(&b, " and %d more", len(inputs)-maxShownInputRoots)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		st := snap.State(in.Root)
+		if st == nil {
+			fmt.Fprintf(&b, "%s (not loaded yet) reads %s (%s)", in.Root, what, in.Via)
+			continue
+		}
+		if first == nil {
+			first = st
+		}
+		fmt.Fprintf(&b, "%s reads %s (%s)", rootAt(st), what, in.Via)
+	}
+	b.WriteString("; changing its data or deleting it changes what the GitOps agent renders and applies, past Git.")
+	advice := " Declare it in Git and change it there"
+	if st := snap.RootOf(res.Entry); st != nil {
+		fmt.Fprintf(&b, " Git declares it in file %s, and not %s, which the request sets.", fileRef(repo, st, res.Entry), diffPathList(res.Diffs))
+		advice, first = " Change it in Git", st
+	}
+	fmt.Fprintf(&b, "%s (%s); in an emergency, ask for a break-glass grant (gitgate breakglass grant).%s",
+		advice, gitTarget(snap, first, repo), agentAdvice(who))
+	return truncate(b.String(), maxMessageLen)
+}
+
+// diffPathList names the paths of diffs, at most maxShownDiffs of them.
+func diffPathList(diffs []compare.Diff) string {
+	var paths []string
+	for i, d := range diffs {
+		if i == maxShownDiffs {
+			paths = append(paths, fmt.Sprintf("%d more", len(diffs)-maxShownDiffs))
+			break
+		}
+		paths = append(paths, d.Path.String())
+	}
+	return strings.Join(paths, ", ")
 }
 
 // rootAt names a root and its revision, printed once:

@@ -416,3 +416,42 @@ func TestCompareReviewFindings(t *testing.T) {
 	}
 	runCompareCases(t, tests)
 }
+
+// TestIgnoreSkipsAt: a caller judging a field Git does not declare asks
+// the same rules the walk follows: a rule on the field, on a map above it,
+// by prefix or "*" frees it, and so does one that frees only what Git
+// leaves out.
+func TestIgnoreSkipsAt(t *testing.T) {
+	obj := map[string]any{"data": map[string]any{"image": "x", "tag": "y"}}
+	for _, tc := range []struct {
+		name   string
+		rules  [][]string
+		fields []string
+		want   bool
+	}{
+		{name: "the field", rules: [][]string{{"data", "image"}}, fields: []string{"data", "image"}, want: true},
+		{name: "another field", rules: [][]string{{"data", "image"}}, fields: []string{"data", "tag"}},
+		{name: "the map above", rules: [][]string{{"data"}}, fields: []string{"data", "tag"}, want: true},
+		{name: "any key", rules: [][]string{{"data", "*"}}, fields: []string{"data", "tag"}, want: true},
+		{name: "by prefix", rules: [][]string{{"data", "ta*"}}, fields: []string{"data", "tag"}, want: true},
+		{name: "no rule", fields: []string{"data", "tag"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ig *Ignore
+			if tc.rules != nil {
+				ig = &Ignore{}
+				for _, r := range tc.rules {
+					ig.Add(r, false)
+				}
+			}
+			if got := ig.SkipsAt(obj, tc.fields...); got != tc.want {
+				t.Errorf("SkipsAt(%v) = %v, want %v", tc.fields, got, tc.want)
+			}
+		})
+	}
+	declaredOnly := &Ignore{}
+	declaredOnly.Add([]string{"data", "tag"}, true)
+	if !declaredOnly.SkipsAt(obj, "data", "tag") {
+		t.Error("a rule freeing what Git leaves out does not free a key Git leaves out")
+	}
+}

@@ -241,20 +241,31 @@ func (f *Flux) start(name string, args []string, logTo io.Writer) (*FluxControll
 	return c, nil
 }
 
+// ServiceAccountToken mints a day-long token for ServiceAccount
+// namespace/name with a TokenRequest (kubectl create token) as the admin
+// of k. Whoever holds it acts as that service account: keep it out of logs.
+func ServiceAccountToken(k *Kubectl, namespace, name string) (string, error) {
+	r := k.Run("", "create", "token", name, "-n", namespace, "--duration", "24h")
+	if r.Failed() {
+		return "", fmt.Errorf("mint token for %s/%s: %s: %w\n%s", namespace, name, r.CommandLine(), r.Err, r.Stderr)
+	}
+	return strings.TrimSpace(r.Stdout), nil
+}
+
 // ServiceAccountKubeconfig mints a day-long token for ServiceAccount
 // namespace/name and writes, into dir, a kubeconfig that authenticates
 // with it alone: the real thing, not impersonation.
 func ServiceAccountKubeconfig(k *Kubectl, dir, namespace, name string) (string, error) {
-	r := k.Run("", "create", "token", name, "-n", namespace, "--duration", "24h")
-	if r.Failed() {
-		return "", fmt.Errorf("mint token for %s/%s: %s: %w\n%s", namespace, name, r.CommandLine(), r.Err, r.Stderr)
+	token, err := ServiceAccountToken(k, namespace, name)
+	if err != nil {
+		return "", err
 	}
 	cfg, err := clientcmd.LoadFromFile(k.Kubeconfig)
 	if err != nil {
 		return "", fmt.Errorf("read admin kubeconfig: %w", err)
 	}
 	for n := range cfg.AuthInfos {
-		cfg.AuthInfos[n] = &clientcmdapi.AuthInfo{Token: strings.TrimSpace(r.Stdout)}
+		cfg.AuthInfos[n] = &clientcmdapi.AuthInfo{Token: token}
 	}
 	path := filepath.Join(dir, namespace+"-"+name+".kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
