@@ -192,3 +192,10 @@ require (
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 )
+
+// kustomize v5.8.1, as kustomize-controller v1.9.6 and helm-controller
+// v1.6.3 pin it (sources/fluxrender renders as they do). Helm v4.3.2 asks
+// for kyaml v0.21.2, which with api v0.21.1 fails manifests/'s JSON
+// patches ("Unable to remove nonexistent key"); Helm builds on v0.21.1
+// (hack/tools/flux/helm-controller pins the same).
+replace sigs.k8s.io/kustomize/kyaml => sigs.k8s.io/kustomize/kyaml v0.21.1

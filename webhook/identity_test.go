@@ -32,6 +32,7 @@ func TestClassify(t *testing.T) {
 		{"node bootstrap", def, "system:bootstrap:abcdef", []string{"system:bootstrappers"}, Exempt, "system:bootstrappers"},
 		{"flux kustomize-controller", def, "system:serviceaccount:flux-system:kustomize-controller", nil, Agent, "system:serviceaccount:flux-system:*"},
 		{"flux source-controller", def, "system:serviceaccount:flux-system:source-controller", nil, Agent, "system:serviceaccount:flux-system:*"},
+		{"flux helm-controller", def, "system:serviceaccount:flux-system:helm-controller", nil, Agent, "system:serviceaccount:flux-system:*"},
 		{"argo cd application controller", def, "system:serviceaccount:argocd:argocd-application-controller", nil, Agent, "system:serviceaccount:argocd:argocd-application-controller"},
 		{"argo cd server writes for people: a person", def, "system:serviceaccount:argocd:argocd-server", nil, Person, "system:serviceaccount:argocd:argocd-server"},
 		{"argo cd applicationset controller is a controller outside its scope", def, "system:serviceaccount:argocd:argocd-applicationset-controller", nil, Controller, "system:serviceaccount:*"},
