@@ -20,12 +20,6 @@ func personEditRefusal(app string) []string {
 	return []string{"Git does not declare this object"}
 }
 
-// appSetControllerIsAgent says whether gitgate lets the ApplicationSet
-// controller create the Applications it generates. Not yet: a controller
-// may not create a GitOps object Git does not declare (branch argoids
-// makes it an agent for Applications). Set it to true when it lands.
-const appSetControllerIsAgent = false
-
 // TestArgoCDSyncsThroughGitgate: the real application controller synced a
 // plain directory and a kustomize root (setup waited for Synced and
 // Healthy at the commit), as its own service account, which the shipped
@@ -94,29 +88,12 @@ func TestApplicationSetGeneratesApplications(t *testing.T) {
 	if r.Failed() {
 		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
-	if appSetControllerIsAgent {
-		for _, name := range generated {
-			if err := env.argocd.WaitSynced("gen-"+name, env.head, syncTimeout); err != nil {
-				t.Error(err)
-			}
-		}
-		return
-	}
-	// Today gitgate refuses the creates, and the controller reports the
-	// refusal on the ApplicationSet.
-	msg := waitAppSetError(t, "generated", "validate.gitgate.dev", 2*time.Minute)
-	t.Logf("ApplicationSet generated reports: %s", msg)
-	for _, want := range []string{
-		`admission webhook "validate.gitgate.dev" denied the request`,
-		"CREATE of argoproj.io/Application argocd/gen-", "by " + harness.ArgoCDApplicationSetController,
-	} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("ApplicationSet error lacks %q:\n%s", want, msg)
-		}
-	}
+	// The ApplicationSet controller is an agent for the Applications an
+	// ApplicationSet controls (--agent-for's default): its creates pass,
+	// and the real application controller syncs them.
 	for _, name := range generated {
-		if got := get(t, harness.ArgoCDNamespace, "applications.argoproj.io/gen-"+name, "{.metadata.name}"); got != "" {
-			t.Errorf("Application gen-%s exists, want it refused", name)
+		if err := env.argocd.WaitSynced("gen-"+name, env.head, syncTimeout); err != nil {
+			t.Error(err)
 		}
 	}
 }
