@@ -20,7 +20,7 @@ import (
 
 // webChart is a small chart: a Deployment whose replicas, image tag and
 // greeting come from values, a ConfigMap with a random token (an
-// indeterminate field), and a test hook.
+// indeterminate field), and a pre-install hook.
 var webChart = map[string]string{
 	"Chart.yaml":  "apiVersion: v2\nname: web\nversion: 1.2.0\n",
 	"values.yaml": "replicaCount: 1\ntag: \"1.0\"\ngreeting: hello\n",
@@ -49,11 +49,11 @@ data:
   token: {{ randAlphaNum 16 | quote }}
   fixed: "yes"
 `,
-	"templates/tests/ping.yaml": `apiVersion: v1
+	"templates/hooks/ping.yaml": `apiVersion: v1
 kind: Pod
 metadata:
   name: {{ .Release.Name }}-ping
-  annotations: {"helm.sh/hook": test}
+  annotations: {"helm.sh/hook": pre-install}
 spec:
   containers: [{name: ping, image: busybox}]
 `,
