@@ -131,7 +131,11 @@ func (o *checkOptions) run(ctx context.Context, stdin io.Reader, stdout, stderr 
 		return failed(err)
 	}
 	warnUnresolved(stderr, src.Snapshot, unknownOffline)
-	j := o.judge(src)
+	src.warnRoots(stderr)
+	j, err := o.judge(src)
+	if err != nil {
+		return failed(err)
+	}
 	verdicts := make([]checkVerdict, len(reqs))
 	allowed := true
 	for i, r := range reqs {
@@ -139,6 +143,11 @@ func (o *checkOptions) run(ctx context.Context, stdin io.Reader, stdout, stderr 
 		allowed = allowed && verdicts[i].Allowed
 	}
 	if err := writeVerdicts(stdout, o.output, verdicts); err != nil {
+		return failed(err)
+	}
+	// A root that failed declares nothing: a verdict may rest on its
+	// absence, so the command fails whatever the verdicts.
+	if err := src.rootsFailed(); err != nil {
 		return failed(err)
 	}
 	if !allowed {
@@ -149,8 +158,11 @@ func (o *checkOptions) run(ctx context.Context, stdin io.Reader, stdout, stderr 
 
 // judge builds the webhook's handler over the source as serve does,
 // without the parts that need a cluster or a server.
-func (o *checkOptions) judge(src *loadedSource) *judge {
-	checker := o.compare.checker()
+func (o *checkOptions) judge(src *loadedSource) (*judge, error) {
+	checker, err := o.compare.checkerFor(src)
+	if err != nil {
+		return nil, err
+	}
 	checker.GitOps = o.identities.gitops
 	mode, _ := webhook.ParseMode(o.mode)
 	controllers := webhook.ControllerChecker(checker.Ignores)
@@ -176,7 +188,7 @@ func (o *checkOptions) judge(src *loadedSource) *judge {
 	return &judge{
 		handler: h, scope: src.Scope, namespace: o.kube.contextNamespace(),
 		user: authenticationv1.UserInfo{Username: o.as, Groups: groups},
-	}
+	}, nil
 }
 
 func containsString(list []string, s string) bool {

@@ -82,11 +82,19 @@ func (o *driftOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		return failed(err)
 	}
 	warnUnresolved(stderr, src.Snapshot, unknownInCluster)
-	report, err := drift.Compare(ctx, src.Snapshot, live, drift.Options{Checker: o.compare.checker(), Namespace: o.kube.namespace, Undeclared: o.undeclared})
+	src.warnRoots(stderr)
+	checker, err := o.compare.checkerFor(src)
+	if err != nil {
+		return failed(err)
+	}
+	report, err := drift.Compare(ctx, src.Snapshot, live, drift.Options{Checker: checker, Namespace: o.kube.namespace, Undeclared: o.undeclared})
 	if err != nil {
 		return failed(err)
 	}
 	if err := writeDrift(stdout, o.output, report); err != nil {
+		return failed(err)
+	}
+	if err := src.rootsFailed(); err != nil {
 		return failed(err)
 	}
 	if report.Drifted() {
