@@ -200,4 +200,3 @@ func TestSnapshotIndexesRoots(t *testing.T) {
 		t.Errorf("ignores %+v, want %+v", ignores, wantRule)
 	}
 }
-

@@ -105,11 +105,13 @@ func TestRender(t *testing.T) {
 		{
 			name: "--local-source skips the roots of other GitRepositories",
 			files: map[string]string{
-				"top/ks.yaml": kustomization("mine", "./mine") + "---\n" + strings.Replace(kustomization("theirs", "./x"), "name: flux-system}", "name: other}", 1),
+				"top/ks.yaml":  kustomization("mine", "./mine") + "---\n" + strings.Replace(kustomization("theirs", "./x"), "name: flux-system}", "name: other}", 1),
 				"mine/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: mine}\n",
 			},
-			path:    "top",
-			opts:    func(o *fluxlocal.Options) { o.LocalSource = &types.NamespacedName{Namespace: "flux-system", Name: "flux-system"} },
+			path: "top",
+			opts: func(o *fluxlocal.Options) {
+				o.LocalSource = &types.NamespacedName{Namespace: "flux-system", Name: "flux-system"}
+			},
 			roots:   []string{"path top", "Kustomization flux-system/mine", "Kustomization flux-system/theirs"},
 			skipped: map[string]string{"Kustomization flux-system/theirs": "GitRepository flux-system/other, is not --local-source"},
 		},
@@ -118,7 +120,7 @@ func TestRender(t *testing.T) {
 			files: map[string]string{
 				"top/ks.yaml": strings.Replace(kustomization("apps", "./apps"), "  prune: true\n",
 					"  prune: true\n  postBuild:\n    substituteFrom: [{kind: ConfigMap, name: vars}]\n", 1) + "---\n" + kustomization("vars", "./vars"),
-				"apps/cm.yaml":  configMap("app", "shop", "  mode: ${mode}\n"),
+				"apps/cm.yaml":   configMap("app", "shop", "  mode: ${mode}\n"),
 				"vars/vars.yaml": configMap("vars", "flux-system", "  mode: prod\n"),
 			},
 			path:  "top",
