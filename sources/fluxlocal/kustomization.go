@@ -13,7 +13,7 @@ import (
 
 // notReverted is why gitgate declares none of an object Flux leaves
 // alone once it exists.
-const notReverted = "Flux leaves it alone once it exists (kustomize.toolkit.fluxcd.io/reconcile: disabled, or ssa: Ignore or IfNotPresent)"
+const notReverted = "Flux leaves it alone once it exists: kustomize.toolkit.fluxcd.io/reconcile disabled, or kustomize.toolkit.fluxcd.io/ssa Ignore or IfNotPresent"
 
 // renderKustomization renders a Kustomization root from DIR with
 // fluxrender, as kustomize-controller v1.9.6 would.

@@ -8,6 +8,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/provenancetest"
 	"github.com/gitgate/gitgate/sources/fluxlocal"
 )
 
@@ -114,6 +116,26 @@ func TestRender(t *testing.T) {
 			},
 			roots:   []string{"path top", "Kustomization flux-system/mine", "Kustomization flux-system/theirs"},
 			skipped: map[string]string{"Kustomization flux-system/theirs": "GitRepository flux-system/other, is not --local-source"},
+		},
+		{
+			name: "another cluster's Kustomization is skipped, an object Flux never reverts is not enforced",
+			files: map[string]string{
+				"top/ks.yaml": kustomization("apps", "./apps") + "---\n" + strings.Replace(kustomization("remote", "./x"), "  prune: true\n",
+					"  prune: true\n  kubeConfig: {secretRef: {name: remote}}\n", 1),
+				"apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: once\n  namespace: shop\n  annotations: {kustomize.toolkit.fluxcd.io/ssa: IfNotPresent}\n",
+			},
+			path:    "top",
+			roots:   []string{"path top", "Kustomization flux-system/apps", "Kustomization flux-system/remote"},
+			skipped: map[string]string{"Kustomization flux-system/remote": "another cluster"},
+			check: func(t *testing.T, res *fluxlocal.Result) {
+				if o := objectOf(t, rootNamed(t, res, "Kustomization flux-system/apps"), "ConfigMap", "once"); !strings.Contains(o.NotEnforced, "leaves it alone") {
+					t.Errorf("ssa IfNotPresent: NotEnforced %q", o.NotEnforced)
+				}
+				snap, _ := res.Snapshot(&provenance.Indexer{Scope: provenancetest.AnyKind{}}, "/dir")
+				if snap.Lookup(provenance.Key{Kind: "ConfigMap", Namespace: "shop", Name: "once"}) != nil {
+					t.Error("an object Flux never reverts is declared")
+				}
+			},
 		},
 		{
 			name: "substituteFrom a ConfigMap a sibling declares later renders again",
