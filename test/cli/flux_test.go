@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -181,5 +182,44 @@ func checkFluxDeployment(t *testing.T, flux []string, printed map[string]any) {
 	if code != 1 || !strings.Contains(stdout, "denied UPDATE Deployment.apps podinfo/podinfo (field-mismatch)") ||
 		!strings.Contains(stdout, "HelmRelease podinfo/podinfo of GitRepository flux-system/flux-system") {
 		t.Fatalf("check of a changed image: exit %d, want a field-mismatch denial naming the HelmRelease\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestDriftSourceFlux: gitgate drift --source flux holds the live cluster
+// to the same render, with the cluster's discovery for kinds: the
+// agent's apply of podinfo's Deployment matches, its Service (not
+// applied) is missing, and a Deployment changed past gitgate differs.
+func TestDriftSourceFlux(t *testing.T) {
+	dir, _ := fluxFleet(t)
+	flux := []string{"--source", "flux", "--local", dir, "--path", "clusters/production", "--kube-version", harness.ChartKubeVersion}
+	code, stdout, stderr := gitgate(t, append([]string{"render"}, flux...)...)
+	if code != 0 {
+		t.Fatalf("gitgate render: exit %d\n%s", code, stderr)
+	}
+	mustRun(t, "create", "namespace", "podinfo", "--as", agent)
+	t.Cleanup(func() { env.kubectl.Run("", "delete", "namespace", "podinfo", "--wait=false", "--as", agent) })
+	dep := writeYAML(t, t.TempDir(), "deployment.yaml", printedObject(t, stdout, "Deployment.apps podinfo/podinfo"))
+	mustRun(t, "apply", "--server-side", "-f", dep, "--as", agent)
+	stateOf := func() map[string]string {
+		args := append(append([]string{"drift", "--kubeconfig", env.kubectl.Kubeconfig}, flux...), "-n", "podinfo", "-o", "json")
+		code, stdout, stderr := gitgate(t, args...)
+		var report struct {
+			Objects []driftObject `json:"objects"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &report); err != nil || code != 1 {
+			t.Fatalf("gitgate drift: exit %d (want 1: the Service is missing), %v\n%s\n%s", code, err, stdout, stderr)
+		}
+		out := map[string]string{}
+		for _, o := range report.Objects {
+			out[o.Kind+" "+o.Name] = o.State + " " + strings.Join(o.Fields, ",")
+		}
+		return out
+	}
+	if got := stateOf(); got["Deployment podinfo"] != "matches " || got["Service podinfo"] != "missing " {
+		t.Fatalf("drift after the agent's apply: %v", got)
+	}
+	mustRun(t, "set", "image", "deployment/podinfo", "-n", "podinfo", "podinfo=ghcr.io/stefanprodan/podinfo:latest", "--as", exemptController)
+	if got := stateOf()["Deployment podinfo"]; !strings.HasPrefix(got, "differs ") || !strings.Contains(got, "image") {
+		t.Fatalf("drift after a change past gitgate: Deployment %q, want differs on the image", got)
 	}
 }
