@@ -45,7 +45,7 @@ type checkOptions struct {
 func newCheckCmd() *cobra.Command {
 	var o checkOptions
 	cmd := &cobra.Command{
-		Use:   "check (--local DIR | --repo-url URL --branch B) -f FILE --as USER [--operation create|update|delete] [--old FILE]",
+		Use:   "check (--local DIR | --repo-url URL --branch B | --source flux --local DIR) -f FILE --as USER [--operation create|update|delete] [--old FILE]",
 		Short: "Give the webhook's verdict on objects, offline",
 		Long: `Give the webhook's verdict on objects, offline: the same decision code and
 the same text as gitgate serve, over a source read from a directory or a
@@ -55,7 +55,13 @@ is denied (or has a kind gitgate cannot place offline), 2 on a usage error.
 Without a cluster, scope comes from the built-in kinds and the CRDs in the
 source. A person's create of an object Git declares is denied with
 defaults-unknown: the webhook holds it to the API server's dry-run
-defaults, which check cannot learn.`,
+defaults, which check cannot learn.
+
+With --source flux, --local DIR is read as Flux would apply it (see
+gitgate render --help): every Kustomization and HelmRelease it declares
+is a root, every GitRepository is DIR unless --local-source names one,
+and a root that fails to render makes the exit code 1 whatever the
+verdicts.`,
 		Example: `  kubectl get deployment web -n shop -o yaml > live.yaml
   gitgate check --local . -f web.yaml --old live.yaml --operation update --as alice
   gitgate check --repo-url https://git.example.com/fleet.git --branch main -f extra.yaml --as alice -o json`,
