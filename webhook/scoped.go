@@ -123,9 +123,11 @@ func (h *Handler) annotationsVerdict(snap *provenance.Snapshot, preq *provenance
 
 // syncFree are the paths a people proxy's sync changes, with those the API
 // server sets on any update (an Application has no status subresource: its
-// generation moves with its operation).
+// generation moves with its operation). plainSync judges the operation, and
+// the one in progress in the status (opstate.go).
 var syncFree = [][]string{
 	{"operation"},
+	{"status"},
 	{"metadata", "resourceVersion"},
 	{"metadata", "generation"},
 	{"metadata", "managedFields"},
@@ -133,9 +135,8 @@ var syncFree = [][]string{
 
 // operationOnly reports an update of an Argo CD Application that changes
 // its operation and status and nothing else: a sync (plainSync then
-// judges the operation), or its termination (argocd app terminate-op
-// writes status.operationState; the decoder never reads status, which
-// Git's declared Applications leave free as well).
+// judges the operation, and the one in progress in the status), or its
+// termination (argocd app terminate-op writes status.operationState.phase).
 func operationOnly(preq *provenance.Request) bool {
 	return preq.Group == "argoproj.io" && preq.Kind == "Application" && preq.Operation == provenance.Update &&
 		preq.OldObject != nil && preq.Object != nil && equalExcept(preq.OldObject, preq.Object, syncFree)
