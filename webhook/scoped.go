@@ -35,7 +35,11 @@ func (h *Handler) scopedVerdict(snap *provenance.Snapshot, preq *provenance.Requ
 		}
 		return verdict{who: who, allowed: true, reason: reasonPlainSync}, true
 	}
-	if _, ok := scopeFor(h.Identities.Annotators, who.user, preq.Group, preq.Kind); ok && snap != nil && annotationsOnly(preq) {
+	if _, ok := scopeFor(h.Identities.Annotators, who.user, preq.Group, preq.Kind); ok && snap != nil && annotationsOnly(preq) &&
+		(!who.proxy || snap.Lookup(preq.Key()) == nil) {
+		// A people proxy annotates what Git declares as the person it writes
+		// for (a refresh is free there anyway): its Update API copies any
+		// annotation a user sends, argocd.argoproj.io/skip-reconcile too.
 		return h.annotationsVerdict(snap, preq, who), true
 	}
 	return verdict{}, false
