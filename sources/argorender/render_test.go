@@ -1,8 +1,8 @@
 package argorender
 
 import (
-	"io/fs"
 	"errors"
+	"io/fs"
 	"reflect"
 	"strings"
 	"testing"
