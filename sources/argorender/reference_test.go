@@ -123,7 +123,7 @@ func TestKustomizeMatchesKustomize(t *testing.T) {
 				{"set", "image", "quay.io/argoprojlabs/argocd-e2e-container=nginx:1.27"}, {"set", "replicas", "guestbook-ui=3"}}},
 		{name: "labels annotations namespace", path: "guestbook",
 			kustomize: `{commonLabels: {team: shop}, commonAnnotations: {owner: "$ARGOCD_APP_NAME"}, commonAnnotationsEnvsubst: true, namespace: shop}`,
-			edits: [][]string{{"add", "label", "team:shop"}, {"add", "annotation", "owner:labels-annotations-namespace"}, {"set", "namespace", "--", "shop"}}},
+			edits:     [][]string{{"add", "label", "team:shop"}, {"add", "annotation", "owner:labels-annotations-namespace"}, {"set", "namespace", "--", "shop"}}},
 		{name: "labels without selector", path: "kustomize",
 			kustomize: `{commonLabels: {tier: web}, labelWithoutSelector: true, forceCommonLabels: true}`,
 			edits:     [][]string{{"add", "label", "--force", "--without-selector", "tier:web"}}},
