@@ -15,13 +15,14 @@ import (
 func newRenderCmd() *cobra.Command {
 	var o sourceOptions
 	cmd := &cobra.Command{
-		Use:   "render (--local DIR | --repo-url URL --branch BRANCH) [--path DIR]",
+		Use:   "render (--local DIR | --repo-url URL --branch BRANCH) [--path DIR] [--source argocd --local-repo-url URL]",
 		Short: "Print what gitgate indexes for a source, like flux build",
 		Long: `Print every object gitgate indexes for a source, as it compares them:
 rendered with kustomize where a kustomization is, placed in a namespace,
 and normalized. Each object is preceded by the file that declares it.`,
 		Example: `  gitgate render --local ./clusters/prod
-  gitgate render --repo-url https://git.example.com/fleet.git --branch main --path clusters/prod`,
+  gitgate render --repo-url https://git.example.com/fleet.git --branch main --path clusters/prod
+  gitgate render --source argocd --local . --path argocd --local-repo-url https://git.example.com/fleet.git`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -34,6 +35,7 @@ and normalized. Each object is preceded by the file that declares it.`,
 				return failed(err)
 			}
 			warnUnresolved(cmd.ErrOrStderr(), src.Snapshot, unknownOffline)
+			o.warnSkipped(cmd.ErrOrStderr())
 			return failed(writeEntries(cmd.OutOrStdout(), src.Snapshot))
 		},
 	}

@@ -24,6 +24,10 @@ import (
 // follows, with serve's flag names.
 type sourceOptions struct {
 	local string
+	// source is repo, or argocd: the Applications in the source are
+	// rendered as Argo CD would (source_argocd.go).
+	source string
+	argo   argoReadOptions
 	// repo is --repo-url with its ref, paths and --git-* flags.
 	repo             server.GitSource
 	defaultNamespace string
@@ -44,12 +48,24 @@ var readRepoUsage = repoUsage{
 func (o *sourceOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.local, "local", "", "Directory to read as the repository, e.g. a checkout with changes not yet committed. Exclusive with --repo-url.")
 	bindRepoFlags(fs, &o.repo, &o.defaultNamespace, readRepoUsage)
+	fs.StringVar(&o.source, "source", server.SourceRepo, "repo: the source's manifests, as serve --source repo; argocd: every Argo CD Application in the source (--local) rendered as Argo CD would, as serve --source argocd.")
+	o.argo.bindFlags(fs)
 	// The credential and CA flags are serve's own.
 	bindCredentialFlags(fs, &o.repo)
 }
 
 // Validate reports a source chosen twice or not at all, and bad Git flags.
 func (o *sourceOptions) Validate() error {
+	switch o.source {
+	case server.SourceRepo:
+	case server.SourceArgoCD:
+		return o.validateArgoCD()
+	default:
+		return fmt.Errorf("--source must be %s or %s, got %q", server.SourceRepo, server.SourceArgoCD, o.source)
+	}
+	if o.argo.set() {
+		return errors.New("--local-repo-url, --argocd-namespace and --argocd-cluster-name need --source argocd")
+	}
 	switch {
 	case o.local != "" && o.repo.URL != "":
 		return errors.New("--local and --repo-url are exclusive")
@@ -77,6 +93,9 @@ type loadedSource struct {
 // scope, nil for the offline scope (built-in kinds and the source's CRDs).
 // Kinds the scope does not know are in Snapshot.Unresolved().
 func (o *sourceOptions) load(ctx context.Context, scope provenance.Scope) (*loadedSource, error) {
+	if o.source == server.SourceArgoCD {
+		return o.loadArgoCD(ctx, scope)
+	}
 	tree, rev, repo, err := o.tree(ctx)
 	if err != nil {
 		return nil, err
