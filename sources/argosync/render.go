@@ -30,7 +30,9 @@ func (w *Watcher) render(ctx context.Context, app *argorender.Application, repos
 }
 
 // Files groups a render's objects into provenance files: declared ones by
-// the file (or source path) they came from, hooks in one agent-only file.
+// the file (or source path) they came from, with the Application's
+// ignoreDifferences as fields left to controllers, hooks in one
+// agent-only file.
 // key identifies the render's inputs, so an Indexer reuses the entries of
 // an unchanged render.
 func Files(app *argorender.Application, res *argorender.Result, key string) []provenance.File {
@@ -46,7 +48,7 @@ func Files(app *argorender.Application, res *argorender.Result, key string) []pr
 		if !ok {
 			i = len(files)
 			byPath[p] = i
-			files = append(files, provenance.File{Path: p, ID: key + "|" + p})
+			files = append(files, provenance.File{Path: p, ID: key + "|" + p, ControllerIgnores: res.Ignore})
 		}
 		files[i].Objects = append(files[i].Objects, o.Object)
 	}

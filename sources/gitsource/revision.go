@@ -45,20 +45,7 @@ func resolveRevision(revision, tagPrefix string, refs []*plumbing.Reference) (pr
 	if want == "" {
 		want = "HEAD"
 	}
-	hashes, peeled, tags := map[string]string{}, map[string]string{}, []string(nil)
-	for _, r := range refs {
-		name := r.Name().String()
-		if base, ok := strings.CutSuffix(name, "^{}"); ok {
-			peeled[base] = r.Hash().String()
-			continue
-		}
-		if r.Type() == plumbing.HashReference {
-			hashes[name] = r.Hash().String()
-		}
-		if r.Name().IsTag() {
-			tags = append(tags, r.Name().Short())
-		}
-	}
+	hashes, peeled, tags := listing(refs)
 	if v, err := maxVersion(want, tags, tagPrefix); err == nil {
 		want = v
 	} else if tagPrefix != "" {
@@ -97,6 +84,26 @@ func resolveRevision(revision, tagPrefix string, refs []*plumbing.Reference) (pr
 		return provenance.Revision{Ref: want, Hash: strings.ToLower(want)}, "", nil
 	}
 	return provenance.Revision{}, "", fmt.Errorf("unable to resolve %q to a commit SHA: %w", revision, ErrRefNotFound)
+}
+
+// listing reads an ls-remote listing: the hash of each ref, the commit
+// of each annotated tag (its peeled entry), and the tags' short names.
+func listing(refs []*plumbing.Reference) (hashes, peeled map[string]string, tags []string) {
+	hashes, peeled = map[string]string{}, map[string]string{}
+	for _, r := range refs {
+		name := r.Name().String()
+		if base, ok := strings.CutSuffix(name, "^{}"); ok {
+			peeled[base] = r.Hash().String()
+			continue
+		}
+		if r.Type() == plumbing.HashReference {
+			hashes[name] = r.Hash().String()
+		}
+		if r.Name().IsTag() {
+			tags = append(tags, r.Name().Short())
+		}
+	}
+	return hashes, peeled, tags
 }
 
 // maxVersion is Argo CD's versions.MaxVersion: a semver version is itself
