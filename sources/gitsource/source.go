@@ -50,8 +50,11 @@ func (r Ref) Validate() error {
 			n++
 		}
 	}
-	if n != 1 {
-		return errors.New("exactly one of branch, tag, semver, commit or revision must be set")
+	switch {
+	case n > 1 && r.Revision != "":
+		return errors.New("an Argo CD revision excludes branch, tag, semver and commit")
+	case n != 1:
+		return errors.New("exactly one of branch, tag, semver or commit must be set")
 	}
 	if r.Commit != "" && !plumbing.IsHash(r.Commit) {
 		return fmt.Errorf("commit %q is not a full 40-character SHA-1", r.Commit)
