@@ -17,7 +17,7 @@ func bindArgoCDFlags(fs *pflag.FlagSet, cfg *server.ArgoCDConfig) {
 	fs.StringArrayVar(&cfg.Namespaces, "argocd-namespace", nil, "With --source argocd: a namespace whose Applications are enforced; repeatable. The first is Argo CD's own (argocd-cm). Default: argocd.")
 	fs.StringArrayVar(&cfg.ClusterNames, "argocd-cluster-name", nil, "With --source argocd: the name of Argo CD's cluster Secret for this cluster, as Applications write it in destination.name; repeatable. in-cluster and https://kubernetes.default.svc always mean this cluster; an Application for any other destination declares nothing here.")
 	fs.DurationVar(&cfg.MinInterval, "argocd-min-interval", argosync.DefaultMinInterval, "With --source argocd: the shortest time between two polls of one repository and revision. A change of an Application (Argo CD's refresh annotation among them) polls at once.")
-	fs.BoolVar(&cfg.RepoSecrets, "argocd-repo-secrets", false, "With --source argocd: also read repository credentials from Argo CD's repository and repo-creds Secrets in --argocd-namespace (needs list on Secrets there). Default: only --sources-file entries, matched by URL.")
+	fs.BoolVar(&cfg.RepoSecrets, "argocd-repo-secrets", false, "With --source argocd: also read repository credentials from Argo CD's repository and repo-creds Secrets in the first --argocd-namespace (needs list on Secrets there). Default: only --sources-file entries, matched by URL.")
 }
 
 // validateArgoCD checks the Argo CD flags, and that no flag of --source

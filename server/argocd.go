@@ -63,7 +63,7 @@ func addArgoCDWatcher(c Config, cfg *rest.Config, mgr ctrl.Manager, composer *pr
 		return fmt.Errorf("discovery client: %w", err)
 	}
 	creds := &argoCredentials{repos: c.ArgoCD.Repositories, secrets: c.ArgoCD.RepoSecrets, reader: mgr.GetAPIReader(),
-		namespaces: argoNamespaces(c.ArgoCD), insecureHTTP: c.ArgoCD.InsecureHTTP}
+		namespaces: argoNamespaces(c.ArgoCD)[:1], insecureHTTP: c.ArgoCD.InsecureHTTP}
 	w := &argosync.Watcher{
 		Reader:       mgr.GetClient(),
 		Informers:    mgr.GetCache(),
@@ -150,7 +150,7 @@ func (a *argoCredentials) lookup(ctx context.Context, url string) (transport.Aut
 }
 
 // fromSecrets reads Argo CD's repository and repo-creds Secrets, by label,
-// uncached: a repository Secret whose url is url wins, else the
+// uncached, in Argo CD's own namespace (where Argo CD keeps them): a repository Secret whose url is url wins, else the
 // repo-creds Secret whose url is the longest prefix of it.
 func (a *argoCredentials) fromSecrets(ctx context.Context, url string) (transport.AuthMethod, []byte, error) {
 	req, err := labels.NewRequirement("argocd.argoproj.io/secret-type", selection.In, []string{"repository", "repo-creds"})
