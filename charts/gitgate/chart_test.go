@@ -25,7 +25,7 @@ import (
 )
 
 var (
-	fullValues = filepath.Join("ci", "full-values.yaml")
+	fullValues   = filepath.Join("ci", "full-values.yaml")
 	fluxValues   = filepath.Join("ci", "flux-values.yaml")
 	argocdValues = filepath.Join("ci", "argocd-values.yaml")
 )
@@ -285,7 +285,8 @@ func TestBadValuesFail(t *testing.T) {
 		set, want string
 	}{
 		{"mode=block", `mode "block": want enforce, warn or audit`},
-		{"source.kind=argocd", `source.kind "argocd": want repo or flux`},
+		{"source.kind=helm", `source.kind "helm": want repo, flux or argocd`},
+		{"source.kind=argocd,source.argocd.namespaces=null", "source.argocd.namespaces: name at least"},
 		{"certificates.mode=vault", `certificates.mode "vault"`},
 		{"certificates.mode=files", "certificates.mode files needs certificates.secretName"},
 		{"source.repo.ref.tag=v1", "set exactly one of branch, tag, semver or commit"},
