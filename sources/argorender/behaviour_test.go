@@ -170,3 +170,27 @@ func TestHooks(t *testing.T) {
 		t.Errorf("hooks %v, want %v", got, want)
 	}
 }
+
+// TestKustomizeReadsOutsideItsPath: a kustomize root's bases (and theirs)
+// and components outside its folder are read; nothing else need be (a
+// broken file elsewhere does not matter).
+func TestKustomizeReadsOutsideItsPath(t *testing.T) {
+	files := fstest.MapFS{
+		"base/kustomization.yaml":            file("resources: [cm.yaml]\n"),
+		"base/cm.yaml":                       file(cm("cm")),
+		"env/common/kustomization.yaml":      file("resources: [../../base, extra.yaml]\n"),
+		"env/common/extra.yaml":              file(cm("extra")),
+		"env/prod/kustomization.yaml":        file("resources: [../common]\npatches: [{path: data.yaml}]\n"),
+		"env/prod/data.yaml":                 file("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {env: prod}\n"),
+		"components/team/kustomization.yaml": file("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nlabels: [{pairs: {team: shop}}]\n"),
+		"unrelated/broken.yaml":              file("not: [yaml"),
+	}
+	res := mustRender(t, app(t, appYAML("prod", "ns", "  source: {repoURL: r, path: env/prod, kustomize: {components: [../../components/team]}}\n")), files)
+	if got, want := summary(res.Objects), []string{"ConfigMap/ns/cm", "ConfigMap/ns/extra"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("objects %v, want %v", got, want)
+	}
+	c := find(t, res.Objects, "ConfigMap", "cm")
+	if field(c, "data", "env") != "prod" || field(c, "metadata", "labels", "team") != "shop" {
+		t.Errorf("cm = %v, want the patch and the component's label", c)
+	}
+}

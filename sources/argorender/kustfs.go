@@ -2,7 +2,10 @@ package argorender
 
 import (
 	"io/fs"
+	"path"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
@@ -61,28 +64,113 @@ func (c cwdFS) Glob(pattern string) ([]string, error) {
 	return out, nil
 }
 
-// memFS copies the regular files of files into an in-memory kustomize
-// filesystem rooted at "/".
-func memFS(files fs.FS) (filesys.FileSystem, error) {
-	m := filesys.MakeFsInMemory()
-	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+// memFS copies into an in-memory kustomize filesystem rooted at "/" the
+// regular files under each of roots, then whatever a kustomization among
+// them names outside them (a base, a component, a patch file), until
+// nothing is missing: a render reads those files and no others, so a
+// repository of many Applications is not copied whole for each.
+func memFS(files fs.FS, roots ...string) (filesys.FileSystem, error) {
+	c := &copier{files: files, m: filesys.MakeFsInMemory(), done: map[string]bool{}}
+	for _, r := range roots {
+		if err := c.copyTree(r); err != nil {
+			return nil, err
+		}
+	}
+	for {
+		added, err := c.closeOver()
+		if err != nil || !added {
+			return c.m, err
+		}
+	}
+}
+
+// copier fills m from files; done holds the paths copied whole.
+type copier struct {
+	files fs.FS
+	m     filesys.FileSystem
+	done  map[string]bool
+}
+
+// covered reports whether p, or a folder above it, was copied whole.
+func (c *copier) covered(p string) bool {
+	for q := path.Clean(p); ; q = path.Dir(q) {
+		if c.done[q] {
+			return true
+		}
+		if q == "." || q == "/" {
+			return false
+		}
+	}
+}
+
+// copyTree copies the regular files under p (a file or a folder) of
+// files into m, unless they are there already.
+func (c *copier) copyTree(p string) error {
+	if c.covered(p) {
+		return nil
+	}
+	c.done[path.Clean(p)] = true
+	files, m := c.files, c.m
+	return fs.WalkDir(files, p, func(q string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
-			if p == "." {
+			if q == "." {
 				return nil
 			}
-			return m.MkdirAll("/" + p)
+			return m.MkdirAll("/" + q)
 		}
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		data, err := fs.ReadFile(files, p)
+		data, err := fs.ReadFile(files, q)
 		if err != nil {
 			return err
 		}
-		return m.WriteFile("/"+p, data)
+		return m.WriteFile("/"+q, data)
 	})
-	return m, err
+}
+
+// closeOver copies what the kustomizations in m name and m lacks; it
+// reports whether it copied anything.
+func (c *copier) closeOver() (bool, error) {
+	files, m := c.files, c.m
+	var missing []string
+	err := m.Walk("/", func(p string, info fs.FileInfo, err error) error {
+		if err != nil || info.IsDir() || !slices.Contains(kustomizationNames, filepath.Base(p)) {
+			return err
+		}
+		_, refs, err := kustomizationRefs(m, filepath.Dir(p))
+		if err != nil {
+			return nil // kustomize reports it
+		}
+		for _, r := range refs {
+			q := strings.TrimPrefix(filepath.Join(filepath.Dir(p), r), "/")
+			if q == "" {
+				q = "."
+			}
+			if isRemote(r) || strings.HasPrefix(q, "..") || c.covered(q) {
+				continue
+			}
+			if _, err := fs.Stat(files, q); err == nil {
+				missing = append(missing, q)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	added := false
+	for _, q := range missing {
+		if c.covered(q) {
+			continue
+		}
+		added = true
+		if err := c.copyTree(q); err != nil {
+			return false, err
+		}
+	}
+	return added, nil
 }

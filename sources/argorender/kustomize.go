@@ -33,7 +33,15 @@ func (r *run) kustomize(src *ApplicationSource, files fs.FS, appPath string, e e
 	if k != nil && k.Version != "" {
 		return nil, fmt.Errorf("kustomize version %q (another kustomize binary): %w", k.Version, ErrUnsupported)
 	}
-	mem, err := memFS(files)
+	roots := []string{appPath}
+	if k != nil {
+		for _, c := range k.Components {
+			if p := path.Join(appPath, c); !isRemote(c) && p != ".." && !strings.HasPrefix(p, "../") {
+				roots = append(roots, p)
+			}
+		}
+	}
+	mem, err := memFS(files, roots...)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,14 @@ func (w *Watcher) render(ctx context.Context, app *argorender.Application, repos
 	for _, warn := range res.Warnings {
 		w.Log.Info("Argo CD feature not reproduced", "application", app.Namespace+"/"+app.Name, "detail", warn)
 	}
+	for _, o := range res.Objects {
+		if len(o.Indeterminate) > 0 {
+			// Argo CD's render holds other values there: gitgate keeps its
+			// own, so only the agent's writes there pass.
+			w.Log.Info("fields differ from render to render", "application", app.Namespace+"/"+app.Name,
+				"object", objectName(o.Object), "fields", o.Indeterminate)
+		}
+	}
 	return Files(app, res, key), nil
 }
 
@@ -113,4 +121,13 @@ func (w *Watcher) flush() {
 		w.Log.Info("Application loaded", "root", rt.root.Name, "revision", rt.rev.String(), "objects", b.part.Index.Len())
 	}
 	w.batch = nil
+}
+
+// objectName names an object in a log line: kind namespace/name.
+func objectName(obj map[string]any) string {
+	meta, _ := obj["metadata"].(map[string]any)
+	kind, _ := obj["kind"].(string)
+	ns, _ := meta["namespace"].(string)
+	name, _ := meta["name"].(string)
+	return kind + " " + ns + "/" + name
 }
