@@ -15,7 +15,7 @@ import (
 func newRenderCmd() *cobra.Command {
 	var o sourceOptions
 	cmd := &cobra.Command{
-		Use:   "render (--local DIR | --repo-url URL --branch BRANCH | --source flux --local DIR) [--path DIR]",
+		Use:   "render (--local DIR | --repo-url URL --branch BRANCH | --source flux --local DIR | --source argocd --local DIR [--local-repo-url URL]) [--path DIR]",
 		Short: "Print what gitgate indexes for a source, like flux build",
 		Long: `Print every object gitgate indexes for a source, as it compares them:
 rendered with kustomize where a kustomization is, placed in a namespace,
@@ -39,7 +39,8 @@ renders differently every time are noted. A root that fails is printed
 with its error and the command exits 1 after the others.`,
 		Example: `  gitgate render --local ./clusters/prod
   gitgate render --repo-url https://git.example.com/fleet.git --branch main --path clusters/prod
-  gitgate render --source flux --local . --path clusters/production`,
+  gitgate render --source flux --local . --path clusters/production
+  gitgate render --source argocd --local . --path argocd --local-repo-url https://git.example.com/fleet.git`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -59,6 +60,7 @@ with its error and the command exits 1 after the others.`,
 				}
 				return failed(src.rootsFailed())
 			}
+			o.warnSkipped(cmd.ErrOrStderr())
 			return failed(writeEntries(cmd.OutOrStdout(), src.Snapshot))
 		},
 	}
