@@ -26,7 +26,9 @@ subjects:
 	if r := env.kubectl.Run(binding, "apply", "-f", "-", "--as", exemptController); r.Failed() {
 		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
-	t.Cleanup(func() { env.kubectl.Run("", "delete", "clusterrolebinding", "mark-controller", "--as", exemptController) })
+	t.Cleanup(func() {
+		env.kubectl.Run("", "delete", "clusterrolebinding", "mark-controller", "--as", exemptController)
+	})
 	r := env.kubectl.Run("", "-n", "shop", "annotate", "service", "web", "--as", person, "kustomize.toolkit.fluxcd.io/reconcile=disabled")
 	wantDenied(t, r, "[agent-mark]", `metadata.annotations["kustomize.toolkit.fluxcd.io/reconcile"]`, "no mode or break-glass grant covers them")
 	r = env.kubectl.Run("", "-n", "shop", "annotate", "service", "web", "--as", markController, "argocd.argoproj.io/tracking-id=other:/Service:shop/web")
