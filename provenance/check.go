@@ -102,6 +102,12 @@ const (
 	// with CheckAdded. Never a final verdict: a caller that cannot learn
 	// them refuses.
 	ReasonNeedsDefaults Reason = "needs-defaults"
+	// ReasonAgentMark: a write of a declared object sets, changes or
+	// removes a mark its GitOps agent reads (marks.go: Flux's owner labels
+	// and opt-outs, Argo CD's tracking and sync options) to other than what
+	// Git declares. It outlives any grant and any roll-out mode: the agent
+	// would stop reverting, prune or hand the object to another root.
+	ReasonAgentMark Reason = "agent-mark"
 )
 
 // Result is the verdict on one request.
@@ -261,6 +267,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 		StrictUnder: c.strictUnder(entry.Key),
 		Defaults:    defaulted,
 	})
+	diffs = withMarks(diffs, declared, old, req.Object)
 	diffs = append(diffs, protectedLabelDiffs(entry.Key, declared, strict, old, req.Object)...)
 	diffs = append(diffs, freed(lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object), c.ignoreFor(entry))...)
 	return resultOf(entry, diffs)
@@ -484,6 +491,10 @@ func resultOf(entry *Entry, diffs []compare.Diff) Result {
 	reason := ReasonFieldMismatch
 	if diffs[len(diffs)-1].Kind == compare.Incomplete {
 		return Result{Reason: ReasonDeadline, Entry: entry}
+	}
+	if slices.ContainsFunc(diffs, func(d compare.Diff) bool { return IsAgentMark(d.Path) && d.Kind != compare.Unproven }) {
+		// Whatever else differs: no default makes a mark.
+		return Result{Reason: ReasonAgentMark, Entry: entry, Diffs: slices.DeleteFunc(slices.Clone(diffs), isUnproven)}
 	}
 	if slices.ContainsFunc(diffs, isUnproven) {
 		rest := slices.DeleteFunc(slices.Clone(diffs), isUnproven)
