@@ -15,9 +15,12 @@
 //
 // It is pure: the files of each source at the resolved revision, the
 // settings Argo CD reads from argocd-cm and the cluster's scope come in;
-// nothing is fetched. Whatever Argo CD would fetch or run beyond that (a
-// config management plugin, a Helm chart repository, a remote kustomize
-// base, a remote value file, kustomize build options) fails the render
+// nothing is fetched. A chart of a Helm repository or OCI registry comes
+// in as its extracted files, fetched by the caller with sources/helmchart
+// at the version ChartVersion resolves as Argo CD does. Whatever Argo CD
+// would fetch or run beyond that (a config management plugin, an OCI
+// artifact, a remote kustomize base, a remote value file, a chart
+// dependency of a repository, kustomize build options) fails the render
 // with ErrUnsupported and the reason, rather than declare something other
 // than what Argo CD applies.
 //

@@ -23,8 +23,8 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// This file holds everything of Helm, so that a Helm source can later
-// share the chart fetching of sources/helmchart.
+// This file holds everything of Helm templating; chartrepo.go what a
+// chart of a Helm repository or OCI registry needs.
 
 // helm renders a Helm source as Argo CD's repo server runs `helm template
 // <app path> --name-template <release> --namespace <ns> [--kube-version]

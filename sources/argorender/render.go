@@ -14,8 +14,8 @@ import (
 // Errors a caller tells apart.
 var (
 	// ErrUnsupported: the Application asks for something gitgate does
-	// not reproduce from Git alone (a plugin, a chart repository, a
-	// remote base). Its root fails rather than declare something else.
+	// not reproduce from its sources' files alone (a plugin, an OCI
+	// artifact, a remote base). Its root fails rather than declare something else.
 	ErrUnsupported = errors.New("not supported by gitgate")
 	// ErrNoPath: a source's path is not a directory of its repository,
 	// as Argo CD's "app path does not exist".
@@ -177,17 +177,10 @@ func (r *run) source(ctx context.Context, i int) ([]Object, error) {
 		return nil, err
 	}
 	files := r.in.Sources[i].Files
-	appPath, err := appDir(files, src.Path)
-	if err != nil {
-		return nil, err
+	if files == nil {
+		return nil, fmt.Errorf("source %s: no files", src.RepoURL)
 	}
-	if err := mergeSourceParameters(&src, files, appPath, r.appName); err != nil {
-		return nil, fmt.Errorf("error while parsing source parameters: %w", err)
-	}
-	if err := supported(&src); err != nil {
-		return nil, err
-	}
-	typ, err := sourceType(&src, files, appPath)
+	typ, appPath, err := r.prepare(&src, files)
 	if err != nil {
 		return nil, err
 	}
@@ -203,8 +196,34 @@ func (r *run) source(ctx context.Context, i int) ([]Object, error) {
 	}
 	for j := range objs {
 		objs[j].Source = i
+		if src.Chart != "" {
+			objs[j].Path = src.Chart
+		}
 	}
 	return objs, err
+}
+
+// prepare finds the source's app path (a chart of a Helm repository is
+// the whole of its files, always Helm), merges Argo CD's override files
+// and returns the source type.
+func (r *run) prepare(src *ApplicationSource, files fs.FS) (typ, appPath string, err error) {
+	appPath = "."
+	if src.Chart == "" {
+		if appPath, err = appDir(files, src.Path); err != nil {
+			return "", "", err
+		}
+	}
+	if err := mergeSourceParameters(src, files, appPath, r.appName); err != nil {
+		return "", "", fmt.Errorf("error while parsing source parameters: %w", err)
+	}
+	if err := supported(src); err != nil {
+		return "", "", err
+	}
+	if src.Chart != "" {
+		return typeHelm, appPath, nil
+	}
+	typ, err = sourceType(src, files, appPath)
+	return typ, appPath, err
 }
 
 // supported refuses what gitgate cannot render from the source's Git
@@ -213,9 +232,7 @@ func supported(src *ApplicationSource) error {
 	switch {
 	case len(src.Plugin) > 0 && string(src.Plugin) != "null":
 		return fmt.Errorf("config management plugin: %w (its sidecar runs code gitgate cannot)", ErrUnsupported)
-	case src.Chart != "":
-		return fmt.Errorf("chart %q from a Helm repository: %w (only charts in Git)", src.Chart, ErrUnsupported)
-	case strings.HasPrefix(src.RepoURL, "oci://"):
+	case src.Chart == "" && strings.HasPrefix(src.RepoURL, "oci://"):
 		return fmt.Errorf("OCI source %s: %w", src.RepoURL, ErrUnsupported)
 	}
 	return nil

@@ -105,7 +105,7 @@ func TestRefusals(t *testing.T) {
 		want         string
 	}{
 		{name: "plugin", source: "  source: {repoURL: r, path: guestbook, plugin: {name: cmp}}\n", want: "config management plugin"},
-		{name: "chart repository", source: "  source: {repoURL: https://charts.example.com, chart: nginx, targetRevision: 1.0.0}\n", want: "Helm repository"},
+		{name: "OCI artifact", source: "  source: {repoURL: oci://registry.example.com/manifests, path: .}\n", want: "OCI source"},
 		{name: "remote base", source: "  source: {repoURL: r, path: k}\n", files: remote, want: "remote"},
 		{name: "build options", source: "  source: {repoURL: r, path: guestbook}\n", want: "kustomize.buildOptions"},
 		{name: "missing path", source: "  source: {repoURL: r, path: nowhere}\n", want: "app path does not exist"},

@@ -129,7 +129,7 @@ func (w *Watcher) syncRoot(ctx context.Context, app *argorender.Application, rt 
 	repos := make([]*repo, len(sources))
 	ids := []string{hashOf(app.Spec), w.env.key}
 	for i, s := range sources {
-		r := w.repos[keyOf(s.RepoURL, s.TargetRevision, s.TagPrefix)]
+		r := w.repos[sourceKey(s)]
 		if r == nil || r.err != nil || r.files == nil {
 			err := fmt.Errorf("source %s at %q: not read yet", s.RepoURL, s.TargetRevision)
 			if r != nil && r.err != nil {
@@ -178,6 +178,9 @@ func primaryRevision(app *argorender.Application, repos []*repo) provenance.Revi
 // outside it or names the build environment ($ARGOCD_APP_REVISION) in its
 // spec or override files.
 func inputsID(r *repo, s argorender.ApplicationSource) string {
+	if s.Chart != "" {
+		return "chart:" + r.rev.Hash
+	}
 	whole := "commit:" + r.rev.Hash
 	if s.Ref != "" || s.Helm != nil && len(s.Helm.ValueFiles)+len(s.Helm.FileParameters) > 0 ||
 		s.Directory != nil && len(s.Directory.Jsonnet.Libs) > 0 || strings.Contains(specText(s), "$") {

@@ -6,7 +6,10 @@
 // gitgate fetches each source's repository itself, at the targetRevision
 // resolved as Argo CD resolves it (gitsource Ref.Revision), with
 // credentials from --sources-file (and Argo CD's repository Secrets only
-// with --argocd-repo-secrets), and renders the Application with
+// with --argocd-repo-secrets), a chart source's chart with
+// sources/helmchart at the version argorender.ChartVersion resolves (with
+// the same credentials of its URL: username and password and CA only),
+// and renders the Application with
 // argorender, as Argo CD's repo server and application controller would.
 // It never trusts Argo CD's status, cache or repo server.
 //

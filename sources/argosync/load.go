@@ -77,7 +77,7 @@ func (w *Watcher) loadOne(ctx context.Context, app *argorender.Application, o Lo
 			repos[i] = &repo{files: o.Local, rev: o.LocalRev}
 			continue
 		}
-		k := keyOf(s.RepoURL, s.TargetRevision, s.TagPrefix)
+		k := sourceKey(s)
 		r := w.repos[k]
 		if r == nil {
 			r = &repo{}

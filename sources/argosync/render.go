@@ -17,7 +17,11 @@ func (w *Watcher) render(ctx context.Context, app *argorender.Application, repos
 	w.renders++
 	in := argorender.Input{App: app, Settings: w.env.settings, KubeVersion: w.env.kubeVersion, APIVersions: w.env.apiVersions, Scope: w.Indexer.Scope}
 	for _, r := range repos {
-		in.Sources = append(in.Sources, argorender.Source{Files: r.files, Revision: r.rev.Hash})
+		rev := r.rev.Hash
+		if r.version != "" {
+			rev = r.version // ARGOCD_APP_REVISION of a chart: its version
+		}
+		in.Sources = append(in.Sources, argorender.Source{Files: r.files, Revision: rev})
 	}
 	res, err := argorender.Render(ctx, in)
 	if err != nil {

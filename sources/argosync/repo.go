@@ -31,7 +31,7 @@ type Credentials func(ctx context.Context, url string) (auth transport.AuthMetho
 
 // repoKey is one repository at one targetRevision: Applications that
 // share it share its polls and fetched objects.
-type repoKey struct{ url, revision, tagPrefix string }
+type repoKey struct{ url, revision, tagPrefix, chart string }
 
 // repo is what gitgate knows of one repoKey.
 type repo struct {
@@ -42,7 +42,9 @@ type repo struct {
 	rev   provenance.Revision
 	tree  *object.Tree
 	files fs.FS
-	err   error
+	// version is a chart source's resolved chart version.
+	version string
+	err     error
 	// polled is true when this pass read the remote (or failed to).
 	polled bool
 }
@@ -75,6 +77,9 @@ func (w *Watcher) minInterval() time.Duration {
 
 // read resolves, fetches and keeps the files of the head.
 func (w *Watcher) read(ctx context.Context, k repoKey, r *repo) error {
+	if k.chart != "" {
+		return w.readChart(ctx, k, r)
+	}
 	if err := w.ensureSource(ctx, k, r); err != nil {
 		return err
 	}

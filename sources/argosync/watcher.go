@@ -19,6 +19,7 @@ import (
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/sources/argorender"
+	"github.com/gitgate/gitgate/sources/helmchart"
 )
 
 // ApplicationGVK is the kind the Watcher lists, as unstructured objects.
@@ -51,6 +52,9 @@ type Watcher struct {
 	Composer *provenance.Composer
 	// Credentials of each repository; nil reads anonymously.
 	Credentials Credentials
+	// Charts fetches the charts of Helm repositories and OCI registries;
+	// nil is a helmchart.Fetcher with its defaults.
+	Charts *helmchart.Fetcher
 	// Cluster tells Helm and kustomize the cluster's version and API
 	// versions, as Argo CD's controller does; nil: Helm's defaults.
 	Cluster     func(ctx context.Context) (kubeVersion string, apiVersions []string, err error)
@@ -222,7 +226,7 @@ func (w *Watcher) pollRepos(ctx context.Context, apps []*unstructured.Unstructur
 			continue // the root fails in syncRoot
 		}
 		for _, s := range app.Spec.AllSources() {
-			k := keyOf(s.RepoURL, s.TargetRevision, s.TagPrefix)
+			k := sourceKey(s)
 			r := current[k]
 			if r == nil {
 				if r = w.repos[k]; r == nil {

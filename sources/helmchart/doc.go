@@ -14,6 +14,11 @@
 // cloud provider's workload identity (ErrUnsupported,
 // ErrRemoteDependency). It verifies no signatures (spec.verify).
 //
+// Fetch is the one download of a chart by URL (an HTTP index and archive,
+// or an OCI chart layer): Flux's HelmRepository charts and Argo CD's Helm
+// sources (sources/argosync) both go through it, each with its own rule
+// for picking the version.
+//
 // It reads Secrets one by one, by name, through the reader it is given,
 // and never logs or returns their data.
 package helmchart

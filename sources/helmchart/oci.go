@@ -19,27 +19,28 @@ import (
 	"helm.sh/helm/v4/pkg/registry"
 )
 
-// ociChart resolves spec against an OCI HelmRepository as
-// source-controller's OCIChartRepository does (a version that parses is
-// the tag, "+" written "_"; else the highest tag matching the constraint)
-// and pulls the chart layer. It returns the version source-controller
-// records (the tag as resolved) and the archive.
-func (f *Fetcher) ociChart(ctx context.Context, hr *sourcev1.HelmRepository, c *creds, spec sourcev1.HelmChartSpec) (string, []byte, error) {
-	base := strings.TrimRight(strings.TrimPrefix(hr.Spec.URL, registry.OCIScheme+"://"), "/")
-	repo, err := name.NewRepository(base+"/"+spec.Chart, nameOpts(hr.Spec.Insecure)...)
+// ociChart resolves req against an OCI registry as source-controller's
+// OCIChartRepository does (a version that parses is the tag, "+" written
+// "_"; else the highest tag matching the constraint), or by req.Resolve,
+// and pulls the chart layer. It returns the version (the tag as
+// resolved) and the archive.
+func (f *Fetcher) ociChart(ctx context.Context, req Request, c *creds) (string, []byte, error) {
+	base := strings.TrimRight(strings.TrimPrefix(req.URL, registry.OCIScheme+"://"), "/")
+	repo, err := name.NewRepository(base+"/"+req.Chart, nameOpts(req.Insecure)...)
 	if err != nil {
 		return "", nil, fmt.Errorf("invalid OCI registry URL: %w", err)
 	}
-	opts := f.remoteOpts(ctx, c, repo.RegistryStr(), hr.Spec.Insecure)
-	tag := spec.Version
-	if _, err := parseVersion(tag); err != nil {
+	opts := f.remoteOpts(ctx, c, repo.RegistryStr(), req.Insecure)
+	list := func() ([]string, error) {
 		tags, err := remote.List(repo, opts...)
 		if err != nil {
-			return "", nil, fmt.Errorf("could not get tags for %q: %w", spec.Chart, err)
+			return nil, fmt.Errorf("could not get tags for %q: %w", req.Chart, err)
 		}
-		if tag, err = highestTag(tags, spec.Version); err != nil {
-			return "", nil, err
-		}
+		return tags, nil
+	}
+	tag, err := ociVersion(req, list)
+	if err != nil {
+		return "", nil, err
 	}
 	img, err := remote.Image(repo.Tag(ociTag(tag)), opts...)
 	if err != nil {
@@ -47,6 +48,28 @@ func (f *Fetcher) ociChart(ctx context.Context, hr *sourcev1.HelmRepository, c *
 	}
 	data, _, err := layer(img, registry.ChartLayerMediaType, registry.LegacyChartLayerMediaType)
 	return tag, data, err
+}
+
+// ociVersion picks the tag: by req.Resolve (over the tags, "_" read as
+// "+"), else as source-controller does.
+func ociVersion(req Request, list func() ([]string, error)) (string, error) {
+	if req.Resolve != nil {
+		return req.Resolve(req.Version, func() ([]string, error) {
+			tags, err := list()
+			for i, t := range tags {
+				tags[i] = strings.ReplaceAll(t, "_", "+")
+			}
+			return tags, err
+		})
+	}
+	if _, err := parseVersion(req.Version); err == nil {
+		return req.Version, nil
+	}
+	tags, err := list()
+	if err != nil {
+		return "", err
+	}
+	return highestTag(tags, req.Version)
 }
 
 // highestTag is source-controller's getLastMatchingVersionOrConstraint.

@@ -37,13 +37,11 @@ func (f *Fetcher) FromHelmRepository(ctx context.Context, hr *sourcev1.HelmRepos
 	if err != nil {
 		return nil, err
 	}
-	var version string
-	var data []byte
-	if hr.Spec.Type == sourcev1.HelmRepositoryTypeOCI {
-		version, data, err = f.ociChart(ctx, hr, c, spec)
-	} else {
-		version, data, err = f.httpChart(ctx, hr, c, spec)
+	req := Request{URL: hr.Spec.URL, Chart: spec.Chart, Version: spec.Version, PassCredentials: hr.Spec.PassCredentials, Insecure: hr.Spec.Insecure}
+	if oci := hr.Spec.Type == sourcev1.HelmRepositoryTypeOCI; oci != strings.HasPrefix(req.URL, "oci://") {
+		return nil, fmt.Errorf("HelmRepository type %q with URL scheme of %s", hr.Spec.Type, redactURL(req.URL))
 	}
+	version, data, err := f.fetch(ctx, req, c)
 	if err != nil {
 		return nil, err
 	}
@@ -111,13 +109,13 @@ func chartValues(ch *chart.Chart, spec sourcev1.HelmChartSpec) (map[string]any, 
 }
 
 // httpChart reads the repository's index.yaml and downloads the version
-// of spec.chart it selects, returning that version and the archive.
-func (f *Fetcher) httpChart(ctx context.Context, hr *sourcev1.HelmRepository, c *creds, spec sourcev1.HelmChartSpec) (string, []byte, error) {
-	base, err := normalizeURL(hr.Spec.URL)
+// of req.Chart it selects, returning that version and the archive.
+func (f *Fetcher) httpChart(ctx context.Context, req Request, c *creds) (string, []byte, error) {
+	base, err := normalizeURL(req.URL)
 	if err != nil {
 		return "", nil, err
 	}
-	raw, err := f.get(ctx, c, base, base+"index.yaml", hr.Spec.PassCredentials, maxIndexSize)
+	raw, err := f.get(ctx, c, base, base+"index.yaml", req.PassCredentials, maxIndexSize)
 	if err != nil {
 		return "", nil, fmt.Errorf("fetch index: %w", err)
 	}
@@ -125,7 +123,7 @@ func (f *Fetcher) httpChart(ctx context.Context, hr *sourcev1.HelmRepository, c 
 	if err != nil {
 		return "", nil, err
 	}
-	cv, err := selectVersion(idx, spec.Chart, spec.Version)
+	cv, err := pickVersion(idx, req)
 	if err != nil {
 		return "", nil, err
 	}
@@ -136,7 +134,7 @@ func (f *Fetcher) httpChart(ctx context.Context, hr *sourcev1.HelmRepository, c 
 	if err != nil {
 		return "", nil, err
 	}
-	data, err := f.get(ctx, c, base, u, hr.Spec.PassCredentials, maxChartSize)
+	data, err := f.get(ctx, c, base, u, req.PassCredentials, maxChartSize)
 	if err != nil {
 		return "", nil, fmt.Errorf("failed to download chart for remote reference: %w", err)
 	}
