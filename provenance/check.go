@@ -251,19 +251,31 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 			return Result{Allowed: true, Reason: ReasonFinishingDeletion, Entry: entry}
 		}
 	}
+	if entry.WholeIndeterminate() {
+		return c.checkWholeIndeterminate(req, entry)
+	}
 	strict := c.Fields != FieldsDeclared
 	declared := c.Decoded.declared(entry)
+	ignore := c.entryIgnore(entry)
 	diffs := compare.Compare(declared, old, req.Object, entry.Schema, compare.Options{
 		Strict:      strict,
 		StrictLists: strict || c.StrictLists,
-		Ignore:      c.ignoreFor(entry.Key),
+		Ignore:      ignore,
 		Deadline:    req.Deadline,
 		StrictUnder: c.strictUnder(entry.Key),
 		Defaults:    defaulted,
 	})
 	diffs = append(diffs, protectedLabelDiffs(entry.Key, declared, strict, old, req.Object)...)
-	diffs = append(diffs, freed(lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object), c.ignoreFor(entry.Key))...)
-	return resultOf(entry, diffs)
+	diffs = append(diffs, freed(lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object), ignore)...)
+	res := resultOf(entry, diffs)
+	if res.Allowed && len(entry.Indeterminate) > 0 {
+		// What matched Git left the indeterminate fields out: they must
+		// stay as the agent wrote them.
+		if d := indeterminateDiffs(entry, old, req.Object); len(d) > 0 {
+			return Result{Reason: ReasonIndeterminate, Entry: entry, Diffs: d}
+		}
+	}
+	return res
 }
 
 // CheckDefaults decides a CREATE of a declared object that matched Git,
@@ -277,6 +289,7 @@ func (c *Checker) CheckDefaults(entry *Entry, defaulted, obj map[string]any) Res
 	if c.Ignores != nil {
 		ig = c.Ignores.everywhere.For(entry.Key)
 	}
+	ig = compare.Merge(ig, entry.ignore)
 	allocated := allocatedDiffs(entry.Key, c.Decoded.declared(entry), defaulted, obj)
 	if c.Controller {
 		// A controller's fields are its own but for what it may not set.
@@ -443,7 +456,7 @@ func (c *Checker) checkScale(req *Request, entry *Entry) Result {
 	diffs := compare.Compare(declared, req.OldObject, req.Object, scaleSchema, compare.Options{
 		Strict:   c.Fields != FieldsDeclared,
 		Deadline: req.Deadline,
-		Ignore:   scaleIgnore(c.ignoreFor(entry.Key)),
+		Ignore:   scaleIgnore(c.entryIgnore(entry)),
 	})
 	return resultOf(entry, diffs)
 }

@@ -59,6 +59,9 @@ type slot struct {
 	// inputs are what the root's render reads besides its files, sorted
 	// (SetInputs).
 	inputs []Input
+	// agents are the user names that apply the root as the agent, sorted
+	// (SetAgents).
+	agents []string
 }
 
 // Expect registers roots that must load once before Ready passes.
@@ -263,6 +266,7 @@ func (c *Composer) publish() {
 	}
 	snap := compose(loaded, indexes, held)
 	snap.inputs = c.inputIndex()
+	snap.agents = c.agentIndex()
 	sortRoots(pending)
 	snap.pending = pending
 	c.logNewConflicts(c.Store.Load(), snap)
