@@ -131,7 +131,7 @@ func newHelmWatcher(t *testing.T, logs *logLines, objs ...client.Object) (*Watch
 		Composer:    &provenance.Composer{Store: &provenance.Store{}, Log: logs.logger()},
 		Indexer:     &provenance.Indexer{Scope: helmScope, DefaultNamespace: "default"},
 		MinInterval: time.Nanosecond, Log: logs.logger(),
-		Helm:        &Helm{Capabilities: func(context.Context) (helmrender.Capabilities, error) { return testCaps, nil }},
+		Helm: &Helm{Capabilities: func(context.Context) (helmrender.Capabilities, error) { return testCaps, nil }},
 	}, c
 }
 
@@ -274,7 +274,9 @@ func TestHelmReleaseFailsAlone(t *testing.T) {
 	staleChart := helmChartOf(stale, sha)
 	staleChart.Status.ObservedSourceArtifactRevision = "main@sha1:" + strings.Repeat("0", 40)
 	other := helmRelease(t, "other", nil, func(hr *helmv2.HelmRelease) { hr.Status.History[0].ConfigDigest = "sha256:" + strings.Repeat("1", 64) })
-	remote := helmRelease(t, "remote", nil, func(hr *helmv2.HelmRelease) { hr.Spec.KubeConfig = &meta.KubeConfigReference{SecretRef: &meta.SecretKeyReference{Name: "kc"}} })
+	remote := helmRelease(t, "remote", nil, func(hr *helmv2.HelmRelease) {
+		hr.Spec.KubeConfig = &meta.KubeConfigReference{SecretRef: &meta.SecretKeyReference{Name: "kc"}}
+	})
 	logs := &logLines{}
 	w, _ := newHelmWatcher(t, logs, gitRepository("fleet", g.HTTPURL(), authName), authSecret(),
 		good, helmChartOf(good, sha), bucket, stale, staleChart, other, helmChartOf(other, sha), remote, helmChartOf(remote, sha))
