@@ -205,6 +205,8 @@ func (w *Watcher) renderRelease(ctx context.Context, hr *helmv2.HelmRelease, rel
 		w.fail(rel.root, key, err)
 		return
 	}
+	w.Log.Info("HelmRelease rendered as its latest release", "root", rel.root.root.Name, "release", res.ReleaseName, "version", target.Revision,
+		"chart", res.ChartName, "chartVersion", res.ChartVersion, "configDigest", res.ConfigDigest)
 	files := releaseFiles(hr, res, key)
 	n := len(w.batch)
 	w.install(rel.root, in.chart.revision(res), key, func(func(path, id string) bool) ([]provenance.File, error) { return files, nil })

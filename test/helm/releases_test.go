@@ -105,6 +105,16 @@ metadata: {name: shopfront-values, namespace: shop}
 data: {greeting: hola}
 `
 
+// bucketRelease is a HelmRelease whose chart comes from a Bucket: gitgate
+// fetches no Bucket, so this root fails alone while the others work.
+const bucketRelease = "from-bucket"
+
+// bucketSpec is its chart.spec's rest and spec; no Bucket exists either,
+// so helm-controller never installs it.
+const bucketSpec = `      chart: ./charts/shopfront
+      sourceRef: {kind: Bucket, name: nowhere, namespace: flux-system}
+`
+
 // helmYAML is the file Git declares next to the shop namespace: both Helm
 // repositories, the values ConfigMap and the HelmReleases.
 func helmYAML(rs []release) string {
@@ -116,5 +126,6 @@ func helmYAML(rs []release) string {
 	for _, r := range rs {
 		fmt.Fprintf(&b, helmReleaseYAML, r.name, r.spec)
 	}
+	fmt.Fprintf(&b, helmReleaseYAML, bucketRelease, bucketSpec)
 	return b.String()
 }
