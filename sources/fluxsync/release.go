@@ -23,6 +23,9 @@ type release struct {
 	// waiting is the key of a render the agent has not released yet: the
 	// spec changed, status.history[0] is still the last good render's.
 	waiting string
+	// uninstalled is true while the HelmRelease has no release yet,
+	// logged once.
+	uninstalled bool
 	// The values read last (valuesOf), what they were read for, and
 	// when they are due again.
 	values     helmrender.Values
@@ -127,6 +130,17 @@ func deployedKey(hr *helmv2.HelmRelease) string {
 // the spec, the release helm-controller recorded, the values and the
 // cluster's capabilities. Failures go to the Composer once per key.
 func (w *Watcher) syncRelease(ctx context.Context, hr *helmv2.HelmRelease, rel *release, objs *helmObjects, now time.Time) {
+	if len(hr.Status.History) == 0 {
+		// helm-controller has made no release: nothing of it is in the
+		// cluster to enforce, and its HelmChart may not exist yet. Its
+		// inputs are held already (releaseFor).
+		if !rel.uninstalled {
+			rel.uninstalled = true
+			w.Log.Info("HelmRelease not installed yet; nothing of it to enforce", "root", rel.root.root.Name)
+		}
+		return
+	}
+	rel.uninstalled = false
 	base := hashOf(hr.Spec, deployedKey(hr))
 	ch, err := w.chartOf(ctx, hr, objs, now)
 	if err != nil {
