@@ -265,7 +265,8 @@ func TestHelmReleaseWaitsForTheAgent(t *testing.T) {
 // (a Bucket, a remote dependency), whose HelmChart's artifact is not what
 // gitgate built, or whose release helm-controller recorded differs from
 // the render, fails alone, counted and logged, keeping its last good
-// render; one with spec.kubeConfig is skipped; the others load.
+// render; one with spec.kubeConfig is skipped, one helm-controller has
+// not installed yet is no failure; the others load.
 func TestHelmReleaseFailsAlone(t *testing.T) {
 	g, sha := chartRepo(t)
 	good := helmRelease(t, "good", map[string]any{"replicaCount": 1})
@@ -277,9 +278,10 @@ func TestHelmReleaseFailsAlone(t *testing.T) {
 	remote := helmRelease(t, "remote", nil, func(hr *helmv2.HelmRelease) {
 		hr.Spec.KubeConfig = &meta.KubeConfigReference{SecretRef: &meta.SecretKeyReference{Name: "kc"}}
 	})
+	fresh := helmRelease(t, "fresh", nil, func(hr *helmv2.HelmRelease) { hr.Status.History = nil })
 	logs := &logLines{}
 	w, _ := newHelmWatcher(t, logs, gitRepository("fleet", g.HTTPURL(), authName), authSecret(),
-		good, helmChartOf(good, sha), bucket, stale, staleChart, other, helmChartOf(other, sha), remote, helmChartOf(remote, sha))
+		good, helmChartOf(good, sha), bucket, stale, staleChart, other, helmChartOf(other, sha), remote, helmChartOf(remote, sha), fresh)
 	if err := w.SyncOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -295,6 +297,9 @@ func TestHelmReleaseFailsAlone(t *testing.T) {
 		if failures(t, "HelmRelease shop/"+tc.hr) < 1 || !logs.find("root failed", "HelmRelease shop/"+tc.hr, tc.why) {
 			t.Errorf("%s: not counted or logged with %q:\n%s", tc.hr, tc.why, strings.Join(logs.lines, "\n"))
 		}
+	}
+	if failures(t, "HelmRelease shop/fresh") != 0 || !logs.find("not installed yet", "HelmRelease shop/fresh") {
+		t.Error("a HelmRelease helm-controller has not installed yet is a failure, or not logged")
 	}
 	if !logs.find("HelmRelease skipped", "shop/remote", "spec.kubeConfig") {
 		t.Error("the kubeConfig HelmRelease's skip is not logged")
