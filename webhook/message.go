@@ -175,15 +175,8 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		b.WriteString("a person may not add an ephemeral container (kubectl debug) to a running Pod: it runs any image with any privileges.")
 	case provenance.ReasonPodResize:
 		b.WriteString("a person may not resize a running Pod in place.")
-	case provenance.ReasonAgentOnly:
-		if res.Entry != nil && res.Entry.Transient {
-			fmt.Fprintf(&b, "Git declares this object in %s as one the GitOps agent makes and removes in the course of its work (a Helm hook or test, or Helm's record of a release); only the agent may write or delete it.", where)
-			break
-		}
-		fmt.Fprintf(&b, "Git declares this object with encrypted values at %s; only the GitOps agent, which decrypts them, may write or delete it.", where)
-	case provenance.ReasonIndeterminate:
-		fmt.Fprintf(&b, "Git declares this object in %s, but gitgate's render cannot reproduce %s (a random value, the time, or what a lookup of the cluster found): only the GitOps agent, which renders it, may set or change %s.",
-			where, indeterminateWhat(res), indeterminatePronoun(res))
+	case provenance.ReasonAgentOnly, provenance.ReasonIndeterminate:
+		b.WriteString(agentWrittenText(res, where))
 	case provenance.ReasonDeadline:
 		fmt.Fprintf(&b, "the object could not be compared with Git (%s) within gitgate's decision deadline, so it is refused.", where)
 	case provenance.ReasonVersionMismatch:
@@ -324,6 +317,20 @@ func fileRef(repo Repo, st *provenance.RootState, e *provenance.Entry) string {
 		return link
 	}
 	return e.Origin()
+}
+
+// agentWrittenText says why only the agent writes what res refused: Git
+// holds its values encrypted, the agent makes and removes it (a hook, a
+// release record), or the render cannot reproduce the fields.
+func agentWrittenText(res provenance.Result, where string) string {
+	switch {
+	case res.Reason == provenance.ReasonIndeterminate:
+		return fmt.Sprintf("Git declares this object in %s, but gitgate's render cannot reproduce %s (a random value, the time, or what a lookup of the cluster found): only the GitOps agent, which renders it, may set or change %s.",
+			where, indeterminateWhat(res), indeterminatePronoun(res))
+	case res.Entry != nil && res.Entry.Transient:
+		return fmt.Sprintf("Git declares this object in %s as one the GitOps agent makes and removes in the course of its work (a Helm hook or test, or Helm's record of a release); only the agent may write or delete it.", where)
+	}
+	return fmt.Sprintf("Git declares this object with encrypted values at %s; only the GitOps agent, which decrypts them, may write or delete it.", where)
 }
 
 // indeterminateWhat names the fields of an indeterminate refusal, by path
