@@ -73,6 +73,21 @@ func (s *Snapshot) AgentOf(user string, k Key) (Root, bool) {
 	return decls[0].Root, true
 }
 
+// AgentOfClaim reports whether user applies, as a root's agent, an
+// object a claim of that root covers (Snapshot.ClaimOf): Helm's record
+// of a release the root makes.
+func (s *Snapshot) AgentOfClaim(user, group, kind, namespace string, objs ...map[string]any) (Root, bool) {
+	roots := s.agents[user]
+	if len(roots) == 0 {
+		return Root{}, false
+	}
+	rc, ok := s.ClaimOf(group, kind, namespace, objs...)
+	if !ok || !slices.Contains(roots, rc.Root) {
+		return Root{}, false
+	}
+	return rc.Root, true
+}
+
 // RootAgents lists, sorted, the user names some root names as its agent:
 // whoever holds one of their tokens applies that root's objects
 // unjudged.

@@ -200,6 +200,9 @@ func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry, defaulted ma
 	default:
 		return c.checkSubresource(req, entry)
 	}
+	if res, ok := c.claimed(snap, req, entry); ok {
+		return res
+	}
 	if entry != nil && entry.AgentOnly && !finishesDeletion(req) {
 		// Git holds its values encrypted: nothing a person sends can be
 		// shown to agree with them, so only the agent writes it.

@@ -62,6 +62,9 @@ type slot struct {
 	// agents are the user names that apply the root as the agent, sorted
 	// (SetAgents).
 	agents []string
+	// claims are what the root's agent alone writes besides what the
+	// root declares (SetClaims).
+	claims []Claim
 }
 
 // Expect registers roots that must load once before Ready passes.
@@ -267,6 +270,7 @@ func (c *Composer) publish() {
 	snap := compose(loaded, indexes, held)
 	snap.inputs = c.inputIndex()
 	snap.agents = c.agentIndex()
+	snap.claims = c.claimIndex()
 	sortRoots(pending)
 	snap.pending = pending
 	c.logNewConflicts(c.Store.Load(), snap)

@@ -227,3 +227,55 @@ func TestRevisionLabel(t *testing.T) {
 		t.Errorf("Root.String() = %q", got)
 	}
 }
+
+// TestClaims: objects a root claims by labels (Helm's records of a
+// release: Secrets labelled owner=helm, name=<release>) are the agent's
+// alone whatever their names: a create under a new name, a write that
+// takes the labels off, a delete are refused as agent-only; finishing a
+// deletion stays free; other labels, kinds or namespaces are not
+// covered; the root's own agent applies them.
+func TestClaims(t *testing.T) {
+	const sa = "system:serviceaccount:shop:deployer"
+	c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
+	c.SetAgents(helmRoot, []string{sa})
+	c.SetClaims(helmRoot, []provenance.Claim{{Kind: "Secret", Namespace: "shop", Labels: map[string]string{"owner": "helm", "name": "podinfo"}, Via: "Helm's records of release podinfo"}})
+	c.Update(part(t, helmRoot, "1", renderedSecret))
+	snap := c.Store.Load()
+	record := func(name, labels string) string {
+		return "apiVersion: v1\nkind: Secret\ntype: helm.sh/release.v1\nmetadata: {name: " + name + ", namespace: shop, labels: {" + labels + "}}\ndata: {release: Zm9yZ2Vk}\n"
+	}
+	forged := record("anything", "owner: helm, name: podinfo")
+	for _, tc := range []struct {
+		name     string
+		op       provenance.Operation
+		ns       string
+		old, obj string
+		want     provenance.Reason
+	}{
+		{"a forged record under any name", provenance.Create, "shop", "", forged, provenance.ReasonAgentOnly},
+		{"labels taken off", provenance.Update, "shop", forged, record("anything", "name: podinfo"), provenance.ReasonAgentOnly},
+		{"a record deleted", provenance.Delete, "shop", forged, "", provenance.ReasonAgentOnly},
+		{"a deletion under way finished", provenance.Delete, "shop", replace(forged, "namespace: shop", "namespace: shop, deletionTimestamp: '2025-01-01T00:00:00Z'"), "", provenance.ReasonTerminating},
+		{"another release's record", provenance.Create, "shop", "", record("x", "owner: helm, name: other"), provenance.ReasonNotInGit},
+		{"another namespace", provenance.Create, "other", "", replace(forged, "namespace: shop", "namespace: other"), provenance.ReasonNotInGit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &provenance.Request{Operation: tc.op, Kind: "Secret", Namespace: tc.ns, Name: "anything"}
+			if tc.obj != "" {
+				req.Object = toMap(t, tc.obj)
+			}
+			if tc.old != "" {
+				req.OldObject = toMap(t, tc.old)
+			}
+			if res := (&provenance.Checker{}).Check(snap, req); res.Reason != tc.want {
+				t.Errorf("%s, want %s", res.Reason, tc.want)
+			}
+		})
+	}
+	if r, ok := snap.AgentOfClaim(sa, "", "Secret", "shop", toMap(t, forged)); !ok || r != helmRoot {
+		t.Errorf("the root's agent does not apply its claim: %v %v", r, ok)
+	}
+	if _, ok := snap.AgentOfClaim("system:serviceaccount:shop:other", "", "Secret", "shop", toMap(t, forged)); ok {
+		t.Error("another identity applies the claim")
+	}
+}

@@ -139,6 +139,9 @@ type Snapshot struct {
 	// agents are the identities that apply one root's objects as the
 	// agent (Composer.SetAgents), by user name, each with its roots.
 	agents map[string][]Root
+	// claims are what a root's agent alone writes, by group, kind and
+	// namespace (Composer.SetClaims).
+	claims map[claimScope][]RootClaim
 }
 
 // Lookup returns the declared object for k, or nil.

@@ -176,7 +176,7 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 	case provenance.ReasonPodResize:
 		b.WriteString("a person may not resize a running Pod in place.")
 	case provenance.ReasonAgentOnly, provenance.ReasonIndeterminate:
-		b.WriteString(agentWrittenText(res, where))
+		b.WriteString(agentWrittenText(snap, req, res, where))
 	case provenance.ReasonDeadline:
 		fmt.Fprintf(&b, "the object could not be compared with Git (%s) within gitgate's decision deadline, so it is refused.", where)
 	case provenance.ReasonVersionMismatch:
@@ -322,11 +322,14 @@ func fileRef(repo Repo, st *provenance.RootState, e *provenance.Entry) string {
 // agentWrittenText says why only the agent writes what res refused: Git
 // holds its values encrypted, the agent makes and removes it (a hook, a
 // release record), or the render cannot reproduce the fields.
-func agentWrittenText(res provenance.Result, where string) string {
+func agentWrittenText(snap *provenance.Snapshot, req *provenance.Request, res provenance.Result, where string) string {
+	rc, claimed := snap.ClaimOf(req.Group, req.Kind, req.Namespace, req.OldObject, req.Object)
 	switch {
 	case res.Reason == provenance.ReasonIndeterminate:
 		return fmt.Sprintf("Git declares this object in %s, but gitgate's render cannot reproduce %s (a random value, the time, or what a lookup of the cluster found): only the GitOps agent, which renders it, may set or change %s.",
 			where, indeterminateWhat(res), indeterminatePronoun(res))
+	case claimed && (res.Entry == nil || res.Entry.Transient):
+		return fmt.Sprintf("%s claims this object (%s, found by their labels whatever their names): only the GitOps agent may write or delete it.", rc.Root, rc.Claim.Via)
 	case res.Entry != nil && res.Entry.Transient:
 		return fmt.Sprintf("Git declares this object in %s as one the GitOps agent makes and removes in the course of its work (a Helm hook or test, or Helm's record of a release); only the agent may write or delete it.", where)
 	}

@@ -34,8 +34,12 @@ var (
 	// helmLabel is the revision of helmRoot's render.
 	helmLabel = "chart podinfo 6.5.0 of HelmRepository flux-system/charts at 6.5.0@sha256:abcd"
 
-	releaseChange     = change{group: "apps", version: "v1", kind: "Deployment", resource: "deployments", obj: releaseDeployment, namespace: "shop", name: "podinfo"}
-	sessionChange     = change{version: "v1", kind: "Secret", resource: "secrets", obj: releaseSecret, namespace: "shop", name: "session"}
+	releaseChange = change{group: "apps", version: "v1", kind: "Deployment", resource: "deployments", obj: releaseDeployment, namespace: "shop", name: "podinfo"}
+	sessionChange = change{version: "v1", kind: "Secret", resource: "secrets", obj: releaseSecret, namespace: "shop", name: "session"}
+	// forgedRecord is a Secret Helm would take for release podinfo's
+	// latest record, whatever its name.
+	forgedRecord = change{version: "v1", kind: "Secret", resource: "secrets", namespace: "shop", name: "not-a-record-name",
+		obj: `{"apiVersion":"v1","kind":"Secret","type":"helm.sh/release.v1","metadata":{"name":"not-a-record-name","namespace":"shop","labels":{"owner":"helm","name":"podinfo","version":"99"}},"data":{"release":"Zm9yZ2Vk"}}`}
 	deployerPodChange = change{version: "v1", kind: "Pod", resource: "pods", obj: deployerPod, namespace: "shop", name: "debug"}
 )
 
@@ -46,6 +50,7 @@ func helmSnapshot(t *testing.T) *provenance.Snapshot {
 	t.Helper()
 	c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
 	c.SetAgents(helmRoot, []string{deployer})
+	c.SetClaims(helmRoot, []provenance.Claim{{Kind: "Secret", Namespace: "shop", Labels: map[string]string{"owner": "helm", "name": "podinfo"}, Via: "Helm's records of release podinfo"}})
 	helm := &provenance.Indexer{Scope: clusterScope{}, Root: helmRoot}
 	hidx, err := helm.Build(provenance.Revision{Label: helmLabel}, []provenance.File{
 		{Path: "podinfo/templates/deployment.yaml", Objects: []map[string]any{object(t, releaseDeployment)}},
@@ -97,6 +102,9 @@ func TestRootAgent(t *testing.T) {
 		{"a controller mints the account's token", operator, func(*testing.T) admissionRequestFunc { return constant(tokenRequest(operator, "shop", "deployer")) },
 			"denied", reasonAgentToken, Controller, nil},
 		{"a controller's Pod as the account", operator, changed(deployerPodChange.with(admissionv1.Create, nil)), "denied", reasonAgentToken, Controller, nil},
+		{"a release record by the release's account", deployer, changed(forgedRecord.with(admissionv1.Create, nil)), outcomeAllowed, reasonAgent, Agent, nil},
+		{"a controller's forged release record", operator, changed(forgedRecord.with(admissionv1.Create, nil)), "denied", provenance.ReasonAgentOnly, Controller,
+			[]string{"HelmRelease shop/podinfo claims this object (Helm's records of release podinfo"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &Handler{Identities: DefaultIdentities(), Skip: DefaultSkip(), Snapshots: fixedSnap{snap},

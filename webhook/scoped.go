@@ -48,7 +48,8 @@ func (h *Handler) scopedVerdict(snap *provenance.Snapshot, preq *provenance.Requ
 // rootAgentOf is the root whose agent who is for the object of preq: a
 // root that names the caller as the identity the agent applies it as (a
 // HelmRelease's spec.serviceAccountName, which helm-controller
-// impersonates) and alone declares the object (Snapshot.AgentOf). For
+// impersonates) and alone declares the object (Snapshot.AgentOf), or
+// claims it (Helm's records of the release, Snapshot.AgentOfClaim). For
 // any other object, an input of the root's render, or a people proxy,
 // the caller is judged by its class. The object as it is declared now
 // decides: an upgrade's change of a declared object passes before
@@ -58,7 +59,10 @@ func rootAgentOf(snap *provenance.Snapshot, preq *provenance.Request, who caller
 	if snap == nil || who.proxy {
 		return provenance.Root{}, false
 	}
-	return snap.AgentOf(who.user, preq.Key())
+	if root, ok := snap.AgentOf(who.user, preq.Key()); ok {
+		return root, true
+	}
+	return snap.AgentOfClaim(who.user, preq.Group, preq.Kind, preq.Namespace, preq.OldObject, preq.Object)
 }
 
 // scopedAgent is the verdict on a scoped agent's write of an object its

@@ -193,6 +193,10 @@ func TestHelmReleaseIsARoot(t *testing.T) {
 	if in := snap.InputOf(provenance.Key{Kind: "ConfigMap", Namespace: shop, Name: "greeting"}); len(in) != 1 || in[0].Root != root || in[0].Via != "spec.valuesFrom" {
 		t.Errorf("valuesFrom input: %+v", in)
 	}
+	record := map[string]any{"metadata": map[string]any{"labels": map[string]any{"owner": "helm", "name": "shopfront"}}}
+	if rc, ok := snap.ClaimOf("", "Secret", shop, record); !ok || rc.Root != root {
+		t.Errorf("Helm's records of the release are not claimed: %+v", rc)
+	}
 	if r, ok := snap.AgentOf("system:serviceaccount:shop:deployer", dep.Key); !ok || r != root {
 		t.Errorf("AgentOf = %v %v", r, ok)
 	}

@@ -33,6 +33,11 @@ type release struct {
 	valuesSeen string
 	valuesNext time.Time
 	agents     []string
+	// claim is Helm's records of the release (Secrets labelled
+	// owner=helm, name=<release> in the storage namespace), as last
+	// handed to the Composer.
+	claim   provenance.Claim
+	claimed bool
 }
 
 // ReleaseRootOf is the root a HelmRelease is enforced as: "HelmRelease
@@ -87,9 +92,11 @@ func (w *Watcher) dropRelease(key types.NamespacedName) {
 const valuesFromField = "spec.valuesFrom"
 
 // setReleaseInputs hands the Composer the ConfigMaps and Secrets hr's
-// valuesFrom names (optional ones and missing ones included), and the
+// valuesFrom names (optional ones and missing ones included), the
 // service account helm-controller applies the release as
-// (spec.serviceAccountName): the agent for this root's objects alone.
+// (spec.serviceAccountName): the agent for this root's objects alone,
+// and Helm's records of the release, which Helm finds by their labels
+// whatever their names: the agent's alone.
 func (w *Watcher) setReleaseInputs(rel *release, hr *helmv2.HelmRelease) {
 	var in []provenance.Input
 	for _, ref := range hr.Spec.ValuesFrom {
@@ -106,6 +113,13 @@ func (w *Watcher) setReleaseInputs(rel *release, hr *helmv2.HelmRelease) {
 	if !slices.Equal(rel.agents, agents) {
 		rel.agents = agents
 		w.Composer.SetAgents(rel.root.root, agents)
+	}
+	name := helmrender.ReleaseName(hr)
+	claim := provenance.Claim{Kind: "Secret", Namespace: hr.GetStorageNamespace(), Labels: map[string]string{"owner": "helm", "name": name},
+		Via: "Helm's records of release " + name}
+	if !rel.claimed || rel.claim.Namespace != claim.Namespace || rel.claim.Via != claim.Via {
+		rel.claim, rel.claimed = claim, true
+		w.Composer.SetClaims(rel.root.root, []provenance.Claim{claim})
 	}
 }
 

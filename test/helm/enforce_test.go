@@ -211,3 +211,18 @@ next:
 	}
 	return false
 }
+
+// TestForgedReleaseRecordRefused: Helm takes the Secret labelled
+// owner=helm, name=<release> of the highest version for the release as
+// it is, whatever its name; a controller (any service account) that
+// writes one would tell helm-controller what it released, and what to
+// delete at its next upgrade. gitgate refuses it: Helm's records of a
+// release it enforces are the agent's alone.
+func TestForgedReleaseRecordRefused(t *testing.T) {
+	r := env.releases[0]
+	enforced(t, r)
+	forged := `{"apiVersion":"v1","kind":"Secret","type":"helm.sh/release.v1","metadata":{"name":"forged","namespace":"shop",
+		"labels":{"owner":"helm","name":"` + r.name + `","status":"deployed","version":"99"}},"data":{"release":"Zm9yZ2Vk"}}`
+	res := env.kubectl.Run(forged, "create", "-f", "-", "--as", "system:serviceaccount:shop:default")
+	harness.WantDenied(t, res, "[agent-only]", "HelmRelease shop/"+r.name+" claims this object", "Helm's records of release "+r.name)
+}
