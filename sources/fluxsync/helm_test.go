@@ -125,7 +125,7 @@ func newHelmWatcher(t *testing.T, logs *logLines, objs ...client.Object) (*Watch
 			t.Fatal(err)
 		}
 	}
-	c := fake.NewClientBuilder().WithScheme(s).WithObjects(objs...).WithStatusSubresource(&helmv2.HelmRelease{}).Build()
+	c := fake.NewClientBuilder().WithScheme(s).WithObjects(objs...).WithStatusSubresource(&helmv2.HelmRelease{}, &sourcev1.HelmChart{}).Build()
 	return &Watcher{
 		Reader: c, APIReader: c, InsecureHTTP: true,
 		Composer:    &provenance.Composer{Store: &provenance.Store{}, Log: logs.logger()},
@@ -307,5 +307,47 @@ func TestHelmReleaseFailsAlone(t *testing.T) {
 	}
 	if !logs.find("HelmRelease skipped", "shop/remote", "spec.kubeConfig") {
 		t.Error("the kubeConfig HelmRelease's skip is not logged")
+	}
+}
+
+// TestHelmReleaseSourceOutOfStep: source-controller's artifact not at
+// the revision gitgate fetched is no failure while helm-controller has
+// released nothing since the last good render (that render is still what
+// the cluster holds); once it records a new release, the mismatch fails
+// the root, which keeps its last good render.
+func TestHelmReleaseSourceOutOfStep(t *testing.T) {
+	g, sha := chartRepo(t)
+	hr := helmRelease(t, "shopfront", map[string]any{"replicaCount": 2})
+	hc := helmChartOf(hr, sha)
+	logs := &logLines{}
+	w, c := newHelmWatcher(t, logs, gitRepository("fleet", g.HTTPURL(), authName), authSecret(), hr, hc)
+	ctx := context.Background()
+	if err := w.SyncOnce(ctx); err != nil || entryOf(w, "apps", "Deployment", "shopfront") == nil {
+		t.Fatalf("not loaded (%v)", err)
+	}
+	before := failures(t, "HelmRelease shop/shopfront")
+	if err := c.Get(ctx, client.ObjectKeyFromObject(hc), hc); err != nil {
+		t.Fatal(err)
+	}
+	hc.Status.ObservedSourceArtifactRevision = "main@sha1:" + strings.Repeat("f", 40)
+	if err := c.Status().Update(ctx, hc); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if failures(t, "HelmRelease shop/shopfront") != before || !logs.find("not released yet", "artifact differs") {
+		t.Errorf("an artifact out of step with an unchanged release failed the root: %v", failures(t, "HelmRelease shop/shopfront")-before)
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(hr), hr); err != nil {
+		t.Fatal(err)
+	}
+	released(t, hr, 2)
+	updateRelease(t, c, hr)
+	if err := w.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if failures(t, "HelmRelease shop/shopfront") != before+1 || entryOf(w, "apps", "Deployment", "shopfront") == nil {
+		t.Errorf("a new release with the artifact out of step: %v failures, entry %v", failures(t, "HelmRelease shop/shopfront")-before, entryOf(w, "apps", "Deployment", "shopfront"))
 	}
 }

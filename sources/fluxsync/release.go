@@ -2,6 +2,7 @@ package fluxsync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/sources/helmchart"
 	"github.com/gitgate/gitgate/sources/helmrender"
 )
 
@@ -157,6 +159,13 @@ func (w *Watcher) syncRelease(ctx context.Context, hr *helmv2.HelmRelease, rel *
 	rel.uninstalled = false
 	base := hashOf(hr.Spec, deployedKey(hr))
 	ch, err := w.chartOf(ctx, hr, objs, now)
+	if err != nil && errors.Is(err, helmchart.ErrArtifactMismatch) && rel.loaded && rel.deployed == deployedKey(hr) {
+		// source-controller is not at the revision gitgate fetched yet,
+		// and helm-controller released nothing since the last good
+		// render: that render is still what the cluster holds.
+		w.wait(rel, base+"chart:"+err.Error(), err)
+		return
+	}
 	if err != nil {
 		w.fail(rel.root, base+"chart:"+err.Error(), err)
 		return
@@ -197,6 +206,20 @@ func (w *Watcher) valuesOf(ctx context.Context, hr *helmv2.HelmRelease, rel *rel
 	return rel.values, rel.valuesErr
 }
 
+// wait keeps rel's last good render, which is still what the cluster
+// holds (helm-controller released nothing since), while its new inputs
+// do not agree with that release yet: confirmed, logged once per key,
+// not a failure.
+func (w *Watcher) wait(rel *release, key string, why error) {
+	w.Composer.Confirm(rel.root.root)
+	rel.failedKey = ""
+	if rel.waiting == key {
+		return
+	}
+	rel.waiting = key
+	w.Log.Info("HelmRelease not released yet; its last release stays enforced", "root", rel.root.root.Name, "reason", why.Error())
+}
+
 // renderInput is what one render of a HelmRelease reads besides it.
 type renderInput struct {
 	chart  *chartEntry
@@ -225,9 +248,7 @@ func (w *Watcher) renderRelease(ctx context.Context, hr *helmv2.HelmRelease, rel
 	}
 	if err := res.Check(hr); err != nil {
 		if rel.loaded && rel.deployed == deployedKey(hr) {
-			rel.waiting, rel.failedKey = key, ""
-			w.Composer.Confirm(rel.root.root)
-			w.Log.Info("HelmRelease not released yet; its last release stays enforced", "root", rel.root.root.Name, "reason", err.Error())
+			w.wait(rel, key, err)
 			return
 		}
 		w.fail(rel.root, key, err)
