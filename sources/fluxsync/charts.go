@@ -47,6 +47,25 @@ func (c *chartEntry) revision(res *helmrender.Result) provenance.Revision {
 		Label: fmt.Sprintf("chart %s %s of %s at %s", res.ChartName, res.ChartVersion, c.source, at)}
 }
 
+// unsupportedChart says why gitgate can never get hr's chart from what
+// hr names, or nil: a chart of a Bucket, a chartRef to anything but an
+// OCIRepository or a HelmChart, neither chart nor chartRef. What a
+// HelmChart of a chartRef names is known only from the cluster
+// (chartOf).
+func unsupportedChart(hr *helmv2.HelmRelease) error {
+	switch ref := hr.Spec.ChartRef; {
+	case ref != nil && ref.Kind != sourcev1.OCIRepositoryKind && ref.Kind != sourcev1.HelmChartKind:
+		return fmt.Errorf("chartRef kind %s: %w", ref.Kind, ErrUnsupported)
+	case ref != nil:
+		return nil
+	case hr.Spec.Chart == nil:
+		return fmt.Errorf("HelmRelease has neither spec.chart nor spec.chartRef: %w", ErrUnsupported)
+	case hr.Spec.Chart.Spec.SourceRef.Kind == sourcev1.BucketKind:
+		return helmchart.ErrBucket
+	}
+	return nil
+}
+
 // chartOf is hr's chart as gitgate fetches it from the source itself,
 // checked against what source-controller says it holds (its artifact's
 // revision and digest; for a HelmChart, the chart's name and the Git

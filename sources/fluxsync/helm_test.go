@@ -274,7 +274,10 @@ func TestHelmReleaseWaitsForTheAgent(t *testing.T) {
 func TestHelmReleaseFailsAlone(t *testing.T) {
 	g, sha := chartRepo(t)
 	good := helmRelease(t, "good", map[string]any{"replicaCount": 1})
-	bucket := helmRelease(t, "bucket", nil, func(hr *helmv2.HelmRelease) { hr.Spec.Chart.Spec.SourceRef.Kind = "Bucket" })
+	bucket := helmRelease(t, "bucket", nil, func(hr *helmv2.HelmRelease) {
+		hr.Spec.Chart.Spec.SourceRef.Kind = "Bucket"
+		hr.Status.History = nil // never installed: still a failure, gitgate never will
+	})
 	stale := helmRelease(t, "stale", nil)
 	staleChart := helmChartOf(stale, sha)
 	staleChart.Status.ObservedSourceArtifactRevision = "main@sha1:" + strings.Repeat("0", 40)

@@ -146,6 +146,11 @@ func deployedKey(hr *helmv2.HelmRelease) string {
 // the spec, the release helm-controller recorded, the values and the
 // cluster's capabilities. Failures go to the Composer once per key.
 func (w *Watcher) syncRelease(ctx context.Context, hr *helmv2.HelmRelease, rel *release, objs *helmObjects, now time.Time) {
+	if err := unsupportedChart(hr); err != nil {
+		// Whether or not helm-controller released it, gitgate never will.
+		w.fail(rel.root, hashOf(hr.Spec)+err.Error(), err)
+		return
+	}
 	if len(hr.Status.History) == 0 {
 		// helm-controller has made no release: nothing of it is in the
 		// cluster to enforce, and its HelmChart may not exist yet. Its

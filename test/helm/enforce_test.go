@@ -223,6 +223,13 @@ func TestForgedReleaseRecordRefused(t *testing.T) {
 	enforced(t, r)
 	forged := `{"apiVersion":"v1","kind":"Secret","type":"helm.sh/release.v1","metadata":{"name":"forged","namespace":"shop",
 		"labels":{"owner":"helm","name":"` + r.name + `","status":"deployed","version":"99"}},"data":{"release":"Zm9yZ2Vk"}}`
-	res := env.kubectl.Run(forged, "create", "-f", "-", "--as", "system:serviceaccount:shop:default")
+	// An operator of shop: a service account RBAC lets write Secrets.
+	const binding = `{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"shop-operator","namespace":"shop"},
+		"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"edit"},
+		"subjects":[{"kind":"ServiceAccount","name":"operator","namespace":"shop"}]}`
+	if res := env.kubectl.Run(binding, "apply", "-f", "-", "--as", harness.ExemptController); res.Failed() {
+		t.Fatalf("%s: %v\n%s", res.CommandLine(), res.Err, res.Stderr)
+	}
+	res := env.kubectl.Run(forged, "create", "-f", "-", "--as", "system:serviceaccount:shop:operator")
 	harness.WantDenied(t, res, "[agent-only]", "HelmRelease shop/"+r.name+" claims this object", "Helm's records of release "+r.name)
 }
