@@ -225,7 +225,7 @@ func TestForgedReleaseRecordRefused(t *testing.T) {
 		"labels":{"owner":"helm","name":"` + r.name + `","status":"deployed","version":"99"}},"data":{"release":"Zm9yZ2Vk"}}`
 	// An operator of shop: a service account RBAC lets write Secrets.
 	const binding = `{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"shop-operator","namespace":"shop"},
-		"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"edit"},
+		"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"cluster-admin"},
 		"subjects":[{"kind":"ServiceAccount","name":"operator","namespace":"shop"}]}`
 	if res := env.kubectl.Run(binding, "apply", "-f", "-", "--as", harness.ExemptController); res.Failed() {
 		t.Fatalf("%s: %v\n%s", res.CommandLine(), res.Err, res.Stderr)
