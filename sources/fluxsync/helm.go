@@ -11,6 +11,7 @@ import (
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/gitgate/gitgate/provenance"
@@ -54,6 +55,9 @@ type helmState struct {
 	capsErr  error
 	// renders counts HelmRelease renders, for tests and logs.
 	renders int
+	// informers are the caches of helmKinds, when watched.
+	informers      []cache.Informer
+	unsyncedLogged time.Time
 }
 
 // helmObjects are the Flux objects a pass reads for the HelmReleases,
@@ -77,13 +81,31 @@ func (w *Watcher) watchHelm(ctx context.Context) error {
 	if w.Helm == nil {
 		return nil
 	}
-	err := w.watch(ctx, helmKinds()...)
+	infs, err := w.watch(ctx, helmKinds()...)
 	if meta.IsNoMatchError(err) {
 		w.helm.off = true
 		w.Log.Info("the API server serves no HelmRelease or Helm source; HelmReleases are not enforced until gitgate restarts", "reason", err.Error())
 		return nil
 	}
+	w.helm.informers = infs
 	return err
+}
+
+// helmSynced reports whether the caches of the HelmReleases and their
+// sources hold the cluster's objects: a list before that would wait for
+// them, and hold up the Kustomizations (gitgate's RBAC on them missing,
+// say). Not synced yet is logged at most once a minute.
+func (w *Watcher) helmSynced(now time.Time) bool {
+	for _, inf := range w.helm.informers {
+		if !inf.HasSynced() {
+			if now.Sub(w.helm.unsyncedLogged) > time.Minute {
+				w.helm.unsyncedLogged = now
+				w.Log.Info("HelmReleases or Helm sources not listed yet (check gitgate's RBAC on them); HelmReleases wait")
+			}
+			return false
+		}
+	}
+	return true
 }
 
 // listHelm reads the HelmReleases, sorted by namespace and name, and the
@@ -130,7 +152,7 @@ func nameOf(o client.Object) types.NamespacedName {
 // those whose inputs changed, and removes the roots of HelmReleases that
 // are gone or now skipped. An error means the lists failed.
 func (w *Watcher) syncReleases(ctx context.Context, now time.Time) error {
-	if w.helm.off {
+	if w.helm.off || !w.helmSynced(now) {
 		return nil
 	}
 	if w.helm.releases == nil {

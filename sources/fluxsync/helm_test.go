@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -352,5 +353,31 @@ func TestHelmReleaseSourceOutOfStep(t *testing.T) {
 	}
 	if failures(t, "HelmRelease shop/shopfront") != before+1 || entryOf(w, "apps", "Deployment", "shopfront") == nil {
 		t.Errorf("a new release with the artifact out of step: %v failures, entry %v", failures(t, "HelmRelease shop/shopfront")-before, entryOf(w, "apps", "Deployment", "shopfront"))
+	}
+}
+
+// unsynced is an informer whose cache never synced (RBAC refuses its
+// list).
+type unsynced struct{ cache.Informer }
+
+func (unsynced) HasSynced() bool { return false }
+
+// TestHelmWaitsForItsCaches: while the caches of the HelmReleases or
+// their sources have not synced (gitgate's RBAC on them missing), the
+// HelmReleases wait, logged, and the pass goes on without blocking the
+// Kustomizations.
+func TestHelmWaitsForItsCaches(t *testing.T) {
+	g, sha := chartRepo(t)
+	hr := helmRelease(t, "shopfront", map[string]any{"replicaCount": 2})
+	logs := &logLines{}
+	w, _ := newHelmWatcher(t, logs, gitRepository("fleet", g.HTTPURL(), authName), authSecret(), hr, helmChartOf(hr, sha),
+		kustomization("crds", "charts/shopfront/crds", "fleet"))
+	w.helm.informers = []cache.Informer{unsynced{}}
+	if err := w.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	snap := w.Composer.Store.Load()
+	if snap == nil || snap.State(ReleaseRootOf(hr)) != nil || len(snap.Roots()) != 1 || !logs.find("not listed yet") {
+		t.Errorf("snapshot %v; want the Kustomization alone, and the wait logged:\n%s", snap, strings.Join(logs.lines, "\n"))
 	}
 }

@@ -73,7 +73,7 @@ func (w *Watcher) Trigger() {
 // second (a pass that finds nothing due costs a list from the cache).
 func (w *Watcher) Start(ctx context.Context) error {
 	w.trigger = make(chan struct{}, 1)
-	if err := w.watch(ctx, &sourcev1.GitRepository{}, &kustomizev1.Kustomization{}); err != nil {
+	if _, err := w.watch(ctx, &sourcev1.GitRepository{}, &kustomizev1.Kustomization{}); err != nil {
 		return err
 	}
 	if err := w.watchHelm(ctx); err != nil {
@@ -95,26 +95,28 @@ func (w *Watcher) Start(ctx context.Context) error {
 }
 
 // watch triggers a pass on every change of an object of the kinds of
-// objs, through Informers.
-func (w *Watcher) watch(ctx context.Context, objs ...client.Object) error {
+// objs, through Informers, and returns their informers.
+func (w *Watcher) watch(ctx context.Context, objs ...client.Object) ([]cache.Informer, error) {
 	if w.Informers == nil {
-		return nil
+		return nil, nil
 	}
+	var out []cache.Informer
 	for _, obj := range objs {
 		inf, err := w.Informers.GetInformer(ctx, obj)
 		if err != nil {
-			return fmt.Errorf("watch %T: %w", obj, err)
+			return nil, fmt.Errorf("watch %T: %w", obj, err)
 		}
+		out = append(out, inf)
 		h := toolscache.ResourceEventHandlerFuncs{
 			AddFunc:    func(any) { w.Trigger() },
 			UpdateFunc: func(any, any) { w.Trigger() },
 			DeleteFunc: func(any) { w.Trigger() },
 		}
 		if _, err := inf.AddEventHandler(h); err != nil {
-			return fmt.Errorf("watch %T: %w", obj, err)
+			return nil, fmt.Errorf("watch %T: %w", obj, err)
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // SyncOnce lists the Flux objects, polls the GitRepositories that are due
