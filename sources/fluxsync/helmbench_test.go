@@ -44,13 +44,13 @@ func benchHelm(b *testing.B) (*Watcher, client.Client, *harness.HelmRepo) {
 	}
 	digest := archiveDigest(b, repo.URL()+"/podinfo-6.9.2.tgz")
 	hrepo := &sourcev1.HelmRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "charts", Generation: 1},
-		Spec: sourcev1.HelmRepositorySpec{URL: repo.URL(), Interval: metav1.Duration{Duration: time.Minute}},
+		Spec:   sourcev1.HelmRepositorySpec{URL: repo.URL(), Interval: metav1.Duration{Duration: time.Minute}},
 		Status: sourcev1.HelmRepositoryStatus{Artifact: &meta.Artifact{Revision: "sha256:index", Digest: "sha256:index"}}}
 	objs := []client.Object{hrepo}
 	for i := range benchReleases {
 		hr := benchRelease(b, i, 1)
 		hc := &sourcev1.HelmChart{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: hr.GetHelmChartName(), Generation: 1},
-			Spec: sourcev1.HelmChartSpec{Chart: "podinfo", Version: "6.9.2", SourceRef: sourcev1.LocalHelmChartSourceReference{Kind: "HelmRepository", Name: "charts"}},
+			Spec:   sourcev1.HelmChartSpec{Chart: "podinfo", Version: "6.9.2", SourceRef: sourcev1.LocalHelmChartSourceReference{Kind: "HelmRepository", Name: "charts"}},
 			Status: sourcev1.HelmChartStatus{ObservedChartName: "podinfo", Artifact: &meta.Artifact{Revision: "6.9.2", Digest: digest}}}
 		objs = append(objs, hr, hc)
 	}
