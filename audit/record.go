@@ -45,6 +45,11 @@ type Record struct {
 	//   - undeclared-change: with --fields strict, a field Git does not
 	//     declare changed (and gitgate.dev/mode on a Namespace, always).
 	//   - managed-delete: a delete of an object Git declares.
+	//   - agent-mark: a write sets, changes or removes a GitOps agent's
+	//     mark (Flux's owner labels, prune, reconcile, ssa; Argo CD's
+	//     tracking-id, instance label, sync-options, compare-options) on
+	//     an object Git declares to other than Git's value; no mode or
+	//     grant covers it.
 	//   - managed-namespace-delete: a delete of a Namespace holding objects
 	//     Git declares.
 	//   - version-mismatch: the request uses another apiVersion than Git.

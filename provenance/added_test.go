@@ -94,6 +94,17 @@ func TestCheckAddedSubtree(t *testing.T) {
 			obj:  strings.ReplaceAll(dbAfter, "}}}]", "}}, namespaceSelector: {}}]"),
 			want: provenance.ReasonNeedsDefaults, wantAdded: provenance.ReasonUndeclared,
 			wantPaths: []string{"spec.ingress[0].from[0].namespaceSelector", "spec.ingress[1].from[0].namespaceSelector"}},
+		// Review of issue 22: a sidecar sent beside Git's new container, and
+		// Git's containers in another order.
+		{name: "a sidecar beside Git's new container", checker: person, kind: "Deployment", group: "apps", old: webBefore,
+			obj:  strings.Replace(webAfter, `{name: metrics, image: "exporter:2", imagePullPolicy: IfNotPresent}`, `{name: metrics, image: "exporter:2", imagePullPolicy: IfNotPresent}, {name: side, image: "evil:1"}`, 1),
+			want: provenance.ReasonUndeclared, wantAdded: provenance.ReasonUndeclared, wantPaths: []string{"spec.template.spec.containers[name=side]"}},
+		{name: "Git's containers reordered", checker: person, kind: "Deployment", group: "apps", old: webBefore,
+			obj: `{apiVersion: apps/v1, kind: Deployment, metadata: {name: web, namespace: shop, uid: u},
+  spec: {template: {metadata: {annotations: {prometheus.io/scrape: "true"}}, spec: {containers: [
+    {name: metrics, image: "exporter:2", imagePullPolicy: IfNotPresent},
+    {name: web, image: "nginx:1.27", imagePullPolicy: IfNotPresent, securityContext: {runAsNonRoot: true}}]}}}}`,
+			want: provenance.ReasonNeedsDefaults, wantAdded: provenance.ReasonMatchesGit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -102,6 +102,12 @@ const (
 	// with CheckAdded. Never a final verdict: a caller that cannot learn
 	// them refuses.
 	ReasonNeedsDefaults Reason = "needs-defaults"
+	// ReasonAgentMark: a write of a declared object sets, changes or
+	// removes a mark its GitOps agent reads (marks.go: Flux's owner labels
+	// and opt-outs, Argo CD's tracking and sync options) to other than what
+	// Git declares. It outlives any grant and any roll-out mode: the agent
+	// would stop reverting, prune or hand the object to another root.
+	ReasonAgentMark Reason = "agent-mark"
 )
 
 // Result is the verdict on one request.
@@ -259,7 +265,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 	}
 	strict := c.Fields != FieldsDeclared
 	declared := c.Decoded.declared(entry)
-	ignore := c.entryIgnore(entry)
+	ignore := c.ignoreFor(entry)
 	diffs := compare.Compare(declared, old, req.Object, entry.Schema, compare.Options{
 		Strict:      strict,
 		StrictLists: strict || c.StrictLists,
@@ -268,6 +274,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 		StrictUnder: c.strictUnder(entry.Key),
 		Defaults:    defaulted,
 	})
+	diffs = withMarks(diffs, declared, old, req.Object)
 	diffs = append(diffs, protectedLabelDiffs(entry.Key, declared, strict, old, req.Object)...)
 	diffs = append(diffs, freed(lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object), ignore)...)
 	res := resultOf(entry, diffs)
@@ -459,7 +466,7 @@ func (c *Checker) checkScale(req *Request, entry *Entry) Result {
 	diffs := compare.Compare(declared, req.OldObject, req.Object, scaleSchema, compare.Options{
 		Strict:   c.Fields != FieldsDeclared,
 		Deadline: req.Deadline,
-		Ignore:   scaleIgnore(c.entryIgnore(entry)),
+		Ignore:   scaleIgnore(c.ignoreFor(entry)),
 	})
 	return resultOf(entry, diffs)
 }
@@ -478,11 +485,24 @@ func scaleIgnore(objIgnore *compare.Ignore) *compare.Ignore {
 	return compare.Merge(ig, objIgnore)
 }
 
-func (c *Checker) ignoreFor(k Key) *compare.Ignore {
-	if c.Ignores == nil {
-		return nil
+// ignoreFor is what the comparison of entry skips: the built-in and
+// --ignore rules, and for a controller the fields the entry's root leaves
+// to controllers (Entry.controllerIgnore: Argo CD's ignoreDifferences),
+// which stay a person's to keep.
+func (c *Checker) ignoreFor(entry *Entry) *compare.Ignore {
+	var ig *compare.Ignore
+	if c.Ignores != nil {
+		ig = c.Ignores.For(entry.Key)
 	}
-	return c.Ignores.For(k)
+	if c.Controller && entry.controllerIgnore != nil {
+		ig = compare.Merge(ig, entry.controllerIgnore)
+	}
+	if entry.ignore != nil {
+		// The root's own rules and what its render cannot reproduce
+		// (indeterminate.go), for everyone.
+		ig = compare.Merge(ig, entry.ignore)
+	}
+	return ig
 }
 
 func resultOf(entry *Entry, diffs []compare.Diff) Result {
@@ -492,6 +512,10 @@ func resultOf(entry *Entry, diffs []compare.Diff) Result {
 	reason := ReasonFieldMismatch
 	if diffs[len(diffs)-1].Kind == compare.Incomplete {
 		return Result{Reason: ReasonDeadline, Entry: entry}
+	}
+	if slices.ContainsFunc(diffs, func(d compare.Diff) bool { return IsAgentMark(d.Path) && d.Kind != compare.Unproven }) {
+		// Whatever else differs: no default makes a mark.
+		return Result{Reason: ReasonAgentMark, Entry: entry, Diffs: slices.DeleteFunc(slices.Clone(diffs), isUnproven)}
 	}
 	if slices.ContainsFunc(diffs, isUnproven) {
 		rest := slices.DeleteFunc(slices.Clone(diffs), isUnproven)

@@ -52,6 +52,12 @@ type File struct {
 	// driftDetection.ignore): free in every comparison with the entry, as
 	// an --ignore rule naming the object would make them.
 	Ignore []string
+	// ControllerIgnores are fields its root's agent leaves alone when
+	// controllers change them (Argo CD's ignoreDifferences by JSON
+	// pointer): rules for the file's objects they match, which free those
+	// fields for a controller's write (Checker.Controller) and never for a
+	// person's.
+	ControllerIgnores []IgnoreRule
 }
 
 // origin names the file as errors show it, as Entry.Origin names an entry

@@ -65,12 +65,6 @@ func (e *Entry) WholeIndeterminate() bool {
 	return slices.Contains(e.Indeterminate, wholeObject)
 }
 
-// entryIgnore is what comparison skips for entry: the Checker's rules
-// for its key and the entry's own.
-func (c *Checker) entryIgnore(entry *Entry) *compare.Ignore {
-	return compare.Merge(c.ignoreFor(entry.Key), entry.ignore)
-}
-
 // checkWholeIndeterminate decides a write of an object the render cannot
 // reproduce: a create chooses every value, so it is refused; an update
 // passes only when it changes nothing (outside what is ignored for every
@@ -80,7 +74,7 @@ func (c *Checker) checkWholeIndeterminate(req *Request, entry *Entry) Result {
 		return Result{Reason: ReasonIndeterminate, Entry: entry}
 	}
 	diffs := compare.Compare(map[string]any{}, req.OldObject, req.Object, entry.Schema, compare.Options{
-		Strict: true, StrictLists: true, Ignore: c.ignoreFor(entry.Key), Deadline: req.Deadline,
+		Strict: true, StrictLists: true, Ignore: c.ignoreFor(entry), Deadline: req.Deadline,
 	})
 	if len(diffs) > 0 && diffs[len(diffs)-1].Kind == compare.Incomplete {
 		return Result{Reason: ReasonDeadline, Entry: entry}

@@ -101,6 +101,10 @@ type Entry struct {
 	// root's own ignore rules (File.Ignore) and Indeterminate; nil for
 	// none.
 	ignore *compare.Ignore
+	// controllerIgnore are the fields its root leaves to controllers
+	// (File.ControllerIgnores): free for a controller's write, never for
+	// a person's. Nil for almost every entry.
+	controllerIgnore *compare.Ignore
 	// decoded is object decoded for reading, while a DecodedCache keeps
 	// the entry.
 	decoded atomic.Pointer[map[string]any]

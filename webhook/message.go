@@ -72,12 +72,17 @@ func (h *Handler) refusal(preq *provenance.Request, snap *provenance.Snapshot, v
 		return msg, []string{warnMessage(msg)}
 	case r.modeLabel:
 		msg = truncate(msg+" "+modeLabelNote, maxMessageLen)
+	case v.reason == provenance.ReasonAgentMark:
+		msg = truncate(msg+" "+agentMarkNote, maxMessageLen)
 	}
 	return msg, nil
 }
 
 // modeLabelNote explains why a grant did not help.
 const modeLabelNote = "Break-glass never covers the " + ModeLabel + " label: change it in Git."
+
+// agentMarkNote explains why neither a grant nor the mode helped.
+const agentMarkNote = "A GitOps agent's marks (Flux's owner labels, prune, reconcile and ssa; Argo CD's tracking-id, instance label, sync-options and compare-options) are Git's: no mode or break-glass grant covers them, since the agent would stop reverting or prune long after. Declare them in Git."
 
 // message is a refusal as people read it: the reason code first, the
 // explanation, and the team's --denial-hint last.

@@ -351,3 +351,45 @@ func TestBreakGlassNeverCoversModeLabel(t *testing.T) {
 		})
 	}
 }
+
+// TestAgentMarkOutlivesGrantAndMode: a GitOps agent's mark set on a
+// declared object (reconcile disabled) would have the agent stop reverting
+// long after a grant expired or warn mode ended, so neither lets it
+// through; an ordinary refusal under the same grant or mode passes.
+func TestAgentMarkOutlivesGrantAndMode(t *testing.T) {
+	grant := breakglass.Grant{Name: "inc-42", Users: []string{"dev-user"}, Reason: "INC-42", GrantedAt: t0.Add(-time.Hour), ExpiresAt: t0.Add(time.Hour)}
+	mark := provenance.Result{Reason: provenance.ReasonAgentMark, Entry: &provenance.Entry{Path: "shop/config.yaml"},
+		Diffs: []compare.Diff{{Path: compare.Path{{Field: "metadata", Index: -1}, {Field: "labels", Index: -1}, {Field: "kustomize.toolkit.fluxcd.io/reconcile", Index: -1}},
+			Kind: compare.Undeclared, Request: "disabled"}}}
+	tests := []struct {
+		name         string
+		res          provenance.Result
+		grant        bool
+		mode         Mode
+		wantDecision audit.Decision
+	}{
+		{name: "mark under a grant", res: mark, grant: true, mode: Enforce, wantDecision: audit.Denied},
+		{name: "mark in warn mode", res: mark, mode: Warn, wantDecision: audit.Denied},
+		{name: "mark in audit mode", res: mark, mode: Audit, wantDecision: audit.Denied},
+		{name: "field under a grant", res: mismatch, grant: true, mode: Enforce, wantDecision: audit.BreakGlass},
+		{name: "field in warn mode", res: mismatch, mode: Warn, wantDecision: audit.Warned},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs := &records{}
+			h := &Handler{Identities: DefaultIdentities(), Snapshots: fixedSnap{snap}, Checker: fakeChecker{tt.res},
+				Modes: nsModes{"shop": tt.mode}, Audit: recs, Now: func() time.Time { return t0 }}
+			if tt.grant {
+				h.BreakGlass = grantStore(grant)
+			}
+			resp := h.Handle(context.Background(), request("dev-user"))
+			if len(recs.list) != 1 || recs.list[0].Decision != tt.wantDecision {
+				t.Fatalf("records = %+v, want one %s", recs.list, tt.wantDecision)
+			}
+			denied := tt.wantDecision == audit.Denied
+			if resp.Allowed == denied || denied && !strings.Contains(resp.Result.Message, "no mode or break-glass grant covers them") {
+				t.Errorf("allowed %v, message %q", resp.Allowed, resp.Result.Message)
+			}
+		})
+	}
+}
