@@ -3,7 +3,6 @@ package fluxsync
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -36,7 +35,7 @@ func releaseFiles(hr *helmv2.HelmRelease, res *helmrender.Result, key string) []
 			continue
 		}
 		f := provenance.File{Path: chartFileOf(res, o), ID: key + "#" + strconv.Itoa(i), Objects: []map[string]any{o.Object},
-			HideValues: res.HideValues, Indeterminate: o.Indeterminate, Ignore: append(ignoredIn(res.Ignore, o.Object), sharedCRDLabels(o.Object)...)}
+			HideValues: res.HideValues, Indeterminate: o.Indeterminate, Ignore: ignoredIn(res.Ignore, o.Object)}
 		if o.Lookup {
 			f.Indeterminate = []string{""}
 		}
@@ -108,16 +107,4 @@ func ignoredIn(rules []provenance.IgnoreRule, obj map[string]any) []string {
 		}
 	}
 	return out
-}
-
-// sharedCRDLabels frees, on a CustomResourceDefinition, the labels
-// helm-controller writes to say which HelmRelease applied it. Two
-// releases of charts that hold the same CRD both apply it, with the same
-// field manager, so it carries the labels of whichever applied it last:
-// each release's render says its own, and neither is wrong.
-func sharedCRDLabels(obj map[string]any) []string {
-	if obj["kind"] != "CustomResourceDefinition" || !strings.HasPrefix(fmt.Sprint(obj["apiVersion"]), "apiextensions.k8s.io/") {
-		return nil
-	}
-	return []string{"/metadata/labels/helm.toolkit.fluxcd.io~1name", "/metadata/labels/helm.toolkit.fluxcd.io~1namespace"}
 }

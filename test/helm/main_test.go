@@ -96,7 +96,7 @@ func setup(run *harness.Running) error {
 		return err
 	}
 	run.Cleanup(env.git.Close)
-	if env.flux, err = harness.StartFlux(harness.FluxOptions{Kubeconfig: cp.Kubeconfig, Helm: true}); err != nil {
+	if env.flux, err = harness.StartFlux(harness.FluxOptions{Kubeconfig: cp.Kubeconfig, Helm: true, HelmArgs: []string{"--requeue-dependency=2s"}}); err != nil {
 		return err
 	}
 	run.Cleanup(env.flux.Stop)
