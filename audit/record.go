@@ -63,7 +63,13 @@ type Record struct {
 	//   - pod-resize: a person resizes a running Pod in place.
 	//   - agent-only: a write or delete, by anyone but the agent, of an
 	//     object whose values Git holds encrypted (a Secret a Flux
-	//     Kustomization decrypts with SOPS); no value is ever shown.
+	//     Kustomization decrypts with SOPS), or that the agent makes and
+	//     removes in the course of its work (a Helm hook or test, Helm's
+	//     release record); no value is ever shown.
+	//   - indeterminate: a create that sets, or an update that changes, a
+	//     field of a HelmRelease's object whose value the render cannot
+	//     reproduce (a random token, the time, a lookup), by anyone but the
+	//     agent; fields names the paths, never a value.
 	//   - deadline-exceeded: the object could not be compared within the
 	//     decision deadline (refused, fail closed).
 	//   - agent-made-delete: a delete of a GitOps object Git does not
@@ -71,8 +77,8 @@ type Record struct {
 	//     object, an agent's owner labels or tracking annotation, an
 	//     agent's field manager): the agent would prune what it applied.
 	//   - root-input: a create, data change or delete of an object a
-	//     root's render reads (a Flux Kustomization's substituteFrom
-	//     ConfigMap or Secret) that does not leave its data as Git
+	//     root's render reads (a Flux Kustomization's substituteFrom, a
+	//     HelmRelease's valuesFrom ConfigMap or Secret) that does not leave its data as Git
 	//     declares it.
 	//   - needs-defaults: never in a record. Check's answer to an update
 	//     that sets a field Git does not declare in a subtree Git's new

@@ -28,10 +28,17 @@ const (
 	// Unreadable: gitgate could not read the object (RBAC refused, or the
 	// API server failed), so nothing is known of it.
 	Unreadable State = "unreadable"
+	// Unverifiable: the object exists and agrees with Git wherever Git
+	// can say, but Git cannot say what some of it must hold: fields the
+	// render cannot reproduce (a random token, the clock, a lookup;
+	// Fields names them), or an object only the agent writes (values Git
+	// holds encrypted, a Helm hook or release record). Never "matches";
+	// not drift either.
+	Unverifiable State = "unverifiable"
 )
 
 // States lists every state, for metrics with bounded labels.
-var States = []State{Missing, Differs, Matches, Undeclared, Unreadable}
+var States = []State{Missing, Differs, Matches, Undeclared, Unreadable, Unverifiable}
 
 // Object is one object's state.
 type Object struct {
@@ -59,15 +66,19 @@ type Report struct {
 	Objects  []Object `json:"objects"`
 }
 
-// Drifted reports whether any object is not as Git declares it.
+// Drifted reports whether any object is not as Git declares it: neither
+// matching nor unverifiable.
 func (r *Report) Drifted() bool {
 	for _, o := range r.Objects {
-		if o.State != Matches {
+		if o.Drifted() {
 			return true
 		}
 	}
 	return false
 }
+
+// Drifted reports whether the object is not as Git declares it.
+func (o Object) Drifted() bool { return o.State != Matches && o.State != Unverifiable }
 
 // Count tallies objects by state and kind.
 func (r *Report) Count() map[State]map[string]int {
@@ -123,7 +134,9 @@ func Compare(ctx context.Context, snap *provenance.Snapshot, live Live, opts Opt
 		if err != nil {
 			return nil, err
 		}
-		r.Objects = append(r.Objects, o)
+		if o.State != "" {
+			r.Objects = append(r.Objects, o)
+		}
 	}
 	if opts.Undeclared {
 		extra, err := undeclared(ctx, snap, live, opts.Namespace)
@@ -145,8 +158,17 @@ func compareOne(ctx context.Context, snap *provenance.Snapshot, rd *reader, c *p
 		o.State, o.Reason = Unreadable, unreadable(err)
 		return o, nil
 	}
-	if obj == nil {
+	switch {
+	case obj == nil && e.Transient:
+		// The agent made it for an action and removed it since (a hook),
+		// or pruned an old record: no drift, and nothing to report.
+		return Object{}, nil
+	case obj == nil:
 		o.State = Missing
+		return o, nil
+	case e.AgentOnly:
+		// Only its identity is declared: nothing to compare.
+		o.State = Unverifiable
 		return o, nil
 	}
 	gv, _ := schema.ParseGroupVersion(e.APIVersion)
@@ -155,11 +177,15 @@ func compareOne(ctx context.Context, snap *provenance.Snapshot, rd *reader, c *p
 		Namespace: e.Key.Namespace, Name: e.Key.Name, Object: obj,
 	})
 	o.State = Matches
-	if !res.Allowed {
+	switch {
+	case res.Reason == provenance.ReasonIndeterminate, res.Allowed && len(e.Indeterminate) > 0:
+		// The live object agrees with Git wherever Git can say.
+		o.State = Unverifiable
+	case !res.Allowed:
 		o.State = Differs
-		for _, d := range res.Diffs {
-			o.Fields = append(o.Fields, d.Path.String())
-		}
+	}
+	for _, d := range res.Diffs {
+		o.Fields = append(o.Fields, d.Path.String())
 	}
 	return o, nil
 }

@@ -222,3 +222,49 @@ spec:
 		}
 	}
 }
+
+// TestCompareUnverifiable: what Git cannot say is never "matches": an
+// object whose indeterminate fields the live object holds, one the render
+// cannot reproduce at all, and one only the agent writes are
+// unverifiable (not drift); a transient one the agent removed is not
+// reported; what Git can say is still compared.
+func TestCompareUnverifiable(t *testing.T) {
+	root := provenance.Root{Name: "HelmRelease shop/app", Source: "HelmRelease shop/app"}
+	ix := &provenance.Indexer{Scope: provenancetest.AnyKind{}, Root: root}
+	objs := func(y string) []map[string]any { return provenancetest.Objects(t, y) }
+	idx, err := ix.Build(provenancetest.Revision("a"), []provenance.File{
+		{Path: "app/templates/secret.yaml", Objects: objs("apiVersion: v1\nkind: Secret\nmetadata: {name: session, namespace: shop}\ndata: {token: cmVuZGVy, fixed: eWVz}\n"), Indeterminate: []string{"/data/token"}},
+		{Path: "app/templates/found.yaml", Objects: objs("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: found, namespace: shop}\ndata: {k: v}\n"), Indeterminate: []string{""}},
+		{Path: "app/templates/hook.yaml", Objects: objs("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: hook, namespace: shop}\n"), Transient: true},
+		{Path: "app/templates/gone.yaml", Objects: objs("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gone, namespace: shop}\n"), Transient: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeLive{objects: map[string]map[string]any{
+		"Secret shop/session":  live(t, "apiVersion: v1\nkind: Secret\nmetadata: {name: session, namespace: shop}\ndata: {token: YWdlbnQ=, fixed: eWVz}\n"),
+		"ConfigMap shop/found": live(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: found, namespace: shop}\ndata: {k: from-the-cluster}\n"),
+		"ConfigMap shop/hook":  live(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: hook, namespace: shop}\ndata: {anything: x}\n"),
+	}}
+	for _, tc := range []struct {
+		fixed   string
+		want    []string
+		drifted bool
+	}{
+		{fixed: "eWVz", want: []string{"unverifiable ConfigMap shop/found", "unverifiable ConfigMap shop/hook", "unverifiable Secret shop/session data.token"}},
+		{fixed: "bm8=", want: []string{"unverifiable ConfigMap shop/found", "unverifiable ConfigMap shop/hook", "differs Secret shop/session data.fixed"}, drifted: true},
+	} {
+		f.objects["Secret shop/session"]["data"].(map[string]any)["fixed"] = tc.fixed
+		r, err := Compare(context.Background(), idx.Snapshot(), f, Options{Checker: &provenance.Checker{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, o := range r.Objects {
+			got = append(got, strings.TrimSpace(string(o.State)+" "+o.Key().String()+" "+strings.Join(o.Fields, ",")))
+		}
+		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") || r.Drifted() != tc.drifted {
+			t.Errorf("report (drifted %v):\n%s\nwant (drifted %v):\n%s", r.Drifted(), strings.Join(got, "\n"), tc.drifted, strings.Join(tc.want, "\n"))
+		}
+	}
+}

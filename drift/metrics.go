@@ -13,7 +13,7 @@ var (
 	// handful, never an object's name or namespace.
 	objects = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "gitgate_drift_objects",
-		Help: "Declared objects by drift state (missing, differs, matches, unreadable) and kind, at the last successful drift scan.",
+		Help: "Declared objects by drift state (missing, differs, matches, unreadable, unverifiable) and kind, at the last successful drift scan.",
 	}, []string{"state", "kind"})
 	// lastScan has no labels; a vector, so a replica that stops scanning
 	// can drop it.

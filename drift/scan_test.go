@@ -55,7 +55,7 @@ func TestScanOnceExportsCountsAndWritesStatus(t *testing.T) {
 
 func checkStatus(t *testing.T, cm *corev1.ConfigMap) {
 	t.Helper()
-	if cm.Data["revision"] != "main@sha1:"+strings.Repeat("a", 40) || cm.Data["summary"] != "differs=2 matches=0 missing=1 unreadable=0" {
+	if cm.Data["revision"] != "main@sha1:"+strings.Repeat("a", 40) || cm.Data["summary"] != "differs=2 matches=0 missing=1 unreadable=0 unverifiable=0" {
 		t.Errorf("status = %v", cm.Data)
 	}
 	for _, w := range []string{`"name":"s"`, `"fields":["data.password"]`, `"state":"missing"`} {

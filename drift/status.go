@@ -61,7 +61,7 @@ func summary(r *Report, at time.Time) (map[string]string, error) {
 	var drifted []Object
 	for _, o := range r.Objects {
 		counts[o.State]++
-		if o.State != Matches && len(drifted) < maxListed {
+		if o.Drifted() && len(drifted) < maxListed {
 			drifted = append(drifted, o)
 		}
 	}

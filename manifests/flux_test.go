@@ -65,7 +65,7 @@ func TestFluxOverlay(t *testing.T) {
 			}
 		}
 	}
-	if len(roles["gitgate-flux"]) != 2 || len(roles["gitgate-flux-refs"]) != 1 {
+	if len(roles["gitgate-flux"]) != 3 || len(roles["gitgate-flux-refs"]) != 1 {
 		t.Errorf("roles %v", roles)
 	}
 }

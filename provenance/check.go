@@ -206,6 +206,9 @@ func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry, defaulted ma
 	default:
 		return c.checkSubresource(req, entry)
 	}
+	if res, ok := c.claimed(snap, req, entry); ok {
+		return res
+	}
 	if entry != nil && entry.AgentOnly && !finishesDeletion(req) {
 		// Git holds its values encrypted: nothing a person sends can be
 		// shown to agree with them, so only the agent writes it.
@@ -257,20 +260,32 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 			return Result{Allowed: true, Reason: ReasonFinishingDeletion, Entry: entry}
 		}
 	}
+	if entry.WholeIndeterminate() {
+		return c.checkWholeIndeterminate(req, entry)
+	}
 	strict := c.Fields != FieldsDeclared
 	declared := c.Decoded.declared(entry)
+	ignore := c.ignoreFor(entry)
 	diffs := compare.Compare(declared, old, req.Object, entry.Schema, compare.Options{
 		Strict:      strict,
 		StrictLists: strict || c.StrictLists,
-		Ignore:      c.ignoreFor(entry),
+		Ignore:      ignore,
 		Deadline:    req.Deadline,
 		StrictUnder: c.strictUnder(entry.Key),
 		Defaults:    defaulted,
 	})
 	diffs = withMarks(diffs, declared, old, req.Object)
 	diffs = append(diffs, protectedLabelDiffs(entry.Key, declared, strict, old, req.Object)...)
-	diffs = append(diffs, freed(lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object), c.ignoreFor(entry))...)
-	return resultOf(entry, diffs)
+	diffs = append(diffs, freed(lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object), ignore)...)
+	res := resultOf(entry, diffs)
+	if res.Allowed && len(entry.Indeterminate) > 0 {
+		// What matched Git left the indeterminate fields out: they must
+		// stay as the agent wrote them.
+		if d := indeterminateDiffs(entry, old, req.Object); len(d) > 0 {
+			return Result{Reason: ReasonIndeterminate, Entry: entry, Diffs: d}
+		}
+	}
+	return res
 }
 
 // CheckDefaults decides a CREATE of a declared object that matched Git,
@@ -284,6 +299,7 @@ func (c *Checker) CheckDefaults(entry *Entry, defaulted, obj map[string]any) Res
 	if c.Ignores != nil {
 		ig = c.Ignores.everywhere.For(entry.Key)
 	}
+	ig = compare.Merge(ig, entry.ignore)
 	allocated := allocatedDiffs(entry.Key, c.Decoded.declared(entry), defaulted, obj)
 	if c.Controller {
 		// A controller's fields are its own but for what it may not set.
@@ -480,6 +496,11 @@ func (c *Checker) ignoreFor(entry *Entry) *compare.Ignore {
 	}
 	if c.Controller && entry.controllerIgnore != nil {
 		ig = compare.Merge(ig, entry.controllerIgnore)
+	}
+	if entry.ignore != nil {
+		// The root's own rules and what its render cannot reproduce
+		// (indeterminate.go), for everyone.
+		ig = compare.Merge(ig, entry.ignore)
 	}
 	return ig
 }

@@ -59,6 +59,12 @@ type slot struct {
 	// inputs are what the root's render reads besides its files, sorted
 	// (SetInputs).
 	inputs []Input
+	// agents are the user names that apply the root as the agent, sorted
+	// (SetAgents).
+	agents []string
+	// claims are what the root's agent alone writes besides what the
+	// root declares (SetClaims).
+	claims []Claim
 }
 
 // Expect registers roots that must load once before Ready passes.
@@ -263,6 +269,8 @@ func (c *Composer) publish() {
 	}
 	snap := compose(loaded, indexes, held)
 	snap.inputs = c.inputIndex()
+	snap.agents = c.agentIndex()
+	snap.claims = c.claimIndex()
 	sortRoots(pending)
 	snap.pending = pending
 	c.logNewConflicts(c.Store.Load(), snap)

@@ -34,7 +34,11 @@ func (b *building) entry(f File, obj map[string]any) (*Entry, bool, error) {
 	s := b.schema(id.gvk)
 	normalizeDeclared(key, obj)
 	compare.Normalize(obj, s)
-	e := &Entry{Key: key, APIVersion: id.apiVersion, Path: f.Path, Schema: s, Root: b.ix.Root, AgentOnly: f.AgentOnly, HideValues: f.HideValues}
+	e := &Entry{Key: key, APIVersion: id.apiVersion, Path: f.Path, Schema: s, Root: b.ix.Root,
+		AgentOnly: f.AgentOnly || f.Transient, HideValues: f.HideValues, Transient: f.Transient}
+	if err := e.setIgnore(f.Ignore, f.Indeterminate); err != nil {
+		return nil, false, err
+	}
 	if f.Kustomize {
 		e.Path, e.Kustomize = originFile(f.Path, meta), f.Path
 	}

@@ -38,6 +38,20 @@ type File struct {
 	// HideValues marks every object of the file as holding values that
 	// may come from a Secret (Entry.HideValues).
 	HideValues bool
+	// Transient marks every object of the file as one the agent makes and
+	// removes in the course of its work (a Helm hook or test, a Helm
+	// release record): Entry.Transient. Such a file is AgentOnly too.
+	Transient bool
+	// Indeterminate lists JSON pointers (RFC 6901, list elements by
+	// position) of the fields of every object of the file whose values no
+	// render reproduces (a random token, the clock, a lookup of the
+	// cluster): Entry.Indeterminate. "" stands for the whole object.
+	Indeterminate []string
+	// Ignore lists JSON pointers of the fields of every object of the
+	// file that the root leaves to others (a HelmRelease's
+	// driftDetection.ignore): free in every comparison with the entry, as
+	// an --ignore rule naming the object would make them.
+	Ignore []string
 	// ControllerIgnores are fields its root's agent leaves alone when
 	// controllers change them (Argo CD's ignoreDifferences by JSON
 	// pointer): rules for the file's objects they match, which free those

@@ -23,7 +23,7 @@ type Root struct {
 }
 
 func (r Root) String() string {
-	if r.Source == "" || r.Source == r.URL && r.Name != "" {
+	if r.Source == "" || r.Source == r.Name || r.Source == r.URL && r.Name != "" {
 		return r.Name
 	}
 	return r.Name + " of " + r.Source

@@ -31,9 +31,18 @@ type Revision struct {
 	Ref string
 	// Hash is the full commit SHA.
 	Hash string
+	// Label names a revision that is more than a commit, as people read
+	// it: a HelmRelease's chart, its version and the revision of the
+	// chart's source ("chart podinfo 6.5.0 of HelmRepository
+	// flux-system/charts at 6.5.0@sha256:…"). String prints it when set;
+	// Ref and Hash then say the Git commit, if any, it was built from.
+	Label string
 }
 
 func (r Revision) String() string {
+	if r.Label != "" {
+		return r.Label
+	}
 	if r.Ref == "" {
 		return "sha1:" + r.Hash
 	}
@@ -79,6 +88,19 @@ type Entry struct {
 	// Kustomization's postBuild.substituteFrom), so denials name its
 	// fields but never show their values.
 	HideValues bool
+	// Transient: the agent makes and removes the object in the course of
+	// its work (a Helm hook or test, a Helm release record): it is
+	// AgentOnly, and its absence is no drift.
+	Transient bool
+	// Indeterminate lists JSON pointers of fields whose values the render
+	// cannot reproduce ("" for the whole object): the agent's render holds
+	// other values there. Nobody but the agent may change them
+	// (ReasonIndeterminate); they are never compared with Git's.
+	Indeterminate []string
+	// ignore holds the paths comparison skips for this entry alone: the
+	// root's own ignore rules (File.Ignore) and Indeterminate; nil for
+	// none.
+	ignore *compare.Ignore
 	// controllerIgnore are the fields its root leaves to controllers
 	// (File.ControllerIgnores): free for a controller's write, never for
 	// a person's. Nil for almost every entry.
@@ -118,6 +140,12 @@ type Snapshot struct {
 	// inputs are the objects roots' renders read besides their files
 	// (Composer.SetInputs), each with the roots that read it.
 	inputs map[Key][]RootInput
+	// agents are the identities that apply one root's objects as the
+	// agent (Composer.SetAgents), by user name, each with its roots.
+	agents map[string][]Root
+	// claims are what a root's agent alone writes, by group, kind and
+	// namespace (Composer.SetClaims).
+	claims map[claimScope][]RootClaim
 }
 
 // Lookup returns the declared object for k, or nil.

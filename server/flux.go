@@ -1,12 +1,15 @@
 package server
 
 import (
+	"context"
 	"fmt"
 
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -14,11 +17,13 @@ import (
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/sources/fluxsync"
+	"github.com/gitgate/gitgate/sources/helmrender"
 )
 
 // cacheSetup is the manager's scheme and cache options: client-go's kinds,
-// and with SourceFlux, Flux's GitRepository and Kustomization, cached in
-// the watched namespaces only.
+// and with SourceFlux, Flux's GitRepositories, Kustomizations,
+// HelmReleases and Helm sources (HelmRepositories, HelmCharts,
+// OCIRepositories), cached in the watched namespaces only.
 type cacheSetup struct {
 	scheme *runtime.Scheme
 	cache  cache.Options
@@ -33,7 +38,7 @@ func managerCache(c Config) cacheSetup {
 		return cacheSetup{}
 	}
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, sourcev1.AddToScheme, kustomizev1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, sourcev1.AddToScheme, kustomizev1.AddToScheme, helmv2.AddToScheme} {
 		if err := add(s); err != nil {
 			panic(err) // static types: cannot fail
 		}
@@ -47,16 +52,25 @@ func managerCache(c Config) cacheSetup {
 		opts.ByObject = map[client.Object]cache.ByObject{
 			&sourcev1.GitRepository{}:    {Namespaces: namespaces},
 			&kustomizev1.Kustomization{}: {Namespaces: namespaces},
+			&helmv2.HelmRelease{}:        {Namespaces: namespaces},
+			&sourcev1.HelmRepository{}:   {Namespaces: namespaces},
+			&sourcev1.HelmChart{}:        {Namespaces: namespaces},
+			&sourcev1.OCIRepository{}:    {Namespaces: namespaces},
 		}
 	}
 	return cacheSetup{scheme: s, cache: opts}
 }
 
 // addFluxWatcher adds the Flux driver of SourceFlux to the manager: it
-// lists GitRepositories and Kustomizations from the manager's cache and
-// reads the Secrets and ConfigMaps they name with the uncached reader, one
-// by one.
+// lists GitRepositories, Kustomizations, HelmReleases and Helm sources
+// from the manager's cache, reads the Secrets and ConfigMaps they name
+// with the uncached reader, one by one, and the cluster's capabilities
+// for Helm's templates from discovery.
 func addFluxWatcher(c Config, mgr ctrl.Manager, composer *provenance.Composer, log logr.Logger) error {
+	dc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("discovery for the HelmReleases' capabilities: %w", err)
+	}
 	w := &fluxsync.Watcher{
 		Reader:       mgr.GetClient(),
 		Informers:    mgr.GetCache(),
@@ -67,7 +81,10 @@ func addFluxWatcher(c Config, mgr ctrl.Manager, composer *provenance.Composer, l
 		MinInterval:  c.Flux.MinInterval,
 		CacheDir:     c.Flux.CacheDir,
 		InsecureHTTP: c.Flux.InsecureHTTP,
-		Log:          log.WithName("flux"),
+		Helm: &fluxsync.Helm{Capabilities: func(context.Context) (helmrender.Capabilities, error) {
+			return helmrender.CapabilitiesFrom(dc)
+		}},
+		Log: log.WithName("flux"),
 	}
 	if err := mgr.Add(runnable{w}); err != nil {
 		return fmt.Errorf("add the Flux watcher: %w", err)

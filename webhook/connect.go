@@ -88,7 +88,7 @@ func (h *Handler) judgeConnect(ctx context.Context, req *admission.Request, who 
 			v.reason, v.err = reasonPodUnknown, fmt.Errorf("%w %s/%s: %w", errPodUnknown, req.Namespace, req.Name, err)
 			return preq, snap, v, nil
 		}
-		target := h.Identities.serviceAccountClass(req.Namespace, sa)
+		target := h.accountClass(snap, req.Namespace, sa)
 		if reason := escalation(who.class, target); reason != "" {
 			v.reason, v.err = reason, fmt.Errorf("Pod %s/%s runs as service account %s/%s, which is %s", req.Namespace, req.Name, req.Namespace, sa, target)
 			return preq, snap, v, nil

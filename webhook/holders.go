@@ -54,15 +54,16 @@ func (o holder) String() string {
 // account of that class: ordinary Pods cost no lookup. A Secret gitgate
 // cannot read is errSecretUnknown (fail closed).
 func (h *Handler) holderOf(ctx context.Context, preq *provenance.Request, least Class) (holder, error) {
+	snap := h.snapshot()
 	best := holder{namespace: preq.Namespace, class: Person}
 	if sa := runsAs(preq); sa != "" {
-		best.sa, best.class = sa, h.Identities.serviceAccountClass(preq.Namespace, sa)
+		best.sa, best.class = sa, h.accountClass(snap, preq.Namespace, sa)
 	}
 	if rank(best.class) >= rank(least) {
 		return best, nil
 	}
 	refs := secretRefs(preq.Group, preq.Kind, preq.Object)
-	if len(refs) == 0 || !h.Identities.mayHold(preq.Namespace, least) || !runsAnew(preq) {
+	if len(refs) == 0 || !h.Identities.mayHold(preq.Namespace, least) && !rootAgentIn(snap, preq.Namespace) || !runsAnew(preq) {
 		return best, nil
 	}
 	// All lookups share podLookupTimeout, within --decision-timeout, on
@@ -78,7 +79,7 @@ func (h *Handler) holderOf(ctx context.Context, preq *provenance.Request, least 
 		if err != nil {
 			return best, err
 		}
-		if c := h.Identities.serviceAccountClass(preq.Namespace, sa); sa != "" && rank(c) > rank(best.class) {
+		if c := h.accountClass(snap, preq.Namespace, sa); sa != "" && rank(c) > rank(best.class) {
 			best = holder{namespace: preq.Namespace, sa: sa, class: c, secret: name}
 		}
 	}

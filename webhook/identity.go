@@ -335,6 +335,42 @@ func (ids *Identities) serviceAccountClass(ns, name string) Class {
 	return Person
 }
 
+// accountClass is serviceAccountClass with the snapshot's root agents: a
+// service account a root names as its agent (a HelmRelease's
+// spec.serviceAccountName, Snapshot.IsRootAgent) applies that root's
+// objects unjudged, so whoever holds its token holds an agent's.
+func (h *Handler) accountClass(snap *provenance.Snapshot, ns, name string) Class {
+	c := h.Identities.serviceAccountClass(ns, name)
+	if rank(c) < rank(Agent) && snap != nil && snap.IsRootAgent(serviceAccountUser(ns, name).Username) {
+		return Agent
+	}
+	return c
+}
+
+// snapshot is the snapshot in force, nil before the first or without a
+// store.
+func (h *Handler) snapshot() *provenance.Snapshot {
+	if h.Snapshots == nil {
+		return nil
+	}
+	return h.Snapshots.Load()
+}
+
+// rootAgentIn reports whether a root names a service account of
+// namespace ns as its agent: a Secret there may hold an agent's token.
+func rootAgentIn(snap *provenance.Snapshot, ns string) bool {
+	if snap == nil {
+		return false
+	}
+	prefix := "system:serviceaccount:" + ns + ":"
+	for _, u := range snap.RootAgents() {
+		if strings.HasPrefix(u, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 // rank orders the classes by trust: whoever holds a token of a higher
 // class escapes the rules of a lower one.
 func rank(c Class) int {

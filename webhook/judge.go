@@ -92,7 +92,7 @@ func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller,
 // exchange) cannot reach the API server and is free. Only a refusal
 // decodes the request, for the record and the message.
 func (h *Handler) judgeToken(req *admission.Request, who caller) (*provenance.Request, *provenance.Snapshot, verdict, error) {
-	target := h.Identities.serviceAccountClass(req.Namespace, req.Name)
+	target := h.accountClass(h.snapshot(), req.Namespace, req.Name)
 	reason := escalation(who.class, target)
 	if reason == "" || h.foreignAudiencesOnly(req) {
 		return nil, nil, verdict{who: who, allowed: true, reason: provenance.ReasonSubresource}, nil

@@ -180,8 +180,8 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		b.WriteString("a person may not add an ephemeral container (kubectl debug) to a running Pod: it runs any image with any privileges.")
 	case provenance.ReasonPodResize:
 		b.WriteString("a person may not resize a running Pod in place.")
-	case provenance.ReasonAgentOnly:
-		fmt.Fprintf(&b, "Git declares this object with encrypted values at %s; only the GitOps agent, which decrypts them, may write or delete it.", where)
+	case provenance.ReasonAgentOnly, provenance.ReasonIndeterminate:
+		b.WriteString(agentWrittenText(snap, req, res, where))
 	case provenance.ReasonDeadline:
 		fmt.Fprintf(&b, "the object could not be compared with Git (%s) within gitgate's decision deadline, so it is refused.", where)
 	case provenance.ReasonVersionMismatch:
@@ -191,7 +191,7 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		writeDiffs(&b, res.Diffs, hiddenPaths(req, res.Entry))
 	}
 	target := gitTarget(snap, root, repo)
-	if root != nil {
+	if root != nil && root.Revision.Label == "" {
 		if link := repo.browseLink(refOrHash(root.Revision), res.Entry.Path); link != "" {
 			target = link
 		}
@@ -297,22 +297,70 @@ func judgedAs(who caller) string {
 }
 
 // rootAt names a root and its revision, printed once:
-// "Kustomization flux-system/apps at main@sha1:23c4…".
+// "Kustomization flux-system/apps at main@sha1:23c4…", or for a revision
+// with a label (a HelmRelease's chart) "HelmRelease shop/web (chart web
+// 1.2.0 of HelmRepository flux-system/charts at 1.2.0@sha256:…)".
 func rootAt(st *provenance.RootState) string {
-	if st.Root.Name == "" {
+	switch {
+	case st.Root.Name == "":
 		return st.Revision.String()
+	case st.Revision.Label != "":
+		return st.Root.String() + " (" + st.Revision.Label + ")"
 	}
 	return st.Root.String() + " at " + st.Revision.String()
 }
 
 // fileRef is the file of an entry as a denial shows it: a link into the
 // repository's web view at the enforced commit when --repo-browse-url is
-// set, else its origin.
+// set, else its origin. A labelled revision's files are a chart's, not
+// the repository's: never linked.
 func fileRef(repo Repo, st *provenance.RootState, e *provenance.Entry) string {
+	if st.Revision.Label != "" {
+		return e.Origin()
+	}
 	if link := repo.browseLink(st.Revision.Hash, e.Path); link != "" {
 		return link
 	}
 	return e.Origin()
+}
+
+// agentWrittenText says why only the agent writes what res refused: Git
+// holds its values encrypted, the agent makes and removes it (a hook, a
+// release record), or the render cannot reproduce the fields.
+func agentWrittenText(snap *provenance.Snapshot, req *provenance.Request, res provenance.Result, where string) string {
+	rc, claimed := snap.ClaimOf(req.Group, req.Kind, req.Namespace, req.OldObject, req.Object)
+	switch {
+	case res.Reason == provenance.ReasonIndeterminate:
+		return fmt.Sprintf("Git declares this object in %s, but gitgate's render cannot reproduce %s (a random value, the time, or what a lookup of the cluster found): only the GitOps agent, which renders it, may set or change %s.",
+			where, indeterminateWhat(res), indeterminatePronoun(res))
+	case claimed && (res.Entry == nil || res.Entry.Transient):
+		return fmt.Sprintf("%s claims this object (%s, found by their labels whatever their names): only the GitOps agent may write or delete it.", rc.Root, rc.Claim.Via)
+	case res.Entry != nil && res.Entry.Transient:
+		return fmt.Sprintf("Git declares this object in %s as one the GitOps agent makes and removes in the course of its work (a Helm hook or test, or Helm's record of a release); only the agent may write or delete it.", where)
+	}
+	return fmt.Sprintf("Git declares this object with encrypted values at %s; only the GitOps agent, which decrypts them, may write or delete it.", where)
+}
+
+// indeterminateWhat names the fields of an indeterminate refusal, by path
+// only: the agent's values may be secrets.
+func indeterminateWhat(res provenance.Result) string {
+	switch {
+	case res.Entry != nil && res.Entry.WholeIndeterminate():
+		if len(res.Diffs) == 0 {
+			return "any of its values"
+		}
+		return "any of its values, and the request changes " + diffPathList(res.Diffs)
+	case len(res.Diffs) == 1:
+		return res.Diffs[0].Path.String()
+	}
+	return diffPathList(res.Diffs)
+}
+
+func indeterminatePronoun(res provenance.Result) string {
+	if len(res.Diffs) == 1 && res.Entry != nil && !res.Entry.WholeIndeterminate() {
+		return "it"
+	}
+	return "them"
 }
 
 // refOrHash is where to commit: the followed branch, else the commit.
@@ -358,6 +406,9 @@ func consulted(snap *provenance.Snapshot) string {
 
 // shortRevision is main@23c423b, or 23c423b for a pinned commit.
 func shortRevision(r provenance.Revision) string {
+	if r.Label != "" {
+		return r.Label
+	}
 	if r.Ref == "" {
 		return r.Short()
 	}
@@ -398,8 +449,12 @@ func advice(req *provenance.Request, res provenance.Result, target string) strin
 	switch {
 	case res.Reason == provenance.ReasonStatusWrite || res.Reason == provenance.ReasonNamespaceFinalize || res.Reason == provenance.ReasonEphemeralContainer || res.Reason == provenance.ReasonPodResize:
 		return "If this is an emergency, ask for a break-glass grant (gitgate breakglass grant); otherwise change the workload in " + target + "."
+	case res.Reason == provenance.ReasonAgentOnly && res.Entry != nil && res.Entry.Transient:
+		return "Leave it to the GitOps agent. In an emergency, ask for a break-glass grant."
 	case res.Reason == provenance.ReasonAgentOnly:
 		return "Commit the change, encrypted, to " + target + "; the GitOps agent decrypts and applies it. In an emergency, ask for a break-glass grant."
+	case res.Reason == provenance.ReasonIndeterminate:
+		return "Leave it as the GitOps agent wrote it (an apply of what the cluster holds passes), or change what renders it in " + target + ". In an emergency, ask for a break-glass grant."
 	case req.Operation == provenance.Delete:
 		return "To delete it, remove it from " + target + "; the GitOps agent prunes it."
 	case res.Reason == provenance.ReasonNotInGit:

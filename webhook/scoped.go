@@ -14,9 +14,10 @@ import (
 // objects of one kind and nothing else of them (Argo CD's notifications
 // controller), and a people proxy (--people-proxy), a person by its class,
 // may start a plain sync of an Argo CD Application (argocd-server's Sync
-// button). Each answers only the requests its scope covers, and only with
-// what it grants; everything else is judged by the caller's class, so no
-// scope reaches a workload.
+// button), and a root's own agent (provenance.Composer.SetAgents) is the
+// agent for the objects that root alone declares. Each answers only the
+// requests its scope covers, and only with what it grants; everything
+// else is judged by the caller's class, so no scope reaches a workload.
 
 // scopedVerdict is the verdict on preq of the scope of who that covers it,
 // and whether one does. Only an object itself (no subresource) is in a
@@ -24,6 +25,9 @@ import (
 func (h *Handler) scopedVerdict(snap *provenance.Snapshot, preq *provenance.Request, who caller) (verdict, bool) {
 	if preq.Subresource != "" {
 		return verdict{}, false
+	}
+	if root, ok := rootAgentOf(snap, preq, who); ok {
+		return verdict{who: caller{user: who.user, class: Agent, match: root.String()}, allowed: true, reason: reasonAgent}, true
 	}
 	if s, ok := scopeFor(h.Identities.AgentFor, who.user, preq.Group, preq.Kind); ok && h.GitOpsKinds.Has(preq.Group, preq.Kind) &&
 		snap != nil && h.controlledByGitOps(preq) && snap.Lookup(preq.Key()) == nil {
@@ -43,6 +47,26 @@ func (h *Handler) scopedVerdict(snap *provenance.Snapshot, preq *provenance.Requ
 		return h.annotationsVerdict(snap, preq, who), true
 	}
 	return verdict{}, false
+}
+
+// rootAgentOf is the root whose agent who is for the object of preq: a
+// root that names the caller as the identity the agent applies it as (a
+// HelmRelease's spec.serviceAccountName, which helm-controller
+// impersonates) and alone declares the object (Snapshot.AgentOf), or
+// claims it (Helm's records of the release, Snapshot.AgentOfClaim). For
+// any other object, an input of the root's render, or a people proxy,
+// the caller is judged by its class. The object as it is declared now
+// decides: an upgrade's change of a declared object passes before
+// gitgate has rendered it, and its new objects are a controller's
+// creates.
+func rootAgentOf(snap *provenance.Snapshot, preq *provenance.Request, who caller) (provenance.Root, bool) {
+	if snap == nil || who.proxy {
+		return provenance.Root{}, false
+	}
+	if root, ok := snap.AgentOf(who.user, preq.Key()); ok {
+		return root, true
+	}
+	return snap.AgentOfClaim(who.user, preq.Group, preq.Kind, preq.Namespace, preq.OldObject, preq.Object)
 }
 
 // scopedAgent is the verdict on a scoped agent's write of an object its

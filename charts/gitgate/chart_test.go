@@ -273,7 +273,7 @@ func TestFluxSource(t *testing.T) {
 		rs, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "resources")
 		resources = append(resources, rs...)
 	}
-	if !slices.Equal(resources, []string{"gitrepositories", "kustomizations"}) {
+	if !slices.Equal(resources, []string{"gitrepositories", "helmrepositories", "helmcharts", "ocirepositories", "kustomizations", "helmreleases"}) {
 		t.Errorf("gitgate-flux grants %v", resources)
 	}
 	for _, want := range []string{"--flux-namespace=flux-system", "--flux-min-interval=10s"} {

@@ -1,6 +1,14 @@
 // Package fluxsync is the source driver of `gitgate serve --source flux`:
 // it watches Flux GitRepository and Kustomization objects and keeps each
-// Kustomization as one root of a provenance.Composer.
+// Kustomization as one root of a provenance.Composer, and each HelmRelease
+// too (helm.go): its chart fetched by gitgate itself (helmchart), checked
+// against source-controller's artifact, rendered with helmrender as
+// helm-controller made its latest release and declared only once the
+// render agrees with status.history[0]. A HelmRelease's valuesFrom are
+// its inputs, its spec.serviceAccountName the root's own agent
+// (Composer.SetAgents), and Helm's records of its release (Secrets
+// labelled owner=helm, name=<release>) the agent's alone
+// (Composer.SetClaims).
 //
 // gitgate fetches each GitRepository itself (its URL, ref, secretRef
 // credentials, ignore rules and verify keys) and renders each

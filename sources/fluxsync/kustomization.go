@@ -175,6 +175,8 @@ type built struct {
 	part  provenance.Part
 	files []provenance.File
 	key   string
+	// done, when set, runs once the render is the root's last good one.
+	done func()
 }
 
 // install reads the root's files at rev with read and indexes them for
@@ -217,7 +219,10 @@ func (w *Watcher) flush() {
 			f.Objects, f.Load = nil, nil
 			rt.files[i] = f
 		}
-		w.Log.Info("Kustomization loaded", "root", rt.root.Name, "revision", rt.rev.String(), "objects", b.part.Index.Len())
+		if b.done != nil {
+			b.done()
+		}
+		w.Log.Info("root loaded", "root", rt.root.Name, "revision", rt.rev.String(), "objects", b.part.Index.Len())
 	}
 	w.batch = nil
 }

@@ -43,7 +43,10 @@ type Watcher struct {
 	CacheDir string
 	// InsecureHTTP allows secretRef HTTP credentials over http://.
 	InsecureHTTP bool
-	Log          logr.Logger
+	// Helm, when set, enforces each HelmRelease of the watched namespaces
+	// as a root too (helm.go).
+	Helm *Helm
+	Log  logr.Logger
 
 	trigger chan struct{}
 	repos   map[types.NamespacedName]*repo
@@ -54,6 +57,8 @@ type Watcher struct {
 	renders int
 	// batch holds the pass's new renders until flush.
 	batch []built
+	// helm is the state of the HelmReleases (helm.go).
+	helm helmState
 }
 
 // Trigger asks for a pass now; it never blocks.
@@ -68,21 +73,11 @@ func (w *Watcher) Trigger() {
 // second (a pass that finds nothing due costs a list from the cache).
 func (w *Watcher) Start(ctx context.Context) error {
 	w.trigger = make(chan struct{}, 1)
-	if w.Informers != nil {
-		for _, obj := range []client.Object{&sourcev1.GitRepository{}, &kustomizev1.Kustomization{}} {
-			inf, err := w.Informers.GetInformer(ctx, obj)
-			if err != nil {
-				return fmt.Errorf("watch %T: %w", obj, err)
-			}
-			h := toolscache.ResourceEventHandlerFuncs{
-				AddFunc:    func(any) { w.Trigger() },
-				UpdateFunc: func(any, any) { w.Trigger() },
-				DeleteFunc: func(any) { w.Trigger() },
-			}
-			if _, err := inf.AddEventHandler(h); err != nil {
-				return fmt.Errorf("watch %T: %w", obj, err)
-			}
-		}
+	if _, err := w.watch(ctx, &sourcev1.GitRepository{}, &kustomizev1.Kustomization{}); err != nil {
+		return err
+	}
+	if err := w.watchHelm(ctx); err != nil {
+		return err
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -97,6 +92,31 @@ func (w *Watcher) Start(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// watch triggers a pass on every change of an object of the kinds of
+// objs, through Informers, and returns their informers.
+func (w *Watcher) watch(ctx context.Context, objs ...client.Object) ([]cache.Informer, error) {
+	if w.Informers == nil {
+		return nil, nil
+	}
+	var out []cache.Informer
+	for _, obj := range objs {
+		inf, err := w.Informers.GetInformer(ctx, obj)
+		if err != nil {
+			return nil, fmt.Errorf("watch %T: %w", obj, err)
+		}
+		out = append(out, inf)
+		h := toolscache.ResourceEventHandlerFuncs{
+			AddFunc:    func(any) { w.Trigger() },
+			UpdateFunc: func(any, any) { w.Trigger() },
+			DeleteFunc: func(any) { w.Trigger() },
+		}
+		if _, err := inf.AddEventHandler(h); err != nil {
+			return nil, fmt.Errorf("watch %T: %w", obj, err)
+		}
+	}
+	return out, nil
 }
 
 // SyncOnce lists the Flux objects, polls the GitRepositories that are due
@@ -125,6 +145,13 @@ func (w *Watcher) SyncOnce(ctx context.Context) error {
 	}
 	w.repos = current
 	w.syncRoots(ctx, kss)
+	if w.Helm != nil {
+		if err := w.syncReleases(ctx, now); err != nil {
+			w.flush()
+			return err
+		}
+	}
+	w.flush()
 	return nil
 }
 
@@ -200,7 +227,6 @@ func (w *Watcher) syncRoots(ctx context.Context, kss []kustomizev1.Kustomization
 			w.syncRoot(ctx, ks, rt)
 		}
 	}
-	w.flush()
 	for key := range w.roots {
 		if !seen[key] {
 			w.dropRoot(key)

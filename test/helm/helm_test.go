@@ -13,12 +13,14 @@ import (
 	"github.com/gitgate/gitgate/test/harness"
 )
 
-// renderedObjectRefusal is what gitgate says today when a person edits an
-// object a HelmRelease rendered: it reads no HelmRelease yet (issue 23), so
-// nothing in Git declares the object. Once HelmReleases are declared state,
-// the refusal names the HelmRelease instead: change this list, and the
-// test below checks the new words for every release.
-var renderedObjectRefusal = []string{"Git does not declare this object"}
+// renderedObjectRefusal is what gitgate says when a person edits an
+// object a HelmRelease rendered: the HelmRelease, its chart and version
+// and the revision of the chart's source, the chart's file, and the
+// field.
+func renderedObjectRefusal(r release) []string {
+	return []string{"[field-mismatch]", "HelmRelease shop/" + r.name + " (chart " + r.chart + " " + r.version + " of ",
+		"file " + r.chart + "/templates/deployment.yaml", "spec.replicas"}
+}
 
 // installed waits until helm-controller has installed r and returns the
 // HelmRelease's status.
@@ -118,15 +120,15 @@ func TestShopfrontRendersAsHelmDoes(t *testing.T) {
 }
 
 // TestPersonEditOfRenderedDeploymentRefused: a person's edit of what a
-// HelmRelease rendered is refused, as gitgate says today
+// HelmRelease rendered is refused, naming the HelmRelease
 // (renderedObjectRefusal).
 func TestPersonEditOfRenderedDeploymentRefused(t *testing.T) {
 	for _, r := range env.releases {
 		t.Run(r.name, func(t *testing.T) {
-			installed(t, r)
+			enforced(t, r)
 			res := env.kubectl.Run("", "patch", "deployment", r.deployment, "-n", shop, "--type", "merge",
 				"-p", `{"spec":{"replicas":5}}`, "--as", person)
-			harness.WantDenied(t, res, renderedObjectRefusal...)
+			harness.WantDenied(t, res, renderedObjectRefusal(r)...)
 		})
 	}
 }

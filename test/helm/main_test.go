@@ -3,9 +3,11 @@
 // and helm-controller (v1.6.3, on Helm v4.3.2), built from source and
 // running as their own service accounts. Git declares three HelmReleases,
 // whose charts come from a Helm repository over HTTP, an OCI registry and
-// the Git repository itself, all on loopback; kustomize-controller applies
-// them, and helm-controller installs them through the shipped webhook
-// configuration with gitgate (--fields strict, enforce mode) behind it.
+// the Git repository itself, all on loopback, and a fourth whose chart
+// comes from a Bucket, which gitgate does not fetch; kustomize-controller
+// applies them, and helm-controller installs them through the shipped
+// webhook configuration with gitgate (--fields strict, enforce mode)
+// behind it, which enforces each HelmRelease as a root of its own.
 package helm
 
 import (
@@ -13,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,7 +96,7 @@ func setup(run *harness.Running) error {
 		return err
 	}
 	run.Cleanup(env.git.Close)
-	if env.flux, err = harness.StartFlux(harness.FluxOptions{Kubeconfig: cp.Kubeconfig, Helm: true}); err != nil {
+	if env.flux, err = harness.StartFlux(harness.FluxOptions{Kubeconfig: cp.Kubeconfig, Helm: true, HelmArgs: []string{"--requeue-dependency=2s"}}); err != nil {
 		return err
 	}
 	run.Cleanup(env.flux.Stop)
@@ -103,10 +106,13 @@ func setup(run *harness.Running) error {
 	if err := env.flux.WaitApplied(fleet, "", 2*time.Minute); err != nil {
 		return fmt.Errorf("%w\nFlux logs:\n%s", err, env.flux.Logs())
 	}
+	if r := env.kubectl.Run("", "create", "namespace", harness.GitgateNamespace); r.Failed() && !strings.Contains(r.Stderr, "AlreadyExists") {
+		return fmt.Errorf("%s: %w\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
 	if env.gitgate, err = harness.StartGitgate(harness.GitgateOptions{
 		Kubeconfig: cp.Kubeconfig,
-		Args: []string{"--source", "flux", "--flux-namespace", harness.FluxNamespace, "--flux-min-interval", "1s",
-			"--git-insecure-http", "--fields", "strict", "--mode", "enforce"},
+		Args: []string{"--source", "flux", "--flux-namespace", harness.FluxNamespace, "--flux-namespace", shop, "--flux-min-interval", "1s",
+			"--git-insecure-http", "--fields", "strict", "--mode", "enforce", "--drift-scan-interval", "1s"},
 	}); err != nil {
 		return err
 	}

@@ -22,6 +22,8 @@ type release struct {
 	deployment string
 	// spec is the HelmRelease's spec below chart.spec.sourceRef.
 	spec string
+	// install is more of spec.install than disableWait.
+	install string
 }
 
 // releases are the three HelmReleases: podinfo from the Helm repository
@@ -68,20 +70,27 @@ func releases() []release {
               shop.example.com/post-rendered: "true"
 `,
 	}, {
+		// The same chart as shopfront: its CRD is shopfront's to apply.
+		// Two releases applying one CRD each write their own
+		// helm.toolkit.fluxcd.io labels on it (a conflict gitgate cannot
+		// settle: the CRD carries the last one's), so this release skips
+		// crds/ and waits for shopfront, which installs the CRD first.
 		name: "shopfront-git", sourceKind: "gitrepository", sourceName: fleet,
 		chart: "shopfront", version: "0.1.0",
 		values:     map[string]any{"greeting": "from-git"},
 		deployment: "shopfront-git",
+		install:    ", crds: Skip",
 		spec: `      chart: ./charts/shopfront
       sourceRef: {kind: GitRepository, name: fleet, namespace: flux-system}
+  dependsOn: [{name: shopfront}]
   values:
     greeting: from-git
 `,
 	}}
 }
 
-// helmReleaseYAML is a HelmRelease in shop: name, then the rest of its
-// chart.spec and spec. There are no kubelets here, so nothing it installs
+// helmReleaseYAML is a HelmRelease in shop: name, more of spec.install,
+// then the rest of its chart.spec and spec. There are no kubelets here, so nothing it installs
 // would turn ready: helm-controller does not wait for it.
 const helmReleaseYAML = `---
 apiVersion: helm.toolkit.fluxcd.io/v2
@@ -90,7 +99,7 @@ metadata: {name: %s, namespace: shop}
 spec:
   interval: 1m
   timeout: 1m
-  install: {disableWait: true}
+  install: {disableWait: true%s}
   upgrade: {disableWait: true}
   chart:
     spec:
@@ -105,6 +114,16 @@ metadata: {name: shopfront-values, namespace: shop}
 data: {greeting: hola}
 `
 
+// bucketRelease is a HelmRelease whose chart comes from a Bucket: gitgate
+// fetches no Bucket, so this root fails alone while the others work.
+const bucketRelease = "from-bucket"
+
+// bucketSpec is its chart.spec's rest and spec; no Bucket exists either,
+// so helm-controller never installs it.
+const bucketSpec = `      chart: ./charts/shopfront
+      sourceRef: {kind: Bucket, name: nowhere, namespace: flux-system}
+`
+
 // helmYAML is the file Git declares next to the shop namespace: both Helm
 // repositories, the values ConfigMap and the HelmReleases.
 func helmYAML(rs []release) string {
@@ -114,7 +133,8 @@ func helmYAML(rs []release) string {
 	b.WriteString(env.oci.HelmRepository(harness.FluxNamespace, "charts-oci"))
 	b.WriteString(valuesConfigMap)
 	for _, r := range rs {
-		fmt.Fprintf(&b, helmReleaseYAML, r.name, r.spec)
+		fmt.Fprintf(&b, helmReleaseYAML, r.name, r.install, r.spec)
 	}
+	fmt.Fprintf(&b, helmReleaseYAML, bucketRelease, "", bucketSpec)
 	return b.String()
 }
