@@ -92,6 +92,10 @@ type Result struct {
 	Entry *Entry
 	// Diffs lists where the request disagrees with Git.
 	Diffs []compare.Diff
+	// Detail says why, where a reason needs more than its diffs (which
+	// version conversion failed, which field manager's entry changed):
+	// field paths and names, never values.
+	Detail string
 }
 
 // FieldMode chooses which fields a person may not change.
@@ -128,6 +132,10 @@ type Checker struct {
 	// Decoded, if set, keeps the declared manifests decisions read last
 	// decoded; nil decodes Git's side for every decision.
 	Decoded *DecodedCache
+	// Conversions tells how the API server converts a kind between its
+	// versions; nil knows none, so a request in another version than
+	// Git's is refused (version-mismatch).
+	Conversions Conversions
 }
 
 // Check decides one request. It never blocks and never mutates snap or req.
@@ -206,10 +214,16 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 	if entry == nil {
 		return Result{Reason: ReasonNotInGit}
 	}
+	declared := c.Decoded.declared(entry)
 	if v := apiVersionOf(req.Object); v != "" && v != entry.APIVersion {
-		// Without the API server's conversion, fields of two versions
-		// cannot be compared; deny rather than guess.
-		return Result{Reason: ReasonVersionMismatch, Entry: entry}
+		// Fields of two versions compare only in one: Git's manifest in
+		// the request's version where only apiVersion tells them apart,
+		// else nothing (the webhook may still judge the same update in
+		// Git's version, InStoredVersion). Deny rather than guess.
+		var ok bool
+		if declared, ok = c.inVersion(declared, entry, v); !ok {
+			return Result{Reason: ReasonVersionMismatch, Entry: entry}
+		}
 	}
 	var old map[string]any
 	if req.Operation == Update {
@@ -219,7 +233,6 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 		}
 	}
 	strict := c.Fields != FieldsDeclared
-	declared := c.Decoded.declared(entry)
 	diffs := compare.Compare(declared, old, req.Object, entry.Schema, compare.Options{
 		Strict:      strict,
 		StrictLists: strict || c.StrictLists,
@@ -242,6 +255,16 @@ func (c *Checker) CheckDefaults(entry *Entry, defaulted, obj map[string]any) Res
 	var ig *compare.Ignore
 	if c.Ignores != nil {
 		ig = c.Ignores.everywhere.For(entry.Key)
+	}
+	if v := apiVersionOf(obj); v != apiVersionOf(defaulted) {
+		// The dry run creates Git's manifest in Git's version; where
+		// versions differ in apiVersion alone, that is the default in the
+		// request's too (its own defaults of that version aside, which
+		// then differ and refuse: fail closed).
+		var ok bool
+		if defaulted, ok = c.inVersion(defaulted, entry, v); !ok {
+			return Result{Reason: ReasonVersionMismatch, Entry: entry}
+		}
 	}
 	allocated := allocatedDiffs(entry.Key, c.Decoded.declared(entry), defaulted, obj)
 	if c.Controller {

@@ -155,7 +155,11 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 	case provenance.ReasonDeadline:
 		fmt.Fprintf(&b, "the object could not be compared with Git (%s) within gitgate's decision deadline, so it is refused.", where)
 	case provenance.ReasonVersionMismatch:
-		fmt.Fprintf(&b, "Git declares it as %s in %s, the request uses %s; resend it as %s.", res.Entry.APIVersion, where, apiVersion(req), res.Entry.APIVersion)
+		fmt.Fprintf(&b, "Git declares it as %s in %s, the request uses %s, and gitgate cannot compare the two", res.Entry.APIVersion, where, apiVersion(req))
+		if res.Detail != "" {
+			fmt.Fprintf(&b, " (%s)", res.Detail)
+		}
+		fmt.Fprintf(&b, "; resend it as %s.", res.Entry.APIVersion)
 	default:
 		fmt.Fprintf(&b, "the request differs from Git in %s: ", where)
 		writeDiffs(&b, res.Diffs, hiddenPaths(req, res.Entry))
