@@ -160,7 +160,7 @@ func TestInStoredVersion(t *testing.T) {
 		{name: "a conversion webhook may read annotations", conv: provenance.ConversionWebhook,
 			old: hpaV1("", ""), obj: hpaV1(annotate, ""), stored: hpaV2("9", "memory"), wantErr: provenance.ErrNotConvertible},
 		{name: "a conversion webhook keeps finalizers", conv: provenance.ConversionWebhook,
-			old: strings.Replace(hpaV1("", ""), `"resourceVersion":"9",`, `"resourceVersion":"9","deletionTimestamp":"2026-01-01T00:00:00Z","finalizers":["x"],`, 1),
+			old:    strings.Replace(hpaV1("", ""), `"resourceVersion":"9",`, `"resourceVersion":"9","deletionTimestamp":"2026-01-01T00:00:00Z","finalizers":["x"],`, 1),
 			obj:    strings.Replace(hpaV1("", ""), `"resourceVersion":"9",`, `"resourceVersion":"9","deletionTimestamp":"2026-01-01T00:00:00Z",`, 1),
 			stored: strings.Replace(hpaV2("9", "memory"), `"resourceVersion":"9"`, `"resourceVersion":"9","deletionTimestamp":"2026-01-01T00:00:00Z","finalizers":["x"]`, 1), want: provenance.ReasonFinishingDeletion},
 		{name: "unknown conversion", conv: provenance.ConversionUnknown,
