@@ -47,7 +47,10 @@ type Record struct {
 	//   - managed-delete: a delete of an object Git declares.
 	//   - managed-namespace-delete: a delete of a Namespace holding objects
 	//     Git declares.
-	//   - version-mismatch: the request uses another apiVersion than Git.
+	//   - version-mismatch: the request uses another apiVersion than Git,
+	//     and gitgate cannot compare the two (a CRD converted by its
+	//     webhook, a change beyond the metadata of a kind the API server
+	//     converts field by field).
 	//   - status-write: a person writes the status of an object Git
 	//     declares, or of any Service, Ingress or Gateway (external-dns
 	//     publishes their addresses).
@@ -59,6 +62,12 @@ type Record struct {
 	//   - agent-only: a write or delete, by anyone but the agent, of an
 	//     object whose values Git holds encrypted (a Secret a Flux
 	//     Kustomization decrypts with SOPS); no value is ever shown.
+	//   - managed-fields: a write of a declared object rewrites
+	//     metadata.managedFields otherwise than the API server does, or
+	//     has a person's field manager the agent does not take back own a
+	//     field Git declares (refused in every mode, past every grant).
+	//   - last-applied: a person's write records another manifest than
+	//     Git's in kubectl's last-applied-configuration, or removes it.
 	//   - deadline-exceeded: the object could not be compared within the
 	//     decision deadline (refused, fail closed).
 	//

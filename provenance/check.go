@@ -37,6 +37,11 @@ type Request struct {
 	// Deadline, when set, bounds the comparison: an object too large to
 	// compare by then is refused (ReasonDeadline).
 	Deadline time.Time
+	// ObjectRaw and OldObjectRaw are object and oldObject as JSON, for
+	// what decoding skips: metadata.managedFields, read only when a
+	// declared object is written (ownershipChange). Options are the
+	// request's options as JSON (the field manager it names).
+	ObjectRaw, OldObjectRaw, Options []byte
 }
 
 // Key is the object the request is about.
@@ -82,6 +87,18 @@ const (
 	// ReasonAgentOnly: a write or delete of an object only the agent may
 	// write (Entry.AgentOnly: a Secret whose values the agent decrypts).
 	ReasonAgentOnly Reason = "agent-only"
+	// ReasonManagedFields: a write of a declared object changes
+	// metadata.managedFields otherwise than the API server does for the
+	// request's own field manager (ownershipChange), or has a person's
+	// field manager the agent does not take back own a field Git declares:
+	// which fields a later removal from Git leaves behind, or whether the
+	// agent's apply conflicts.
+	ReasonManagedFields Reason = "managed-fields"
+	// ReasonLastApplied: a person's write of a declared object records in
+	// kubectl's last-applied-configuration another manifest than Git's, or
+	// removes it (lastAppliedChange): what the next client-side apply
+	// removes from the object.
+	ReasonLastApplied Reason = "last-applied"
 )
 
 // Result is the verdict on one request.
@@ -214,16 +231,9 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 	if entry == nil {
 		return Result{Reason: ReasonNotInGit}
 	}
-	declared := c.Decoded.declared(entry)
-	if v := apiVersionOf(req.Object); v != "" && v != entry.APIVersion {
-		// Fields of two versions compare only in one: Git's manifest in
-		// the request's version where only apiVersion tells them apart,
-		// else nothing (the webhook may still judge the same update in
-		// Git's version, InStoredVersion). Deny rather than guess.
-		var ok bool
-		if declared, ok = c.inVersion(declared, entry, v); !ok {
-			return Result{Reason: ReasonVersionMismatch, Entry: entry}
-		}
+	declared, ok := c.declaredFor(req, entry)
+	if !ok {
+		return Result{Reason: ReasonVersionMismatch, Entry: entry}
 	}
 	var old map[string]any
 	if req.Operation == Update {
@@ -231,6 +241,11 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 		if onlyRemovesFinalizers(old, req.Object) {
 			return Result{Allowed: true, Reason: ReasonFinishingDeletion, Entry: entry}
 		}
+	}
+	if d := c.ownershipChange(declared, req); d != "" {
+		// Before any field: which fields a later removal from Git leaves
+		// behind is no value the agent reverts, and no grant covers it.
+		return Result{Reason: ReasonManagedFields, Entry: entry, Detail: d}
 	}
 	strict := c.Fields != FieldsDeclared
 	diffs := compare.Compare(declared, old, req.Object, entry.Schema, compare.Options{
@@ -242,7 +257,27 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 	})
 	diffs = append(diffs, protectedLabelDiffs(entry.Key, declared, strict, old, req.Object)...)
 	diffs = append(diffs, freed(lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object), c.ignoreFor(entry.Key))...)
-	return resultOf(entry, diffs)
+	res := resultOf(entry, diffs)
+	if res.Allowed && !c.Controller {
+		// A person's: a controller may set what Git does not declare.
+		if d := c.lastAppliedChange(entry, declared, req); d != "" {
+			return Result{Reason: ReasonLastApplied, Entry: entry, Detail: d}
+		}
+	}
+	return res
+}
+
+// declaredFor is Git's manifest of entry in the request's version. Fields
+// of two versions compare only in one: Git's manifest in the request's
+// version where only apiVersion tells them apart, else nothing (the
+// webhook may still judge the same update in Git's version,
+// InStoredVersion); ok is false then: deny rather than guess.
+func (c *Checker) declaredFor(req *Request, entry *Entry) (map[string]any, bool) {
+	declared := c.Decoded.declared(entry)
+	if v := apiVersionOf(req.Object); v != "" && v != entry.APIVersion {
+		return c.inVersion(declared, entry, v)
+	}
+	return declared, true
 }
 
 // CheckDefaults decides a CREATE of a declared object that matched Git,

@@ -135,6 +135,8 @@ func (h *Handler) decode(req *admission.Request) (*provenance.Request, error) {
 		Namespace:   req.Namespace,
 		Name:        req.Name,
 		Subresource: req.SubResource,
+		// Kept for the ownership checks, which read what decoding skips.
+		ObjectRaw: req.Object.Raw, OldObjectRaw: req.OldObject.Raw, Options: req.Options.Raw,
 	}
 	if preq.Group == "" && preq.Kind == "Namespace" {
 		// The API server sets a Namespace's own name as the request's

@@ -154,6 +154,10 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		fmt.Fprintf(&b, "Git declares this object with encrypted values at %s; only the GitOps agent, which decrypts them, may write or delete it.", where)
 	case provenance.ReasonDeadline:
 		fmt.Fprintf(&b, "the object could not be compared with Git (%s) within gitgate's decision deadline, so it is refused.", where)
+	case provenance.ReasonManagedFields:
+		fmt.Fprintf(&b, "Git declares this object in %s, and who owns its fields (metadata.managedFields) decides what a later removal from Git leaves behind: %s. Neither the mode nor break-glass changes this.", where, res.Detail)
+	case provenance.ReasonLastApplied:
+		fmt.Fprintf(&b, "Git declares this object in %s: %s.", where, res.Detail)
 	case provenance.ReasonVersionMismatch:
 		fmt.Fprintf(&b, "Git declares it as %s in %s, the request uses %s, and gitgate cannot compare the two", res.Entry.APIVersion, where, apiVersion(req))
 		if res.Detail != "" {
