@@ -9,7 +9,6 @@ package convert
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -152,9 +151,6 @@ type Stored struct {
 	Mapper meta.RESTMapper
 }
 
-// errNoObject: the object is gone, so the update fails on its own.
-var errNoObject = errors.New("the object was not found in Git's version")
-
 // Stored returns the object decoded as admission objects are (status and
 // managedFields skipped). Errors are the caller's to fail closed on.
 func (s *Stored) Stored(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (map[string]any, error) {
@@ -169,9 +165,6 @@ func (s *Stored) Stored(ctx context.Context, gvk schema.GroupVersionKind, namesp
 	u, err := ri.Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("read it as %s: %w", gvk.GroupVersion(), err)
-	}
-	if u == nil {
-		return nil, errNoObject
 	}
 	raw, err := u.MarshalJSON()
 	if err != nil {
