@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 	"sigs.k8s.io/structured-merge-diff/v6/value"
+
+	"github.com/gitgate/gitgate/internal/jsonscan"
 )
 
 // Who owns a field decides what a later removal from Git leaves behind.
@@ -52,19 +54,21 @@ const (
 // entry back at its next apply: kustomize-controller's cleanup of the
 // managers kubectl* and before-first-apply (prefix match, the main
 // resource only).
-func agentTakesBack(e managedEntry) bool {
+func agentTakesBack(e *managedEntry) bool {
 	return e.subresource == "" && (strings.HasPrefix(e.manager, "kubectl") || e.manager == beforeFirstApply)
 }
 
-// managedEntry is one entry of metadata.managedFields.
+// managedEntry is one entry of metadata.managedFields. Its field set is
+// read only when the request changes the entry (fields).
 type managedEntry struct {
 	manager, operation, subresource, apiVersion string
+	raw                                         []byte
 	set                                         *fieldpath.Set
 }
 
 // id identifies an entry as the API server does: by manager, operation
 // and subresource, and for updates by version too.
-func (e managedEntry) id() string {
+func (e *managedEntry) id() string {
 	id := e.manager + "\x00" + e.operation + "\x00" + e.subresource
 	if e.operation == string(metav1.ManagedFieldsOperationUpdate) {
 		id += "\x00" + e.apiVersion
@@ -72,7 +76,7 @@ func (e managedEntry) id() string {
 	return id
 }
 
-func (e managedEntry) String() string {
+func (e *managedEntry) String() string {
 	s := fmt.Sprintf("%q (%s", e.manager, e.operation)
 	if e.subresource != "" {
 		s += " of " + e.subresource
@@ -80,34 +84,73 @@ func (e managedEntry) String() string {
 	return s + ")"
 }
 
-// managedEntries reads metadata.managedFields of an object's JSON (which
-// DecodeObject skips). An object without them has none.
-func managedEntries(raw []byte) (map[string]managedEntry, error) {
-	if len(raw) == 0 || !bytes.Contains(raw, []byte(`"managedFields"`)) {
-		return nil, nil
-	}
-	var o struct {
-		Metadata struct {
-			ManagedFields []metav1.ManagedFieldsEntry `json:"managedFields"`
-		} `json:"metadata"`
-	}
-	if err := json.Unmarshal(raw, &o); err != nil {
-		return nil, fmt.Errorf("read managedFields: %w", err)
-	}
-	out := map[string]managedEntry{}
-	for _, f := range o.Metadata.ManagedFields {
-		e := managedEntry{manager: f.Manager, operation: string(f.Operation), subresource: f.Subresource, apiVersion: f.APIVersion, set: &fieldpath.Set{}}
-		if f.FieldsV1 != nil && len(f.FieldsV1.Raw) > 0 {
-			if err := e.set.FromJSON(bytes.NewReader(f.FieldsV1.Raw)); err != nil {
+// same reports whether the request leaves the entry as it was, its time
+// aside.
+func (e *managedEntry) same(o *managedEntry) bool {
+	return o != nil && e.apiVersion == o.apiVersion && bytes.Equal(e.raw, o.raw)
+}
+
+// fields is the entry's field set.
+func (e *managedEntry) fields() (*fieldpath.Set, error) {
+	if e.set == nil {
+		e.set = &fieldpath.Set{}
+		if len(e.raw) > 0 && string(e.raw) != "null" {
+			if err := e.set.FromJSON(bytes.NewReader(e.raw)); err != nil {
 				return nil, fmt.Errorf("read managedFields of %s: %w", e, err)
 			}
 		}
-		if prev, ok := out[e.id()]; ok {
-			e.set = e.set.Union(prev.set) // the API server never writes two
+	}
+	return e.set, nil
+}
+
+// managedEntries reads metadata.managedFields of an object's JSON, which
+// DecodeObject skips: found with one scan, decoded alone. An object
+// without them has none.
+func managedEntries(raw []byte) (map[string]*managedEntry, error) {
+	mf := managedFieldsJSON(raw)
+	if mf == nil {
+		return nil, nil
+	}
+	var list []struct {
+		Manager, Operation, APIVersion, Subresource string
+		FieldsV1                                    json.RawMessage
+	}
+	if err := json.Unmarshal(mf, &list); err != nil {
+		return nil, fmt.Errorf("read managedFields: %w", err)
+	}
+	out := map[string]*managedEntry{}
+	for _, f := range list {
+		e := &managedEntry{manager: f.Manager, operation: f.Operation, subresource: f.Subresource, apiVersion: f.APIVersion, raw: f.FieldsV1}
+		if _, ok := out[e.id()]; ok {
+			// The API server never writes two.
+			return nil, fmt.Errorf("managedFields names %s twice", e)
 		}
 		out[e.id()] = e
 	}
 	return out, nil
+}
+
+// managedFieldsJSON is the JSON of raw's metadata.managedFields, or nil.
+func managedFieldsJSON(raw []byte) []byte {
+	if !bytes.Contains(raw, []byte(`"managedFields"`)) {
+		return nil
+	}
+	s := jsonscan.Scanner{B: raw}
+	var found []byte
+	s.Object(func(key []byte) bool {
+		if string(key) != "metadata" || s.Peek() != '{' {
+			_, ok := s.Skip()
+			return ok
+		}
+		return s.Object(func(key []byte) bool {
+			v, ok := s.Skip()
+			if string(key) == "managedFields" {
+				found = v
+			}
+			return ok
+		})
+	})
+	return found
 }
 
 // ownershipChange says how a write of a declared object changes
@@ -119,7 +162,7 @@ func (c *Checker) ownershipChange(declared map[string]any, req *Request) string 
 	}
 	before, err := managedEntries(req.OldObjectRaw)
 	if err == nil {
-		var after map[string]managedEntry
+		var after map[string]*managedEntry
 		if after, err = managedEntries(req.ObjectRaw); err == nil {
 			o := ownership{c: c, req: req, declared: declared, before: before, after: after, own: fieldManagerOf(req.Options)}
 			return o.change()
@@ -146,37 +189,70 @@ type ownership struct {
 	c             *Checker
 	req           *Request
 	declared      map[string]any
-	before, after map[string]managedEntry
+	before, after map[string]*managedEntry
 	// own is the request's field manager, when it names one.
 	own string
+	// err is the first field set that could not be read: refused.
+	err error
+}
+
+// fields is e's field set (empty for no entry), noting a set it cannot
+// read.
+func (o *ownership) fields(e *managedEntry) *fieldpath.Set {
+	if e == nil {
+		return &fieldpath.Set{}
+	}
+	set, err := e.fields()
+	if err != nil {
+		if o.err == nil {
+			o.err = err
+		}
+		return &fieldpath.Set{}
+	}
+	return set
 }
 
 func (o *ownership) change() string {
-	grown := o.grown()
-	owner, detail := o.ownEntry(grown)
+	d := o.check()
+	if o.err != nil {
+		return o.err.Error()
+	}
+	return d
+}
+
+// check reads the field sets of the entries the request changes only: an
+// entry left as it was (its time aside) is the API server's doing.
+func (o *ownership) check() string {
+	owner, detail := o.ownEntry(o.grown())
 	if detail != "" {
 		return detail
 	}
 	taken := &fieldpath.Set{} // what the request's apply holds
 	for _, id := range owner {
 		if e := o.after[id]; e.operation == string(metav1.ManagedFieldsOperationApply) {
-			taken = taken.Union(e.set)
+			taken = taken.Union(o.fields(e))
 		}
 	}
 	for _, id := range sortedIDs(o.before) {
-		if d := o.lost(o.before[id], taken); d != "" {
-			return d
+		if b := o.before[id]; !b.same(o.after[id]) {
+			if d := o.lost(b, taken); d != "" {
+				return d
+			}
 		}
 	}
 	return ""
 }
 
-// grown lists the entries that gained a field or appeared.
+// grown lists the entries that gained a field, moved to another version
+// or appeared.
 func (o *ownership) grown() []string {
 	var ids []string
 	for _, id := range sortedIDs(o.after) {
-		b, ok := o.before[id]
-		if !ok || !o.after[id].set.Difference(b.set).Empty() || b.apiVersion != o.after[id].apiVersion {
+		a, b := o.after[id], o.before[id]
+		if a.same(b) {
+			continue
+		}
+		if b == nil || b.apiVersion != a.apiVersion || !o.fields(a).Difference(o.fields(b)).Empty() {
 			ids = append(ids, id)
 		}
 	}
@@ -217,13 +293,14 @@ func (o *ownership) ownEntry(grown []string) (owner []string, detail string) {
 // gained checks what the request's own entry e gained: an update's entry
 // only fields the request changed; a person's manager no field Git
 // declares, unless the agent takes it back.
-func (o *ownership) gained(e managedEntry) string {
-	gain := e.set
-	if b, ok := o.before[e.id()]; ok && b.apiVersion == e.apiVersion {
-		gain = e.set.Difference(b.set)
+func (o *ownership) gained(e *managedEntry) string {
+	set := o.fields(e)
+	gain := set
+	if b := o.before[e.id()]; b != nil && b.apiVersion == e.apiVersion {
+		gain = set.Difference(o.fields(b))
 	}
 	var bad string
-	leaves := e.set.Leaves()
+	leaves := set.Leaves()
 	gain.Iterate(func(p fieldpath.Path) {
 		switch {
 		case bad != "":
@@ -239,42 +316,35 @@ func (o *ownership) gained(e managedEntry) string {
 // gathered reports whether an ancient-changes entry holds only fields of
 // update entries that the request removed, as the API server gathers the
 // oldest ones past ten.
-func (o *ownership) gathered(e managedEntry) bool {
-	pool := &fieldpath.Set{}
+func (o *ownership) gathered(e *managedEntry) bool {
+	pool := o.fields(o.before[e.id()])
 	for id, b := range o.before {
-		if _, kept := o.after[id]; !kept && b.operation == e.operation && b.apiVersion == e.apiVersion {
-			pool = pool.Union(b.set)
+		if o.after[id] == nil && b.operation == e.operation && b.apiVersion == e.apiVersion {
+			pool = pool.Union(o.fields(b))
 		}
 	}
-	if b, ok := o.before[e.id()]; ok {
-		pool = pool.Union(b.set)
-	}
-	return e.subresource == "" && e.set.Difference(pool).Empty()
+	return e.subresource == "" && o.fields(e).Difference(pool).Empty()
 }
 
 // lost checks what entry b, not the request's own, lost: only fields the
 // request changed or its apply took over, or, for a gathered update
 // entry, what ancient-changes now holds.
-func (o *ownership) lost(b managedEntry, taken *fieldpath.Set) string {
-	a, kept := o.after[b.id()]
-	if kept && b.manager == o.own && o.own != "" {
+func (o *ownership) lost(b *managedEntry, taken *fieldpath.Set) string {
+	a := o.after[b.id()]
+	switch {
+	case a != nil && o.own != "" && b.manager == o.own:
 		return ""
-	}
-	if kept && a.apiVersion != b.apiVersion {
+	case a != nil && a.apiVersion != b.apiVersion:
 		return fmt.Sprintf("the request moves field manager %s to %s", b, a.apiVersion)
 	}
-	lost := b.set
-	if kept {
-		lost = b.set.Difference(a.set)
-	}
-	lost = lost.Difference(taken)
-	if !kept {
-		if anc, ok := o.after[managedEntry{manager: ancientChanges, operation: b.operation, apiVersion: b.apiVersion}.id()]; ok {
-			lost = lost.Difference(anc.set)
-		}
+	set := o.fields(b)
+	lost := set.Difference(o.fields(a)).Difference(taken)
+	if a == nil {
+		anc := &managedEntry{manager: ancientChanges, operation: b.operation, apiVersion: b.apiVersion}
+		lost = lost.Difference(o.fields(o.after[anc.id()]))
 	}
 	var bad string
-	leaves := b.set.Leaves()
+	leaves := set.Leaves()
 	lost.Iterate(func(p fieldpath.Path) {
 		if bad == "" && !o.changed(b, leaves, p) {
 			bad = fmt.Sprintf("the request takes %s from field manager %s without changing it", p, b)
@@ -290,7 +360,7 @@ func (o *ownership) lost(b managedEntry, taken *fieldpath.Set) string {
 // disappearing, as the API server counts it. A field of another version
 // than the request's, where only fields of the metadata read alike,
 // counts as unchanged.
-func (o *ownership) changed(e managedEntry, leaves *fieldpath.Set, p fieldpath.Path) bool {
+func (o *ownership) changed(e *managedEntry, leaves *fieldpath.Set, p fieldpath.Path) bool {
 	if !o.readsAlike(e, p) {
 		return false
 	}
@@ -304,7 +374,7 @@ func (o *ownership) changed(e managedEntry, leaves *fieldpath.Set, p fieldpath.P
 
 // isDeclared reports whether Git declares the field at p; a field of
 // another version counts as declared.
-func (o *ownership) isDeclared(e managedEntry, p fieldpath.Path) bool {
+func (o *ownership) isDeclared(e *managedEntry, p fieldpath.Path) bool {
 	if !o.readsAlike(e, p) {
 		return true
 	}
@@ -315,7 +385,7 @@ func (o *ownership) isDeclared(e managedEntry, p fieldpath.Path) bool {
 // readsAlike reports whether path p of entry e reads in the request's
 // objects: the same version, one that differs in apiVersion alone, or a
 // field of the metadata, which every version shares.
-func (o *ownership) readsAlike(e managedEntry, p fieldpath.Path) bool {
+func (o *ownership) readsAlike(e *managedEntry, p fieldpath.Path) bool {
 	v := apiVersionOf(o.req.Object)
 	if e.apiVersion == v || len(p) > 0 && p[0].FieldName != nil && *p[0].FieldName == "metadata" {
 		return true
@@ -374,7 +444,7 @@ func element(l []any, pe fieldpath.PathElement) (any, bool) {
 	return nil, false
 }
 
-func sortedIDs(m map[string]managedEntry) []string {
+func sortedIDs(m map[string]*managedEntry) []string {
 	ids := make([]string, 0, len(m))
 	for id := range m {
 		ids = append(ids, id)
