@@ -40,7 +40,9 @@ type Request struct {
 	// ObjectRaw and OldObjectRaw are object and oldObject as JSON, for
 	// what decoding skips: metadata.managedFields, read only when a
 	// declared object is written (ownershipChange). Options are the
-	// request's options as JSON (the field manager it names).
+	// request's options as JSON (the field manager it names). A request
+	// without ObjectRaw is no write (the drift scan's look at a live
+	// object): its ownership and last-applied record are not judged.
 	ObjectRaw, OldObjectRaw, Options []byte
 }
 

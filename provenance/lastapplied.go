@@ -24,6 +24,9 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 // apply --server-side` (the API server then records what was applied) and
 // `kubectl create --save-config` of Git's manifest all pass.
 func (c *Checker) lastAppliedChange(entry *Entry, declared map[string]any, req *Request) string {
+	if req.ObjectRaw == nil {
+		return "" // no write: the drift scan reading a live object
+	}
 	after, has := annotationString(req.Object, lastAppliedAnnotation)
 	before, had := annotationString(req.OldObject, lastAppliedAnnotation)
 	switch {

@@ -257,3 +257,19 @@ func TestLastApplied(t *testing.T) {
 		})
 	}
 }
+
+// TestDriftJudgesNoRecord: the drift scan compares a live object as a
+// create without its raw JSON; a last-applied record of an older manifest
+// is no drift of values.
+func TestDriftJudgesNoRecord(t *testing.T) {
+	snap := provenancetest.Snapshot(t, scope, provenancetest.Revision("a"), map[string]string{"web.yaml": ownedWeb})
+	live, err := provenance.DecodeObject(liveWeb(t, nil, annotateWith("kubectl.kubernetes.io/last-applied-configuration", `{"kind":"Deployment"}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &provenance.Checker{Ignores: builtinIgnores(t)}
+	got := c.Check(snap, &provenance.Request{Operation: provenance.Create, Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web", Object: live})
+	if !got.Allowed {
+		t.Errorf("Check = %s (%s), want the live object to match", got.Reason, got.Detail)
+	}
+}
