@@ -118,6 +118,15 @@ func copiedMetadata(conv Conversion) []string {
 	return nil
 }
 
+// Why the object read in Git's version, and not Git's manifest converted:
+// the API server converts an object only to store it or to answer a read
+// of a stored one. A dry-run create of Git's manifest answers in the
+// version it was sent in (a body in another version than its endpoint's is
+// refused, k8s.io/apiserver handlers/create.go), and stores nothing to read
+// back in the request's version; server-side apply refuses a patch in
+// another version too. Calling a CRD's conversion webhook, or linking the
+// API server's own conversions, would make gitgate a second API server.
+
 // InStoredVersion turns req, an UPDATE in another version than Git's of a
 // kind conv converts field by field, into the same UPDATE in Git's
 // version, given stored, the object as the API server reads it in Git's
