@@ -70,6 +70,18 @@ type Record struct {
 	//     Git's in kubectl's last-applied-configuration, or removes it.
 	//   - deadline-exceeded: the object could not be compared within the
 	//     decision deadline (refused, fail closed).
+	//   - agent-made-delete: a delete of a GitOps object Git does not
+	//     declare that a GitOps agent made (an ownerReference to a GitOps
+	//     object, an agent's owner labels or tracking annotation, an
+	//     agent's field manager): the agent would prune what it applied.
+	//   - root-input: a create, data change or delete of an object a
+	//     root's render reads (a Flux Kustomization's substituteFrom
+	//     ConfigMap or Secret) that does not leave its data as Git
+	//     declares it.
+	//   - needs-defaults: never in a record. Check's answer to an update
+	//     that sets a field Git does not declare in a subtree Git's new
+	//     revision adds; the webhook then decides it against the dry run
+	//     of Git's manifest, or refuses it as defaults-unknown.
 	//
 	// The webhook's own (package webhook, reasons.go):
 	//
@@ -83,14 +95,18 @@ type Record struct {
 	//     map to a kind (refused).
 	//   - agent-token: a way to a GitOps agent's or an exempt identity
 	//     taken by anyone but an exempt caller: a token, token Secret,
-	//     Pod or workload of its service account, a GitOps object Git does
-	//     not declare, or a change to what a declared one applies
-	//     (refused whatever the mode; break-glass never covers it).
+	//     Pod or workload of its service account (or whose Pods reference
+	//     its token Secret by name), a GitOps object Git does not declare,
+	//     or a change to what a declared one applies (refused whatever the
+	//     mode; break-glass never covers it).
 	//   - controller-token: a person asks for the token of a service
 	//     account judged as a controller, or creates a Pod or token Secret
-	//     of one (refused whatever the mode; break-glass never covers it).
-	//   - defaults-unknown: a person creates a declared object, and the dry
-	//     run that tells defaults from additions failed (refused).
+	//     of one, or a Pod that references its token Secret by name
+	//     (refused whatever the mode; break-glass never covers it).
+	//   - defaults-unknown: a person creates a declared object, or applies
+	//     Git's new revision before the agent and sets, in what it adds, a
+	//     field Git does not declare; and the dry run that tells defaults
+	//     from additions failed (refused).
 	//   - connect: an exec, attach or port-forward (CONNECT) judged by
 	//     --connect: a person's, refused (deny-people in every mode, judge
 	//     through the mode) or allowed (allow), or a controller's into a
@@ -100,6 +116,14 @@ type Record struct {
 	//   - pod-unknown: a CONNECT to a Pod gitgate could not read, so it
 	//     cannot tell whom it runs as (refused whatever the mode;
 	//     break-glass never covers it).
+	//   - secret-unknown: an object's Pods reference a Secret by name in a
+	//     namespace of agents' (or, for a person's Pod, controllers')
+	//     service accounts, and gitgate could not read whose token it holds
+	//     (refused whatever the mode; break-glass never covers it).
+	//   - annotations-only: an annotator (--annotator) changed nothing but
+	//     annotations Git does not declare (allowed).
+	//   - plain-sync: a people proxy (--people-proxy, argocd-server)
+	//     started a plain sync of an Argo CD Application (allowed).
 	//   - request-too-large: the AdmissionReview is over
 	//     --max-request-bytes; refused before decoding (metrics only).
 	//   - bad-request: the body is not a valid object (HTTP 400; metrics

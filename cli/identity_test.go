@@ -40,16 +40,43 @@ func TestIdentityOptions(t *testing.T) {
 				AgentGroups:      []string{"gitops"},
 				ControllerUsers:  []string{"system:serviceaccount:cert-manager:*"},
 				ControllerGroups: []string{"operators"},
+				AgentFor:         webhook.DefaultIdentities().AgentFor,
+				Annotators:       webhook.DefaultIdentities().Annotators,
+				PeopleProxies:    webhook.DefaultPeopleProxies,
 			},
 			wantSkip: webhook.Resources{{Resource: "nodes"}, {Group: "example.com", Resource: "*"}},
 		},
 		{
+			name: "Argo CD in another namespace",
+			args: append(base, "--agent-for", "system:serviceaccount:gitops:argocd-applicationset-controller=argoproj.io/Application",
+				"--annotator", "system:serviceaccount:gitops:argocd-notifications-controller=argoproj.io/Application",
+				"--people-proxy", "system:serviceaccount:gitops:argocd-server"),
+			wantIDs: func() webhook.Identities {
+				ids := webhook.DefaultIdentities()
+				ids.AgentFor = []webhook.Scope{{Subject: "system:serviceaccount:gitops:argocd-applicationset-controller", Group: "argoproj.io", Kind: "Application"}}
+				ids.Annotators = []webhook.Scope{{Subject: "system:serviceaccount:gitops:argocd-notifications-controller", Group: "argoproj.io", Kind: "Application"}}
+				ids.PeopleProxies = []string{"system:serviceaccount:gitops:argocd-server"}
+				return ids
+			}(),
+			wantSkip: webhook.DefaultSkip(),
+		},
+		{
+			name: "a scoped agent only for GitOps kinds",
+			args: append(base, "--agent-for", "system:serviceaccount:ci:deployer=apps/Deployment", "--agent-for", "x=argoproj.io/Application",
+				"--gitops-kind", "kustomize.toolkit.fluxcd.io"),
+			wantErr: []string{`--agent-for "system:serviceaccount:ci:deployer=apps/Deployment": apps/Deployment is not a GitOps kind`,
+				`--agent-for "x=argoproj.io/Application": argoproj.io/Application is not a GitOps kind`},
+		},
+		{
 			name: "every error at once, each naming its flag",
 			args: append(base, "--agent", "", "--controller", "", "--exempt-user", " ", "--agent-group", "team-*",
-				"--skip-resource", "nodes", "--skip-resource", "apps/Deployment", "--gitops-kind", "example.com/widgets"),
+				"--skip-resource", "nodes", "--skip-resource", "apps/Deployment", "--gitops-kind", "example.com/widgets",
+				"--agent-for", "argoproj.io/Application", "--annotator", "x=argoproj.io/applications", "--people-proxy", ""),
 			wantErr: []string{"--agent must not be empty", "--controller must not be empty", "--exempt-user must not be empty",
 				`--agent-group "team-*"`, `--skip-resource "nodes" is not GROUP/RESOURCE`, `--skip-resource "apps/Deployment": resources are plural and lower-case`,
-				`--gitops-kind "example.com/widgets": "widgets" is not a kind`},
+				`--gitops-kind "example.com/widgets": "widgets" is not a kind`,
+				`--agent-for "argoproj.io/Application" is not SUBJECT=GROUP/KIND`, `--annotator "x=argoproj.io/applications": "argoproj.io/applications" is not GROUP/KIND`,
+				"--people-proxy must not be empty"},
 		},
 	}
 	for _, tc := range tests {

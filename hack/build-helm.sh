@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the helm command (helm.sh/helm/v3 v3.22.0) from the Go module proxy,
+# Builds the helm command (helm.sh/helm/v4 v4.3.2) from the Go module proxy,
 # since download sites are not reachable, so that the chart tests run the
-# real `helm lint` and `helm template`.
+# real `helm lint`, `helm template` and `helm install`. Helm v4 is the one
+# helm-controller v1.6.3 and the harness's chart repositories are built on
+# (hack/tools/flux/helm-controller, test/harness/helmrepo.go).
 #
 # helm's go.mod has no replace directives, so `go install module@version`
 # builds it exactly as released, checked against the checksum database,
@@ -13,7 +15,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${GITGATE_BIN_DIR:-$root/.cache/bin}
-helm_version=v3.22.0
+helm_version=v4.3.2
 mkdir -p "$out"
 
 # The stamp covers everything that decides what gets built.
@@ -28,10 +30,11 @@ rm -f "$out/.helm-stamp"
 start=$SECONDS
 echo "building helm $helm_version ..." >&2
 # The version stamp makes `helm version` tell the truth; `go install` of a
-# module version leaves helm's own default (v3.x-dev) otherwise.
-ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+# module version leaves helm's own default (v4.3) otherwise. These are the
+# variables of helm's own Makefile (helm.sh/helm/v4/internal/version).
+ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
 (cd "$out" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOBIN="$out" \
-	go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$helm_version")
+	go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v4/cmd/helm@$helm_version")
 echo "$stamp" >"$out/.helm-stamp"
 echo "helm built in $((SECONDS - start))s into $out" >&2
 echo "$out"

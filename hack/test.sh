@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, fuzz seeds, and the end-to-end tests against
-# a real kube-apiserver, Git server and kubectl, real Flux controllers and
-# real helm.
-# Builds the control plane, Flux and helm first (once; cached in .cache/). Ends
-# with a one-line summary.
+# a real kube-apiserver, Git server and kubectl, real Flux controllers, real
+# Argo CD and real helm.
+# Builds the control plane, Flux, helm and Argo CD first (once; cached in
+# .cache/). Ends with a one-line summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The three builds are independent: run them side by side, each printing
+# The builds are independent: run them side by side, each printing
 # its own progress on stderr, and fail if any failed.
 pids=()
 ./hack/build-control-plane.sh >/dev/null & pids+=($!)
 ./hack/build-flux.sh >/dev/null & pids+=($!)
 ./hack/build-helm.sh >/dev/null & pids+=($!)
+./hack/build-argocd.sh >/dev/null & pids+=($!)
 for p in "${pids[@]}"; do wait "$p"; done
 go vet ./...
 

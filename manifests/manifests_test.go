@@ -65,7 +65,12 @@ var (
 		{"system:serviceaccount:flux-system:helm-controller", sa("flux-system"), webhook.Agent},
 		{"system:serviceaccount:argocd:argocd-application-controller", sa("argocd"), webhook.Agent},
 
-		{"system:serviceaccount:argocd:argocd-server", sa("argocd"), webhook.Controller},
+		// Argo CD's ApplicationSet and notifications controllers are
+		// controllers, scoped; argocd-server writes for people.
+		{"system:serviceaccount:argocd:argocd-applicationset-controller", sa("argocd"), webhook.Controller},
+		{"system:serviceaccount:argocd:argocd-notifications-controller", sa("argocd"), webhook.Controller},
+		{"system:serviceaccount:argocd:argocd-server", sa("argocd"), webhook.Person},
+		{"system:serviceaccount:argocd:argocd-server-x", sa("argocd"), webhook.Controller},
 		{"system:serviceaccount:cert-manager:cert-manager", sa("cert-manager"), webhook.Controller},
 		{"system:serviceaccount:team-a:flux-reconciler", sa("team-a"), webhook.Controller},
 		{"system:serviceaccount:flux-system-x:kustomize-controller", sa("flux-system-x"), webhook.Controller},
@@ -94,6 +99,9 @@ var (
 		{"carol", []string{"operators"}, webhook.Controller},
 		{"system:serviceaccount:monitoring:prometheus", sa("monitoring"), webhook.Controller},
 		{"system:serviceaccount:team-b:app", sa("team-b"), webhook.Person},
+		{"system:serviceaccount:ops:web-ui", sa("ops"), webhook.Person},
+		{"system:serviceaccount:ops:generator", sa("ops"), webhook.Controller},
+		{"console-eu", []string{"operators"}, webhook.Person},
 		{"system:serviceaccount:team-a:gitops-reconciler-x", sa("team-a"), webhook.Person},
 	}
 	resources = []struct {
@@ -121,6 +129,8 @@ var (
 		{"", "v1", "serviceaccounts", "token", "flux-system", "anything"},
 		{"", "v1", "serviceaccounts", "token", "argocd", "argocd-application-controller"},
 		{"", "v1", "serviceaccounts", "token", "argocd", "argocd-server"},
+		{"", "v1", "serviceaccounts", "token", "argocd", "argocd-applicationset-controller"},
+		{"", "v1", "serviceaccounts", "token", "argocd", "argocd-notifications-controller"},
 		{"", "v1", "serviceaccounts", "token", "kube-system", "deployment-controller"},
 		{"", "v1", "serviceaccounts", "token", "flux-system-x", "kustomize-controller"},
 		{"discovery.k8s.io", "v1", "endpointslices", "", "", ""},
@@ -143,6 +153,8 @@ var (
 		{"", "v1", "serviceaccounts", "token", "ops", "operator"},
 		{"", "v1", "serviceaccounts", "token", "monitoring", "prometheus"},
 		{"", "v1", "serviceaccounts", "token", "team-b", "app"},
+		{"", "v1", "serviceaccounts", "token", "ops", "generator"},
+		{"", "v1", "serviceaccounts", "token", "ops", "web-ui"},
 	}
 )
 
@@ -263,6 +275,14 @@ func flagsOf(t *testing.T, d *unstructured.Unstructured) (webhook.Identities, we
 		AgentGroups:      flags["agent-group"],
 		ControllerUsers:  or(flags["controller"], webhook.DefaultControllers),
 		ControllerGroups: flags["controller-group"],
+		PeopleProxies:    or(flags["people-proxy"], webhook.DefaultPeopleProxies),
+	}
+	var err error
+	if ids.AgentFor, err = webhook.ParseScopes(or(flags["agent-for"], webhook.DefaultAgentFor)); err != nil {
+		t.Fatal(err)
+	}
+	if ids.Annotators, err = webhook.ParseScopes(or(flags["annotator"], webhook.DefaultAnnotators)); err != nil {
+		t.Fatal(err)
 	}
 	if err := ids.Validate(); err != nil {
 		t.Fatal(err)
@@ -529,4 +549,81 @@ func TestSandboxPolicyNamesTheSandboxAndGitgate(t *testing.T) {
 	if sel != ns.GetName() {
 		t.Errorf("namespaceSelector names %q, want the sandbox %q", sel, ns.GetName())
 	}
+}
+
+// TestWebhookSendsCarriedObjects: the shipped webhook (the base, and the
+// chart's default render) sends gitgate what the rules on carried
+// objects judge: a person's or controller's delete of a GitOps object (an
+// agent may have made it), and every write of a ConfigMap or Secret (a
+// root's render may read it), in flux-system as elsewhere.
+func TestWebhookSendsCarriedObjects(t *testing.T) {
+	base, err := os.ReadFile(filepath.Join("base", "webhook.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := harness.RenderChart("gitgate-system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chart, err := json.Marshal(m.Find("ValidatingWebhookConfiguration", "gitgate").Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requests := []struct {
+		op                       admissionv1.Operation
+		group, version, resource string
+	}{
+		{admissionv1.Delete, "kustomize.toolkit.fluxcd.io", "v1", "kustomizations"},
+		{admissionv1.Delete, "helm.toolkit.fluxcd.io", "v2", "helmreleases"},
+		{admissionv1.Delete, "argoproj.io", "v1alpha1", "applications"},
+		{admissionv1.Delete, "", "v1", "namespaces"},
+	}
+	for _, op := range []admissionv1.Operation{admissionv1.Create, admissionv1.Update, admissionv1.Delete} {
+		for _, r := range []string{"configmaps", "secrets"} {
+			requests = append(requests, struct {
+				op                       admissionv1.Operation
+				group, version, resource string
+			}{op, "", "v1", r})
+		}
+	}
+	for name, raw := range map[string][]byte{"base": base, "chart": chart} {
+		cfg := decodeWebhook(t, raw)
+		conditions := compileMatchConditions(t, cfg)
+		for _, who := range []identity{{"dev-user", nil, webhook.Person}, {"system:serviceaccount:cert-manager:cert-manager", sa("cert-manager"), webhook.Controller}} {
+			for _, r := range requests {
+				req := admissionRequest(who, r.group, r.version, r.resource, "", "flux-system", "x")
+				req.Operation = r.op
+				switch r.op {
+				case admissionv1.Update:
+					req.OldObject = req.Object
+				case admissionv1.Delete:
+					req.OldObject, req.Object = req.Object, runtime.RawExtension{}
+				}
+				if !ruleMatches(cfg.Webhooks[0], r.op, r.group, r.resource, "flux-system") || !conditions.call(t, req) {
+					t.Errorf("%s: %s of %s.%s by %s is not sent to gitgate", name, r.op, r.resource, r.group, who.user)
+				}
+			}
+		}
+	}
+}
+
+// ruleMatches reports whether the webhook's rules and namespaceSelector
+// (by kubernetes.io/metadata.name) take op of group/resource in
+// namespace.
+func ruleMatches(w admissionregistrationv1.ValidatingWebhook, op admissionv1.Operation, group, resource, namespace string) bool {
+	for _, e := range w.NamespaceSelector.MatchExpressions {
+		if e.Key == "kubernetes.io/metadata.name" && e.Operator == metav1.LabelSelectorOpNotIn && slices.Contains(e.Values, namespace) {
+			return false
+		}
+	}
+	for _, r := range w.Rules {
+		ops := slices.ContainsFunc(r.Operations, func(o admissionregistrationv1.OperationType) bool {
+			return o == admissionregistrationv1.OperationAll || string(o) == string(op)
+		})
+		if ops && (slices.Contains(r.APIGroups, "*") || slices.Contains(r.APIGroups, group)) &&
+			(slices.Contains(r.Resources, "*") || slices.Contains(r.Resources, resource)) {
+			return true
+		}
+	}
+	return false
 }

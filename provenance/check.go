@@ -2,6 +2,7 @@ package provenance
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,6 +102,25 @@ const (
 	// removes it (lastAppliedChange): what the next client-side apply
 	// removes from the object.
 	ReasonLastApplied Reason = "last-applied"
+	// ReasonAgentMadeDelete: a delete of a GitOps object Git does not
+	// declare that a GitOps agent made (GitOpsKinds.MadeBy): an Argo CD
+	// Application of an ApplicationSet, a Kustomization a parent
+	// Kustomization applied. The agent then prunes what it applied, which
+	// Git declares: judged as a delete of that.
+	ReasonAgentMadeDelete Reason = "agent-made-delete"
+	// ReasonRootInput: a create, data change or delete of an object a
+	// root's render reads (Snapshot.InputOf: a substituteFrom ConfigMap or
+	// Secret) that does not leave it as Git declares it: the agent would
+	// render and apply something else than Git says.
+	ReasonRootInput Reason = "root-input"
+	// ReasonNeedsDefaults: an update adds a subtree the stored object
+	// lacks below fields Git declares (Git's new revision, before the
+	// agent applies it) and sets there a field Git does not declare.
+	// Only the API server's defaults for Git's manifest tell a default
+	// from an addition: the caller learns them (a dry run) and decides
+	// with CheckAdded. Never a final verdict: a caller that cannot learn
+	// them refuses.
+	ReasonNeedsDefaults Reason = "needs-defaults"
 )
 
 // Result is the verdict on one request.
@@ -164,11 +184,11 @@ type Checker struct {
 func (c *Checker) Check(snap *Snapshot, req *Request) Result {
 	decls := snap.Declarations(req.Key())
 	if len(decls) == 0 {
-		return c.check(snap, req, nil)
+		return c.check(snap, req, nil, nil)
 	}
 	var owner Result
 	for i, e := range decls {
-		res := c.check(snap, req, e)
+		res := c.check(snap, req, e, nil)
 		if !res.Allowed {
 			return res
 		}
@@ -179,9 +199,20 @@ func (c *Checker) Check(snap *Snapshot, req *Request) Result {
 	return owner
 }
 
+// CheckAdded decides an update that Check left to the API server's
+// defaults (ReasonNeedsDefaults) against entry, one declaration of its
+// object, given defaulted: entry's manifest as the API server creates it
+// (a dry run), decoded as requests are. What the update adds below Git's
+// declared fields may hold Git's values and defaulted's at the same place,
+// nothing else. With defaulted nil it is Check for that one declaration.
+func (c *Checker) CheckAdded(snap *Snapshot, req *Request, entry *Entry, defaulted map[string]any) Result {
+	return c.check(snap, req, entry, defaulted)
+}
+
 // check decides one request against entry, one declaration of its object
-// (nil when Git declares none).
-func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry) Result {
+// (nil when Git declares none), with defaulted, the API server's defaults
+// for entry's manifest, when known.
+func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry, defaulted map[string]any) Result {
 	switch {
 	case req.Subresource == "":
 	case req.Subresource == "scale":
@@ -192,7 +223,7 @@ func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry) Result {
 		// the object, and judged as one.
 		whole := *req
 		whole.Subresource = ""
-		return c.check(snap, &whole, entry)
+		return c.check(snap, &whole, entry, defaulted)
 	default:
 		return c.checkSubresource(req, entry)
 	}
@@ -204,15 +235,17 @@ func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry) Result {
 	if entry == nil && req.Operation == Update && onlyRemovesFinalizers(req.OldObject, req.Object) {
 		return Result{Allowed: true, Reason: ReasonFinishingDeletion}
 	}
+	var res Result
 	switch req.Operation {
 	case Delete:
-		return c.checkDelete(snap, req, entry)
+		res = c.checkDelete(snap, req, entry)
 	case Create, Update:
-		return c.checkWrite(req, entry)
+		res = c.checkWrite(req, entry, defaulted)
 	default:
 		// CONNECT and anything newer carry no object state.
 		return Result{Allowed: true, Reason: ReasonNotManaged}
 	}
+	return c.heldAsInput(snap, req, entry, res)
 }
 
 // specPath is the whole spec of an object.
@@ -229,7 +262,7 @@ func (c *Checker) strictUnder(k Key) [][]string {
 }
 
 // checkWrite decides a CREATE or UPDATE of the object itself.
-func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
+func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]any) Result {
 	if entry == nil {
 		return Result{Reason: ReasonNotInGit}
 	}
@@ -256,6 +289,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry) Result {
 		Ignore:      c.ignoreFor(entry.Key),
 		Deadline:    req.Deadline,
 		StrictUnder: c.strictUnder(entry.Key),
+		Defaults:    defaulted,
 	})
 	diffs = append(diffs, protectedLabelDiffs(entry.Key, declared, strict, old, req.Object)...)
 	diffs = append(diffs, freed(lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object), c.ignoreFor(entry.Key))...)
@@ -328,9 +362,20 @@ func (c *Checker) checkDelete(snap *Snapshot, req *Request, entry *Entry) Result
 	if entry != nil {
 		return Result{Reason: ReasonManagedDelete, Entry: entry}
 	}
-	if req.Group == "" && req.Kind == "Namespace" && snap.NamespaceHoldsManaged(req.Name) {
-		// Deleting the namespace deletes every managed object in it.
-		return Result{Reason: ReasonManagedNSDelete}
+	if _, made := c.GitOps.MadeBy(req.Group, req.Kind, req.OldObject); made {
+		// Not declared, but the agent that made it reconciles it, and
+		// prunes what it applied (Git's objects among them) when it goes.
+		return Result{Reason: ReasonAgentMadeDelete}
+	}
+	if req.Group == "" && req.Kind == "Namespace" {
+		switch {
+		case snap.NamespaceHoldsManaged(req.Name):
+			// Deleting the namespace deletes every managed object in it.
+			return Result{Reason: ReasonManagedNSDelete}
+		case len(snap.InputsIn(req.Name)) > 0:
+			// And every input a root's render reads there.
+			return Result{Reason: ReasonRootInput}
+		}
 	}
 	if isCRD(req) && crdDeclaresManaged(snap, req) {
 		// Deleting a CRD deletes every custom resource of its kind, those
@@ -492,6 +537,14 @@ func resultOf(entry *Entry, diffs []compare.Diff) Result {
 	if diffs[len(diffs)-1].Kind == compare.Incomplete {
 		return Result{Reason: ReasonDeadline, Entry: entry}
 	}
+	if slices.ContainsFunc(diffs, isUnproven) {
+		rest := slices.DeleteFunc(slices.Clone(diffs), isUnproven)
+		if len(rest) == 0 {
+			return Result{Reason: ReasonNeedsDefaults, Entry: entry, Diffs: diffs}
+		}
+		// Refused whatever the defaults say: no dry run is needed.
+		diffs = rest
+	}
 	for _, d := range diffs {
 		if d.Kind != compare.Undeclared {
 			return Result{Reason: reason, Entry: entry, Diffs: diffs}
@@ -499,6 +552,8 @@ func resultOf(entry *Entry, diffs []compare.Diff) Result {
 	}
 	return Result{Reason: ReasonUndeclared, Entry: entry, Diffs: diffs}
 }
+
+func isUnproven(d compare.Diff) bool { return d.Kind == compare.Unproven }
 
 func apiVersionOf(obj map[string]any) string {
 	v, _ := obj["apiVersion"].(string)

@@ -56,6 +56,9 @@ type slot struct {
 	// logged is len(held) when last logged, so a standing hold is logged
 	// once.
 	logged int
+	// inputs are what the root's render reads besides its files, sorted
+	// (SetInputs).
+	inputs []Input
 }
 
 // Expect registers roots that must load once before Ready passes.
@@ -259,6 +262,7 @@ func (c *Composer) publish() {
 		}
 	}
 	snap := compose(loaded, indexes, held)
+	snap.inputs = c.inputIndex()
 	sortRoots(pending)
 	snap.pending = pending
 	c.logNewConflicts(c.Store.Load(), snap)

@@ -111,6 +111,9 @@ type Snapshot struct {
 	// heldAt is the state each held entry was declared at: entries a root
 	// dropped at a revision some root of its source has not loaded.
 	heldAt map[*Entry]*RootState
+	// inputs are the objects roots' renders read besides their files
+	// (Composer.SetInputs), each with the roots that read it.
+	inputs map[Key][]RootInput
 }
 
 // Lookup returns the declared object for k, or nil.

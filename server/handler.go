@@ -39,6 +39,7 @@ func newHandler(c Config, mgr ctrl.Manager, store *provenance.Store, repo webhoo
 		DecisionTimeout: c.DecisionTimeout,
 		TokenAudiences:  c.TokenAudiences,
 		Pods:            podReader{mgr.GetAPIReader()},
+		Secrets:         secretReader{mgr.GetAPIReader()},
 		GitOpsKinds:     c.GitOpsKinds,
 	}
 	handler.Repo.Browse = c.RepoBrowseURL

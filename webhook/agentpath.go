@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/gitgate/gitgate/provenance"
@@ -9,8 +10,8 @@ import (
 // The ways to an identity above the caller's, part of judge's stage. Each
 // hands whoever takes it an agent's or an exempt identity (or, to a person,
 // a controller's) for longer than any grant and past every Git check: a
-// Pod or workload that runs as its service account, a token Secret for
-// it, a TokenRequest (judgeToken), an object that tells the GitOps agent
+// Pod or workload that runs as its service account or references its
+// token Secret by name, a token Secret for it, a TokenRequest (judgeToken), an object that tells the GitOps agent
 // what to apply, or a change to what such an object fetches and applies.
 // So a refusal on one of these ways is hard: the mode and break-glass
 // never let it pass (policy.go's rule), and only exempt callers, which
@@ -21,8 +22,8 @@ import (
 // exempt identity) or controller-token (a person's Pod or token Secret of
 // a controller's service account). What Git backs stays allowed: the
 // agent applies it anyway.
-func (h *Handler) agentPath(preq *provenance.Request, v verdict) verdict {
-	if preq == nil || v.reason == reasonAgentToken || v.reason == reasonControllerToken {
+func (h *Handler) agentPath(ctx context.Context, preq *provenance.Request, v verdict) verdict {
+	if preq == nil || v.reason == reasonAgentToken || v.reason == reasonControllerToken || v.reason == reasonSecretUnknown {
 		return v
 	}
 	if artifactStatus(preq) {
@@ -35,9 +36,9 @@ func (h *Handler) agentPath(preq *provenance.Request, v verdict) verdict {
 	var reason provenance.Reason
 	var err error
 	if v.allowed {
-		reason, err = h.backedPath(preq)
+		reason, err = h.backedPath(ctx, preq)
 	} else {
-		reason, err = h.identityPath(preq, v.who.class)
+		reason, err = h.identityPath(ctx, preq, v.who.class)
 	}
 	if reason == "" {
 		return v
@@ -53,19 +54,22 @@ func (h *Handler) agentPath(preq *provenance.Request, v verdict) verdict {
 // Application's own spec. Git's backing covers the fields it compares
 // (with --fields declared, not a container Git does not declare; an
 // Application's operation, never).
-func (h *Handler) backedPath(preq *provenance.Request) (provenance.Reason, error) {
+func (h *Handler) backedPath(ctx context.Context, preq *provenance.Request) (provenance.Reason, error) {
 	if h.GitOpsKinds.Has(preq.Group, preq.Kind) {
 		if err := plainSync(preq); err != nil {
 			return reasonAgentToken, err
 		}
 		return "", nil
 	}
-	sa := runsAs(preq)
-	if sa == "" || preq.Operation != provenance.Update || !runsAnew(preq) {
+	if preq.Operation != provenance.Update || !runsAnew(preq) {
 		return "", nil
 	}
-	if target := h.Identities.serviceAccountClass(preq.Namespace, sa); target == Agent || target == Exempt {
-		return reasonAgentToken, fmt.Errorf("it changes what runs as service account %s/%s, which is %s: only the agent applies that", preq.Namespace, sa, target)
+	o, err := h.holderOf(ctx, preq, Agent)
+	switch {
+	case err != nil:
+		return reasonSecretUnknown, err
+	case o.class == Agent || o.class == Exempt:
+		return reasonAgentToken, fmt.Errorf("it changes what runs as, or with the token of, %s, which is %s: only the agent applies that", o, o.class)
 	}
 	return "", nil
 }
@@ -112,92 +116,39 @@ func mayOpenPath(preq *provenance.Request) bool {
 
 // identityPath is the hard refusal reason of a request by a caller of
 // class caller, with why, or "" when the request is no way up.
-func (h *Handler) identityPath(preq *provenance.Request, caller Class) (provenance.Reason, error) {
+func (h *Handler) identityPath(ctx context.Context, preq *provenance.Request, caller Class) (provenance.Reason, error) {
 	if h.GitOpsKinds.Has(preq.Group, preq.Kind) {
 		if preq.Operation == provenance.Create || !equalExcept(gitOpsPart(preq.OldObject), gitOpsPart(preq.Object), gitOpsFree) {
 			return reasonAgentToken, fmt.Errorf("%w: the GitOps agent would apply what this %s names, as itself, past every Git check", errGitOpsPath, preq.Kind)
 		}
 		return "", nil
 	}
-	sa := runsAs(preq)
-	if sa == "" || !runsAnew(preq) {
+	if !runsAnew(preq) {
 		return "", nil
 	}
-	target := h.Identities.serviceAccountClass(preq.Namespace, sa)
+	// A Pod or token Secret of a controller's service account is a person
+	// minting its token outright, as a TokenRequest would, and so is a
+	// debug container in its Pod, which can mount or read the token as
+	// exec into it could (connect.go). A person's Deployment or Job of one
+	// stays what the mode and break-glass say.
+	mints := preq.Subresource == "" && (preq.Kind == "Pod" || preq.Kind == "Secret") || preq.Subresource == "ephemeralcontainers"
+	least := Agent
+	if caller == Person && mints {
+		least = Controller
+	}
+	o, err := h.holderOf(ctx, preq, least)
 	var reason provenance.Reason
 	switch {
-	case target == Agent || target == Exempt:
+	case err != nil:
+		return reasonSecretUnknown, err
+	case o.class == Agent || o.class == Exempt:
 		reason = reasonAgentToken
-	case target == Controller && caller == Person && (preq.Subresource == "" && (preq.Kind == "Pod" || preq.Kind == "Secret") || preq.Subresource == "ephemeralcontainers"):
-		// A Pod or token Secret of a controller's service account is a
-		// person minting its token outright, as a TokenRequest would, and
-		// so is a debug container in its Pod, which can mount or read the
-		// token as exec into it could (connect.go). A person's Deployment
-		// or Job of one stays what the mode and break-glass say.
+	case o.class == Controller && least == Controller:
 		reason = reasonControllerToken
 	default:
 		return "", nil
 	}
-	return reason, fmt.Errorf("it would run as, or hold the token of, service account %s/%s, which is %s", preq.Namespace, sa, target)
-}
-
-// runsAnew reports whether a request puts something new under the service
-// account its object runs as: a create, a changed Pod template (an image,
-// a command, a debug container: whatever runs, runs with the token), or
-// a token Secret moved to another service account.
-func runsAnew(preq *provenance.Request) bool {
-	if preq.Operation == provenance.Create || preq.OldObject == nil {
-		return true
-	}
-	path, ok := podSpecAt[preq.Kind]
-	if !ok {
-		return serviceAccountOf(preq.Group, preq.Kind, preq.OldObject) != serviceAccountOf(preq.Group, preq.Kind, preq.Object)
-	}
-	if len(path) > 1 {
-		// The whole Pod template: its annotations too (a mutating
-		// injector reads them, and runs code in the Pod with the token),
-		// all but the stamp of a rollout restart.
-		path = path[:len(path)-1]
-		return !equalJSON(restartless(at(preq.OldObject, path)), restartless(at(preq.Object, path)))
-	}
-	return !equalJSON(at(preq.OldObject, path), at(preq.Object, path))
-}
-
-// restartStamp is what kubectl rollout restart stamps on a Pod
-// template: a restart, not a change of what runs.
-const restartStamp = "kubectl.kubernetes.io/restartedAt"
-
-// restartless is a Pod template without restartStamp, and without an
-// annotations map left empty (a shallow copy where either was there).
-func restartless(tmpl any) any {
-	t, _ := tmpl.(map[string]any)
-	meta, _ := t["metadata"].(map[string]any)
-	ann, _ := meta["annotations"].(map[string]any)
-	if _, ok := ann[restartStamp]; !ok && len(ann) > 0 || meta == nil || ann == nil && meta["annotations"] == nil {
-		return tmpl
-	}
-	ann2 := make(map[string]any, len(ann))
-	for k, v := range ann {
-		if k != restartStamp {
-			ann2[k] = v
-		}
-	}
-	meta2 := make(map[string]any, len(meta))
-	for k, v := range meta {
-		meta2[k] = v
-	}
-	meta2["annotations"] = ann2
-	if len(ann2) == 0 {
-		// As if the template never had annotations: kubectl adds the map
-		// for the stamp alone.
-		delete(meta2, "annotations")
-	}
-	t2 := make(map[string]any, len(t))
-	for k, v := range t {
-		t2[k] = v
-	}
-	t2["metadata"] = meta2
-	return t2
+	return reason, fmt.Errorf("it would run as, or hold the token of, %s, which is %s", o, o.class)
 }
 
 // gitOpsFree are the paths of a GitOps object that change when, not what,
@@ -225,127 +176,28 @@ func gitOpsPart(obj map[string]any) map[string]any {
 	return part
 }
 
-// equalExcept compares two decoded objects, leaving out the paths in
-// skip (a missing value and a skipped one are alike).
-func equalExcept(a, b map[string]any, skip [][]string) bool {
-	for k := range union(a, b) {
-		var below [][]string
-		skipped := false
-		for _, p := range skip {
-			switch {
-			case len(p) == 0 || p[0] != k:
-			case len(p) == 1:
-				skipped = true
-			default:
-				below = append(below, p[1:])
-			}
-		}
-		switch {
-		case skipped:
-		case len(below) > 0 && isMapOrNil(a[k]) && isMapOrNil(b[k]):
-			am, _ := a[k].(map[string]any)
-			bm, _ := b[k].(map[string]any)
-			if !equalExcept(am, bm, below) {
-				return false
-			}
-		case !equalJSON(a[k], b[k]):
-			return false
-		}
-	}
-	return true
-}
-
-func isMapOrNil(v any) bool {
-	_, ok := v.(map[string]any)
-	return ok || v == nil
-}
-
-func union(a, b map[string]any) map[string]bool {
-	keys := make(map[string]bool, len(a)+len(b))
-	for k := range a {
-		keys[k] = true
-	}
-	for k := range b {
-		keys[k] = true
-	}
-	return keys
-}
-
 // agentIdentityUse reports, for an object Git does not declare that a
-// controller creates or changes, an error when it would run as (or hold the
-// token of) a service account that is an agent or exempt: a controller
-// may create what Git does not declare, but not a way to become the agent.
-func (h *Handler) agentIdentityUse(preq *provenance.Request) error {
+// controller creates or changes, the refusal when it would run as (or
+// hold the token of) a service account that is an agent or exempt: a
+// controller may create what Git does not declare, but not a way to
+// become the agent.
+func (h *Handler) agentIdentityUse(ctx context.Context, preq *provenance.Request) (provenance.Reason, error) {
 	if preq.Operation == provenance.Delete || preq.Subresource != "" && preq.Subresource != "ephemeralcontainers" {
 		// A subresource carries no Pod template, but ephemeral containers
 		// come with their whole Pod, which says whose token they can mount.
-		return nil
+		return "", nil
 	}
 	if h.GitOpsKinds.Has(preq.Group, preq.Kind) {
-		return fmt.Errorf("%w: the GitOps agent would apply what this %s names, as itself, past every Git check", errGitOpsObject, preq.Kind)
+		return reasonAgentToken, fmt.Errorf("%w: the GitOps agent would apply what this %s names, as itself, past every Git check", errGitOpsObject, preq.Kind)
 	}
-	sa := runsAs(preq)
-	if sa == "" {
-		return nil
+	o, err := h.holderOf(ctx, preq, Agent)
+	switch {
+	case err != nil:
+		return reasonSecretUnknown, err
+	case o.class == Agent || o.class == Exempt:
+		return reasonAgentToken, fmt.Errorf("it would run as, or hold the token of, %s, which is %s", o, o.class)
 	}
-	if class := h.Identities.serviceAccountClass(preq.Namespace, sa); class == Agent || class == Exempt {
-		return fmt.Errorf("it would run as, or hold the token of, service account %s/%s, which is %s", preq.Namespace, sa, class)
-	}
-	return nil
-}
-
-// runsAs names the service account a request's object would hand its
-// token to (see serviceAccountOf).
-func runsAs(preq *provenance.Request) string {
-	return serviceAccountOf(preq.Group, preq.Kind, preq.Object)
-}
-
-// serviceAccountOf names the service account an object would hand its
-// token to: the one a workload's Pods run as, or the one a
-// service-account-token Secret is for; "" for anything else.
-func serviceAccountOf(group, kind string, obj map[string]any) string {
-	if group == "" && kind == "Secret" {
-		if t, _ := obj["type"].(string); t != "kubernetes.io/service-account-token" {
-			return ""
-		}
-		meta, _ := obj["metadata"].(map[string]any)
-		ann, _ := meta["annotations"].(map[string]any)
-		name, _ := ann["kubernetes.io/service-account.name"].(string)
-		return name
-	}
-	path, ok := podSpecAt[kind]
-	if !ok || (group != "" && group != "apps" && group != "batch") {
-		return ""
-	}
-	spec, _ := at(obj, path).(map[string]any)
-	for _, f := range []string{"serviceAccountName", "serviceAccount"} {
-		if name, _ := spec[f].(string); name != "" {
-			return name
-		}
-	}
-	return "default"
-}
-
-// at is the value at path in obj, or nil.
-func at(obj map[string]any, path []string) any {
-	var node any = obj
-	for _, f := range path {
-		m, _ := node.(map[string]any)
-		node = m[f]
-	}
-	return node
-}
-
-// podSpecAt gives, per workload kind, where its Pod spec lives.
-var podSpecAt = map[string][]string{
-	"Pod":                   {"spec"},
-	"Deployment":            {"spec", "template", "spec"},
-	"StatefulSet":           {"spec", "template", "spec"},
-	"DaemonSet":             {"spec", "template", "spec"},
-	"ReplicaSet":            {"spec", "template", "spec"},
-	"ReplicationController": {"spec", "template", "spec"},
-	"Job":                   {"spec", "template", "spec"},
-	"CronJob":               {"spec", "jobTemplate", "spec", "template", "spec"},
+	return "", nil
 }
 
 // escalation is the refusal reason when a caller of class caller may not
@@ -362,44 +214,6 @@ func escalation(caller, target Class) provenance.Reason {
 		return reasonControllerToken
 	}
 	return ""
-}
-
-// equalJSON is reflect.DeepEqual for decoded JSON (maps, lists and
-// scalars), without its allocations: runsAnew compares whole Pod
-// templates on every refusal of a workload.
-func equalJSON(a, b any) bool {
-	switch av := a.(type) {
-	case map[string]any:
-		bv, ok := b.(map[string]any)
-		if !ok || len(av) != len(bv) || (av == nil) != (bv == nil) {
-			return false
-		}
-		for k, x := range av {
-			y, ok := bv[k]
-			if !ok || !equalJSON(x, y) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		bv, ok := b.([]any)
-		if !ok || len(av) != len(bv) || (av == nil) != (bv == nil) {
-			return false
-		}
-		for i := range av {
-			if !equalJSON(av[i], bv[i]) {
-				return false
-			}
-		}
-		return true
-	default:
-		// Scalars: string, float64, int64, bool, nil, all comparable.
-		switch b.(type) {
-		case map[string]any, []any:
-			return false
-		}
-		return a == b
-	}
 }
 
 // artifactGroups are the API groups whose objects' status names the

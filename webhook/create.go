@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"encoding/json"
 
 	"github.com/gitgate/gitgate/provenance"
@@ -40,17 +41,42 @@ func (h *Handler) checkerFor(class Class) Checker {
 // leaving those to it. Rare (a create of a declared Service or claim), so
 // decoded apart from the hot path.
 func keepManagedFields(raw []byte, preq *provenance.Request) {
-	if !provenance.AllocatesFields(preq.Key()) {
-		return
+	if provenance.AllocatesFields(preq.Key()) {
+		restoreManagedFields(raw, preq.Object)
 	}
+}
+
+// keepDeletedManagedFields puts the managedFields of the object a delete
+// of a GitOps object removes back into its old object: an agent's field
+// manager there says the agent made it (provenance.GitOpsKinds.MadeBy).
+// Rare, so decoded apart from the hot path.
+func (h *Handler) keepDeletedManagedFields(raw []byte, preq *provenance.Request) {
+	if preq.Operation == provenance.Delete && h.GitOpsKinds.Has(preq.Group, preq.Kind) {
+		restoreManagedFields(raw, preq.OldObject)
+	}
+}
+
+// restoreManagedFields sets obj's metadata.managedFields from raw, the
+// object's JSON, when it has any.
+func restoreManagedFields(raw []byte, obj map[string]any) {
 	var o struct {
 		Metadata struct {
 			ManagedFields []any `json:"managedFields"`
 		} `json:"metadata"`
 	}
-	meta, _ := preq.Object["metadata"].(map[string]any)
+	meta, _ := obj["metadata"].(map[string]any)
 	if json.Unmarshal(raw, &o) != nil || len(o.Metadata.ManagedFields) == 0 || meta == nil {
 		return
 	}
 	meta["managedFields"] = o.Metadata.ManagedFields
+}
+
+// defaultsOf is e's manifest as the API server creates it (a dry run, of
+// the revision of e's root), from h.Defaults, which caches it by content.
+func (h *Handler) defaultsOf(ctx context.Context, snap *provenance.Snapshot, e *provenance.Entry) (map[string]any, error) {
+	var rev provenance.Revision
+	if st := snap.RootOf(e); st != nil {
+		rev = st.Revision
+	}
+	return h.Defaults.Defaulted(ctx, e, rev)
 }

@@ -74,11 +74,18 @@ type Handler struct {
 	DryRunWarn bool
 	// Defaults, when set, holds a person's CREATE of a declared object,
 	// and a controller's of a GitOps kind or with protected fields, to the
-	// API server's defaults for Git's manifest (see checkCreate).
+	// API server's defaults for Git's manifest (see checkCreate), and so an
+	// UPDATE that adds a subtree below Git's declared fields (checkAdded).
+	// Nil allows such creates on Git's verdict alone, and refuses such
+	// updates.
 	Defaults Defaulter
 	// Pods names the service account a Pod runs as, for CONNECTs (exec,
 	// attach, port-forward); nil refuses them all (fail closed).
 	Pods Pods
+	// Secrets says whose token a Secret holds, for Pods that reference
+	// Secrets by name in a namespace of agents' (or, for a person's Pod,
+	// controllers') service accounts; nil refuses those (fail closed).
+	Secrets Secrets
 	// Connect is what people's CONNECTs to other Pods get (--connect);
 	// "" is DefaultConnect.
 	Connect Connect
@@ -113,6 +120,14 @@ type DefaultsChecker interface {
 	CheckDefaults(e *provenance.Entry, defaulted, obj map[string]any) provenance.Result
 }
 
+// AddedChecker decides, against one declaration and the defaults for its
+// manifest, an update that Check left to them (ReasonNeedsDefaults: it adds
+// a subtree below Git's declared fields); *provenance.Checker implements
+// it. A Checker without it refuses such updates.
+type AddedChecker interface {
+	CheckAdded(snap *provenance.Snapshot, req *provenance.Request, e *provenance.Entry, defaulted map[string]any) provenance.Result
+}
+
 // DefaultDecisionTimeout leaves the API server's 5 s webhook timeout room
 // for decoding and the answer's way back.
 const DefaultDecisionTimeout = 2 * time.Second
@@ -120,6 +135,7 @@ const DefaultDecisionTimeout = 2 * time.Second
 var (
 	_ admission.Handler = &Handler{}
 	_ DefaultsChecker   = (*provenance.Checker)(nil)
+	_ AddedChecker      = (*provenance.Checker)(nil)
 )
 
 // Decision is gitgate's answer to one admission request as a plain value:
@@ -215,7 +231,8 @@ func (h *Handler) decide(ctx context.Context, req *admission.Request, start time
 	case err != nil:
 		return Decision{Outcome: outcomeError, Reason: reasonBadRequest, Class: who.class, Code: http.StatusBadRequest, Message: err.Error()}
 	case v.allowed:
-		return Decision{Allowed: true, Outcome: outcomeAllowed, Reason: v.reason, Class: who.class}
+		// v.who: a scoped agent is the agent for what its scope covers.
+		return Decision{Allowed: true, Outcome: outcomeAllowed, Reason: v.reason, Class: v.who.class}
 	}
 	return h.applyPolicy(ctx, req, preq, snap, v, start)
 }

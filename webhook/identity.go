@@ -3,10 +3,12 @@ package webhook
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/gitgate/gitgate/provenance"
@@ -21,14 +23,17 @@ import (
 type caller struct {
 	user  string
 	class Class
-	// match is the pattern or group that made the class; "" for a person.
+	// match is the pattern or group that made the class; "" for a person
+	// but a people proxy.
 	match string
+	// proxy: a people proxy (--people-proxy), judged as a person.
+	proxy bool
 }
 
 // classify places the caller of req in its identity class.
 func (h *Handler) classify(req *admission.Request) caller {
 	class, match := h.Identities.Classify(req.UserInfo)
-	return caller{user: req.UserInfo.Username, class: class, match: match}
+	return caller{user: req.UserInfo.Username, class: class, match: match, proxy: class == Person && match != ""}
 }
 
 // unjudged is the reason a request is allowed without a look at Git, or ""
@@ -99,6 +104,25 @@ var (
 	DefaultControllers = []string{
 		"system:serviceaccount:*",
 	}
+	// DefaultAgentFor: Argo CD's ApplicationSet controller creates,
+	// changes and deletes the Applications its ApplicationSets generate;
+	// for nothing else is it an agent.
+	DefaultAgentFor = []string{
+		"system:serviceaccount:argocd:argocd-applicationset-controller=argoproj.io/Application",
+	}
+	// DefaultAnnotators: Argo CD's notifications controller records what
+	// it sent in an annotation of the Application (or AppProject), and
+	// argocd-server's Refresh button asks for a refresh with one.
+	DefaultAnnotators = []string{
+		"system:serviceaccount:argocd:argocd-notifications-controller=argoproj.io/Application",
+		"system:serviceaccount:argocd:argocd-notifications-controller=argoproj.io/AppProject",
+		"system:serviceaccount:argocd:argocd-server=argoproj.io/Application",
+	}
+	// DefaultPeopleProxies: argocd-server writes what people ask of it in
+	// the UI, the argocd CLI and resource actions.
+	DefaultPeopleProxies = []string{
+		"system:serviceaccount:argocd:argocd-server",
+	}
 )
 
 // DefaultIdentities are the identity classes with no flag set.
@@ -108,6 +132,9 @@ func DefaultIdentities() Identities {
 		ExemptGroups:    slices.Clone(DefaultExemptGroups),
 		AgentUsers:      slices.Clone(DefaultAgents),
 		ControllerUsers: slices.Clone(DefaultControllers),
+		AgentFor:        mustParseScopes(DefaultAgentFor),
+		Annotators:      mustParseScopes(DefaultAnnotators),
+		PeopleProxies:   slices.Clone(DefaultPeopleProxies),
 	}
 }
 
@@ -119,30 +146,53 @@ type Identities struct {
 	ExemptUsers, ExemptGroups         []string
 	AgentUsers, AgentGroups           []string
 	ControllerUsers, ControllerGroups []string
+	// AgentFor (--agent-for) are scoped agents: each is the agent for
+	// objects of its kind that a GitOps object controls, and is judged by
+	// its class for everything else (scoped.go). Whoever holds its token
+	// holds an agent's (serviceAccountClass).
+	AgentFor []Scope
+	// Annotators (--annotator) may change the annotations of objects of
+	// their kind, declared or not, and nothing else of them.
+	Annotators []Scope
+	// PeopleProxies (--people-proxy) are user patterns of services that
+	// write what people ask of them: judged as a person, whatever
+	// --controller says, and allowed a plain sync of an Argo CD
+	// Application. Their tokens stay what --controller makes them.
+	PeopleProxies []string
 }
 
 // Classify returns the class of u and the pattern or group that put it
-// there ("" for a person). Exempt comes first, then agent, then
-// controller: a more trusted class always wins.
+// there ("" for a person, but a people proxy's pattern). Exempt comes
+// first, then agent, then a people proxy, then controller: a more trusted
+// class always wins, and a proxy is never judged more leniently than a
+// person.
 func (ids *Identities) Classify(u authenticationv1.UserInfo) (Class, string) {
-	for _, c := range []struct {
-		class         Class
-		users, groups []string
-	}{
-		{Exempt, ids.ExemptUsers, ids.ExemptGroups},
-		{Agent, ids.AgentUsers, ids.AgentGroups},
-		{Controller, ids.ControllerUsers, ids.ControllerGroups},
-	} {
-		if p, ok := matchUser(c.users, u.Username); ok {
-			return c.class, p
-		}
-		for _, g := range u.Groups {
-			if slices.Contains(c.groups, g) {
-				return c.class, g
-			}
-		}
+	if p, ok := matchClass(ids.ExemptUsers, ids.ExemptGroups, u); ok {
+		return Exempt, p
+	}
+	if p, ok := matchClass(ids.AgentUsers, ids.AgentGroups, u); ok {
+		return Agent, p
+	}
+	if p, ok := matchUser(ids.PeopleProxies, u.Username); ok {
+		return Person, p
+	}
+	if p, ok := matchClass(ids.ControllerUsers, ids.ControllerGroups, u); ok {
+		return Controller, p
 	}
 	return Person, ""
+}
+
+// matchClass is the user pattern or group of a class that u matches.
+func matchClass(users, groups []string, u authenticationv1.UserInfo) (string, bool) {
+	if p, ok := matchUser(users, u.Username); ok {
+		return p, true
+	}
+	for _, g := range u.Groups {
+		if slices.Contains(groups, g) {
+			return g, true
+		}
+	}
+	return "", false
 }
 
 // Validate reports every empty pattern or group, and every group holding
@@ -157,6 +207,8 @@ func (ids *Identities) Validate() error {
 		{"--exempt-user", ids.ExemptUsers, false}, {"--exempt-group", ids.ExemptGroups, true},
 		{"--agent", ids.AgentUsers, false}, {"--agent-group", ids.AgentGroups, true},
 		{"--controller", ids.ControllerUsers, false}, {"--controller-group", ids.ControllerGroups, true},
+		{"--people-proxy", ids.PeopleProxies, false},
+		{"--agent-for", subjects(ids.AgentFor), false}, {"--annotator", subjects(ids.Annotators), false},
 	} {
 		for _, v := range f.values {
 			switch {
@@ -170,6 +222,85 @@ func (ids *Identities) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Scope is what --agent-for or --annotator gives the identities a user
+// pattern matches over the objects of one kind: SUBJECT=GROUP/KIND.
+type Scope struct {
+	// Subject is a user pattern, as --agent takes it.
+	Subject string
+	// Group and Kind name the kind ("" is the core group).
+	Group, Kind string
+}
+
+// String is the SUBJECT=GROUP/KIND form the flags take.
+func (s Scope) String() string { return s.Subject + "=" + s.Group + "/" + s.Kind }
+
+// scopeKind is a kind as the API spells it: CamelCase, a letter first.
+var scopeKind = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
+
+// ParseScope reads SUBJECT=GROUP/KIND, e.g.
+// system:serviceaccount:argocd:argocd-applicationset-controller=argoproj.io/Application.
+// The subject is split off at the last "=": a kind never holds one.
+func ParseScope(v string) (Scope, error) {
+	i := strings.LastIndex(v, "=")
+	if i < 0 {
+		return Scope{}, fmt.Errorf("%q is not SUBJECT=GROUP/KIND (e.g. system:serviceaccount:argocd:argocd-applicationset-controller=argoproj.io/Application)", v)
+	}
+	subject, gk := v[:i], v[i+1:]
+	group, kind, ok := strings.Cut(gk, "/")
+	switch {
+	case strings.TrimSpace(subject) == "":
+		return Scope{}, fmt.Errorf("%q: the subject (a user pattern) must not be empty", v)
+	case !ok || !scopeKind.MatchString(kind):
+		return Scope{}, fmt.Errorf("%q: %q is not GROUP/KIND (a kind is CamelCase and singular, e.g. argoproj.io/Application; /KIND for the core group)", v, gk)
+	case group != "" && len(validation.IsDNS1123Subdomain(group)) > 0:
+		return Scope{}, fmt.Errorf("%q: %q is not an API group", v, group)
+	}
+	return Scope{Subject: subject, Group: group, Kind: kind}, nil
+}
+
+// ParseScopes parses every value and reports every invalid one at once.
+func ParseScopes(values []string) ([]Scope, error) {
+	var out []Scope
+	var errs []error
+	for _, v := range values {
+		s, err := ParseScope(v)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out, errors.Join(errs...)
+}
+
+func mustParseScopes(values []string) []Scope {
+	s, err := ParseScopes(values)
+	if err != nil {
+		panic(err) // a typo in the defaults above; TestDefaultScopes catches it
+	}
+	return s
+}
+
+// subjects are the user patterns of scopes.
+func subjects(scopes []Scope) []string {
+	out := make([]string, len(scopes))
+	for i, s := range scopes {
+		out[i] = s.Subject
+	}
+	return out
+}
+
+// scopeFor is the first of scopes whose subject matches user and whose
+// kind is group/kind.
+func scopeFor(scopes []Scope, user, group, kind string) (Scope, bool) {
+	for _, s := range scopes {
+		if s.Group == group && s.Kind == kind && glob(s.Subject, user) {
+			return s, true
+		}
+	}
+	return Scope{}, false
+}
+
 // serviceAccountUser is the identity a token for service account ns/name
 // carries, as the API server authenticates it.
 func serviceAccountUser(ns, name string) authenticationv1.UserInfo {
@@ -181,10 +312,70 @@ func serviceAccountUser(ns, name string) authenticationv1.UserInfo {
 
 // serviceAccountClass is the class of whoever holds a token of service
 // account ns/name: judge asks it of the service account a TokenRequest
-// mints for, and of the one an object would run as.
+// mints for, and of the one an object would run as. A scoped agent's
+// token (--agent-for) is an agent's: it creates GitOps objects unjudged.
+// A people proxy's is what --controller makes it: its holder is not the
+// person the proxy writes for.
 func (ids *Identities) serviceAccountClass(ns, name string) Class {
-	class, _ := ids.Classify(serviceAccountUser(ns, name))
-	return class
+	u := serviceAccountUser(ns, name)
+	if _, ok := matchClass(ids.ExemptUsers, ids.ExemptGroups, u); ok {
+		return Exempt
+	}
+	if _, ok := matchClass(ids.AgentUsers, ids.AgentGroups, u); ok {
+		return Agent
+	}
+	for _, s := range ids.AgentFor {
+		if glob(s.Subject, u.Username) {
+			return Agent
+		}
+	}
+	if _, ok := matchClass(ids.ControllerUsers, ids.ControllerGroups, u); ok {
+		return Controller
+	}
+	return Person
+}
+
+// rank orders the classes by trust: whoever holds a token of a higher
+// class escapes the rules of a lower one.
+func rank(c Class) int {
+	switch c {
+	case Exempt:
+		return 3
+	case Agent:
+		return 2
+	case Controller:
+		return 1
+	}
+	return 0
+}
+
+// mayHold reports whether some service account of namespace ns may be of
+// class least or above, as serviceAccountClass judges its token: whether a
+// Secret there may hold such a token. It errs towards yes (a pattern that
+// could match some name in ns), never towards no: a yes costs a lookup, a
+// wrong no would hand out a token.
+func (ids *Identities) mayHold(ns string, least Class) bool {
+	prefix := "system:serviceaccount:" + ns + ":"
+	users := [][]string{ids.ExemptUsers, ids.AgentUsers, subjects(ids.AgentFor)}
+	groups := [][]string{ids.ExemptGroups, ids.AgentGroups}
+	if rank(least) <= rank(Controller) {
+		users, groups = append(users, ids.ControllerUsers), append(groups, ids.ControllerGroups)
+	}
+	for _, list := range users {
+		for _, p := range list {
+			if globPrefix(p, prefix) {
+				return true
+			}
+		}
+	}
+	for _, list := range groups {
+		for _, g := range list {
+			if g == "system:serviceaccounts" || g == "system:authenticated" || g == "system:serviceaccounts:"+ns {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func matchUser(patterns []string, name string) (string, bool) {
@@ -223,6 +414,42 @@ func glob(pattern, name string) bool {
 		p++
 	}
 	return p == len(pattern)
+}
+
+// globPrefix reports whether pattern matches some name that starts with
+// prefix: the states of the pattern reachable once prefix is read, where
+// "*" stays or moves on; any state left can end the name (a literal
+// rest spells itself, a "*" takes nothing).
+func globPrefix(pattern, prefix string) bool {
+	states := make([]bool, len(pattern)+1)
+	closure := func(s []bool) {
+		for i := 0; i < len(pattern); i++ {
+			if s[i] && pattern[i] == '*' {
+				s[i+1] = true
+			}
+		}
+	}
+	states[0] = true
+	closure(states)
+	for j := 0; j < len(prefix); j++ {
+		next := make([]bool, len(pattern)+1)
+		alive := false
+		for i := 0; i < len(pattern); i++ {
+			switch {
+			case !states[i]:
+			case pattern[i] == '*':
+				next[i], alive = true, true
+			case pattern[i] == prefix[j]:
+				next[i+1], alive = true, true
+			}
+		}
+		if !alive {
+			return false
+		}
+		closure(next)
+		states = next
+	}
+	return true
 }
 
 // DefaultSkipResources are cluster infrastructure that Git never declares:

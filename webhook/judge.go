@@ -56,7 +56,7 @@ func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller,
 	case errors.Is(err, errUnresolvedKind):
 		// Still a way to the agent, whatever kind it turns out to be (the
 		// request's own kind names a Pod or a Flux source).
-		return preq, snap, h.agentPath(preq, verdict{who: who, reason: reasonUnresolvedKind, err: err}), nil
+		return preq, snap, h.agentPath(ctx, preq, verdict{who: who, reason: reasonUnresolvedKind, err: err}), nil
 	case err != nil:
 		return nil, nil, verdict{}, err
 	case who.class == Controller && ownSubresourceWrite(preq):
@@ -66,16 +66,23 @@ func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller,
 		return preq, snap, verdict{who: who, allowed: true, reason: provenance.ReasonSubresource}, nil
 	}
 	preq.Deadline = start.Add(h.decisionTimeout())
-	v := h.gitVerdict(snap, preq, who.class, start)
+	h.keepDeletedManagedFields(req.OldObject.Raw, preq)
+	if v, ok := h.scopedVerdict(snap, preq, who); ok {
+		return preq, snap, h.agentPath(ctx, preq, v), nil
+	}
+	v := h.gitVerdict(ctx, snap, preq, who.class, start)
 	if v.reason == provenance.ReasonVersionMismatch && preq.Operation == provenance.Update {
 		v = h.inGitVersion(ctx, snap, preq, who.class, start, v)
+	}
+	if v.reason == provenance.ReasonNeedsDefaults {
+		v = h.checkAdded(ctx, snap, preq, h.checkerFor(who.class), v)
 	}
 	if v.allowed && preq.Operation == provenance.Create && v.result.Entry != nil && h.createNeedsDefaults(who.class, preq) {
 		keepManagedFields(req.Object.Raw, preq)
 		v = h.checkCreate(ctx, snap, preq, h.checkerFor(who.class), v)
 	}
 	v.who = who
-	return preq, snap, h.agentPath(preq, v), nil
+	return preq, snap, h.agentPath(ctx, preq, v), nil
 }
 
 // judgeToken judges a TokenRequest of a caller that is not exempt, agents
@@ -204,18 +211,18 @@ var controllerSubresources = map[string]bool{"status": true, "resize": true, "fi
 // gitVerdict asks Git. Not-synced comes first: without a snapshot there is
 // nothing to compare with. A verdict resting on a root synced longer ago
 // than --max-staleness becomes stale (with --stale-action deny).
-func (h *Handler) gitVerdict(snap *provenance.Snapshot, preq *provenance.Request, class Class, now time.Time) verdict {
+func (h *Handler) gitVerdict(ctx context.Context, snap *provenance.Snapshot, preq *provenance.Request, class Class, now time.Time) verdict {
 	if snap == nil {
 		return verdict{reason: reasonNotSynced}
 	}
 	var v verdict
 	if class == Controller {
-		v = h.judgeController(snap, preq)
+		v = h.judgeController(ctx, snap, preq)
 	} else {
 		res := h.Checker.Check(snap, preq)
 		v = verdict{allowed: res.Allowed, reason: res.Reason, result: res}
 	}
-	if v.reason == reasonAgentToken || h.Staleness == nil || !h.Staleness.Deny {
+	if v.reason == reasonAgentToken || v.reason == reasonSecretUnknown || h.Staleness == nil || !h.Staleness.Deny {
 		return v // a token refusal is harder than stale: no grant covers it
 	}
 	if age, root, stale := h.Staleness.stale(snap, v.result, now); stale {
@@ -239,19 +246,19 @@ func ControllerChecker(ignores *provenance.Ignores) *provenance.Checker {
 // count. A declared value changed or removed, a declared object deleted
 // (managed-delete) and gitgate's own Namespace label (undeclared-change)
 // stay refused.
-func (h *Handler) judgeController(snap *provenance.Snapshot, preq *provenance.Request) verdict {
+func (h *Handler) judgeController(ctx context.Context, snap *provenance.Snapshot, preq *provenance.Request) verdict {
 	c := h.checkerFor(Controller)
 	if preq.Subresource == "ephemeralcontainers" {
 		// The container may mount any volume of the Pod, its service
 		// account token included: never one of an agent's or exempt Pod.
-		if err := h.agentIdentityUse(preq); err != nil {
-			return verdict{reason: reasonAgentToken, err: err}
+		if reason, err := h.agentIdentityUse(ctx, preq); err != nil {
+			return verdict{reason: reason, err: err}
 		}
 	}
 	res := c.Check(snap, preq)
 	if res.Reason == provenance.ReasonNotInGit {
-		if err := h.agentIdentityUse(preq); err != nil {
-			return verdict{reason: reasonAgentToken, err: err}
+		if reason, err := h.agentIdentityUse(ctx, preq); err != nil {
+			return verdict{reason: reason, err: err}
 		}
 		res.Allowed = true
 	}
@@ -286,7 +293,7 @@ func (h *Handler) inGitVersion(ctx context.Context, snap *provenance.Snapshot, p
 	if err == nil {
 		var inGit *provenance.Request
 		if inGit, err = provenance.InStoredVersion(preq, stored, conv); err == nil {
-			return h.gitVerdict(snap, inGit, class, now)
+			return h.gitVerdict(ctx, snap, inGit, class, now)
 		}
 	}
 	v.result.Detail = err.Error()
@@ -310,11 +317,7 @@ func (h *Handler) checkCreate(ctx context.Context, snap *provenance.Snapshot, pr
 	ctx, cancel := context.WithDeadline(ctx, preq.Deadline)
 	defer cancel()
 	for _, e := range snap.Declarations(v.result.Entry.Key) {
-		var rev provenance.Revision
-		if st := snap.RootOf(e); st != nil {
-			rev = st.Revision
-		}
-		defaulted, err := h.Defaults.Defaulted(ctx, e, rev)
+		defaulted, err := h.defaultsOf(ctx, snap, e)
 		if err != nil {
 			return verdict{reason: reasonNoDefaults, err: err, result: provenance.Result{Entry: e}}
 		}

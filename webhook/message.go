@@ -101,15 +101,43 @@ func (h *Handler) explain(preq *provenance.Request, snap *provenance.Snapshot, v
 	case reasonStale:
 		return staleMessage(preq, v.who.user, h.Repo, v.root, v.age, h.Staleness.Max)
 	case reasonNoDefaults:
-		return fmt.Sprintf("gitgate denied %s of %s by %s: Git declares it, but gitgate could not learn what the API server makes of Git's manifest (%v), so it cannot tell defaults from additions. Let the GitOps agent create it, or retry.",
-			preq.Operation, describeObject(preq), v.who.user, v.err)
+		return noDefaultsMessage(preq, v)
 	case reasonAgentToken, reasonControllerToken:
 		return tokenMessage(preq, v.who, v.reason, v.err)
+	case reasonSecretUnknown:
+		return fmt.Sprintf("gitgate denied %s of %s by %s: %v, so it cannot tell whether its Pods would hold the token of a service account above the caller's "+
+			"(a token Secret referenced by name hands out its token, whatever the Pod runs as); neither the mode nor break-glass changes this. "+
+			"Retry; if this persists, check gitgate's logs and its RBAC (get on secrets).",
+			preq.Operation, describeObject(preq), v.who.user, v.err)
 	case reasonUnresolvedKind:
 		return fmt.Sprintf("gitgate denied %s of %s by %s: %v, so it cannot tell which object Git declares. The API server's discovery may not list it yet; retry, and check gitgate's logs if this persists.",
 			preq.Operation, describeObject(preq), v.who.user, v.err)
+	case provenance.ReasonAgentMadeDelete:
+		maker, _ := h.GitOpsKinds.MadeBy(preq.Group, preq.Kind, preq.OldObject)
+		return agentMadeDeleteMessage(preq, v.who, snap, maker, h.Repo)
+	case provenance.ReasonRootInput:
+		return rootInputMessage(preq, v.who, snap, v.result, h.Repo)
 	}
 	return denialMessage(preq, v.who, snap, v.result, h.Repo)
+}
+
+// noDefaultsMessage explains a refusal for want of the API server's
+// defaults: a create of a declared object, or an update that adds to it
+// where Git's revision, not applied yet, declares more.
+func noDefaultsMessage(preq *provenance.Request, v verdict) string {
+	if preq.Operation != provenance.Update {
+		return fmt.Sprintf("gitgate denied %s of %s by %s: Git declares it, but gitgate could not learn what the API server makes of Git's manifest (%v), so it cannot tell defaults from additions. Let the GitOps agent create it, or retry.",
+			preq.Operation, describeObject(preq), v.who.user, v.err)
+	}
+	where := "a part of the object"
+	switch n := len(v.result.Diffs); {
+	case n == 1:
+		where = v.result.Diffs[0].Path.String()
+	case n > 1:
+		where = fmt.Sprintf("%s (and %d more)", v.result.Diffs[0].Path.String(), n-1)
+	}
+	return fmt.Sprintf("gitgate denied %s of %s by %s: it sets %s, where Git's revision adds to the object (the GitOps agent has not applied it yet) and does not declare it; gitgate could not learn what the API server makes of Git's manifest (%v), so it cannot tell a default from an addition. Let the GitOps agent apply Git's revision first, or retry.",
+		preq.Operation, describeObject(preq), v.who.user, where, v.err)
 }
 
 // denialMessage explains a denial in one paragraph: what was refused, where
@@ -117,10 +145,7 @@ func (h *Handler) explain(preq *provenance.Request, snap *provenance.Snapshot, v
 // judged as one, and how to make it an agent instead.
 func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapshot, res provenance.Result, repo Repo) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "gitgate denied %s of %s by %s", req.Operation, describeObject(req), who.user)
-	if who.class == Controller {
-		fmt.Fprintf(&b, ", judged as a controller (it matches %s)", who.match)
-	}
+	b.WriteString(deniedBy(req, who))
 	b.WriteString(": ")
 	root := snap.RootOf(res.Entry)
 	where := consulted(snap)
@@ -192,6 +217,98 @@ func writeDetailed(b *strings.Builder, req *provenance.Request, res provenance.R
 		return false
 	}
 	return true
+}
+
+// deniedBy is the head of a denial: what was refused, by whom, and how a
+// caller whose class its name does not tell was judged.
+func deniedBy(req *provenance.Request, who caller) string {
+	return fmt.Sprintf("gitgate denied %s of %s by %s", req.Operation, describeObject(req), who.user) + judgedAs(who)
+}
+
+// agentAdvice ends a controller's denial: the identity may in fact be a
+// GitOps agent.
+func agentAdvice(who caller) string {
+	if who.class != Controller {
+		return ""
+	}
+	return " If " + who.user + " is a GitOps agent that applies Git, run gitgate with --agent " + who.user + "."
+}
+
+// agentMadeDeleteMessage explains the refused delete of a GitOps object
+// Git does not declare that an agent made (maker): the agent would prune
+// what it applied.
+func agentMadeDeleteMessage(req *provenance.Request, who caller, snap *provenance.Snapshot, maker string, repo Repo) string {
+	msg := fmt.Sprintf("%s: Git does not declare it in %s, but %s made it, and deleting it has the GitOps agent prune or delete what it applied, which Git declares. "+
+		"To delete it, remove it from what makes it, in Git (%s); in an emergency, ask for a break-glass grant (gitgate breakglass grant).%s",
+		deniedBy(req, who), consulted(snap), maker, gitTarget(snap, nil, repo), agentAdvice(who))
+	return truncate(msg, maxMessageLen)
+}
+
+// maxShownInputRoots bounds the roots a root-input denial names.
+const maxShownInputRoots = 2
+
+// rootInputMessage explains the refused change of an object a root's
+// render reads: it names the roots, never a value.
+func rootInputMessage(req *provenance.Request, who caller, snap *provenance.Snapshot, res provenance.Result, repo Repo) string {
+	var b strings.Builder
+	b.WriteString(deniedBy(req, who) + ": ")
+	inputs, what := snap.Readers(req.Key()), "it"
+	if req.Group == "" && req.Kind == "Namespace" {
+		what = "objects in it"
+	}
+	var first *provenance.RootState
+	for i, in := range inputs {
+		if i == maxShownInputRoots {
+			fmt.Fprintf(&b, " and %d more", len(inputs)-maxShownInputRoots)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		st := snap.State(in.Root)
+		if st == nil {
+			fmt.Fprintf(&b, "%s (not loaded yet) reads %s (%s)", in.Root, what, in.Via)
+			continue
+		}
+		if first == nil {
+			first = st
+		}
+		fmt.Fprintf(&b, "%s reads %s (%s)", rootAt(st), what, in.Via)
+	}
+	b.WriteString("; changing its data or deleting it changes what the GitOps agent renders and applies, past Git.")
+	advice := " Declare it in Git and change it there"
+	if st := snap.RootOf(res.Entry); st != nil {
+		fmt.Fprintf(&b, " Git declares it in file %s, and not %s, which the request sets.", fileRef(repo, st, res.Entry), diffPathList(res.Diffs))
+		advice, first = " Change it in Git", st
+	}
+	fmt.Fprintf(&b, "%s (%s); in an emergency, ask for a break-glass grant (gitgate breakglass grant).%s",
+		advice, gitTarget(snap, first, repo), agentAdvice(who))
+	return truncate(b.String(), maxMessageLen)
+}
+
+// diffPathList names the paths of diffs, at most maxShownDiffs of them.
+func diffPathList(diffs []compare.Diff) string {
+	var paths []string
+	for i, d := range diffs {
+		if i == maxShownDiffs {
+			paths = append(paths, fmt.Sprintf("%d more", len(diffs)-maxShownDiffs))
+			break
+		}
+		paths = append(paths, d.Path.String())
+	}
+	return strings.Join(paths, ", ")
+}
+
+// judgedAs says how a caller whose class its name does not tell was
+// judged: a controller, or a people proxy (a person).
+func judgedAs(who caller) string {
+	switch {
+	case who.class == Controller:
+		return fmt.Sprintf(", judged as a controller (it matches %s)", who.match)
+	case who.proxy:
+		return fmt.Sprintf(", judged as a person: it writes what people ask of it (it matches --people-proxy %s)", who.match)
+	}
+	return ""
 }
 
 // rootAt names a root and its revision, printed once:
@@ -414,8 +531,11 @@ func writeDiffs(b *strings.Builder, diffs []compare.Diff, hidden func(compare.Pa
 		}
 		b.WriteString(d.Path.String() + ": ")
 		hide := hidden(d.Path)
-		switch d.Kind {
-		case compare.Undeclared:
+		switch {
+		case d.Kind == compare.Undeclared && d.Added:
+			fmt.Fprintf(b, "Git does not declare it where this update adds to the object, and the API server's default there is %s; request has %s",
+				value(d.Old, hide), value(d.Request, hide))
+		case d.Kind == compare.Undeclared:
 			fmt.Fprintf(b, "Git does not declare it, request changes it from %s to %s", value(d.Old, hide), value(d.Request, hide))
 		default:
 			fmt.Fprintf(b, "Git has %s, request has %s", value(d.Git, hide), value(d.Request, hide))
@@ -528,10 +648,7 @@ func tooLargeHTTPMessage(limit int64) string {
 // connectMessage explains a refused CONNECT (exec, attach, port-forward):
 // whose Pod it is, or that gitgate could not tell, or --connect.
 func connectMessage(preq *provenance.Request, v verdict) string {
-	head := fmt.Sprintf("gitgate denied %s of %s by %s", preq.Operation, describeObject(preq), v.who.user)
-	if v.who.class == Controller {
-		head += fmt.Sprintf(", judged as a controller (it matches %s)", v.who.match)
-	}
+	head := deniedBy(preq, v.who)
 	switch v.reason {
 	case reasonAgentToken:
 		return fmt.Sprintf("%s: %v; whoever runs a command in it, attaches to it or forwards its ports can read its token and act as it, past every Git check. "+

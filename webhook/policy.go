@@ -80,7 +80,7 @@ type ruling struct {
 func (h *Handler) rule(req *admission.Request, preq *provenance.Request, snap *provenance.Snapshot, v verdict, now time.Time) ruling {
 	r := ruling{mode: h.modeFor(snap, preq.Namespace)}
 	r.decision = decisionFor(r.mode)
-	hard := v.reason == reasonAgentToken || v.reason == reasonControllerToken || v.reason == reasonPodUnknown ||
+	hard := v.reason == reasonAgentToken || v.reason == reasonControllerToken || v.reason == reasonPodUnknown || v.reason == reasonSecretUnknown ||
 		v.reason == provenance.ReasonManagedFields
 	if hard || v.enforce {
 		// A token outlives any grant and any roll-out mode: always denied.
@@ -198,7 +198,7 @@ func newRecord(req *admission.Request, preq *provenance.Request, snap *provenanc
 		ObjectUID:   objectUID(preq),
 	}
 	if snap != nil {
-		r.Root, r.Revision = recordRoot(snap, v)
+		r.Root, r.Revision = recordRoot(snap, preq, v)
 	}
 	if v.result.Entry != nil {
 		r.File = v.result.Entry.Origin()
@@ -209,17 +209,31 @@ func newRecord(req *admission.Request, preq *provenance.Request, snap *provenanc
 	return r
 }
 
+// readersOf lists, for a root-input refusal with no declared object, the
+// roots that read the object.
+func readersOf(snap *provenance.Snapshot, preq *provenance.Request, v verdict) []provenance.RootInput {
+	if v.reason != provenance.ReasonRootInput || v.result.Entry != nil {
+		return nil
+	}
+	return snap.Readers(preq.Key())
+}
+
 // maxRecordRevisions bounds the revisions a record lists when its verdict
 // rests on every root (not in Git).
 const maxRecordRevisions = 5
 
 // recordRoot is the root and revision a verdict rests on: the declared
-// object's root, the stale root, or else the distinct revisions of every
-// root consulted.
-func recordRoot(snap *provenance.Snapshot, v verdict) (root, revision string) {
+// object's root, the stale root, the first root whose render reads an
+// input, or else the distinct revisions of every root consulted.
+func recordRoot(snap *provenance.Snapshot, preq *provenance.Request, v verdict) (root, revision string) {
 	st := snap.RootOf(v.result.Entry)
 	if v.reason == reasonStale && v.root != nil {
 		st = v.root
+	}
+	if in := readersOf(snap, preq, v); len(in) > 0 {
+		if st = snap.State(in[0].Root); st == nil {
+			return in[0].Root.String(), ""
+		}
 	}
 	if st != nil {
 		return st.Root.String(), st.Revision.String()

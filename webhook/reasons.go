@@ -38,9 +38,11 @@ const (
 	// the rules for people.
 	reasonControllerToken provenance.Reason = "controller-token"
 	// reasonNoDefaults: a person (or a controller, see
-	// createNeedsDefaults) creates a declared object, and gitgate cannot
-	// learn what the API server makes of Git's manifest (the dry run
-	// failed), so it cannot tell defaults from additions: refused.
+	// createNeedsDefaults) creates a declared object, or updates it with a
+	// field Git does not declare in a subtree Git's new revision adds
+	// (checkAdded), and gitgate cannot learn what the API server makes of
+	// Git's manifest (the dry run failed), so it cannot tell defaults from
+	// additions: refused.
 	reasonNoDefaults provenance.Reason = "defaults-unknown"
 	// reasonTooLarge: the AdmissionReview is over --max-request-bytes;
 	// refused before decoding (metrics only, nothing decoded to record).
@@ -55,6 +57,15 @@ const (
 	reasonConnect provenance.Reason = "connect"
 	// reasonPodUnknown: see errPodUnknown.
 	reasonPodUnknown provenance.Reason = "pod-unknown"
+	// reasonSecretUnknown: see errSecretUnknown.
+	reasonSecretUnknown provenance.Reason = "secret-unknown"
+	// reasonAnnotations: an annotator (--annotator) changed nothing but
+	// annotations Git does not declare (allowed).
+	reasonAnnotations provenance.Reason = "annotations-only"
+	// reasonPlainSync: a people proxy (--people-proxy) started a plain
+	// sync of an Argo CD Application, the Sync button, or ended one
+	// (allowed).
+	reasonPlainSync provenance.Reason = "plain-sync"
 )
 
 // Sentinel errors of the fail-closed paths that have no reason of their
@@ -78,8 +89,18 @@ var (
 	// every mode and past every grant, as the agent's Pod would be
 	// (reasonPodUnknown): a grant must not open a Pod nobody looked at.
 	errPodUnknown = errors.New("cannot read the service account of Pod")
+	// errSecretUnknown: an object's Pods reference a Secret by name, in a
+	// namespace whose service accounts may hold a token above the
+	// caller's, and gitgate could not read whose token the Secret holds
+	// (RBAC, a slow API server). A token Secret mounted by name hands out
+	// its service account's token whatever the Pod runs as, so gitgate
+	// refuses (reasonSecretUnknown) in every mode and past every grant, as
+	// it refuses a CONNECT to a Pod it cannot read.
+	errSecretUnknown = errors.New("cannot read the Secret")
 	// errNoPodReader: the Handler has no Pods to read them with.
 	errNoPodReader = errors.New("gitgate has no Pod reader")
+	// errNoSecretReader: the Handler has no Secrets to read them with.
+	errNoSecretReader = errors.New("gitgate has no Secret reader")
 	// errGitOpsPath: a person's or a controller's refused create of a
 	// GitOps object, or change to what one fetches and applies (a
 	// GitRepository's URL or ref, a Kustomization's path or service

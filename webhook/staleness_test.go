@@ -89,7 +89,7 @@ func TestRecordRoot(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			root, rev := recordRoot(snap, tc.v)
+			root, rev := recordRoot(snap, &provenance.Request{Kind: "ConfigMap", Namespace: "app", Name: "x"}, tc.v)
 			if root != tc.wantRoot || rev != tc.wantRevision {
 				t.Errorf("recordRoot = %q, %q; want %q, %q", root, rev, tc.wantRoot, tc.wantRevision)
 			}

@@ -178,6 +178,20 @@ func TestFullValuesRender(t *testing.T) {
 			t.Errorf("no audit emptyDir of 262144000 bytes in %v", volumes)
 		}
 	}
+	// tokenSecrets.namespaces: get on Secrets, bound in those namespaces
+	// only.
+	if role := m.Find("ClusterRole", "gitgate-token-secrets"); role == nil || !hasRule(role, "secrets", "get") || hasRule(role, "secrets", "list") || hasRule(role, "secrets", "watch") {
+		t.Error("want ClusterRole gitgate-token-secrets with get on secrets, no list or watch")
+	}
+	var bound []string
+	for _, o := range m {
+		if o.GetKind() == "RoleBinding" && o.GetName() == "gitgate-token-secrets" {
+			bound = append(bound, o.GetNamespace())
+		}
+	}
+	if m.Find("ClusterRoleBinding", "gitgate-token-secrets") != nil || !reflect.DeepEqual(bound, []string{"flux-system", "gate"}) {
+		t.Errorf("gitgate-token-secrets bound in %v, want [flux-system gate] by RoleBindings only", bound)
+	}
 	if !hasRule(m.Find("ClusterRole", "gitgate-drift"), "widgets", "list") {
 		t.Error("driftScan.extraRules: ClusterRole gitgate-drift may not list widgets")
 	}
@@ -185,7 +199,9 @@ func TestFullValuesRender(t *testing.T) {
 	if a := slices.Index(args, "--dry-run-namespace=gate-dryrun"); a < 0 {
 		t.Error("the Deployment lacks --dry-run-namespace=gate-dryrun")
 	}
-	for _, want := range []string{"--gitops-kind=kustomize.toolkit.fluxcd.io", "--gitops-kind=source.toolkit.fluxcd.io", "--gitops-kind=example.com/Pipeline"} {
+	for _, want := range []string{"--gitops-kind=kustomize.toolkit.fluxcd.io", "--gitops-kind=source.toolkit.fluxcd.io", "--gitops-kind=example.com/Pipeline",
+		"--agent-for=system:serviceaccount:ops:generator=example.com/Pipeline", "--annotator=system:serviceaccount:ops:notifier=example.com/Pipeline",
+		"--people-proxy=system:serviceaccount:ops:web-ui", "--people-proxy=console-*"} {
 		if !slices.Contains(args, want) {
 			t.Errorf("the Deployment lacks %s", want)
 		}
@@ -263,6 +279,9 @@ func TestBadValuesFail(t *testing.T) {
 		{"identities.exemptUsers[0]= ", "identities.exemptUsers holds an empty entry"},
 		{"identities.skipResources[0]=nodes", `identities.skipResources "nodes": want GROUP/RESOURCE`},
 		{"identities.gitopsKinds[0]=example.com/pipelines", `identities.gitopsKinds "example.com/pipelines": want GROUP or GROUP/KIND`},
+		{"identities.agentFor[0]=argoproj.io/Application", `identities.agentFor "argoproj.io/Application": want SUBJECT=GROUP/KIND`},
+		{"identities.annotators[0]=x=argoproj.io/applications", `identities.annotators "x=argoproj.io/applications": want SUBJECT=GROUP/KIND`},
+		{"identities.peopleProxies[0]= ", "identities.peopleProxies holds an empty entry"},
 		{"audit.file.enabled=true,audit.file.maxBytes=0", "audit.file: maxBytes must be positive"},
 		{"webhook.rules=null", "webhook.rules must not be empty"},
 		{"dryRun.namespace=", "dryRun.namespace: name a namespace of its own"},
@@ -369,6 +388,9 @@ func TestNoWildcardBeyondTheSandbox(t *testing.T) {
 			// --source flux reads the Secrets a GitRepository or
 			// Kustomization names, by name (get, never list).
 			fluxRefs := o.GetName() == "gitgate-flux-refs" && !hasRule(o, "secrets", "list") && !hasRule(o, "secrets", "create")
+			// tokenSecrets.namespaces: whose token a Secret a Pod
+			// references holds, by name (get, never list).
+			fluxRefs = fluxRefs || o.GetName() == "gitgate-token-secrets" && !hasRule(o, "secrets", "list") && !hasRule(o, "secrets", "create")
 			for _, res := range []string{"*", "secrets"} {
 				if res == "secrets" && fluxRefs {
 					continue

@@ -22,7 +22,31 @@ const (
 	// Incomplete: the comparison ran past Options.Deadline and stopped;
 	// the object was not fully compared.
 	Incomplete
+	// Unproven: a strict update adds a subtree the stored object lacks
+	// (a container Git just added, a securityContext Git's new revision
+	// declares) and sets a field there that Git does not declare. Only
+	// the API server's defaults for Git's manifest can tell a default
+	// from an addition, and Options.Defaults was not given: compare again
+	// with them.
+	Unproven
 )
+
+// String names the kind as the constant does.
+func (k DiffKind) String() string {
+	switch k {
+	case Mismatch:
+		return "Mismatch"
+	case Missing:
+		return "Missing"
+	case Undeclared:
+		return "Undeclared"
+	case Incomplete:
+		return "Incomplete"
+	case Unproven:
+		return "Unproven"
+	}
+	return "DiffKind(" + strconv.Itoa(int(k)) + ")"
+}
 
 // Diff is one place where a request disagrees with Git.
 type Diff struct {
@@ -31,6 +55,10 @@ type Diff struct {
 	// Git is the declared value (nil for Undeclared); Request is the value in
 	// the request object; Old is the value before an update.
 	Git, Request, Old any
+	// Added marks an Undeclared field inside a subtree the update adds:
+	// the stored object had nothing there, and Old is what the API
+	// server's defaults for Git's manifest hold at that place (nil: none).
+	Added bool
 }
 
 // Options control a comparison.
@@ -58,6 +86,12 @@ type Options struct {
 	// what a workload runs, for callers who may otherwise change what Git
 	// does not declare.
 	StrictUnder [][]string
+	// Defaults is Git's manifest as the API server creates it (a dry run),
+	// decoded as the request is; nil when not known. Where a strict update
+	// adds a subtree the stored object lacks, what Git does not declare
+	// there must be what Defaults holds at the same place; without
+	// Defaults, such a field is a Diff of kind Unproven.
+	Defaults map[string]any
 }
 
 // Compare reports where obj disagrees with the declared manifest. For an
@@ -67,10 +101,12 @@ type Options struct {
 // normalization (see equal). Fields Git does not declare are free on create,
 // where the API server's defaulting and mutating admission add many. On
 // update in strict mode, a change between old and obj outside Git's declared
-// fields is a Diff of kind Undeclared.
+// fields is a Diff of kind Undeclared; inside a subtree the update adds, so
+// is a field Git does not declare that differs from opts.Defaults (Unproven
+// without them).
 func Compare(declared, old, obj map[string]any, s *Schema, opts Options) []Diff {
 	w := walker{strict: opts.Strict && old != nil, strictLists: opts.StrictLists, max: opts.MaxDiffs, deadline: opts.Deadline,
-		update: old != nil, strictUnder: opts.StrictUnder}
+		update: old != nil, strictUnder: opts.StrictUnder, defaults: opts.Defaults}
 	if w.max <= 0 {
 		w.max = 64
 	}
@@ -106,6 +142,10 @@ type walker struct {
 	// update and strictUnder: see Options.StrictUnder.
 	update      bool
 	strictUnder [][]string
+	// added: the walk is inside a subtree a strict update adds (see
+	// walk); defaults: Options.Defaults.
+	added    bool
+	defaults map[string]any
 	// deadline, visits and expired bound the walk in time; the clock is
 	// read once every deadlineEvery nodes.
 	deadline time.Time
@@ -128,14 +168,19 @@ func (w *walker) full() bool {
 }
 
 func (w *walker) report(kind DiffKind, git, req, old any) {
+	w.reportDiff(Diff{Kind: kind, Git: git, Request: req, Old: old})
+}
+
+// reportDiff adds d at the walk's path.
+func (w *walker) reportDiff(d Diff) {
 	if w.full() {
 		return
 	}
-	p := make(Path, len(w.path))
+	d.Path = make(Path, len(w.path))
 	for i, f := range w.path {
-		p[i] = f.step()
+		d.Path[i] = f.step()
 	}
-	w.diffs = append(w.diffs, Diff{Path: p, Kind: kind, Git: git, Request: req, Old: old})
+	w.diffs = append(w.diffs, d)
 }
 
 // frame is one level of the walk. It is smaller than a Step: a keyed list
@@ -143,13 +188,18 @@ func (w *walker) report(kind DiffKind, git, req, old any) {
 // to text only when a Diff or an ignore rule needs it.
 type frame struct {
 	field string
-	index int
 	list  *Schema
 	elem  map[string]any
+	// index is the element's position in the request (-1 for a map
+	// field); ord counts the elements before a keyed one with its key
+	// (keyedSide.ordinal), by which defaultAt finds its counterpart. Both
+	// fit in 32 bits (a request is at most a few MiB), so a frame is no
+	// larger for them.
+	index, ord int32
 }
 
 func (f frame) step() Step {
-	st := Step{Field: f.field, Index: f.index}
+	st := Step{Field: f.field, Index: int(f.index)}
 	if f.list != nil {
 		st.KeyName, st.KeyValue = renderKey(f.list.keys, f.elem)
 	}
@@ -236,12 +286,16 @@ func (w *walker) walk(decl, old, obj any, s *Schema, ig *Ignore) {
 	if w.full() || ig.skips(decl != nil && !isEmpty(decl), present(obj, old)) {
 		return
 	}
-	if w.strict && old == nil && !isEmpty(decl) {
+	if w.strict && old == nil && !isEmpty(decl) && !w.added {
 		// A declared subtree the object did not have yet (a container Git
-		// just added) is being created: the defaults the API server fills
-		// into it are free, exactly as on CREATE.
-		w.strict = false
-		defer func() { w.strict = true }()
+		// just added, a securityContext Git's new revision declares) is
+		// being created by this update, before the agent applies it. What
+		// Git declares there is held to Git, as everywhere; what it does
+		// not may only be the API server's default for Git's manifest
+		// (undeclared, with defaultAt): the agent's server-side apply keeps
+		// fields another manager set, so anything more would stay, unseen.
+		w.added = true
+		defer func() { w.added = false }()
 	}
 	switch d := decl.(type) {
 	case nil:
@@ -363,6 +417,15 @@ func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore) {
 		}
 		return
 	}
+	if w.added && old == nil {
+		if obj == nil {
+			return
+		}
+		// Inside a subtree the update adds, the API server's default is
+		// what the object may hold (nil where there is none, or it is not
+		// known): the walk below compares with it as with a stored value.
+		old = w.defaultAt()
+	}
 	if exactEqual(old, obj) {
 		return
 	}
@@ -383,7 +446,21 @@ func (w *walker) undeclared(old, obj any, s *Schema, ig *Ignore) {
 		w.keyedList(nil, oldList, objList, s, keys, ig)
 		return
 	}
-	w.report(Undeclared, nil, obj, old)
+	w.reportUndeclared(obj, old)
+}
+
+// reportUndeclared reports obj, which Git does not declare, replacing old.
+// Inside a subtree the update adds, old is the API server's default: a
+// difference is an addition, or Unproven while the defaults are unknown.
+func (w *walker) reportUndeclared(obj, old any) {
+	switch {
+	case !w.added:
+		w.report(Undeclared, nil, obj, old)
+	case w.defaults != nil:
+		w.reportDiff(Diff{Kind: Undeclared, Request: obj, Old: old, Added: true})
+	default:
+		w.report(Unproven, nil, obj, nil)
+	}
 }
 
 // strictFields compares a declared map in strict mode: declared keys with
@@ -440,8 +517,12 @@ func (w *walker) undeclaredFields(oldMap, objMap map[string]any, s *Schema, ig *
 }
 
 // removedFields reports keys of old that obj no longer has and Git does not
-// declare.
+// declare. Inside a subtree the update adds, old is the API server's
+// default, and a request without it adds nothing.
 func (w *walker) removedFields(decl, oldMap, objMap map[string]any, s *Schema, ig *Ignore) {
+	if w.added {
+		return
+	}
 	for k, v := range oldMap {
 		if _, ok := objMap[k]; ok {
 			continue
@@ -470,7 +551,7 @@ func (w *walker) atomicList(decl []any, old, obj any, s *Schema, ig *Ignore) {
 		if len(oldList) == len(objList) {
 			oldElem = oldList[i]
 		}
-		w.push(frame{index: i})
+		w.push(frame{index: int32(i)})
 		w.walk(de, oldElem, objList[i], es, ig.element("", i))
 		w.pop()
 	}

@@ -136,7 +136,13 @@ func TestCompare(t *testing.T) {
 		{
 			name: "container Git adds arrives with defaults: catching up to Git is allowed", schema: deploySchema, declared: gitDeploy, strict: true, ignore: builtins,
 			old: replace(liveDeploy, "      - name: sidecar\n        image: proxy:1\n        imagePullPolicy: IfNotPresent\n", ""),
-			obj: liveDeploy,
+			obj: liveDeploy, defaults: liveDeploy,
+		},
+		{
+			name: "container Git adds arrives with defaults: unproven until the defaults are known", schema: deploySchema, declared: gitDeploy, strict: true, ignore: builtins,
+			old:  replace(liveDeploy, "      - name: sidecar\n        image: proxy:1\n        imagePullPolicy: IfNotPresent\n", ""),
+			obj:  liveDeploy,
+			want: []string{"spec.template.spec.containers[name=sidecar].imagePullPolicy Unproven"},
 		},
 		{
 			name: "hostNetwork false in Git equals absent", schema: deploySchema, declared: gitDeploy, strict: true,
@@ -237,7 +243,12 @@ type compareCase struct {
 	// strictLists: see Options.StrictLists.
 	strictLists bool
 	ignore      *Ignore
-	want        []string
+	// defaults: Options.Defaults, Git's manifest as the API server
+	// creates it.
+	defaults string
+	// want renders each diff as "path Kind", with " added" for a field
+	// of a subtree the update adds (Diff.Added).
+	want []string
 }
 
 func runCompareCases(t *testing.T, tests []compareCase) {
@@ -246,10 +257,15 @@ func runCompareCases(t *testing.T, tests []compareCase) {
 		t.Run(tc.name, func(t *testing.T) {
 			decl := obj(t, tc.declared)
 			Normalize(decl, tc.schema)
-			diffs := Compare(decl, obj(t, tc.old), obj(t, tc.obj), tc.schema, Options{Strict: tc.strict, StrictLists: tc.strictLists, Ignore: tc.ignore})
+			diffs := Compare(decl, obj(t, tc.old), obj(t, tc.obj), tc.schema, Options{Strict: tc.strict, StrictLists: tc.strictLists, Ignore: tc.ignore,
+				Defaults: obj(t, tc.defaults)})
 			var got []string
 			for _, d := range diffs {
-				got = append(got, d.Path.String()+" "+[]string{"Mismatch", "Missing", "Undeclared"}[d.Kind])
+				s := d.Path.String() + " " + d.Kind.String()
+				if d.Added {
+					s += " added"
+				}
+				got = append(got, s)
 			}
 			sort.Strings(got)
 			if !reflect.DeepEqual(got, tc.want) {
@@ -415,4 +431,43 @@ func TestCompareReviewFindings(t *testing.T) {
 			obj:      "spec: {clusterIP: 10.0.0.7}"},
 	}
 	runCompareCases(t, tests)
+}
+
+// TestIgnoreSkipsAt: a caller judging a field Git does not declare asks
+// the same rules the walk follows: a rule on the field, on a map above it,
+// by prefix or "*" frees it, and so does one that frees only what Git
+// leaves out.
+func TestIgnoreSkipsAt(t *testing.T) {
+	obj := map[string]any{"data": map[string]any{"image": "x", "tag": "y"}}
+	for _, tc := range []struct {
+		name   string
+		rules  [][]string
+		fields []string
+		want   bool
+	}{
+		{name: "the field", rules: [][]string{{"data", "image"}}, fields: []string{"data", "image"}, want: true},
+		{name: "another field", rules: [][]string{{"data", "image"}}, fields: []string{"data", "tag"}},
+		{name: "the map above", rules: [][]string{{"data"}}, fields: []string{"data", "tag"}, want: true},
+		{name: "any key", rules: [][]string{{"data", "*"}}, fields: []string{"data", "tag"}, want: true},
+		{name: "by prefix", rules: [][]string{{"data", "ta*"}}, fields: []string{"data", "tag"}, want: true},
+		{name: "no rule", fields: []string{"data", "tag"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ig *Ignore
+			if tc.rules != nil {
+				ig = &Ignore{}
+				for _, r := range tc.rules {
+					ig.Add(r, false)
+				}
+			}
+			if got := ig.SkipsAt(obj, tc.fields...); got != tc.want {
+				t.Errorf("SkipsAt(%v) = %v, want %v", tc.fields, got, tc.want)
+			}
+		})
+	}
+	declaredOnly := &Ignore{}
+	declaredOnly.Add([]string{"data", "tag"}, true)
+	if !declaredOnly.SkipsAt(obj, "data", "tag") {
+		t.Error("a rule freeing what Git leaves out does not free a key Git leaves out")
+	}
 }

@@ -182,6 +182,21 @@ func (ig *Ignore) element(keyed string, index int) *Ignore {
 	return Merge(found, ig.any)
 }
 
+// SkipsAt reports whether comparison skips, where Git does not declare
+// it, the value at the map path fields of obj (each a map key) or a map
+// on the way there: for a caller that judges such a field itself.
+func (ig *Ignore) SkipsAt(obj map[string]any, fields ...string) bool {
+	node, v := ig, any(obj)
+	for _, f := range fields {
+		m, _ := v.(map[string]any)
+		node, v = node.field(f), m[f]
+		if node.skips(false, v) {
+			return true
+		}
+	}
+	return false
+}
+
 // skips reports whether the walk ends at value v.
 func (ig *Ignore) skips(declared bool, v any) bool {
 	return ig != nil && ig.skip && (!ig.undeclaredOnly || !declared) && (ig.shape == nil || ig.shape(v))

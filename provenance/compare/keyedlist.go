@@ -33,7 +33,9 @@ func (w *walker) keyedList(decl []any, old, obj any, s *Schema, keys []string, i
 		return
 	}
 	w.extraElements(&kl)
-	if w.strict {
+	if w.strict && !w.added {
+		// (Inside a subtree the update adds, old is the API server's
+		// default: a request without an element of it adds nothing.)
 		w.removedElements(&kl)
 	}
 }
@@ -56,11 +58,11 @@ func (w *walker) declaredElements(kl *keyedLists) {
 		kv, ord := kl.decl.key(di), kl.decl.ordinal(di)
 		i := kl.obj.find(kv, ord)
 		if i < 0 {
-			w.element(kl.schema, declElem, -1, kl.ig, func(*Ignore) { w.report(Missing, de, nil, nil) })
+			w.element(kl.schema, declElem, -1, ord, kl.ig, func(*Ignore) { w.report(Missing, de, nil, nil) })
 			continue
 		}
 		oldElem := kl.old.elem(kv, ord)
-		w.element(kl.schema, declElem, i, kl.ig, func(eig *Ignore) { w.walk(de, oldElem, kl.obj.list[i], kl.elem, eig) })
+		w.element(kl.schema, declElem, i, ord, kl.ig, func(eig *Ignore) { w.walk(de, oldElem, kl.obj.list[i], kl.elem, eig) })
 	}
 }
 
@@ -78,7 +80,7 @@ func (w *walker) duplicateElements(kl *keyedLists) {
 			continue
 		}
 		if objElem, isMap := e.(map[string]any); isMap {
-			w.extraElement(kl, objElem, i)
+			w.extraElement(kl, objElem, i, ord)
 		}
 	}
 }
@@ -101,18 +103,18 @@ func (w *walker) extraElements(kl *keyedLists) {
 		oldElem := kl.old.elem(kv, ord)
 		switch {
 		case w.strict:
-			w.element(kl.schema, objElem, i, kl.ig, func(eig *Ignore) { w.walk(nil, oldElem, e, kl.elem, eig) })
+			w.element(kl.schema, objElem, i, ord, kl.ig, func(eig *Ignore) { w.walk(nil, oldElem, e, kl.elem, eig) })
 		case oldElem == nil:
 			// Undeclared fields are free here, undeclared elements are not.
-			w.extraElement(kl, objElem, i)
+			w.extraElement(kl, objElem, i, ord)
 		}
 	}
 }
 
-// extraElement reports element i of the request as undeclared, unless an
-// ignore rule frees it.
-func (w *walker) extraElement(kl *keyedLists, objElem map[string]any, i int) {
-	w.element(kl.schema, objElem, i, kl.ig, func(eig *Ignore) {
+// extraElement reports element i of the request, the ord-th with its key,
+// as undeclared, unless an ignore rule frees it.
+func (w *walker) extraElement(kl *keyedLists, objElem map[string]any, i, ord int) {
+	w.element(kl.schema, objElem, i, ord, kl.ig, func(eig *Ignore) {
 		if !eig.skips(false, objElem) {
 			w.report(Undeclared, nil, objElem, nil)
 		}
@@ -132,7 +134,7 @@ func (w *walker) removedElements(kl *keyedLists) {
 		}
 		kv, ord := kl.old.key(j), kl.old.ordinal(j)
 		if kl.decl.find(kv, ord) < 0 && kl.obj.find(kv, ord) < 0 {
-			w.element(kl.schema, oldElem, -1, kl.ig, func(eig *Ignore) { w.walk(nil, e, nil, kl.elem, eig) })
+			w.element(kl.schema, oldElem, -1, ord, kl.ig, func(eig *Ignore) { w.walk(nil, e, nil, kl.elem, eig) })
 		}
 	}
 }
@@ -150,15 +152,16 @@ func (w *walker) keyValues(list []any, keys []string) []any {
 	return w.keybuf[start:len(w.keybuf):len(w.keybuf)]
 }
 
-// element runs fn for one keyed list element with its path pushed. The key
-// is rendered to text only when a path or an ignore rule needs it.
-func (w *walker) element(list *Schema, elem map[string]any, index int, ig *Ignore, fn func(*Ignore)) {
+// element runs fn for one keyed list element, the ord-th with its key,
+// with its path pushed. The key is rendered to text only when a path or an
+// ignore rule needs it.
+func (w *walker) element(list *Schema, elem map[string]any, index, ord int, ig *Ignore, fn func(*Ignore)) {
 	var eig *Ignore
 	if ig != nil {
 		name, value := renderKey(list.keys, elem)
 		eig = ig.element(name+"="+value, index)
 	}
-	w.push(frame{index: index, list: list, elem: elem})
+	w.push(frame{index: int32(index), ord: int32(ord), list: list, elem: elem})
 	fn(eig)
 	w.pop()
 }
@@ -254,15 +257,42 @@ func (s *keyedSide) elem(kv []any, ord int) any {
 // is the empty key). keyID gives equal keys equal IDs.
 func sameKey(a, b []any) bool {
 	for i := range a {
-		as, aIsStr := a[i].(string)
-		bs, bIsStr := b[i].(string)
-		if aIsStr && bIsStr {
-			if as != bs {
-				return false
-			}
+		if !sameKeyValue(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameKeyValue(a, b any) bool {
+	as, aIsStr := a.(string)
+	bs, bIsStr := b.(string)
+	if aIsStr && bIsStr {
+		return as == bs
+	}
+	return semanticEqual(a, b, nil)
+}
+
+// keyedElem is the ord-th element of list whose keys hold elem's values,
+// or nil. Elements that are not objects have the empty key, as in
+// keyedSide.
+func keyedElem(list []any, keys []string, elem map[string]any, ord int) any {
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		if !sameElementKey(m, elem, keys) {
 			continue
 		}
-		if !semanticEqual(a[i], b[i], nil) {
+		if ord == 0 {
+			return e
+		}
+		ord--
+	}
+	return nil
+}
+
+func sameElementKey(a, b map[string]any, keys []string) bool {
+	for _, k := range keys {
+		if !sameKeyValue(a[k], b[k]) {
 			return false
 		}
 	}

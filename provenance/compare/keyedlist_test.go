@@ -140,6 +140,29 @@ func BenchmarkHostileEnvMatching(b *testing.B) {
 	}
 }
 
+// BenchmarkHostileEnvAdded: Git's new revision adds the container, and the
+// update that brings it carries n env vars Git does not declare, before
+// the defaults are known and against them: linear in n, as above (the
+// defaults of an element are found among Git's, not the request's).
+func BenchmarkHostileEnvAdded(b *testing.B) {
+	for _, n := range []int{20000, 80000} {
+		names := make([]string, n)
+		for i := range names {
+			names[i] = "VAR_" + strconv.Itoa(n-i) // Git's one comes last
+		}
+		decl, obj := envDeployment(names[n-1:], "1"), envDeployment(names, "1")
+		old := map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{}}}}}
+		for _, defaults := range []map[string]any{nil, decl} {
+			b.Run(fmt.Sprintf("%d/defaults=%v", n, defaults != nil), func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					Compare(decl, old, obj, deploySchema, Options{Strict: true, StrictLists: true, Defaults: defaults})
+				}
+			})
+		}
+	}
+}
+
 // TestDeadlineStopsTheWalk: past its deadline a comparison stops and says
 // so, however large the object.
 func TestDeadlineStopsTheWalk(t *testing.T) {

@@ -16,6 +16,11 @@
 // that is not optional, a render error) goes to Composer.Fail and leaves
 // that root at its last good render; the others move on.
 //
+// The substituteFrom ConfigMaps and Secrets a Kustomization names are its
+// root's inputs (provenance.Input): the watcher hands them to the Composer
+// (SetInputs) whenever the Kustomization names others, whether or not its
+// render succeeds, and the Checker holds their writes to Git.
+//
 // It reads Secrets and ConfigMaps one by one, by name, through an uncached
 // reader, and never lists or watches them. It never logs Secret data or
 // credentials.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
@@ -13,6 +14,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/gitgate/gitgate/provenance"
 )
 
 // kustomizationFiles are the names kustomize reads in a directory.
@@ -126,6 +129,37 @@ func readVars(ctx context.Context, r client.Reader, ks *kustomizev1.Kustomizatio
 		}
 	}
 	return v, nil
+}
+
+// substituteFromField is where a Kustomization names its inputs.
+const substituteFromField = "spec.postBuild.substituteFrom"
+
+// inputsOf lists the ConfigMaps and Secrets ks's render reads, optional
+// ones and those that do not exist included: creating, changing or
+// deleting any of them changes what kustomize-controller applies.
+func inputsOf(ks *kustomizev1.Kustomization) []provenance.Input {
+	if ks.Spec.PostBuild == nil {
+		return nil
+	}
+	var out []provenance.Input
+	for _, ref := range ks.Spec.PostBuild.SubstituteFrom {
+		out = append(out, provenance.Input{
+			Key: provenance.Key{Kind: ref.Kind, Namespace: ks.Namespace, Name: ref.Name},
+			Via: substituteFromField,
+		})
+	}
+	return out
+}
+
+// setInputs hands the Composer rt's inputs when ks names others than
+// before, whether or not its render succeeds.
+func (w *Watcher) setInputs(rt *root, ks *kustomizev1.Kustomization) {
+	in := inputsOf(ks)
+	if rt.inputsSet && slices.Equal(rt.inputs, in) {
+		return
+	}
+	rt.inputs, rt.inputsSet = in, true
+	w.Composer.SetInputs(rt.root, in)
 }
 
 // key digests the data read, so a change re-renders.

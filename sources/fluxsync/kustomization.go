@@ -32,6 +32,10 @@ type root struct {
 	rev     provenance.Revision
 	fetched time.Time
 	loaded  bool
+	// inputs are what the Kustomization names for its render to read, as
+	// last handed to the Composer (inputsSet).
+	inputs    []provenance.Input
+	inputsSet bool
 }
 
 // rootFor returns the state of ks's root, starting it afresh when the

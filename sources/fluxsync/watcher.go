@@ -196,6 +196,7 @@ func (w *Watcher) syncRoots(ctx context.Context, kss []kustomizev1.Kustomization
 	for i := range kss {
 		ks := &kss[i]
 		if rt := w.roots[types.NamespacedName{Namespace: ks.Namespace, Name: ks.Name}]; rt.skipped == "" {
+			w.setInputs(rt, ks)
 			w.syncRoot(ctx, ks, rt)
 		}
 	}

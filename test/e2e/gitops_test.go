@@ -3,6 +3,8 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/gitgate/gitgate/test/harness"
 )
 
 // certManager is a service account of an operator, judged as a
@@ -77,5 +79,56 @@ func TestGitOpsObjectEarlyCreateAndDryRun(t *testing.T) {
 	r = env.kubectl.Run(tr, "create", "--raw", "/api/v1/namespaces/flux-system/serviceaccounts/kustomize-controller/token?dryRun=All", "-f", "-", "--as", person)
 	if !r.Failed() || !strings.Contains(r.Stderr, "agent-token") || strings.Contains(r.Stdout, `"token"`) {
 		t.Errorf("a dry-run TokenRequest for the agent: %s: %v\n%s\n%s", r.CommandLine(), r.Err, r.Stdout, r.Stderr)
+	}
+}
+
+// madeByTheAgent is a Kustomization Git does not declare, as the agent
+// would apply it for a parent gitgate does not read: no owner labels, but
+// kustomize-controller's field manager.
+const madeByTheAgent = `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: bootstrap
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: ./
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: fleet
+`
+
+// TestDeletingWhatTheAgentMadeIsADeleteOfWhatItCarries: a person's delete
+// of a Kustomization the agent applied (its field manager in
+// managedFields, as the API server hands it to gitgate) is refused like a
+// delete of declared objects, and passes under a break-glass grant with
+// its warning; one no agent wrote stays the person's to delete.
+func TestDeletingWhatTheAgentMadeIsADeleteOfWhatItCarries(t *testing.T) {
+	ensureNamespace(t, "flux-system")
+	ensureNamespace(t, harness.GitgateNamespace)
+	installFluxCRDs(t)
+	if r := env.kubectl.Run(madeByTheAgent, "apply", "--server-side", "--field-manager", "kustomize-controller", "-f", "-", "--as", agent); r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	t.Cleanup(func() {
+		env.kubectl.Run("", "-n", "flux-system", "delete", "kustomization", "bootstrap", "--as", agent, "--ignore-not-found", "--wait=false")
+	})
+	del := []string{"-n", "flux-system", "delete", "kustomization", "bootstrap", "--wait=false", "--as", person}
+	wantDenied(t, env.kubectl.Run("", del...), "[agent-made-delete]", "the GitOps agent kustomize-controller (metadata.managedFields) made it")
+
+	handMade := strings.Replace(madeByTheAgent, "bootstrap", "scratch", 1)
+	if r := env.kubectl.Run(handMade, "create", "-f", "-", "--as", exemptController); r.Failed() {
+		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	mustRun(t, "-n", "flux-system", "delete", "kustomization", "scratch", "--wait=false", "--as", person)
+
+	if _, err := harness.BreakGlass(env.stack.ControlPlane.Kubeconfig, "grant", "inc-9", "--user", person, "--for", "10m", "--reason", "INC-9"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = harness.BreakGlass(env.stack.ControlPlane.Kubeconfig, "revoke", "inc-9") }()
+	waitForGrant(t, "inc-9")
+	if r := env.kubectl.Run("", del...); r.Failed() || !strings.Contains(r.Stderr, "break-glass grant inc-9") {
+		t.Errorf("a delete under the grant: %s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
 }

@@ -27,6 +27,12 @@ const (
 	// an images override, a patch and SOPS decryption; infra is plain.
 	apps  = "apps"
 	infra = "infra"
+	// teamA is a Kustomization the Kustomization tenants-system/tenants
+	// applies: Git declares it to no root gitgate watches.
+	teamA = "team-a"
+	// operator is an operator's service account: a controller to gitgate,
+	// with cluster-admin rights.
+	operator = "system:serviceaccount:ops:operator"
 )
 
 var env struct {
@@ -39,8 +45,11 @@ var env struct {
 func TestMain(m *testing.M) { os.Exit(harness.Main(m, "fluxsource", setup)) }
 
 // fluxObjects are the GitRepository (with its auth Secret), the
-// substituteFrom ConfigMap and the two Kustomizations, applied by the
-// cluster admin before gitgate's webhook is registered.
+// substituteFrom ConfigMap and the two Kustomizations; the Kustomization
+// tenants-system/tenants, outside the namespace gitgate watches, which
+// applies the Kustomization flux-system/team-a; and cluster-admin rights
+// for the service account of an operator, a controller to gitgate. The
+// cluster admin applies them before gitgate's webhook is registered.
 const fluxObjects = `apiVersion: v1
 kind: Secret
 metadata: {name: fleet-auth, namespace: flux-system}
@@ -94,7 +103,30 @@ spec:
   postBuild:
     substituteFrom:
     - {kind: ConfigMap, name: apps-vars}
+    - {kind: Secret, name: apps-secret-vars, optional: true}
   decryption: {provider: sops}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: tenants-system}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: tenants, namespace: tenants-system}
+spec:
+  interval: 2s
+  retryInterval: 2s
+  timeout: 1m
+  path: ./tenants
+  prune: true
+  sourceRef: {kind: GitRepository, name: fleet, namespace: flux-system}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: ops-operator}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects:
+- {kind: ServiceAccount, name: operator, namespace: ops}
 `
 
 // setup starts the control plane, Git, Flux applying both Kustomizations,
@@ -122,7 +154,7 @@ func setup(run *harness.Running) error {
 	if r := env.kubectl.Run(fmt.Sprintf(fluxObjects, gitUser, gitPass, env.git.HTTPURL()), "apply", "-f", "-"); r.Failed() {
 		return fmt.Errorf("%s: %w\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
-	for _, ks := range []string{infra, apps} {
+	for _, ks := range []string{infra, apps, teamA} {
 		if err := env.flux.WaitApplied(ks, "", 2*time.Minute); err != nil {
 			return fmt.Errorf("%w\nFlux logs:\n%s", err, env.flux.Logs())
 		}

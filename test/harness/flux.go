@@ -19,11 +19,15 @@ import (
 const FluxNamespace = "flux-system"
 
 // Flux is a running source-controller and kustomize-controller (v1.9.6,
-// built by hack/build-flux.sh), each authenticated as its own ServiceAccount
-// in flux-system, so that the API server and gitgate see the real identity
-// system:serviceaccount:flux-system:kustomize-controller (Agent).
+// built by hack/build-flux.sh), and helm-controller (v1.6.3) when asked
+// for, each authenticated as its own ServiceAccount in flux-system, so that
+// the API server and gitgate see the real identities
+// system:serviceaccount:flux-system:kustomize-controller and
+// system:serviceaccount:flux-system:helm-controller (Agent).
 type Flux struct {
 	Source, Kustomize *FluxController
+	// Helm is helm-controller, nil unless FluxOptions.Helm asked for it.
+	Helm *FluxController
 	// Kubectl is the cluster admin that set Flux up and applies its objects.
 	Kubectl *Kubectl
 	// Dir holds the controllers' kubeconfigs and the artifact storage.
@@ -45,8 +49,11 @@ type FluxOptions struct {
 	// Kubeconfig is a cluster admin's; it sets up flux-system and mints the
 	// controllers' tokens. The controllers themselves use their tokens.
 	Kubeconfig string
-	// SourceArgs and KustomizeArgs are further flags for either controller.
-	SourceArgs, KustomizeArgs []string
+	// SourceArgs, KustomizeArgs and HelmArgs are further flags for each
+	// controller.
+	SourceArgs, KustomizeArgs, HelmArgs []string
+	// Helm also runs helm-controller, which installs HelmReleases.
+	Helm bool
 	// LogTo also receives both controllers' output, e.g. os.Stderr.
 	LogTo io.Writer
 }
@@ -58,7 +65,7 @@ func FluxBinDir() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, f := range []string{"source-controller", "kustomize-controller", "flux-crds"} {
+	for _, f := range []string{"source-controller", "kustomize-controller", "helm-controller", "flux-crds"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			return "", fmt.Errorf("%s missing in %s: run hack/build-flux.sh first", f, dir)
 		}
@@ -66,7 +73,7 @@ func FluxBinDir() (string, error) {
 	return dir, nil
 }
 
-// InstallFluxCRDs applies Flux's source and kustomize CRDs (server-side:
+// InstallFluxCRDs applies Flux's source, kustomize and helm CRDs (server-side:
 // they are too large for kubectl's last-applied annotation) and waits until
 // the API server serves them.
 func InstallFluxCRDs(k *Kubectl) error {
@@ -104,6 +111,12 @@ metadata:
   name: kustomize-controller
   namespace: flux-system
 ---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: helm-controller
+  namespace: flux-system
+---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata:
@@ -118,6 +131,9 @@ subjects:
   namespace: flux-system
 - kind: ServiceAccount
   name: kustomize-controller
+  namespace: flux-system
+- kind: ServiceAccount
+  name: helm-controller
   namespace: flux-system
 `
 
@@ -150,8 +166,9 @@ func StartFlux(opts FluxOptions) (*Flux, error) {
 	return f, nil
 }
 
-// run starts source-controller, with its artifact storage and server, and
-// kustomize-controller, and waits until both are ready.
+// run starts source-controller, with its artifact storage and server,
+// kustomize-controller and, if asked, helm-controller, and waits until all
+// are ready.
 func (f *Flux) run(opts FluxOptions) error {
 	storage := filepath.Join(f.Dir, "storage")
 	if err := os.Mkdir(storage, 0o700); err != nil {
@@ -170,7 +187,12 @@ func (f *Flux) run(opts FluxOptions) error {
 	if f.Kustomize, err = f.start("kustomize-controller", opts.KustomizeArgs, opts.LogTo); err != nil {
 		return err
 	}
-	for _, c := range []*FluxController{f.Source, f.Kustomize} {
+	if opts.Helm {
+		if f.Helm, err = f.start("helm-controller", opts.HelmArgs, opts.LogTo); err != nil {
+			return err
+		}
+	}
+	for _, c := range f.controllers() {
 		if err := c.WaitReady(90 * time.Second); err != nil {
 			return err
 		}
@@ -219,20 +241,31 @@ func (f *Flux) start(name string, args []string, logTo io.Writer) (*FluxControll
 	return c, nil
 }
 
+// ServiceAccountToken mints a day-long token for ServiceAccount
+// namespace/name with a TokenRequest (kubectl create token) as the admin
+// of k. Whoever holds it acts as that service account: keep it out of logs.
+func ServiceAccountToken(k *Kubectl, namespace, name string) (string, error) {
+	r := k.Run("", "create", "token", name, "-n", namespace, "--duration", "24h")
+	if r.Failed() {
+		return "", fmt.Errorf("mint token for %s/%s: %s: %w\n%s", namespace, name, r.CommandLine(), r.Err, r.Stderr)
+	}
+	return strings.TrimSpace(r.Stdout), nil
+}
+
 // ServiceAccountKubeconfig mints a day-long token for ServiceAccount
 // namespace/name and writes, into dir, a kubeconfig that authenticates
 // with it alone: the real thing, not impersonation.
 func ServiceAccountKubeconfig(k *Kubectl, dir, namespace, name string) (string, error) {
-	r := k.Run("", "create", "token", name, "-n", namespace, "--duration", "24h")
-	if r.Failed() {
-		return "", fmt.Errorf("mint token for %s/%s: %s: %w\n%s", namespace, name, r.CommandLine(), r.Err, r.Stderr)
+	token, err := ServiceAccountToken(k, namespace, name)
+	if err != nil {
+		return "", err
 	}
 	cfg, err := clientcmd.LoadFromFile(k.Kubeconfig)
 	if err != nil {
 		return "", fmt.Errorf("read admin kubeconfig: %w", err)
 	}
 	for n := range cfg.AuthInfos {
-		cfg.AuthInfos[n] = &clientcmdapi.AuthInfo{Token: strings.TrimSpace(r.Stdout)}
+		cfg.AuthInfos[n] = &clientcmdapi.AuthInfo{Token: token}
 	}
 	path := filepath.Join(dir, namespace+"-"+name+".kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
@@ -274,24 +307,32 @@ func (c *FluxController) Stop() {
 	}
 }
 
-// Logs is both controllers' output, one after the other.
+// controllers are the controllers started, source-controller first.
+func (f *Flux) controllers() []*FluxController {
+	var cs []*FluxController
+	for _, c := range []*FluxController{f.Source, f.Kustomize, f.Helm} {
+		if c != nil {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+// Logs is every controller's output, one after the other.
 func (f *Flux) Logs() string {
 	var b strings.Builder
-	for _, c := range []*FluxController{f.Source, f.Kustomize} {
-		if c != nil {
-			fmt.Fprintf(&b, "--- %s ---\n%s\n", c.Name, c.Logs())
-		}
+	for _, c := range f.controllers() {
+		fmt.Fprintf(&b, "--- %s ---\n%s\n", c.Name, c.Logs())
 	}
 	return b.String()
 }
 
-// Stop ends both controllers and removes their files. The objects in the
-// cluster stay.
+// Stop ends the controllers, source-controller last, and removes their
+// files. The objects in the cluster stay.
 func (f *Flux) Stop() {
-	for _, c := range []*FluxController{f.Kustomize, f.Source} {
-		if c != nil {
-			c.Stop()
-		}
+	cs := f.controllers()
+	for i := len(cs) - 1; i >= 0; i-- {
+		cs[i].Stop()
 	}
 	_ = os.RemoveAll(f.Dir)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"syscall"
@@ -26,8 +27,17 @@ type Process struct {
 // startProcess runs bin with args; its output goes to the Process's logs
 // and, if not nil, to logTo.
 func startProcess(name, bin string, args []string, logTo io.Writer) (*Process, error) {
+	return startProcessEnv(name, bin, args, nil, logTo)
+}
+
+// startProcessEnv is startProcess with env added to the test's own
+// environment (a later entry of a duplicate key wins).
+func startProcessEnv(name, bin string, args, env []string, logTo io.Writer) (*Process, error) {
 	p := &Process{Name: name, logs: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
+	if len(env) > 0 {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	var out io.Writer = p.logs
 	if logTo != nil {
 		out = io.MultiWriter(p.logs, logTo)

@@ -104,12 +104,15 @@ the GROUP/RESOURCE entries (GROUP/* is a whole group). */ -}}
 {{- $exempt := dict "users" $ids.exemptUsers "groups" $ids.exemptGroups -}}
 {{- $agent := dict "users" $ids.agents "groups" $ids.agentGroups -}}
 {{- $controller := dict "users" $ids.controllers "groups" $ids.controllerGroups -}}
-{{- $privileged := dict "users" (concat $ids.exemptUsers $ids.agents) "groups" (concat $ids.exemptGroups $ids.agentGroups) -}}
+{{- /* A people proxy is judged as a person, whatever --controller says. */ -}}
+{{- $controllerCaller := printf "(%s && !%s)" (include "gitgate.cel.member" $controller) (include "gitgate.cel.member" (dict "users" $ids.peopleProxies)) -}}
+{{- /* A scoped agent's token (--agent-for) is an agent's. */ -}}
+{{- $privileged := dict "users" (concat $ids.exemptUsers $ids.agents $ids.agentForSubjects) "groups" (concat $ids.exemptGroups $ids.agentGroups) -}}
 {{- $token := `request.resource.group == "" && request.resource.resource == "serviceaccounts" && has(request.subResource) && request.subResource == "token"` -}}
 {{- $privilegedTarget := include "gitgate.cel.target" $privileged -}}
 {{- /* A person may mint the token of a service account that is no
 controller: it makes the holder no more than a person. */ -}}
-{{- $escalates := include "gitgate.cel.member" $controller -}}
+{{- $escalates := $controllerCaller -}}
 {{- $controllerTarget := include "gitgate.cel.target" $controller -}}
 {{- if ne $controllerTarget "true" }}{{ $escalates = printf "(%s || !%s)" $escalates $controllerTarget }}{{ end -}}
 - name: skip-exempt-identities
@@ -119,7 +122,7 @@ controller: it makes the holder no more than a person. */ -}}
 - name: skip-other-service-account-tokens
   expression: {{ printf "!(%s && !%s && %s)" $token $privilegedTarget $escalates | quote }}
 - name: skip-controller-subresources
-  expression: {{ printf "!(%s && has(request.subResource) && request.subResource in [\"status\", \"resize\", \"finalize\"] && request.operation == \"UPDATE\" && !(request.resource.group in [\"source.toolkit.fluxcd.io\", \"source.extensions.fluxcd.io\"] && request.subResource == \"status\") && %s)" (include "gitgate.cel.member" $controller) (include "gitgate.cel.sameMetadata" .) | quote }}
+  expression: {{ printf "!(%s && has(request.subResource) && request.subResource in [\"status\", \"resize\", \"finalize\"] && request.operation == \"UPDATE\" && !(request.resource.group in [\"source.toolkit.fluxcd.io\", \"source.extensions.fluxcd.io\"] && request.subResource == \"status\") && %s)" $controllerCaller (include "gitgate.cel.sameMetadata" .) | quote }}
 - name: skip-cluster-infrastructure
   expression: {{ printf "!(%s)" (include "gitgate.cel.resources" $ids.skipResources) | quote }}
 {{- end -}}

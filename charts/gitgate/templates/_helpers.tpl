@@ -42,11 +42,30 @@ webhook.DefaultExemptUsers and DefaultExemptGroups, which no flag removes;
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- range $key := list "agentFor" "annotators" -}}
+{{- range (index $v $key) -}}
+{{- if not (regexMatch "^.*[^ =].*=([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?/[A-Z][A-Za-z0-9]*$" .) -}}
+{{- fail (printf "identities.%s %q: want SUBJECT=GROUP/KIND, e.g. system:serviceaccount:argocd:argocd-applicationset-controller=argoproj.io/Application" $key .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $v.peopleProxies -}}
+{{- if not (trim .) -}}
+{{- fail "identities.peopleProxies holds an empty entry" -}}
+{{- end -}}
+{{- end -}}
 {{- range $v.gitopsKinds -}}
 {{- if not (regexMatch "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(/[A-Z][A-Za-z0-9]*)?$" .) -}}
 {{- fail (printf "identities.gitopsKinds %q: want GROUP or GROUP/KIND, e.g. fluxcd.controlplane.io/ResourceSet" .) -}}
 {{- end -}}
 {{- end -}}
+{{- /* webhook.DefaultAgentFor and DefaultPeopleProxies: an empty list
+passes no flag and keeps gitgate's defaults, which the matchConditions
+need too (peopleProxies, the scoped agents' service accounts). */ -}}
+{{- $agentFor := $v.agentFor | default (list "system:serviceaccount:argocd:argocd-applicationset-controller=argoproj.io/Application") -}}
+{{- $peopleProxies := $v.peopleProxies | default (list "system:serviceaccount:argocd:argocd-server") -}}
+{{- $agentForSubjects := list -}}
+{{- range $agentFor }}{{ $agentForSubjects = append $agentForSubjects (regexReplaceAll "=[^=]*$" . "") }}{{ end -}}
 {{- $builtinUsers := list "system:serviceaccount:kube-system:*" "system:kube-controller-manager" "system:kube-scheduler" "system:apiserver" -}}
 {{- $builtinGroups := list "system:nodes" "system:serviceaccounts:kube-system" "system:bootstrappers" -}}
 {{- dict
@@ -58,6 +77,11 @@ webhook.DefaultExemptUsers and DefaultExemptGroups, which no flag removes;
   "agentGroups" $v.agentGroups
   "controllers" $v.controllers
   "controllerGroups" $v.controllerGroups
+  "agentFor" $v.agentFor
+  "agentForSubjects" $agentForSubjects
+  "annotators" $v.annotators
+  "peopleProxies" $peopleProxies
+  "peopleProxyValues" $v.peopleProxies
   "skipResources" $v.skipResources
   "gitopsKinds" $v.gitopsKinds
   | toJson -}}

@@ -1,0 +1,122 @@
+// Package argocd runs gitgate next to the real Argo CD (v3.6.2, built from
+// source by hack/build-argocd.sh): redis, the repo server, the application
+// controller and the ApplicationSet controller, the controllers running as
+// their own service accounts with tokens, syncing a repository served over
+// smart HTTP into the cluster their cluster Secret names. gitgate enforces
+// the repository's argocd folder (the Applications and the ApplicationSet)
+// with the shipped webhook configuration, --fields strict and enforce
+// mode; it does not render what the Applications declare yet (issue 24,
+// --source argocd).
+package argocd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gitgate/gitgate/test/harness"
+)
+
+const (
+	// person has cluster-admin rights; only gitgate stands in the way.
+	person = harness.Person
+	// argoFolder is where Git declares the Applications and the
+	// ApplicationSet: the one path gitgate reads today.
+	argoFolder = "argocd"
+	// syncTimeout bounds how long Argo CD may take to sync an Application;
+	// a liveness bound, not a performance target.
+	syncTimeout = 3 * time.Minute
+)
+
+// The Applications setup creates, as Git declares them, and the objects
+// they sync.
+var (
+	plainApp = harness.ArgoCDApplication{Name: "plain", Path: "apps/plain", Namespace: "argo-plain"}
+	kustApp  = harness.ArgoCDApplication{Name: "kustomized", Path: "apps/kustomized", Namespace: "argo-kustomized"}
+)
+
+var env struct {
+	kubectl *harness.Kubectl
+	git     *harness.GitServer
+	argocd  *harness.ArgoCD
+	gitgate *harness.Gitgate
+	// head is the commit setup declared the Applications at.
+	head string
+}
+
+func TestMain(m *testing.M) { os.Exit(harness.Main(m, "argocd", setup)) }
+
+// setup starts everything in the order a cluster gets it: the control
+// plane, Git, Argo CD, then gitgate and its webhook, after which every
+// write is judged; then a person creates the Applications Git declares,
+// and Argo CD syncs them.
+func setup(run *harness.Running) error {
+	cp, err := harness.StartControlPlane(harness.ControlPlaneOptions{})
+	if err != nil {
+		return err
+	}
+	run.Cleanup(func() { _ = cp.Stop() })
+	if env.kubectl, err = harness.NewKubectl(cp.Kubeconfig); err != nil {
+		return err
+	}
+	if err := harness.GrantTestAdmins(env.kubectl); err != nil {
+		return err
+	}
+	if err := harness.CreateDryRunNamespace(env.kubectl); err != nil {
+		return err
+	}
+	if err := startGit(run); err != nil {
+		return err
+	}
+	if env.argocd, err = harness.StartArgoCD(harness.ArgoCDOptions{Kubeconfig: cp.Kubeconfig}); err != nil {
+		return err
+	}
+	run.Cleanup(env.argocd.Stop)
+	if env.gitgate, err = harness.StartGitgate(harness.GitgateOptions{
+		Kubeconfig: cp.Kubeconfig, RepoURL: env.git.HTTPURL(),
+		Args: []string{"--branch", "main", "--interval", "1s", "--path", argoFolder, "--fields", "strict", "--mode", "enforce"},
+	}); err != nil {
+		return err
+	}
+	run.Cleanup(env.gitgate.Stop)
+	run.Logs = func() string { return env.gitgate.Logs() + "\n--- Argo CD logs ---\n" + env.argocd.Logs() }
+	if err := harness.RegisterWebhook(context.Background(), cp.Client, env.gitgate.URL(), env.gitgate.CA); err != nil {
+		return err
+	}
+	return createApplications()
+}
+
+// startGit serves the fixture and commits the Applications and the
+// ApplicationSet, which name the server's URL, into argoFolder.
+func startGit(run *harness.Running) error {
+	var err error
+	if env.git, err = harness.StartGitServer(harness.GitServerOptions{Fixture: filepath.Join("testdata", "fleet")}); err != nil {
+		return err
+	}
+	run.Cleanup(env.git.Close)
+	plainApp.RepoURL, kustApp.RepoURL = env.git.HTTPURL(), env.git.HTTPURL()
+	env.head, err = env.git.Commit(harness.Change{Message: "declare the Applications", Write: map[string]string{
+		argoFolder + "/applications.yaml":   plainApp.YAML() + "---\n" + kustApp.YAML(),
+		argoFolder + "/applicationset.yaml": applicationSetYAML(env.git.HTTPURL()),
+	}})
+	return err
+}
+
+// createApplications applies the Applications as a person, as Git
+// declares them (which gitgate allows), and waits until Argo CD synced
+// both.
+func createApplications() error {
+	r := env.kubectl.Run(plainApp.YAML()+"---\n"+kustApp.YAML(), "apply", "-f", "-")
+	if r.Failed() {
+		return fmt.Errorf("create the Applications: %s: %w\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
+	for _, app := range []string{plainApp.Name, kustApp.Name} {
+		if err := env.argocd.WaitSynced(app, env.head, syncTimeout); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package webhook
+
+import (
+	"strings"
+
+	"github.com/gitgate/gitgate/provenance"
+)
+
+// The scoped identities, part of judge's stage: callers whose class does
+// not say all there is to them. A scoped agent (--agent-for) is the agent
+// for the objects of one kind that a GitOps object controls (Argo CD's
+// ApplicationSet controller, for the Applications its ApplicationSets
+// generate), an annotator (--annotator) may change the annotations of the
+// objects of one kind and nothing else of them (Argo CD's notifications
+// controller), and a people proxy (--people-proxy), a person by its class,
+// may start a plain sync of an Argo CD Application (argocd-server's Sync
+// button). Each answers only the requests its scope covers, and only with
+// what it grants; everything else is judged by the caller's class, so no
+// scope reaches a workload.
+
+// scopedVerdict is the verdict on preq of the scope of who that covers it,
+// and whether one does. Only an object itself (no subresource) is in a
+// scope.
+func (h *Handler) scopedVerdict(snap *provenance.Snapshot, preq *provenance.Request, who caller) (verdict, bool) {
+	if preq.Subresource != "" {
+		return verdict{}, false
+	}
+	if s, ok := scopeFor(h.Identities.AgentFor, who.user, preq.Group, preq.Kind); ok && h.GitOpsKinds.Has(preq.Group, preq.Kind) &&
+		snap != nil && h.controlledByGitOps(preq) && snap.Lookup(preq.Key()) == nil {
+		return scopedAgent(preq, who, s), true
+	}
+	if who.proxy && operationOnly(preq) {
+		if err := plainSync(preq); err != nil {
+			return verdict{who: who, reason: reasonAgentToken, err: err}, true
+		}
+		return verdict{who: who, allowed: true, reason: reasonPlainSync}, true
+	}
+	if _, ok := scopeFor(h.Identities.Annotators, who.user, preq.Group, preq.Kind); ok && snap != nil && annotationsOnly(preq) {
+		return h.annotationsVerdict(snap, preq, who), true
+	}
+	return verdict{}, false
+}
+
+// scopedAgent is the verdict on a scoped agent's write of an object its
+// scope covers: of a GitOps kind (a scope of any other kind covers
+// nothing: a scoped agent never reaches a workload), controlled by a
+// GitOps object, and not declared by Git (what Git declares is the
+// agent's, and a scoped agent is judged by its class there). Allowed as
+// the agent's, but for an Argo CD Application's operation beyond a plain
+// sync (inline manifests, another source or revision), which the
+// ApplicationSet controller never writes.
+func scopedAgent(preq *provenance.Request, who caller, s Scope) verdict {
+	if err := plainSync(preq); err != nil {
+		return verdict{who: who, reason: reasonAgentToken, err: err}
+	}
+	return verdict{who: caller{user: who.user, class: Agent, match: s.String()}, allowed: true, reason: reasonAgent}
+}
+
+// controlledByGitOps reports whether the object of preq, as it was and as
+// it will be, has a controller of a GitOps kind (--gitops-kind): an
+// Application its ApplicationSet generated. So a scoped agent can neither
+// take over an object no GitOps object controls (the Applications Git
+// declares) nor make one out of it.
+func (h *Handler) controlledByGitOps(preq *provenance.Request) bool {
+	objs := 0
+	for _, obj := range []map[string]any{preq.OldObject, preq.Object} {
+		if obj == nil {
+			continue
+		}
+		objs++
+		if !h.hasGitOpsController(obj) {
+			return false
+		}
+	}
+	return objs > 0
+}
+
+// hasGitOpsController reports an ownerReference with controller: true to
+// an object of a GitOps kind.
+func (h *Handler) hasGitOpsController(obj map[string]any) bool {
+	meta, _ := obj["metadata"].(map[string]any)
+	refs, _ := meta["ownerReferences"].([]any)
+	for _, r := range refs {
+		ref, _ := r.(map[string]any)
+		apiVersion, _ := ref["apiVersion"].(string)
+		kind, _ := ref["kind"].(string)
+		group, _, hasVersion := strings.Cut(apiVersion, "/")
+		if isController, _ := ref["controller"].(bool); isController && hasVersion && h.GitOpsKinds.Has(group, kind) {
+			return true
+		}
+	}
+	return false
+}
+
+// annotationFree are the paths an annotator may change, with those the API
+// server sets on any update.
+var annotationFree = [][]string{
+	{"metadata", "annotations"},
+	{"metadata", "resourceVersion"},
+	{"metadata", "generation"},
+	{"metadata", "managedFields"},
+}
+
+// annotationsOnly reports an update that changes the object's
+// annotations and nothing else: not its labels, finalizers or
+// ownerReferences, not its spec, not an Application's operation.
+func annotationsOnly(preq *provenance.Request) bool {
+	return preq.Operation == provenance.Update && preq.OldObject != nil && preq.Object != nil &&
+		equalExcept(preq.OldObject, preq.Object, annotationFree)
+}
+
+// annotationsVerdict judges an annotator's annotations as a controller's
+// are judged: those Git does not declare are free, on any object of the
+// kind, declared or not (an Application its ApplicationSet generated);
+// those Git declares hold their values.
+func (h *Handler) annotationsVerdict(snap *provenance.Snapshot, preq *provenance.Request, who caller) verdict {
+	res := h.checkerFor(Controller).Check(snap, preq)
+	if res.Allowed || res.Reason == provenance.ReasonNotInGit {
+		return verdict{who: who, allowed: true, reason: reasonAnnotations, result: res}
+	}
+	return verdict{who: who, reason: res.Reason, result: res}
+}
+
+// syncFree are the paths a people proxy's sync changes, with those the API
+// server sets on any update (an Application has no status subresource: its
+// generation moves with its operation).
+var syncFree = [][]string{
+	{"operation"},
+	{"metadata", "resourceVersion"},
+	{"metadata", "generation"},
+	{"metadata", "managedFields"},
+}
+
+// operationOnly reports an update of an Argo CD Application that changes
+// its operation and status and nothing else: a sync (plainSync then
+// judges the operation), or its termination (argocd app terminate-op
+// writes status.operationState; the decoder never reads status, which
+// Git's declared Applications leave free as well).
+func operationOnly(preq *provenance.Request) bool {
+	return preq.Group == "argoproj.io" && preq.Kind == "Application" && preq.Operation == provenance.Update &&
+		preq.OldObject != nil && preq.Object != nil && equalExcept(preq.OldObject, preq.Object, syncFree)
+}
