@@ -45,7 +45,7 @@ type checkOptions struct {
 func newCheckCmd() *cobra.Command {
 	var o checkOptions
 	cmd := &cobra.Command{
-		Use:   "check (--local DIR | --repo-url URL --branch B) -f FILE --as USER [--operation create|update|delete] [--old FILE]",
+		Use:   "check (--local DIR | --repo-url URL --branch B | --source flux --local DIR) -f FILE --as USER [--operation create|update|delete] [--old FILE]",
 		Short: "Give the webhook's verdict on objects, offline",
 		Long: `Give the webhook's verdict on objects, offline: the same decision code and
 the same text as gitgate serve, over a source read from a directory or a
@@ -55,7 +55,13 @@ is denied (or has a kind gitgate cannot place offline), 2 on a usage error.
 Without a cluster, scope comes from the built-in kinds and the CRDs in the
 source. A person's create of an object Git declares is denied with
 defaults-unknown: the webhook holds it to the API server's dry-run
-defaults, which check cannot learn.`,
+defaults, which check cannot learn.
+
+With --source flux, --local DIR is read as Flux would apply it (see
+gitgate render --help): every Kustomization and HelmRelease it declares
+is a root, every GitRepository is DIR unless --local-source names one,
+and a root that fails to render makes the exit code 1 whatever the
+verdicts.`,
 		Example: `  kubectl get deployment web -n shop -o yaml > live.yaml
   gitgate check --local . -f web.yaml --old live.yaml --operation update --as alice
   gitgate check --repo-url https://git.example.com/fleet.git --branch main -f extra.yaml --as alice -o json`,
@@ -131,7 +137,11 @@ func (o *checkOptions) run(ctx context.Context, stdin io.Reader, stdout, stderr 
 		return failed(err)
 	}
 	warnUnresolved(stderr, src.Snapshot, unknownOffline)
-	j := o.judge(src)
+	src.warnRoots(stderr)
+	j, err := o.judge(src)
+	if err != nil {
+		return failed(err)
+	}
 	verdicts := make([]checkVerdict, len(reqs))
 	allowed := true
 	for i, r := range reqs {
@@ -139,6 +149,11 @@ func (o *checkOptions) run(ctx context.Context, stdin io.Reader, stdout, stderr 
 		allowed = allowed && verdicts[i].Allowed
 	}
 	if err := writeVerdicts(stdout, o.output, verdicts); err != nil {
+		return failed(err)
+	}
+	// A root that failed declares nothing: a verdict may rest on its
+	// absence, so the command fails whatever the verdicts.
+	if err := src.rootsFailed(); err != nil {
 		return failed(err)
 	}
 	if !allowed {
@@ -149,8 +164,11 @@ func (o *checkOptions) run(ctx context.Context, stdin io.Reader, stdout, stderr 
 
 // judge builds the webhook's handler over the source as serve does,
 // without the parts that need a cluster or a server.
-func (o *checkOptions) judge(src *loadedSource) *judge {
-	checker := o.compare.checker()
+func (o *checkOptions) judge(src *loadedSource) (*judge, error) {
+	checker, err := o.compare.checkerFor(src)
+	if err != nil {
+		return nil, err
+	}
 	checker.GitOps = o.identities.gitops
 	mode, _ := webhook.ParseMode(o.mode)
 	controllers := webhook.ControllerChecker(checker.Ignores)
@@ -176,7 +194,7 @@ func (o *checkOptions) judge(src *loadedSource) *judge {
 	return &judge{
 		handler: h, scope: src.Scope, namespace: o.kube.contextNamespace(),
 		user: authenticationv1.UserInfo{Username: o.as, Groups: groups},
-	}
+	}, nil
 }
 
 func containsString(list []string, s string) bool {

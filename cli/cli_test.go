@@ -51,6 +51,13 @@ func TestCommandLine(t *testing.T) {
 		{name: "check update of an object --old lacks", args: []string{"check", "--local", shop, "-f", filepath.Join(shop, "config.yaml"), "--old", filepath.Join(shop, "web.yaml"), "--as", "u", "--operation", "update"}, code: 1, stderr: []string{"--old holds no ConfigMap shop/web-config to update"}},
 		{name: "render without a source", args: []string{"render"}, code: 2, stderr: []string{"a source is required"}},
 		{name: "render of a missing directory", args: []string{"render", "--local", "/nonexistent"}, code: 1, stderr: []string{"--local /nonexistent", "no such file"}, absent: []string{"Usage:"}},
+		{name: "render --source flux needs a directory", args: []string{"render", "--source", "flux", "--repo-url", "https://x/y.git", "--branch", "main", "--path", "a", "--path", "b"}, code: 2,
+			stderr: []string{"--source flux reads a directory: --local DIR", "--branch, --tag, --semver and --commit need --repo-url, not --source flux", "--source flux renders one --path"}},
+		{name: "render --source flux bad flags", args: []string{"render", "--source", "flux", "--local", ".", "--local-source", "flux-system", "--kube-version", "one"}, code: 2,
+			stderr: []string{"--local-source must be NAMESPACE/NAME", "--kube-version: kube version \"one\""}},
+		{name: "render --source bogus", args: []string{"render", "--source", "bogus", "--local", "."}, code: 2, stderr: []string{"--source must be repo, flux or argocd"}},
+		{name: "render flux flags need --source flux", args: []string{"render", "--local", ".", "--kube-version", "1.33"}, code: 2, stderr: []string{"need --source flux"}},
+		{name: "help render", args: []string{"help", "render"}, code: 0, stdout: []string{"--source flux", "--local-source", "--kube-version", "--api-versions", "fresh install (revision 1"}},
 		{name: "drift bad output", args: []string{"drift", "--local", ".", "-o", "yaml"}, code: 2, stderr: []string{"-o must be table or json"}},
 	}
 	for _, tc := range tests {

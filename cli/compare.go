@@ -18,8 +18,9 @@ type compareOptions struct {
 	ignores    []string
 	ignoreFile string
 	// compiled are the built-in and user ignore rules, compiled once by
-	// Validate for every checker the command builds.
+	// Validate for every checker the command builds; rules are the user's.
 	compiled *provenance.Ignores
+	rules    []provenance.IgnoreRule
 }
 
 // compareUsage is the help of the comparison flags: serve's explains
@@ -79,7 +80,7 @@ func (o *compareOptions) compileIgnores() error {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	o.compiled = compiled
+	o.compiled, o.rules = compiled, rules
 	return errors.Join(errs...)
 }
 
@@ -98,4 +99,20 @@ func readIgnoreFile(path string) ([]provenance.IgnoreRule, error) {
 // checker is the person's checker serve builds from the same flags.
 func (o *compareOptions) checker() *provenance.Checker {
 	return &provenance.Checker{Fields: provenance.FieldMode(o.fields), Ignores: o.compiled}
+}
+
+// checkerFor is checker with the rules of the source itself added (a
+// HelmRelease's driftDetection.ignore, the fields its chart renders
+// differently every time).
+func (o *compareOptions) checkerFor(src *loadedSource) (*provenance.Checker, error) {
+	c := o.checker()
+	if len(src.Ignores) == 0 {
+		return c, nil
+	}
+	compiled, err := provenance.CompileIgnores(append(append([]provenance.IgnoreRule(nil), o.rules...), src.Ignores...))
+	if err != nil {
+		return nil, fmt.Errorf("ignore rules of %s: %w", src.Repo, err)
+	}
+	c.Ignores = compiled
+	return c, nil
 }

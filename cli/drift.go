@@ -33,14 +33,19 @@ type driftOptions struct {
 func newDriftCmd() *cobra.Command {
 	var o driftOptions
 	cmd := &cobra.Command{
-		Use:   "drift (--local DIR | --repo-url URL --branch B) [--undeclared] [-n NS] [-o table|json]",
+		Use:   "drift (--local DIR | --repo-url URL --branch B | --source flux --local DIR) [--undeclared] [-n NS] [-o table|json]",
 		Short: "Compare the live cluster with Git now",
 		Long: `Compare the live cluster with Git now. Every object Git declares is
 reported as missing, differs (with the field paths; never values, so no
 Secret data is shown) or matches. --undeclared also lists objects, of the
 kinds Git declares in a namespace, that Git does not declare there
 (objects with ownerReferences left out). Exit code 1 when anything
-drifted, 0 when all matches, 2 on a usage error.`,
+drifted, 0 when all matches, 2 on a usage error.
+
+With --source flux, --local DIR is read as Flux would apply it (see
+gitgate render --help): every Kustomization and HelmRelease it declares
+is a root, every GitRepository is DIR unless --local-source names one,
+and a root that fails to render makes the exit code 1.`,
 		Example: `  gitgate drift --repo-url https://git.example.com/fleet.git --branch main --undeclared
   gitgate drift --local . -n shop -o json`,
 		Args: exactArgs(0),
@@ -82,11 +87,19 @@ func (o *driftOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		return failed(err)
 	}
 	warnUnresolved(stderr, src.Snapshot, unknownInCluster)
-	report, err := drift.Compare(ctx, src.Snapshot, live, drift.Options{Checker: o.compare.checker(), Namespace: o.kube.namespace, Undeclared: o.undeclared})
+	src.warnRoots(stderr)
+	checker, err := o.compare.checkerFor(src)
+	if err != nil {
+		return failed(err)
+	}
+	report, err := drift.Compare(ctx, src.Snapshot, live, drift.Options{Checker: checker, Namespace: o.kube.namespace, Undeclared: o.undeclared})
 	if err != nil {
 		return failed(err)
 	}
 	if err := writeDrift(stdout, o.output, report); err != nil {
+		return failed(err)
+	}
+	if err := src.rootsFailed(); err != nil {
 		return failed(err)
 	}
 	if report.Drifted() {

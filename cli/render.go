@@ -15,13 +15,32 @@ import (
 func newRenderCmd() *cobra.Command {
 	var o sourceOptions
 	cmd := &cobra.Command{
-		Use:   "render (--local DIR | --repo-url URL --branch BRANCH) [--path DIR]",
+		Use:   "render (--local DIR | --repo-url URL --branch BRANCH | --source flux --local DIR | --source argocd --local DIR [--local-repo-url URL]) [--path DIR]",
 		Short: "Print what gitgate indexes for a source, like flux build",
 		Long: `Print every object gitgate indexes for a source, as it compares them:
 rendered with kustomize where a kustomization is, placed in a namespace,
-and normalized. Each object is preceded by the file that declares it.`,
+and normalized. Each object is preceded by the file that declares it.
+
+With --source flux, --local DIR is rendered as Flux would apply it:
+--path as a Kustomization (like flux build kustomization --path), then
+each Kustomization and HelmRelease among the results whose source is a
+GitRepository, read from DIR, and so on down. Every GitRepository is DIR
+unless --local-source names the one it is. Charts of HelmRepositories and
+OCIRepositories are fetched over the network, from the repositories the
+rendered roots declare; one that needs credentials from a Secret fails its
+root, since no cluster is read. valuesFrom and substituteFrom read the
+ConfigMaps and Secrets the rendered roots declare. A HelmRelease renders
+as a fresh install (revision 1: its status.history is not known offline)
+with helm template's capabilities (--kube-version, --api-versions).
+Objects are grouped by root, each under a header naming it; a
+HelmRelease's header names its chart, version and config digest, its
+hooks follow apart (transient: never declared), and fields its chart
+renders differently every time are noted. A root that fails is printed
+with its error and the command exits 1 after the others.`,
 		Example: `  gitgate render --local ./clusters/prod
-  gitgate render --repo-url https://git.example.com/fleet.git --branch main --path clusters/prod`,
+  gitgate render --repo-url https://git.example.com/fleet.git --branch main --path clusters/prod
+  gitgate render --source flux --local . --path clusters/production
+  gitgate render --source argocd --local . --path argocd --local-repo-url https://git.example.com/fleet.git`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -34,6 +53,14 @@ and normalized. Each object is preceded by the file that declares it.`,
 				return failed(err)
 			}
 			warnUnresolved(cmd.ErrOrStderr(), src.Snapshot, unknownOffline)
+			if src.Flux != nil {
+				src.warnRoots(cmd.ErrOrStderr())
+				if err := writeFluxRoots(cmd.OutOrStdout(), src); err != nil {
+					return failed(err)
+				}
+				return failed(src.rootsFailed())
+			}
+			o.warnSkipped(cmd.ErrOrStderr())
 			return failed(writeEntries(cmd.OutOrStdout(), src.Snapshot))
 		},
 	}

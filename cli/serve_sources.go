@@ -41,7 +41,7 @@ type serveSourceOptions struct {
 }
 
 func (o *serveSourceOptions) BindFlags(fs *pflag.FlagSet, cfg *server.Config) {
-	fs.StringVar(&cfg.Source, "source", server.SourceRepo, "Where the declared state comes from: repo (Git repositories: --repo-url or --sources-file, each --path a root) or flux (every Flux Kustomization a root, fetched from its GitRepository by gitgate itself; see --flux-namespace).")
+	fs.StringVar(&cfg.Source, "source", server.SourceRepo, "Where the declared state comes from: repo (Git repositories: --repo-url or --sources-file, each --path a root), flux (every Flux Kustomization a root, fetched from its GitRepository by gitgate itself; see --flux-namespace) or argocd (every Argo CD Application that syncs to this cluster a root, fetched and rendered by gitgate itself; see --argocd-namespace).")
 	fs.StringVar(&o.sourcesFile, "sources-file", "", "YAML list of named Git sources (name, url, ref, interval, paths, credentials, caFile, verify), like Flux GitRepositories; instead of --repo-url and its credential flags.")
 	bindRepoFlags(fs, &o.repo, &cfg.DefaultNamespace, serveRepoUsage)
 	fs.DurationVar(&o.repo.Interval, "interval", 30*time.Second, "How often to poll the repository for a new revision.")
@@ -54,6 +54,7 @@ func (o *serveSourceOptions) BindFlags(fs *pflag.FlagSet, cfg *server.Config) {
 	fs.StringVar(&cfg.SyncSignal.ConfigMap, "sync-configmap", peers.DefaultConfigMap, "ConfigMap through which replicas tell each other about a newly loaded revision, so all load a pushed revision within seconds; empty turns it off (replicas then converge at their next poll).")
 	fs.StringVar(&cfg.SyncSignal.Namespace, "sync-namespace", defaultNamespace(), "Namespace of --sync-configmap (gitgate's own; default $POD_NAMESPACE or gitgate-system).")
 	fs.StringArrayVar(&cfg.Flux.Namespaces, "flux-namespace", nil, "With --source flux: a namespace whose GitRepositories and Kustomizations are enforced; repeatable. Default: every namespace. A Kustomization's GitRepository must be in a watched namespace.")
+	bindArgoCDFlags(fs, &cfg.ArgoCD)
 	fs.DurationVar(&cfg.Flux.MinInterval, "flux-min-interval", fluxsync.DefaultMinInterval, "With --source flux: the shortest time between two polls of one GitRepository, whatever its spec.interval. A change of the GitRepository (source-controller recording a new revision) polls at once.")
 }
 
@@ -65,8 +66,10 @@ func (o *serveSourceOptions) Validate(cfg *server.Config) []error {
 	case server.SourceRepo:
 	case server.SourceFlux:
 		return o.validateFlux(cfg)
+	case server.SourceArgoCD:
+		return o.validateArgoCD(cfg)
 	default:
-		return []error{fmt.Errorf("--source must be %s or %s, got %q", server.SourceRepo, server.SourceFlux, cfg.Source)}
+		return []error{fmt.Errorf("--source must be %s, %s or %s, got %q", server.SourceRepo, server.SourceFlux, server.SourceArgoCD, cfg.Source)}
 	}
 	var errs []error
 	if err := validateReceiver(cfg.Receiver); err != nil {

@@ -58,7 +58,13 @@ func TestSourcesFile(t *testing.T) {
 		{name: "flux with the receiver", args: []string{"--source", "flux", "--receiver-bind-address", ":9292", "--receiver-secret-file", "/s"}, want: []string{"excludes --receiver-bind-address"}},
 		{name: "flux namespace not a name", args: []string{"--source", "flux", "--flux-namespace", "Flux_System"}, want: []string{`--flux-namespace "Flux_System"`}},
 		{name: "flux interval", args: []string{"--source", "flux", "--flux-min-interval", "0s"}, want: []string{"--flux-min-interval must be positive"}},
-		{name: "unknown driver", args: []string{"--source", "argocd"}, want: []string{"--source must be repo or flux"}},
+		{name: "argocd", args: []string{"--source", "argocd", "--argocd-namespace", "argocd", "--argocd-namespace", "apps", "--argocd-cluster-name", "prod"}},
+		{name: "argocd with credentials by URL", args: []string{"--source", "argocd", "--sources-file", write("argo.yaml", "- {name: fleet, url: 'https://git.example.com/fleet.git', credentials: {tokenFile: /t}}\n")}},
+		{name: "argocd with repo flags", args: []string{"--source", "argocd", "--repo-url", "https://x/y.git", "--branch", "main"}, want: []string{"--source argocd excludes --repo-url"}},
+		{name: "argocd with a credential flag", args: []string{"--source", "argocd", "--git-token-file", "/t"}, want: []string{"give credentials in --sources-file"}},
+		{name: "argocd namespace not a name", args: []string{"--source", "argocd", "--argocd-namespace", "Argo_CD"}, want: []string{`--argocd-namespace "Argo_CD"`}},
+		{name: "argocd interval", args: []string{"--source", "argocd", "--argocd-min-interval", "0s"}, want: []string{"--argocd-min-interval must be positive"}},
+		{name: "unknown driver", args: []string{"--source", "helm"}, want: []string{"--source must be repo, flux or argocd"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -58,6 +58,13 @@ var sourceName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 // --interval and --cache-dir. Every problem is reported at once, each
 // naming its source; nothing is fetched.
 func readSourcesFile(path string, base server.GitSource) ([]server.GitSource, error) {
+	return readSources(path, base, true)
+}
+
+// readSources is readSourcesFile; without withRef an entry may leave its
+// ref out (--source argocd reads only URLs, credentials and CAs: each
+// Application names its own revision).
+func readSources(path string, base server.GitSource, withRef bool) ([]server.GitSource, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--sources-file: %w", err)
@@ -73,6 +80,9 @@ func readSourcesFile(path string, base server.GitSource) ([]server.GitSource, er
 	seen := map[string]bool{}
 	out := make([]server.GitSource, 0, len(specs))
 	for i, sp := range specs {
+		if !withRef && sp.Ref.Branch+sp.Ref.Tag+sp.Ref.SemVer+sp.Ref.Commit == "" {
+			sp.Ref.Branch = "-" // no ref needed, but one passes validation
+		}
 		src, err := sp.toSource(base)
 		if err == nil && seen[sp.Name] {
 			err = errors.New("name used twice")

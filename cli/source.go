@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/server"
+	"github.com/gitgate/gitgate/sources/fluxlocal"
 	"github.com/gitgate/gitgate/sources/gitsource"
 	"github.com/gitgate/gitgate/sources/gitsync"
 	"github.com/gitgate/gitgate/sources/localsource"
@@ -21,12 +22,20 @@ import (
 
 // sourceOptions choose what the client commands (check, render, drift)
 // read as Git, once: a directory on disk, or the repository and ref serve
-// follows, with serve's flag names.
+// follows, with serve's flag names; with --source flux, a directory
+// rendered as Flux would apply it.
 type sourceOptions struct {
+	// kind is --source: server.SourceRepo, server.SourceFlux (a
+	// directory rendered as Flux would apply it, source_flux.go) or
+	// server.SourceArgoCD (the Applications in the source rendered as
+	// Argo CD would, source_argocd.go).
+	kind  string
 	local string
+	argo  argoReadOptions
 	// repo is --repo-url with its ref, paths and --git-* flags.
 	repo             server.GitSource
 	defaultNamespace string
+	flux             fluxOptions
 }
 
 // readRepoUsage is the help of the client commands' repository flags: a
@@ -42,14 +51,35 @@ var readRepoUsage = repoUsage{
 }
 
 func (o *sourceOptions) BindFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.kind, "source", server.SourceRepo, "What to read: repo (the files of --local or --repo-url, each --path a root, as serve --source repo), flux (--local DIR as Flux would apply it, each Kustomization and HelmRelease a root, as serve --source flux names them; see --local-source) or argocd (every Argo CD Application in --local rendered as Argo CD would, as serve --source argocd; see --local-repo-url).")
 	fs.StringVar(&o.local, "local", "", "Directory to read as the repository, e.g. a checkout with changes not yet committed. Exclusive with --repo-url.")
 	bindRepoFlags(fs, &o.repo, &o.defaultNamespace, readRepoUsage)
+	o.argo.bindFlags(fs)
 	// The credential and CA flags are serve's own.
 	bindCredentialFlags(fs, &o.repo)
+	o.flux.BindFlags(fs)
 }
 
 // Validate reports a source chosen twice or not at all, and bad Git flags.
 func (o *sourceOptions) Validate() error {
+	if o.kind != server.SourceArgoCD && o.argo.set() {
+		return errors.New("--local-repo-url, --argocd-namespace and --argocd-cluster-name need --source argocd")
+	}
+	switch o.kind {
+	case server.SourceRepo:
+		if err := o.flux.unset(); err != nil {
+			return err
+		}
+	case server.SourceFlux:
+		return o.validateFlux()
+	case server.SourceArgoCD:
+		if err := o.flux.unset(); err != nil {
+			return err
+		}
+		return o.validateArgoCD()
+	default:
+		return fmt.Errorf("--source must be %s, %s or %s, got %q", server.SourceRepo, server.SourceFlux, server.SourceArgoCD, o.kind)
+	}
 	switch {
 	case o.local != "" && o.repo.URL != "":
 		return errors.New("--local and --repo-url are exclusive")
@@ -71,12 +101,24 @@ type loadedSource struct {
 	Scope *offlinescope.Scope
 	// Repo names the source in messages: the redacted URL or the directory.
 	Repo string
+	// Ignores are fields the source itself leaves free (a HelmRelease's
+	// driftDetection.ignore, what its chart renders differently every
+	// time), for the checker beside the command's own rules.
+	Ignores []provenance.IgnoreRule
+	// Flux is the render of --source flux, root by root; nil otherwise.
+	Flux *fluxlocal.Result
 }
 
 // load reads the source, renders it as serve does and indexes it with
 // scope, nil for the offline scope (built-in kinds and the source's CRDs).
 // Kinds the scope does not know are in Snapshot.Unresolved().
 func (o *sourceOptions) load(ctx context.Context, scope provenance.Scope) (*loadedSource, error) {
+	switch o.kind {
+	case server.SourceFlux:
+		return o.loadFlux(ctx, scope)
+	case server.SourceArgoCD:
+		return o.loadArgoCD(ctx, scope)
+	}
 	tree, rev, repo, err := o.tree(ctx)
 	if err != nil {
 		return nil, err

@@ -286,13 +286,13 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 	diffs := compare.Compare(declared, old, req.Object, entry.Schema, compare.Options{
 		Strict:      strict,
 		StrictLists: strict || c.StrictLists,
-		Ignore:      c.ignoreFor(entry.Key),
+		Ignore:      c.ignoreFor(entry),
 		Deadline:    req.Deadline,
 		StrictUnder: c.strictUnder(entry.Key),
 		Defaults:    defaulted,
 	})
 	diffs = append(diffs, protectedLabelDiffs(entry.Key, declared, strict, old, req.Object)...)
-	diffs = append(diffs, freed(lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object), c.ignoreFor(entry.Key))...)
+	diffs = append(diffs, freed(lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object), c.ignoreFor(entry))...)
 	res := resultOf(entry, diffs)
 	if res.Allowed && !c.Controller {
 		// A person's: a controller may set what Git does not declare.
@@ -503,7 +503,7 @@ func (c *Checker) checkScale(req *Request, entry *Entry) Result {
 	diffs := compare.Compare(declared, req.OldObject, req.Object, scaleSchema, compare.Options{
 		Strict:   c.Fields != FieldsDeclared,
 		Deadline: req.Deadline,
-		Ignore:   scaleIgnore(c.ignoreFor(entry.Key)),
+		Ignore:   scaleIgnore(c.ignoreFor(entry)),
 	})
 	return resultOf(entry, diffs)
 }
@@ -522,11 +522,19 @@ func scaleIgnore(objIgnore *compare.Ignore) *compare.Ignore {
 	return compare.Merge(ig, objIgnore)
 }
 
-func (c *Checker) ignoreFor(k Key) *compare.Ignore {
-	if c.Ignores == nil {
-		return nil
+// ignoreFor is what the comparison of entry skips: the built-in and
+// --ignore rules, and for a controller the fields the entry's root leaves
+// to controllers (Entry.controllerIgnore: Argo CD's ignoreDifferences),
+// which stay a person's to keep.
+func (c *Checker) ignoreFor(entry *Entry) *compare.Ignore {
+	var ig *compare.Ignore
+	if c.Ignores != nil {
+		ig = c.Ignores.For(entry.Key)
 	}
-	return c.Ignores.For(k)
+	if c.Controller && entry.controllerIgnore != nil {
+		ig = compare.Merge(ig, entry.controllerIgnore)
+	}
+	return ig
 }
 
 func resultOf(entry *Entry, diffs []compare.Diff) Result {

@@ -38,6 +38,12 @@ type File struct {
 	// HideValues marks every object of the file as holding values that
 	// may come from a Secret (Entry.HideValues).
 	HideValues bool
+	// ControllerIgnores are fields its root's agent leaves alone when
+	// controllers change them (Argo CD's ignoreDifferences by JSON
+	// pointer): rules for the file's objects they match, which free those
+	// fields for a controller's write (Checker.Controller) and never for a
+	// person's.
+	ControllerIgnores []IgnoreRule
 }
 
 // origin names the file as errors show it, as Entry.Origin names an entry

@@ -208,3 +208,25 @@ func ParseIgnoreFlag(v string) (IgnoreRule, error) {
 	r.JSONPointers = strings.Split(ptrs, ",")
 	return r, nil
 }
+
+// controllerIgnore compiles the rules of a file that match key into the
+// paths a controller may change: nil when none matches.
+func controllerIgnore(rules []IgnoreRule, key Key) (*compare.Ignore, error) {
+	var ig *compare.Ignore
+	for i, r := range rules {
+		if r.Group != key.Group || r.Kind != key.Kind || r.Namespace != "" && r.Namespace != key.Namespace || r.Name != "" && r.Name != key.Name {
+			continue
+		}
+		if ig == nil {
+			ig = &compare.Ignore{}
+		}
+		for _, p := range r.JSONPointers {
+			segs, err := compare.ParsePointer(p)
+			if err != nil {
+				return nil, fmt.Errorf("controller ignore rule %d (%s): %w", i, r.Kind, err)
+			}
+			ig.Add(segs, false)
+		}
+	}
+	return ig, nil
+}

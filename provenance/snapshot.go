@@ -79,6 +79,10 @@ type Entry struct {
 	// Kustomization's postBuild.substituteFrom), so denials name its
 	// fields but never show their values.
 	HideValues bool
+	// controllerIgnore are the fields its root leaves to controllers
+	// (File.ControllerIgnores): free for a controller's write, never for
+	// a person's. Nil for almost every entry.
+	controllerIgnore *compare.Ignore
 	// decoded is object decoded for reading, while a DecodedCache keeps
 	// the entry.
 	decoded atomic.Pointer[map[string]any]

@@ -15,8 +15,9 @@ import (
 // Applications with a plain directory or kustomize source) adds a value
 // here and a builder in sources.go's newSources, and nothing else changes.
 const (
-	SourceRepo = "repo"
-	SourceFlux = "flux"
+	SourceRepo   = "repo"
+	SourceFlux   = "flux"
+	SourceArgoCD = "argocd"
 )
 
 // Config is everything Run needs, as plain values. Package cli fills it
@@ -32,6 +33,7 @@ type Config struct {
 	Source  string
 	Sources []GitSource
 	Flux    FluxConfig
+	ArgoCD  ArgoCDConfig
 	// DefaultNamespace places namespaced manifests that set none, as
 	// kubectl apply would.
 	DefaultNamespace string
@@ -108,6 +110,28 @@ type FluxConfig struct {
 	MinInterval time.Duration
 	CacheDir    string
 	// InsecureHTTP allows a secretRef's HTTP credentials over http://.
+	InsecureHTTP bool
+}
+
+// ArgoCDConfig is the driver of SourceArgoCD: whose Applications to
+// watch, which destinations are this cluster, how often a repository may
+// be polled, and where each repository's credentials come from.
+type ArgoCDConfig struct {
+	// Namespaces are watched for Applications; the first is Argo CD's own
+	// (argocd-cm). Empty is argocd.
+	Namespaces []string
+	// ClusterNames name this cluster in destination.name, besides
+	// in-cluster.
+	ClusterNames []string
+	MinInterval  time.Duration
+	CacheDir     string
+	// Repositories give credentials and CAs by repository URL (the
+	// entries of --sources-file; their refs and paths are not used).
+	Repositories []GitSource
+	// RepoSecrets reads credentials from Argo CD's repository and
+	// repo-creds Secrets in Namespaces too.
+	RepoSecrets bool
+	// InsecureHTTP allows HTTP credentials over http://.
 	InsecureHTTP bool
 }
 

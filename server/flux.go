@@ -22,9 +22,13 @@ import (
 type cacheSetup struct {
 	scheme *runtime.Scheme
 	cache  cache.Options
+	client client.Options
 }
 
 func managerCache(c Config) cacheSetup {
+	if c.Source == SourceArgoCD {
+		return argoCDCache(c)
+	}
 	if c.Source != SourceFlux {
 		return cacheSetup{}
 	}

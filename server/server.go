@@ -95,6 +95,7 @@ func newManager(cfg *rest.Config, c Config, cert certSource) (ctrl.Manager, erro
 		WebhookServer:          server,
 		Scheme:                 objects.scheme,
 		Cache:                  objects.cache,
+		Client:                 objects.client,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)

@@ -32,8 +32,11 @@ func newSources(c Config, cfg *rest.Config, mgr ctrl.Manager, log logr.Logger) (
 		composer: &provenance.Composer{Store: &provenance.Store{}, Log: log.WithName("roots")},
 		syncers:  &syncerList{},
 	}
-	if c.Source == SourceFlux {
+	switch c.Source {
+	case SourceFlux:
 		return src, addFluxWatcher(c, mgr, src.composer, log)
+	case SourceArgoCD:
+		return src, addArgoCDWatcher(c, cfg, mgr, src.composer, log)
 	}
 	warnUnverified(log.WithName("git"), c.Sources)
 	if c.SyncSignal.ConfigMap != "" && len(c.Sources) > 0 {

@@ -79,23 +79,33 @@ func (h *Handler) backedPath(ctx context.Context, preq *provenance.Request) (pro
 // its own revision: inline manifests (sync.manifests), another source
 // (sync.source, sync.sources) or another revision (sync.revision,
 // sync.revisions) are applied by the agent, as itself, past Git. The
-// Sync button and `argocd app sync` write a plain one.
+// Sync button and `argocd app sync` write a plain one. The operation in
+// progress in its status is held to the same (opstate.go).
 func plainSync(preq *provenance.Request) error {
-	if preq.Group != "argoproj.io" || preq.Kind != "Application" {
+	if !isApplication(preq) {
 		return nil
 	}
 	op, _ := preq.Object["operation"].(map[string]any)
-	if op == nil || equalJSON(op, preq.OldObject["operation"]) {
+	if err := plainOperation("operation", op, preq.OldObject["operation"], preq.Object); err != nil {
+		return err
+	}
+	return plainOperation("status.operationState.operation", pendingOperation(preq.Object), pendingOperation(preq.OldObject), preq.Object)
+}
+
+// plainOperation refuses op, the operation at path of app, unless it is
+// old (not started by this request) or a plain sync.
+func plainOperation(path string, op map[string]any, old any, app map[string]any) error {
+	if op == nil || equalJSON(op, old) {
 		return nil
 	}
 	sync, _ := op["sync"].(map[string]any)
 	for _, f := range []string{"manifests", "source", "sources", "revisions"} {
 		if _, ok := sync[f]; ok {
-			return fmt.Errorf("%w: operation.sync.%s would have Argo CD apply something else than the Application's spec", errGitOpsPath, f)
+			return fmt.Errorf("%w: %s.sync.%s would have Argo CD apply something else than the Application's spec", errGitOpsPath, path, f)
 		}
 	}
-	if rev, _ := sync["revision"].(string); rev != "" && rev != targetRevision(preq.Object) {
-		return fmt.Errorf("%w: operation.sync.revision %q is not the Application's targetRevision", errGitOpsPath, rev)
+	if rev, _ := sync["revision"].(string); rev != "" && rev != targetRevision(app) {
+		return fmt.Errorf("%w: %s.sync.revision %q is not the Application's targetRevision", errGitOpsPath, path, rev)
 	}
 	return nil
 }
@@ -163,15 +173,21 @@ var gitOpsFree = [][]string{
 
 // gitOpsPart is what of a GitOps object tells the agent what to fetch and
 // apply: everything but its metadata and status (an Argo CD Application's
-// operation, which can name its own source, included).
+// operation, which can name its own source, included, and the operation
+// in progress its status holds).
 func gitOpsPart(obj map[string]any) map[string]any {
-	part := make(map[string]any, len(obj))
+	part := make(map[string]any, len(obj)+1)
 	for k, v := range obj {
 		switch k {
 		case "metadata", "status", "apiVersion", "kind":
 		default:
 			part[k] = v
 		}
+	}
+	if op := pendingOperation(obj); op != nil {
+		// Not a field: the key no object has names the status's operation
+		// in progress, which the application controller runs (opstate.go).
+		part["status.operationState.operation"] = op
 	}
 	return part
 }

@@ -67,6 +67,7 @@ func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller,
 	}
 	preq.Deadline = start.Add(h.decisionTimeout())
 	h.keepDeletedManagedFields(req.OldObject.Raw, preq)
+	keepOperationState(req.Object.Raw, req.OldObject.Raw, preq)
 	if v, ok := h.scopedVerdict(snap, preq, who); ok {
 		return preq, snap, h.agentPath(ctx, preq, v), nil
 	}

@@ -35,7 +35,11 @@ func (h *Handler) scopedVerdict(snap *provenance.Snapshot, preq *provenance.Requ
 		}
 		return verdict{who: who, allowed: true, reason: reasonPlainSync}, true
 	}
-	if _, ok := scopeFor(h.Identities.Annotators, who.user, preq.Group, preq.Kind); ok && snap != nil && annotationsOnly(preq) {
+	if _, ok := scopeFor(h.Identities.Annotators, who.user, preq.Group, preq.Kind); ok && snap != nil && annotationsOnly(preq) &&
+		(!who.proxy || snap.Lookup(preq.Key()) == nil) {
+		// A people proxy annotates what Git declares as the person it writes
+		// for (a refresh is free there anyway): its Update API copies any
+		// annotation a user sends, argocd.argoproj.io/skip-reconcile too.
 		return h.annotationsVerdict(snap, preq, who), true
 	}
 	return verdict{}, false
@@ -123,9 +127,11 @@ func (h *Handler) annotationsVerdict(snap *provenance.Snapshot, preq *provenance
 
 // syncFree are the paths a people proxy's sync changes, with those the API
 // server sets on any update (an Application has no status subresource: its
-// generation moves with its operation).
+// generation moves with its operation). plainSync judges the operation, and
+// the one in progress in the status (opstate.go).
 var syncFree = [][]string{
 	{"operation"},
+	{"status"},
 	{"metadata", "resourceVersion"},
 	{"metadata", "generation"},
 	{"metadata", "managedFields"},
@@ -133,9 +139,8 @@ var syncFree = [][]string{
 
 // operationOnly reports an update of an Argo CD Application that changes
 // its operation and status and nothing else: a sync (plainSync then
-// judges the operation), or its termination (argocd app terminate-op
-// writes status.operationState; the decoder never reads status, which
-// Git's declared Applications leave free as well).
+// judges the operation, and the one in progress in the status), or its
+// termination (argocd app terminate-op writes status.operationState.phase).
 func operationOnly(preq *provenance.Request) bool {
 	return preq.Group == "argoproj.io" && preq.Kind == "Application" && preq.Operation == provenance.Update &&
 		preq.OldObject != nil && preq.Object != nil && equalExcept(preq.OldObject, preq.Object, syncFree)

@@ -25,12 +25,13 @@ import (
 )
 
 var (
-	fullValues = filepath.Join("ci", "full-values.yaml")
-	fluxValues = filepath.Join("ci", "flux-values.yaml")
+	fullValues   = filepath.Join("ci", "full-values.yaml")
+	fluxValues   = filepath.Join("ci", "flux-values.yaml")
+	argocdValues = filepath.Join("ci", "argocd-values.yaml")
 )
 
 func TestLint(t *testing.T) {
-	for _, values := range [][]string{nil, {"--values", fullValues}, {"--values", fluxValues}} {
+	for _, values := range [][]string{nil, {"--values", fullValues}, {"--values", fluxValues}, {"--values", argocdValues}} {
 		args := append([]string{"lint", "--strict", "--kube-version", harness.ChartKubeVersion, "."}, values...)
 		if r := harness.Helm(args...); r.Failed() {
 			t.Errorf("%s: %v\n%s%s", r.CommandLine(), r.Err, r.Stdout, r.Stderr)
@@ -216,6 +217,39 @@ func TestFullValuesRender(t *testing.T) {
 	}
 }
 
+// TestArgoCDSource: with source.kind argocd, gitgate gets --source=argocd
+// and its flags, no repository flags, may read Applications, and argocd-cm
+// by name only: no Secret unless repoSecrets.
+func TestArgoCDSource(t *testing.T) {
+	m, err := harness.RenderChart("gitgate-system", argocdValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := containerArgs(m.Find("Deployment", "gitgate"))
+	for _, want := range []string{"--source=argocd", "--argocd-namespace=argocd", "--argocd-cluster-name=production", "--argocd-min-interval=10s"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("args %v lack %s", args, want)
+		}
+	}
+	if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--repo-url") || a == "--argocd-repo-secrets" }) {
+		t.Errorf("args %v: want no repository flags and no --argocd-repo-secrets", args)
+	}
+	if m.Find("ClusterRole", "gitgate-argocd") == nil || m.Find("ClusterRoleBinding", "gitgate-argocd") == nil || m.Find("RoleBinding", "gitgate-argocd-settings") == nil {
+		t.Fatal("no gitgate-argocd ClusterRole and binding, or no gitgate-argocd-settings RoleBinding")
+	}
+	settings := m.Find("Role", "gitgate-argocd-settings")
+	if settings == nil || settings.GetNamespace() != "argocd" {
+		t.Fatalf("Role gitgate-argocd-settings %v, want one in argocd", settings)
+	}
+	rules, _, _ := unstructured.NestedSlice(settings.Object, "rules")
+	if len(rules) != 1 {
+		t.Fatalf("gitgate-argocd-settings rules %v: want argocd-cm alone", rules)
+	}
+	if names, _, _ := unstructured.NestedStringSlice(rules[0].(map[string]any), "resourceNames"); !slices.Equal(names, []string{"argocd-cm"}) {
+		t.Errorf("gitgate-argocd-settings names %v", names)
+	}
+}
+
 // TestFluxSource: with source.kind flux, gitgate gets --source=flux, no
 // repository flags, and may read Flux's objects.
 func TestFluxSource(t *testing.T) {
@@ -267,7 +301,8 @@ func TestBadValuesFail(t *testing.T) {
 		set, want string
 	}{
 		{"mode=block", `mode "block": want enforce, warn or audit`},
-		{"source.kind=argocd", `source.kind "argocd": want repo or flux`},
+		{"source.kind=helm", `source.kind "helm": want repo, flux or argocd`},
+		{"source.kind=argocd,source.argocd.namespaces=null", "source.argocd.namespaces: name at least"},
 		{"certificates.mode=vault", `certificates.mode "vault"`},
 		{"certificates.mode=files", "certificates.mode files needs certificates.secretName"},
 		{"source.repo.ref.tag=v1", "set exactly one of branch, tag, semver or commit"},

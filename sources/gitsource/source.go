@@ -32,17 +32,28 @@ type Ref struct {
 	SemVer string
 	// Commit pins one commit SHA.
 	Commit string
+	// Revision is a revision as Argo CD's targetRevision names it: HEAD,
+	// a branch, a tag, a semver constraint over tags, a full ref name, or
+	// a commit SHA (full, or 7 and more hex digits), resolved as Argo CD's
+	// git client resolves it (revision.go).
+	Revision string
+	// TagPrefix, with Revision, keeps only tags with this prefix for a
+	// semver constraint (Argo CD's source.tagPrefix).
+	TagPrefix string
 }
 
 // Validate reports a Ref that sets none or several of its fields.
 func (r Ref) Validate() error {
 	n := 0
-	for _, v := range []string{r.Branch, r.Tag, r.SemVer, r.Commit} {
+	for _, v := range []string{r.Branch, r.Tag, r.SemVer, r.Commit, r.Revision} {
 		if v != "" {
 			n++
 		}
 	}
-	if n != 1 {
+	switch {
+	case n > 1 && r.Revision != "":
+		return errors.New("an Argo CD revision excludes branch, tag, semver and commit")
+	case n != 1:
 		return errors.New("exactly one of branch, tag, semver or commit must be set")
 	}
 	if r.Commit != "" && !plumbing.IsHash(r.Commit) {
@@ -64,6 +75,8 @@ func (r Ref) String() string {
 		return "tag " + r.Tag
 	case r.SemVer != "":
 		return "semver " + r.SemVer
+	case r.Revision != "":
+		return "revision " + r.Revision
 	default:
 		return "commit " + r.Commit
 	}
@@ -91,6 +104,9 @@ type Source struct {
 	opts Options
 	mu   sync.Mutex
 	repo *git.Repository
+	// fullRef is the ref a Revision last resolved to
+	// ("refs/heads/main"), which Commit fetches; "" for a commit SHA.
+	fullRef string
 }
 
 const remoteName = "origin"
@@ -131,6 +147,9 @@ func (g *Source) Resolve(ctx context.Context) (provenance.Revision, error) {
 	if g.opts.Ref.Commit != "" {
 		return provenance.Revision{Hash: g.opts.Ref.Commit}, nil
 	}
+	if isCommitSHA(g.opts.Ref.Revision) {
+		return provenance.Revision{Ref: g.opts.Ref.Revision, Hash: strings.ToLower(g.opts.Ref.Revision)}, nil
+	}
 	remote, err := g.repo.Remote(remoteName)
 	if err != nil {
 		return provenance.Revision{}, err
@@ -138,6 +157,13 @@ func (g *Source) Resolve(ctx context.Context) (provenance.Revision, error) {
 	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: g.opts.Auth, CABundle: g.opts.CABundle, PeelingOption: git.AppendPeeled})
 	if err != nil {
 		return provenance.Revision{}, fmt.Errorf("list remote refs: %w", explain(redact(err, g.opts.Auth)))
+	}
+	if g.opts.Ref.Revision != "" {
+		rev, full, err := resolveRevision(g.opts.Ref.Revision, g.opts.Ref.TagPrefix, refs)
+		g.mu.Lock()
+		g.fullRef = full
+		g.mu.Unlock()
+		return rev, err
 	}
 	return resolveRef(g.opts.Ref, refs)
 }
@@ -206,6 +232,8 @@ func (g *Source) Commit(ctx context.Context, rev provenance.Revision) (*object.C
 			// rewritten history is sent whole once; Retain then drops it.
 			opts.Depth = 0
 		}
+	case g.opts.Ref.Revision != "":
+		return g.fetchRevision(ctx, rev, opts)
 	case g.opts.Ref.Commit != "":
 		// Servers rarely allow fetching an arbitrary SHA, so fetch the
 		// branches with history and find the commit among them.

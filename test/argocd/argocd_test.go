@@ -4,34 +4,22 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gitgate/gitgate/test/harness"
 )
 
 // personEditRefusal is what gitgate's refusal of a person's edit of an
-// object Application app synced holds. Today gitgate reads only the
-// argocd folder, so Git declares none of those objects. Once --source
-// argocd renders the Applications (issue 24), Git declares them through
-// app: return "Application argocd/"+app and the field that differs
-// instead.
-func personEditRefusal(app string) []string {
-	_ = app
-	return []string{"Git does not declare this object"}
+// object Application app synced holds: the Application whose render
+// declares it, the file, and the field that differs.
+func personEditRefusal(app, file string) []string {
+	return []string{"Application " + harness.ArgoCDNamespace + "/" + app, "file " + file, "data.greeting: Git has"}
 }
-
-// appSetControllerIsAgent says whether gitgate lets the ApplicationSet
-// controller create the Applications it generates. Not yet: a controller
-// may not create a GitOps object Git does not declare (branch argoids
-// makes it an agent for Applications). Set it to true when it lands.
-const appSetControllerIsAgent = false
 
 // TestArgoCDSyncsThroughGitgate: the real application controller synced a
 // plain directory and a kustomize root (setup waited for Synced and
 // Healthy at the commit), as its own service account, which the shipped
-// matchConditions keep away from gitgate altogether. Had it acted as
-// anyone else, gitgate would have refused its creates: the argocd folder,
-// all gitgate reads, declares none of those objects.
+// matchConditions keep away from gitgate altogether; and what it applied
+// is what gitgate rendered, tracking annotation included.
 func TestArgoCDSyncsThroughGitgate(t *testing.T) {
 	for _, c := range []struct{ ns, obj, jsonpath, want string }{
 		{plainApp.Namespace, "configmap/settings", "{.data.greeting}", "hello"},
@@ -45,6 +33,12 @@ func TestArgoCDSyncsThroughGitgate(t *testing.T) {
 		// applied it, not setup.
 		if got := get(t, c.ns, c.obj, `{.metadata.annotations.argocd\.argoproj\.io/tracking-id}`); got == "" {
 			t.Errorf("%s/%s carries no argocd.argoproj.io/tracking-id", c.ns, c.obj)
+		}
+	}
+	// gitgate rendered each Application as a root of its own.
+	for _, app := range []string{rootApp.Name, plainApp.Name, kustApp.Name} {
+		if want := "Application " + harness.ArgoCDNamespace + "/" + app; !strings.Contains(env.gitgate.Logs(), want) {
+			t.Errorf("gitgate's logs never name the root %s", want)
 		}
 	}
 	// kustomize's configMapGenerator ran in the repo server.
@@ -66,18 +60,19 @@ func TestArgoCDSyncsThroughGitgate(t *testing.T) {
 // it, of objects the application controller synced.
 func TestPersonEditOfSyncedObjectIsRefused(t *testing.T) {
 	for _, c := range []struct {
-		app harness.ArgoCDApplication
-		obj string
+		app       harness.ArgoCDApplication
+		obj, file string
 	}{
-		{plainApp, "settings"},
-		{kustApp, "kz-settings"},
+		{plainApp, "settings", "apps/plain/settings.yaml"},
+		{kustApp, "kz-settings", "apps/kustomized"},
 	} {
 		t.Run(c.app.Name, func(t *testing.T) {
 			edit := *env.kubectl
 			// kubectl keeps a refused edit in a file of its TMPDIR.
 			edit.Env = []string{"KUBE_EDITOR=sed -i s/greeting:.*/greeting:\\ hi/", "TMPDIR=" + t.TempDir()}
 			r := edit.Run("", "-n", c.app.Namespace, "edit", "configmap", c.obj, "--as", person)
-			harness.WantDenied(t, r, personEditRefusal(c.app.Name)...)
+			harness.WantDenied(t, r, personEditRefusal(c.app.Name, c.file)...)
+			t.Logf("kubectl edit as %s: %s", person, strings.TrimSpace(r.Stderr))
 			if got := get(t, c.app.Namespace, "configmap/"+c.obj, "{.data.greeting}"); got == "hi" {
 				t.Errorf("%s/%s greeting = %q after a refused edit", c.app.Namespace, c.obj, got)
 			}
@@ -85,38 +80,26 @@ func TestPersonEditOfSyncedObjectIsRefused(t *testing.T) {
 	}
 }
 
-// TestApplicationSetGeneratesApplications: a person creates the
-// ApplicationSet Git declares (allowed), and the ApplicationSet controller
-// creates the Applications its list generator yields, as its own service
-// account.
+// TestApplicationSetGeneratesApplications: Git declares an ApplicationSet
+// in the root Application's folder, Argo CD syncs it, and the
+// ApplicationSet controller creates the Applications its list generator
+// yields, as its own service account.
 func TestApplicationSetGeneratesApplications(t *testing.T) {
-	r := env.kubectl.Run(applicationSetYAML(env.git.HTTPURL()), "apply", "-f", "-")
-	if r.Failed() {
-		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
+	head, err := env.git.Commit(harness.Change{Message: "declare the ApplicationSet", Write: map[string]string{
+		argoFolder + "/applicationset.yaml": applicationSetYAML(env.git.HTTPURL()),
+	}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if appSetControllerIsAgent {
-		for _, name := range generated {
-			if err := env.argocd.WaitSynced("gen-"+name, env.head, syncTimeout); err != nil {
-				t.Error(err)
-			}
-		}
-		return
+	if err := env.argocd.Refresh(rootApp.Name); err != nil {
+		t.Fatal(err)
 	}
-	// Today gitgate refuses the creates, and the controller reports the
-	// refusal on the ApplicationSet.
-	msg := waitAppSetError(t, "generated", "validate.gitgate.dev", 2*time.Minute)
-	t.Logf("ApplicationSet generated reports: %s", msg)
-	for _, want := range []string{
-		`admission webhook "validate.gitgate.dev" denied the request`,
-		"CREATE of argoproj.io/Application argocd/gen-", "by " + harness.ArgoCDApplicationSetController,
-	} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("ApplicationSet error lacks %q:\n%s", want, msg)
-		}
-	}
+	// The ApplicationSet controller is an agent for the Applications an
+	// ApplicationSet controls (--agent-for's default): its creates pass,
+	// and the real application controller syncs them.
 	for _, name := range generated {
-		if got := get(t, harness.ArgoCDNamespace, "applications.argoproj.io/gen-"+name, "{.metadata.name}"); got != "" {
-			t.Errorf("Application gen-%s exists, want it refused", name)
+		if err := env.argocd.WaitSynced("gen-"+name, head, syncTimeout); err != nil {
+			t.Error(err)
 		}
 	}
 }
@@ -159,26 +142,6 @@ spec:
         syncOptions:
         - CreateNamespace=true
 `, harness.ArgoCDNamespace, elems.String(), repoURL, harness.ArgoCDCluster)
-}
-
-// waitAppSetError waits until the ApplicationSet named name reports an
-// ErrorOccurred condition whose message holds want, and returns the
-// message: an earlier error of another cause may come first.
-func waitAppSetError(t *testing.T, name, want string, timeout time.Duration) string {
-	t.Helper()
-	const path = `{.status.conditions[?(@.type=="ErrorOccurred")].status}{"\n"}{.status.conditions[?(@.type=="ErrorOccurred")].message}`
-	deadline := time.Now().Add(timeout)
-	for {
-		status, msg, _ := strings.Cut(get(t, harness.ArgoCDNamespace, "applicationsets.argoproj.io/"+name, path), "\n")
-		if status == "True" && strings.Contains(msg, want) {
-			return msg
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ApplicationSet %s reports no error holding %q after %s; status:\n%s", name, want, timeout,
-				get(t, harness.ArgoCDNamespace, "applicationsets.argoproj.io/"+name, "{.status}"))
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }
 
 // get reads jsonpath of obj in namespace ns; empty if it does not exist.

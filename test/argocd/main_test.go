@@ -2,11 +2,13 @@
 // source by hack/build-argocd.sh): redis, the repo server, the application
 // controller and the ApplicationSet controller, the controllers running as
 // their own service accounts with tokens, syncing a repository served over
-// smart HTTP into the cluster their cluster Secret names. gitgate enforces
-// the repository's argocd folder (the Applications and the ApplicationSet)
-// with the shipped webhook configuration, --fields strict and enforce
-// mode; it does not render what the Applications declare yet (issue 24,
-// --source argocd).
+// smart HTTP into the cluster their cluster Secret names. gitgate runs
+// with --source argocd, the shipped webhook configuration, --fields strict
+// and enforce mode: it renders every Application that syncs to this
+// cluster (the cluster Secret's name, --argocd-cluster-name) as Argo CD
+// does, from the repository it fetches itself. The root Application fleet
+// (an app of apps, created before gitgate) syncs the argocd folder: the
+// Applications plain (a directory) and kustomized (a kustomize root).
 package argocd
 
 import (
@@ -24,7 +26,7 @@ const (
 	// person has cluster-admin rights; only gitgate stands in the way.
 	person = harness.Person
 	// argoFolder is where Git declares the Applications and the
-	// ApplicationSet: the one path gitgate reads today.
+	// ApplicationSet, which the root Application syncs.
 	argoFolder = "argocd"
 	// syncTimeout bounds how long Argo CD may take to sync an Application;
 	// a liveness bound, not a performance target.
@@ -36,6 +38,8 @@ const (
 var (
 	plainApp = harness.ArgoCDApplication{Name: "plain", Path: "apps/plain", Namespace: "argo-plain"}
 	kustApp  = harness.ArgoCDApplication{Name: "kustomized", Path: "apps/kustomized", Namespace: "argo-kustomized"}
+	// rootApp syncs argoFolder: the other Applications.
+	rootApp = harness.ArgoCDApplication{Name: "fleet", Path: argoFolder, Namespace: harness.ArgoCDNamespace}
 )
 
 var env struct {
@@ -50,9 +54,9 @@ var env struct {
 func TestMain(m *testing.M) { os.Exit(harness.Main(m, "argocd", setup)) }
 
 // setup starts everything in the order a cluster gets it: the control
-// plane, Git, Argo CD, then gitgate and its webhook, after which every
-// write is judged; then a person creates the Applications Git declares,
-// and Argo CD syncs them.
+// plane, Git, Argo CD bootstrapped with its root Application, then gitgate
+// and its webhook, after which every write is judged; Argo CD syncs the
+// Applications Git declares, and those sync their objects.
 func setup(run *harness.Running) error {
 	cp, err := harness.StartControlPlane(harness.ControlPlaneOptions{})
 	if err != nil {
@@ -75,9 +79,13 @@ func setup(run *harness.Running) error {
 		return err
 	}
 	run.Cleanup(env.argocd.Stop)
+	if r := env.kubectl.Run(rootApp.YAML(), "apply", "-f", "-"); r.Failed() {
+		return fmt.Errorf("create the root Application: %s: %w\n%s", r.CommandLine(), r.Err, r.Stderr)
+	}
 	if env.gitgate, err = harness.StartGitgate(harness.GitgateOptions{
-		Kubeconfig: cp.Kubeconfig, RepoURL: env.git.HTTPURL(),
-		Args: []string{"--branch", "main", "--interval", "1s", "--path", argoFolder, "--fields", "strict", "--mode", "enforce"},
+		Kubeconfig: cp.Kubeconfig,
+		Args: []string{"--source", "argocd", "--argocd-cluster-name", harness.ArgoCDCluster, "--argocd-min-interval", "1s",
+			"--fields", "strict", "--mode", "enforce"},
 	}); err != nil {
 		return err
 	}
@@ -86,34 +94,29 @@ func setup(run *harness.Running) error {
 	if err := harness.RegisterWebhook(context.Background(), cp.Client, env.gitgate.URL(), env.gitgate.CA); err != nil {
 		return err
 	}
-	return createApplications()
+	return waitApplications()
 }
 
-// startGit serves the fixture and commits the Applications and the
-// ApplicationSet, which name the server's URL, into argoFolder.
+// startGit serves the fixture and commits the Applications, which name
+// the server's URL, into argoFolder. The ApplicationSet comes later
+// (TestApplicationSetGeneratesApplications).
 func startGit(run *harness.Running) error {
 	var err error
 	if env.git, err = harness.StartGitServer(harness.GitServerOptions{Fixture: filepath.Join("testdata", "fleet")}); err != nil {
 		return err
 	}
 	run.Cleanup(env.git.Close)
-	plainApp.RepoURL, kustApp.RepoURL = env.git.HTTPURL(), env.git.HTTPURL()
+	plainApp.RepoURL, kustApp.RepoURL, rootApp.RepoURL = env.git.HTTPURL(), env.git.HTTPURL(), env.git.HTTPURL()
 	env.head, err = env.git.Commit(harness.Change{Message: "declare the Applications", Write: map[string]string{
-		argoFolder + "/applications.yaml":   plainApp.YAML() + "---\n" + kustApp.YAML(),
-		argoFolder + "/applicationset.yaml": applicationSetYAML(env.git.HTTPURL()),
+		argoFolder + "/applications.yaml": plainApp.YAML() + "---\n" + kustApp.YAML(),
 	}})
 	return err
 }
 
-// createApplications applies the Applications as a person, as Git
-// declares them (which gitgate allows), and waits until Argo CD synced
-// both.
-func createApplications() error {
-	r := env.kubectl.Run(plainApp.YAML()+"---\n"+kustApp.YAML(), "apply", "-f", "-")
-	if r.Failed() {
-		return fmt.Errorf("create the Applications: %s: %w\n%s", r.CommandLine(), r.Err, r.Stderr)
-	}
-	for _, app := range []string{plainApp.Name, kustApp.Name} {
+// waitApplications waits until Argo CD synced the root Application and
+// the two it declares.
+func waitApplications() error {
+	for _, app := range []string{rootApp.Name, plainApp.Name, kustApp.Name} {
 		if err := env.argocd.WaitSynced(app, env.head, syncTimeout); err != nil {
 			return err
 		}

@@ -161,8 +161,16 @@ func argoServerWrites(t *testing.T) {
 		`{"operation":{"sync":{"revision":"0123456789abcdef0123456789abcdef01234567"}}}`, // argocd app rollback
 		`{"operation":{"sync":{"source":{"repoURL":"https://evil.example.com/x.git"}}}}`,
 		`{"spec":{"source":{"repoURL":"https://evil.example.com/x.git"}}}`,
+		// The application controller resumes the operation in progress
+		// in the status in place of operation.
+		`{"operation":{"sync":{}},"status":{"operationState":{"phase":"Running","operation":{"sync":{"manifests":["kind: Pod"]}}}}}`,
 	} {
 		wantDenied(t, env.kubectl.Run("", "-n", "argocd", "patch", "application", "eu", "--type", "merge", "-p", patch, "--as", argoServer), "[agent-token]")
+	}
+	// Nor may a person or a controller write one there.
+	for _, who := range []string{person, certManager} {
+		wantDenied(t, env.kubectl.Run("", "-n", "argocd", "patch", "application", "eu", "--type", "merge", "-p",
+			`{"status":{"operationState":{"phase":"Running","operation":{"sync":{"revision":"evil"}}}}}`, "--as", who), "[agent-token]")
 	}
 	// A person's edit of a workload (argocd app patch-resource), and a
 	// Pod of its own (a resource action).

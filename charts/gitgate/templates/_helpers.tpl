@@ -94,8 +94,11 @@ namespace and its dry-run sandbox always are. */ -}}
 {{- end -}}
 
 {{- define "gitgate.validate" -}}
-{{- if not (has .Values.source.kind (list "repo" "flux")) -}}
-{{- fail (printf "source.kind %q: want repo or flux" .Values.source.kind) -}}
+{{- if not (has .Values.source.kind (list "repo" "flux" "argocd")) -}}
+{{- fail (printf "source.kind %q: want repo, flux or argocd" .Values.source.kind) -}}
+{{- end -}}
+{{- if and (eq .Values.source.kind "argocd") (not .Values.source.argocd.namespaces) -}}
+{{- fail "source.argocd.namespaces: name at least Argo CD's own namespace" -}}
 {{- end -}}
 {{- if not (has .Values.mode (list "enforce" "warn" "audit")) -}}
 {{- fail (printf "mode %q: want enforce, warn or audit" .Values.mode) -}}
@@ -141,6 +144,18 @@ file may pass maxBytes by one record before it is rotated. */ -}}
 - {{ printf "--flux-namespace=%v" . | quote }}
 {{- end }}
 - {{ printf "--flux-min-interval=%v" .Values.source.flux.minInterval | quote }}
+{{- else if eq .Values.source.kind "argocd" -}}
+- --source=argocd
+{{- range .Values.source.argocd.namespaces }}
+- {{ printf "--argocd-namespace=%v" . | quote }}
+{{- end }}
+{{- range .Values.source.argocd.clusterNames }}
+- {{ printf "--argocd-cluster-name=%v" . | quote }}
+{{- end }}
+- {{ printf "--argocd-min-interval=%v" .Values.source.argocd.minInterval | quote }}
+{{- if .Values.source.argocd.repoSecrets }}
+- --argocd-repo-secrets
+{{- end }}
 {{- else -}}
 {{- $repo := .Values.source.repo -}}
 - {{ printf "--repo-url=%v" ($repo.url) | quote }}

@@ -1,0 +1,133 @@
+package argosync
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/sources/argorender"
+)
+
+// render renders app at its sources' revisions into the root's files:
+// one file per source file (or per source, for kustomize and Helm) of
+// what the agent applies and keeps in sync, and the hooks apart as
+// agent-only.
+func (w *Watcher) render(ctx context.Context, app *argorender.Application, repos []*repo, key string) ([]provenance.File, error) {
+	w.renders++
+	in := argorender.Input{App: app, Settings: w.env.settings, KubeVersion: w.env.kubeVersion, APIVersions: w.env.apiVersions, Scope: w.Indexer.Scope}
+	for _, r := range repos {
+		in.Sources = append(in.Sources, argorender.Source{Files: r.files, Revision: r.rev.Hash})
+	}
+	res, err := argorender.Render(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	for _, warn := range res.Warnings {
+		w.Log.Info("Argo CD feature not reproduced", "application", app.Namespace+"/"+app.Name, "detail", warn)
+	}
+	for _, o := range res.Objects {
+		if len(o.Indeterminate) > 0 {
+			// Argo CD's render holds other values there: gitgate keeps its
+			// own, so only the agent's writes there pass.
+			w.Log.Info("fields differ from render to render", "application", app.Namespace+"/"+app.Name,
+				"object", objectName(o.Object), "fields", o.Indeterminate)
+		}
+	}
+	return Files(app, res, key), nil
+}
+
+// Files groups a render's objects into provenance files: declared ones by
+// the file (or source path) they came from, with the Application's
+// ignoreDifferences as fields left to controllers, hooks in one
+// agent-only file.
+// key identifies the render's inputs, so an Indexer reuses the entries of
+// an unchanged render.
+func Files(app *argorender.Application, res *argorender.Result, key string) []provenance.File {
+	multi := app.Spec.HasMultipleSources()
+	byPath := map[string]int{}
+	var files []provenance.File
+	for _, o := range res.Objects {
+		p := o.Path
+		if multi {
+			p = fmt.Sprintf("%s (source %d)", p, o.Source+1)
+		}
+		i, ok := byPath[p]
+		if !ok {
+			i = len(files)
+			byPath[p] = i
+			files = append(files, provenance.File{Path: p, ID: key + "|" + p, ControllerIgnores: res.Ignore})
+		}
+		files[i].Objects = append(files[i].Objects, o.Object)
+	}
+	if len(res.Hooks) > 0 {
+		hooks := provenance.File{Path: "hooks", ID: key + "|hooks", AgentOnly: true}
+		for _, o := range res.Hooks {
+			hooks.Objects = append(hooks.Objects, o.Object)
+		}
+		files = append(files, hooks)
+	}
+	return files
+}
+
+// built is a root's new render, indexed, waiting for the pass's one
+// recomposition.
+type built struct {
+	rt    *root
+	part  provenance.Part
+	files []provenance.File
+	key   string
+}
+
+// install reads the root's files at rev with read and indexes them for
+// the pass's recomposition (flush).
+func (w *Watcher) install(rt *root, rev provenance.Revision, key string, read provenance.ReadFiles) {
+	var files []provenance.File
+	idx, err := rt.ix.BuildFrom(rev, func(reuse func(path, id string) bool) ([]provenance.File, error) {
+		var err error
+		files, err = read(reuse)
+		return files, err
+	})
+	if err != nil {
+		w.fail(rt, key, fmt.Errorf("revision %s: %w", rev, err))
+		return
+	}
+	fetched := time.Now()
+	if rt.loaded && rt.rev == rev {
+		fetched = rt.fetched
+	}
+	w.batch = append(w.batch, built{rt: rt, part: provenance.Part{Index: idx, Fetched: fetched}, files: files, key: key})
+}
+
+// flush hands the pass's new renders to the Composer in one
+// recomposition, and records them as each root's last good render.
+func (w *Watcher) flush() {
+	if len(w.batch) == 0 {
+		return
+	}
+	parts := make([]provenance.Part, len(w.batch))
+	for i, b := range w.batch {
+		parts[i] = b.part
+	}
+	w.Composer.Update(parts...)
+	for _, b := range w.batch {
+		rt := b.rt
+		rt.key, rt.failedKey, rt.rev, rt.fetched, rt.loaded = b.key, "", b.part.Index.Revision(), b.part.Fetched, true
+		rt.files = make([]provenance.File, len(b.files))
+		for i, f := range b.files {
+			f.Objects, f.Load = nil, nil // by identity only, for the Indexer to reuse
+			rt.files[i] = f
+		}
+		w.Log.Info("Application loaded", "root", rt.root.Name, "revision", rt.rev.String(), "objects", b.part.Index.Len())
+	}
+	w.batch = nil
+}
+
+// objectName names an object in a log line: kind namespace/name.
+func objectName(obj map[string]any) string {
+	meta, _ := obj["metadata"].(map[string]any)
+	kind, _ := obj["kind"].(string)
+	ns, _ := meta["namespace"].(string)
+	name, _ := meta["name"].(string)
+	return kind + " " + ns + "/" + name
+}
