@@ -52,7 +52,10 @@ type Record struct {
 	//     grant covers it.
 	//   - managed-namespace-delete: a delete of a Namespace holding objects
 	//     Git declares.
-	//   - version-mismatch: the request uses another apiVersion than Git.
+	//   - version-mismatch: the request uses another apiVersion than Git,
+	//     and gitgate cannot compare the two (a CRD converted by its
+	//     webhook, a change beyond the metadata of a kind the API server
+	//     converts field by field).
 	//   - status-write: a person writes the status of an object Git
 	//     declares, or of any Service, Ingress or Gateway (external-dns
 	//     publishes their addresses).
@@ -70,6 +73,12 @@ type Record struct {
 	//     field of a HelmRelease's object whose value the render cannot
 	//     reproduce (a random token, the time, a lookup), by anyone but the
 	//     agent; fields names the paths, never a value.
+	//   - managed-fields: a write of a declared object rewrites
+	//     metadata.managedFields otherwise than the API server does, or
+	//     has a person's field manager the agent does not take back own a
+	//     field Git declares (refused in every mode, past every grant).
+	//   - last-applied: a person's write records another manifest than
+	//     Git's in kubectl's last-applied-configuration, or removes it.
 	//   - deadline-exceeded: the object could not be compared within the
 	//     decision deadline (refused, fail closed).
 	//   - agent-made-delete: a delete of a GitOps object Git does not

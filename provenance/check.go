@@ -38,6 +38,13 @@ type Request struct {
 	// Deadline, when set, bounds the comparison: an object too large to
 	// compare by then is refused (ReasonDeadline).
 	Deadline time.Time
+	// ObjectRaw and OldObjectRaw are object and oldObject as JSON, for
+	// what decoding skips: metadata.managedFields, read only when a
+	// declared object is written (ownershipChange). Options are the
+	// request's options as JSON (the field manager it names). A request
+	// without ObjectRaw is no write (the drift scan's look at a live
+	// object): its ownership and last-applied record are not judged.
+	ObjectRaw, OldObjectRaw, Options []byte
 }
 
 // Key is the object the request is about.
@@ -83,6 +90,18 @@ const (
 	// ReasonAgentOnly: a write or delete of an object only the agent may
 	// write (Entry.AgentOnly: a Secret whose values the agent decrypts).
 	ReasonAgentOnly Reason = "agent-only"
+	// ReasonManagedFields: a write of a declared object changes
+	// metadata.managedFields otherwise than the API server does for the
+	// request's own field manager (ownershipChange), or has a person's
+	// field manager the agent does not take back own a field Git declares:
+	// which fields a later removal from Git leaves behind, or whether the
+	// agent's apply conflicts.
+	ReasonManagedFields Reason = "managed-fields"
+	// ReasonLastApplied: a person's write of a declared object records in
+	// kubectl's last-applied-configuration another manifest than Git's, or
+	// removes it (lastAppliedChange): what the next client-side apply
+	// removes from the object.
+	ReasonLastApplied Reason = "last-applied"
 	// ReasonAgentMadeDelete: a delete of a GitOps object Git does not
 	// declare that a GitOps agent made (GitOpsKinds.MadeBy): an Argo CD
 	// Application of an ApplicationSet, a Kustomization a parent
@@ -118,6 +137,10 @@ type Result struct {
 	Entry *Entry
 	// Diffs lists where the request disagrees with Git.
 	Diffs []compare.Diff
+	// Detail says why, where a reason needs more than its diffs (which
+	// version conversion failed, which field manager's entry changed):
+	// field paths and names, never values.
+	Detail string
 }
 
 // FieldMode chooses which fields a person may not change.
@@ -154,6 +177,10 @@ type Checker struct {
 	// Decoded, if set, keeps the declared manifests decisions read last
 	// decoded; nil decodes Git's side for every decision.
 	Decoded *DecodedCache
+	// Conversions tells how the API server converts a kind between its
+	// versions; nil knows none, so a request in another version than
+	// Git's is refused (version-mismatch).
+	Conversions Conversions
 }
 
 // Check decides one request. It never blocks and never mutates snap or req.
@@ -248,9 +275,8 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 	if entry == nil {
 		return Result{Reason: ReasonNotInGit}
 	}
-	if v := apiVersionOf(req.Object); v != "" && v != entry.APIVersion {
-		// Without the API server's conversion, fields of two versions
-		// cannot be compared; deny rather than guess.
+	declared, ok := c.declaredFor(req, entry)
+	if !ok {
 		return Result{Reason: ReasonVersionMismatch, Entry: entry}
 	}
 	var old map[string]any
@@ -263,8 +289,12 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 	if entry.WholeIndeterminate() {
 		return c.checkWholeIndeterminate(req, entry)
 	}
+	if d := c.ownershipChange(declared, req); d != "" {
+		// Before any field: which fields a later removal from Git leaves
+		// behind is no value the agent reverts, and no grant covers it.
+		return Result{Reason: ReasonManagedFields, Entry: entry, Detail: d}
+	}
 	strict := c.Fields != FieldsDeclared
-	declared := c.Decoded.declared(entry)
 	ignore := c.ignoreFor(entry)
 	diffs := compare.Compare(declared, old, req.Object, entry.Schema, compare.Options{
 		Strict:      strict,
@@ -277,15 +307,41 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 	diffs = withMarks(diffs, declared, old, req.Object)
 	diffs = append(diffs, protectedLabelDiffs(entry.Key, declared, strict, old, req.Object)...)
 	diffs = append(diffs, freed(lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object), ignore)...)
-	res := resultOf(entry, diffs)
-	if res.Allowed && len(entry.Indeterminate) > 0 {
-		// What matched Git left the indeterminate fields out: they must
-		// stay as the agent wrote them.
+	return c.pastMatch(entry, declared, req, old, resultOf(entry, diffs))
+}
+
+// pastMatch holds a write that matched Git to what the comparison leaves
+// out: the indeterminate fields stay as the agent wrote them, and a
+// person's kubectl record of the last apply stays Git's (a controller may
+// set what Git does not declare).
+func (c *Checker) pastMatch(entry *Entry, declared map[string]any, req *Request, old map[string]any, res Result) Result {
+	if !res.Allowed {
+		return res
+	}
+	if len(entry.Indeterminate) > 0 {
 		if d := indeterminateDiffs(entry, old, req.Object); len(d) > 0 {
 			return Result{Reason: ReasonIndeterminate, Entry: entry, Diffs: d}
 		}
 	}
+	if !c.Controller {
+		if d := c.lastAppliedChange(entry, declared, req); d != "" {
+			return Result{Reason: ReasonLastApplied, Entry: entry, Detail: d}
+		}
+	}
 	return res
+}
+
+// declaredFor is Git's manifest of entry in the request's version. Fields
+// of two versions compare only in one: Git's manifest in the request's
+// version where only apiVersion tells them apart, else nothing (the
+// webhook may still judge the same update in Git's version,
+// InStoredVersion); ok is false then: deny rather than guess.
+func (c *Checker) declaredFor(req *Request, entry *Entry) (map[string]any, bool) {
+	declared := c.Decoded.declared(entry)
+	if v := apiVersionOf(req.Object); v != "" && v != entry.APIVersion {
+		return c.inVersion(declared, entry, v)
+	}
+	return declared, true
 }
 
 // CheckDefaults decides a CREATE of a declared object that matched Git,
@@ -300,6 +356,16 @@ func (c *Checker) CheckDefaults(entry *Entry, defaulted, obj map[string]any) Res
 		ig = c.Ignores.everywhere.For(entry.Key)
 	}
 	ig = compare.Merge(ig, entry.ignore)
+	if v := apiVersionOf(obj); v != apiVersionOf(defaulted) {
+		// The dry run creates Git's manifest in Git's version; where
+		// versions differ in apiVersion alone, that is the default in the
+		// request's too (its own defaults of that version aside, which
+		// then differ and refuse: fail closed).
+		var ok bool
+		if defaulted, ok = c.inVersion(defaulted, entry, v); !ok {
+			return Result{Reason: ReasonVersionMismatch, Entry: entry}
+		}
+	}
 	allocated := allocatedDiffs(entry.Key, c.Decoded.declared(entry), defaulted, obj)
 	if c.Controller {
 		// A controller's fields are its own but for what it may not set.

@@ -12,7 +12,8 @@ import (
 
 // The fields DecodeObject skips. Skipping is only sound because comparison
 // ignores them always: TestDecodeSkipsOnlyIgnoredFields keeps this in step
-// with builtinIgnores.
+// with builtinIgnores. Who owns which field is judged apart, from the raw
+// managedFields of a declared object's write (ownership.go).
 const (
 	skippedTopField      = "status"
 	skippedMetadataField = "managedFields"

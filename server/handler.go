@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/gitgate/gitgate/convert"
 	"github.com/gitgate/gitgate/dryrun"
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/webhook"
@@ -43,6 +44,28 @@ func newHandler(c Config, mgr ctrl.Manager, store *provenance.Store, repo webhoo
 	}
 	handler.Repo.Browse = c.RepoBrowseURL
 	return handler
+}
+
+// addConversions lets the handler's checkers judge a request made in
+// another version than Git's: how each kind converts (a watch of
+// CustomResourceDefinitions, on every replica) and the object read in
+// Git's version when the API server converts field by field.
+func addConversions(cfg *rest.Config, mgr ctrl.Manager, handler *webhook.Handler, log logr.Logger) error {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("conversion client: %w", err)
+	}
+	conv := &convert.Conversions{Client: dyn, Log: log.WithName("conversions")}
+	if err := mgr.Add(runnable{conv}); err != nil {
+		return err
+	}
+	handler.Conversions, handler.Stored = conv, &convert.Stored{Client: dyn, Mapper: mgr.GetRESTMapper()}
+	for _, c := range []webhook.Checker{handler.Checker, handler.Controllers} {
+		if pc, ok := c.(*provenance.Checker); ok {
+			pc.Conversions = conv
+		}
+	}
+	return nil
 }
 
 // exemptSelf learns gitgate's own user name (WhoAmI) and exempts it:

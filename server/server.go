@@ -57,6 +57,9 @@ func Run(ctx context.Context, c Config) error {
 	if handler.Defaults, err = newDefaulter(cfg, mgr, c.Policy.DryRunNamespace, log); err != nil {
 		return err
 	}
+	if err := addConversions(cfg, mgr, handler, log); err != nil {
+		return err
+	}
 	if err := setupPolicy(mgr, cfg, c.Policy, handler, src.composer, log); err != nil {
 		return err
 	}

@@ -89,6 +89,20 @@ type Handler struct {
 	// Connect is what people's CONNECTs to other Pods get (--connect);
 	// "" is DefaultConnect.
 	Connect Connect
+	// Conversions tells how the API server converts a kind between its
+	// versions (the Checkers hold the same), and Stored reads an object in
+	// Git's version: together they judge an update made in another
+	// version than Git's (inGitVersion). Either nil refuses it
+	// (version-mismatch).
+	Conversions provenance.Conversions
+	Stored      StoredReader
+}
+
+// StoredReader reads an object as the API server gives it in one version
+// of its kind (decoded as admission objects are); *convert.Stored
+// implements it.
+type StoredReader interface {
+	Stored(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (map[string]any, error)
 }
 
 // Defaulter gives a declared object as the API server would create it

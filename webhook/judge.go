@@ -72,6 +72,9 @@ func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller,
 		return preq, snap, h.agentPath(ctx, preq, v), nil
 	}
 	v := h.gitVerdict(ctx, snap, preq, who.class, start)
+	if v.reason == provenance.ReasonVersionMismatch && preq.Operation == provenance.Update {
+		v = h.inGitVersion(ctx, snap, preq, who.class, start, v)
+	}
 	if v.reason == provenance.ReasonNeedsDefaults {
 		v = h.checkAdded(ctx, snap, preq, h.checkerFor(who.class), v)
 	}
@@ -140,6 +143,8 @@ func (h *Handler) decode(req *admission.Request) (*provenance.Request, error) {
 		Namespace:   req.Namespace,
 		Name:        req.Name,
 		Subresource: req.SubResource,
+		// Kept for the ownership checks, which read what decoding skips.
+		ObjectRaw: req.Object.Raw, OldObjectRaw: req.OldObject.Raw, Options: req.Options.Raw,
 	}
 	if preq.Group == "" && preq.Kind == "Namespace" {
 		// The API server sets a Namespace's own name as the request's
@@ -259,6 +264,41 @@ func (h *Handler) judgeController(ctx context.Context, snap *provenance.Snapshot
 		res.Allowed = true
 	}
 	return verdict{allowed: res.Allowed, reason: res.Reason, result: res}
+}
+
+// inGitVersion judges an UPDATE made in another version than Git's, of a
+// kind whose versions the API server converts field by field (an HPA's
+// autoscaling/v1 and v2, a CRD with a conversion webhook), as the same
+// update in Git's version: the object read from the API server in Git's
+// version, with what the request changes, where it changes only metadata
+// the conversion copies unchanged (provenance.InStoredVersion). Anything
+// else stays refused as version-mismatch (v), with the reason why.
+func (h *Handler) inGitVersion(ctx context.Context, snap *provenance.Snapshot, preq *provenance.Request, class Class, now time.Time, v verdict) verdict {
+	e := v.result.Entry
+	if e == nil || h.Stored == nil || h.Conversions == nil {
+		return v
+	}
+	conv := h.Conversions.Conversion(schema.GroupKind{Group: e.Key.Group, Kind: e.Key.Kind})
+	if conv != provenance.ConversionBuiltin && conv != provenance.ConversionWebhook {
+		v.result.Detail = "gitgate does not know how the API server converts this kind between its versions"
+		return v
+	}
+	gv, err := schema.ParseGroupVersion(e.APIVersion)
+	if err != nil {
+		return v
+	}
+	// The read shares the decision's deadline, as the dry run does.
+	ctx, cancel := context.WithDeadline(ctx, preq.Deadline)
+	defer cancel()
+	stored, err := h.Stored.Stored(ctx, gv.WithKind(e.Key.Kind), preq.Namespace, preq.Name)
+	if err == nil {
+		var inGit *provenance.Request
+		if inGit, err = provenance.InStoredVersion(preq, stored, conv); err == nil {
+			return h.gitVerdict(ctx, snap, inGit, class, now)
+		}
+	}
+	v.result.Detail = err.Error()
+	return v
 }
 
 // checkCreate holds a CREATE of a declared object, which matched what Git

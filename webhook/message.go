@@ -184,11 +184,11 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		b.WriteString(agentWrittenText(snap, req, res, where))
 	case provenance.ReasonDeadline:
 		fmt.Fprintf(&b, "the object could not be compared with Git (%s) within gitgate's decision deadline, so it is refused.", where)
-	case provenance.ReasonVersionMismatch:
-		fmt.Fprintf(&b, "Git declares it as %s in %s, the request uses %s; resend it as %s.", res.Entry.APIVersion, where, apiVersion(req), res.Entry.APIVersion)
 	default:
-		fmt.Fprintf(&b, "the request differs from Git in %s: ", where)
-		writeDiffs(&b, res.Diffs, hiddenPaths(req, res.Entry))
+		if !writeDetailed(&b, req, res, where) {
+			fmt.Fprintf(&b, "the request differs from Git in %s: ", where)
+			writeDiffs(&b, res.Diffs, hiddenPaths(req, res.Entry))
+		}
 	}
 	target := gitTarget(snap, root, repo)
 	if root != nil && root.Revision.Label == "" {
@@ -202,6 +202,26 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		b.WriteString(" " + advice(req, res, target))
 	}
 	return truncate(b.String(), maxMessageLen)
+}
+
+// writeDetailed writes the refusals whose reason needs its detail (which
+// field manager, which version), reporting whether res is one.
+func writeDetailed(b *strings.Builder, req *provenance.Request, res provenance.Result, where string) bool {
+	switch res.Reason {
+	case provenance.ReasonManagedFields:
+		fmt.Fprintf(b, "Git declares this object in %s, and who owns its fields (metadata.managedFields) decides what a later removal from Git leaves behind: %s. Neither the mode nor break-glass changes this.", where, res.Detail)
+	case provenance.ReasonLastApplied:
+		fmt.Fprintf(b, "Git declares this object in %s: %s.", where, res.Detail)
+	case provenance.ReasonVersionMismatch:
+		fmt.Fprintf(b, "Git declares it as %s in %s, the request uses %s, and gitgate cannot compare the two", res.Entry.APIVersion, where, apiVersion(req))
+		if res.Detail != "" {
+			fmt.Fprintf(b, " (%s)", res.Detail)
+		}
+		fmt.Fprintf(b, "; resend it as %s.", res.Entry.APIVersion)
+	default:
+		return false
+	}
+	return true
 }
 
 // deniedBy is the head of a denial: what was refused, by whom, and how a

@@ -80,10 +80,13 @@ type ruling struct {
 func (h *Handler) rule(req *admission.Request, preq *provenance.Request, snap *provenance.Snapshot, v verdict, now time.Time) ruling {
 	r := ruling{mode: h.modeFor(snap, preq.Namespace)}
 	r.decision = decisionFor(r.mode)
-	hard := v.reason == provenance.ReasonAgentMark || v.reason == reasonAgentToken || v.reason == reasonControllerToken || v.reason == reasonPodUnknown || v.reason == reasonSecretUnknown
+	hard := v.reason == provenance.ReasonAgentMark || v.reason == reasonAgentToken || v.reason == reasonControllerToken || v.reason == reasonPodUnknown || v.reason == reasonSecretUnknown ||
+		v.reason == provenance.ReasonManagedFields
 	if hard || v.enforce {
 		// A token outlives any grant and any roll-out mode, as an agent's
-		// mark (reconcile disabled) outlives them: always denied.
+		// mark (reconcile disabled) outlives them: always denied. So does
+		// a field's ownership, which decides what a later removal from Git
+		// leaves behind, long after the grant or the roll-out.
 		// (enforce: whatever the mode, but a grant may still cover it.)
 		r.mode, r.decision = Enforce, audit.Denied
 	}

@@ -251,7 +251,7 @@ func TestEarlyCreateOfProtectedFields(t *testing.T) {
 		{name: "person, a declared Service headless", user: "dev-user", change: serviceChange.with(admissionv1.Create, headless),
 			defaults: asStored(storedService, nil), wantReason: provenance.ReasonUndeclared},
 		{name: "person, a declared Service on a chosen address", user: "dev-user", change: serviceChange.with(admissionv1.Create, func(m map[string]any) {
-			m["metadata"].(map[string]any)["managedFields"] = []any{map[string]any{"manager": "kubectl-create", "operation": "Update",
+			m["metadata"].(map[string]any)["managedFields"] = []any{map[string]any{"manager": "kubectl-create", "operation": "Update", "apiVersion": "v1",
 				"fieldsType": "FieldsV1", "fieldsV1": map[string]any{"f:spec": map[string]any{"f:clusterIP": map[string]any{}}}}}
 		}), defaults: asStored(storedService, nil), wantReason: provenance.ReasonUndeclared},
 		{name: "person, a declared Service as the dry run makes it", user: "dev-user", change: serviceChange.with(admissionv1.Create, nil),

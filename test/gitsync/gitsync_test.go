@@ -29,7 +29,7 @@ func TestAgentAppliesNamespaceAndOverlay(t *testing.T) {
 // rendered from Git.
 func TestPersonReappliesOverlay(t *testing.T) {
 	enforceFixture(t, "blue")
-	r := env.kubectl.Run("", "apply", "--server-side", "--force-conflicts", "--field-manager", "dev", "--as", person, "-k", filepath.Join(env.checkout, "overlays/prod"))
+	r := env.kubectl.Run("", "apply", "--server-side", "--force-conflicts", "--as", person, "-k", filepath.Join(env.checkout, "overlays/prod"))
 	if r.Failed() {
 		t.Fatalf("%s: want allowed, got %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
@@ -313,7 +313,7 @@ func flags(color string) string {
 // applyFlags applies prod/prod-flags with color, as the person.
 func applyFlags(color string) harness.Result {
 	manifest := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod-flags\n  namespace: prod\ndata:\n  color: " + color + "\n"
-	return env.kubectl.Run(manifest, "apply", "--server-side", "--force-conflicts", "--field-manager", "dev", "--as", person, "-f", "-")
+	return env.kubectl.Run(manifest, "apply", "--server-side", "--force-conflicts", "--as", person, "-f", "-")
 }
 
 func notify(t *testing.T, body []byte, hdr http.Header) int {

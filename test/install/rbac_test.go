@@ -48,6 +48,12 @@ func TestServiceAccountHasLeastPrivilege(t *testing.T) {
 		{[]string{"get", "configmaps", "-n", "default"}, "yes"},
 		{[]string{"list", "clusterroles"}, "yes"},
 		{[]string{"get", "customresourcedefinitions.apiextensions.k8s.io"}, "yes"},
+		// How custom resources convert between versions (a watch), and an
+		// HPA read in the version Git declares it in; no write of either.
+		{[]string{"watch", "customresourcedefinitions.apiextensions.k8s.io"}, "yes"},
+		{[]string{"update", "customresourcedefinitions.apiextensions.k8s.io"}, "no"},
+		{[]string{"get", "horizontalpodautoscalers.autoscaling", "-n", "default"}, "yes"},
+		{[]string{"update", "horizontalpodautoscalers.autoscaling", "-n", "default"}, "no"},
 		// Denial Events, and its own ConfigMaps.
 		{[]string{"create", "events", "-n", "default"}, "yes"},
 		{[]string{"update", "configmaps/gitgate-drift", "-n", namespace}, "yes"},

@@ -33,7 +33,7 @@ var layers = []struct {
 	{"main", []string{""}},
 	{"cli", []string{"cli"}},
 	{"server", []string{"server"}},
-	{"parts", []string{"webhook", "sources/...", "drift", "dryrun", "certs"}},
+	{"parts", []string{"webhook", "sources/...", "drift", "dryrun", "convert", "certs"}},
 	{"records", []string{"audit", "breakglass"}},
 	{"core", []string{"provenance"}},
 	{"compare", []string{"provenance/compare"}},
