@@ -304,7 +304,12 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 		StrictUnder: c.strictUnder(entry.Key),
 		Defaults:    defaulted,
 	})
-	diffs = withMarks(diffs, declared, old, req.Object)
+	if req.ObjectRaw != nil {
+		// An agent's marks Git leaves out are the agent's own: a write
+		// keeps them as stored, while the drift scan (no write) reads
+		// them as the agent set them.
+		diffs = withMarks(diffs, declared, old, req.Object)
+	}
 	diffs = append(diffs, protectedLabelDiffs(entry.Key, declared, strict, old, req.Object)...)
 	diffs = append(diffs, freed(lifecycleDiffs(entry.Key, declared, strict, c.Controller, old, req.Object), ignore)...)
 	return c.pastMatch(entry, declared, req, old, resultOf(entry, diffs))

@@ -1,6 +1,7 @@
 package provenance_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/gitgate/gitgate/provenance"
@@ -90,6 +91,7 @@ func TestAgentMarks(t *testing.T) {
 				meta := obj["metadata"].(map[string]any)
 				tt.edit(meta["labels"].(map[string]any), meta["annotations"].(map[string]any))
 				req := &provenance.Request{Operation: tt.op, Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "app", Object: obj}
+				req.ObjectRaw, _ = json.Marshal(obj) // a write, not the drift scan
 				if tt.op == provenance.Update {
 					req.OldObject = stored
 				}
@@ -115,4 +117,33 @@ func deepCopyMap(m map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// TestAgentMarksLiveRead: the drift scan reads a live object as a create
+// with no request body (no write); the marks the agent set there where Git
+// is silent are the agent's, not drift. The same object sent as a write is
+// a create that sets them, refused.
+func TestAgentMarksLiveRead(t *testing.T) {
+	snap := provenancetest.Snapshot(t, provenancetest.Scope{"ConfigMap": true}, provenancetest.Revision("m"), map[string]string{"shop.yaml": marksRepo})
+	stored := toMap(t, storedMarks)
+	raw, err := json.Marshal(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		raw  []byte
+		ok   bool
+	}{
+		{name: "drift scan's read", ok: true},
+		{name: "a person's create", raw: raw},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := &provenance.Request{Operation: provenance.Create, Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "app", Object: stored, ObjectRaw: tt.raw}
+			res := (&provenance.Checker{Fields: provenance.FieldsDeclared}).Check(snap, req)
+			if res.Allowed != tt.ok {
+				t.Fatalf("allowed = %v (%s %v), want %v", res.Allowed, res.Reason, res.Diffs, tt.ok)
+			}
+		})
+	}
 }

@@ -125,7 +125,7 @@ func TestPersonIdenticalServerSideApplyAllowed(t *testing.T) {
 		for _, o := range objs {
 			t.Run(r.name+"/"+o[0], func(t *testing.T) {
 				live := liveForApply(t, o[0], o[1])
-				res := env.kubectl.Run(live, "apply", "--server-side", "--force-conflicts", "--field-manager", "dev", "-f", "-", "--as", person)
+				res := env.kubectl.Run(live, "apply", "--server-side", "--force-conflicts", "-f", "-", "--as", person)
 				if res.Failed() {
 					t.Errorf("%s: %v\n%s", res.CommandLine(), res.Err, res.Stderr)
 				}
