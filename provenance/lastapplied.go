@@ -33,7 +33,7 @@ func (c *Checker) lastAppliedChange(entry *Entry, declared map[string]any, req *
 	case has == had && after == before:
 		return ""
 	case !has:
-		return "the request removes kubectl's " + lastAppliedAnnotation + ", which the next client-side apply reads to remove what Git no longer declares"
+		return "the request removes kubectl's " + lastAppliedAnnotation + ", which the next client-side apply reads to remove what Git no longer declares (kubectl replace drops it unless told --save-config; kubectl apply keeps it)"
 	}
 	var applied map[string]any
 	if err := json.Unmarshal([]byte(after), &applied); err != nil || applied == nil {
@@ -41,7 +41,7 @@ func (c *Checker) lastAppliedChange(entry *Entry, declared map[string]any, req *
 	}
 	if at := c.recordDiffers(entry, declared, applied, req); at != "" {
 		return "kubectl's " + lastAppliedAnnotation + " records another manifest than Git's (at " + at +
-			"), which the next client-side apply would act on; apply Git's manifest as it is"
+			"), which the next client-side apply would act on (kubectl replace and edit --save-config record the object they send); apply Git's manifest as it is"
 	}
 	return ""
 }

@@ -53,7 +53,18 @@ var corpus = []request{
 		f := writeYAML(t, dir, "live.yaml", live(t, "namespace", "shop"))
 		return []string{"delete", "-f", f, "--wait=false"}, []string{"-f", f, "--operation", "delete"}
 	}},
-	{name: "replace a declared object unchanged", prepare: func(t *testing.T, dir string) ([]string, []string) {
+	// kubectl replace rewrites an object's last-applied record to the
+	// object it sends, here the whole live object, which the next
+	// client-side apply would act on: refused (last-applied). check is
+	// given the record kubectl writes.
+	{name: "replace a declared object unchanged, kubectl rewriting its last-applied record", denied: true, prepare: func(t *testing.T, dir string) ([]string, []string) {
+		obj := live(t, "service", "web", "-n", "shop")
+		old := writeYAML(t, dir, "old.yaml", obj)
+		f := writeYAML(t, dir, "new.yaml", withRecordOfItself(t, obj))
+		return []string{"replace", "-f", f}, []string{"-f", f, "--old", old, "--operation", "update"}
+	}},
+	{name: "replace a declared object unchanged, without a last-applied record", prepare: func(t *testing.T, dir string) ([]string, []string) {
+		mustRun(t, "-n", "shop", "annotate", "service", "web", "kubectl.kubernetes.io/last-applied-configuration-", "--as", agent)
 		obj := live(t, "service", "web", "-n", "shop")
 		old := writeYAML(t, dir, "old.yaml", obj)
 		f := writeYAML(t, dir, "new.yaml", obj)
@@ -105,4 +116,23 @@ func denial(stderr string) (bool, string) {
 	_, msg, found := strings.Cut(stderr, `admission webhook "validate.gitgate.dev" denied the request: `)
 	msg, _, _ = strings.Cut(msg, "\n")
 	return found, msg
+}
+
+// withRecordOfItself is obj with kubectl's last-applied record set to obj
+// itself, as kubectl replace writes it.
+func withRecordOfItself(t *testing.T, obj map[string]any) map[string]any {
+	t.Helper()
+	meta := obj["metadata"].(map[string]any)
+	ann, _ := meta["annotations"].(map[string]any)
+	delete(ann, "kubectl.kubernetes.io/last-applied-configuration")
+	record, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ann == nil {
+		ann = map[string]any{}
+		meta["annotations"] = ann
+	}
+	ann["kubectl.kubernetes.io/last-applied-configuration"] = string(record) + "\n"
+	return obj
 }
