@@ -146,11 +146,11 @@ func (w *Watcher) render(ctx context.Context, r *repo, ks *kustomizev1.Kustomiza
 	if name == "" {
 		name = "."
 	}
-	declared := provenance.File{Path: name, Kustomize: true, ID: key, HideValues: substitutesSecrets(ks)}
+	declared := provenance.File{Path: name, Kustomize: true, ID: key, HideValues: fluxrender.SubstitutesSecrets(ks)}
 	agentOnly := provenance.File{Path: name, Kustomize: true, ID: key + "|agent-only", AgentOnly: true}
 	for _, o := range objs {
 		switch {
-		case neverReverted(o.Object):
+		case fluxrender.NeverReverted(o.Object):
 		case o.AgentOnly:
 			agentOnly.Objects = append(agentOnly.Objects, o.Object)
 		default:
@@ -232,18 +232,4 @@ func (w *Watcher) minInterval() time.Duration {
 		return w.MinInterval
 	}
 	return DefaultMinInterval
-}
-
-// substitutesSecrets reports whether ks takes variables from a Secret:
-// their values may then stand anywhere in its objects.
-func substitutesSecrets(ks *kustomizev1.Kustomization) bool {
-	if ks.Spec.PostBuild == nil {
-		return false
-	}
-	for _, ref := range ks.Spec.PostBuild.SubstituteFrom {
-		if ref.Kind == "Secret" {
-			return true
-		}
-	}
-	return false
 }
