@@ -21,6 +21,8 @@ import (
 	"helm.sh/helm/v4/pkg/strvals"
 	k8sversion "k8s.io/apimachinery/pkg/util/version"
 	"sigs.k8s.io/yaml"
+
+	"github.com/gitgate/gitgate/internal/fsdir"
 )
 
 // This file holds everything of Helm templating; chartrepo.go what a
@@ -294,7 +296,7 @@ func loadChart(files fs.FS, appPath string) (*chart.Chart, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(root)
-	if err := materialize(files, root); err != nil {
+	if err := fsdir.Write(files, root); err != nil {
 		return nil, err
 	}
 	dir := filepath.Join(root, filepath.FromSlash(appPath))
@@ -337,27 +339,6 @@ func localDependencies(c *chart.Chart, root, dir string) error {
 		c.AddDependency(sub)
 	}
 	return nil
-}
-
-// materialize writes the regular files of files under root.
-func materialize(files fs.FS, root string) error {
-	return fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(root, filepath.FromSlash(p))
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(dst, 0o700)
-		case !d.Type().IsRegular():
-			return nil
-		}
-		data, err := fs.ReadFile(files, p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, data, 0o600)
-	})
 }
 
 // helmTemplate runs Helm's install action as `helm template` does and

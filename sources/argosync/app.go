@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -14,25 +13,18 @@ import (
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/sources/argorender"
+	"github.com/gitgate/gitgate/sources/rootsync"
 )
 
 // root is one Application and its last good render.
 type root struct {
 	// skipped says why the Application declares nothing; "" for a root.
 	skipped string
-	root    provenance.Root
-	ix      *provenance.Indexer
+	// State is the render bookkeeping every driver keeps (rootsync).
+	rootsync.State
 	// seen identifies the Application's spec and annotations at the last
 	// pass: a change polls its repositories at once.
 	seen string
-	// key identifies the inputs of the last good render, failedKey those
-	// of the last failed one (not retried until something changes);
-	// files are its files without objects, for the Indexer to reuse.
-	key, failedKey string
-	files          []provenance.File
-	rev            provenance.Revision
-	fetched        time.Time
-	loaded         bool
 }
 
 // syncRoots expects the roots on the first list, brings each to its
@@ -66,7 +58,7 @@ func (w *Watcher) syncRoots(ctx context.Context, apps []*unstructured.Unstructur
 		}
 		rt := w.rootFor(app)
 		if !w.listed {
-			expect = append(expect, rt.root)
+			expect = append(expect, rt.Root)
 		}
 		todo = append(todo, pending{app, rt, u})
 	}
@@ -92,11 +84,11 @@ func (w *Watcher) syncRoots(ctx context.Context, apps []*unstructured.Unstructur
 func (w *Watcher) rootFor(app *argorender.Application) *root {
 	key := types.NamespacedName{Namespace: app.Namespace, Name: app.Name}
 	want := RootOf(app)
-	if rt := w.roots[key]; rt != nil && rt.skipped == "" && rt.root == want {
+	if rt := w.roots[key]; rt != nil && rt.skipped == "" && rt.Root == want {
 		return rt
 	}
 	w.dropRoot(key)
-	rt := &root{root: want, ix: w.Indexer.ForRoot(want)}
+	rt := &root{State: rootsync.State{Root: want, Ix: w.Indexer.ForRoot(want)}}
 	w.roots[key] = rt
 	return rt
 }
@@ -104,18 +96,14 @@ func (w *Watcher) rootFor(app *argorender.Application) *root {
 // dropRoot forgets the root of key in the Composer, if it had one.
 func (w *Watcher) dropRoot(key types.NamespacedName) {
 	if rt := w.roots[key]; rt != nil && rt.skipped == "" {
-		w.Composer.Remove(rt.root)
-		w.Log.Info("Application no longer enforced", "root", rt.root.Name)
+		w.Composer.Remove(rt.Root)
+		w.Log.Info("Application no longer enforced", "root", rt.Root.Name)
 	}
 }
 
 // fail reports err for rt once per key.
 func (w *Watcher) fail(rt *root, key string, err error) {
-	if key != "" && key == rt.failedKey {
-		return
-	}
-	rt.failedKey = key
-	w.Composer.Fail(rt.root, err)
+	rt.Fail(w.Composer, key, err)
 }
 
 // syncRoot brings one Application to its sources' last revisions,
@@ -144,17 +132,17 @@ func (w *Watcher) syncRoot(ctx context.Context, app *argorender.Application, rt 
 	key := hashOf(ids)
 	rev := primaryRevision(app, repos)
 	switch {
-	case key == rt.key && rev == rt.rev:
-		w.Composer.Confirm(rt.root)
-		rt.failedKey = ""
-	case key == rt.key:
+	case key == rt.Key && rev == rt.Rev:
+		w.Composer.Confirm(rt.Root)
+		rt.FailedKey = ""
+	case key == rt.Key:
 		w.install(rt, rev, key, func(reuse func(path, id string) bool) ([]provenance.File, error) {
 			if reuse != nil {
-				return rt.files, nil // the same inputs at a new revision
+				return rt.Files, nil // the same inputs at a new revision
 			}
 			return w.render(ctx, app, repos, key)
 		})
-	case key == rt.failedKey:
+	case key == rt.FailedKey:
 	default:
 		w.install(rt, rev, key, func(func(path, id string) bool) ([]provenance.File, error) {
 			return w.render(ctx, app, repos, key)

@@ -3,7 +3,6 @@ package argosync
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/sources/argorender"
@@ -74,57 +73,16 @@ func Files(app *argorender.Application, res *argorender.Result, key string) []pr
 	return files
 }
 
-// built is a root's new render, indexed, waiting for the pass's one
-// recomposition.
-type built struct {
-	rt    *root
-	part  provenance.Part
-	files []provenance.File
-	key   string
-}
-
 // install reads the root's files at rev with read and indexes them for
 // the pass's recomposition (flush).
 func (w *Watcher) install(rt *root, rev provenance.Revision, key string, read provenance.ReadFiles) {
-	var files []provenance.File
-	idx, err := rt.ix.BuildFrom(rev, func(reuse func(path, id string) bool) ([]provenance.File, error) {
-		var err error
-		files, err = read(reuse)
-		return files, err
-	})
-	if err != nil {
-		w.fail(rt, key, fmt.Errorf("revision %s: %w", rev, err))
-		return
-	}
-	fetched := time.Now()
-	if rt.loaded && rt.rev == rev {
-		fetched = rt.fetched
-	}
-	w.batch = append(w.batch, built{rt: rt, part: provenance.Part{Index: idx, Fetched: fetched}, files: files, key: key})
+	w.batch.Install(w.Composer, &rt.State, rev, key, read, nil)
 }
 
 // flush hands the pass's new renders to the Composer in one
-// recomposition, and records them as each root's last good render.
+// recomposition (rootsync.Batch).
 func (w *Watcher) flush() {
-	if len(w.batch) == 0 {
-		return
-	}
-	parts := make([]provenance.Part, len(w.batch))
-	for i, b := range w.batch {
-		parts[i] = b.part
-	}
-	w.Composer.Update(parts...)
-	for _, b := range w.batch {
-		rt := b.rt
-		rt.key, rt.failedKey, rt.rev, rt.fetched, rt.loaded = b.key, "", b.part.Index.Revision(), b.part.Fetched, true
-		rt.files = make([]provenance.File, len(b.files))
-		for i, f := range b.files {
-			f.Objects, f.Load = nil, nil // by identity only, for the Indexer to reuse
-			rt.files[i] = f
-		}
-		w.Log.Info("Application loaded", "root", rt.root.Name, "revision", rt.rev.String(), "objects", b.part.Index.Len())
-	}
-	w.batch = nil
+	w.batch.Flush(w.Composer, w.Log, "Application loaded")
 }
 
 // objectName names an object in a log line: kind namespace/name.

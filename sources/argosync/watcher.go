@@ -20,6 +20,7 @@ import (
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/sources/argorender"
 	"github.com/gitgate/gitgate/sources/helmchart"
+	"github.com/gitgate/gitgate/sources/rootsync"
 )
 
 // ApplicationGVK is the kind the Watcher lists, as unstructured objects.
@@ -67,7 +68,7 @@ type Watcher struct {
 	roots   map[types.NamespacedName]*root
 	listed  bool
 	renders int
-	batch   []built
+	batch   rootsync.Batch
 	env     renderEnv
 }
 

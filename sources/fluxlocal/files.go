@@ -8,8 +8,6 @@ import (
 	"testing/fstest"
 
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/sources/fluxrender"
@@ -24,26 +22,8 @@ func ReadDir(dir string) (fs.FS, provenance.Revision, error) {
 	if err != nil {
 		return nil, rev, err
 	}
-	files, err := regularFiles(tree)
+	files, err := fluxrender.RegularFiles(tree)
 	return files, rev, err
-}
-
-// regularFiles are the regular files of tree, which source-controller
-// archives; symbolic links and submodules are left out.
-func regularFiles(tree *object.Tree) (fstest.MapFS, error) {
-	all := fstest.MapFS{}
-	err := tree.Files().ForEach(func(f *object.File) error {
-		if f.Mode != filemode.Regular && f.Mode != filemode.Executable {
-			return nil
-		}
-		data, err := f.Contents()
-		if err != nil {
-			return fmt.Errorf("read %s: %w", f.Name, err)
-		}
-		all[f.Name] = &fstest.MapFile{Data: []byte(data), Mode: 0o644}
-		return nil
-	})
-	return all, err
 }
 
 // artifact is what source-controller would archive of all for gr, the

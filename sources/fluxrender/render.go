@@ -20,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
+
+	"github.com/gitgate/gitgate/internal/fsdir"
 )
 
 // Object is one object as kustomize-controller would apply it.
@@ -80,7 +82,7 @@ func render(ctx context.Context, src fs.FS, ks *kustomizev1.Kustomization, vars 
 
 // build renders ks from src, written out under root.
 func build(ctx context.Context, src fs.FS, root string, ks *kustomizev1.Kustomization, vars client.Reader) ([]Object, error) {
-	if err := materialize(src, root); err != nil {
+	if err := fsdir.Write(src, root); err != nil {
 		return nil, err
 	}
 	// As kustomize-controller: a path that climbs out stays in the root.

@@ -20,30 +20,6 @@ import (
 // HTTP). Flux allows them unless --no-remote-bases; gitgate refuses them.
 var ErrRemoteBase = errors.New("remote bases and URLs are not allowed")
 
-// materialize writes the directories and regular files of src under root,
-// as kustomize-controller unpacks the artifact. Anything else (symbolic
-// links, devices) is left out, as source-controller leaves it out of the
-// artifact (storage.Archive).
-func materialize(src fs.FS, root string) error {
-	return fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("read source: %w", err)
-		}
-		dst := filepath.Join(root, filepath.FromSlash(p))
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(dst, 0o700)
-		case !d.Type().IsRegular():
-			return nil
-		}
-		data, err := fs.ReadFile(src, p)
-		if err != nil {
-			return fmt.Errorf("read source: %w", err)
-		}
-		return os.WriteFile(dst, data, 0o600)
-	})
-}
-
 // checkLocal walks the kustomization in dir and every kustomization it
 // reaches, and refuses a reference kustomize would fetch rather than read.
 // Paths out of root are left to the build, whose filesystem refuses them.

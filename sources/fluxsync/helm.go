@@ -174,7 +174,7 @@ func (w *Watcher) syncReleases(ctx context.Context, now time.Time) error {
 			continue
 		}
 		if _, deployed := helmrender.Deployed(hr); !w.helm.listed && deployed {
-			expect = append(expect, rel.root.root)
+			expect = append(expect, rel.root.Root)
 		}
 	}
 	if !w.helm.listed {

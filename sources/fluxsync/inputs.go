@@ -159,7 +159,7 @@ func (w *Watcher) setInputs(rt *root, ks *kustomizev1.Kustomization) {
 		return
 	}
 	rt.inputs, rt.inputsSet = in, true
-	w.Composer.SetInputs(rt.root, in)
+	w.Composer.SetInputs(rt.Root, in)
 }
 
 // key digests the data read, so a change re-renders.

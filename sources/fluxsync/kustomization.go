@@ -13,25 +13,17 @@ import (
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/sources/fluxrender"
+	"github.com/gitgate/gitgate/sources/rootsync"
 )
 
 // root is one Kustomization and its last good render.
 type root struct {
 	// skipped says why the Kustomization declares nothing; "" for a root.
 	skipped string
-	root    provenance.Root
-	ix      *provenance.Indexer
-	// key identifies the inputs of the last good render (or of the last
-	// failed one, so that it is not retried until something changes);
-	// files are its files without objects, for the Indexer to reuse at a
-	// new revision.
-	key, failedKey string
+	// State is the render bookkeeping every driver keeps (rootsync).
+	rootsync.State
 	// spec identifies the Kustomization's spec at the last attempt.
-	spec    string
-	files   []provenance.File
-	rev     provenance.Revision
-	fetched time.Time
-	loaded  bool
+	spec string
 	// inputs are what the Kustomization names for its render to read, as
 	// last handed to the Composer (inputsSet).
 	inputs    []provenance.Input
@@ -47,11 +39,11 @@ func (w *Watcher) rootFor(ks *kustomizev1.Kustomization) *root {
 		url = r.url
 	}
 	want := RootOf(ks, url)
-	if rt := w.roots[key]; rt != nil && rt.skipped == "" && (rt.root == want || url == "") {
+	if rt := w.roots[key]; rt != nil && rt.skipped == "" && (rt.Root == want || url == "") {
 		return rt
 	}
 	w.dropRoot(key)
-	rt := &root{root: want, ix: w.Indexer.ForRoot(want)}
+	rt := &root{State: rootsync.State{Root: want, Ix: w.Indexer.ForRoot(want)}}
 	w.roots[key] = rt
 	// Only the roots of the first list are expected (syncRoots): one
 	// created later never holds readiness.
@@ -64,9 +56,9 @@ func (w *Watcher) rootFor(ks *kustomizev1.Kustomization) *root {
 func (w *Watcher) syncRoot(ctx context.Context, ks *kustomizev1.Kustomization, rt *root) {
 	r, err := w.sourceFor(ks)
 	if err != nil {
-		if rt.failedKey != err.Error() {
-			rt.failedKey = err.Error()
-			w.Composer.Fail(rt.root, err)
+		if rt.FailedKey != err.Error() {
+			rt.FailedKey = err.Error()
+			w.Composer.Fail(rt.Root, err)
 		}
 		return
 	}
@@ -91,24 +83,24 @@ func (w *Watcher) syncRoot(ctx context.Context, ks *kustomizev1.Kustomization, r
 	}
 	key := specKey + "|" + id + "|" + r.filesKey + "|" + v.key()
 	switch {
-	case key == rt.key && r.rev == rt.rev:
-		w.Composer.Confirm(rt.root)
-		rt.failedKey = ""
-	case key == rt.key:
+	case key == rt.Key && r.rev == rt.Rev:
+		w.Composer.Confirm(rt.Root)
+		rt.FailedKey = ""
+	case key == rt.Key:
 		w.install(rt, r.rev, key, func(reuse func(path, id string) bool) ([]provenance.File, error) {
 			if reuse != nil {
 				// The same inputs at a new revision: the Indexer holds
 				// their entries.
-				return rt.files, nil
+				return rt.Files, nil
 			}
 			return w.render(ctx, r, ks, v, key)
-		})
-	case key == rt.failedKey:
+		}, nil)
+	case key == rt.FailedKey:
 		// The same inputs failed before: counted once, not at every poll.
 	default:
 		w.install(rt, r.rev, key, func(func(path, id string) bool) ([]provenance.File, error) {
 			return w.render(ctx, r, ks, v, key)
-		})
+		}, nil)
 	}
 }
 
@@ -127,11 +119,7 @@ func (w *Watcher) sourceFor(ks *kustomizev1.Kustomization) (*repo, error) {
 
 // fail reports err for rt once per key.
 func (w *Watcher) fail(rt *root, key string, err error) {
-	if key != "" && key == rt.failedKey {
-		return
-	}
-	rt.failedKey = key
-	w.Composer.Fail(rt.root, err)
+	rt.Fail(w.Composer, key, err)
 }
 
 // render renders ks at r's revision into the root's files: the objects
@@ -146,11 +134,11 @@ func (w *Watcher) render(ctx context.Context, r *repo, ks *kustomizev1.Kustomiza
 	if name == "" {
 		name = "."
 	}
-	declared := provenance.File{Path: name, Kustomize: true, ID: key, HideValues: substitutesSecrets(ks)}
+	declared := provenance.File{Path: name, Kustomize: true, ID: key, HideValues: fluxrender.SubstitutesSecrets(ks)}
 	agentOnly := provenance.File{Path: name, Kustomize: true, ID: key + "|agent-only", AgentOnly: true}
 	for _, o := range objs {
 		switch {
-		case neverReverted(o.Object):
+		case fluxrender.NeverReverted(o.Object):
 		case o.AgentOnly:
 			agentOnly.Objects = append(agentOnly.Objects, o.Object)
 		default:
@@ -168,63 +156,17 @@ func (w *Watcher) render(ctx context.Context, r *repo, ks *kustomizev1.Kustomiza
 	return files, nil
 }
 
-// built is a root's new render, indexed, waiting for the pass's one
-// recomposition.
-type built struct {
-	rt    *root
-	part  provenance.Part
-	files []provenance.File
-	key   string
-	// done, when set, runs once the render is the root's last good one.
-	done func()
-}
-
 // install reads the root's files at rev with read and indexes them for
-// the pass's recomposition (flush).
-func (w *Watcher) install(rt *root, rev provenance.Revision, key string, read provenance.ReadFiles) {
-	var files []provenance.File
-	idx, err := rt.ix.BuildFrom(rev, func(reuse func(path, id string) bool) ([]provenance.File, error) {
-		var err error
-		files, err = read(reuse)
-		return files, err
-	})
-	if err != nil {
-		w.fail(rt, key, fmt.Errorf("revision %s: %w", rev, err))
-		return
-	}
-	fetched := time.Now()
-	if rt.loaded && rt.rev == rev {
-		fetched = rt.fetched
-	}
-	w.batch = append(w.batch, built{rt: rt, part: provenance.Part{Index: idx, Fetched: fetched}, files: files, key: key})
+// the pass's recomposition (flush); done, when set, runs once the render
+// is the root's last good one.
+func (w *Watcher) install(rt *root, rev provenance.Revision, key string, read provenance.ReadFiles, done func()) {
+	w.batch.Install(w.Composer, &rt.State, rev, key, read, done)
 }
 
 // flush hands the pass's new renders to the Composer in one
-// recomposition, and records them as each root's last good render.
+// recomposition (rootsync.Batch).
 func (w *Watcher) flush() {
-	if len(w.batch) == 0 {
-		return
-	}
-	parts := make([]provenance.Part, len(w.batch))
-	for i, b := range w.batch {
-		parts[i] = b.part
-	}
-	w.Composer.Update(parts...)
-	for _, b := range w.batch {
-		rt := b.rt
-		rt.key, rt.failedKey, rt.rev, rt.fetched, rt.loaded = b.key, "", b.part.Index.Revision(), b.part.Fetched, true
-		rt.files = make([]provenance.File, len(b.files))
-		for i, f := range b.files {
-			// By identity only, for the Indexer to reuse.
-			f.Objects, f.Load = nil, nil
-			rt.files[i] = f
-		}
-		if b.done != nil {
-			b.done()
-		}
-		w.Log.Info("root loaded", "root", rt.root.Name, "revision", rt.rev.String(), "objects", b.part.Index.Len())
-	}
-	w.batch = nil
+	w.batch.Flush(w.Composer, w.Log, "root loaded")
 }
 
 func (w *Watcher) minInterval() time.Duration {
@@ -232,18 +174,4 @@ func (w *Watcher) minInterval() time.Duration {
 		return w.MinInterval
 	}
 	return DefaultMinInterval
-}
-
-// substitutesSecrets reports whether ks takes variables from a Secret:
-// their values may then stand anywhere in its objects.
-func substitutesSecrets(ks *kustomizev1.Kustomization) bool {
-	if ks.Spec.PostBuild == nil {
-		return false
-	}
-	for _, ref := range ks.Spec.PostBuild.SubstituteFrom {
-		if ref.Kind == "Secret" {
-			return true
-		}
-	}
-	return false
 }

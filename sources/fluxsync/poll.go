@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"testing/fstest"
 	"time"
 
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/gitgate/gitgate/provenance"
@@ -114,21 +112,10 @@ func (w *Watcher) ensureSource(ctx context.Context, gr *sourcev1.GitRepository, 
 }
 
 // artifact is what source-controller would archive of tree: its regular
-// files, less those .sourceignore and spec.ignore exclude. Symlinks and
-// submodules are left out.
+// files (fluxrender.RegularFiles), less those .sourceignore and
+// spec.ignore exclude.
 func artifact(tree *object.Tree, ignore *string) (fs.FS, error) {
-	all := fstest.MapFS{}
-	err := tree.Files().ForEach(func(f *object.File) error {
-		if f.Mode != filemode.Regular && f.Mode != filemode.Executable {
-			return nil
-		}
-		data, err := f.Contents()
-		if err != nil {
-			return fmt.Errorf("read %s: %w", f.Name, err)
-		}
-		all[f.Name] = &fstest.MapFile{Data: []byte(data), Mode: 0o644}
-		return nil
-	})
+	all, err := fluxrender.RegularFiles(tree)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/sources/helmchart"
 	"github.com/gitgate/gitgate/sources/helmrender"
+	"github.com/gitgate/gitgate/sources/rootsync"
 )
 
 // release is one HelmRelease and its last good render.
@@ -75,7 +76,7 @@ func (w *Watcher) releaseFor(hr *helmv2.HelmRelease) *release {
 	}
 	if rel == nil || rel.skipped != "" {
 		r := ReleaseRootOf(hr)
-		rel = &release{root: &root{root: r, ix: w.Indexer.ForRoot(r)}}
+		rel = &release{root: &root{State: rootsync.State{Root: r, Ix: w.Indexer.ForRoot(r)}}}
 		w.helm.releases[key] = rel
 	}
 	w.setReleaseInputs(rel, hr)
@@ -85,8 +86,8 @@ func (w *Watcher) releaseFor(hr *helmv2.HelmRelease) *release {
 // dropRelease forgets the root of key in the Composer, if it had one.
 func (w *Watcher) dropRelease(key types.NamespacedName) {
 	if rel := w.helm.releases[key]; rel != nil && rel.skipped == "" {
-		w.Composer.Remove(rel.root.root)
-		w.Log.Info("HelmRelease no longer enforced", "root", rel.root.root.Name)
+		w.Composer.Remove(rel.root.Root)
+		w.Log.Info("HelmRelease no longer enforced", "root", rel.root.Root.Name)
 	}
 }
 
@@ -106,7 +107,7 @@ func (w *Watcher) setReleaseInputs(rel *release, hr *helmv2.HelmRelease) {
 	}
 	if !rel.inputsSet || !slices.Equal(rel.inputs, in) {
 		rel.inputs, rel.inputsSet = in, true
-		w.Composer.SetInputs(rel.root.root, in)
+		w.Composer.SetInputs(rel.root.Root, in)
 	}
 	var agents []string
 	if sa := hr.Spec.ServiceAccountName; sa != "" {
@@ -114,14 +115,14 @@ func (w *Watcher) setReleaseInputs(rel *release, hr *helmv2.HelmRelease) {
 	}
 	if !slices.Equal(rel.agents, agents) {
 		rel.agents = agents
-		w.Composer.SetAgents(rel.root.root, agents)
+		w.Composer.SetAgents(rel.root.Root, agents)
 	}
 	name := helmrender.ReleaseName(hr)
 	claim := provenance.Claim{Kind: "Secret", Namespace: hr.GetStorageNamespace(), Labels: map[string]string{"owner": "helm", "name": name},
 		Via: "Helm's records of release " + name}
 	if !rel.claimed || rel.claim.Namespace != claim.Namespace || rel.claim.Via != claim.Via {
 		rel.claim, rel.claimed = claim, true
-		w.Composer.SetClaims(rel.root.root, []provenance.Claim{claim})
+		w.Composer.SetClaims(rel.root.Root, []provenance.Claim{claim})
 	}
 }
 
@@ -157,14 +158,14 @@ func (w *Watcher) syncRelease(ctx context.Context, hr *helmv2.HelmRelease, rel *
 		// inputs are held already (releaseFor).
 		if !rel.uninstalled {
 			rel.uninstalled = true
-			w.Log.Info("HelmRelease not installed yet; nothing of it to enforce", "root", rel.root.root.Name)
+			w.Log.Info("HelmRelease not installed yet; nothing of it to enforce", "root", rel.root.Root.Name)
 		}
 		return
 	}
 	rel.uninstalled = false
 	base := hashOf(hr.Spec, deployedKey(hr))
 	ch, err := w.chartOf(ctx, hr, objs, now)
-	if err != nil && errors.Is(err, helmchart.ErrArtifactMismatch) && rel.loaded && rel.deployed == deployedKey(hr) {
+	if err != nil && errors.Is(err, helmchart.ErrArtifactMismatch) && rel.Loaded && rel.deployed == deployedKey(hr) {
 		// source-controller is not at the revision gitgate fetched yet,
 		// and helm-controller released nothing since the last good
 		// render: that render is still what the cluster holds.
@@ -187,10 +188,10 @@ func (w *Watcher) syncRelease(ctx context.Context, hr *helmv2.HelmRelease, rel *
 	}
 	key := hashOf(base, ch.key, vals.ConfigDigest(), vals.FromSecret, capsKey)
 	switch key {
-	case rel.key, rel.waiting:
-		w.Composer.Confirm(rel.root.root)
-		rel.failedKey = ""
-	case rel.failedKey:
+	case rel.Key, rel.waiting:
+		w.Composer.Confirm(rel.root.Root)
+		rel.FailedKey = ""
+	case rel.FailedKey:
 		// The same inputs failed before: counted once.
 	default:
 		w.renderRelease(ctx, hr, rel, renderInput{chart: ch, values: vals, caps: caps}, key)
@@ -216,13 +217,13 @@ func (w *Watcher) valuesOf(ctx context.Context, hr *helmv2.HelmRelease, rel *rel
 // do not agree with that release yet: confirmed, logged once per key,
 // not a failure.
 func (w *Watcher) wait(rel *release, key string, why error) {
-	w.Composer.Confirm(rel.root.root)
-	rel.failedKey = ""
+	w.Composer.Confirm(rel.root.Root)
+	rel.FailedKey = ""
 	if rel.waiting == key {
 		return
 	}
 	rel.waiting = key
-	w.Log.Info("HelmRelease not released yet; its last release stays enforced", "root", rel.root.root.Name, "reason", why.Error())
+	w.Log.Info("HelmRelease not released yet; its last release stays enforced", "root", rel.root.Root.Name, "reason", why.Error())
 }
 
 // renderInput is what one render of a HelmRelease reads besides it.
@@ -252,20 +253,17 @@ func (w *Watcher) renderRelease(ctx context.Context, hr *helmv2.HelmRelease, rel
 		return
 	}
 	if err := res.Check(hr); err != nil {
-		if rel.loaded && rel.deployed == deployedKey(hr) {
+		if rel.Loaded && rel.deployed == deployedKey(hr) {
 			w.wait(rel, key, err)
 			return
 		}
 		w.fail(rel.root, key, err)
 		return
 	}
-	w.Log.Info("HelmRelease rendered as its latest release", "root", rel.root.root.Name, "release", res.ReleaseName, "version", target.Revision,
+	w.Log.Info("HelmRelease rendered as its latest release", "root", rel.root.Root.Name, "release", res.ReleaseName, "version", target.Revision,
 		"chart", res.ChartName, "chartVersion", res.ChartVersion, "configDigest", res.ConfigDigest)
 	files := releaseFiles(hr, res, key)
-	n := len(w.batch)
-	w.install(rel.root, in.chart.revision(res), key, func(func(path, id string) bool) ([]provenance.File, error) { return files, nil })
-	if len(w.batch) > n {
-		deployed := deployedKey(hr)
-		w.batch[n].done = func() { rel.deployed, rel.waiting = deployed, "" }
-	}
+	deployed := deployedKey(hr)
+	w.install(rel.root, in.chart.revision(res), key, func(func(path, id string) bool) ([]provenance.File, error) { return files, nil },
+		func() { rel.deployed, rel.waiting = deployed, "" })
 }

@@ -2,7 +2,6 @@ package fluxsync
 
 import (
 	"fmt"
-	"strings"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -40,29 +39,4 @@ func skipReason(ks *kustomizev1.Kustomization) string {
 		return "applies to another cluster (spec.kubeConfig)"
 	}
 	return ""
-}
-
-// Flux's per-object opt-outs (kustomize-controller v1.9.6, read from the
-// labels and the annotations of each rendered object).
-const (
-	reconcileKey = "kustomize.toolkit.fluxcd.io/reconcile"
-	ssaKey       = "kustomize.toolkit.fluxcd.io/ssa"
-)
-
-// neverReverted reports whether Flux leaves obj alone after it exists:
-// reconcile disabled, ssa Ignore (never applied) or IfNotPresent (created
-// once, never corrected). gitgate declares none of these: a person's
-// change to them is what Flux allows too.
-func neverReverted(obj map[string]any) bool {
-	meta, _ := obj["metadata"].(map[string]any)
-	for _, field := range []string{"labels", "annotations"} {
-		m, _ := meta[field].(map[string]any)
-		if v, _ := m[reconcileKey].(string); strings.EqualFold(v, kustomizev1.DisabledValue) {
-			return true
-		}
-		if v, _ := m[ssaKey].(string); strings.EqualFold(v, kustomizev1.IgnoreValue) || strings.EqualFold(v, kustomizev1.IfNotPresentValue) {
-			return true
-		}
-	}
-	return false
 }

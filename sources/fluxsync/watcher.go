@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/sources/rootsync"
 )
 
 // Watcher keeps one root per Flux Kustomization in Composer. It
@@ -56,7 +57,7 @@ type Watcher struct {
 	// renders counts renders, for tests and logs.
 	renders int
 	// batch holds the pass's new renders until flush.
-	batch []built
+	batch rootsync.Batch
 	// helm is the state of the HelmReleases (helm.go).
 	helm helmState
 }
@@ -213,7 +214,7 @@ func (w *Watcher) syncRoots(ctx context.Context, kss []kustomizev1.Kustomization
 		seen[key] = true
 		rt := w.rootFor(ks)
 		if !w.listed {
-			expect = append(expect, rt.root)
+			expect = append(expect, rt.Root)
 		}
 	}
 	if !w.listed {
@@ -238,8 +239,8 @@ func (w *Watcher) syncRoots(ctx context.Context, kss []kustomizev1.Kustomization
 // dropRoot forgets the root of key in the Composer, if it had one.
 func (w *Watcher) dropRoot(key types.NamespacedName) {
 	if rt := w.roots[key]; rt != nil && rt.skipped == "" {
-		w.Composer.Remove(rt.root)
-		w.Log.Info("Kustomization no longer enforced", "root", rt.root.Name)
+		w.Composer.Remove(rt.Root)
+		w.Log.Info("Kustomization no longer enforced", "root", rt.Root.Name)
 	}
 }
 
