@@ -201,7 +201,7 @@ func (w *Watcher) pruneCharts() {
 }
 
 func (w *Watcher) fetcher() *helmchart.Fetcher {
-	if w.Helm.Fetcher != nil {
+	if w.Helm != nil && w.Helm.Fetcher != nil {
 		return w.Helm.Fetcher
 	}
 	return &helmchart.Fetcher{Reader: w.APIReader}

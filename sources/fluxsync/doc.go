@@ -1,5 +1,5 @@
 // Package fluxsync is the source driver of `gitgate serve --source flux`:
-// it watches Flux GitRepository and Kustomization objects and keeps each
+// it watches Flux GitRepository, OCIRepository and Kustomization objects and keeps each
 // Kustomization as one root of a provenance.Composer, and each HelmRelease
 // too (helm.go): its chart fetched by gitgate itself (helmchart), checked
 // against source-controller's artifact, rendered with helmrender as
@@ -15,6 +15,15 @@
 // Kustomization at that revision with fluxrender, exactly as
 // kustomize-controller would. It never trusts source-controller's
 // artifact: a change the cluster's Flux objects point at is read from Git.
+//
+// A Kustomization of an OCIRepository (oci.go) is rendered the same way
+// from the artifact gitgate pulls itself with helmchart.PullOCI (the
+// reference as source-controller resolves it, the manifest and layer
+// digest-checked, the layer unpacked and, for operation extract,
+// filtered by the ignore rules). source-controller's status.artifact must
+// name what gitgate pulled (helmchart.CheckArtifact); a mismatch, or
+// spec.verify (not supported yet), fails the roots of that OCIRepository.
+// They are rendered again only when the manifest digest changes.
 //
 // A Kustomization is rendered again only when its inputs change: the files
 // under its spec.path (or the whole revision when its kustomizations climb

@@ -35,7 +35,7 @@ type root struct {
 func (w *Watcher) rootFor(ks *kustomizev1.Kustomization) *root {
 	key := types.NamespacedName{Namespace: ks.Namespace, Name: ks.Name}
 	url := ""
-	if r := w.repos[sourceOf(ks)]; r != nil && ks.Spec.SourceRef.Kind == sourcev1.GitRepositoryKind {
+	if r, err := w.sourceFor(ks); err == nil {
 		url = r.url
 	}
 	want := RootOf(ks, url)
@@ -68,7 +68,7 @@ func (w *Watcher) syncRoot(ctx context.Context, ks *kustomizev1.Kustomization, r
 	}
 	rt.spec = specKey
 	if r.err != nil {
-		w.fail(rt, specKey+r.err.Error(), fmt.Errorf("GitRepository %s: %w", sourceOf(ks), r.err))
+		w.fail(rt, specKey+r.err.Error(), fmt.Errorf("%s %s: %w", ks.Spec.SourceRef.Kind, sourceOf(ks), r.err))
 		return
 	}
 	v, err := readVars(ctx, w.APIReader, ks)
@@ -76,7 +76,10 @@ func (w *Watcher) syncRoot(ctx context.Context, ks *kustomizev1.Kustomization, r
 		w.fail(rt, specKey+"vars:"+err.Error(), err)
 		return
 	}
-	id, err := inputsID(r.tree, ks.Spec.Path)
+	id, err := "oci:"+r.digest, error(nil)
+	if r.tree != nil {
+		id, err = inputsID(r.tree, ks.Spec.Path)
+	}
 	if err != nil {
 		w.fail(rt, "", err)
 		return
@@ -104,15 +107,20 @@ func (w *Watcher) syncRoot(ctx context.Context, ks *kustomizev1.Kustomization, r
 	}
 }
 
-// sourceFor is ks's GitRepository, or why it has none.
+// sourceFor is ks's GitRepository or OCIRepository, or why it has none.
 func (w *Watcher) sourceFor(ks *kustomizev1.Kustomization) (*repo, error) {
 	ref := ks.Spec.SourceRef
-	if ref.Kind != sourcev1.GitRepositoryKind {
-		return nil, fmt.Errorf("sourceRef kind %s: %w (only GitRepository)", ref.Kind, ErrUnsupported)
+	var r *repo
+	switch ref.Kind {
+	case sourcev1.GitRepositoryKind:
+		r = w.repos[sourceOf(ks)]
+	case sourcev1.OCIRepositoryKind:
+		r = w.ocis[sourceOf(ks)]
+	default:
+		return nil, fmt.Errorf("sourceRef kind %s: %w (only GitRepository and OCIRepository)", ref.Kind, ErrUnsupported)
 	}
-	r := w.repos[sourceOf(ks)]
 	if r == nil {
-		return nil, fmt.Errorf("GitRepository %s: %w in the watched namespaces", sourceOf(ks), errNoSource)
+		return nil, fmt.Errorf("%s %s: %w in the watched namespaces", ref.Kind, sourceOf(ks), errNoSource)
 	}
 	return r, nil
 }

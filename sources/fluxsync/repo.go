@@ -50,6 +50,9 @@ type repo struct {
 	filesKey string
 	url      string
 	verified string
+	// digest and layerDigest are an OCIRepository's manifest digest and
+	// layer digest at the last pull (oci.go); its files have no tree.
+	digest, layerDigest string
 	err      error
 	// polled is true when this pass read the remote (or failed to).
 	polled bool

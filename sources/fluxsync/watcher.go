@@ -10,6 +10,7 @@ import (
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -51,6 +52,7 @@ type Watcher struct {
 
 	trigger chan struct{}
 	repos   map[types.NamespacedName]*repo
+	ocis    map[types.NamespacedName]*repo
 	roots   map[types.NamespacedName]*root
 	// listed is true once the first list of Kustomizations was expected.
 	listed bool
@@ -75,6 +77,9 @@ func (w *Watcher) Trigger() {
 func (w *Watcher) Start(ctx context.Context) error {
 	w.trigger = make(chan struct{}, 1)
 	if _, err := w.watch(ctx, &sourcev1.GitRepository{}, &kustomizev1.Kustomization{}); err != nil {
+		return err
+	}
+	if _, err := w.watch(ctx, &sourcev1.OCIRepository{}); err != nil && !meta.IsNoMatchError(err) {
 		return err
 	}
 	if err := w.watchHelm(ctx); err != nil {
@@ -131,7 +136,12 @@ func (w *Watcher) SyncOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ors, err := w.listOCI(ctx)
+	if err != nil {
+		return err
+	}
 	now := time.Now()
+	w.pollOCIs(ctx, ors, now)
 	current := map[types.NamespacedName]*repo{}
 	for i := range grs {
 		gr := &grs[i]

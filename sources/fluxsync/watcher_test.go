@@ -184,7 +184,7 @@ func TestBadRootFailsAlone(t *testing.T) {
 		{name: "missing GitRepository", objs: []client.Object{kustomization("bad", "infra", "nowhere")}, want: "GitRepository flux-system/nowhere: source not found"},
 		{name: "unreadable secretRef", objs: []client.Object{gitRepository("locked", g.HTTPURL(), "no-such-secret"), kustomization("bad", "infra", "locked")}, want: "secretRef: read Secret flux-system/no-such-secret"},
 		{name: "missing substituteFrom", objs: []client.Object{kustomization("bad", "infra", "fleet", substituteFrom("vars", false))}, want: "substituteFrom not found: ConfigMap flux-system/vars"},
-		{name: "unsupported source kind", objs: []client.Object{kustomization("bad", "infra", "fleet", func(ks *kustomizev1.Kustomization) { ks.Spec.SourceRef.Kind = "OCIRepository" })}, want: "sourceRef kind OCIRepository"},
+		{name: "unsupported source kind", objs: []client.Object{kustomization("bad", "infra", "fleet", func(ks *kustomizev1.Kustomization) { ks.Spec.SourceRef.Kind = "Bucket" })}, want: "sourceRef kind Bucket"},
 		{name: "path not in the source", objs: []client.Object{kustomization("bad", "nope", "fleet")}, want: "kustomization path not found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

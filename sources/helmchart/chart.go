@@ -94,14 +94,22 @@ var ErrBucket = fmt.Errorf("chart from a Bucket: %w", ErrUnsupported)
 // CheckArtifact compares source-controller's artifact with what gitgate
 // fetched; a nil artifact (none yet) is a mismatch too.
 func (c *Chart) CheckArtifact(a *meta.Artifact) error {
+	return CheckArtifact(a, c.Revision, c.Digest)
+}
+
+// CheckArtifact compares source-controller's artifact with the revision
+// and digest gitgate fetched ("" when gitgate cannot know the digest);
+// a nil artifact (none yet) is a mismatch too. Every failure is
+// ErrArtifactMismatch.
+func CheckArtifact(a *meta.Artifact, revision, digest string) error {
 	if a == nil {
 		return fmt.Errorf("%w: no artifact", ErrArtifactMismatch)
 	}
-	if a.Revision != c.Revision {
-		return fmt.Errorf("%w: revision %q, gitgate fetched %q", ErrArtifactMismatch, a.Revision, c.Revision)
+	if a.Revision != revision {
+		return fmt.Errorf("%w: revision %q, gitgate fetched %q", ErrArtifactMismatch, a.Revision, revision)
 	}
-	if c.Digest != "" && a.Digest != c.Digest {
-		return fmt.Errorf("%w: digest %q, gitgate fetched %q", ErrArtifactMismatch, a.Digest, c.Digest)
+	if digest != "" && a.Digest != digest {
+		return fmt.Errorf("%w: digest %q, gitgate fetched %q", ErrArtifactMismatch, a.Digest, digest)
 	}
 	return nil
 }

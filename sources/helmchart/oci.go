@@ -46,7 +46,7 @@ func (f *Fetcher) ociChart(ctx context.Context, req Request, c *creds) (string, 
 	if err != nil {
 		return "", nil, fmt.Errorf("failed to get '%s:%s': %w", repo, tag, err)
 	}
-	data, _, err := layer(img, registry.ChartLayerMediaType, registry.LegacyChartLayerMediaType)
+	data, _, err := layer(img, maxChartSize, registry.ChartLayerMediaType, registry.LegacyChartLayerMediaType)
 	return tag, data, err
 }
 
@@ -98,12 +98,39 @@ func highestTag(tags []string, ver string) (string, error) {
 
 // FromOCIRepository fetches the chart an OCIRepository points at, for
 // spec.chartRef, itself: the reference as source-controller resolves it
-// (digest, else the highest semver tag after semverFilter, else the tag,
-// else latest), the layer its layerSelector names (else the first), and
+// (PullOCI), the layer its layerSelector names (else the first), and
 // the version as helm-controller mutates it: the first 12 hex digits of
 // the manifest digest as build metadata, after checking that a semver
 // tag equals the chart's version.
 func (f *Fetcher) FromOCIRepository(ctx context.Context, or *sourcev1.OCIRepository) (out *Chart, err error) {
+	defer recovered(&err)
+	a, err := f.PullOCI(ctx, or)
+	if err != nil {
+		return nil, err
+	}
+	return ociRepositoryChart(or, a)
+}
+
+// OCIArtifact is an OCIRepository's artifact as gitgate resolved it
+// from the registry: its manifest is read and digest-checked, its layers
+// are read only by Layer.
+type OCIArtifact struct {
+	// Revision is what status.artifact.revision must hold:
+	// "<tag>@sha256:<hex>", or "sha256:<hex>" for a digest reference.
+	Revision string
+	// Digest is the manifest digest.
+	Digest string
+	ref    name.Reference
+	image  v1.Image
+	digest v1.Hash
+}
+
+// PullOCI resolves an OCIRepository's reference as source-controller
+// v1.9.x does (digest, else the highest semver tag after semverFilter,
+// else the tag, else latest) with its secretRef and certSecretRef, over
+// HTTPS unless spec.insecure, and reads the manifest. A cloud provider
+// or serviceAccountName is ErrUnsupported. spec.verify is the caller's.
+func (f *Fetcher) PullOCI(ctx context.Context, or *sourcev1.OCIRepository) (out *OCIArtifact, err error) {
 	defer recovered(&err)
 	switch {
 	case or.Spec.Provider != "" && or.Spec.Provider != sourcev1.GenericOCIProvider:
@@ -132,16 +159,28 @@ func (f *Fetcher) FromOCIRepository(ctx context.Context, or *sourcev1.OCIReposit
 	if err != nil {
 		return nil, err
 	}
-	return ociRepositoryChart(or, ref, img, dig)
+	out = &OCIArtifact{Revision: dig.String(), Digest: dig.String(), ref: ref, image: img, digest: dig}
+	if t, ok := ref.(name.Tag); ok {
+		out.Revision = t.TagStr() + "@" + dig.String()
+	}
+	return out, nil
 }
 
-// ociRepositoryChart loads the selected layer and versions it.
-func ociRepositoryChart(or *sourcev1.OCIRepository, ref name.Reference, img v1.Image, dig v1.Hash) (*Chart, error) {
+// Layer reads the layer the OCIRepository's layerSelector names (else
+// the first), at most max bytes compressed, checked against its digest,
+// and returns it with that digest: status.artifact.digest of a copy
+// operation.
+func (a *OCIArtifact) Layer(or *sourcev1.OCIRepository, max int64) ([]byte, string, error) {
 	var types []string
 	if mt := or.GetLayerMediaType(); mt != "" {
 		types = []string{mt}
 	}
-	data, layerDigest, err := layer(img, types...)
+	return layer(a.image, max, types...)
+}
+
+// ociRepositoryChart loads the selected layer and versions it.
+func ociRepositoryChart(or *sourcev1.OCIRepository, a *OCIArtifact) (*Chart, error) {
+	data, layerDigest, err := a.Layer(or, maxChartSize)
 	if err != nil {
 		return nil, err
 	}
@@ -149,9 +188,9 @@ func ociRepositoryChart(or *sourcev1.OCIRepository, ref name.Reference, img v1.I
 	if err != nil {
 		return nil, fmt.Errorf("failed to load chart from the artifact: %w", err)
 	}
-	out := &Chart{Chart: ch, Revision: dig.String(), OCIDigest: dig.String()}
-	if t, ok := ref.(name.Tag); ok {
-		out.Revision = t.TagStr() + "@" + dig.String()
+	dig := a.digest
+	out := &Chart{Chart: ch, Revision: a.Revision, OCIDigest: dig.String()}
+	if t, ok := a.ref.(name.Tag); ok {
 		if v, err := parseVersion(strings.ReplaceAll(t.TagStr(), "_", "+")); err == nil {
 			cv, err := semver.NewVersion(ch.Metadata.Version)
 			if err != nil || !v.Equal(cv) {
@@ -231,8 +270,9 @@ func semverTag(repo name.Repository, tags []string, exp, filter, mediaType strin
 }
 
 // layer reads the first layer of one of the media types (any layer's when
-// none is given: the first), bounded, and returns it with its digest.
-func layer(img v1.Image, mediaTypes ...string) ([]byte, string, error) {
+// none is given: the first), at most max bytes, and returns it with its
+// digest; go-containerregistry checks a registry's blob against it.
+func layer(img v1.Image, max int64, mediaTypes ...string) ([]byte, string, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return nil, "", fmt.Errorf("failed to parse artifact layers: %w", err)
@@ -250,12 +290,12 @@ func layer(img v1.Image, mediaTypes ...string) ([]byte, string, error) {
 			return nil, "", err
 		}
 		defer rc.Close()
-		data, err := io.ReadAll(io.LimitReader(rc, maxChartSize+1))
+		data, err := io.ReadAll(io.LimitReader(rc, max+1))
 		if err != nil {
 			return nil, "", err
 		}
-		if len(data) > maxChartSize {
-			return nil, "", fmt.Errorf("chart layer exceeds %d bytes", maxChartSize)
+		if int64(len(data)) > max {
+			return nil, "", fmt.Errorf("layer exceeds %d bytes", max)
 		}
 		return data, sha256Digest(data), nil
 	}
