@@ -33,6 +33,10 @@ type root struct {
 	rev            provenance.Revision
 	fetched        time.Time
 	loaded         bool
+	// agents are the root's own agents last handed to the Composer.
+	agents []string
+	// agentNote says why the root has none, as last logged.
+	agentNote string
 }
 
 // syncRoots expects the roots on the first list, brings each to its
@@ -65,6 +69,7 @@ func (w *Watcher) syncRoots(ctx context.Context, apps []*unstructured.Unstructur
 			continue
 		}
 		rt := w.rootFor(app)
+		w.setAgents(app, rt)
 		if !w.listed {
 			expect = append(expect, rt.root)
 		}
