@@ -11,8 +11,8 @@ import (
 
 // TestArgoCDOverlay: overlays/argocd runs gitgate with --source argocd in
 // place of the base's repository flags, keeps the certificate flags, and
-// grants read access to Applications and get on argocd-cm by name, no
-// Secret.
+// grants read access to Applications and AppProjects and get on argocd-cm
+// by name, no Secret.
 func TestArgoCDOverlay(t *testing.T) {
 	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), "overlays/argocd")
 	if err != nil {
@@ -48,8 +48,8 @@ func TestArgoCDOverlay(t *testing.T) {
 			}
 		}
 	}
-	if len(rules) != 2 {
-		t.Fatalf("rules %v: want Applications and argocd-cm", rules)
+	if len(rules) != 3 {
+		t.Fatalf("rules %v: want Applications, argocd-cm and AppProjects", rules)
 	}
 	for _, rule := range rules {
 		r := rule.(map[string]any)

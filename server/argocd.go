@@ -27,7 +27,7 @@ import (
 )
 
 // argoCDCache caches Applications, as unstructured objects, in the
-// watched namespaces only.
+// watched namespaces only, and AppProjects in Argo CD's own.
 func argoCDCache(c Config) cacheSetup {
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
@@ -39,9 +39,13 @@ func argoCDCache(c Config) cacheSetup {
 	for _, ns := range argoNamespaces(c.ArgoCD) {
 		namespaces[ns] = cache.Config{}
 	}
+	proj := &unstructured.Unstructured{}
+	proj.SetGroupVersionKind(argosync.AppProjectGVK)
+	own := map[string]cache.Config{argoNamespaces(c.ArgoCD)[0]: {}}
 	return cacheSetup{
 		scheme: s,
-		cache:  cache.Options{Scheme: s, ByObject: map[client.Object]cache.ByObject{app: {Namespaces: namespaces}}},
+		cache: cache.Options{Scheme: s, ByObject: map[client.Object]cache.ByObject{
+			app: {Namespaces: namespaces}, proj: {Namespaces: own}}},
 		client: client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 	}
 }

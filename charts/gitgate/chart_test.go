@@ -218,8 +218,9 @@ func TestFullValuesRender(t *testing.T) {
 }
 
 // TestArgoCDSource: with source.kind argocd, gitgate gets --source=argocd
-// and its flags, no repository flags, may read Applications, and argocd-cm
-// by name only: no Secret unless repoSecrets.
+// and its flags, no repository flags, may read Applications, argocd-cm
+// by name and AppProjects in Argo CD's namespace: no Secret unless
+// repoSecrets.
 func TestArgoCDSource(t *testing.T) {
 	m, err := harness.RenderChart("gitgate-system", argocdValues)
 	if err != nil {
@@ -242,8 +243,11 @@ func TestArgoCDSource(t *testing.T) {
 		t.Fatalf("Role gitgate-argocd-settings %v, want one in argocd", settings)
 	}
 	rules, _, _ := unstructured.NestedSlice(settings.Object, "rules")
-	if len(rules) != 1 {
-		t.Fatalf("gitgate-argocd-settings rules %v: want argocd-cm alone", rules)
+	if len(rules) != 2 {
+		t.Fatalf("gitgate-argocd-settings rules %v: want argocd-cm and AppProjects", rules)
+	}
+	if res, _, _ := unstructured.NestedStringSlice(rules[1].(map[string]any), "resources"); !slices.Equal(res, []string{"appprojects"}) {
+		t.Errorf("gitgate-argocd-settings second rule reads %v, want appprojects", res)
 	}
 	if names, _, _ := unstructured.NestedStringSlice(rules[0].(map[string]any), "resourceNames"); !slices.Equal(names, []string{"argocd-cm"}) {
 		t.Errorf("gitgate-argocd-settings names %v", names)

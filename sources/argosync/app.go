@@ -25,6 +25,10 @@ type root struct {
 	// seen identifies the Application's spec and annotations at the last
 	// pass: a change polls its repositories at once.
 	seen string
+	// agents are the root's own agents last handed to the Composer.
+	agents []string
+	// agentNote says why the root has none, as last logged.
+	agentNote string
 }
 
 // syncRoots expects the roots on the first list, brings each to its
@@ -57,6 +61,7 @@ func (w *Watcher) syncRoots(ctx context.Context, apps []*unstructured.Unstructur
 			continue
 		}
 		rt := w.rootFor(app)
+		w.setAgents(app, rt)
 		if !w.listed {
 			expect = append(expect, rt.Root)
 		}

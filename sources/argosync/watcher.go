@@ -70,6 +70,10 @@ type Watcher struct {
 	renders int
 	batch   rootsync.Batch
 	env     renderEnv
+	// projects are the AppProjects of Argo CD's namespace by name, read
+	// each pass; projectsErr says why they could not be.
+	projects    map[string]*Project
+	projectsErr error
 }
 
 // renderEnv is what every render reads besides its Application and
@@ -82,6 +86,10 @@ type renderEnv struct {
 	key         string
 	read        time.Time
 	err         error
+	// impersonation is argocd-cm's application.sync.impersonation.enabled:
+	// Argo CD then syncs each Application as its project's service
+	// account for its destination. Not part of key: it changes no render.
+	impersonation bool
 }
 
 // Trigger asks for a pass now; it never blocks.
@@ -110,6 +118,14 @@ func (w *Watcher) Start(ctx context.Context) error {
 		}
 		if _, err := inf.AddEventHandler(h); err != nil {
 			return fmt.Errorf("watch Applications: %w", err)
+		}
+		p := &unstructured.Unstructured{}
+		p.SetGroupVersionKind(AppProjectGVK)
+		if inf, err = w.Informers.GetInformer(ctx, p); err != nil {
+			return fmt.Errorf("watch AppProjects: %w", err)
+		}
+		if _, err := inf.AddEventHandler(h); err != nil {
+			return fmt.Errorf("watch AppProjects: %w", err)
 		}
 	}
 	tick := time.NewTicker(time.Second)
@@ -147,6 +163,7 @@ func (w *Watcher) SyncOnce(ctx context.Context) error {
 		return err
 	}
 	w.readEnv(ctx)
+	w.readProjects(ctx)
 	w.pollRepos(ctx, apps)
 	w.syncRoots(ctx, apps)
 	return nil
@@ -189,6 +206,7 @@ func (w *Watcher) readEnv(ctx context.Context) {
 		e.err = fmt.Errorf("read argocd-cm: %w", err)
 	default:
 		e.settings = SettingsOf(w.namespaces()[0], cm.Data)
+		e.impersonation = cm.Data[impersonationKey] == "true"
 	}
 	if w.Cluster != nil && e.err == nil {
 		if e.kubeVersion, e.apiVersions, err = w.Cluster(ctx); err != nil {

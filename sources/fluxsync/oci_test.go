@@ -103,7 +103,7 @@ func TestKustomizationFromOCIRepository(t *testing.T) {
 	if err := w.Composer.Ready(); err != nil {
 		t.Fatalf("%v\n%s", err, strings.Join(logs.lines, "\n"))
 	}
-	root := w.roots[client.ObjectKey{Namespace: ns, Name: "infra"}].root
+	root := w.roots[client.ObjectKey{Namespace: ns, Name: "infra"}].Root
 	if root.Source != "OCIRepository flux-system/manifests" || root.URL != "oci://"+host+"/manifests" {
 		t.Errorf("root %+v", root)
 	}

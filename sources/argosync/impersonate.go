@@ -1,0 +1,204 @@
+package argosync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/gobwas/glob"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/gitgate/gitgate/sources/argorender"
+)
+
+// AppProjectGVK is the kind the Watcher reads each Application's project
+// from, as unstructured objects, in Argo CD's own namespace.
+var AppProjectGVK = schema.GroupVersionKind{Group: "argoproj.io", Version: "v1alpha1", Kind: "AppProject"}
+
+// impersonationKey in argocd-cm turns on Argo CD's sync impersonation:
+// "true" alone enables it (settings.IsImpersonationEnabled).
+const impersonationKey = "application.sync.impersonation.enabled"
+
+// Project is what gitgate reads of an AppProject: the namespaces its
+// Applications may live in besides Argo CD's own, and the service
+// accounts Argo CD impersonates per destination.
+type Project struct {
+	SourceNamespaces           []string                    `json:"sourceNamespaces,omitempty"`
+	DestinationServiceAccounts []DestinationServiceAccount `json:"destinationServiceAccounts,omitempty"`
+}
+
+// DestinationServiceAccount is one entry of an AppProject's
+// spec.destinationServiceAccounts: server and namespace are globs.
+type DestinationServiceAccount struct {
+	Server                string `json:"server"`
+	Namespace             string `json:"namespace,omitempty"`
+	DefaultServiceAccount string `json:"defaultServiceAccount"`
+}
+
+// DecodeProject reads an AppProject's spec.
+func DecodeProject(u *unstructured.Unstructured) (*Project, error) {
+	spec, _, _ := unstructured.NestedMap(u.Object, "spec")
+	p := &Project{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, p); err != nil {
+		return nil, fmt.Errorf("AppProject %s: %w", u.GetName(), err)
+	}
+	return p, nil
+}
+
+// serviceAccountDisallowed are the characters Argo CD refuses in a
+// defaultServiceAccount.
+const serviceAccountDisallowed = "!*[]{}\\/"
+
+// ServiceAccountFor is the user Argo CD's controller impersonates to sync
+// app with impersonation on (settings.DeriveServiceAccountToImpersonate):
+// the first destinationServiceAccounts entry of its project p whose
+// server glob matches server (the destination cluster's URL) and whose
+// namespace glob matches the destination namespace, as
+// system:serviceaccount:<ns>:<sa> (<ns> the destination namespace, else
+// the Application's, unless the entry names "ns:sa"). "" with no error
+// when no entry matches; an error when a glob or the entry is invalid
+// (Argo CD refuses to sync then) or when p does not admit an
+// Application in app's namespace (IsAppNamespacePermitted).
+func ServiceAccountFor(p *Project, app *argorender.Application, controllerNS, server string) (string, error) {
+	if app.Namespace != "" && app.Namespace != controllerNS && !inList(p.SourceNamespaces, app.Namespace) {
+		return "", fmt.Errorf("project %q does not admit Applications in namespace %q", app.Spec.Project, app.Namespace)
+	}
+	dest := app.Spec.Destination.Namespace
+	saNS := dest
+	if saNS == "" {
+		saNS = app.Namespace
+	}
+	for _, e := range p.DestinationServiceAccounts {
+		srv, err := glob.Compile(e.Server)
+		if err != nil {
+			return "", fmt.Errorf("invalid glob pattern for destination server: %w", err)
+		}
+		ns, err := glob.Compile(e.Namespace)
+		if err != nil {
+			return "", fmt.Errorf("invalid glob pattern for destination namespace: %w", err)
+		}
+		if !srv.Match(server) || !ns.Match(dest) {
+			continue
+		}
+		sa := e.DefaultServiceAccount
+		switch {
+		case strings.TrimSpace(sa) == "" || strings.ContainsAny(sa, serviceAccountDisallowed):
+			return "", fmt.Errorf("default service account contains invalid chars %q", sa)
+		case strings.Contains(sa, ":"):
+			return "system:serviceaccount:" + sa, nil
+		}
+		return "system:serviceaccount:" + saNS + ":" + sa, nil
+	}
+	return "", nil
+}
+
+// inList is Argo CD's glob.MatchStringInList in REGEXP mode: an entry
+// wrapped in "/" is a regular expression, any other a glob. An entry that
+// does not compile matches nothing.
+func inList(list []string, item string) bool {
+	for _, l := range list {
+		if len(l) > 2 && strings.HasPrefix(l, "/") && strings.HasSuffix(l, "/") {
+			if re, err := regexp.Compile(l[1 : len(l)-1]); err == nil && re.MatchString(item) {
+				return true
+			}
+		}
+		if g, err := glob.Compile(l); err == nil && g.Match(item) {
+			return true
+		}
+	}
+	return false
+}
+
+// errUnknownServer: an Application that names this cluster by a cluster
+// Secret's name (--argocd-cluster-name) has a server URL gitgate does not
+// know, so it cannot tell which entry Argo CD matches.
+var errUnknownServer = errors.New("the destination names a cluster Secret whose server URL gitgate does not read")
+
+// destinationServer is the URL of app's destination cluster, which
+// skipReason already found to be this one.
+func destinationServer(app *argorender.Application) (string, error) {
+	d := app.Spec.Destination
+	if d.Name == "" || d.Name == InClusterName {
+		return InClusterServer, nil
+	}
+	return "", errUnknownServer
+}
+
+// readProjects reads the AppProjects of Argo CD's namespace. A failure
+// leaves no project: no root has an agent of its own until they can be
+// read.
+func (w *Watcher) readProjects(ctx context.Context) {
+	l := &unstructured.UnstructuredList{}
+	l.SetGroupVersionKind(AppProjectGVK.GroupVersion().WithKind("AppProjectList"))
+	w.projects, w.projectsErr = nil, nil
+	if err := w.Reader.List(ctx, l, client.InNamespace(w.namespaces()[0])); err != nil {
+		w.projectsErr = fmt.Errorf("list AppProjects in %s: %w", w.namespaces()[0], err)
+		return
+	}
+	w.projects = map[string]*Project{}
+	for i := range l.Items {
+		p, err := DecodeProject(&l.Items[i])
+		if err != nil {
+			continue // its Applications have no agent of their own
+		}
+		w.projects[l.Items[i].GetName()] = p
+	}
+}
+
+// setAgents hands the Composer the root's own agent: with argocd-cm's
+// impersonation on, the service account Argo CD syncs app as
+// (ServiceAccountFor). Fail closed: no agent when impersonation is off,
+// argocd-cm or the AppProjects cannot be read, the project is missing,
+// or no entry matches (Argo CD then refuses to sync, or falls back to
+// its own identity with impersonation not enforced).
+func (w *Watcher) setAgents(app *argorender.Application, rt *root) {
+	var agents []string
+	sa, err := w.impersonated(app)
+	note := ""
+	if err != nil {
+		note = err.Error()
+	} else if sa != "" {
+		agents = []string{sa}
+	}
+	if note != rt.agentNote && note != "" {
+		w.Log.Info("Application has no agent of its own", "root", rt.Root.Name, "reason", note)
+	}
+	rt.agentNote = note
+	if slices.Equal(rt.agents, agents) {
+		return
+	}
+	rt.agents = agents
+	w.Composer.SetAgents(rt.Root, agents)
+}
+
+// impersonated is the user Argo CD syncs app as, "" when impersonation is
+// off or no entry matches.
+func (w *Watcher) impersonated(app *argorender.Application) (string, error) {
+	switch {
+	case w.env.err != nil:
+		return "", w.env.err
+	case !w.env.impersonation:
+		return "", nil
+	case w.projectsErr != nil:
+		return "", w.projectsErr
+	}
+	name := app.Spec.Project
+	if name == "" {
+		name = "default" // Application.Spec.GetProject
+	}
+	p := w.projects[name]
+	if p == nil {
+		return "", fmt.Errorf("AppProject %q not found in %s", name, w.namespaces()[0])
+	}
+	server, err := destinationServer(app)
+	if err != nil {
+		return "", err
+	}
+	return ServiceAccountFor(p, app, w.namespaces()[0], server)
+}
