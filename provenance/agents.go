@@ -74,18 +74,41 @@ func (s *Snapshot) AgentOf(user string, k Key) (Root, bool) {
 }
 
 // AgentOfClaim reports whether user applies, as a root's agent, an
-// object a claim of that root covers (Snapshot.ClaimOf): Helm's record
-// of a release the root makes.
+// object claims of its roots cover (Snapshot.ClaimOf): Helm's record of a
+// release the root makes. Every object given (as it was, as it will be)
+// must be covered, and only by claims of user's roots: the agent of one
+// release neither relabels its record as another's (which that release's
+// agent would read as its latest release), nor takes another's, nor makes
+// an unclaimed object a record or a record an unclaimed object.
 func (s *Snapshot) AgentOfClaim(user, group, kind, namespace string, objs ...map[string]any) (Root, bool) {
 	roots := s.agents[user]
 	if len(roots) == 0 {
 		return Root{}, false
 	}
-	rc, ok := s.ClaimOf(group, kind, namespace, objs...)
-	if !ok || !slices.Contains(roots, rc.Root) {
-		return Root{}, false
+	var first Root
+	found := false
+	for _, obj := range objs {
+		if obj == nil {
+			continue
+		}
+		covered := false
+		for _, rc := range s.claims[claimScope{group, kind, namespace}] {
+			if !hasLabels(obj, rc.Claim.Labels) {
+				continue
+			}
+			if !slices.Contains(roots, rc.Root) {
+				return Root{}, false
+			}
+			if !found {
+				first, found = rc.Root, true
+			}
+			covered = true
+		}
+		if !covered {
+			return Root{}, false
+		}
 	}
-	return rc.Root, true
+	return first, found
 }
 
 // RootAgents lists, sorted, the user names some root names as its agent:

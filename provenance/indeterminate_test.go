@@ -279,3 +279,44 @@ func TestClaims(t *testing.T) {
 		t.Error("another identity applies the claim")
 	}
 }
+
+// TestAgentOfClaimEveryObject: a root's agent applies a write of a
+// claimed object only when the object as it was and as it will be are
+// claimed by that agent's roots alone: it may not relabel its own record
+// as another release's (which that release's agent then reads as its
+// latest release), whatever order the roots sort in, nor turn an
+// unclaimed object into a claimed one, nor take a claim's labels off.
+func TestAgentOfClaimEveryObject(t *testing.T) {
+	const sa = "system:serviceaccount:shop:deployer"
+	other := provenance.Root{Name: "HelmRelease shop/zz", Source: "HelmRelease shop/zz"}
+	c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
+	c.SetAgents(helmRoot, []string{sa})
+	c.SetClaims(helmRoot, []provenance.Claim{{Kind: "Secret", Namespace: "shop", Labels: map[string]string{"owner": "helm", "name": "podinfo"}, Via: "Helm's records of release podinfo"}})
+	c.SetClaims(other, []provenance.Claim{{Kind: "Secret", Namespace: "shop", Labels: map[string]string{"owner": "helm", "name": "zz"}, Via: "Helm's records of release zz"}})
+	c.Update(part(t, helmRoot, "1", renderedSecret))
+	snap := c.Store.Load()
+	record := func(labels string) map[string]any {
+		return toMap(t, "apiVersion: v1\nkind: Secret\nmetadata: {name: r, namespace: shop, labels: {"+labels+"}}\n")
+	}
+	own, theirs, none := record("owner: helm, name: podinfo"), record("owner: helm, name: zz"), record("app: x")
+	for _, tc := range []struct {
+		name     string
+		old, obj map[string]any
+		want     bool
+	}{
+		{"its own record created", nil, own, true},
+		{"its own record updated", own, own, true},
+		{"its own record deleted", own, nil, true},
+		{"its record relabelled as another release's", own, theirs, false},
+		{"another release's record relabelled as its own", theirs, own, false},
+		{"an unclaimed Secret made a record of another release", none, theirs, false},
+		{"an unclaimed Secret made its own record", none, own, false},
+		{"its record's labels taken off", own, none, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, ok := snap.AgentOfClaim(sa, "", "Secret", "shop", tc.old, tc.obj); ok != tc.want {
+				t.Errorf("AgentOfClaim = %v, want %v", ok, tc.want)
+			}
+		})
+	}
+}

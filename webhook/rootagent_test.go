@@ -103,6 +103,9 @@ func TestRootAgent(t *testing.T) {
 			"denied", reasonAgentToken, Controller, nil},
 		{"a controller's Pod as the account", operator, changed(deployerPodChange.with(admissionv1.Create, nil)), "denied", reasonAgentToken, Controller, nil},
 		{"a release record by the release's account", deployer, changed(forgedRecord.with(admissionv1.Create, nil)), outcomeAllowed, reasonAgent, Agent, nil},
+		{"a declared object relabelled a release record by the release's account", deployer,
+			changed(sessionChange.with(admissionv1.Update, setPath([]string{"metadata", "labels"}, map[string]any{"owner": "helm", "name": "podinfo"}))),
+			"denied", provenance.ReasonAgentOnly, Controller, nil},
 		{"a controller's forged release record", operator, changed(forgedRecord.with(admissionv1.Create, nil)), "denied", provenance.ReasonAgentOnly, Controller,
 			[]string{"HelmRelease shop/podinfo claims this object (Helm's records of release podinfo"}},
 	} {

@@ -63,10 +63,13 @@ func rootAgentOf(snap *provenance.Snapshot, preq *provenance.Request, who caller
 	if snap == nil || who.proxy {
 		return provenance.Root{}, false
 	}
-	if root, ok := snap.AgentOf(who.user, preq.Key()); ok {
-		return root, true
+	if _, claimed := snap.ClaimOf(preq.Group, preq.Kind, preq.Namespace, preq.OldObject, preq.Object); claimed {
+		// A claimed object, as it was or as it will be, is the claim's
+		// alone: a root's agent may not relabel an object its root
+		// declares as another release's record.
+		return snap.AgentOfClaim(who.user, preq.Group, preq.Kind, preq.Namespace, preq.OldObject, preq.Object)
 	}
-	return snap.AgentOfClaim(who.user, preq.Group, preq.Kind, preq.Namespace, preq.OldObject, preq.Object)
+	return snap.AgentOf(who.user, preq.Key())
 }
 
 // scopedAgent is the verdict on a scoped agent's write of an object its
