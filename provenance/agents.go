@@ -93,7 +93,7 @@ func (s *Snapshot) AgentOfClaim(user, group, kind, namespace string, objs ...map
 		}
 		covered := false
 		for _, rc := range s.claims[claimScope{group, kind, namespace}] {
-			if !hasLabels(obj, rc.Claim.Labels) {
+			if !rc.Claim.covers(obj) {
 				continue
 			}
 			if !slices.Contains(roots, rc.Root) {

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Claim is a set of objects a root's agent alone writes, named by labels
@@ -20,6 +21,11 @@ type Claim struct {
 	Group, Kind, Namespace string
 	// Labels the object carries, every one of them.
 	Labels map[string]string
+	// NamePrefix, when set, covers besides any object named NamePrefix
+	// and a decimal number, whatever its labels: the name Helm's driver
+	// creates the record of each new version under, which a Secret put
+	// there first would hold (failing every upgrade).
+	NamePrefix string
 	// Via says what the objects are, as people read it: "Helm's records
 	// of release podinfo".
 	Via string
@@ -52,7 +58,7 @@ func (c *Composer) SetClaims(root Root, claims []Claim) {
 }
 
 func equalClaim(a, b Claim) bool {
-	return a.Group == b.Group && a.Kind == b.Kind && a.Namespace == b.Namespace && a.Via == b.Via && maps.Equal(a.Labels, b.Labels)
+	return a.Group == b.Group && a.Kind == b.Kind && a.Namespace == b.Namespace && a.Via == b.Via && a.NamePrefix == b.NamePrefix && maps.Equal(a.Labels, b.Labels)
 }
 
 // claimIndex is every root's claims by group, kind and namespace, each
@@ -80,12 +86,27 @@ func (c *Composer) claimIndex() map[claimScope][]RootClaim {
 func (s *Snapshot) ClaimOf(group, kind, namespace string, objs ...map[string]any) (RootClaim, bool) {
 	for _, rc := range s.claims[claimScope{group, kind, namespace}] {
 		for _, obj := range objs {
-			if obj != nil && hasLabels(obj, rc.Claim.Labels) {
+			if obj != nil && rc.Claim.covers(obj) {
 				return rc, true
 			}
 		}
 	}
 	return RootClaim{}, false
+}
+
+// covers reports whether the claim covers obj: by its labels, or by its
+// name.
+func (cl Claim) covers(obj map[string]any) bool {
+	if hasLabels(obj, cl.Labels) {
+		return true
+	}
+	if cl.NamePrefix == "" {
+		return false
+	}
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	n, ok := strings.CutPrefix(name, cl.NamePrefix)
+	return ok && n != "" && strings.Trim(n, "0123456789") == ""
 }
 
 func hasLabels(obj map[string]any, want map[string]string) bool {

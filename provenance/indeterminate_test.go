@@ -320,3 +320,34 @@ func TestAgentOfClaimEveryObject(t *testing.T) {
 		})
 	}
 }
+
+// TestClaimsByVersionedName: a claim with a NamePrefix covers, whatever
+// its labels, an object named that prefix and a version number: Helm's
+// driver creates the record of each new version under that name, and a
+// Secret someone else put there first fails every upgrade of the
+// release (Git's change never reaches the cluster). A name that merely
+// begins so (another release's, podinfo.v2) is not covered.
+func TestClaimsByVersionedName(t *testing.T) {
+	c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
+	c.SetClaims(helmRoot, []provenance.Claim{{Kind: "Secret", Namespace: "shop", Labels: map[string]string{"owner": "helm", "name": "podinfo"},
+		NamePrefix: "sh.helm.release.v1.podinfo.v", Via: "Helm's records of release podinfo"}})
+	c.Update(part(t, helmRoot, "1", renderedSecret))
+	snap := c.Store.Load()
+	for _, tc := range []struct {
+		name string
+		want provenance.Reason
+	}{
+		{"sh.helm.release.v1.podinfo.v7", provenance.ReasonAgentOnly},
+		{"sh.helm.release.v1.podinfo.v2.v1", provenance.ReasonNotInGit},
+		{"sh.helm.release.v1.podinfo.v", provenance.ReasonNotInGit},
+		{"sh.helm.release.v1.podinfo.v7x", provenance.ReasonNotInGit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := toMap(t, "apiVersion: v1\nkind: Secret\nmetadata: {name: "+tc.name+", namespace: shop}\n")
+			req := &provenance.Request{Operation: provenance.Create, Kind: "Secret", Namespace: "shop", Name: tc.name, Object: obj}
+			if res := (&provenance.Checker{}).Check(snap, req); res.Reason != tc.want {
+				t.Errorf("%s, want %s", res.Reason, tc.want)
+			}
+		})
+	}
+}

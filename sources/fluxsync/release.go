@@ -119,7 +119,7 @@ func (w *Watcher) setReleaseInputs(rel *release, hr *helmv2.HelmRelease) {
 	}
 	name := helmrender.ReleaseName(hr)
 	claim := provenance.Claim{Kind: "Secret", Namespace: hr.GetStorageNamespace(), Labels: map[string]string{"owner": "helm", "name": name},
-		Via: "Helm's records of release " + name}
+		NamePrefix: "sh.helm.release.v1." + name + ".v", Via: "Helm's records of release " + name}
 	if !rel.claimed || rel.claim.Namespace != claim.Namespace || rel.claim.Via != claim.Via {
 		rel.claim, rel.claimed = claim, true
 		w.Composer.SetClaims(rel.root.Root, []provenance.Claim{claim})
