@@ -53,7 +53,7 @@ type repo struct {
 	// digest and layerDigest are an OCIRepository's manifest digest and
 	// layer digest at the last pull (oci.go); its files have no tree.
 	digest, layerDigest string
-	err      error
+	err                 error
 	// polled is true when this pass read the remote (or failed to).
 	polled bool
 }
