@@ -20,15 +20,18 @@ func bindArgoCDFlags(fs *pflag.FlagSet, cfg *server.ArgoCDConfig) {
 	fs.BoolVar(&cfg.RepoSecrets, "argocd-repo-secrets", false, "With --source argocd: also read repository credentials from Argo CD's repository and repo-creds Secrets in the first --argocd-namespace (needs list on Secrets there). Default: only --sources-file entries, matched by URL.")
 }
 
-// validateArgoCD checks the Argo CD flags, and that no flag of --source
-// repo is set but --sources-file, whose entries give credentials by URL,
-// and the cache: each Application names its repository and revision.
+// validateArgoCD checks the Argo CD flags, and, unless --source names repo
+// too, that no flag of --source repo is set but --sources-file, whose
+// entries give credentials by URL, and the cache: each Application names
+// its own repository and revision. With repo, the Git sources of
+// --repo-url or --sources-file give those credentials by URL.
 func (o *serveSourceOptions) validateArgoCD(cfg *server.Config) []error {
 	var errs []error
-	if o.repo.URL != "" || len(o.repo.Paths) > 0 || o.repo.Ref != (gitsource.Ref{}) || perSource(o.repo, false) {
+	repo := cfg.Uses(server.SourceRepo)
+	if !repo && (o.repo.URL != "" || len(o.repo.Paths) > 0 || o.repo.Ref != (gitsource.Ref{}) || perSource(o.repo, false)) {
 		errs = append(errs, errors.New("--source argocd excludes --repo-url, --path, the ref flags and the credential, CA and verify flags: each Application names its own repository and revision; give credentials in --sources-file"))
 	}
-	if cfg.Receiver.Addr != "" {
+	if !repo && cfg.Receiver.Addr != "" {
 		errs = append(errs, errors.New("--source argocd excludes --receiver-bind-address: a change of an Application (Argo CD's refresh) already triggers a poll"))
 	}
 	for _, ns := range cfg.ArgoCD.Namespaces {
@@ -39,7 +42,9 @@ func (o *serveSourceOptions) validateArgoCD(cfg *server.Config) []error {
 	if cfg.ArgoCD.MinInterval <= 0 {
 		errs = append(errs, fmt.Errorf("--argocd-min-interval must be positive, got %s", cfg.ArgoCD.MinInterval))
 	}
-	if o.sourcesFile != "" {
+	if repo {
+		cfg.ArgoCD.Repositories = cfg.Sources
+	} else if o.sourcesFile != "" {
 		repos, err := readSources(o.sourcesFile, o.repo, false)
 		if err != nil {
 			errs = append(errs, err)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -38,10 +40,13 @@ type serveSourceOptions struct {
 	// --sources-file the defaults every source starts from.
 	sourcesFile string
 	repo        server.GitSource
+	// fs tells which flags were set, for the flags of drivers not named.
+	fs *pflag.FlagSet
 }
 
 func (o *serveSourceOptions) BindFlags(fs *pflag.FlagSet, cfg *server.Config) {
-	fs.StringVar(&cfg.Source, "source", server.SourceRepo, "Where the declared state comes from: repo (Git repositories: --repo-url or --sources-file, each --path a root), flux (every Flux Kustomization and HelmRelease a root, fetched from its source by gitgate itself; see --flux-namespace) or argocd (every Argo CD Application that syncs to this cluster a root, fetched and rendered by gitgate itself; see --argocd-namespace).")
+	o.fs = fs
+	fs.StringSliceVar(&cfg.Source, "source", []string{server.SourceRepo}, "Where the declared state comes from: repo (Git repositories: --repo-url or --sources-file, each --path a root), flux (every Flux Kustomization and HelmRelease a root, fetched from its source by gitgate itself; see --flux-namespace) or argocd (every Argo CD Application that syncs to this cluster a root, fetched and rendered by gitgate itself; see --argocd-namespace). Comma-separated or repeatable, to enforce several at once, e.g. flux,argocd on a cluster that runs both agents.")
 	fs.StringVar(&o.sourcesFile, "sources-file", "", "YAML list of named Git sources (name, url, ref, interval, paths, credentials, caFile, verify), like Flux GitRepositories; instead of --repo-url and its credential flags.")
 	bindRepoFlags(fs, &o.repo, &cfg.DefaultNamespace, serveRepoUsage)
 	fs.DurationVar(&o.repo.Interval, "interval", 30*time.Second, "How often to poll the repository for a new revision.")
@@ -58,19 +63,68 @@ func (o *serveSourceOptions) BindFlags(fs *pflag.FlagSet, cfg *server.Config) {
 	fs.DurationVar(&cfg.Flux.MinInterval, "flux-min-interval", fluxsync.DefaultMinInterval, "With --source flux: the shortest time between two polls of one GitRepository, whatever its spec.interval. A change of the GitRepository (source-controller recording a new revision) polls at once.")
 }
 
-// Validate checks --source, and --repo-url with its ref and credential
-// flags or --sources-file, and fills cfg.Sources (or, with --source flux,
-// what cfg.Flux takes of the Git flags).
+// Validate checks --source, then the flags of every driver it names:
+// --repo-url with its ref and credential flags or --sources-file, which
+// fill cfg.Sources; the Flux flags; the Argo CD flags. A driver's own
+// flags without the driver are an error, not silently ignored.
 func (o *serveSourceOptions) Validate(cfg *server.Config) []error {
-	switch cfg.Source {
-	case server.SourceRepo:
-	case server.SourceFlux:
-		return o.validateFlux(cfg)
-	case server.SourceArgoCD:
-		return o.validateArgoCD(cfg)
-	default:
-		return []error{fmt.Errorf("--source must be %s, %s or %s, got %q", server.SourceRepo, server.SourceFlux, server.SourceArgoCD, cfg.Source)}
+	if err := validateSourceKinds(cfg.Source); err != nil {
+		return []error{err}
 	}
+	errs := o.unnamedDriverFlags(cfg)
+	if cfg.Uses(server.SourceRepo) {
+		errs = append(errs, o.validateRepo(cfg)...)
+	}
+	if cfg.Uses(server.SourceFlux) {
+		errs = append(errs, o.validateFlux(cfg)...)
+	}
+	if cfg.Uses(server.SourceArgoCD) {
+		errs = append(errs, o.validateArgoCD(cfg)...)
+	}
+	return errs
+}
+
+// validateSourceKinds checks that --source names at least one driver,
+// each a known one, and none twice.
+func validateSourceKinds(kinds []string) error {
+	if len(kinds) == 0 {
+		return fmt.Errorf("--source must name at least one of %s", strings.Join(server.SourceKinds, ", "))
+	}
+	for i, k := range kinds {
+		if !slices.Contains(server.SourceKinds, k) {
+			return fmt.Errorf("--source must be %s, %s or %s, got %q", server.SourceRepo, server.SourceFlux, server.SourceArgoCD, k)
+		}
+		if slices.Contains(kinds[:i], k) {
+			return fmt.Errorf("--source names %s twice", k)
+		}
+	}
+	return nil
+}
+
+// driverFlags are the flags only a driver reads, by driver; --source repo's
+// own are checked by the drivers that exclude them.
+var driverFlags = map[string][]string{
+	server.SourceFlux:   {"flux-namespace", "flux-min-interval"},
+	server.SourceArgoCD: {"argocd-namespace", "argocd-cluster-name", "argocd-min-interval", "argocd-repo-secrets"},
+}
+
+// unnamedDriverFlags reports a driver's flags set without --source naming
+// the driver: someone meant it to run.
+func (o *serveSourceOptions) unnamedDriverFlags(cfg *server.Config) []error {
+	var errs []error
+	for _, kind := range server.SourceKinds {
+		for _, name := range driverFlags[kind] {
+			if !cfg.Uses(kind) && o.fs != nil && o.fs.Changed(name) {
+				errs = append(errs, fmt.Errorf("--%s needs --source %s", name, kind))
+			}
+		}
+	}
+	return errs
+}
+
+// validateRepo checks --repo-url with its ref and credential flags or
+// --sources-file, and fills cfg.Sources.
+func (o *serveSourceOptions) validateRepo(cfg *server.Config) []error {
 	var errs []error
 	if err := validateReceiver(cfg.Receiver); err != nil {
 		errs = append(errs, err)
@@ -98,15 +152,19 @@ func (o *serveSourceOptions) Validate(cfg *server.Config) []error {
 	return errs
 }
 
-// validateFlux checks the Flux flags, and that no flag of --source repo is
-// set: the GitRepositories say where, which ref and with which
-// credentials. The cache and --git-insecure-http apply to all of them.
+// validateFlux checks the Flux flags, and, unless --source names repo too
+// (whose flags they are), that no flag of --source repo is set: the
+// GitRepositories say where, which ref and with which credentials. The
+// cache and --git-insecure-http apply to all of them.
 func (o *serveSourceOptions) validateFlux(cfg *server.Config) []error {
 	var errs []error
-	if o.repo.URL != "" || o.sourcesFile != "" || len(o.repo.Paths) > 0 || o.repo.Ref != (gitsource.Ref{}) || perSource(o.repo, false) {
+	repo := cfg.Uses(server.SourceRepo)
+	// --sources-file is also --source argocd's credentials by URL.
+	sourcesFile := o.sourcesFile != "" && !cfg.Uses(server.SourceArgoCD)
+	if !repo && (o.repo.URL != "" || sourcesFile || len(o.repo.Paths) > 0 || o.repo.Ref != (gitsource.Ref{}) || perSource(o.repo, false)) {
 		errs = append(errs, errors.New("--source flux excludes --repo-url, --sources-file, --path, the ref flags and the credential, CA and verify flags: each GitRepository names its own"))
 	}
-	if cfg.Receiver.Addr != "" {
+	if !repo && cfg.Receiver.Addr != "" {
 		errs = append(errs, errors.New("--source flux excludes --receiver-bind-address: a change of a GitRepository (Flux's own receiver) already triggers a poll"))
 	}
 	for _, ns := range cfg.Flux.Namespaces {

@@ -92,7 +92,7 @@ func TestServeConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := o.cfg
-	if c.Source != server.SourceRepo || len(c.Sources) != 1 || c.Sources[0].URL != "https://git.example.com/fleet.git" || c.Sources[0].Ref.Tag != "v1" ||
+	if !reflect.DeepEqual(c.Source, []string{server.SourceRepo}) || len(c.Sources) != 1 || c.Sources[0].URL != "https://git.example.com/fleet.git" || c.Sources[0].Ref.Tag != "v1" ||
 		!reflect.DeepEqual(c.Sources[0].Paths, []string{"apps"}) || c.Sources[0].CacheDir != "/c" || c.Sources[0].Interval != 30*time.Second {
 		t.Errorf("sources = %+v", c.Sources)
 	}

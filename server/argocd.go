@@ -12,10 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/discovery"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -28,11 +26,7 @@ import (
 
 // argoCDCache caches Applications, as unstructured objects, in the
 // watched namespaces only, and AppProjects in Argo CD's own.
-func argoCDCache(c Config) cacheSetup {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err) // static types: cannot fail
-	}
+func argoCDCache(c Config, setup *cacheSetup) {
 	app := &unstructured.Unstructured{}
 	app.SetGroupVersionKind(argosync.ApplicationGVK)
 	namespaces := map[string]cache.Config{}
@@ -42,12 +36,12 @@ func argoCDCache(c Config) cacheSetup {
 	proj := &unstructured.Unstructured{}
 	proj.SetGroupVersionKind(argosync.AppProjectGVK)
 	own := map[string]cache.Config{argoNamespaces(c.ArgoCD)[0]: {}}
-	return cacheSetup{
-		scheme: s,
-		cache: cache.Options{Scheme: s, ByObject: map[client.Object]cache.ByObject{
-			app: {Namespaces: namespaces}, proj: {Namespaces: own}}},
-		client: client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+	if setup.cache.ByObject == nil {
+		setup.cache.ByObject = map[client.Object]cache.ByObject{}
 	}
+	setup.cache.ByObject[app] = cache.ByObject{Namespaces: namespaces}
+	setup.cache.ByObject[proj] = cache.ByObject{Namespaces: own}
+	setup.client = client.Options{Cache: &client.CacheOptions{Unstructured: true}}
 }
 
 func argoNamespaces(a ArgoCDConfig) []string {
@@ -61,10 +55,10 @@ func argoNamespaces(a ArgoCDConfig) []string {
 // manager: it lists Applications from the manager's cache, reads argocd-cm
 // (and, with RepoSecrets, Argo CD's repository Secrets) uncached, and
 // asks discovery what Argo CD tells Helm of the cluster.
-func addArgoCDWatcher(c Config, cfg *rest.Config, mgr ctrl.Manager, composer *provenance.Composer, log logr.Logger) error {
+func addArgoCDWatcher(c Config, cfg *rest.Config, mgr ctrl.Manager, src *sources, log logr.Logger) (func() error, error) {
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
-		return fmt.Errorf("discovery client: %w", err)
+		return nil, fmt.Errorf("discovery client: %w", err)
 	}
 	creds := &argoCredentials{repos: c.ArgoCD.Repositories, secrets: c.ArgoCD.RepoSecrets, reader: mgr.GetAPIReader(),
 		namespaces: argoNamespaces(c.ArgoCD)[:1], insecureHTTP: c.ArgoCD.InsecureHTTP}
@@ -75,7 +69,7 @@ func addArgoCDWatcher(c Config, cfg *rest.Config, mgr ctrl.Manager, composer *pr
 		Namespaces:   argoNamespaces(c.ArgoCD),
 		ClusterNames: c.ArgoCD.ClusterNames,
 		Indexer:      &provenance.Indexer{Scope: MapperScope{mgr.GetRESTMapper()}, DefaultNamespace: c.DefaultNamespace},
-		Composer:     composer,
+		Composer:     src.composer,
 		Credentials:  creds.lookup,
 		Cluster:      func(context.Context) (string, []string, error) { return clusterVersions(dc) },
 		MinInterval:  c.ArgoCD.MinInterval,
@@ -83,9 +77,9 @@ func addArgoCDWatcher(c Config, cfg *rest.Config, mgr ctrl.Manager, composer *pr
 		Log:          log.WithName("argocd"),
 	}
 	if err := mgr.Add(runnable{w}); err != nil {
-		return fmt.Errorf("add the Argo CD watcher: %w", err)
+		return nil, fmt.Errorf("add the Argo CD watcher: %w", err)
 	}
-	return nil
+	return w.Listed, nil
 }
 
 // clusterVersions is what Argo CD's controller tells the repo server of

@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/x509"
+	"slices"
 	"time"
 
 	"github.com/gitgate/gitgate/certs"
@@ -11,14 +12,22 @@ import (
 )
 
 // Source drivers (Config.Source). Each feeds the one provenance.Composer
-// with the last good render of its roots; a new driver (argocd:
-// Applications with a plain directory or kustomize source) adds a value
-// here and a builder in sources.go's newSources, and nothing else changes.
+// with the last good render of its roots, and their root names never
+// meet (a repository path, Kustomization ns/name, HelmRelease ns/name,
+// Application ns/name), so any set of them runs side by side; a new
+// driver adds a value here and a builder in sources.go's drivers, and
+// nothing else changes.
 const (
 	SourceRepo   = "repo"
 	SourceFlux   = "flux"
 	SourceArgoCD = "argocd"
 )
+
+// SourceKinds are the drivers, in the order they start.
+var SourceKinds = []string{SourceRepo, SourceFlux, SourceArgoCD}
+
+// Uses reports whether Source names the driver kind.
+func (c Config) Uses(kind string) bool { return slices.Contains(c.Source, kind) }
 
 // Config is everything Run needs, as plain values. Package cli fills it
 // from the flags of `gitgate serve` and validates it; Run trusts it.
@@ -29,8 +38,9 @@ type Config struct {
 	// in-cluster config, as kubectl finds them.
 	Kubeconfig string
 
-	// Source is the driver: SourceRepo (Sources) or SourceFlux (Flux).
-	Source  string
+	// Source are the drivers, each named once: SourceRepo (Sources),
+	// SourceFlux (Flux), SourceArgoCD (ArgoCD), or several of them.
+	Source  []string
 	Sources []GitSource
 	Flux    FluxConfig
 	ArgoCD  ArgoCDConfig

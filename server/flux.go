@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,7 +24,9 @@ import (
 // cacheSetup is the manager's scheme and cache options: client-go's kinds,
 // and with SourceFlux, Flux's GitRepositories, Kustomizations,
 // HelmReleases and Helm sources (HelmRepositories, HelmCharts,
-// OCIRepositories), cached in the watched namespaces only.
+// OCIRepositories), cached in the watched namespaces only; with
+// SourceArgoCD, Applications and AppProjects (argoCDCache). Both drivers
+// share one manager, hence one cache of both.
 type cacheSetup struct {
 	scheme *runtime.Scheme
 	cache  cache.Options
@@ -31,34 +34,43 @@ type cacheSetup struct {
 }
 
 func managerCache(c Config) cacheSetup {
-	if c.Source == SourceArgoCD {
-		return argoCDCache(c)
-	}
-	if c.Source != SourceFlux {
+	if !c.Uses(SourceFlux) && !c.Uses(SourceArgoCD) {
 		return cacheSetup{}
 	}
+	adders := []func(*runtime.Scheme) error{clientgoscheme.AddToScheme}
+	if c.Uses(SourceFlux) {
+		adders = append(adders, sourcev1.AddToScheme, kustomizev1.AddToScheme, helmv2.AddToScheme)
+	}
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, sourcev1.AddToScheme, kustomizev1.AddToScheme, helmv2.AddToScheme} {
+	for _, add := range adders {
 		if err := add(s); err != nil {
 			panic(err) // static types: cannot fail
 		}
 	}
-	opts := cache.Options{Scheme: s}
-	if len(c.Flux.Namespaces) > 0 {
-		namespaces := map[string]cache.Config{}
-		for _, ns := range c.Flux.Namespaces {
-			namespaces[ns] = cache.Config{}
-		}
-		opts.ByObject = map[client.Object]cache.ByObject{
-			&sourcev1.GitRepository{}:    {Namespaces: namespaces},
-			&kustomizev1.Kustomization{}: {Namespaces: namespaces},
-			&helmv2.HelmRelease{}:        {Namespaces: namespaces},
-			&sourcev1.HelmRepository{}:   {Namespaces: namespaces},
-			&sourcev1.HelmChart{}:        {Namespaces: namespaces},
-			&sourcev1.OCIRepository{}:    {Namespaces: namespaces},
-		}
+	setup := cacheSetup{scheme: s, cache: cache.Options{Scheme: s}}
+	if c.Uses(SourceFlux) && len(c.Flux.Namespaces) > 0 {
+		setup.cache.ByObject = fluxCache(c.Flux.Namespaces)
 	}
-	return cacheSetup{scheme: s, cache: opts}
+	if c.Uses(SourceArgoCD) {
+		argoCDCache(c, &setup)
+	}
+	return setup
+}
+
+// fluxCache limits Flux's kinds to the watched namespaces.
+func fluxCache(watched []string) map[client.Object]cache.ByObject {
+	namespaces := map[string]cache.Config{}
+	for _, ns := range watched {
+		namespaces[ns] = cache.Config{}
+	}
+	return map[client.Object]cache.ByObject{
+		&sourcev1.GitRepository{}:    {Namespaces: namespaces},
+		&kustomizev1.Kustomization{}: {Namespaces: namespaces},
+		&helmv2.HelmRelease{}:        {Namespaces: namespaces},
+		&sourcev1.HelmRepository{}:   {Namespaces: namespaces},
+		&sourcev1.HelmChart{}:        {Namespaces: namespaces},
+		&sourcev1.OCIRepository{}:    {Namespaces: namespaces},
+	}
 }
 
 // addFluxWatcher adds the Flux driver of SourceFlux to the manager: it
@@ -66,10 +78,10 @@ func managerCache(c Config) cacheSetup {
 // from the manager's cache, reads the Secrets and ConfigMaps they name
 // with the uncached reader, one by one, and the cluster's capabilities
 // for Helm's templates from discovery.
-func addFluxWatcher(c Config, mgr ctrl.Manager, composer *provenance.Composer, log logr.Logger) error {
+func addFluxWatcher(c Config, _ *rest.Config, mgr ctrl.Manager, src *sources, log logr.Logger) (func() error, error) {
 	dc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
 	if err != nil {
-		return fmt.Errorf("discovery for the HelmReleases' capabilities: %w", err)
+		return nil, fmt.Errorf("discovery for the HelmReleases' capabilities: %w", err)
 	}
 	w := &fluxsync.Watcher{
 		Reader:       mgr.GetClient(),
@@ -77,7 +89,7 @@ func addFluxWatcher(c Config, mgr ctrl.Manager, composer *provenance.Composer, l
 		APIReader:    mgr.GetAPIReader(),
 		Namespaces:   c.Flux.Namespaces,
 		Indexer:      &provenance.Indexer{Scope: MapperScope{mgr.GetRESTMapper()}, DefaultNamespace: c.DefaultNamespace},
-		Composer:     composer,
+		Composer:     src.composer,
 		MinInterval:  c.Flux.MinInterval,
 		CacheDir:     c.Flux.CacheDir,
 		InsecureHTTP: c.Flux.InsecureHTTP,
@@ -87,7 +99,7 @@ func addFluxWatcher(c Config, mgr ctrl.Manager, composer *provenance.Composer, l
 		Log: log.WithName("flux"),
 	}
 	if err := mgr.Add(runnable{w}); err != nil {
-		return fmt.Errorf("add the Flux watcher: %w", err)
+		return nil, fmt.Errorf("add the Flux watcher: %w", err)
 	}
-	return nil
+	return w.Listed, nil
 }

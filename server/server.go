@@ -25,7 +25,6 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/webhook"
 )
 
@@ -71,7 +70,7 @@ func Run(ctx context.Context, c Config) error {
 	if err := addRunnables(mgr, c.Receiver, cert, src, log); err != nil {
 		return err
 	}
-	if err := addHealthChecks(mgr, src.composer, cert); err != nil {
+	if err := addHealthChecks(mgr, src, cert); err != nil {
 		return err
 	}
 	log.Info("starting", "version", c.Version, "source", c.Source, "repos", src.syncers.repos().URL, "roots", src.syncers.roots(),
@@ -129,11 +128,12 @@ func addRunnables(mgr ctrl.Manager, rc ReceiverConfig, cert certSource, src *sou
 	return nil
 }
 
-// addHealthChecks: /readyz passes once every root has loaded once, a
-// certificate is healthy and the webhook server listens.
-func addHealthChecks(mgr ctrl.Manager, composer *provenance.Composer, cert certSource) error {
+// addHealthChecks: /readyz passes once every driver has listed its roots
+// and every root has loaded once, a certificate is healthy and the
+// webhook server listens.
+func addHealthChecks(mgr ctrl.Manager, src *sources, cert certSource) error {
 	checks := map[string]healthz.Checker{
-		"git":         func(*http.Request) error { return composer.Ready() },
+		"git":         func(*http.Request) error { return src.Ready() },
 		"certificate": func(*http.Request) error { return cert.Healthy() },
 		"webhook":     mgr.GetWebhookServer().StartedChecker(),
 	}

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
@@ -19,25 +21,76 @@ import (
 type sources struct {
 	composer *provenance.Composer
 	syncers  *syncerList
-	// signal is nil when it is off, and with SourceFlux: every replica
-	// watches the same Flux objects and polls on each change.
+	// signal is nil when it is off or SourceRepo is not named: every
+	// replica watches the same Flux and Argo CD objects and polls on each
+	// change.
 	signal *peers.Signal
+	// listed are the watchers' checks that they have listed what they
+	// enforce, so that one driver's loaded roots do not pass readiness
+	// while another has not yet said which roots it expects.
+	listed []func() error
 }
 
-// newSources builds the driver c.Source names: the Flux watcher, or one
-// Syncer per Git source, all feeding one Composer. Every root is expected
-// before the first sync, so readiness waits for each to load once.
+// Ready fails until every driver has listed its roots and every expected
+// root has loaded once.
+func (s *sources) Ready() error {
+	for _, listed := range s.listed {
+		if err := listed(); err != nil {
+			return err
+		}
+	}
+	return s.composer.Ready()
+}
+
+// driver adds one source driver to the manager, feeding src's Composer,
+// and returns its check that it has listed its roots (nil: its roots are
+// expected from the start).
+type driver func(c Config, cfg *rest.Config, mgr ctrl.Manager, src *sources, log logr.Logger) (func() error, error)
+
+// drivers builds each driver kind of Config.Source.
+var drivers = map[string]driver{SourceRepo: addSyncers, SourceFlux: addFluxWatcher, SourceArgoCD: addArgoCDWatcher}
+
+// newSources builds every driver c.Source names, all feeding one
+// Composer: one Syncer per Git source, the Flux watcher, the Argo CD
+// watcher. Their root names never meet. Readiness waits for each watcher
+// to list its roots and for every root so expected to load once.
 func newSources(c Config, cfg *rest.Config, mgr ctrl.Manager, log logr.Logger) (*sources, error) {
+	return buildSources(c, cfg, mgr, log, drivers)
+}
+
+// buildSources is newSources with the drivers to build from.
+func buildSources(c Config, cfg *rest.Config, mgr ctrl.Manager, log logr.Logger, with map[string]driver) (*sources, error) {
+	if len(c.Source) == 0 {
+		return nil, errors.New("no source driver")
+	}
+	for i, kind := range c.Source {
+		if with[kind] == nil || slices.Contains(c.Source[:i], kind) {
+			return nil, fmt.Errorf("source driver %q unknown or named twice", kind)
+		}
+	}
 	src := &sources{
 		composer: &provenance.Composer{Store: &provenance.Store{}, Log: log.WithName("roots")},
 		syncers:  &syncerList{},
 	}
-	switch c.Source {
-	case SourceFlux:
-		return src, addFluxWatcher(c, mgr, src.composer, log)
-	case SourceArgoCD:
-		return src, addArgoCDWatcher(c, cfg, mgr, src.composer, log)
+	for _, kind := range SourceKinds {
+		if !c.Uses(kind) {
+			continue
+		}
+		listed, err := with[kind](c, cfg, mgr, src, log)
+		if err != nil {
+			return nil, err
+		}
+		if listed != nil {
+			src.listed = append(src.listed, listed)
+		}
 	}
+	return src, nil
+}
+
+// addSyncers is the driver of SourceRepo: one Syncer per Git source, and
+// the replicas' sync signal between them. Every root is expected before
+// the first sync.
+func addSyncers(c Config, cfg *rest.Config, mgr ctrl.Manager, src *sources, log logr.Logger) (func() error, error) {
 	warnUnverified(log.WithName("git"), c.Sources)
 	if c.SyncSignal.ConfigMap != "" && len(c.Sources) > 0 {
 		var err error
@@ -54,7 +107,7 @@ func newSources(c Config, cfg *rest.Config, mgr ctrl.Manager, log logr.Logger) (
 		src.composer.Expect(s.RootsOf()...)
 		src.syncers.all = append(src.syncers.all, s)
 	}
-	return src, nil
+	return nil, nil
 }
 
 // newSyncer builds the Syncer of one source: Git source, verifier, the

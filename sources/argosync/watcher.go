@@ -2,9 +2,11 @@ package argosync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -67,9 +69,11 @@ type Watcher struct {
 	repos   map[repoKey]*repo
 	roots   map[types.NamespacedName]*root
 	listed  bool
-	renders int
-	batch   rootsync.Batch
-	env     renderEnv
+	// listedOnce is listed for Listed, read by other goroutines.
+	listedOnce atomic.Bool
+	renders    int
+	batch      rootsync.Batch
+	env        renderEnv
 	// projects are the AppProjects of Argo CD's namespace by name, read
 	// each pass; projectsErr says why they could not be.
 	projects    map[string]*Project
@@ -90,6 +94,16 @@ type renderEnv struct {
 	// Argo CD then syncs each Application as its project's service
 	// account for its destination. Not part of key: it changes no render.
 	impersonation bool
+}
+
+// Listed fails until the first pass has listed what the watcher
+// enforces and expected those roots: until then the Composer cannot know
+// what to wait for.
+func (w *Watcher) Listed() error {
+	if !w.listedOnce.Load() {
+		return errors.New("Applications not listed yet")
+	}
+	return nil
 }
 
 // Trigger asks for a pass now; it never blocks.

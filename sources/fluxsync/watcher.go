@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
@@ -54,14 +55,26 @@ type Watcher struct {
 	repos   map[types.NamespacedName]*repo
 	ocis    map[types.NamespacedName]*repo
 	roots   map[types.NamespacedName]*root
-	// listed is true once the first list of Kustomizations was expected.
-	listed bool
+	// listed is true once the first list of Kustomizations was expected;
+	// listedOnce is the same for Listed, read by other goroutines.
+	listed     bool
+	listedOnce atomic.Bool
 	// renders counts renders, for tests and logs.
 	renders int
 	// batch holds the pass's new renders until flush.
 	batch rootsync.Batch
 	// helm is the state of the HelmReleases (helm.go).
 	helm helmState
+}
+
+// Listed fails until the first pass has listed what the watcher
+// enforces and expected those roots: until then the Composer cannot know
+// what to wait for.
+func (w *Watcher) Listed() error {
+	if !w.listedOnce.Load() {
+		return errors.New("Kustomizations not listed yet")
+	}
+	return nil
 }
 
 // Trigger asks for a pass now; it never blocks.
@@ -230,6 +243,7 @@ func (w *Watcher) syncRoots(ctx context.Context, kss []kustomizev1.Kustomization
 	if !w.listed {
 		w.Composer.Expect(expect...)
 		w.listed = true
+		w.listedOnce.Store(true)
 	}
 	for i := range kss {
 		ks := &kss[i]
