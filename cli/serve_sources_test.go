@@ -92,3 +92,56 @@ func TestSourcesFile(t *testing.T) {
 		t.Errorf("platform = %+v", platform)
 	}
 }
+
+// TestServeSourceKinds checks --source naming several drivers: each value
+// and duplicates, which driver's flags are excluded by which, and a
+// driver's own flags without the driver.
+func TestServeSourceKinds(t *testing.T) {
+	creds := filepath.Join(t.TempDir(), "argo.yaml")
+	if err := os.WriteFile(creds, []byte("- {name: fleet, url: 'https://git.example.com/fleet.git', credentials: {tokenFile: /t}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	repo := []string{"--repo-url", "https://git.example.com/fleet.git", "--branch", "main"}
+	tests := []struct {
+		name  string
+		args  []string
+		kinds []string // cfg.Source, when valid
+		want  []string // substrings of the error; none means valid
+	}{
+		{name: "default", args: repo, kinds: []string{"repo"}},
+		{name: "comma-separated", args: []string{"--source", "flux,argocd"}, kinds: []string{"flux", "argocd"}},
+		{name: "repeated", args: append([]string{"--source", "repo", "--source", "argocd"}, repo...), kinds: []string{"repo", "argocd"}},
+		{name: "all three", args: append([]string{"--source", "argocd,repo", "--source", "flux", "--flux-namespace", "flux-system", "--argocd-namespace", "argocd"}, repo...), kinds: []string{"argocd", "repo", "flux"}},
+		{name: "flux and argocd with credentials by URL", args: []string{"--source", "flux,argocd", "--sources-file", creds}, kinds: []string{"flux", "argocd"}},
+		{name: "repo and flux with the receiver", args: append([]string{"--source", "repo,flux", "--receiver-bind-address", ":9292", "--receiver-secret-file", "/s"}, repo...), kinds: []string{"repo", "flux"}},
+		{name: "named twice", args: []string{"--source", "flux,flux"}, want: []string{"--source names flux twice"}},
+		{name: "named twice repeated", args: []string{"--source", "argocd", "--source", "argocd"}, want: []string{"--source names argocd twice"}},
+		{name: "unknown among known", args: []string{"--source", "flux,helm"}, want: []string{`--source must be repo, flux or argocd, got "helm"`}},
+		{name: "empty value", args: []string{"--source", "flux,"}, want: []string{`got ""`}},
+		{name: "none", args: []string{"--source", ""}, want: []string{"--source must name at least one"}},
+		{name: "repo flags still required with repo", args: []string{"--source", "repo,flux"}, want: []string{"--repo-url or --sources-file is required"}},
+		{name: "flux and argocd exclude repo flags", args: append([]string{"--source", "flux,argocd"}, repo...), want: []string{"--source flux excludes --repo-url", "--source argocd excludes --repo-url"}},
+		{name: "flux and argocd exclude the receiver", args: []string{"--source", "flux,argocd", "--receiver-bind-address", ":9292", "--receiver-secret-file", "/s"}, want: []string{"--source flux excludes --receiver-bind-address", "--source argocd excludes --receiver-bind-address"}},
+		{name: "flux flag without flux", args: append([]string{"--flux-namespace", "flux-system"}, repo...), want: []string{"--flux-namespace needs --source flux"}},
+		{name: "flux interval without flux", args: []string{"--source", "argocd", "--flux-min-interval", "1m"}, want: []string{"--flux-min-interval needs --source flux"}},
+		{name: "argocd flags without argocd", args: []string{"--source", "flux", "--argocd-namespace", "argocd", "--argocd-cluster-name", "prod", "--argocd-min-interval", "1m", "--argocd-repo-secrets"},
+			want: []string{"--argocd-namespace needs --source argocd", "--argocd-cluster-name needs", "--argocd-min-interval needs", "--argocd-repo-secrets needs"}},
+		{name: "flux sources file without argocd", args: []string{"--source", "flux", "--sources-file", creds}, want: []string{"--source flux excludes --repo-url, --sources-file"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parseServe(t, tc.args...)
+			checkParseError(t, err, tc.want, "secret@")
+			if err == nil && !reflect.DeepEqual(o.cfg.Source, tc.kinds) {
+				t.Errorf("source = %q, want %q", o.cfg.Source, tc.kinds)
+			}
+		})
+	}
+	o, err := parseServe(t, append([]string{"--source", "repo,argocd", "--git-token-file", "/t", "--cache-dir", "/c"}, repo...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := o.cfg.ArgoCD; len(a.Repositories) != 1 || a.Repositories[0].Credentials.TokenFile != "/t" || a.CacheDir != "/c" || len(o.cfg.Sources) != 1 {
+		t.Errorf("repo and argocd: Argo CD takes the repository's credentials by URL: argocd %+v, sources %+v", a, o.cfg.Sources)
+	}
+}
