@@ -28,10 +28,11 @@ var (
 	fullValues   = filepath.Join("ci", "full-values.yaml")
 	fluxValues   = filepath.Join("ci", "flux-values.yaml")
 	argocdValues = filepath.Join("ci", "argocd-values.yaml")
+	bothValues   = filepath.Join("ci", "flux-argocd-values.yaml")
 )
 
 func TestLint(t *testing.T) {
-	for _, values := range [][]string{nil, {"--values", fullValues}, {"--values", fluxValues}, {"--values", argocdValues}} {
+	for _, values := range [][]string{nil, {"--values", fullValues}, {"--values", fluxValues}, {"--values", argocdValues}, {"--values", bothValues}} {
 		args := append([]string{"lint", "--strict", "--kube-version", harness.ChartKubeVersion, "."}, values...)
 		if r := harness.Helm(args...); r.Failed() {
 			t.Errorf("%s: %v\n%s%s", r.CommandLine(), r.Err, r.Stdout, r.Stderr)
@@ -297,6 +298,30 @@ func TestFluxSource(t *testing.T) {
 	}
 }
 
+// TestSeveralSources: with source.kind flux,argocd, gitgate gets
+// --source=flux,argocd, both drivers' flags and both drivers' RBAC, and
+// no repository flags.
+func TestSeveralSources(t *testing.T) {
+	m, err := harness.RenderChart("gitgate-system", bothValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := containerArgs(m.Find("Deployment", "gitgate"))
+	for _, want := range []string{"--source=flux,argocd", "--flux-namespace=flux-system", "--argocd-namespace=argocd", "--argocd-cluster-name=production"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("args %v lack %s", args, want)
+		}
+	}
+	if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--repo-url") }) {
+		t.Errorf("args %v: want no repository flags", args)
+	}
+	for _, name := range []string{"gitgate-flux", "gitgate-argocd"} {
+		if m.Find("ClusterRole", name) == nil || m.Find("ClusterRoleBinding", name) == nil {
+			t.Errorf("no ClusterRole and ClusterRoleBinding %s", name)
+		}
+	}
+}
+
 // TestBadValuesFail: values gitgate serve would refuse, or that would let
 // the flags and the matchConditions disagree, fail the render with a
 // message naming the value.
@@ -306,6 +331,8 @@ func TestBadValuesFail(t *testing.T) {
 	}{
 		{"mode=block", `mode "block": want enforce, warn or audit`},
 		{"source.kind=helm", `source.kind "helm": want repo, flux or argocd`},
+		{`source.kind=flux\,helm`, `source.kind "flux,helm": want repo, flux or argocd`},
+		{`source.kind=argocd\,flux\,argocd`, "argocd named twice"},
 		{"source.kind=argocd,source.argocd.namespaces=null", "source.argocd.namespaces: name at least"},
 		{"certificates.mode=vault", `certificates.mode "vault"`},
 		{"certificates.mode=files", "certificates.mode files needs certificates.secretName"},

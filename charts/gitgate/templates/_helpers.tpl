@@ -94,10 +94,16 @@ namespace and its dry-run sandbox always are. */ -}}
 {{- end -}}
 
 {{- define "gitgate.validate" -}}
-{{- if not (has .Values.source.kind (list "repo" "flux" "argocd")) -}}
-{{- fail (printf "source.kind %q: want repo, flux or argocd" .Values.source.kind) -}}
+{{- $kinds := splitList "," .Values.source.kind -}}
+{{- range $i, $k := $kinds -}}
+{{- if not (has $k (list "repo" "flux" "argocd")) -}}
+{{- fail (printf "source.kind %q: want repo, flux or argocd, or several comma-separated" $.Values.source.kind) -}}
 {{- end -}}
-{{- if and (eq .Values.source.kind "argocd") (not .Values.source.argocd.namespaces) -}}
+{{- if has $k (slice $kinds 0 $i) -}}
+{{- fail (printf "source.kind %q: %s named twice" $.Values.source.kind $k) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (has "argocd" (splitList "," .Values.source.kind)) (not .Values.source.argocd.namespaces) -}}
 {{- fail "source.argocd.namespaces: name at least Argo CD's own namespace" -}}
 {{- end -}}
 {{- if not (has .Values.mode (list "enforce" "warn" "audit")) -}}
@@ -112,12 +118,12 @@ namespace and its dry-run sandbox always are. */ -}}
 {{- if and (eq .Values.certificates.mode "files") (not .Values.certificates.secretName) -}}
 {{- fail "certificates.mode files needs certificates.secretName, a Secret with tls.crt and tls.key" -}}
 {{- end -}}
-{{- if and (eq .Values.source.kind "repo") (not .Values.source.repo.url) -}}
+{{- if and (has "repo" (splitList "," .Values.source.kind)) (not .Values.source.repo.url) -}}
 {{- fail "source.repo.url is required with source.kind repo" -}}
 {{- end -}}
 {{- $refs := 0 -}}
 {{- range $k, $ref := .Values.source.repo.ref }}{{ if $ref }}{{ $refs = add1 $refs }}{{ end }}{{ end -}}
-{{- if and (eq .Values.source.kind "repo") (ne (int $refs) 1) -}}
+{{- if and (has "repo" (splitList "," .Values.source.kind)) (ne (int $refs) 1) -}}
 {{- fail "source.repo.ref: set exactly one of branch, tag, semver or commit" -}}
 {{- end -}}
 {{- $sandbox := .Values.dryRun.namespace -}}
@@ -138,14 +144,17 @@ file may pass maxBytes by one record before it is rotated. */ -}}
 
 {{- /* gitgate.sourceArgs: the flags that say what gitgate enforces. */ -}}
 {{- define "gitgate.sourceArgs" -}}
-{{- if eq .Values.source.kind "flux" -}}
-- --source=flux
+{{- $kinds := splitList "," .Values.source.kind -}}
+{{- if ne .Values.source.kind "repo" }}
+- {{ printf "--source=%s" .Values.source.kind | quote }}
+{{- end }}
+{{- if has "flux" $kinds }}
 {{- range .Values.source.flux.namespaces }}
 - {{ printf "--flux-namespace=%v" . | quote }}
 {{- end }}
 - {{ printf "--flux-min-interval=%v" .Values.source.flux.minInterval | quote }}
-{{- else if eq .Values.source.kind "argocd" -}}
-- --source=argocd
+{{- end }}
+{{- if has "argocd" $kinds }}
 {{- range .Values.source.argocd.namespaces }}
 - {{ printf "--argocd-namespace=%v" . | quote }}
 {{- end }}
@@ -156,8 +165,9 @@ file may pass maxBytes by one record before it is rotated. */ -}}
 {{- if .Values.source.argocd.repoSecrets }}
 - --argocd-repo-secrets
 {{- end }}
-{{- else -}}
-{{- $repo := .Values.source.repo -}}
+{{- end }}
+{{- if has "repo" $kinds }}
+{{- $repo := .Values.source.repo }}
 - {{ printf "--repo-url=%v" ($repo.url) | quote }}
 {{- range $flag := list "branch" "tag" "semver" "commit" }}
 {{- with index $repo.ref $flag }}
@@ -171,7 +181,7 @@ file may pass maxBytes by one record before it is rotated. */ -}}
 {{- end }}
 {{- $dir := "/var/run/gitgate/git" -}}
 {{- $keys := .Values.source.credentials.keys -}}
-{{- if and .Values.source.credentials.secretName (eq .Values.source.kind "repo") -}}
+{{- if and .Values.source.credentials.secretName (has "repo" (splitList "," .Values.source.kind)) -}}
 {{- range $key, $flag := dict "username" "git-username-file" "password" "git-password-file" "token" "git-token-file" "sshKey" "git-ssh-key-file" "sshKeyPassphrase" "git-ssh-key-passphrase-file" "knownHosts" "git-known-hosts-file" "ca" "git-ca-file" }}
 {{- with index $keys $key }}
 - {{ printf "--%s=%s/%s" $flag $dir . | quote }}
