@@ -110,8 +110,14 @@ func TestApplicationsAsRoots(t *testing.T) {
 	logs := &logLines{}
 	w, _ := newWatcher(t, logs, plain, kust, bad, away)
 	ctx := context.Background()
+	if w.Listed() == nil {
+		t.Error("Listed() passes before the first pass")
+	}
 	if err := w.SyncOnce(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if err := w.Listed(); err != nil {
+		t.Errorf("Listed() = %v after the first pass", err)
 	}
 	web := lookup(w, "plain", "web")
 	if web == nil {

@@ -365,8 +365,14 @@ func TestLaterKustomizations(t *testing.T) {
 	g := startGit(t, fixture)
 	w, c := newWatcher(t, &logLines{}, authSecret(), gitRepository("fleet", g.HTTPURL(), authName), kustomization("apps", "apps", "fleet"))
 	ctx := context.Background()
+	if w.Listed() == nil {
+		t.Error("Listed() passes before the first pass")
+	}
 	if err := w.SyncOnce(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if err := w.Listed(); err != nil {
+		t.Errorf("Listed() = %v after the first pass", err)
 	}
 	for _, ks := range []*kustomizev1.Kustomization{kustomization("infra", "infra", "fleet"), kustomization("broken", "nope", "fleet")} {
 		if err := c.Create(ctx, ks); err != nil {
