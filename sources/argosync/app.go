@@ -70,7 +70,7 @@ func (w *Watcher) syncRoots(ctx context.Context, apps []*unstructured.Unstructur
 	if !w.listed {
 		w.Composer.Expect(expect...)
 		w.listed = true
-		w.listedOnce.Store(true)
+		w.passes.MarkListed()
 	}
 	for _, p := range todo {
 		w.syncRoot(ctx, p.app, p.rt)

@@ -2,11 +2,9 @@ package argosync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -65,15 +63,14 @@ type Watcher struct {
 	CacheDir    string
 	Log         logr.Logger
 
-	trigger chan struct{}
+	// passes is the trigger and the first listing, for other goroutines.
+	passes  rootsync.Passes
 	repos   map[repoKey]*repo
 	roots   map[types.NamespacedName]*root
 	listed  bool
-	// listedOnce is listed for Listed, read by other goroutines.
-	listedOnce atomic.Bool
-	renders    int
-	batch      rootsync.Batch
-	env        renderEnv
+	renders int
+	batch   rootsync.Batch
+	env     renderEnv
 	// projects are the AppProjects of Argo CD's namespace by name, read
 	// each pass; projectsErr says why they could not be.
 	projects    map[string]*Project
@@ -99,25 +96,15 @@ type renderEnv struct {
 // Listed fails until the first pass has listed what the watcher
 // enforces and expected those roots: until then the Composer cannot know
 // what to wait for.
-func (w *Watcher) Listed() error {
-	if !w.listedOnce.Load() {
-		return errors.New("Applications not listed yet")
-	}
-	return nil
-}
+func (w *Watcher) Listed() error { return w.passes.Listed("Applications") }
 
 // Trigger asks for a pass now; it never blocks.
-func (w *Watcher) Trigger() {
-	select {
-	case w.trigger <- struct{}{}:
-	default:
-	}
-}
+func (w *Watcher) Trigger() { w.passes.Trigger() }
 
 // Start runs a pass at once, then on every change of an Application and
 // at least every second.
 func (w *Watcher) Start(ctx context.Context) error {
-	w.trigger = make(chan struct{}, 1)
+	w.passes.Open()
 	if w.Informers != nil {
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(ApplicationGVK)
@@ -151,7 +138,7 @@ func (w *Watcher) Start(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-w.trigger:
+		case <-w.passes.Triggered():
 		case <-tick.C:
 		}
 	}

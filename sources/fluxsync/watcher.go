@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
@@ -51,14 +50,13 @@ type Watcher struct {
 	Helm *Helm
 	Log  logr.Logger
 
-	trigger chan struct{}
-	repos   map[types.NamespacedName]*repo
-	ocis    map[types.NamespacedName]*repo
-	roots   map[types.NamespacedName]*root
-	// listed is true once the first list of Kustomizations was expected;
-	// listedOnce is the same for Listed, read by other goroutines.
-	listed     bool
-	listedOnce atomic.Bool
+	// passes is the trigger and the first listing, for other goroutines.
+	passes rootsync.Passes
+	repos  map[types.NamespacedName]*repo
+	ocis   map[types.NamespacedName]*repo
+	roots  map[types.NamespacedName]*root
+	// listed is true once the first list of Kustomizations was expected.
+	listed bool
 	// renders counts renders, for tests and logs.
 	renders int
 	// batch holds the pass's new renders until flush.
@@ -70,25 +68,15 @@ type Watcher struct {
 // Listed fails until the first pass has listed what the watcher
 // enforces and expected those roots: until then the Composer cannot know
 // what to wait for.
-func (w *Watcher) Listed() error {
-	if !w.listedOnce.Load() {
-		return errors.New("Kustomizations not listed yet")
-	}
-	return nil
-}
+func (w *Watcher) Listed() error { return w.passes.Listed("Kustomizations") }
 
 // Trigger asks for a pass now; it never blocks.
-func (w *Watcher) Trigger() {
-	select {
-	case w.trigger <- struct{}{}:
-	default:
-	}
-}
+func (w *Watcher) Trigger() { w.passes.Trigger() }
 
 // Start runs a pass at once, then on every change and at least every
 // second (a pass that finds nothing due costs a list from the cache).
 func (w *Watcher) Start(ctx context.Context) error {
-	w.trigger = make(chan struct{}, 1)
+	w.passes.Open()
 	if _, err := w.watch(ctx, &sourcev1.GitRepository{}, &kustomizev1.Kustomization{}); err != nil {
 		return err
 	}
@@ -107,7 +95,7 @@ func (w *Watcher) Start(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-w.trigger:
+		case <-w.passes.Triggered():
 		case <-tick.C:
 		}
 	}
@@ -243,7 +231,7 @@ func (w *Watcher) syncRoots(ctx context.Context, kss []kustomizev1.Kustomization
 	if !w.listed {
 		w.Composer.Expect(expect...)
 		w.listed = true
-		w.listedOnce.Store(true)
+		w.passes.MarkListed()
 	}
 	for i := range kss {
 		ks := &kss[i]
