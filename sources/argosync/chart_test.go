@@ -19,27 +19,17 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
-	"helm.sh/helm/v4/pkg/chart/loader/archive"
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
-	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
-	helmrepo "helm.sh/helm/v4/pkg/repo/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/yaml"
 
 	"github.com/gitgate/gitgate/internal/testyaml"
 	"github.com/gitgate/gitgate/sources/argorender"
 	"github.com/gitgate/gitgate/sources/helmchart"
+	"github.com/gitgate/gitgate/sources/helmchart/charttest"
 )
 
 var chartVersions = []string{"1.0.0", "1.2.0", "1.3.0-rc.1", "2.0.0"}
@@ -48,21 +38,13 @@ var chartVersions = []string{"1.0.0", "1.2.0", "1.3.0-rc.1", "2.0.0"}
 // ConfigMap naming the release, its namespace, the version and a value.
 func packageChart(t *testing.T, dir, version string) string {
 	t.Helper()
-	var bf []*archive.BufferedFile
-	for n, d := range map[string]string{
+	p, err := charttest.Package(dir, map[string]string{
 		"Chart.yaml":        "apiVersion: v2\nname: podinfo\nversion: " + version + "\n",
 		"values.yaml":       "color: blue\n",
 		"values-prod.yaml":  "color: red\n",
 		"crds/crd.yaml":     "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]\n",
 		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-podinfo\n  namespace: {{ .Release.Namespace }}\ndata:\n  version: {{ .Chart.Version | quote }}\n  color: {{ .Values.color | quote }}\n",
-	} {
-		bf = append(bf, &archive.BufferedFile{Name: n, Data: []byte(d)})
-	}
-	c, err := loader.LoadFiles(bf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := chartutil.Save(c, dir)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,26 +60,10 @@ func helmRepo(t *testing.T) (*httptest.Server, map[string]string) {
 	for _, v := range chartVersions {
 		paths[v] = packageChart(t, dir, v)
 	}
-	idx, err := helmrepo.IndexDirectory(dir, "")
-	if err != nil {
+	if err := charttest.WriteIndex(dir, ""); err != nil {
 		t.Fatal(err)
 	}
-	idx.Generated = time.Time{}
-	data, err := yaml.Marshal(idx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "index.yaml"), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	files := http.StripPrefix("/charts/", http.FileServer(http.Dir(dir)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != "argo" || p != "s3cret" {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		files.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(charttest.Repository(dir, "/charts/", "argo", "s3cret"))
 	t.Cleanup(srv.Close)
 	return srv, paths
 }
@@ -120,17 +86,8 @@ func ociRegistry(t *testing.T, paths map[string]string) http.RoundTripper {
 		if err != nil {
 			t.Fatal(err)
 		}
-		img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-		img = mutate.ConfigMediaType(img, "application/vnd.cncf.helm.config.v1+json")
-		img, err = mutate.Append(img, mutate.Addendum{Layer: static.NewLayer(data, "application/vnd.cncf.helm.chart.content.v1.tar+gzip")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, err := name.ParseReference("example.com/charts/podinfo:" + strings.ReplaceAll(version, "+", "_"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img, remote.WithTransport(tr)); err != nil {
+		ref := "example.com/charts/podinfo:" + strings.ReplaceAll(version, "+", "_")
+		if _, err := charttest.Push(ref, charttest.HelmConfig, charttest.HelmLayer, data, remote.WithTransport(tr)); err != nil {
 			t.Fatal(err)
 		}
 	}

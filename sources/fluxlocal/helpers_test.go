@@ -2,19 +2,14 @@ package fluxlocal_test
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/fstest"
 
-	"helm.sh/helm/v4/pkg/chart/loader/archive"
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
-	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
-	repo "helm.sh/helm/v4/pkg/repo/v1"
-
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/sources/fluxlocal"
+	"github.com/gitgate/gitgate/sources/helmchart/charttest"
 	"github.com/gitgate/gitgate/sources/helmrender"
 )
 
@@ -80,26 +75,13 @@ func helmRepo(t *testing.T) *httptest.Server {
 			files[k] = d
 		}
 		files["Chart.yaml"] = "apiVersion: v2\nname: web\nversion: " + v + "\n"
-		var bf []*archive.BufferedFile
-		for n, d := range files {
-			bf = append(bf, &archive.BufferedFile{Name: n, Data: []byte(d)})
-		}
-		c, err := loader.LoadFiles(bf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := chartutil.Save(c, dir); err != nil {
+		if _, err := charttest.Package(dir, files); err != nil {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	srv := httptest.NewServer(charttest.Repository(dir, "/", "", ""))
 	t.Cleanup(srv.Close)
-	idx, err := repo.IndexDirectory(dir, srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx.SortEntries()
-	if err := idx.WriteFile(dir+"/index.yaml", 0o644); err != nil {
+	if err := charttest.WriteIndex(dir, srv.URL); err != nil {
 		t.Fatal(err)
 	}
 	return srv

@@ -13,15 +13,11 @@ import (
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/gitgate/gitgate/sources/helmchart/charttest"
 )
 
 // fluxLayer is the media type `flux push artifact` gives its layer.
@@ -57,21 +53,11 @@ func pushArtifact(t *testing.T, host, tag string, files map[string]string) strin
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, "application/vnd.cncf.flux.config.v1+json")
-	img, err := mutate.Append(img, mutate.Addendum{Layer: static.NewLayer(buf.Bytes(), fluxLayer)})
+	d, err := charttest.Push(host+"/manifests:"+tag, "application/vnd.cncf.flux.config.v1+json", fluxLayer, buf.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := name.ParseReference(host + "/manifests:" + tag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
-	d, _ := img.Digest()
-	return d.String()
+	return d
 }
 
 // ociRepository follows tag of host/manifests over plain HTTP, with the

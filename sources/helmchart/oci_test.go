@@ -10,19 +10,12 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gitgate/gitgate/sources/helmchart"
+	"github.com/gitgate/gitgate/sources/helmchart/charttest"
 )
-
-const chartLayer = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 
 // ociRegistry runs go-containerregistry's in-process registry with the
 // charts pushed as Helm pushes them (tag = version with "+" as "_"), and
@@ -38,21 +31,11 @@ func ociRegistry(t testing.TB, charts map[string]string) (string, map[string]str
 		if err != nil {
 			t.Fatal(err)
 		}
-		img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-		img = mutate.ConfigMediaType(img, "application/vnd.cncf.helm.config.v1+json")
-		img, err = mutate.Append(img, mutate.Addendum{Layer: static.NewLayer(data, chartLayer)})
+		d, err := charttest.Push(host+"/charts/podinfo:"+tag, charttest.HelmConfig, charttest.HelmLayer, data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref, err := name.ParseReference(host + "/charts/podinfo:" + tag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatal(err)
-		}
-		d, _ := img.Digest()
-		digests[tag] = d.String()
+		digests[tag] = d
 	}
 	return host, digests
 }
@@ -138,7 +121,7 @@ func ociRepository(host string, ref *sourcev1.OCIRepositoryRef, copyLayer bool) 
 	or := &sourcev1.OCIRepository{ObjectMeta: metav1.ObjectMeta{Namespace: "flux-system", Name: "podinfo"},
 		Spec: sourcev1.OCIRepositorySpec{URL: "oci://" + host + "/charts/podinfo", Reference: ref, Insecure: true}}
 	if copyLayer {
-		or.Spec.LayerSelector = &sourcev1.OCILayerSelector{MediaType: chartLayer, Operation: sourcev1.OCILayerCopy}
+		or.Spec.LayerSelector = &sourcev1.OCILayerSelector{MediaType: charttest.HelmLayer, Operation: sourcev1.OCILayerCopy}
 	}
 	return or
 }

@@ -5,47 +5,32 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
-	"helm.sh/helm/v4/pkg/chart/loader/archive"
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
-	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
-	repo "helm.sh/helm/v4/pkg/repo/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/yaml"
 
 	"github.com/gitgate/gitgate/sources/helmchart"
+	"github.com/gitgate/gitgate/sources/helmchart/charttest"
 )
 
 // packageChart writes a chart archive as `helm package` does.
 func packageChart(t testing.TB, dir, name, version string) string {
 	t.Helper()
-	var bf []*archive.BufferedFile
-	for n, d := range map[string]string{
+	p, err := charttest.Package(dir, map[string]string{
 		"Chart.yaml":        "apiVersion: v2\nname: " + name + "\nversion: " + version + "\n",
 		"values.yaml":       "replicaCount: 1\n",
 		"values-prod.yaml":  "replicaCount: 3\n",
 		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
-	} {
-		bf = append(bf, &archive.BufferedFile{Name: n, Data: []byte(d)})
-	}
-	c, err := loader.LoadFiles(bf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := chartutil.Save(c, dir)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,26 +60,10 @@ func repoServer(t testing.TB) (*httptest.Server, map[string]string) {
 	for _, v := range []string{"6.4.0", "6.5.0", "6.6.0-rc.1", "7.0.0"} {
 		paths[v] = packageChart(t, dir, "podinfo", v)
 	}
-	idx, err := repo.IndexDirectory(dir, "")
-	if err != nil {
+	if err := charttest.WriteIndex(dir, ""); err != nil {
 		t.Fatal(err)
 	}
-	idx.Generated = time.Time{}
-	data, err := yaml.Marshal(idx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "index.yaml"), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	files := http.StripPrefix("/charts/", http.FileServer(http.Dir(dir)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != "flux" || p != "s3cret" {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		files.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(charttest.Repository(dir, "/charts/", "flux", "s3cret"))
 	t.Cleanup(srv.Close)
 	return srv, paths
 }

@@ -12,7 +12,6 @@
 package argocd
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -82,16 +81,10 @@ func setup(run *harness.Running) error {
 	if r := env.kubectl.Run(rootApp.YAML(), "apply", "-f", "-"); r.Failed() {
 		return fmt.Errorf("create the root Application: %s: %w\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
-	if env.gitgate, err = harness.StartGitgate(harness.GitgateOptions{
-		Kubeconfig: cp.Kubeconfig,
+	if env.gitgate, err = harness.Admit(run, cp, harness.GitgateOptions{
 		Args: []string{"--source", "argocd", "--argocd-cluster-name", harness.ArgoCDCluster, "--argocd-min-interval", "1s",
 			"--fields", "strict", "--mode", "enforce"},
-	}); err != nil {
-		return err
-	}
-	run.Cleanup(env.gitgate.Stop)
-	run.Logs = func() string { return env.gitgate.Logs() + "\n--- Argo CD logs ---\n" + env.argocd.Logs() }
-	if err := harness.RegisterWebhook(context.Background(), cp.Client, env.gitgate.URL(), env.gitgate.CA); err != nil {
+	}, env.argocd.Logs); err != nil {
 		return err
 	}
 	return waitApplications()

@@ -9,7 +9,6 @@
 package flux
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -73,15 +72,11 @@ func setup(run *harness.Running) error {
 	if err := startOperator(run); err != nil {
 		return err
 	}
-	if env.gitgate, err = harness.StartGitgate(harness.GitgateOptions{
-		Kubeconfig: cp.Kubeconfig, RepoURL: env.git.HTTPURL(),
-		Args: []string{"--branch", "main", "--interval", "1s", "--fields", "strict", "--mode", "enforce"},
-	}); err != nil {
-		return err
-	}
-	run.Cleanup(env.gitgate.Stop)
-	run.Logs = func() string { return env.gitgate.Logs() + "\n--- Flux logs ---\n" + env.flux.Logs() }
-	return harness.RegisterWebhook(context.Background(), cp.Client, env.gitgate.URL(), env.gitgate.CA)
+	env.gitgate, err = harness.Admit(run, cp, harness.GitgateOptions{
+		RepoURL: env.git.HTTPURL(),
+		Args:    []string{"--branch", "main", "--interval", "1s", "--fields", "strict", "--mode", "enforce"},
+	}, env.flux.Logs)
+	return err
 }
 
 // startFlux runs the controllers, declares their sync in Git and lets Flux

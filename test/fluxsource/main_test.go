@@ -9,7 +9,6 @@
 package fluxsource
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -159,14 +158,9 @@ func setup(run *harness.Running) error {
 			return fmt.Errorf("%w\nFlux logs:\n%s", err, env.flux.Logs())
 		}
 	}
-	if env.gitgate, err = harness.StartGitgate(harness.GitgateOptions{
-		Kubeconfig: cp.Kubeconfig,
+	env.gitgate, err = harness.Admit(run, cp, harness.GitgateOptions{
 		Args: []string{"--source", "flux", "--flux-namespace", harness.FluxNamespace, "--flux-min-interval", "1s",
 			"--git-insecure-http", "--fields", "strict", "--mode", "enforce"},
-	}); err != nil {
-		return err
-	}
-	run.Cleanup(env.gitgate.Stop)
-	run.Logs = func() string { return env.gitgate.Logs() + "\n--- Flux logs ---\n" + env.flux.Logs() }
-	return harness.RegisterWebhook(context.Background(), cp.Client, env.gitgate.URL(), env.gitgate.CA)
+	}, env.flux.Logs)
+	return err
 }

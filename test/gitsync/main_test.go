@@ -5,7 +5,6 @@
 package gitsync
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -79,9 +78,8 @@ func setup(r *harness.Running) error {
 		return err
 	}
 	env.receiver = "http://" + addr + "/hook"
-	if env.gitgate, err = harness.StartGitgate(harness.GitgateOptions{
-		Kubeconfig: env.cp.Kubeconfig,
-		RepoURL:    env.git.HTTPURL(),
+	env.gitgate, err = harness.Admit(r, env.cp, harness.GitgateOptions{
+		RepoURL: env.git.HTTPURL(),
 		Args: []string{
 			"--branch", "main",
 			// Only push notifications move the revision in these tests.
@@ -94,12 +92,8 @@ func setup(r *harness.Running) error {
 			"--receiver-bind-address", addr,
 			"--receiver-secret-file", filepath.Join(env.creds, "receiver-secret"),
 		},
-	}); err != nil {
-		return err
-	}
-	r.Cleanup(env.gitgate.Stop)
-	r.Logs = env.gitgate.Logs
-	return harness.RegisterWebhook(context.Background(), env.cp.Client, env.gitgate.URL(), env.gitgate.CA)
+	})
+	return err
 }
 
 func writeFiles(dir string, files map[string]string) error {

@@ -7,14 +7,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
-	repo "helm.sh/helm/v4/pkg/repo/v1"
+
+	"github.com/gitgate/gitgate/sources/helmchart/charttest"
 )
 
 // PackageChart loads the chart in dir with Helm's loader and writes it
@@ -75,17 +75,9 @@ func (r *HelmRepo) Add(chartDir string) (*chartv2.Metadata, error) {
 }
 
 // reindex writes index.yaml over every archive in the folder, with
-// absolute URLs; Helm writes it atomically.
+// absolute URLs.
 func (r *HelmRepo) reindex() error {
-	idx, err := repo.IndexDirectory(r.dir, r.URL())
-	if err != nil {
-		return fmt.Errorf("index chart repository: %w", err)
-	}
-	idx.SortEntries()
-	if err := idx.WriteFile(filepath.Join(r.dir, "index.yaml"), 0o644); err != nil {
-		return fmt.Errorf("write index.yaml: %w", err)
-	}
-	return nil
+	return charttest.WriteIndex(r.dir, r.URL())
 }
 
 // URL is the repository's address, http://127.0.0.1:PORT.

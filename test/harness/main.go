@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -91,4 +92,27 @@ func Tail(s string, n int) string {
 		return ""
 	}
 	return s[i+1:]
+}
+
+// Admit starts gitgate with opts (Kubeconfig defaults to cp's), stopped
+// with run, and registers the project's webhook configuration for it:
+// from then on every write to cp is judged. When a test fails, Main prints
+// gitgate's logs and then more's, the logs of the parts under test.
+func Admit(run *Running, cp *ControlPlane, opts GitgateOptions, more ...func() string) (*Gitgate, error) {
+	if opts.Kubeconfig == "" {
+		opts.Kubeconfig = cp.Kubeconfig
+	}
+	g, err := StartGitgate(opts)
+	if err != nil {
+		return nil, err
+	}
+	run.Cleanup(g.Stop)
+	run.Logs = func() string {
+		logs := g.Logs()
+		for _, l := range more {
+			logs += "\n" + l()
+		}
+		return logs
+	}
+	return g, RegisterWebhook(context.Background(), cp.Client, g.URL(), g.CA)
 }

@@ -11,7 +11,6 @@
 package helm
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -109,16 +108,10 @@ func setup(run *harness.Running) error {
 	if r := env.kubectl.Run("", "create", "namespace", harness.GitgateNamespace); r.Failed() && !strings.Contains(r.Stderr, "AlreadyExists") {
 		return fmt.Errorf("%s: %w\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
-	if env.gitgate, err = harness.StartGitgate(harness.GitgateOptions{
-		Kubeconfig: cp.Kubeconfig,
+	if env.gitgate, err = harness.Admit(run, cp, harness.GitgateOptions{
 		Args: []string{"--source", "flux", "--flux-namespace", harness.FluxNamespace, "--flux-namespace", shop, "--flux-min-interval", "1s",
 			"--git-insecure-http", "--fields", "strict", "--mode", "enforce", "--drift-scan-interval", "1s"},
-	}); err != nil {
-		return err
-	}
-	run.Cleanup(env.gitgate.Stop)
-	run.Logs = func() string { return env.gitgate.Logs() + "\n--- Flux logs ---\n" + env.flux.Logs() }
-	if err := harness.RegisterWebhook(context.Background(), cp.Client, env.gitgate.URL(), env.gitgate.CA); err != nil {
+	}, env.flux.Logs); err != nil {
 		return err
 	}
 	return declareReleases()
