@@ -30,7 +30,9 @@ func TestGlobalServiceAccounts(t *testing.T) {
 		"extra":  {Labels: map[string]string{"tier": "apps"}, DestinationServiceAccounts: []DestinationServiceAccount{dsa("extra")}},
 		"silent": {},
 	}
-	sel := func(project, yaml string) string { return fmt.Sprintf("- projectName: %s\n  labelSelector: %s\n", project, yaml) }
+	sel := func(project, yaml string) string {
+		return fmt.Sprintf("- projectName: %s\n  labelSelector: %s\n", project, yaml)
+	}
 	tests := []struct {
 		name, project, globals string
 		want                   []string
