@@ -79,6 +79,9 @@ func setup(run *harness.Running) error {
 		return err
 	}
 	run.Cleanup(env.argocd.Stop)
+	if err := setupImpersonation(); err != nil {
+		return err
+	}
 	if r := env.kubectl.Run(rootApp.YAML(), "apply", "-f", "-"); r.Failed() {
 		return fmt.Errorf("create the root Application: %s: %w\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
