@@ -133,16 +133,25 @@ func TestRootAgentFromGlobalProjects(t *testing.T) {
 	logs := &logLines{}
 	w, c := newWatcher(t, logs, plain, other, def, own, base, cm)
 	ctx := context.Background()
+	// agents checks, after a pass, which root each candidate account is
+	// the agent of for its namespace's object ("" for none).
 	agents := func(step string, want map[string]string) {
 		t.Helper()
 		if err := w.SyncOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
 		snap := w.Composer.Store.Load()
-		for ns, user := range map[string]string{"plain": "system:serviceaccount:plain:inherited", "other": "system:serviceaccount:other:mine"} {
-			r, ok := snap.AgentOf(user, provenance.Key{Kind: "ConfigMap", Namespace: ns, Name: map[string]string{"plain": "web", "other": "other"}[ns]})
-			if got := map[bool]string{true: r.Name}[ok]; got != want[ns] {
-				t.Errorf("%s: %s's agent %s for %s: root %q, want %q; agents %v\n%s", step, ns, user, ns, got, want[ns], snap.RootAgents(), strings.Join(logs.lines, "\n"))
+		for _, c := range []struct{ ns, obj, user string }{
+			{"plain", "web", "system:serviceaccount:plain:inherited"},
+			{"other", "other", "system:serviceaccount:other:mine"},
+		} {
+			got := ""
+			if r, ok := snap.AgentOf(c.user, provenance.Key{Kind: "ConfigMap", Namespace: c.ns, Name: c.obj}); ok {
+				got = r.Name
+			}
+			if got != want[c.ns] {
+				t.Errorf("%s: %s is the agent of %s/%s for %q, want %q; agents %v\n%s", step, c.user, c.ns, c.obj, got, want[c.ns],
+					snap.RootAgents(), strings.Join(logs.lines, "\n"))
 			}
 		}
 	}
