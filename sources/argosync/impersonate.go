@@ -26,11 +26,13 @@ var AppProjectGVK = schema.GroupVersionKind{Group: "argoproj.io", Version: "v1al
 const impersonationKey = "application.sync.impersonation.enabled"
 
 // Project is what gitgate reads of an AppProject: the namespaces its
-// Applications may live in besides Argo CD's own, and the service
-// accounts Argo CD impersonates per destination.
+// Applications may live in besides Argo CD's own, the service accounts
+// Argo CD impersonates per destination, and its labels, which
+// globalProjects' selectors match.
 type Project struct {
 	SourceNamespaces           []string                    `json:"sourceNamespaces,omitempty"`
 	DestinationServiceAccounts []DestinationServiceAccount `json:"destinationServiceAccounts,omitempty"`
+	Labels                     map[string]string           `json:"-"`
 }
 
 // DestinationServiceAccount is one entry of an AppProject's
@@ -48,6 +50,7 @@ func DecodeProject(u *unstructured.Unstructured) (*Project, error) {
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, p); err != nil {
 		return nil, fmt.Errorf("AppProject %s: %w", u.GetName(), err)
 	}
+	p.Labels = u.GetLabels()
 	return p, nil
 }
 
@@ -64,7 +67,12 @@ const serviceAccountDisallowed = "!*[]{}\\/"
 // the Application's, unless the entry names "ns:sa"). "" with no error
 // when no entry matches; an error when a glob or the entry is invalid
 // (Argo CD refuses to sync then) or when p does not admit an
-// Application in app's namespace (IsAppNamespacePermitted).
+// Application in app's namespace (IsAppNamespacePermitted). server ""
+// is a destination whose URL gitgate does not know (a cluster Secret's
+// name): only an entry whose server is "*", which matches every URL, can
+// match it, and an entry before it whose namespace matches but whose
+// server is any other glob is an error (errUnknownServer): Argo CD's
+// choice depends on the URL.
 func ServiceAccountFor(p *Project, app *argorender.Application, controllerNS, server string) (string, error) {
 	if app.Namespace != "" && app.Namespace != controllerNS && !inList(p.SourceNamespaces, app.Namespace) {
 		return "", fmt.Errorf("project %q does not admit Applications in namespace %q", app.Spec.Project, app.Namespace)
@@ -83,7 +91,13 @@ func ServiceAccountFor(p *Project, app *argorender.Application, controllerNS, se
 		if err != nil {
 			return "", fmt.Errorf("invalid glob pattern for destination namespace: %w", err)
 		}
-		if !srv.Match(server) || !ns.Match(dest) {
+		if !ns.Match(dest) {
+			continue
+		}
+		switch {
+		case server == "" && e.Server != "*":
+			return "", errUnknownServer
+		case server != "" && !srv.Match(server):
 			continue
 		}
 		sa := e.DefaultServiceAccount
@@ -117,17 +131,20 @@ func inList(list []string, item string) bool {
 
 // errUnknownServer: an Application that names this cluster by a cluster
 // Secret's name (--argocd-cluster-name) has a server URL gitgate does not
-// know, so it cannot tell which entry Argo CD matches.
-var errUnknownServer = errors.New("the destination names a cluster Secret whose server URL gitgate does not read")
+// know, so it cannot tell whether an entry's server glob other than "*"
+// matches it.
+var errUnknownServer = errors.New("the destination names a cluster Secret whose server URL gitgate does not read, " +
+	"and a destinationServiceAccounts entry for its namespace has a server other than \"*\"")
 
 // destinationServer is the URL of app's destination cluster, which
-// skipReason already found to be this one.
-func destinationServer(app *argorender.Application) (string, error) {
+// skipReason already found to be this one; "" when a cluster Secret's
+// name gives it.
+func destinationServer(app *argorender.Application) string {
 	d := app.Spec.Destination
 	if d.Name == "" || d.Name == InClusterName {
-		return InClusterServer, nil
+		return InClusterServer
 	}
-	return "", errUnknownServer
+	return ""
 }
 
 // readProjects reads the AppProjects of Argo CD's namespace. A failure
@@ -196,9 +213,20 @@ func (w *Watcher) impersonated(app *argorender.Application) (string, error) {
 	if p == nil {
 		return "", fmt.Errorf("AppProject %q not found in %s", name, w.namespaces()[0])
 	}
-	server, err := destinationServer(app)
-	if err != nil {
+	server := destinationServer(app)
+	sa, err := ServiceAccountFor(p, app, w.namespaces()[0], server)
+	if err != nil || sa != "" {
+		return sa, err
+	}
+	// Argo CD appends the global projects' entries after the project's
+	// own (util/argo GetAppVirtualProject), so they count only when none
+	// of its own matched.
+	if w.env.globalProjectsErr != nil {
+		return "", w.env.globalProjectsErr
+	}
+	inherited, err := GlobalServiceAccounts(name, w.projects, w.env.globalProjects)
+	if err != nil || len(inherited) == 0 {
 		return "", err
 	}
-	return ServiceAccountFor(p, app, w.namespaces()[0], server)
+	return ServiceAccountFor(&Project{SourceNamespaces: p.SourceNamespaces, DestinationServiceAccounts: inherited}, app, w.namespaces()[0], server)
 }

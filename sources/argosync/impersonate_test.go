@@ -32,6 +32,7 @@ func TestServiceAccountFor(t *testing.T) {
 		appNS   string
 		destNS  string
 		server  string
+		unknown bool // a cluster Secret's name: gitgate does not know the URL
 		want    string
 		wantErr string
 	}{
@@ -60,6 +61,17 @@ func TestServiceAccountFor(t *testing.T) {
 			sources: []string{"/^team-[a-z]$/"}, appNS: "team-a", want: "system:serviceaccount:team-a:deployer"},
 		{name: "Application outside Argo CD's namespace, not admitted", entries: []DestinationServiceAccount{dsa("*", "*", "deployer")},
 			sources: []string{"team-*"}, appNS: "intruder", destNS: "shop", wantErr: "does not admit"},
+		{name: "unknown URL: an entry for every server matches", entries: []DestinationServiceAccount{dsa("*", "shop", "deployer")},
+			destNS: "shop", unknown: true, want: "system:serviceaccount:shop:deployer"},
+		{name: "unknown URL: another namespace's entry is skipped whatever its server", entries: []DestinationServiceAccount{
+			dsa("https://elsewhere:6443", "web", "a"), dsa("*", "*", "b")}, destNS: "shop", unknown: true, want: "system:serviceaccount:shop:b"},
+		{name: "unknown URL: an entry for one server may or may not match", entries: []DestinationServiceAccount{
+			dsa(InClusterServer, "shop", "a"), dsa("*", "*", "b")}, destNS: "shop", unknown: true, wantErr: "server URL gitgate does not read"},
+		{name: "unknown URL: a server glob short of * may or may not match", entries: []DestinationServiceAccount{dsa("https://*", "*", "a")},
+			destNS: "shop", unknown: true, wantErr: "server URL gitgate does not read"},
+		{name: "unknown URL: no entry for the namespace", entries: []DestinationServiceAccount{dsa("https://x", "web", "a")}, destNS: "shop", unknown: true},
+		{name: "unknown URL: an invalid server glob still stops the search", entries: []DestinationServiceAccount{dsa("[", "web", "a"), dsa("*", "*", "b")},
+			destNS: "shop", unknown: true, wantErr: "invalid glob"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,7 +83,7 @@ func TestServiceAccountFor(t *testing.T) {
 			app.Spec.Project = "shop"
 			app.Spec.Destination.Namespace = tt.destNS
 			server := tt.server
-			if server == "" {
+			if server == "" && !tt.unknown {
 				server = InClusterServer
 			}
 			got, err := ServiceAccountFor(&Project{SourceNamespaces: tt.sources, DestinationServiceAccounts: tt.entries}, app, "argocd", server)

@@ -91,6 +91,10 @@ type renderEnv struct {
 	// Argo CD then syncs each Application as its project's service
 	// account for its destination. Not part of key: it changes no render.
 	impersonation bool
+	// globalProjects is argocd-cm's globalProjects, read only with
+	// impersonation on; globalProjectsErr says why it could not be.
+	globalProjects    []GlobalProject
+	globalProjectsErr error
 }
 
 // Listed fails until the first pass has listed what the watcher
@@ -208,6 +212,9 @@ func (w *Watcher) readEnv(ctx context.Context) {
 	default:
 		e.settings = SettingsOf(w.namespaces()[0], cm.Data)
 		e.impersonation = cm.Data[impersonationKey] == "true"
+		if e.impersonation {
+			e.globalProjects, e.globalProjectsErr = ParseGlobalProjects(cm.Data[globalProjectsKey])
+		}
 	}
 	if w.Cluster != nil && e.err == nil {
 		if e.kubeVersion, e.apiVersions, err = w.Cluster(ctx); err != nil {

@@ -9,6 +9,10 @@
 // does, from the repository it fetches itself. The root Application fleet
 // (an app of apps, created before gitgate) syncs the argocd folder: the
 // Applications plain (a directory) and kustomized (a kustomize root).
+// Setup also turns Argo CD's sync impersonation on, not enforced, with
+// the AppProject imp and its service account (impersonate_test.go); the
+// default project names no service account, so its Applications sync as
+// the controller.
 package argocd
 
 import (
@@ -78,6 +82,9 @@ func setup(run *harness.Running) error {
 		return err
 	}
 	run.Cleanup(env.argocd.Stop)
+	if err := setupImpersonation(); err != nil {
+		return err
+	}
 	if r := env.kubectl.Run(rootApp.YAML(), "apply", "-f", "-"); r.Failed() {
 		return fmt.Errorf("create the root Application: %s: %w\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}

@@ -387,7 +387,11 @@ func (a *ArgoCD) startRepoServer(args []string, logTo io.Writer) error {
 
 // startController runs the application controller as its ServiceAccount.
 // Its metrics and health server takes only a port and listens on every
-// interface (0.0.0.0; Argo CD has no flag for the address).
+// interface: Argo CD v3.6.2 has no flag or environment variable for the
+// address (controller/appcontroller.go: metricsAddr :=
+// fmt.Sprintf("0.0.0.0:%d", metricsPort)), unlike the repo server's
+// --metrics-address and the ApplicationSet controller's --metrics-addr
+// and --probe-addr, which are on loopback here.
 func (a *ArgoCD) startController(args []string, logTo io.Writer) error {
 	const name = "argocd-application-controller"
 	env, err := a.componentEnv(name)
