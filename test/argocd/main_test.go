@@ -52,6 +52,9 @@ var env struct {
 	gitgate *harness.Gitgate
 	// head is the commit setup declared the Applications at.
 	head string
+	// setupMetrics is gitgate's metrics once the Applications synced,
+	// before any test wrote.
+	setupMetrics string
 }
 
 func TestMain(m *testing.M) { os.Exit(harness.Main(m, "argocd", setup)) }
@@ -94,7 +97,11 @@ func setup(run *harness.Running) error {
 	}, env.argocd.Logs); err != nil {
 		return err
 	}
-	return waitApplications()
+	if err := waitApplications(); err != nil {
+		return err
+	}
+	env.setupMetrics, err = env.gitgate.Metrics()
+	return err
 }
 
 // startGit serves the fixture and commits the Applications, which name
