@@ -32,9 +32,12 @@ import (
 // the request's own manager's entry gains fields, and an update's entry
 // only fields the request changes. So a listed manager owns a field in the
 // written object only if it owned it before, or the request itself, under
-// that name, changed it: asking also for ownership in the stored object
-// would refuse the first write of every operator, and asking that the
-// request's own manager be listed would add nothing. What the name trusts
+// that name, changed it. Asking also for ownership in the stored object
+// would refuse every operator's first write of a field; asking that the
+// request's own manager be listed would refuse every other controller's
+// write of the object while a listed manager's value stands, which Argo CD
+// leaves alone too; neither would narrow who may claim the name. What the
+// name trusts
 // is therefore every identity judged as a controller (any service
 // account's token): each may change, under a listed name, any declared
 // value of the objects the rule names, except where it never may
