@@ -249,7 +249,7 @@ func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry, defaulted ma
 	case Delete:
 		res = c.checkDelete(snap, req, entry)
 	case Create, Update:
-		res = c.checkWrite(req, entry, defaulted)
+		res = c.checkWrite(req, entry, defaulted, len(snap.InputOf(req.Key())) > 0)
 	default:
 		// CONNECT and anything newer carry no object state.
 		return Result{Allowed: true, Reason: ReasonNotManaged}
@@ -270,8 +270,9 @@ func (c *Checker) strictUnder(k Key) [][]string {
 	return nil
 }
 
-// checkWrite decides a CREATE or UPDATE of the object itself.
-func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]any) Result {
+// checkWrite decides a CREATE or UPDATE of the object itself; input: a
+// root's render reads it.
+func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]any, input bool) Result {
 	if entry == nil {
 		return Result{Reason: ReasonNotInGit}
 	}
@@ -304,6 +305,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 		StrictUnder: c.strictUnder(entry.Key),
 		Defaults:    defaulted,
 	})
+	diffs = c.managerFreed(entry, req, input, diffs)
 	if req.ObjectRaw != nil {
 		// An agent's marks Git leaves out are the agent's own: a write
 		// keeps them as stored, while the drift scan (no write) reads

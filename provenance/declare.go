@@ -42,7 +42,7 @@ func (b *building) entry(f File, obj map[string]any) (*Entry, bool, error) {
 	if f.Kustomize {
 		e.Path, e.Kustomize = originFile(f.Path, meta), f.Path
 	}
-	if e.controllerIgnore, err = controllerIgnore(f.ControllerIgnores, key); err != nil {
+	if e.controllerIgnore, e.controllerManagers, err = controllerIgnore(f.ControllerIgnores, key); err != nil {
 		return nil, false, err
 	}
 	if err := e.setObject(obj); err != nil {

@@ -54,9 +54,9 @@ type File struct {
 	Ignore []string
 	// ControllerIgnores are fields its root's agent leaves alone when
 	// controllers change them (Argo CD's ignoreDifferences by JSON
-	// pointer): rules for the file's objects they match, which free those
-	// fields for a controller's write (Checker.Controller) and never for a
-	// person's.
+	// pointer or by field manager): rules for the file's objects they
+	// match, which free those fields for a controller's write
+	// (Checker.Controller) and never for a person's.
 	ControllerIgnores []IgnoreRule
 }
 

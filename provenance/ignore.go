@@ -3,6 +3,7 @@ package provenance
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -20,6 +21,12 @@ type IgnoreRule struct {
 	Namespace    string   `json:"namespace,omitempty"`
 	Name         string   `json:"name,omitempty"`
 	JSONPointers []string `json:"jsonPointers"`
+	// ManagedFieldsManagers free, for a controller's write only, the
+	// declared values that an entry of one of these field managers owns in
+	// the written object (Argo CD's ignoreDifferences of the same name;
+	// managers.go). Only a root's controller rules (File.ControllerIgnores)
+	// may carry them: CompileIgnores refuses a rule that does.
+	ManagedFieldsManagers []string `json:"managedFieldsManagers,omitempty"`
 }
 
 // builtinIgnores are paths the API server, kubectl or controllers change on
@@ -129,6 +136,12 @@ func compileIgnores(rules []IgnoreRule, everywhere bool) (*Ignores, error) {
 			errs = append(errs, fmt.Errorf("ignore rule %d: kind is required", i))
 			continue
 		}
+		if len(r.ManagedFieldsManagers) > 0 {
+			// They free fields for controllers alone; a rule for everyone
+			// would free them for people too.
+			errs = append(errs, fmt.Errorf("ignore rule %d (%s): managedFieldsManagers only apply to a root's controller rules", i, r.Kind))
+			continue
+		}
 		if len(r.JSONPointers) == 0 {
 			errs = append(errs, fmt.Errorf("ignore rule %d (%s): jsonPointers is empty", i, r.Kind))
 			continue
@@ -210,23 +223,31 @@ func ParseIgnoreFlag(v string) (IgnoreRule, error) {
 }
 
 // controllerIgnore compiles the rules of a file that match key into the
-// paths a controller may change: nil when none matches.
-func controllerIgnore(rules []IgnoreRule, key Key) (*compare.Ignore, error) {
+// paths a controller may change (nil when no rule names a path) and the
+// field managers whose fields it may change (managers.go): empty names
+// dropped, each once.
+func controllerIgnore(rules []IgnoreRule, key Key) (*compare.Ignore, []string, error) {
 	var ig *compare.Ignore
+	var managers []string
 	for i, r := range rules {
 		if r.Group != key.Group || r.Kind != key.Kind || r.Namespace != "" && r.Namespace != key.Namespace || r.Name != "" && r.Name != key.Name {
 			continue
 		}
-		if ig == nil {
+		for _, m := range r.ManagedFieldsManagers {
+			if m != "" && !slices.Contains(managers, m) {
+				managers = append(managers, m)
+			}
+		}
+		if ig == nil && len(r.JSONPointers) > 0 {
 			ig = &compare.Ignore{}
 		}
 		for _, p := range r.JSONPointers {
 			segs, err := compare.ParsePointer(p)
 			if err != nil {
-				return nil, fmt.Errorf("controller ignore rule %d (%s): %w", i, r.Kind, err)
+				return nil, nil, fmt.Errorf("controller ignore rule %d (%s): %w", i, r.Kind, err)
 			}
 			ig.Add(segs, false)
 		}
 	}
-	return ig, nil
+	return ig, managers, nil
 }

@@ -105,6 +105,11 @@ type Entry struct {
 	// (File.ControllerIgnores): free for a controller's write, never for
 	// a person's. Nil for almost every entry.
 	controllerIgnore *compare.Ignore
+	// controllerManagers are the field managers whose fields its root
+	// leaves to controllers (IgnoreRule.ManagedFieldsManagers): the
+	// declared values they own in a controller's write are free
+	// (Checker.managerFreed). Nil for almost every entry.
+	controllerManagers []string
 	// decoded is object decoded for reading, while a DecodedCache keeps
 	// the entry.
 	decoded atomic.Pointer[map[string]any]

@@ -115,8 +115,8 @@ spec:
 
 // TestManagedNamespaceAndIgnores: CreateNamespace=true with
 // managedNamespaceMetadata declares the namespace (not without it);
-// ignoreDifferences' JSON pointers become rules, glob kinds resolved;
-// jq and managers only warn.
+// ignoreDifferences' JSON pointers and field managers become rules, glob
+// kinds resolved; jq and an empty manager name only warn.
 func TestManagedNamespaceAndIgnores(t *testing.T) {
 	files := fstest.MapFS{"d/a.yaml": file(cm("a"))}
 	a := app(t, `apiVersion: argoproj.io/v1alpha1
@@ -131,18 +131,22 @@ spec:
   ignoreDifferences:
   - {kind: '*', jsonPointers: [/data/x]}
   - {group: apps, kind: Deployment, jqPathExpressions: [.spec.replicas], managedFieldsManagers: [hpa]}
+  - {group: '*', kind: Config*, name: a, managedFieldsManagers: [some-operator, ""]}
+  - {kind: Secret, managedFieldsManagers: [""]}
 `)
 	res := mustRender(t, a, files)
 	ns := find(t, res.Objects, "Namespace", "shop")
 	if field(ns, "metadata", "labels", "team") != "shop" || field(ns, "metadata", "annotations", annotationSyncOptions) != "ServerSideApply=true" {
 		t.Errorf("managed namespace %v", ns)
 	}
-	want := []provenance.IgnoreRule{{Kind: "ConfigMap", JSONPointers: []string{"/data/x"}}, {Kind: "Namespace", JSONPointers: []string{"/data/x"}}}
+	want := []provenance.IgnoreRule{{Kind: "ConfigMap", JSONPointers: []string{"/data/x"}}, {Kind: "Namespace", JSONPointers: []string{"/data/x"}},
+		{Group: "apps", Kind: "Deployment", ManagedFieldsManagers: []string{"hpa"}},
+		{Kind: "ConfigMap", Name: "a", ManagedFieldsManagers: []string{"some-operator"}}}
 	if !reflect.DeepEqual(res.Ignore, want) {
 		t.Errorf("ignore %+v, want %+v", res.Ignore, want)
 	}
-	if len(res.Warnings) != 2 {
-		t.Errorf("warnings %q, want jq and managers", res.Warnings)
+	if len(res.Warnings) != 3 {
+		t.Errorf("warnings %q, want jq and two empty managers", res.Warnings)
 	}
 	a.Spec.SyncPolicy.ManagedNamespaceMetadata = nil
 	if got := summary(mustRender(t, a, files).Objects); !reflect.DeepEqual(got, []string{"ConfigMap/shop/a"}) {

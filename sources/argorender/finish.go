@@ -304,9 +304,11 @@ func objectKey(obj map[string]any) string {
 }
 
 // ignoreRules turns spec.ignoreDifferences into ignore rules for the
-// objects it names: jsonPointers as they are; jqPathExpressions and
-// managedFieldsManagers are not reproduced, so their fields stay
-// enforced and a warning says so.
+// objects it names: jsonPointers and managedFieldsManagers as they are
+// (an empty manager name dropped: it names no writer; the fields a listed
+// manager owns are free for controllers' writes only, judged in
+// provenance), while jqPathExpressions are not reproduced, so their fields
+// stay enforced and a warning says so.
 func ignoreRules(diffs []IgnoreDifference, objs []Object) ([]provenance.IgnoreRule, []string) {
 	var rules []provenance.IgnoreRule
 	var warnings []string
@@ -314,14 +316,20 @@ func ignoreRules(diffs []IgnoreDifference, objs []Object) ([]provenance.IgnoreRu
 		if len(d.JQPathExpressions) > 0 {
 			warnings = append(warnings, fmt.Sprintf("ignoreDifferences[%d] (%s): jqPathExpressions are not supported; those fields stay enforced", i, d.Kind))
 		}
-		if len(d.ManagedFieldsManagers) > 0 {
-			warnings = append(warnings, fmt.Sprintf("ignoreDifferences[%d] (%s): managedFieldsManagers are not supported; those fields stay enforced", i, d.Kind))
+		var managers []string
+		for _, m := range d.ManagedFieldsManagers {
+			if m == "" {
+				warnings = append(warnings, fmt.Sprintf("ignoreDifferences[%d] (%s): an empty managedFieldsManagers name frees nothing", i, d.Kind))
+				continue
+			}
+			managers = append(managers, m)
 		}
-		if len(d.JSONPointers) == 0 || d.Kind == "" {
+		if len(d.JSONPointers)+len(managers) == 0 || d.Kind == "" {
 			continue
 		}
 		for _, gk := range ignoredKinds(d, objs) {
-			rules = append(rules, provenance.IgnoreRule{Group: gk.Group, Kind: gk.Kind, Namespace: d.Namespace, Name: d.Name, JSONPointers: d.JSONPointers})
+			rules = append(rules, provenance.IgnoreRule{Group: gk.Group, Kind: gk.Kind, Namespace: d.Namespace, Name: d.Name,
+				JSONPointers: d.JSONPointers, ManagedFieldsManagers: managers})
 		}
 	}
 	return rules, warnings

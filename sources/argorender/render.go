@@ -89,11 +89,12 @@ type Result struct {
 	// Hooks are the resource hooks it creates during a sync and deletes
 	// by their policy: never declared state, only agent-only identities.
 	Hooks []Object
-	// Ignore are spec.ignoreDifferences' JSON pointers, resolved to the
-	// rendered objects they name: fields Argo CD leaves to others.
+	// Ignore are spec.ignoreDifferences' JSON pointers and field
+	// managers, resolved to the rendered objects they name: fields Argo
+	// CD leaves to others.
 	Ignore []provenance.IgnoreRule
 	// Warnings name what Argo CD does that gitgate does not reproduce
-	// but that fails nothing (jqPathExpressions, managedFieldsManagers).
+	// but that fails nothing (jqPathExpressions, an empty manager name).
 	Warnings []string
 }
 
