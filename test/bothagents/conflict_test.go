@@ -118,3 +118,23 @@ func metricLine(m, name string) string {
 	}
 	return name + " missing"
 }
+
+// TestPersonMayNotAddARoot: the way to have one agent overwrite the
+// other's objects that a person could take, a root of their own (an
+// Application of the folder Flux applies, a Kustomization of Argo CD's),
+// is refused: a GitOps object Git does not declare is the agent's to
+// create.
+func TestPersonMayNotAddARoot(t *testing.T) {
+	takeover := harness.ArgoCDApplication{Name: "takeover", RepoURL: argoApp.RepoURL, Path: "flux", Namespace: fluxNS}
+	kustomization := harness.FluxSync{Name: "takeover", URL: env.git.HTTPURL(), Path: "./argo"}.YAML()
+	for _, c := range []struct{ name, yaml string }{
+		{"Application", takeover.YAML()},
+		{"Kustomization", kustomization[strings.Index(kustomization, "apiVersion: kustomize.toolkit.fluxcd.io"):]},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := env.kubectl.Run(c.yaml, "apply", "-f", "-", "--as", person)
+			harness.WantDenied(t, r, "[agent-token]", "tells the GitOps agent what to apply")
+			t.Logf("%s", strings.TrimSpace(r.Stderr))
+		})
+	}
+}
