@@ -190,6 +190,7 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 			writeDiffs(&b, res.Diffs, hiddenPaths(req, res.Entry))
 		}
 	}
+	b.WriteString(conflictNote(snap, res.Entry))
 	target := gitTarget(snap, root, repo)
 	if root != nil && root.Revision.Label == "" {
 		if link := repo.browseLink(refOrHash(root.Revision), res.Entry.Path); link != "" {
@@ -202,6 +203,35 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		b.WriteString(" " + advice(req, res, target))
 	}
 	return truncate(b.String(), maxMessageLen)
+}
+
+// conflictNote names the other roots that declare e's object, when
+// several do (a conflict): a request must agree with every declaration
+// (provenance.Checker.Check), so a value that one root's Git holds is
+// refused by another's, and the person learns which roots to reconcile in
+// Git rather than committing to the one the verdict names. Empty when one
+// root declares it.
+func conflictNote(snap *provenance.Snapshot, e *provenance.Entry) string {
+	if e == nil {
+		return ""
+	}
+	decls := snap.Declarations(e.Key)
+	if len(decls) < 2 {
+		return ""
+	}
+	var others []string
+	for _, d := range decls {
+		if d.Root == e.Root {
+			continue
+		}
+		if len(others) == maxShownRoots {
+			others = append(others, fmt.Sprintf("and %d more", len(decls)-1-maxShownRoots))
+			break
+		}
+		others = append(others, d.Root.String())
+	}
+	return fmt.Sprintf(" Git declares this object in %d roots (a conflict; also in %s), and a request must agree with every one: make them agree in Git.",
+		len(decls), strings.Join(others, ", "))
 }
 
 // writeDetailed writes the refusals whose reason needs its detail (which

@@ -1,9 +1,13 @@
 package webhook
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/gitgate/gitgate/breakglass"
 	"github.com/gitgate/gitgate/provenance"
@@ -269,5 +273,59 @@ func TestDenialHidesValuesThatMayComeFromASecret(t *testing.T) {
 		if shown := strings.Contains(msg, "s3cret"); shown == hide {
 			t.Errorf("hide=%v: value shown = %v: %s", hide, shown, msg)
 		}
+	}
+}
+
+// TestConflictRefusalNamesEveryRoot: a refusal of an object several roots
+// declare (each its own value) names the root whose declaration refused
+// it and, once each, the others (at most maxShownRoots of them), since
+// the request must agree with all; one root's object gets no such note.
+func TestConflictRefusalNamesEveryRoot(t *testing.T) {
+	tests := []struct {
+		roots    int
+		want     []string
+		wantOnce bool
+	}{
+		{1, nil, true},
+		{2, []string{"Git declares this object in 2 roots (a conflict; also in path r", "make them agree in Git"}, true},
+		{4, []string{"in 4 roots (a conflict"}, true},
+		{5, []string{"in 5 roots (a conflict", ", and 1 more), and a request must agree"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d roots", tt.roots), func(t *testing.T) {
+			c := &provenance.Composer{Store: &provenance.Store{}}
+			for i := range tt.roots {
+				ix := &provenance.Indexer{Scope: clusterScope{}, Root: provenance.Root{Name: fmt.Sprintf("path r%d", i)}}
+				obj := fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"shared","namespace":"shop"},"data":{"v":"%d"}}`, i)
+				idx, err := ix.Build(provenance.Revision{Hash: strings.Repeat("c", 40)}, []provenance.File{{Path: "cm.yaml", Objects: []map[string]any{object(t, obj)}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Update(provenance.Part{Index: idx})
+			}
+			h := &Handler{Identities: DefaultIdentities(), Snapshots: fixedSnap{c.Store.Load()}, Checker: &provenance.Checker{},
+				Repo: Repo{URL: "https://git.example/fleet.git"}, Audit: &records{}}
+			cm := change{version: "v1", kind: "ConfigMap", resource: "configmaps", namespace: "shop", name: "shared",
+				obj: `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"shared","namespace":"shop"},"data":{"v":"0"}}`}
+			resp := h.Handle(context.Background(), cm.with(admissionv1.Update, func(m map[string]any) { m["data"] = map[string]any{"v": "x"} }).admissionRequest(t, "dev-user"))
+			if resp.Allowed {
+				t.Fatal("allowed, want refused")
+			}
+			msg := resp.Result.Message
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("message lacks %q:\n%s", w, msg)
+				}
+			}
+			if tt.roots == 1 && strings.Contains(msg, "a conflict") {
+				t.Errorf("one root's object refused as a conflict:\n%s", msg)
+			}
+			for i := range tt.roots {
+				name := fmt.Sprintf("path r%d", i)
+				if n := strings.Count(msg, name); tt.wantOnce && n != 1 || n > 1 {
+					t.Errorf("message names %s %d times, want once:\n%s", name, n, msg)
+				}
+			}
+		})
 	}
 }

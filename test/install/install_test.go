@@ -51,15 +51,21 @@ func TestOverlaysApplyWithServerDryRun(t *testing.T) {
 	// What a dry run creates must not exist yet.
 	uninstall(t)
 	// A dry-run Namespace is not stored, and the objects in it would be
-	// refused for a namespace that does not exist.
-	for _, ns := range []string{namespace, dryRunNamespace} {
+	// refused for a namespace that does not exist: gitgate's, its
+	// sandbox, and those the driver overlays bind roles in.
+	for _, ns := range []string{namespace, dryRunNamespace, "flux-system", "argocd"} {
 		mustRun(t, `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"`+ns+`"}}`, "apply", "-f", "-")
 	}
-	for _, dir := range []string{"base", "overlays/cert-manager", "overlays/self-managed"} {
+	for _, dir := range append([]string{"base", "overlays/cert-manager", "overlays/self-managed"}, driverOverlays...) {
 		t.Run(dir, func(t *testing.T) {
 			r := mustRun(t, "", "apply", "--dry-run=server", "-k", filepath.Join(harness.RepoRoot(), "manifests", dir))
 			for _, want := range []string{"validatingwebhookconfiguration.admissionregistration.k8s.io/gitgate created (server dry run)", "deployment.apps/gitgate created (server dry run)"} {
 				if !strings.Contains(r.Stdout, want) {
+					t.Errorf("output lacks %q:\n%s", want, r.Stdout)
+				}
+			}
+			for _, role := range driverRoles[dir] {
+				if want := "clusterrole.rbac.authorization.k8s.io/" + role + " created (server dry run)"; !strings.Contains(r.Stdout, want) {
 					t.Errorf("output lacks %q:\n%s", want, r.Stdout)
 				}
 			}
@@ -68,6 +74,17 @@ func TestOverlaysApplyWithServerDryRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// driverOverlays follow Flux, Argo CD, or both (--source=flux,argocd)
+// instead of the base's repository.
+var driverOverlays = []string{"overlays/flux", "overlays/argocd", "overlays/flux-argocd"}
+
+// driverRoles are the ClusterRoles each driver overlay adds.
+var driverRoles = map[string][]string{
+	"overlays/flux":        {"gitgate-flux", "gitgate-flux-refs"},
+	"overlays/argocd":      {"gitgate-argocd"},
+	"overlays/flux-argocd": {"gitgate-flux", "gitgate-flux-refs", "gitgate-argocd"},
 }
 
 // TestManifestArgsAreRealFlags parses the gitgate arguments of each
@@ -84,7 +101,7 @@ func TestManifestArgsAreRealFlags(t *testing.T) {
 			return harness.RenderChart(namespace, filepath.Join(harness.ChartDir(), "ci", "full-values.yaml"))
 		},
 	}
-	for _, dir := range []string{"overlays/cert-manager", "overlays/self-managed"} {
+	for _, dir := range append([]string{"overlays/cert-manager", "overlays/self-managed"}, driverOverlays...) {
 		renders[dir] = func() (harness.Manifests, error) { return env.kubectl.RenderManifests(dir) }
 	}
 	for name, render := range renders {
