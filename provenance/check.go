@@ -296,7 +296,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 		return Result{Reason: ReasonManagedFields, Entry: entry, Detail: d}
 	}
 	strict := c.Fields != FieldsDeclared
-	ignore := c.ignoreFor(entry)
+	ignore := c.ignoreFor(entry, input)
 	diffs := compare.Compare(declared, old, req.Object, entry.Schema, compare.Options{
 		Strict:      strict,
 		StrictLists: strict || c.StrictLists,
@@ -539,7 +539,7 @@ func (c *Checker) checkScale(req *Request, entry *Entry) Result {
 	diffs := compare.Compare(declared, req.OldObject, req.Object, scaleSchema, compare.Options{
 		Strict:   c.Fields != FieldsDeclared,
 		Deadline: req.Deadline,
-		Ignore:   scaleIgnore(c.ignoreFor(entry)),
+		Ignore:   scaleIgnore(c.ignoreFor(entry, false)),
 	})
 	return resultOf(entry, diffs)
 }
@@ -561,13 +561,15 @@ func scaleIgnore(objIgnore *compare.Ignore) *compare.Ignore {
 // ignoreFor is what the comparison of entry skips: the built-in and
 // --ignore rules, and for a controller the fields the entry's root leaves
 // to controllers (Entry.controllerIgnore: Argo CD's ignoreDifferences),
-// which stay a person's to keep.
-func (c *Checker) ignoreFor(entry *Entry) *compare.Ignore {
+// which stay a person's to keep, but for an object a root's render reads
+// (input): what it holds changes what another root applies, so no root's
+// rule frees it for anyone.
+func (c *Checker) ignoreFor(entry *Entry, input bool) *compare.Ignore {
 	var ig *compare.Ignore
 	if c.Ignores != nil {
 		ig = c.Ignores.For(entry.Key)
 	}
-	if c.Controller && entry.controllerIgnore != nil {
+	if c.Controller && !input && entry.controllerIgnore != nil {
 		ig = compare.Merge(ig, entry.controllerIgnore)
 	}
 	if entry.ignore != nil {

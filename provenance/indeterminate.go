@@ -74,7 +74,7 @@ func (c *Checker) checkWholeIndeterminate(req *Request, entry *Entry) Result {
 		return Result{Reason: ReasonIndeterminate, Entry: entry}
 	}
 	diffs := compare.Compare(map[string]any{}, req.OldObject, req.Object, entry.Schema, compare.Options{
-		Strict: true, StrictLists: true, Ignore: c.ignoreFor(entry), Deadline: req.Deadline,
+		Strict: true, StrictLists: true, Ignore: c.ignoreFor(entry, false), Deadline: req.Deadline,
 	})
 	if len(diffs) > 0 && diffs[len(diffs)-1].Kind == compare.Incomplete {
 		return Result{Reason: ReasonDeadline, Entry: entry}

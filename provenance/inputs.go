@@ -177,7 +177,7 @@ func changesInputData(req *Request) bool {
 // A key an --ignore rule frees stays free.
 func (c *Checker) undeclaredInputKeys(entry *Entry, obj map[string]any) []compare.Diff {
 	declared := c.Decoded.declared(entry)
-	ig := c.ignoreFor(entry)
+	ig := c.ignoreFor(entry, true)
 	var diffs []compare.Diff
 	for _, f := range inputFields {
 		dm, _ := declared[f].(map[string]any)

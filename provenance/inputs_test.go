@@ -4,10 +4,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 
 	"github.com/gitgate/gitgate/provenance"
+	"github.com/gitgate/gitgate/provenance/provenancetest"
 )
 
 // appsRoot is a Flux Kustomization root whose render reads inputs.
@@ -225,5 +227,51 @@ func TestComposerInputs(t *testing.T) {
 	c.SetInputs(rootB, nil)
 	if got := c.Store.Load().InputOf(vars); got != nil {
 		t.Errorf("InputOf(vars) = %v after both roots dropped it", got)
+	}
+}
+
+// TestInputKeepsNoControllerRule: a root's rule that leaves fields to
+// controllers (Argo CD's ignoreDifferences) frees nothing of an object
+// another root's render reads: a Flux substituteFrom ConfigMap an
+// Application declares with a jsonPointers rule stays Git's, declared keys
+// and new ones, for controllers too.
+func TestInputKeepsNoControllerRule(t *testing.T) {
+	const git = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: vars, namespace: app}
+data: {greeting: hello}
+`
+	const old = `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"vars","namespace":"app","resourceVersion":"5"},"data":{"greeting":"hello"}}`
+	argoRoot := provenance.Root{Name: "Application argocd/shop"}
+	fluxRoot := provenance.Root{Name: "Kustomization flux-system/apps", Source: "GitRepository flux-system/fleet"}
+	for _, tc := range []struct {
+		name, pointer, obj string
+		input              bool
+		want               bool
+	}{
+		{"a declared key of an input", "/data/greeting", `{"greeting":"evil"}`, true, false},
+		{"a new key of an input", "/data", `{"greeting":"hello","IMAGE":"evil:1"}`, true, false},
+		{"a declared key of no input", "/data/greeting", `{"greeting":"evil"}`, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
+			if tc.input {
+				c.SetInputs(fluxRoot, []provenance.Input{{Key: provenance.Key{Kind: "ConfigMap", Namespace: "app", Name: "vars"}, Via: "spec.postBuild.substituteFrom"}})
+			}
+			ix := &provenance.Indexer{Scope: provenancetest.AnyKind{}, DefaultNamespace: "default", Root: argoRoot}
+			idx, err := ix.Build(provenancetest.Revision("a"), []provenance.File{{Path: "shop/cm.yaml", Objects: provenancetest.Objects(t, git),
+				ControllerIgnores: []provenance.IgnoreRule{{Kind: "ConfigMap", Name: "vars", JSONPointers: []string{tc.pointer}}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Update(provenance.Part{Index: idx, Fetched: time.Unix(1, 0)})
+			obj := strings.Replace(old, `{"greeting":"hello"}`, tc.obj, 1)
+			req := &provenance.Request{Operation: provenance.Update, Version: "v1", Kind: "ConfigMap", Namespace: "app", Name: "vars",
+				OldObjectRaw: []byte(old), ObjectRaw: []byte(obj)}
+			decodeRaw(t, req)
+			if got := webhookLikeChecker(t, true).Check(c.Store.Load(), req); got.Allowed != tc.want {
+				t.Errorf("a controller's write: allowed %v (%s), want %v", got.Allowed, got.Reason, tc.want)
+			}
+		})
 	}
 }

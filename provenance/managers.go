@@ -57,12 +57,39 @@ var managerKept = [][]string{
 	{"metadata", "labels", ModeLabel},
 }
 
+// serviceRouteKept are a Service's fields no field manager's ownership
+// frees besides those a controller may never change (controllerProtected):
+// which Pods get its traffic, and on which ports.
+var serviceRouteKept = [][]string{
+	{"spec", "selector"},
+	{"spec", "ports"},
+}
+
+// managerKeptGroups and managerKeptKinds are the objects of which a field
+// manager's ownership frees nothing: who may do what (RBAC), who may reach
+// whom (NetworkPolicy), what the API server itself calls or serves
+// (admission webhooks, CRDs, aggregated APIs), credentials (Secrets) and
+// Namespaces (their Pod Security labels). A listed name is anyone's
+// claim; these stay Git's for every controller.
+var (
+	managerKeptGroups = []string{"rbac.authorization.k8s.io", "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io"}
+	managerKeptKinds  = []struct{ group, kind string }{{"networking.k8s.io", "NetworkPolicy"}, {"", "Secret"}, {"", "Namespace"}}
+)
+
+// managerKeptKind reports an object of which managers free nothing.
+func managerKeptKind(k Key) bool {
+	if slices.Contains(managerKeptGroups, k.Group) {
+		return true
+	}
+	return slices.ContainsFunc(managerKeptKinds, func(gk struct{ group, kind string }) bool { return gk.group == k.Group && gk.kind == k.Kind })
+}
+
 // managerFreed drops from diffs the changed declared values that entry's
 // listed field managers own in the request's object, for a controller's
 // write of an object no root reads as an input (input: root-input holds
 // it to Git).
 func (c *Checker) managerFreed(entry *Entry, req *Request, input bool, diffs []compare.Diff) []compare.Diff {
-	if !c.Controller || input || len(entry.controllerManagers) == 0 || req.ObjectRaw == nil || req.Subresource != "" ||
+	if !c.Controller || input || len(entry.controllerManagers) == 0 || req.ObjectRaw == nil || req.Subresource != "" || managerKeptKind(entry.Key) ||
 		!slices.ContainsFunc(diffs, func(d compare.Diff) bool { return d.Kind == compare.Mismatch }) {
 		return diffs
 	}
@@ -71,6 +98,9 @@ func (c *Checker) managerFreed(entry *Entry, req *Request, input bool, diffs []c
 		return diffs
 	}
 	kept := append(slices.Clone(managerKept), c.strictUnder(entry.Key)...)
+	if entry.Key.Group == "" && entry.Key.Kind == "Service" {
+		kept = append(kept, serviceRouteKept...)
+	}
 	var out []compare.Diff
 	for _, d := range diffs {
 		if d.Kind == compare.Mismatch && !IsAgentMark(d.Path) && !underAny(d.Path, kept) && ownsValue(owned, req.Object, d.Path) {
@@ -147,12 +177,18 @@ func pathElement(set *fieldpath.Set, cur any, st compare.Step) (fieldpath.PathEl
 		return fieldpath.PathElement{}, nil, false
 	}
 	elem := l[st.Index]
-	for pe := range set.Children.All() {
-		if pe.Key != nil && keyMatches(*pe.Key, elem) {
-			return pe, elem, true
+	// Iterate, not a range over All(): structured-merge-diff's All does
+	// not stop when the loop body returns.
+	var found *fieldpath.PathElement
+	set.Children.Iterate(func(pe fieldpath.PathElement) {
+		if found == nil && pe.Key != nil && keyMatches(*pe.Key, elem) {
+			found = &pe
 		}
+	})
+	if found == nil {
+		return fieldpath.PathElement{}, nil, false
 	}
-	return fieldpath.PathElement{}, nil, false
+	return *found, elem, true
 }
 
 // byPosition reports a step into a list without merge keys, by position.

@@ -201,24 +201,24 @@ func TestManagedFieldsManagers(t *testing.T) {
 		{name: "a create by a listed manager", create: true, manager: op, kind: "ConfigMap",
 			obj:  liveObject(t, liveConf, []map[string]any{mf(op, "", "v1", confAgentFields)}, setData("mode", "operator")),
 			want: provenance.ReasonMatchesGit},
-		{name: "a keyed list item", manager: op, kind: "Service",
+		{name: "a Service's port stays Git's", manager: op, kind: "Service",
 			old: liveObject(t, liveSvc, []map[string]any{agent("v1", svcAgentFields)}, nil),
 			obj: liveObject(t, liveSvc, []map[string]any{agent("v1", svcAgentNoTP), mf(op, "", "v1", svcTargetPort)}, func(o map[string]any) {
 				o["spec"].(map[string]any)["ports"].([]any)[0].(map[string]any)["targetPort"] = 9090
 			}),
-			want: provenance.ReasonMatchesGit},
+			want: provenance.ReasonFieldMismatch},
 		{name: "a keyed list item of another key (ownership refuses first)", manager: op, kind: "Service",
 			old: liveObject(t, liveSvc, []map[string]any{agent("v1", svcAgentFields)}, nil),
 			obj: liveObject(t, liveSvc, []map[string]any{agent("v1", svcAgentFields), mf(op, "", "v1", svcOtherPort)}, func(o map[string]any) {
 				o["spec"].(map[string]any)["ports"].([]any)[0].(map[string]any)["targetPort"] = 9090
 			}),
 			want: provenance.ReasonManagedFields},
-		{name: "a list without keys owned whole", manager: op, kind: "ClusterRole",
+		{name: "RBAC stays Git's", manager: op, kind: "ClusterRole",
 			old: liveObject(t, liveRole, []map[string]any{agent("rbac.authorization.k8s.io/v1", roleAgentFields)}, nil),
 			obj: liveObject(t, liveRole, []map[string]any{mf(op, "", "rbac.authorization.k8s.io/v1", roleAgentFields)}, func(o map[string]any) {
 				o["rules"].([]any)[0].(map[string]any)["verbs"] = []any{"list"}
 			}),
-			want: provenance.ReasonMatchesGit},
+			want: provenance.ReasonFieldMismatch},
 		{name: "a workload's pod template", manager: op, kind: "Deployment",
 			old: liveObject(t, liveWebDeploy, []map[string]any{agent("apps/v1", webAgentFields)}, nil),
 			obj: liveObject(t, liveWebDeploy, []map[string]any{agent("apps/v1", webAgentNoImage), mf(op, "", "apps/v1", webImage)}, func(o map[string]any) {
@@ -308,6 +308,7 @@ func TestOwnsValue(t *testing.T) {
 		{"a map with fields of it apart", `{"f:spec":{"f:labels":{".":{},"f:app":{}}}}`, compare.Path{field("spec"), field("labels")}, false},
 		{"a keyed element's field", `{"f:spec":{"f:ports":{"k:{\"port\":80,\"protocol\":\"TCP\"}":{"f:targetPort":{}}}}}`, compare.Path{field("spec"), field("ports"), port(0), field("targetPort")}, true},
 		{"the other element of the key", `{"f:spec":{"f:ports":{"k:{\"port\":80,\"protocol\":\"TCP\"}":{"f:targetPort":{}}}}}`, compare.Path{field("spec"), field("ports"), port(1), field("targetPort")}, false},
+		{"a keyed element before others owned", `{"f:spec":{"f:ports":{"k:{\"port\":80,\"protocol\":\"TCP\"}":{"f:targetPort":{}},"k:{\"port\":80,\"protocol\":\"UDP\"}":{"f:targetPort":{}}}}}`, compare.Path{field("spec"), field("ports"), port(0), field("targetPort")}, true},
 		{"a keyed element itself", `{"f:spec":{"f:ports":{"k:{\"port\":80,\"protocol\":\"TCP\"}":{}}}}`, compare.Path{field("spec"), field("ports"), port(0)}, false},
 		{"a list without keys owned whole", `{"f:spec":{"f:args":{}}}`, compare.Path{field("spec"), field("args"), at(1)}, true},
 		{"a list without keys, whole", `{"f:spec":{"f:args":{}}}`, compare.Path{field("spec"), field("args")}, true},
