@@ -260,8 +260,15 @@ func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry, defaulted ma
 // specPath is the whole spec of an object.
 var specPath = [][]string{{"spec"}}
 
+// projectPath is an Argo CD AppProject's spec and labels: the labels pick
+// the global projects (argocd-cm globalProjects) whose settings it takes
+// on, the accounts Argo CD syncs as among them.
+var projectPath = [][]string{{"spec"}, {"metadata", "labels"}}
+
 func (c *Checker) strictUnder(k Key) [][]string {
 	switch {
+	case c.GitOps.Has(k.Group, k.Kind) && k.Group == "argoproj.io" && k.Kind == "AppProject":
+		return projectPath
 	case c.GitOps.Has(k.Group, k.Kind):
 		return specPath
 	case c.Controller:

@@ -174,7 +174,8 @@ var gitOpsFree = [][]string{
 // gitOpsPart is what of a GitOps object tells the agent what to fetch and
 // apply: everything but its metadata and status (an Argo CD Application's
 // operation, which can name its own source, included, and the operation
-// in progress its status holds).
+// in progress its status holds; an AppProject's labels, which pick its
+// global projects, too).
 func gitOpsPart(obj map[string]any) map[string]any {
 	part := make(map[string]any, len(obj)+1)
 	for k, v := range obj {
@@ -182,6 +183,14 @@ func gitOpsPart(obj map[string]any) map[string]any {
 		case "metadata", "status", "apiVersion", "kind":
 		default:
 			part[k] = v
+		}
+	}
+	if obj["kind"] == "AppProject" {
+		// Not a field either: an AppProject's labels choose the global
+		// projects (argocd-cm globalProjects) whose settings, the accounts
+		// Argo CD syncs as among them, it takes on.
+		if md, ok := obj["metadata"].(map[string]any); ok && md["labels"] != nil {
+			part["metadata.labels"] = md["labels"]
 		}
 	}
 	if op := pendingOperation(obj); op != nil {

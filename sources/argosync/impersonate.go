@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/dlclark/regexp2/v2"
 
 	"github.com/gobwas/glob"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -113,13 +114,16 @@ func ServiceAccountFor(p *Project, app *argorender.Application, controllerNS, se
 }
 
 // inList is Argo CD's glob.MatchStringInList in REGEXP mode: an entry
-// wrapped in "/" is a regular expression, any other a glob. An entry that
-// does not compile matches nothing.
+// wrapped in "/" is a regular expression, compiled with regexp2 as Argo
+// CD's util/regex does (Go's regexp reads some patterns otherwise), any
+// other a glob. An entry that does not compile matches nothing.
 func inList(list []string, item string) bool {
 	for _, l := range list {
 		if len(l) > 2 && strings.HasPrefix(l, "/") && strings.HasSuffix(l, "/") {
-			if re, err := regexp.Compile(l[1 : len(l)-1]); err == nil && re.MatchString(item) {
-				return true
+			if re, err := regexp2.Compile(l[1:len(l)-1], regexp2.None); err == nil {
+				if ok, err := re.MatchString(item); err == nil && ok {
+					return true
+				}
 			}
 		}
 		if g, err := glob.Compile(l); err == nil && g.Match(item) {
