@@ -60,8 +60,9 @@ type slot struct {
 	// (SetInputs).
 	inputs []Input
 	// agents are the user names that apply the root as the agent, sorted
-	// (SetAgents).
-	agents []string
+	// (SetAgents); syncOnly: as sync agents (SetSyncAgents).
+	agents   []string
+	syncOnly bool
 	// claims are what the root's agent alone writes besides what the
 	// root declares (SetClaims).
 	claims []Claim
@@ -270,6 +271,7 @@ func (c *Composer) publish() {
 	snap := compose(loaded, indexes, held)
 	snap.inputs = c.inputIndex()
 	snap.agents = c.agentIndex()
+	snap.syncOnly = c.syncOnlyIndex()
 	snap.claims = c.claimIndex()
 	sortRoots(pending)
 	snap.pending = pending

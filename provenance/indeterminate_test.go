@@ -216,6 +216,62 @@ func TestRootAgents(t *testing.T) {
 	}
 }
 
+// TestSyncAgents: a sync agent (SetSyncAgents: an account Argo CD's
+// controller and argocd-server both act as) is no root's agent (AgentOf,
+// AgentOfClaim) but its sync agent (SyncAgentOf), for the objects its
+// roots alone declare; a full agent is none; a root declaring an object
+// with a sync root leaves no full agent of it; switching a root between
+// the two is published.
+func TestSyncAgents(t *testing.T) {
+	const sa = "system:serviceaccount:shop:deployer"
+	argoRoot := provenance.Root{Name: "Application argocd/shop"}
+	secret := provenance.Key{Kind: "Secret", Namespace: "shop", Name: "session"}
+	found := provenance.Key{Kind: "ConfigMap", Namespace: "shop", Name: "found"}
+	for _, tc := range []struct {
+		name              string
+		helmSync, argoSet bool // helmRoot named as sync agent; argoRoot names sa (as sync agent)
+		key               provenance.Key
+		wantAgent         bool
+		wantSync          bool
+	}{
+		{name: "full agent, its root's object", key: secret, wantAgent: true},
+		{name: "sync agent, its root's object", helmSync: true, key: secret, wantSync: true},
+		{name: "sync agent, an object another root declares too", helmSync: true, key: found},
+		{name: "full and sync roots declare it together", argoSet: true, key: found, wantSync: true},
+		{name: "undeclared", helmSync: true, key: provenance.Key{Kind: "ConfigMap", Namespace: "shop", Name: "nobody"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
+			if tc.helmSync {
+				c.SetSyncAgents(helmRoot, []string{sa})
+			} else {
+				c.SetAgents(helmRoot, []string{sa})
+			}
+			if tc.argoSet {
+				c.SetSyncAgents(argoRoot, []string{sa})
+			}
+			c.Update(part(t, helmRoot, "1", renderedSecret+"---\n"+renderedLookup), part(t, argoRoot, "1", renderedLookup))
+			snap := c.Store.Load()
+			if _, ok := snap.AgentOf(sa, tc.key); ok != tc.wantAgent {
+				t.Errorf("AgentOf = %v, want %v", ok, tc.wantAgent)
+			}
+			if _, ok := snap.SyncAgentOf(sa, tc.key); ok != tc.wantSync {
+				t.Errorf("SyncAgentOf = %v, want %v", ok, tc.wantSync)
+			}
+			if !snap.IsRootAgent(sa) {
+				t.Error("a sync agent's token is no root agent's: Pods may run as it unguarded")
+			}
+		})
+	}
+	c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
+	c.SetAgents(helmRoot, []string{sa})
+	c.Update(part(t, helmRoot, "1", renderedSecret))
+	c.SetSyncAgents(helmRoot, []string{sa})
+	if _, ok := c.Store.Load().AgentOf(sa, secret); ok {
+		t.Error("a root switched to a sync agent kept its full agent")
+	}
+}
+
 // TestRevisionLabel: a revision with a label prints the label, and a root
 // that is its own source prints its name once.
 func TestRevisionLabel(t *testing.T) {

@@ -148,6 +148,9 @@ type Snapshot struct {
 	// agents are the identities that apply one root's objects as the
 	// agent (Composer.SetAgents), by user name, each with its roots.
 	agents map[string][]Root
+	// syncOnly are the roots whose agents are sync agents
+	// (Composer.SetSyncAgents).
+	syncOnly map[Root]bool
 	// claims are what a root's agent alone writes, by group, kind and
 	// namespace (Composer.SetClaims).
 	claims map[claimScope][]RootClaim

@@ -198,7 +198,7 @@ func denialMessage(req *provenance.Request, who caller, snap *provenance.Snapsho
 		}
 	}
 	if who.class == Controller {
-		b.WriteString(" " + controllerAdvice(req, res, who.user, target))
+		b.WriteString(" " + controllerAdvice(snap, req, res, who.user, target))
 	} else {
 		b.WriteString(" " + advice(req, res, target))
 	}
@@ -262,11 +262,22 @@ func deniedBy(req *provenance.Request, who caller) string {
 
 // agentAdvice ends a controller's denial: the identity may in fact be a
 // GitOps agent.
-func agentAdvice(who caller) string {
+func agentAdvice(snap *provenance.Snapshot, who caller) string {
 	if who.class != Controller {
 		return ""
 	}
-	return " If " + who.user + " is a GitOps agent that applies Git, run gitgate with --agent " + who.user + "."
+	return agentHint(snap, who.user)
+}
+
+// agentHint tells a controller's refusal how user could be the agent: by
+// --agent, unless a root already names it (an account Argo CD syncs as,
+// held to Git because argocd-server acts as it too: making it an agent
+// would let people's edits through).
+func agentHint(snap *provenance.Snapshot, user string) string {
+	if snap != nil && snap.IsSyncAgent(user) {
+		return " " + user + " applies a root's objects for its GitOps agent, and someone else may act as it (Argo CD's argocd-server, for people's edits), so it writes as the agent only what no one else may (hooks, values the render cannot reproduce)."
+	}
+	return " If " + user + " is a GitOps agent that applies Git, run gitgate with --agent " + user + "."
 }
 
 // agentMadeDeleteMessage explains the refused delete of a GitOps object
@@ -275,7 +286,7 @@ func agentAdvice(who caller) string {
 func agentMadeDeleteMessage(req *provenance.Request, who caller, snap *provenance.Snapshot, maker string, repo Repo) string {
 	msg := fmt.Sprintf("%s: Git does not declare it in %s, but %s made it, and deleting it has the GitOps agent prune or delete what it applied, which Git declares. "+
 		"To delete it, remove it from what makes it, in Git (%s); in an emergency, ask for a break-glass grant (gitgate breakglass grant).%s",
-		deniedBy(req, who), consulted(snap), maker, gitTarget(snap, nil, repo), agentAdvice(who))
+		deniedBy(req, who), consulted(snap), maker, gitTarget(snap, nil, repo), agentAdvice(snap, who))
 	return truncate(msg, maxMessageLen)
 }
 
@@ -317,7 +328,7 @@ func rootInputMessage(req *provenance.Request, who caller, snap *provenance.Snap
 		advice, first = " Change it in Git", st
 	}
 	fmt.Fprintf(&b, "%s (%s); in an emergency, ask for a break-glass grant (gitgate breakglass grant).%s",
-		advice, gitTarget(snap, first, repo), agentAdvice(who))
+		advice, gitTarget(snap, first, repo), agentAdvice(snap, who))
 	return truncate(b.String(), maxMessageLen)
 }
 
@@ -516,8 +527,8 @@ func advice(req *provenance.Request, res provenance.Result, target string) strin
 
 // controllerAdvice tells an operator the two ways out: the value belongs
 // in Git, or the identity is in fact a GitOps agent.
-func controllerAdvice(req *provenance.Request, res provenance.Result, user, target string) string {
-	agent := " If " + user + " is a GitOps agent that applies Git, run gitgate with --agent " + user + "."
+func controllerAdvice(snap *provenance.Snapshot, req *provenance.Request, res provenance.Result, user, target string) string {
+	agent := agentHint(snap, user)
 	switch {
 	case req.Operation == provenance.Delete:
 		return "A controller may not delete what Git declares: remove it from " + target + " and the GitOps agent prunes it." + agent

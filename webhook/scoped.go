@@ -15,7 +15,9 @@ import (
 // controller), and a people proxy (--people-proxy), a person by its class,
 // may start a plain sync of an Argo CD Application (argocd-server's Sync
 // button), and a root's own agent (provenance.Composer.SetAgents) is the
-// agent for the objects that root alone declares. Each answers only the
+// agent for the objects that root alone declares; a root's sync agent
+// (SetSyncAgents) only for what no one but the agent may write of them
+// (syncAgentWrite). Each answers only the
 // requests its scope covers, and only with what it grants; everything
 // else is judged by the caller's class, so no scope reaches a workload.
 
@@ -70,6 +72,26 @@ func rootAgentOf(snap *provenance.Snapshot, preq *provenance.Request, who caller
 		return snap.AgentOfClaim(who.user, preq.Group, preq.Kind, preq.Namespace, preq.OldObject, preq.Object)
 	}
 	return snap.AgentOf(who.user, preq.Key())
+}
+
+// syncAgentWrite is v, or when v refuses, as only the agent may write
+// it, a write of an object whose roots name the caller their sync agent
+// (provenance.Composer.SetSyncAgents: the account Argo CD syncs an
+// Application as, which argocd-server acts as too for people's edits in
+// its UI), the agent's: its hooks (agent-only) and the values its render
+// cannot reproduce (indeterminate). Anything else a sync agent writes is
+// judged by its class, so a person's edit through argocd-server gets no
+// further than the account's class allows.
+func syncAgentWrite(snap *provenance.Snapshot, preq *provenance.Request, v verdict) verdict {
+	if v.allowed || snap == nil || preq.Subresource != "" || v.who.proxy ||
+		v.reason != provenance.ReasonAgentOnly && v.reason != provenance.ReasonIndeterminate {
+		return v
+	}
+	root, ok := snap.SyncAgentOf(v.who.user, preq.Key())
+	if !ok {
+		return v
+	}
+	return verdict{who: caller{user: v.who.user, class: Agent, match: root.String()}, allowed: true, reason: reasonAgent, result: v.result}
 }
 
 // scopedAgent is the verdict on a scoped agent's write of an object its

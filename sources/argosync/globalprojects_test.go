@@ -146,7 +146,7 @@ func TestRootAgentFromGlobalProjects(t *testing.T) {
 			{"other", "other", "system:serviceaccount:other:mine"},
 		} {
 			got := ""
-			if r, ok := snap.AgentOf(c.user, provenance.Key{Kind: "ConfigMap", Namespace: c.ns, Name: c.obj}); ok {
+			if r, ok := snap.SyncAgentOf(c.user, provenance.Key{Kind: "ConfigMap", Namespace: c.ns, Name: c.obj}); ok {
 				got = r.Name
 			}
 			if got != want[c.ns] {

@@ -195,7 +195,7 @@ func (w *Watcher) setAgents(app *argorender.Application, rt *root) {
 		return
 	}
 	rt.agents = agents
-	w.Composer.SetAgents(rt.Root, agents)
+	w.Composer.SetSyncAgents(rt.Root, agents)
 }
 
 // impersonated is the user Argo CD syncs app as, "" when impersonation is

@@ -131,13 +131,13 @@ func TestRootAgentFromImpersonation(t *testing.T) {
 	}
 	snap := w.Composer.Store.Load()
 	web := provenance.Key{Kind: "ConfigMap", Namespace: "plain", Name: "web"}
-	if r, ok := snap.AgentOf("system:serviceaccount:plain:deployer", web); !ok || r.Name != "Application argocd/plain" {
-		t.Fatalf("AgentOf(deployer, plain/web) = %v, %v; agents %v\n%s", r, ok, snap.RootAgents(), strings.Join(logs.lines, "\n"))
+	if r, ok := snap.SyncAgentOf("system:serviceaccount:plain:deployer", web); !ok || r.Name != "Application argocd/plain" {
+		t.Fatalf("SyncAgentOf(deployer, plain/web) = %v, %v; agents %v\n%s", r, ok, snap.RootAgents(), strings.Join(logs.lines, "\n"))
 	}
 	if got := snap.RootAgents(); len(got) != 1 {
 		t.Errorf("root agents %v, want plain's deployer alone (kust names its cluster by a Secret, other's project is missing)", got)
 	}
-	if _, ok := snap.AgentOf("system:serviceaccount:plain:deployer", provenance.Key{Kind: "ConfigMap", Namespace: "kust", Name: "api"}); ok {
+	if _, ok := snap.SyncAgentOf("system:serviceaccount:plain:deployer", provenance.Key{Kind: "ConfigMap", Namespace: "kust", Name: "api"}); ok {
 		t.Error("plain's agent is an agent for kust's object")
 	}
 	cm.Data[impersonationKey] = "false"
