@@ -86,7 +86,9 @@ func (c *Composer) agentIndex() map[string][]Root {
 // none: see SyncAgentOf.
 func (s *Snapshot) AgentOf(user string, k Key) (Root, bool) {
 	root, sync, ok := s.agentOf(user, k)
-	if !ok || sync {
+	if !ok || sync || s.IsSyncAgent(user) {
+		// A sync agent of any root is nobody's agent: whoever acts as it
+		// for that root (argocd-server) reaches the others' objects too.
 		return Root{}, false
 	}
 	return root, true
@@ -136,7 +138,7 @@ func (s *Snapshot) agentOf(user string, k Key) (root Root, sync, ok bool) {
 // an unclaimed object a record or a record an unclaimed object.
 func (s *Snapshot) AgentOfClaim(user, group, kind, namespace string, objs ...map[string]any) (Root, bool) {
 	roots := s.agents[user]
-	if len(roots) == 0 {
+	if len(roots) == 0 || s.IsSyncAgent(user) {
 		return Root{}, false
 	}
 	var first Root

@@ -170,7 +170,12 @@ type Checker struct {
 	// objects and hold their deletion), while a person may not set them in
 	// either field mode.
 	Controller bool
-	Ignores    *Ignores
+	// SyncAgent judges a write of a root's sync agent (Composer.SetSyncAgents)
+	// that only the agent may make: the content of an object the agent
+	// makes and removes (Entry.Transient: a hook) is compared with Git's
+	// like any other, where everyone else is refused it unseen.
+	SyncAgent bool
+	Ignores   *Ignores
 	// GitOps are the kinds whose whole spec is held to Git (GitOpsKinds;
 	// nil is DefaultGitOpsKinds).
 	GitOps GitOpsKinds
@@ -236,7 +241,7 @@ func (c *Checker) check(snap *Snapshot, req *Request, entry *Entry, defaulted ma
 	if res, ok := c.claimed(snap, req, entry); ok {
 		return res
 	}
-	if entry != nil && entry.AgentOnly && !finishesDeletion(req) {
+	if entry != nil && entry.AgentOnly && !finishesDeletion(req) && !(c.SyncAgent && entry.Transient && req.Operation != Delete) {
 		// Git holds its values encrypted: nothing a person sends can be
 		// shown to agree with them, so only the agent writes it.
 		return Result{Reason: ReasonAgentOnly, Entry: entry}
@@ -303,7 +308,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 		return Result{Reason: ReasonManagedFields, Entry: entry, Detail: d}
 	}
 	strict := c.Fields != FieldsDeclared
-	ignore := c.ignoreFor(entry, input)
+	ignore := c.ignoreFor(entry, input || c.GitOps.Has(entry.Key.Group, entry.Key.Kind))
 	diffs := compare.Compare(declared, old, req.Object, entry.Schema, compare.Options{
 		Strict:      strict,
 		StrictLists: strict || c.StrictLists,
@@ -569,14 +574,14 @@ func scaleIgnore(objIgnore *compare.Ignore) *compare.Ignore {
 // --ignore rules, and for a controller the fields the entry's root leaves
 // to controllers (Entry.controllerIgnore: Argo CD's ignoreDifferences),
 // which stay a person's to keep, but for an object a root's render reads
-// (input): what it holds changes what another root applies, so no root's
-// rule frees it for anyone.
-func (c *Checker) ignoreFor(entry *Entry, input bool) *compare.Ignore {
+// or a GitOps object (kept): what it holds changes what a root applies,
+// so no root's rule frees it for anyone.
+func (c *Checker) ignoreFor(entry *Entry, kept bool) *compare.Ignore {
 	var ig *compare.Ignore
 	if c.Ignores != nil {
 		ig = c.Ignores.For(entry.Key)
 	}
-	if c.Controller && !input && entry.controllerIgnore != nil {
+	if c.Controller && !kept && entry.controllerIgnore != nil {
 		ig = compare.Merge(ig, entry.controllerIgnore)
 	}
 	if entry.ignore != nil {

@@ -65,20 +65,31 @@ var serviceRouteKept = [][]string{
 	{"spec", "ports"},
 }
 
-// managerKeptGroups and managerKeptKinds are the objects of which a field
-// manager's ownership frees nothing: who may do what (RBAC), who may reach
-// whom (NetworkPolicy), what the API server itself calls or serves
-// (admission webhooks, CRDs, aggregated APIs), credentials (Secrets) and
-// Namespaces (their Pod Security labels). A listed name is anyone's
-// claim; these stay Git's for every controller.
+// managerKeptGroups, managerKeptKinds and managerKeptNamespaces are the
+// objects of which a field manager's ownership frees nothing: who may do
+// what (RBAC, and EKS's aws-auth among kube-system's objects), who may
+// reach whom and where traffic goes (NetworkPolicies, Ingresses, Gateway
+// API routes), what the API server itself calls or serves (admission
+// webhooks, CRDs, aggregated APIs), credentials and workload identities
+// (Secrets, ServiceAccounts and their cloud role annotations, certificate
+// issuers and requests), the cluster's policies (Kyverno, Gatekeeper),
+// and Namespaces (their Pod Security labels). A listed name is anyone's
+// claim; these stay Git's for every controller. It is a deny-list: a rule
+// for every kind (`kind: "*"`) still frees the declared values of any
+// other object its listed managers own.
 var (
-	managerKeptGroups = []string{"rbac.authorization.k8s.io", "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io"}
-	managerKeptKinds  = []struct{ group, kind string }{{"networking.k8s.io", "NetworkPolicy"}, {"", "Secret"}, {"", "Namespace"}}
+	managerKeptGroups = []string{
+		"rbac.authorization.k8s.io", "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io",
+		"networking.k8s.io", "gateway.networking.k8s.io", "certificates.k8s.io", "cert-manager.io",
+		"kyverno.io", "templates.gatekeeper.sh", "constraints.gatekeeper.sh", "mutations.gatekeeper.sh",
+	}
+	managerKeptKinds      = []struct{ group, kind string }{{"", "Secret"}, {"", "ServiceAccount"}, {"", "Namespace"}}
+	managerKeptNamespaces = []string{"kube-system"}
 )
 
 // managerKeptKind reports an object of which managers free nothing.
 func managerKeptKind(k Key) bool {
-	if slices.Contains(managerKeptGroups, k.Group) {
+	if slices.Contains(managerKeptGroups, k.Group) || slices.Contains(managerKeptNamespaces, k.Namespace) {
 		return true
 	}
 	return slices.ContainsFunc(managerKeptKinds, func(gk struct{ group, kind string }) bool { return gk.group == k.Group && gk.kind == k.Kind })

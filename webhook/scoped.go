@@ -75,21 +75,46 @@ func rootAgentOf(snap *provenance.Snapshot, preq *provenance.Request, who caller
 }
 
 // syncAgentWrite is v, or when v refuses, as only the agent may write
-// it, a write of an object whose roots name the caller their sync agent
-// (provenance.Composer.SetSyncAgents: the account Argo CD syncs an
-// Application as, which argocd-server acts as too for people's edits in
-// its UI), the agent's: its hooks (agent-only) and the values its render
-// cannot reproduce (indeterminate). Anything else a sync agent writes is
-// judged by its class, so a person's edit through argocd-server gets no
-// further than the account's class allows.
-func syncAgentWrite(snap *provenance.Snapshot, preq *provenance.Request, v verdict) verdict {
-	if v.allowed || snap == nil || preq.Subresource != "" || v.who.proxy ||
+// it, a write of an object one root alone declares that names the caller
+// its sync agent (provenance.Composer.SetSyncAgents: the account Argo CD
+// syncs an Application as, which argocd-server acts as too for people's
+// edits in its UI: patches, deletes, resource actions), the agent's when
+// it is what the agent writes: a hook (Entry.Transient) created or
+// updated as Git declares it, or deleted; the values the render cannot
+// reproduce, of an object it does reproduce. Never a claimed object (a
+// Helm release record), a whole object the render cannot reproduce
+// changed (argocd-server's patch could hold anything), or anything else
+// only the agent writes.
+func (h *Handler) syncAgentWrite(snap *provenance.Snapshot, preq *provenance.Request, v verdict) verdict {
+	if v.allowed || snap == nil || preq.Subresource != "" || v.who.proxy || v.result.Entry == nil ||
 		v.reason != provenance.ReasonAgentOnly && v.reason != provenance.ReasonIndeterminate {
 		return v
 	}
 	root, ok := snap.SyncAgentOf(v.who.user, preq.Key())
-	if !ok {
+	if !ok || len(snap.Declarations(preq.Key())) != 1 {
 		return v
+	}
+	if _, claimed := snap.ClaimOf(preq.Group, preq.Kind, preq.Namespace, preq.OldObject, preq.Object); claimed {
+		return v
+	}
+	e := v.result.Entry
+	switch {
+	case v.reason == provenance.ReasonIndeterminate && e.WholeIndeterminate() && preq.Operation != provenance.Create:
+		return v
+	case v.reason == provenance.ReasonAgentOnly && !e.Transient:
+		return v
+	case v.reason == provenance.ReasonAgentOnly && preq.Operation != provenance.Delete:
+		c, ok := h.checkerFor(Controller).(*provenance.Checker)
+		if !ok {
+			return v
+		}
+		hook := *c
+		hook.SyncAgent = true
+		res := hook.Check(snap, preq)
+		if !res.Allowed && (res.Reason != provenance.ReasonIndeterminate || e.WholeIndeterminate() && preq.Operation != provenance.Create) {
+			v.reason, v.result = res.Reason, res
+			return v
+		}
 	}
 	return verdict{who: caller{user: v.who.user, class: Agent, match: root.String()}, allowed: true, reason: reasonAgent, result: v.result}
 }

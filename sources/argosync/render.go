@@ -64,7 +64,7 @@ func Files(app *argorender.Application, res *argorender.Result, key string) []pr
 		files[i].Objects = append(files[i].Objects, o.Object)
 	}
 	if len(res.Hooks) > 0 {
-		hooks := provenance.File{Path: "hooks", ID: key + "|hooks", AgentOnly: true}
+		hooks := provenance.File{Path: "hooks", ID: key + "|hooks", Transient: true}
 		for _, o := range res.Hooks {
 			hooks.Objects = append(hooks.Objects, o.Object)
 		}
