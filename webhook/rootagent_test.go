@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -110,10 +109,7 @@ func TestRootAgent(t *testing.T) {
 			[]string{"HelmRelease shop/podinfo claims this object (Helm's records of release podinfo"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := &Handler{Identities: DefaultIdentities(), Skip: DefaultSkip(), Snapshots: fixedSnap{snap},
-				Checker: &provenance.Checker{Fields: provenance.FieldsStrict}, Controllers: ControllerChecker(nil),
-				Audit: &records{}, Now: func() time.Time { return t0 }, Kinds: serviceAccountKinds{}}
-			d := h.Decide(context.Background(), tc.req(t)(tc.user))
+			d := agentsHandler(snap).Decide(context.Background(), tc.req(t)(tc.user))
 			if d.Outcome != tc.wantOutcome || d.Reason != tc.wantReason || d.Class != tc.wantClass {
 				t.Fatalf("outcome %s reason %s class %s, want %s %s %s\n%s", d.Outcome, d.Reason, d.Class, tc.wantOutcome, tc.wantReason, tc.wantClass, d.Message)
 			}

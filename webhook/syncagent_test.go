@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -72,10 +71,7 @@ func TestSyncAgent(t *testing.T) {
 		{"a controller's Pod as the account", operator, changed(deployerPodChange.with(admissionv1.Create, nil)), "denied", reasonAgentToken, Controller},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := &Handler{Identities: DefaultIdentities(), Skip: DefaultSkip(), Snapshots: fixedSnap{snap},
-				Checker: &provenance.Checker{Fields: provenance.FieldsStrict}, Controllers: ControllerChecker(nil),
-				Audit: &records{}, Now: func() time.Time { return t0 }, Kinds: serviceAccountKinds{}}
-			d := h.Decide(context.Background(), tc.req(t)(tc.user))
+			d := agentsHandler(snap).Decide(context.Background(), tc.req(t)(tc.user))
 			if d.Outcome != tc.wantOutcome || d.Reason != tc.wantReason || d.Class != tc.wantClass {
 				t.Fatalf("outcome %s reason %s class %s, want %s %s %s\n%s", d.Outcome, d.Reason, d.Class, tc.wantOutcome, tc.wantReason, tc.wantClass, d.Message)
 			}

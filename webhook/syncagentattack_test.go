@@ -29,8 +29,9 @@ var (
 	argoSecretChange = change{version: "v1", kind: "Secret", resource: "secrets", obj: argoSecret, namespace: "shop", name: "app-config"}
 )
 
-// syncHandler judges with the snapshot, in enforce mode.
-func syncHandler(snap *provenance.Snapshot) *Handler {
+// agentsHandler judges with snap as TestRootAgent and the sync agent tests
+// do: strict fields, every identity at its default.
+func agentsHandler(snap *provenance.Snapshot) *Handler {
 	return &Handler{Identities: DefaultIdentities(), Skip: DefaultSkip(), Snapshots: fixedSnap{snap},
 		Checker: &provenance.Checker{Fields: provenance.FieldsStrict}, Controllers: ControllerChecker(nil),
 		Audit: &records{}, Now: func() time.Time { return t0 }, Kinds: serviceAccountKinds{}}
@@ -66,7 +67,7 @@ func TestSyncAgentHookContent(t *testing.T) {
 		{"a hook Job created with another spec than Git's", hookChange.with(admissionv1.Create, evilJob)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := syncHandler(snap).Decide(context.Background(), tc.req.admissionRequest(t, deployer))
+			d := agentsHandler(snap).Decide(context.Background(), tc.req.admissionRequest(t, deployer))
 			if d.Allowed {
 				t.Errorf("allowed (reason %s class %s): a hook's content is not Git's, yet the sync agent (so a person through argocd-server) writes it", d.Reason, d.Class)
 			}
@@ -104,7 +105,7 @@ func TestSyncAgentNoClaim(t *testing.T) {
 		m["type"] = "helm.sh/release.v1"
 		m["data"] = map[string]any{"release": "Zm9yZ2Vk"}
 	}
-	d := syncHandler(snap).Decide(context.Background(), argoSecretChange.with(admissionv1.Update, forge).admissionRequest(t, deployer2))
+	d := agentsHandler(snap).Decide(context.Background(), argoSecretChange.with(admissionv1.Update, forge).admissionRequest(t, deployer2))
 	if d.Allowed {
 		t.Errorf("allowed (reason %s class %s): the Application's account forged a release record the HelmRelease claims", d.Reason, d.Class)
 	}
@@ -133,7 +134,7 @@ func TestSyncAgentOneDeclaration(t *testing.T) {
 			c.Update(provenance.Part{Index: i1}, provenance.Part{Index: i2})
 			snap := c.Store.Load()
 			evil := setPath([]string{"spec", "template", "spec", "containers"}, []any{map[string]any{"name": "podinfo", "image": "evil:1"}})
-			d := syncHandler(snap).Decide(context.Background(), releaseChange.with(admissionv1.Update, evil).admissionRequest(t, deployer))
+			d := agentsHandler(snap).Decide(context.Background(), releaseChange.with(admissionv1.Update, evil).admissionRequest(t, deployer))
 			if d.Allowed {
 				t.Errorf("allowed (reason %s class %s match?): %s declares image podinfo:6.5.0", d.Reason, d.Class, names[1])
 			}
@@ -155,7 +156,7 @@ func TestSyncAgentWholeIndeterminate(t *testing.T) {
 	}
 	c.Update(provenance.Part{Index: idx})
 	evil := setPath([]string{"spec", "template", "spec", "containers"}, []any{map[string]any{"name": "podinfo", "image": "evil:1", "securityContext": map[string]any{"privileged": true}}})
-	d := syncHandler(c.Store.Load()).Decide(context.Background(), releaseChange.with(admissionv1.Update, evil).admissionRequest(t, deployer))
+	d := agentsHandler(c.Store.Load()).Decide(context.Background(), releaseChange.with(admissionv1.Update, evil).admissionRequest(t, deployer))
 	if d.Allowed {
 		t.Errorf("allowed (reason %s class %s): a privileged Pod template through argocd-server", d.Reason, d.Class)
 	}

@@ -89,7 +89,7 @@ func TestPersonEditIsRefusedNamingItsRoot(t *testing.T) {
 // root is applied by each agent through gitgate, and gitgate then holds
 // people to the new values.
 func TestNewCommitIsSyncedByBoth(t *testing.T) {
-	sha := commit(t, harness.Change{Message: "greet anew", Write: map[string]string{
+	sha := env.git.MustCommit(t, harness.Change{Message: "greet anew", Write: map[string]string{
 		"flux/settings.yaml": strings.Replace(fixture(t, "flux/settings.yaml"), "greeting: hello", "greeting: hello-v2", 1),
 		"argo/settings.yaml": strings.Replace(fixture(t, "argo/settings.yaml"), "greeting: hello", "greeting: hello-v2", 1),
 	}})

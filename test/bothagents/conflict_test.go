@@ -57,7 +57,7 @@ func TestEachAgentMayWriteTheOthersObjects(t *testing.T) {
 // reconcile in Git.
 func TestObjectBothRootsDeclare(t *testing.T) {
 	const shared = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n  namespace: " + fluxNS + "\ndata:\n  greeting: %s\n"
-	sha := commit(t, harness.Change{Message: "both declare shared", Write: map[string]string{
+	sha := env.git.MustCommit(t, harness.Change{Message: "both declare shared", Write: map[string]string{
 		"flux/shared.yaml": strings.Replace(shared, "%s", "from-flux", 1),
 		"argo/shared.yaml": strings.Replace(shared, "%s", "from-argo", 1),
 	}})
@@ -92,7 +92,7 @@ func TestObjectBothRootsDeclare(t *testing.T) {
 // removeShared drops shared from both folders and waits until both agents
 // synced that commit, so the tests after this one find them in sync.
 func removeShared(t *testing.T) {
-	sha := commit(t, harness.Change{Message: "shared no more", Delete: []string{"flux/shared.yaml", "argo/shared.yaml"}})
+	sha := env.git.MustCommit(t, harness.Change{Message: "shared no more", Delete: []string{"flux/shared.yaml", "argo/shared.yaml"}})
 	waitBothApplied(t, sha)
 }
 

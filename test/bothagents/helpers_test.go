@@ -62,15 +62,6 @@ func get(t *testing.T, ns, obj, jsonpath string) string {
 	return r.Stdout
 }
 
-func commit(t *testing.T, c harness.Change) string {
-	t.Helper()
-	sha, err := env.git.Commit(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha
-}
-
 // waitBothApplied waits until Flux applied sha and Argo CD synced it.
 func waitBothApplied(t *testing.T, sha string) {
 	t.Helper()

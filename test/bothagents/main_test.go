@@ -89,20 +89,11 @@ func TestMain(m *testing.M) { os.Exit(harness.Main(m, "bothagents", setup)) }
 // Application, then one gitgate for both and its webhook, after which
 // every write is judged.
 func setup(run *harness.Running) error {
-	cp, err := harness.StartControlPlane(harness.ControlPlaneOptions{})
+	cp, kubectl, err := harness.StartTestControlPlane(run, harness.ControlPlaneOptions{})
 	if err != nil {
 		return err
 	}
-	run.Cleanup(func() { _ = cp.Stop() })
-	if env.kubectl, err = harness.NewKubectl(cp.Kubeconfig); err != nil {
-		return err
-	}
-	if err := harness.GrantTestAdmins(env.kubectl); err != nil {
-		return err
-	}
-	if err := harness.CreateDryRunNamespace(env.kubectl); err != nil {
-		return err
-	}
+	env.kubectl = kubectl
 	if err := startGit(run); err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ const applyTimeout = 2 * time.Minute
 // included, with no denial of its own writes; the shipped matchConditions
 // keep them away from gitgate altogether.
 func TestFluxWritesAreNeverJudged(t *testing.T) {
-	sha := commit(t, harness.Change{Write: map[string]string{"extra.yaml": configMap("extra", "1")}, Message: "add extra"})
+	sha := env.git.MustCommit(t, harness.Change{Write: map[string]string{"extra.yaml": configMap("extra", "1")}, Message: "add extra"})
 	waitApplied(t, sha)
 	expectValue(t, "configmap/extra", "1")
 	for _, line := range strings.Split(env.gitgate.Logs(), "\n") {
@@ -77,10 +77,10 @@ func TestPersonEditIsDenied(t *testing.T) {
 
 // TestCommitIsApplied: a change goes through Git, and Flux applies it.
 func TestCommitIsApplied(t *testing.T) {
-	sha := commit(t, harness.Change{Write: map[string]string{"settings.yaml": strings.Replace(readFixture(t, "settings.yaml"), "hello", "hello again", 1)}, Message: "greeting"})
+	sha := env.git.MustCommit(t, harness.Change{Write: map[string]string{"settings.yaml": strings.Replace(readFixture(t, "settings.yaml"), "hello", "hello again", 1)}, Message: "greeting"})
 	waitApplied(t, sha)
 	expectValue(t, "configmap/settings", "hello again")
-	sha = commit(t, harness.Change{Write: map[string]string{"settings.yaml": readFixture(t, "settings.yaml")}, Message: "greeting back"})
+	sha = env.git.MustCommit(t, harness.Change{Write: map[string]string{"settings.yaml": readFixture(t, "settings.yaml")}, Message: "greeting back"})
 	waitApplied(t, sha)
 	expectValue(t, "configmap/settings", "hello")
 }
@@ -89,7 +89,7 @@ func TestCommitIsApplied(t *testing.T) {
 // with a finalizer; when the file leaves Git, Flux deletes the object, and
 // removing the finalizer (by anyone) finishes the deletion.
 func TestPruneFinishesDespiteFinalizers(t *testing.T) {
-	waitApplied(t, commit(t, harness.Change{Write: map[string]string{"doomed.yaml": configMap("doomed", "1")}, Message: "add doomed"}))
+	waitApplied(t, env.git.MustCommit(t, harness.Change{Write: map[string]string{"doomed.yaml": configMap("doomed", "1")}, Message: "add doomed"}))
 	// Under its own field manager, as an operator's client writes: Flux
 	// takes over the fields of managers named kubectl* and would strip the
 	// finalizer on its next apply, and then the prune would not wait.
@@ -97,7 +97,7 @@ func TestPruneFinishesDespiteFinalizers(t *testing.T) {
 		"-p", `{"metadata":{"finalizers":["example.com/hold"]}}`); r.Failed() {
 		t.Fatalf("operator adds a finalizer: %s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
-	waitApplied(t, commit(t, harness.Change{Delete: []string{"doomed.yaml"}, Message: "remove doomed"}))
+	waitApplied(t, env.git.MustCommit(t, harness.Change{Delete: []string{"doomed.yaml"}, Message: "remove doomed"}))
 	// kustomize-controller prunes in the reconcile that applies sha; on a
 	// loaded machine its status can say so a moment before the deletion
 	// shows.

@@ -23,15 +23,6 @@ func readFixture(t *testing.T, name string) string {
 	return string(b)
 }
 
-func commit(t *testing.T, c harness.Change) string {
-	t.Helper()
-	sha, err := env.git.Commit(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha
-}
-
 // waitApplied waits until Flux applied sha; gitgate follows the same
 // branch every second, so it enforces sha by then too.
 func waitApplied(t *testing.T, sha string) {

@@ -47,21 +47,11 @@ func TestMain(m *testing.M) { os.Exit(harness.Main(m, "flux", setup)) }
 // plane, Git, Flux applying the repository, an operator, then gitgate and
 // its webhook, after which every write below is judged.
 func setup(run *harness.Running) error {
-	cp, err := harness.StartControlPlane(harness.ControlPlaneOptions{})
+	cp, kubectl, err := harness.StartTestControlPlane(run, harness.ControlPlaneOptions{})
 	if err != nil {
 		return err
 	}
-	run.Cleanup(func() { _ = cp.Stop() })
-	env.client = cp.Client
-	if env.kubectl, err = harness.NewKubectl(cp.Kubeconfig); err != nil {
-		return err
-	}
-	if err := harness.GrantTestAdmins(env.kubectl); err != nil {
-		return err
-	}
-	if err := harness.CreateDryRunNamespace(env.kubectl); err != nil {
-		return err
-	}
+	env.client, env.kubectl = cp.Client, kubectl
 	if env.git, err = harness.StartGitServer(harness.GitServerOptions{Fixture: filepath.Join("testdata", "fleet")}); err != nil {
 		return err
 	}

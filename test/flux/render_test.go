@@ -87,8 +87,8 @@ func TestFluxRenderEqualsKustomizeController(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer git.Close()
-	waitApplied(t, commit(t, harness.Change{Write: map[string]string{"render/sync.yaml": fmt.Sprintf(renderSync, git.HTTPURL())}, Message: "render e2e"}))
-	defer commit(t, harness.Change{Delete: []string{"render/sync.yaml"}, Message: "render e2e done"})
+	waitApplied(t, env.git.MustCommit(t, harness.Change{Write: map[string]string{"render/sync.yaml": fmt.Sprintf(renderSync, git.HTTPURL())}, Message: "render e2e"}))
+	defer env.git.MustCommit(t, harness.Change{Delete: []string{"render/sync.yaml"}, Message: "render e2e done"})
 	if err := env.flux.WaitApplied("render", "", applyTimeout); err != nil {
 		t.Fatal(err)
 	}

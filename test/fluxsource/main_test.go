@@ -131,17 +131,11 @@ subjects:
 // setup starts the control plane, Git, Flux applying both Kustomizations,
 // then gitgate --source flux and its webhook.
 func setup(run *harness.Running) error {
-	cp, err := harness.StartControlPlane(harness.ControlPlaneOptions{})
+	cp, kubectl, err := harness.StartTestControlPlane(run, harness.ControlPlaneOptions{})
 	if err != nil {
 		return err
 	}
-	run.Cleanup(func() { _ = cp.Stop() })
-	if env.kubectl, err = harness.NewKubectl(cp.Kubeconfig); err != nil {
-		return err
-	}
-	if err := harness.GrantTestAdmins(env.kubectl); err != nil {
-		return err
-	}
+	env.kubectl = kubectl
 	if env.git, err = harness.StartGitServer(harness.GitServerOptions{Fixture: filepath.Join("testdata", "fleet"), Username: gitUser, Password: gitPass}); err != nil {
 		return err
 	}

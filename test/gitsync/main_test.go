@@ -51,17 +51,7 @@ func setup(r *harness.Running) error {
 	if err := writeFiles(env.creds, map[string]string{"username": user + "\n", "password": password + "\n", "receiver-secret": secret + "\n"}); err != nil {
 		return err
 	}
-	if env.cp, err = harness.StartControlPlane(harness.ControlPlaneOptions{}); err != nil {
-		return err
-	}
-	r.Cleanup(func() { _ = env.cp.Stop() })
-	if env.kubectl, err = harness.NewKubectl(env.cp.Kubeconfig); err != nil {
-		return err
-	}
-	if err := harness.GrantTestAdmins(env.kubectl); err != nil {
-		return err
-	}
-	if err := harness.CreateDryRunNamespace(env.kubectl); err != nil {
+	if env.cp, env.kubectl, err = harness.StartTestControlPlane(r, harness.ControlPlaneOptions{}); err != nil {
 		return err
 	}
 	if env.git, err = harness.StartGitServer(harness.GitServerOptions{Fixture: env.checkout, Username: user, Password: password}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"testing"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -92,6 +93,16 @@ type Change struct {
 	SignKey *openpgp.Entity
 	// Signer signs the commit any other way, e.g. with an SSH key.
 	Signer git.Signer
+}
+
+// MustCommit is Commit for a test: a failure ends it.
+func (g *GitServer) MustCommit(t testing.TB, c Change) string {
+	t.Helper()
+	sha, err := g.Commit(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha
 }
 
 // Commit pushes a change as a person would and returns the new commit SHA.

@@ -116,3 +116,23 @@ func Admit(run *Running, cp *ControlPlane, opts GitgateOptions, more ...func() s
 	}
 	return g, RegisterWebhook(context.Background(), cp.Client, g.URL(), g.CA)
 }
+
+// StartTestControlPlane starts a control plane with opts, stopped with run, and
+// readies it for a test as every package's setup does: kubectl for it,
+// the test admins' rights (Person and the other test users), and the
+// namespace gitgate's dry runs use.
+func StartTestControlPlane(run *Running, opts ControlPlaneOptions) (*ControlPlane, *Kubectl, error) {
+	cp, err := StartControlPlane(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	run.Cleanup(func() { _ = cp.Stop() })
+	k, err := NewKubectl(cp.Kubeconfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := GrantTestAdmins(k); err != nil {
+		return nil, nil, err
+	}
+	return cp, k, CreateDryRunNamespace(k)
+}

@@ -77,17 +77,11 @@ spec:
 // webhook; and only then commits the HelmReleases, so that every write
 // they cause passes the webhook.
 func setup(run *harness.Running) error {
-	cp, err := harness.StartControlPlane(harness.ControlPlaneOptions{})
+	cp, kubectl, err := harness.StartTestControlPlane(run, harness.ControlPlaneOptions{})
 	if err != nil {
 		return err
 	}
-	run.Cleanup(func() { _ = cp.Stop() })
-	if env.kubectl, err = harness.NewKubectl(cp.Kubeconfig); err != nil {
-		return err
-	}
-	if err := harness.GrantTestAdmins(env.kubectl); err != nil {
-		return err
-	}
+	env.kubectl = kubectl
 	if err := startChartSources(run); err != nil {
 		return err
 	}
