@@ -308,7 +308,10 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 		return Result{Reason: ReasonManagedFields, Entry: entry, Detail: d}
 	}
 	strict := c.Fields != FieldsDeclared
-	ignore := c.ignoreFor(entry, input || c.GitOps.Has(entry.Key.Group, entry.Key.Kind))
+	// A root's input, or a GitOps object, keeps every field from a
+	// root's controller rules: what it holds changes what a root applies.
+	kept := input || c.GitOps.Has(entry.Key.Group, entry.Key.Kind)
+	ignore := c.ignoreFor(entry, kept)
 	diffs := compare.Compare(declared, old, req.Object, entry.Schema, compare.Options{
 		Strict:      strict,
 		StrictLists: strict || c.StrictLists,
@@ -317,7 +320,7 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 		StrictUnder: c.strictUnder(entry.Key),
 		Defaults:    defaulted,
 	})
-	diffs = c.managerFreed(entry, req, input, diffs)
+	diffs = c.managerFreed(entry, req, kept, diffs)
 	if req.ObjectRaw != nil {
 		// An agent's marks Git leaves out are the agent's own: a write
 		// keeps them as stored, while the drift scan (no write) reads

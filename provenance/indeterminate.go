@@ -150,3 +150,17 @@ func pointerValue(obj map[string]any, segs []string) (compare.Path, any, bool) {
 	}
 	return path, cur, true
 }
+
+// IdentityIndeterminate reports whether the JSON pointers a render could
+// not reproduce (File.Indeterminate) reach the object's kind, name or
+// namespace, or the whole object: its key is not known, so it cannot be
+// declared.
+func IdentityIndeterminate(indeterminate []string) bool {
+	for _, p := range indeterminate {
+		switch p {
+		case wholeObject, "/apiVersion", "/kind", "/metadata", "/metadata/name", "/metadata/namespace":
+			return true
+		}
+	}
+	return false
+}

@@ -97,10 +97,10 @@ func managerKeptKind(k Key) bool {
 
 // managerFreed drops from diffs the changed declared values that entry's
 // listed field managers own in the request's object, for a controller's
-// write of an object no root reads as an input (input: root-input holds
-// it to Git).
-func (c *Checker) managerFreed(entry *Entry, req *Request, input bool, diffs []compare.Diff) []compare.Diff {
-	if !c.Controller || input || len(entry.controllerManagers) == 0 || req.ObjectRaw == nil || req.Subresource != "" || managerKeptKind(entry.Key) ||
+// write of an object that is neither a root's input nor a GitOps object
+// (keptObject: both stay Git's).
+func (c *Checker) managerFreed(entry *Entry, req *Request, keptObject bool, diffs []compare.Diff) []compare.Diff {
+	if !c.Controller || keptObject || len(entry.controllerManagers) == 0 || req.ObjectRaw == nil || req.Subresource != "" || managerKeptKind(entry.Key) ||
 		!slices.ContainsFunc(diffs, func(d compare.Diff) bool { return d.Kind == compare.Mismatch }) {
 		return diffs
 	}

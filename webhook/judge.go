@@ -83,7 +83,7 @@ func (h *Handler) judge(ctx context.Context, req *admission.Request, who caller,
 		v = h.checkCreate(ctx, snap, preq, h.checkerFor(who.class), v)
 	}
 	v.who = who
-	return preq, snap, h.agentPath(ctx, preq, h.syncAgentWrite(snap, preq, v)), nil
+	return preq, snap, h.agentPath(ctx, preq, h.syncAgentWrite(ctx, req.Object.Raw, snap, preq, v)), nil
 }
 
 // judgeToken judges a TokenRequest of a caller that is not exempt, agents

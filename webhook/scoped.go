@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"strings"
 
 	"github.com/gitgate/gitgate/provenance"
@@ -81,13 +82,16 @@ func rootAgentOf(snap *provenance.Snapshot, preq *provenance.Request, who caller
 // edits in its UI: patches, deletes, resource actions), the agent's when
 // it is what the agent writes: a hook (Entry.Transient) created or
 // updated as Git declares it, or deleted; the values the render cannot
-// reproduce, of an object it does reproduce. Never a claimed object (a
-// Helm release record), a whole object the render cannot reproduce
-// changed (argocd-server's patch could hold anything), or anything else
-// only the agent writes.
-func (h *Handler) syncAgentWrite(snap *provenance.Snapshot, preq *provenance.Request, v verdict) verdict {
-	if v.allowed || snap == nil || preq.Subresource != "" || v.who.proxy || v.result.Entry == nil ||
-		v.reason != provenance.ReasonAgentOnly && v.reason != provenance.ReasonIndeterminate {
+// reproduce, of an object it does reproduce. A create is held besides to
+// the API server's defaults for Git's manifest where a controller's is
+// (a Pod template: no hostPID, no other service account). Never a
+// claimed object (a Helm release record), an object the render cannot
+// reproduce at all, or anything else only the agent writes.
+func (h *Handler) syncAgentWrite(ctx context.Context, raw []byte, snap *provenance.Snapshot, preq *provenance.Request, v verdict) verdict {
+	e := v.result.Entry
+	if v.allowed || snap == nil || preq.Subresource != "" || v.who.proxy || e == nil || e.WholeIndeterminate() ||
+		v.reason != provenance.ReasonAgentOnly && v.reason != provenance.ReasonIndeterminate ||
+		v.reason == provenance.ReasonAgentOnly && !e.Transient {
 		return v
 	}
 	root, ok := snap.SyncAgentOf(v.who.user, preq.Key())
@@ -97,26 +101,28 @@ func (h *Handler) syncAgentWrite(snap *provenance.Snapshot, preq *provenance.Req
 	if _, claimed := snap.ClaimOf(preq.Group, preq.Kind, preq.Namespace, preq.OldObject, preq.Object); claimed {
 		return v
 	}
-	e := v.result.Entry
-	switch {
-	case v.reason == provenance.ReasonIndeterminate && e.WholeIndeterminate() && preq.Operation != provenance.Create:
+	agent := verdict{who: caller{user: v.who.user, class: Agent, match: root.String()}, allowed: true, reason: reasonAgent, result: v.result}
+	if preq.Operation == provenance.Delete {
+		return agent // a hook's: Argo CD deletes it after its sync
+	}
+	c, ok := h.checkerFor(Controller).(*provenance.Checker)
+	if !ok {
 		return v
-	case v.reason == provenance.ReasonAgentOnly && !e.Transient:
+	}
+	sync := *c
+	sync.SyncAgent = true
+	if res := sync.Check(snap, preq); !res.Allowed && res.Reason != provenance.ReasonIndeterminate {
+		v.reason, v.result = res.Reason, res
 		return v
-	case v.reason == provenance.ReasonAgentOnly && preq.Operation != provenance.Delete:
-		c, ok := h.checkerFor(Controller).(*provenance.Checker)
-		if !ok {
-			return v
-		}
-		hook := *c
-		hook.SyncAgent = true
-		res := hook.Check(snap, preq)
-		if !res.Allowed && (res.Reason != provenance.ReasonIndeterminate || e.WholeIndeterminate() && preq.Operation != provenance.Create) {
-			v.reason, v.result = res.Reason, res
-			return v
+	}
+	if preq.Operation == provenance.Create && h.createNeedsDefaults(Controller, preq) {
+		keepManagedFields(raw, preq)
+		if d := h.checkCreate(ctx, snap, preq, &sync, agent); !d.allowed {
+			d.who = v.who
+			return d
 		}
 	}
-	return verdict{who: caller{user: v.who.user, class: Agent, match: root.String()}, allowed: true, reason: reasonAgent, result: v.result}
+	return agent
 }
 
 // scopedAgent is the verdict on a scoped agent's write of an object its

@@ -3,9 +3,11 @@ package argosync
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/gitgate/gitgate/provenance"
 	"github.com/gitgate/gitgate/sources/argorender"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // render renders app at its sources' revisions into the root's files:
@@ -42,18 +44,28 @@ func (w *Watcher) render(ctx context.Context, app *argorender.Application, repos
 
 // Files groups a render's objects into provenance files: declared ones by
 // the file (or source path) they came from, with the Application's
-// ignoreDifferences as fields left to controllers, hooks in one
-// agent-only file.
+// ignoreDifferences as fields left to controllers, an object with fields
+// the render cannot reproduce in a file of its own that says which (one
+// whose name the render cannot reproduce is left out), hooks in one
+// transient file (one Argo CD names, generateName, left out).
 // key identifies the render's inputs, so an Indexer reuses the entries of
 // an unchanged render.
 func Files(app *argorender.Application, res *argorender.Result, key string) []provenance.File {
 	multi := app.Spec.HasMultipleSources()
 	byPath := map[string]int{}
 	var files []provenance.File
-	for _, o := range res.Objects {
+	for n, o := range res.Objects {
 		p := o.Path
 		if multi {
 			p = fmt.Sprintf("%s (source %d)", p, o.Source+1)
+		}
+		switch {
+		case provenance.IdentityIndeterminate(o.Indeterminate):
+			continue // a random name: its key is not known
+		case len(o.Indeterminate) > 0:
+			files = append(files, provenance.File{Path: p, ID: key + "|" + p + "#" + strconv.Itoa(n), Objects: []map[string]any{o.Object},
+				ControllerIgnores: res.Ignore, Indeterminate: o.Indeterminate})
+			continue
 		}
 		i, ok := byPath[p]
 		if !ok {
@@ -66,6 +78,9 @@ func Files(app *argorender.Application, res *argorender.Result, key string) []pr
 	if len(res.Hooks) > 0 {
 		hooks := provenance.File{Path: "hooks", ID: key + "|hooks", Transient: true}
 		for _, o := range res.Hooks {
+			if name, _, _ := unstructured.NestedString(o.Object, "metadata", "name"); name == "" || provenance.IdentityIndeterminate(o.Indeterminate) {
+				continue // generateName, or a random name: Argo CD names it, gitgate cannot
+			}
 			hooks.Objects = append(hooks.Objects, o.Object)
 		}
 		files = append(files, hooks)

@@ -31,7 +31,7 @@ const releaseRecordFile = "Helm release record"
 func releaseFiles(hr *helmv2.HelmRelease, res *helmrender.Result, key string) []provenance.File {
 	var files []provenance.File
 	for i, o := range res.Objects {
-		if o.CreateOnly || identityUnknown(o.Indeterminate) {
+		if o.CreateOnly || provenance.IdentityIndeterminate(o.Indeterminate) {
 			continue
 		}
 		f := provenance.File{Path: chartFileOf(res, o), ID: key + "#" + strconv.Itoa(i), Objects: []map[string]any{o.Object},
@@ -42,7 +42,7 @@ func releaseFiles(hr *helmv2.HelmRelease, res *helmrender.Result, key string) []
 		files = append(files, f)
 	}
 	for i, o := range res.Hooks {
-		if identityUnknown(o.Indeterminate) {
+		if provenance.IdentityIndeterminate(o.Indeterminate) {
 			continue
 		}
 		files = append(files, provenance.File{Path: chartFileOf(res, o), ID: key + "#hook" + strconv.Itoa(i),
@@ -64,18 +64,6 @@ func chartFileOf(res *helmrender.Result, o helmrender.Object) string {
 		return o.Source
 	}
 	return res.ChartName
-}
-
-// identityUnknown: the render cannot reproduce the object's kind, name
-// or namespace (or the object at all), so it cannot be declared by key.
-func identityUnknown(indeterminate []string) bool {
-	for _, p := range indeterminate {
-		switch p {
-		case "", "/apiVersion", "/kind", "/metadata", "/metadata/name", "/metadata/namespace":
-			return true
-		}
-	}
-	return false
 }
 
 // identityOnly is obj's type, name and namespace.
