@@ -301,37 +301,6 @@ func (h *Handler) inGitVersion(ctx context.Context, snap *provenance.Snapshot, p
 	return v
 }
 
-// checkCreate holds a CREATE of a declared object, which matched what Git
-// declares, to what the API server makes of Git's manifest: a person (or,
-// where createNeedsDefaults says so, a controller) creating the object
-// before the GitOps agent may not add what Git leaves out. Without the
-// defaults gitgate cannot tell, and refuses (fail closed: a cluster-scoped
-// kind or a missing sandbox refuses too). An object several roots declare
-// is held to each declaration.
-func (h *Handler) checkCreate(ctx context.Context, snap *provenance.Snapshot, preq *provenance.Request, c Checker, v verdict) verdict {
-	dc, ok := c.(DefaultsChecker)
-	if h.Defaults == nil || !ok {
-		return v
-	}
-	// The dry run shares the decision's deadline: a slow API server makes
-	// it fail closed, not hold the admission request.
-	ctx, cancel := context.WithDeadline(ctx, preq.Deadline)
-	defer cancel()
-	for _, e := range snap.Declarations(v.result.Entry.Key) {
-		defaulted, err := h.defaultsOf(ctx, snap, e)
-		if err != nil {
-			return verdict{reason: reasonNoDefaults, err: err, result: provenance.Result{Entry: e}}
-		}
-		if defaulted == nil {
-			return v // the object exists: the API server refuses the create itself
-		}
-		if res := dc.CheckDefaults(e, defaulted, preq.Object); !res.Allowed {
-			return verdict{reason: res.Reason, result: res}
-		}
-	}
-	return v
-}
-
 func (h *Handler) decisionTimeout() time.Duration {
 	if h.DecisionTimeout > 0 {
 		return h.DecisionTimeout
