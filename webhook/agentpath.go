@@ -35,9 +35,16 @@ func (h *Handler) agentPath(ctx context.Context, preq *provenance.Request, v ver
 	}
 	var reason provenance.Reason
 	var err error
-	if v.allowed {
+	switch {
+	case v.allowed && preq.Operation == provenance.Create && v.result.Entry != nil &&
+		runsAs(preq) != serviceAccountOf(preq.Group, preq.Kind, v.result.Entry.Object()):
+		// Git backs the object, not whom it hands a token to: a declared
+		// Secret created as a token Secret (a field Git leaves out), or a
+		// workload run as another account, is judged as an undeclared one.
+		reason, err = h.identityPath(ctx, preq, v.who.class)
+	case v.allowed:
 		reason, err = h.backedPath(ctx, preq)
-	} else {
+	default:
 		reason, err = h.identityPath(ctx, preq, v.who.class)
 	}
 	if reason == "" {
