@@ -292,16 +292,35 @@ func randomHex() string {
 // ApplicationSet controller, in that order, each once the one before is
 // ready.
 func (a *ArgoCD) run(opts ArgoCDOptions) error {
-	if err := a.startRedis(opts.LogTo); err != nil {
-		return err
+	for _, c := range []struct {
+		start func() error
+		proc  func() *Process
+	}{
+		{func() error { return a.startRedis(opts.LogTo) }, func() *Process { return a.Redis }},
+		{func() error { return a.startRepoServer(opts.RepoServerArgs, opts.LogTo) }, func() *Process { return a.RepoServer }},
+		{func() error { return a.startController(opts.ControllerArgs, opts.LogTo) }, func() *Process { return a.Controller }},
+		{func() error { return a.startApplicationSet(opts.ApplicationSetArgs, opts.LogTo) }, func() *Process { return a.ApplicationSet }},
+	} {
+		if err := startPortsAnew(c.start, c.proc); err != nil {
+			return err
+		}
 	}
-	if err := a.startRepoServer(opts.RepoServerArgs, opts.LogTo); err != nil {
-		return err
+	return nil
+}
+
+// startPortsAnew runs start, and again (three times at most, on the new
+// free ports start picks) when the process it started exited because a
+// port was taken: test packages run in parallel, and another's process
+// may bind a port between FreePort and this one's bind.
+func startPortsAnew(start func() error, proc func() *Process) error {
+	for attempt := 1; ; attempt++ {
+		err := start()
+		p := proc()
+		if err == nil || attempt == 3 || p == nil || !p.Exited() ||
+			!strings.Contains(strings.ToLower(p.Logs()), "address already in use") {
+			return err
+		}
 	}
-	if err := a.startController(opts.ControllerArgs, opts.LogTo); err != nil {
-		return err
-	}
-	return a.startApplicationSet(opts.ApplicationSetArgs, opts.LogTo)
 }
 
 // startRedis runs Debian's redis-server on a loopback port, with a

@@ -3,6 +3,7 @@ package harness
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -48,8 +49,22 @@ func KubectlPath() (string, error) {
 	return p, nil
 }
 
-// FreeAddr returns a loopback address with a port nobody listens on now.
+// FreeAddr returns a loopback address with a port nobody listens on now,
+// for a process to bind later. The port is below the kernel's ephemeral
+// range (net.ipv4.ip_local_port_range, 32768 up by default), which the
+// local ends of every outgoing connection and every ":0" listener take
+// from: the many connections of test packages running in parallel could
+// take a port from that range between this pick and the bind. Where no
+// such port is found, it falls back to one the kernel picks.
 func FreeAddr() (string, error) {
+	for range 50 {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", freePortLow+rand.IntN(freePortHigh-freePortLow)))
+		if err == nil {
+			addr := l.Addr().String()
+			l.Close()
+			return addr, nil
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -57,6 +72,10 @@ func FreeAddr() (string, error) {
 	defer l.Close()
 	return l.Addr().String(), nil
 }
+
+// FreeAddr's ports: from 20000 to the start of Linux's default ephemeral
+// range.
+const freePortLow, freePortHigh = 20000, 32768
 
 // FreePort is FreeAddr's port.
 func FreePort() (int, error) {
