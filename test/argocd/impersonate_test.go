@@ -111,7 +111,7 @@ func impApplicationYAML() string {
 // TestImpersonatedSyncIsTheRootsSyncAgent: the real application
 // controller syncs impApp as impUser through gitgate (the matchConditions
 // skip only the controller's own identity), whose writes of Git's values
-// pass; impUser is impApp's sync agent, not its agent, since
+// pass, its PreSync hook's delete and create included; impUser is impApp's sync agent, not its agent, since
 // argocd-server acts as impUser too for people's edits in its UI: its
 // edit of impApp's object away from Git is refused as a controller's, as
 // is its edit of another Application's object; a person's edit of impApp's
@@ -141,6 +141,16 @@ func TestImpersonatedSyncIsTheRootsSyncAgent(t *testing.T) {
 		if r := patch("hola"); r.Failed() {
 			t.Errorf("Git's own value as %s: %s: %v\n%s", impUser, r.CommandLine(), r.Err, r.Stderr)
 		}
+	})
+	// The PreSync hook: Argo CD deleted and created it as impUser at each
+	// sync (BeforeHookCreation), as Git declares it.
+	if got := get(t, impNamespace, "configmap/imp-presync", "{.data.step}"); got != "migrate" {
+		t.Errorf("the PreSync hook's step = %q, want migrate", got)
+	}
+	t.Run("its live hook, as argocd-server would for a person", func(t *testing.T) {
+		r := env.kubectl.Run("", "-n", impNamespace, "patch", "configmap", "imp-presync", "--type", "merge",
+			"-p", `{"data":{"step":"drop-tables"}}`, "--as", impUser)
+		harness.WantDenied(t, r, "Application "+harness.ArgoCDNamespace+"/"+impApp.Name, "data.step: Git has")
 	})
 	t.Run("another Application's object, as a controller", func(t *testing.T) {
 		r := env.kubectl.Run("", "-n", plainApp.Namespace, "patch", "configmap", "settings", "--type", "merge",

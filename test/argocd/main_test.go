@@ -60,15 +60,20 @@ var env struct {
 func TestMain(m *testing.M) { os.Exit(harness.Main(m, "argocd", setup)) }
 
 // setup starts everything in the order a cluster gets it: the control
-// plane, Git, Argo CD bootstrapped with its root Application, then gitgate
-// and its webhook, after which every write is judged; Argo CD syncs the
-// Applications Git declares, and those sync their objects.
+// plane (kubeadm's admission), Git, Argo CD bootstrapped with its root
+// Application, then gitgate and its webhook, after which every write is
+// judged, and the cluster's controllers (kube-controller-manager,
+// kube-scheduler, kwok); Argo CD syncs the Applications Git declares, and
+// those sync their objects.
 func setup(run *harness.Running) error {
-	cp, kubectl, err := harness.StartTestControlPlane(run, harness.ControlPlaneOptions{})
+	cp, kubectl, err := harness.StartTestControlPlane(run, harness.ControlPlaneOptions{ClusterAdmission: true})
 	if err != nil {
 		return err
 	}
 	env.kubectl = kubectl
+	if err := harness.ApplyKwokRBAC(env.kubectl); err != nil {
+		return err
+	}
 	if err := startGit(run); err != nil {
 		return err
 	}
@@ -88,6 +93,14 @@ func setup(run *harness.Running) error {
 	}, env.argocd.Logs); err != nil {
 		return err
 	}
+	// The cluster's own controllers, as Argo CD meets them: the garbage
+	// collector finishes the foreground deletion Argo CD deletes hooks
+	// with (BeforeHookCreation).
+	cluster, err := harness.StartCluster(cp, harness.ClusterOptions{})
+	if err != nil {
+		return err
+	}
+	run.Cleanup(cluster.Stop)
 	if err := waitApplications(); err != nil {
 		return err
 	}
