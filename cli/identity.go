@@ -37,7 +37,7 @@ type identityOptions struct {
 func (o *identityOptions) BindFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.exemptUsers, "exempt-user", nil, "User name that is never checked, in addition to the built-in system controllers; repeatable. A * matches any run of characters.")
 	fs.StringArrayVar(&o.exemptGroups, "exempt-group", nil, "Group whose members are never checked, in addition to system:nodes, system:serviceaccounts:kube-system and system:bootstrappers; repeatable.")
-	fs.StringArrayVar(&o.agents, "agent", webhook.DefaultAgents, "User name of a GitOps agent, which may do anything; repeatable; setting it replaces the defaults. A * matches any run of characters, e.g. system:serviceaccount:*:gitops-reconciler for impersonated tenants.")
+	fs.StringArrayVar(&o.agents, "agent", webhook.DefaultAgents, "User name of a GitOps agent, which may do anything; repeatable; setting it replaces the defaults. A * matches any run of characters, e.g. system:serviceaccount:*:gitops-reconciler for Flux tenants' impersonated reconcilers (not an Argo CD AppProject's impersonated account: gitgate makes that its Application's sync agent itself).")
 	fs.StringArrayVar(&o.agentGroups, "agent-group", nil, "Group whose members are GitOps agents; repeatable.")
 	fs.StringArrayVar(&o.controllers, "controller", webhook.DefaultControllers, "User name of a controller (an operator): it may create, change and delete what Git does not declare, and change fields Git does not declare, but no declared value. Repeatable; setting it replaces the default. A * matches any run of characters.")
 	fs.StringArrayVar(&o.controllerGroups, "controller-group", nil, "Group whose members are controllers; repeatable.")

@@ -152,7 +152,7 @@ func (s *Snapshot) AgentOfClaim(user, group, kind, namespace string, objs ...map
 			if !rc.Claim.covers(obj) {
 				continue
 			}
-			if !slices.Contains(roots, rc.Root) || s.syncOnly[rc.Root] {
+			if !slices.Contains(roots, rc.Root) {
 				return Root{}, false
 			}
 			if !found {

@@ -272,7 +272,7 @@ var projectPath = [][]string{{"spec"}, {"metadata", "labels"}}
 
 func (c *Checker) strictUnder(k Key) [][]string {
 	switch {
-	case c.GitOps.Has(k.Group, k.Kind) && k.Group == "argoproj.io" && k.Kind == "AppProject":
+	case k.Group == "argoproj.io" && k.Kind == "AppProject" && c.GitOps.Has(k.Group, k.Kind):
 		return projectPath
 	case c.GitOps.Has(k.Group, k.Kind):
 		return specPath
@@ -310,7 +310,8 @@ func (c *Checker) checkWrite(req *Request, entry *Entry, defaulted map[string]an
 	strict := c.Fields != FieldsDeclared
 	// A root's input, or a GitOps object, keeps every field from a
 	// root's controller rules: what it holds changes what a root applies.
-	kept := input || c.GitOps.Has(entry.Key.Group, entry.Key.Kind)
+	kept := c.Controller && (entry.controllerIgnore != nil || len(entry.controllerManagers) > 0) &&
+		(input || c.GitOps.Has(entry.Key.Group, entry.Key.Kind))
 	ignore := c.ignoreFor(entry, kept)
 	diffs := compare.Compare(declared, old, req.Object, entry.Schema, compare.Options{
 		Strict:      strict,

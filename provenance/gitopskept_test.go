@@ -7,10 +7,10 @@ import (
 	"github.com/gitgate/gitgate/provenance/provenancetest"
 )
 
-// TestNoControllerRuleFreesGitOpsMetadata: "no controller rule frees a GitOps
-// object": a jsonPointers rule on an Application's annotations no longer
-// does, yet a managedFieldsManagers rule still frees the declared
-// annotation (managerFreed keeps only the spec of a GitOps object).
+// TestNoControllerRuleFreesGitOpsMetadata: no controller rule frees any of
+// a GitOps object, its metadata included: neither a jsonPointers rule nor
+// a managedFieldsManagers rule frees a declared annotation of a child
+// Application (a notifications subscription).
 func TestNoControllerRuleFreesGitOpsMetadata(t *testing.T) {
 	const git = `
 apiVersion: argoproj.io/v1alpha1

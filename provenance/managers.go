@@ -49,8 +49,8 @@ import (
 // lifecycle of the object (ownerReferences, finalizers) and gitgate's own
 // Namespace label, besides the paths a controller may never change
 // (Checker.strictUnder: what a workload runs, where a Service's traffic
-// goes, a GitOps object's spec) and the agent's marks (withMarks restores
-// their diffs).
+// goes) and the agent's marks (withMarks restores their diffs); a GitOps
+// object or a root's input never reaches managerFreed.
 var managerKept = [][]string{
 	{"metadata", "ownerReferences"},
 	{"metadata", "finalizers"},

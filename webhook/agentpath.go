@@ -36,7 +36,7 @@ func (h *Handler) agentPath(ctx context.Context, preq *provenance.Request, v ver
 	var reason provenance.Reason
 	var err error
 	switch {
-	case v.allowed && preq.Operation == provenance.Create && v.result.Entry != nil &&
+	case v.allowed && preq.Operation == provenance.Create && v.result.Entry != nil && handsToken(preq.Group, preq.Kind) &&
 		runsAs(preq) != serviceAccountOf(preq.Group, preq.Kind, v.result.Entry.Object()):
 		// Git backs the object, not whom it hands a token to: a declared
 		// Secret created as a token Secret (a field Git leaves out), or a

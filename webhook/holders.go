@@ -201,6 +201,13 @@ func serviceAccountOf(group, kind string, obj map[string]any) string {
 	return "default"
 }
 
+// handsToken reports a kind whose objects can hand a service account's
+// token out (serviceAccountOf): a Secret, or a workload.
+func handsToken(group, kind string) bool {
+	_, workload := podSpecAt[kind]
+	return group == "" && kind == "Secret" || workload && (group == "" || group == "apps" || group == "batch")
+}
+
 // podSpecAt gives, per workload kind, where its Pod spec lives.
 var podSpecAt = map[string][]string{
 	"Pod":                   {"spec"},

@@ -45,7 +45,7 @@ func TestSyncAgentHookContent(t *testing.T) {
 	c.SetSyncAgents(impersonatedRoot, []string{deployer})
 	ix := &provenance.Indexer{Scope: clusterScope{}, Root: impersonatedRoot}
 	idx, err := ix.Build(provenance.Revision{Ref: "main", Hash: "0123456789abcdef0123456789abcdef01234567"}, []provenance.File{
-		// as sources/argosync/render.go files hooks: AgentOnly, full content
+		// as sources/argosync/render.go files hooks: transient, full content
 		{Path: "hooks", Transient: true, Objects: []map[string]any{object(t, hookRB), object(t, hookPod), object(t, hookJob)}},
 	})
 	if err != nil {

@@ -87,7 +87,7 @@ type Result struct {
 	// sync.
 	Objects []Object
 	// Hooks are the resource hooks it creates during a sync and deletes
-	// by their policy: never declared state, only agent-only identities.
+	// by their policy: declared whole, as transient (argosync.Files).
 	Hooks []Object
 	// Ignore are spec.ignoreDifferences' JSON pointers and field
 	// managers, resolved to the rendered objects they name: fields Argo

@@ -35,7 +35,7 @@ func TestGenerateNameHookLeftOut(t *testing.T) {
 			"metadata": map[string]any{"name": "cfg", "namespace": "shop"}, "data": map[string]any{"k": "v"}}}},
 		Hooks: []argorender.Object{{Path: "hook.yaml", Object: map[string]any{"apiVersion": "batch/v1", "kind": "Job",
 			"metadata": map[string]any{"generateName": "migrate-", "namespace": "shop", "annotations": map[string]any{"argocd.argoproj.io/hook": "PreSync"}},
-			"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"restartPolicy": "Never", "containers": []any{map[string]any{"name": "m", "image": "migrate:1"}}}}}}}},
+			"spec":     map[string]any{"template": map[string]any{"spec": map[string]any{"restartPolicy": "Never", "containers": []any{map[string]any{"name": "m", "image": "migrate:1"}}}}}}}},
 	}
 	files := Files(app, res, "k")
 	for i := range files {

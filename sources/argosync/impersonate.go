@@ -172,9 +172,9 @@ func (w *Watcher) readProjects(ctx context.Context) {
 	}
 }
 
-// setAgents hands the Composer the root's own agent: with argocd-cm's
+// setAgents hands the Composer the root's sync agent: with argocd-cm's
 // impersonation on, the service account Argo CD syncs app as
-// (ServiceAccountFor). Fail closed: no agent when impersonation is off,
+// (ServiceAccountFor). Fail closed: no sync agent when impersonation is off,
 // argocd-cm or the AppProjects cannot be read, the project is missing,
 // or no entry matches (Argo CD then refuses to sync, or falls back to
 // its own identity with impersonation not enforced).
@@ -188,7 +188,7 @@ func (w *Watcher) setAgents(app *argorender.Application, rt *root) {
 		agents = []string{sa}
 	}
 	if note != rt.agentNote && note != "" {
-		w.Log.Info("Application has no agent of its own", "root", rt.Root.Name, "reason", note)
+		w.Log.Info("Application has no sync agent", "root", rt.Root.Name, "reason", note)
 	}
 	rt.agentNote = note
 	if slices.Equal(rt.agents, agents) {

@@ -75,22 +75,20 @@ func Files(app *argorender.Application, res *argorender.Result, key string) []pr
 		}
 		files[i].Objects = append(files[i].Objects, o.Object)
 	}
-	if len(res.Hooks) > 0 {
-		hooks := provenance.File{Path: "hooks", ID: key + "|hooks", Transient: true}
-		for n, o := range res.Hooks {
-			switch name, _, _ := unstructured.NestedString(o.Object, "metadata", "name"); {
-			case name == "" || provenance.IdentityIndeterminate(o.Indeterminate):
-				continue // generateName, or a random name: Argo CD names it, gitgate cannot
-			case len(o.Indeterminate) > 0:
-				files = append(files, provenance.File{Path: "hooks", ID: key + "|hooks#" + strconv.Itoa(n), Transient: true,
-					Objects: []map[string]any{o.Object}, Indeterminate: o.Indeterminate})
-				continue
-			}
-			hooks.Objects = append(hooks.Objects, o.Object)
+	hooks := provenance.File{Path: "hooks", ID: key + "|hooks", Transient: true}
+	for n, o := range res.Hooks {
+		switch name, _, _ := unstructured.NestedString(o.Object, "metadata", "name"); {
+		case name == "" || provenance.IdentityIndeterminate(o.Indeterminate):
+			continue // generateName, or a random name: Argo CD names it, gitgate cannot
+		case len(o.Indeterminate) > 0:
+			files = append(files, provenance.File{Path: "hooks", ID: key + "|hooks#" + strconv.Itoa(n), Transient: true,
+				Objects: []map[string]any{o.Object}, Indeterminate: o.Indeterminate})
+			continue
 		}
-		if len(hooks.Objects) > 0 {
-			files = append(files, hooks)
-		}
+		hooks.Objects = append(hooks.Objects, o.Object)
+	}
+	if len(hooks.Objects) > 0 {
+		files = append(files, hooks)
 	}
 	return files
 }

@@ -87,12 +87,9 @@ func TestPersonEditOfSyncedObjectIsRefused(t *testing.T) {
 // ApplicationSet controller creates the Applications its list generator
 // yields, as its own service account.
 func TestApplicationSetGeneratesApplications(t *testing.T) {
-	head, err := env.git.Commit(harness.Change{Message: "declare the ApplicationSet", Write: map[string]string{
+	head := env.git.MustCommit(t, harness.Change{Message: "declare the ApplicationSet", Write: map[string]string{
 		argoFolder + "/applicationset.yaml": applicationSetYAML(env.git.HTTPURL()),
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := env.argocd.Refresh(rootApp.Name); err != nil {
 		t.Fatal(err)
 	}

@@ -49,13 +49,10 @@ data:
 // around the operator's value (Argo CD's diff ignores it too).
 func TestManagedFieldsManagers(t *testing.T) {
 	ignoredApp.RepoURL = env.git.HTTPURL()
-	head, err := env.git.Commit(harness.Change{Message: "declare an Application with managedFieldsManagers", Write: map[string]string{
+	head := env.git.MustCommit(t, harness.Change{Message: "declare an Application with managedFieldsManagers", Write: map[string]string{
 		argoFolder + "/ignored.yaml": ignoredAppYAML(),
 		"apps/ignored/operated.yaml": operatedYAML,
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := env.argocd.Refresh(rootApp.Name); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +78,8 @@ func TestManagedFieldsManagers(t *testing.T) {
 	if r := patch("operator", operator, operatorManager); r.Failed() {
 		t.Fatalf("%s: %v\n%s", r.CommandLine(), r.Err, r.Stderr)
 	}
-	// A field it does not own stays Git's, even under its name.
+	// A field the listed manager does not own stays Git's, written under
+	// another name.
 	r := env.kubectl.Run("", "-n", ns, "patch", "configmap", "operated", "--as", operator, "--field-manager", "other-operator",
 		"-p", `{"data":{"owner":"other"}}`)
 	harness.WantDenied(t, r, refusal, "data.owner")

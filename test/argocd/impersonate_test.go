@@ -15,7 +15,7 @@ import (
 // the write as impUser itself (groups system:serviceaccounts,
 // system:serviceaccounts:argo-imp, system:authenticated; nothing says who
 // impersonated it), so the shipped matchConditions send it to gitgate,
-// which knows impUser as the agent of impApp's objects alone.
+// which knows impUser as the sync agent of impApp's objects alone.
 const (
 	impProject   = "imp"
 	impNamespace = "argo-imp"
@@ -123,7 +123,7 @@ func TestImpersonatedSyncIsTheRootsSyncAgent(t *testing.T) {
 	if want := `serviceAccount="` + impUser + `"`; !strings.Contains(env.argocd.Controller.Logs(), want) {
 		t.Errorf("the application controller's logs never say %s", want)
 	}
-	if strings.Contains(env.gitgate.Logs(), "Application has no agent of its own") {
+	if strings.Contains(env.gitgate.Logs(), "Application has no sync agent") {
 		t.Errorf("gitgate found no agent for a root:\n%s", env.gitgate.Logs())
 	}
 	// A change in Git: the controller updates the object as impUser, and
@@ -174,10 +174,7 @@ func impSettings(greeting string) string {
 // until impApp is synced at the new commit.
 func commitAndSync(t *testing.T, message string, files map[string]string) string {
 	t.Helper()
-	head, err := env.git.Commit(harness.Change{Message: message, Write: files})
-	if err != nil {
-		t.Fatal(err)
-	}
+	head := env.git.MustCommit(t, harness.Change{Message: message, Write: files})
 	if err := env.argocd.Refresh(rootApp.Name); err != nil {
 		t.Fatal(err)
 	}
