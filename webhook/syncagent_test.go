@@ -21,25 +21,32 @@ var (
 	hookChange       = change{group: "batch", version: "v1", kind: "Job", resource: "jobs", obj: hookJob, namespace: "shop", name: "migrate"}
 )
 
-// syncAgentSnapshot holds an Application root that names deployer its
-// sync agent (the account Argo CD syncs it as, which argocd-server acts
-// as too) and declares the Deployment podinfo, the Secret session (its
-// token indeterminate) and a PreSync hook.
-func syncAgentSnapshot(t *testing.T) *provenance.Snapshot {
+// impersonatedSnapshot holds the Application root impersonatedRoot, which
+// names deployer its sync agent (the account Argo CD syncs it as, which
+// argocd-server acts as too) and declares files, and a HelmRelease whose
+// full agent is helm-deployer, in the same namespace.
+func impersonatedSnapshot(t *testing.T, files ...provenance.File) *provenance.Snapshot {
 	t.Helper()
 	c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
 	c.SetSyncAgents(impersonatedRoot, []string{deployer})
+	c.SetAgents(provenance.Root{Name: "HelmRelease shop/other", Source: "HelmRelease shop/other"}, []string{"system:serviceaccount:shop:helm-deployer"})
 	ix := &provenance.Indexer{Scope: clusterScope{}, Root: impersonatedRoot}
-	idx, err := ix.Build(provenance.Revision{Ref: "main", Hash: "0123456789abcdef0123456789abcdef01234567"}, []provenance.File{
-		{Path: "shop/deployment.yaml", Objects: []map[string]any{object(t, releaseDeployment)}},
-		{Path: "shop/secret.yaml", Objects: []map[string]any{object(t, releaseSecret)}, Indeterminate: []string{"/data/token"}},
-		{Path: "shop/hook.yaml", Objects: []map[string]any{object(t, hookJob)}, Transient: true},
-	})
+	idx, err := ix.Build(provenance.Revision{Ref: "main", Hash: "0123456789abcdef0123456789abcdef01234567"}, files)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.Update(provenance.Part{Index: idx})
 	return c.Store.Load()
+}
+
+// syncAgentSnapshot: the impersonated Application declares the Deployment
+// podinfo, the Secret session (its token indeterminate) and a PreSync
+// hook.
+func syncAgentSnapshot(t *testing.T) *provenance.Snapshot {
+	return impersonatedSnapshot(t,
+		provenance.File{Path: "shop/deployment.yaml", Objects: []map[string]any{object(t, releaseDeployment)}},
+		provenance.File{Path: "shop/secret.yaml", Objects: []map[string]any{object(t, releaseSecret)}, Indeterminate: []string{"/data/token"}},
+		provenance.File{Path: "shop/hook.yaml", Objects: []map[string]any{object(t, hookJob)}, Transient: true})
 }
 
 // TestSyncAgent: the account Argo CD syncs an Application as, with

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/gitgate/gitgate/provenance"
@@ -14,20 +13,9 @@ import (
 // hook Job and a Deployment whose Pod template carries a random annotation
 // (indeterminate), besides a HelmRelease-style full agent in shop.
 func syncHookSnapshot(t *testing.T) *provenance.Snapshot {
-	t.Helper()
-	c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
-	c.SetSyncAgents(impersonatedRoot, []string{deployer})
-	c.SetAgents(provenance.Root{Name: "HelmRelease shop/other", Source: "HelmRelease shop/other"}, []string{"system:serviceaccount:shop:helm-deployer"})
-	ix := &provenance.Indexer{Scope: clusterScope{}, Root: impersonatedRoot}
-	idx, err := ix.Build(provenance.Revision{Ref: "main", Hash: "0123456789abcdef0123456789abcdef01234567"}, []provenance.File{
-		{Path: "hooks", Transient: true, Objects: []map[string]any{object(t, hookJob)}},
-		{Path: "shop/deployment.yaml", Objects: []map[string]any{object(t, releaseDeployment)}, Indeterminate: []string{"/spec/template/metadata/annotations/rollme"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Update(provenance.Part{Index: idx})
-	return c.Store.Load()
+	return impersonatedSnapshot(t,
+		provenance.File{Path: "hooks", Transient: true, Objects: []map[string]any{object(t, hookJob)}},
+		provenance.File{Path: "shop/deployment.yaml", Objects: []map[string]any{object(t, releaseDeployment)}, Indeterminate: []string{"/spec/template/metadata/annotations/rollme"}})
 }
 
 func hostPIDJob(m map[string]any) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/gitgate/gitgate/provenance"
@@ -26,20 +25,9 @@ var (
 // deployer) declaring hookSecret and plainSecret, and a HelmRelease whose
 // agent is helm-deployer.
 func tokenSecretSnapshot(t *testing.T) *provenance.Snapshot {
-	t.Helper()
-	c := &provenance.Composer{Store: &provenance.Store{}, Log: logr.Discard()}
-	c.SetSyncAgents(impersonatedRoot, []string{deployer})
-	c.SetAgents(provenance.Root{Name: "HelmRelease shop/other", Source: "HelmRelease shop/other"}, []string{"system:serviceaccount:shop:helm-deployer"})
-	ix := &provenance.Indexer{Scope: clusterScope{}, Root: impersonatedRoot}
-	idx, err := ix.Build(provenance.Revision{Ref: "main", Hash: "0123456789abcdef0123456789abcdef01234567"}, []provenance.File{
-		{Path: "hooks", Transient: true, Objects: []map[string]any{object(t, hookSecret)}},
-		{Path: "shop/plain.yaml", Objects: []map[string]any{object(t, plainSecret)}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Update(provenance.Part{Index: idx})
-	return c.Store.Load()
+	return impersonatedSnapshot(t,
+		provenance.File{Path: "hooks", Transient: true, Objects: []map[string]any{object(t, hookSecret)}},
+		provenance.File{Path: "shop/plain.yaml", Objects: []map[string]any{object(t, plainSecret)}})
 }
 
 // tokenFor makes a Secret a service-account-token Secret of sa, which the
