@@ -166,10 +166,17 @@ func compareOne(ctx context.Context, snap *provenance.Snapshot, rd *reader, c *p
 	case obj == nil:
 		o.State = Missing
 		return o, nil
-	case e.AgentOnly:
-		// Only its identity is declared: nothing to compare.
+	case e.AgentOnly && !(e.Transient && declaresContent(e.Object())):
+		// Only its identity is declared (a Helm hook, a release record),
+		// or its values are encrypted: nothing to compare.
 		o.State = Unverifiable
 		return o, nil
+	case e.Transient:
+		// A hook declared whole (an Argo CD hook): its content is compared
+		// as a sync agent's write of it is.
+		sync := *c
+		sync.SyncAgent = true
+		c = &sync
 	}
 	gv, _ := schema.ParseGroupVersion(e.APIVersion)
 	res := c.Check(snap, &provenance.Request{
@@ -241,4 +248,24 @@ func owned(obj map[string]any) bool {
 	meta, _ := obj["metadata"].(map[string]any)
 	refs, _ := meta["ownerReferences"].([]any)
 	return len(refs) > 0
+}
+
+// declaresContent reports whether a declared object holds more than its
+// identity (type, name, namespace).
+func declaresContent(obj map[string]any) bool {
+	for k, v := range obj {
+		switch k {
+		case "apiVersion", "kind":
+		case "metadata":
+			md, _ := v.(map[string]any)
+			for f := range md {
+				if f != "name" && f != "namespace" {
+					return true
+				}
+			}
+		default:
+			return true
+		}
+	}
+	return false
 }
