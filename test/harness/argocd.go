@@ -68,16 +68,7 @@ type ArgoCDOptions struct {
 // git-verify-wrapper.sh and, in argocd-crds, Argo CD's CRDs: BinDir,
 // filled by hack/build-argocd.sh. helm comes from hack/build-helm.sh.
 func ArgoCDBinDir() (string, error) {
-	dir, err := BinDir()
-	if err != nil {
-		return "", err
-	}
-	for _, f := range []string{"argocd", "kustomize", "git-verify-wrapper.sh", "argocd-crds", "helm"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			return "", fmt.Errorf("%s missing in %s: run hack/build-argocd.sh and hack/build-helm.sh first", f, dir)
-		}
-	}
-	return dir, nil
+	return binDirWith("hack/build-argocd.sh and hack/build-helm.sh", "argocd", "kustomize", "git-verify-wrapper.sh", "argocd-crds", "helm")
 }
 
 // InstallArgoCDCRDs applies the Application, ApplicationSet and AppProject

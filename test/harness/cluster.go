@@ -85,14 +85,9 @@ type ClusterOptions struct {
 // ApplyKwokRBAC before gitgate's webhook is registered, as StartStack
 // does. On error, what was started is stopped again.
 func StartCluster(cp *ControlPlane, opts ClusterOptions) (_ *Cluster, err error) {
-	bin, err := BinDir()
+	bin, err := binDirWith("hack/build-control-plane.sh", "kube-controller-manager", "kube-scheduler", "kwok", kwokStagesFile, kwokRBACFile)
 	if err != nil {
 		return nil, err
-	}
-	for _, b := range []string{"kube-controller-manager", "kube-scheduler", "kwok", kwokStagesFile, kwokRBACFile} {
-		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
-			return nil, fmt.Errorf("%s missing in %s: run hack/build-control-plane.sh", b, bin)
-		}
 	}
 	dir, err := os.MkdirTemp("", "gitgate-cluster-")
 	if err != nil {

@@ -61,16 +61,7 @@ type FluxOptions struct {
 // FluxBinDir is the folder that holds the controllers and, in flux-crds,
 // their CRDs: BinDir, filled by hack/build-flux.sh.
 func FluxBinDir() (string, error) {
-	dir, err := BinDir()
-	if err != nil {
-		return "", err
-	}
-	for _, f := range []string{"source-controller", "kustomize-controller", "helm-controller", "flux-crds"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			return "", fmt.Errorf("%s missing in %s: run hack/build-flux.sh first", f, dir)
-		}
-	}
-	return dir, nil
+	return binDirWith("hack/build-flux.sh", "source-controller", "kustomize-controller", "helm-controller", "flux-crds")
 }
 
 // InstallFluxCRDs applies Flux's source, kustomize and helm CRDs (server-side:

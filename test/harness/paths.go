@@ -86,3 +86,18 @@ func FreePort() (int, error) {
 	_, port, _ := net.SplitHostPort(addr)
 	return strconv.Atoi(port)
 }
+
+// binDirWith is BinDir once it holds every one of files, which the build
+// scripts named by build put there.
+func binDirWith(build string, files ...string) (string, error) {
+	dir, err := BinDir()
+	if err != nil {
+		return "", err
+	}
+	for _, f := range files {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return "", fmt.Errorf("%s missing in %s: run %s first", f, dir, build)
+		}
+	}
+	return dir, nil
+}
