@@ -43,13 +43,12 @@ func TestReadyOnlyOnceBothDriversLoaded(t *testing.T) {
 // as its own service account, which the shipped matchConditions keep
 // away from gitgate; what each applied carries its agent's marks.
 func TestBothAgentsSyncThroughGitgate(t *testing.T) {
-	st, err := env.flux.KustomizationStatus(fluxApps)
-	if err != nil || st.Ready != "True" || !strings.HasSuffix(st.LastAppliedRevision, ":"+env.head) {
-		t.Errorf("Kustomization %s: %+v (%v), want Ready at %s", fluxApps, st, err, env.head)
+	// Ready turns Unknown for the moment of each 2s reconcile: wait for it.
+	if err := env.flux.WaitApplied(fluxApps, env.head, syncTimeout); err != nil {
+		t.Errorf("Kustomization %s: %v, want Ready at %s", fluxApps, err, env.head)
 	}
-	app, err := env.argocd.ApplicationStatus(argoApp.Name)
-	if err != nil || app.Sync != "Synced" || app.Health != "Healthy" {
-		t.Errorf("Application %s: %+v (%v), want Synced and Healthy", argoApp.Name, app, err)
+	if err := env.argocd.WaitSynced(argoApp.Name, env.head, syncTimeout); err != nil {
+		t.Errorf("Application %s: %v, want Synced and Healthy at %s", argoApp.Name, err, env.head)
 	}
 	for _, d := range []declared{fluxSettings, argoSettings} {
 		if got := d.greeting(t); got != "hello" {
