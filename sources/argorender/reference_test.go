@@ -2,14 +2,14 @@ package argorender
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
+
+	"github.com/gitgate/gitgate/sources/argorender/argorendertest"
 )
 
 // The reference tests run the real kustomize (v5.8.2, hack/build-argocd.sh)
@@ -60,26 +60,14 @@ func runTool(t *testing.T, dir, bin string, args ...string) []byte {
 	return out.Bytes()
 }
 
-// canonical is each object as JSON without Argo CD's tracking, sorted.
+// canonical is each object as JSON without Argo CD's tracking, sorted
+// (argorendertest.Canonical).
 func canonical(t *testing.T, objs []map[string]any) []string {
 	t.Helper()
-	out := make([]string, 0, len(objs))
-	for _, o := range objs {
-		if meta, _ := o["metadata"].(map[string]any); meta != nil {
-			if ann, _ := meta["annotations"].(map[string]any); ann != nil {
-				delete(ann, annotationTrackingID)
-				if len(ann) == 0 {
-					delete(meta, "annotations")
-				}
-			}
-		}
-		b, err := json.Marshal(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, string(b))
+	out, err := argorendertest.Canonical(objs)
+	if err != nil {
+		t.Fatal(err)
 	}
-	sort.Strings(out)
 	return out
 }
 

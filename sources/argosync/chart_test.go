@@ -3,7 +3,6 @@ package argosync
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -15,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -28,6 +26,7 @@ import (
 
 	"github.com/gitgate/gitgate/internal/testyaml"
 	"github.com/gitgate/gitgate/sources/argorender"
+	"github.com/gitgate/gitgate/sources/argorender/argorendertest"
 	"github.com/gitgate/gitgate/sources/helmchart"
 	"github.com/gitgate/gitgate/sources/helmchart/charttest"
 )
@@ -285,24 +284,13 @@ func objectsOf(t *testing.T, res *argorender.Result) []string {
 	return canonical(t, objs)
 }
 
-// canonical is each object as JSON without Argo CD's tracking, sorted.
+// canonical is each object as JSON without Argo CD's tracking, sorted
+// (argorendertest.Canonical).
 func canonical(t *testing.T, objs []map[string]any) []string {
-	out := make([]string, 0, len(objs))
-	for _, o := range objs {
-		if meta, _ := o["metadata"].(map[string]any); meta != nil {
-			if ann, _ := meta["annotations"].(map[string]any); ann != nil {
-				delete(ann, "argocd.argoproj.io/tracking-id")
-				if len(ann) == 0 {
-					delete(meta, "annotations")
-				}
-			}
-		}
-		b, err := json.Marshal(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, string(b))
+	t.Helper()
+	out, err := argorendertest.Canonical(objs)
+	if err != nil {
+		t.Fatal(err)
 	}
-	sort.Strings(out)
 	return out
 }
